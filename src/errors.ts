@@ -1,0 +1,75 @@
+// The one catalogue of error codes. Each code carries its HTTP status and title; the domain throws
+// AppError with a code, and the single HTTP error handler turns it into problem+json.
+
+export const ERROR_CATALOGUE = {
+  bad_request: { status: 400, title: "Bad request" },
+  invalid_id: { status: 400, title: "Invalid object id" },
+  invalid_name: { status: 400, title: "Invalid user name" },
+  empty_data: { status: 400, title: "Empty data" },
+  invalid_header: { status: 400, title: "Invalid header" },
+  digest_mismatch: { status: 400, title: "Content digest mismatch" },
+  length_mismatch: { status: 400, title: "Body length does not match Content-Length" },
+  incomplete_body: { status: 400, title: "Request body ended early" },
+  unauthorized: { status: 401, title: "Authentication required" },
+  forbidden: { status: 403, title: "Forbidden" },
+  not_found: { status: 404, title: "Not found" },
+  method_not_allowed: { status: 405, title: "Method not allowed" },
+  not_acceptable: { status: 406, title: "Not acceptable" },
+  conflict: { status: 409, title: "Conflict" },
+  user_exists: { status: 409, title: "User already exists" },
+  key_version_in_use: { status: 409, title: "Key version still in use" },
+  gone: { status: 410, title: "Gone" },
+  precondition_failed: { status: 412, title: "Precondition failed" },
+  payload_too_large: { status: 413, title: "Payload too large" },
+  unsupported_media_type: { status: 415, title: "Unsupported media type" },
+  range_not_satisfiable: { status: 416, title: "Range not satisfiable" },
+  validation_error: { status: 422, title: "Unprocessable request body" },
+  too_many_requests: { status: 429, title: "Too many requests" },
+  internal_error: { status: 500, title: "Internal server error" },
+  integrity_error: { status: 500, title: "Stored data failed authentication" },
+  storage_unavailable: { status: 503, title: "Storage unavailable" },
+  key_provider_unavailable: { status: 503, title: "Key provider unavailable" },
+  shutting_down: { status: 503, title: "Server is shutting down" },
+} as const satisfies Record<string, { status: number; title: string }>;
+
+export type ErrorCode = keyof typeof ERROR_CATALOGUE;
+
+export class AppError extends Error {
+  override name = "AppError";
+  readonly status: number;
+  constructor(
+    readonly code: ErrorCode,
+    /** Safe to show to the client: never a key, a token, a path or SQL. */
+    readonly detail?: string,
+    /** Extra response headers (Retry-After, WWW-Authenticate, Content-Range…). */
+    readonly headers?: Record<string, string>,
+  ) {
+    super(detail ?? ERROR_CATALOGUE[code].title);
+    this.status = ERROR_CATALOGUE[code].status;
+  }
+}
+
+/** Thrown by crypto code when an AEAD tag or a format check fails. */
+export class IntegrityError extends AppError {
+  override name = "IntegrityError";
+  constructor(detail = "stored data failed authentication") {
+    super("integrity_error", detail);
+  }
+}
+
+/** Thrown by store adapters when the database cannot be reached; the cause stays in the log. */
+export class StorageUnavailableError extends AppError {
+  override name = "StorageUnavailableError";
+  constructor(cause?: unknown) {
+    super("storage_unavailable", "the storage backend is unavailable");
+    this.cause = cause;
+  }
+}
+
+export class KeyProviderError extends AppError {
+  override name = "KeyProviderError";
+  constructor(detail = "the key provider is unavailable", cause?: unknown) {
+    super("key_provider_unavailable", detail);
+    this.cause = cause;
+  }
+}

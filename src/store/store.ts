@@ -1,0 +1,191 @@
+// The storage ports. Adapters (sqlite/, postgres/) implement them and must pass the contract suite
+// in test/contract. Everything here is async so that a networked database fits the same shape.
+// Adapters throw StorageUnavailableError when the database cannot be reached and
+// PreconditionFailed (an AppError with code precondition_failed) when a write condition fails.
+
+export type Role = "admin" | "user";
+export type Scope = "read" | "write";
+export type ObjectKind = "item" | "blob";
+
+export interface UserRecord {
+  /** Stable random id; objects and keys are bound to it, never to the (reusable) name. */
+  uid: string;
+  name: string;
+  role: Role;
+  created: Date;
+}
+
+export interface TokenRecord {
+  /** Public id, part of the token string; shown in listings. */
+  id: string;
+  uid: string;
+  label: string | null;
+  scopes: Scope[];
+  /** Hash of the token's secret part; the secret itself is never stored. */
+  secretHash: Buffer;
+  created: Date;
+  lastUsed: Date | null;
+  expiresAt: Date | null;
+}
+
+export interface ObjectMeta {
+  owner: string;
+  id: string;
+  kind: ObjectKind;
+  size: number;
+  contentType: string;
+  etag: string;
+  created: Date;
+  modified: Date;
+  /** Unique per write; binds the ciphertext to this write. 16 bytes. */
+  writeId: Buffer;
+  formatVersion: number;
+  suite: number;
+  segmentSize: number;
+  kekVersion: number;
+  wrappedDek: Buffer;
+}
+
+export interface ObjectKeyInfo {
+  id: string;
+  writeId: Buffer;
+  kekVersion: number;
+  wrappedDek: Buffer;
+}
+
+export interface ListOptions {
+  /** Return ids strictly after this one in list order. */
+  after?: string;
+  prefix?: string;
+  limit: number;
+}
+
+/** Conditions checked inside the commit transaction. */
+export interface WriteCondition {
+  /** `If-None-Match: *`: fail when the object exists. */
+  ifNoneMatch?: boolean;
+  /** `If-Match`: fail unless the current ETag is one of these (or "*" and it exists). */
+  ifMatch?: string[];
+}
+
+export interface CommitResult {
+  created: boolean;
+}
+
+export type JobState = "running" | "done" | "failed";
+
+export interface JobRecord {
+  id: string;
+  kind: string;
+  /** uid of the user who started it (owner of the job). */
+  owner: string;
+  /** What it acts on (e.g. a user uid), kind-specific. */
+  target: string | null;
+  state: JobState;
+  done: number;
+  total: number;
+  error: string | null;
+  /** Where to resume after a crash, kind-specific. */
+  cursor: string | null;
+  created: Date;
+  updated: Date;
+}
+
+export interface ObjectStore {
+  // --- objects -------------------------------------------------------------------------------
+  getObject(owner: string, id: string): Promise<ObjectMeta | null>;
+  /** Ids in list order: canonical decimal integers first, numerically; then the rest, bytewise. */
+  listObjects(owner: string, opts: ListOptions): Promise<ObjectMeta[]>;
+  /** Greatest canonical-integer id of the owner, or null. */
+  maxIntegerId(owner: string): Promise<number | null>;
+  /** Registers an upload so that its segments can be reclaimed if it never commits. */
+  beginUpload(owner: string, id: string, writeId: Buffer): Promise<void>;
+  /** Stores segments `first, first+1, …` of an upload. Not visible to readers until commit. */
+  appendSegments(writeId: Buffer, first: number, segments: Buffer[]): Promise<void>;
+  /**
+   * In one durable transaction: checks `cond`, points (owner,id) at `meta.writeId`, writes the
+   * optional inline segments, ends the upload and hands the replaced write's segments to the
+   * reclaimer. Throws AppError("precondition_failed") when `cond` fails (nothing changes).
+   */
+  commitObject(meta: ObjectMeta, cond: WriteCondition, inlineSegments?: Buffer[]): Promise<CommitResult>;
+  /** Drops an upload and its segments at once. */
+  abortUpload(writeId: Buffer): Promise<void>;
+  /** Reclaims uploads that were never committed (crash, kill). Returns how many. */
+  sweepAbandonedUploads(): Promise<number>;
+  /** Deletes the object; its segments go to the reclaimer. Returns false when it did not exist. */
+  deleteObject(owner: string, id: string, cond?: WriteCondition): Promise<boolean>;
+  /** `count` segments from `first` (fewer at the end). Returns [] when the write is gone. */
+  readSegments(writeId: Buffer, first: number, count: number): Promise<Buffer[]>;
+  /** Deletes the segments of replaced or deleted writes, except those in `busy` (being read). */
+  reclaim(busy: ReadonlySet<string>): Promise<number>;
+
+  // --- key bookkeeping of objects (rewrap, min decryption version) ---------------------------
+  objectKeyInfo(owner: string, afterId: string | null, limit: number): Promise<ObjectKeyInfo[]>;
+  /** Rewraps one object's DEK; false when the object was replaced meanwhile (writeId changed). */
+  updateWrappedDek(owner: string, id: string, writeId: Buffer, kekVersion: number, wrappedDek: Buffer): Promise<boolean>;
+  /** Number of objects per KEK version. */
+  countByKekVersion(owner: string): Promise<Map<number, number>>;
+
+  // --- users and tokens ----------------------------------------------------------------------
+  countUsers(): Promise<number>;
+  createUser(user: UserRecord): Promise<void>;
+  getUserByName(name: string): Promise<UserRecord | null>;
+  getUserByUid(uid: string): Promise<UserRecord | null>;
+  listUsers(): Promise<UserRecord[]>;
+  /** Removes the user, its tokens and all its objects (segments included). */
+  deleteUser(uid: string): Promise<boolean>;
+  createToken(token: TokenRecord): Promise<void>;
+  getToken(id: string): Promise<TokenRecord | null>;
+  listTokens(uid: string): Promise<TokenRecord[]>;
+  deleteToken(uid: string, id: string): Promise<boolean>;
+  touchToken(id: string, at: Date): Promise<void>;
+
+  // --- jobs ----------------------------------------------------------------------------------
+  createJob(job: JobRecord): Promise<void>;
+  getJob(id: string): Promise<JobRecord | null>;
+  updateJob(id: string, patch: Partial<Pick<JobRecord, "state" | "done" | "total" | "error" | "cursor">>): Promise<void>;
+  /**
+   * Takes the lease of one running job whose lease is free or expired, so that exactly one
+   * process works on it; returns null when there is none.
+   */
+  claimJob(worker: string, leaseMs: number): Promise<JobRecord | null>;
+  renewJobLease(id: string, worker: string, leaseMs: number): Promise<boolean>;
+
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface KekVersionRecord {
+  owner: string;
+  version: number;
+  /** Root-key version that wrapped `wrappedKek`. */
+  rootVersion: number;
+  wrappedKek: Buffer;
+  created: Date;
+}
+
+export interface UserKeyState {
+  owner: string;
+  primaryVersion: number;
+  minDecryptionVersion: number;
+}
+
+/** Wrapped keys, kept apart from objects (keys.db) so that restoring objects never restores a key. */
+export interface KeyStore {
+  /** Creates the user's key with its first version. */
+  createUserKey(state: UserKeyState, first: KekVersionRecord): Promise<void>;
+  getUserKeyState(owner: string): Promise<UserKeyState | null>;
+  listKekVersions(owner: string): Promise<KekVersionRecord[]>;
+  getKekVersion(owner: string, version: number): Promise<KekVersionRecord | null>;
+  /** Adds a version and makes it primary. */
+  addKekVersion(rec: KekVersionRecord): Promise<void>;
+  setMinDecryptionVersion(owner: string, version: number): Promise<void>;
+  /** Root rotation: replaces a version's wrapping. */
+  rewrapKekVersion(owner: string, version: number, rootVersion: number, wrappedKek: Buffer): Promise<void>;
+  /** All KEK versions wrapped by a root version other than `rootVersion`, a page at a time. */
+  kekVersionsNotWrappedBy(rootVersion: number, limit: number): Promise<KekVersionRecord[]>;
+  /** Crypto-shredding: every version of the user's key, erased (secure_delete where possible). */
+  destroyUserKeys(owner: string): Promise<void>;
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
