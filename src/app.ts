@@ -1,0 +1,91 @@
+// build(config, deps) → a Fastify instance with every route; no listen, no env reading.
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from "fastify";
+import type { Logger } from "pino";
+import { AuthService } from "./auth/auth-service.js";
+import { FailureLimiter } from "./auth/failure-limiter.js";
+import type { Config } from "./config.js";
+import { authPlugin } from "./http/auth-plugin.js";
+import { dataRoutes } from "./http/data-routes.js";
+import { docsPlugin } from "./http/docs.js";
+import { problemPlugin } from "./http/problem.js";
+import { genReqId } from "./http/request-id.js";
+import { systemRoutes } from "./http/system-routes.js";
+import { KeyService } from "./keys/key-service.js";
+import type { RootKeyProvider } from "./keys/root-key-provider.js";
+import { ObjectService } from "./objects/object-service.js";
+import type { KeyStore, ObjectStore } from "./store/store.js";
+import { VERSION } from "./version.js";
+
+export interface Deps {
+  store: ObjectStore;
+  keyStore: KeyStore;
+  root: RootKeyProvider;
+  logger: Logger;
+}
+
+export interface Services {
+  objects: ObjectService;
+  keys: KeyService;
+  auth: AuthService;
+}
+
+export interface App {
+  app: FastifyInstance;
+  services: Services;
+  /** Flips /ready to 503 and refuses new work while in-flight requests finish. */
+  beginShutdown(): void;
+}
+
+export function buildServices(config: Config, deps: Deps): Services {
+  const keys = new KeyService(deps.keyStore, deps.root, {
+    cacheSize: config.keyCacheSize,
+    cacheTtlMs: config.keyCacheTtlSeconds * 1000,
+  });
+  const objects = new ObjectService(deps.store, keys, { maxObjectBytes: config.maxObjectBytes }, (err, what) =>
+    deps.logger.error({ err }, `background ${what} failed`),
+  );
+  const auth = new AuthService(deps.store, keys, deps.logger);
+  return { objects, keys, auth };
+}
+
+export async function build(config: Config, deps: Deps): Promise<App> {
+  const services = buildServices(config, deps);
+  let shuttingDown = false;
+  const app = Fastify({
+    loggerInstance: deps.logger as FastifyBaseLogger,
+    genReqId,
+    requestIdLogLabel: "requestId",
+    disableRequestLogging: false,
+    maxParamLength: 4096,
+    exposeHeadRoutes: false,
+    trustProxy: config.trustProxy,
+    return503OnClosing: true,
+    // A slow client may take long over a large object, but never hold a socket idle forever.
+    connectionTimeout: 0,
+    requestTimeout: 0,
+    keepAliveTimeout: 5000,
+  });
+  app.addHook("onRequest", async (req, reply) => {
+    reply.header("X-Request-Id", req.id);
+  });
+  await app.register(problemPlugin);
+  await app.register(docsPlugin, { version: VERSION });
+  await app.register(systemRoutes, {
+    store: deps.store,
+    keyStore: deps.keyStore,
+    root: deps.root,
+    isShuttingDown: () => shuttingDown,
+  });
+  const limiter = new FailureLimiter(config.authFailureLimit, config.authFailureWindowSeconds * 1000);
+  await app.register(async (api) => {
+    await api.register(authPlugin, { auth: services.auth, limiter });
+    await api.register(dataRoutes, { objects: services.objects });
+  });
+  return {
+    app,
+    services,
+    beginShutdown() {
+      shuttingDown = true;
+    },
+  };
+}

@@ -1,0 +1,42 @@
+// Token strings: `sse_<id>_<secret>`, 64-bit public id (hex) and 256-bit secret (base64url).
+// Only SHA-256 of the whole token is stored; the id makes the lookup an index hit, and the hash
+// comparison is constant-time. A high-entropy secret needs no slow hash.
+import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
+
+const TOKEN_RE = /^sse_([0-9a-f]{16})_([A-Za-z0-9_-]{43})$/;
+
+export interface NewToken {
+  id: string;
+  token: string;
+  secretHash: Buffer;
+}
+
+export function generateToken(): NewToken {
+  const id = randomBytes(8).toString("hex");
+  const token = `sse_${id}_${randomBytes(32).toString("base64url")}`;
+  return { id, token, secretHash: hashToken(token) };
+}
+
+export function hashToken(token: string): Buffer {
+  return createHash("sha256").update("sse-token-v1\0").update(token, "utf8").digest();
+}
+
+/**
+ * The lookup id of any presented token. Tokens we issued carry their id; an operator-chosen
+ * bootstrap token in another shape gets an id derived from its hash.
+ */
+export function tokenLookupId(token: string): string {
+  const m = TOKEN_RE.exec(token);
+  if (m) return m[1]!;
+  return `b${hashToken(token).subarray(0, 8).toString("hex").slice(1)}`;
+}
+
+export function tokenMatches(token: string, storedHash: Buffer): boolean {
+  const h = hashToken(token);
+  return h.length === storedHash.length && timingSafeEqual(h, storedHash);
+}
+
+/** Plausible bearer credential: printable ASCII, bounded, so junk never reaches the store. */
+export function isPlausibleToken(token: string): boolean {
+  return token.length >= 16 && token.length <= 512 && /^[\x21-\x7e]+$/.test(token);
+}

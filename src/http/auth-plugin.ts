@@ -1,0 +1,64 @@
+// Bearer authentication for every route not marked public, with per-address throttling of
+// failures, and the policy check each route declares in its config.
+import type { FastifyInstance, FastifyRequest } from "fastify";
+import fp from "fastify-plugin";
+import type { AuthService, Principal } from "../auth/auth-service.js";
+import type { FailureLimiter } from "../auth/failure-limiter.js";
+import { isAllowed, type Requirement } from "../auth/policy.js";
+import { AppError } from "../errors.js";
+
+declare module "fastify" {
+  interface FastifyContextConfig {
+    /** No token needed inside the authenticated scope (signed download links). */
+    public?: boolean;
+    auth?: Requirement;
+  }
+  interface FastifyRequest {
+    principal: Principal | null;
+  }
+}
+
+export interface AuthPluginOptions {
+  auth: AuthService;
+  limiter: FailureLimiter;
+  onFailure?: (reason: string) => void;
+}
+
+const REALM = 'Bearer realm="sse-store"';
+
+export function principalOf(request: FastifyRequest): Principal {
+  if (!request.principal) throw new AppError("unauthorized", "a bearer token is required");
+  return request.principal;
+}
+
+export const authPlugin = fp(async (app: FastifyInstance, opts: AuthPluginOptions) => {
+  app.decorateRequest("principal", null);
+  app.addHook("onRequest", async (request) => {
+    const cfg = request.routeOptions.config;
+    if (cfg?.public || request.is404) return;
+    const header = request.headers.authorization;
+    const m = typeof header === "string" ? /^Bearer[ ]+(\S+)\s*$/i.exec(header) : null;
+    const address = request.ip;
+    if (!m) {
+      opts.onFailure?.("missing");
+      throw new AppError("unauthorized", "a bearer token is required", { "WWW-Authenticate": REALM });
+    }
+    const principal = await opts.auth.authenticate(m[1]!);
+    if (!principal) {
+      opts.onFailure?.("invalid");
+      const wait = opts.limiter.retryAfter(address);
+      if (wait > 0)
+        throw new AppError("too_many_requests", "too many failed authentications; retry later", {
+          "Retry-After": String(wait),
+        });
+      opts.limiter.fail(address);
+      throw new AppError("unauthorized", "the token is unknown, expired or revoked", {
+        "WWW-Authenticate": `${REALM}, error="invalid_token"`,
+      });
+    }
+    request.principal = principal;
+    const need = cfg?.auth;
+    if (need && !isAllowed(principal, need, request.params as Record<string, string>))
+      throw new AppError("forbidden", need.scope ? `this token lacks the ${need.scope} scope` : "this needs the admin role");
+  });
+});

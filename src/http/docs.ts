@@ -1,0 +1,59 @@
+// OpenAPI document at /openapi.json and Swagger UI at /docs, both public and served locally.
+import swagger from "@fastify/swagger";
+import swaggerUi from "@fastify/swagger-ui";
+import type { FastifyInstance } from "fastify";
+import fp from "fastify-plugin";
+import { problemSchema } from "./schemas.js";
+
+export const docsPlugin = fp(async (app: FastifyInstance, opts: { version: string }) => {
+  app.addSchema(problemSchema);
+  await app.register(swagger, {
+    openapi: {
+      openapi: "3.1.0",
+      info: {
+        title: "SSE Store",
+        version: opts.version,
+        description:
+          "A self-hostable data store that encrypts everything it keeps. Errors are RFC 9457 application/problem+json with a stable `code`; every response carries X-Request-Id.",
+      },
+      components: {
+        securitySchemes: {
+          bearer: { type: "http", scheme: "bearer", description: "A token `sse_…` issued by POST /users/{name}/tokens" },
+        },
+      },
+      security: [{ bearer: [] }],
+      tags: [
+        { name: "items", description: "The seed's {id, data} item API" },
+        { name: "objects", description: "Streamed, encrypted binary objects" },
+        { name: "users", description: "Users and tokens" },
+        { name: "keys", description: "Key versions, rotation, rewrap" },
+        { name: "jobs", description: "Background jobs" },
+        { name: "system", description: "Probes, docs and metrics" },
+      ],
+    },
+    transform: ({ schema, url, route }) => {
+      // Wildcard routes carry object ids with slashes: show them as {id}.
+      const out = { schema: { ...(schema ?? {}) } as Record<string, unknown>, url: url.replace("/*", "/{id}") };
+      if (url.includes("*")) {
+        delete out.schema.params;
+        out.schema.params = { type: "object", required: ["id"], properties: { id: { type: "string", description: "Object id: 1-1024 bytes of A-Z a-z 0-9 . _ ~ - and / between segments" } } };
+      }
+      if (route.config?.public) out.schema.security = [];
+      return out;
+    },
+    transformObject: (doc) => {
+      if (!("openapiObject" in doc)) return doc.swaggerObject;
+      const openapiObject = doc.openapiObject;
+      const put = (openapiObject.paths as Record<string, Record<string, Record<string, unknown>>> | undefined)?.["/data/{id}"]?.put;
+      if (put)
+        put.requestBody = {
+          required: true,
+          description: "The object's bytes, streamed; its Content-Type is kept",
+          content: { "*/*": { schema: { type: "string", format: "binary" } } },
+        };
+      return openapiObject;
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: "/docs", uiConfig: { deepLinking: true }, staticCSP: true });
+  app.get("/openapi.json", { config: { public: true }, schema: { hide: true } }, async () => app.swagger());
+});

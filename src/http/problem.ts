@@ -1,0 +1,88 @@
+// The one error handler: every failure becomes RFC 9457 problem+json with a stable code and the
+// request id. Nothing internal (stack, SQL, key material, paths) ever reaches the client.
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import fp from "fastify-plugin";
+import { AppError, ERROR_CATALOGUE, type ErrorCode } from "../errors.js";
+
+export const PROBLEM_TYPE_BASE = "https://sse-store.dev/problems/";
+
+export interface Problem {
+  type: string;
+  title: string;
+  status: number;
+  detail?: string;
+  code: ErrorCode;
+  requestId: string;
+}
+
+/** Maps Fastify's own errors (parsing, validation, limits) onto the catalogue. */
+function fromFastify(err: FastifyError): AppError | null {
+  if (err.validation) {
+    const ctx = err.validationContext;
+    const first = err.validation[0];
+    const where = first?.instancePath ? `${ctx ?? "body"}${first.instancePath.replaceAll("/", ".")}` : (ctx ?? "body");
+    const msg = first?.message ?? "is invalid";
+    // Query strings and headers are client mistakes of form (400); bodies are unprocessable (422).
+    return new AppError(ctx === "body" ? "validation_error" : "bad_request", `${where} ${msg}`);
+  }
+  switch (err.code) {
+    case "FST_ERR_CTP_BODY_TOO_LARGE":
+      return new AppError("payload_too_large", "the request body is too large");
+    case "FST_ERR_CTP_INVALID_MEDIA_TYPE":
+      return new AppError("unsupported_media_type", "unsupported Content-Type");
+    case "FST_ERR_CTP_EMPTY_JSON_BODY":
+      return new AppError("validation_error", "the body must be a JSON object");
+    case "FST_ERR_CTP_INVALID_JSON_BODY":
+      return new AppError("validation_error", "the body is not valid JSON");
+    case "FST_ERR_CTP_INVALID_CONTENT_LENGTH":
+      return new AppError("length_mismatch", "Content-Length does not match the body");
+    case "FST_ERR_CTP_INVALID_TYPE":
+      return new AppError("invalid_header", "invalid Content-Type");
+    case "ECONNRESET":
+    case "ERR_STREAM_PREMATURE_CLOSE":
+      return new AppError("incomplete_body", "the request body ended early");
+  }
+  if (err instanceof SyntaxError) return new AppError("validation_error", "the body is not valid JSON");
+  if (typeof err.statusCode === "number" && err.statusCode >= 400 && err.statusCode < 500)
+    return new AppError("bad_request", "the request is malformed");
+  return null;
+}
+
+export function toProblem(err: AppError, requestId: string): Problem {
+  const entry = ERROR_CATALOGUE[err.code];
+  return {
+    type: PROBLEM_TYPE_BASE + err.code,
+    title: entry.title,
+    status: entry.status,
+    detail: err.detail,
+    code: err.code,
+    requestId,
+  };
+}
+
+export function sendProblem(reply: FastifyReply, err: AppError): FastifyReply {
+  if (err.headers) reply.headers(err.headers);
+  return reply
+    .code(err.status)
+    .type("application/problem+json")
+    .send(JSON.stringify(toProblem(err, String(reply.request.id))));
+}
+
+export const problemPlugin = fp(async (app: FastifyInstance) => {
+  app.setErrorHandler((error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
+    let appErr: AppError;
+    if (error instanceof AppError) appErr = error;
+    else appErr = fromFastify(error) ?? new AppError("internal_error", "an unexpected error occurred; see the server log");
+    if (appErr.status >= 500) request.log.error({ err: error, code: appErr.code }, "request failed");
+    else request.log.info({ code: appErr.code, detail: appErr.detail }, "request refused");
+    if (reply.sent || reply.raw.headersSent) {
+      // Too late for a problem document: cut the connection so the client sees an incomplete response.
+      reply.raw.destroy();
+      return;
+    }
+    return sendProblem(reply, appErr);
+  });
+  app.setNotFoundHandler((request, reply) => {
+    return sendProblem(reply, new AppError("not_found", `no route ${request.method} ${request.url.split("?")[0]}`));
+  });
+});

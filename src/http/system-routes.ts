@@ -1,0 +1,54 @@
+// Public probes: /health says the process is alive, /ready that the store and key provider work.
+import type { FastifyInstance } from "fastify";
+import { AppError } from "../errors.js";
+import type { RootKeyProvider } from "../keys/root-key-provider.js";
+import type { KeyStore, ObjectStore } from "../store/store.js";
+import { problemResponses } from "./schemas.js";
+
+export interface SystemRoutesOptions {
+  store: ObjectStore;
+  keyStore: KeyStore;
+  root: RootKeyProvider;
+  isShuttingDown: () => boolean;
+}
+
+const statusSchema = {
+  type: "object",
+  properties: { status: { type: "string" }, checks: { type: "object", additionalProperties: { type: "string" } } },
+};
+
+export async function systemRoutes(app: FastifyInstance, opts: SystemRoutesOptions): Promise<void> {
+  app.get(
+    "/health",
+    { config: { public: true }, schema: { tags: ["system"], summary: "The process is alive", response: { 200: statusSchema } } },
+    async () => ({ status: "ok" }),
+  );
+  app.get(
+    "/ready",
+    {
+      config: { public: true },
+      schema: {
+        tags: ["system"],
+        summary: "The store and the key provider are usable",
+        response: { 200: statusSchema, ...problemResponses(503) },
+      },
+    },
+    async (req) => {
+      if (opts.isShuttingDown()) throw new AppError("shutting_down", "the server is shutting down");
+      const checks: Record<string, string> = {};
+      const probe = async (name: string, code: "storage_unavailable" | "key_provider_unavailable", fn: () => Promise<void>) => {
+        try {
+          await fn();
+          checks[name] = "ok";
+        } catch (err) {
+          req.log.warn({ err, check: name }, "readiness check failed");
+          throw new AppError(code, `${name} is not usable`);
+        }
+      };
+      await probe("objects", "storage_unavailable", () => opts.store.ping());
+      await probe("keys", "storage_unavailable", () => opts.keyStore.ping());
+      await probe("keyProvider", "key_provider_unavailable", () => opts.root.ping());
+      return { status: "ready", checks };
+    },
+  );
+}

@@ -1,0 +1,45 @@
+// The seed's item view: {"id": int, "data": str} records, stored as small encrypted objects.
+// An item takes the requested id when it is free, otherwise the next free integer.
+import { AppError } from "../errors.js";
+import type { ObjectService } from "./object-service.js";
+
+export const ITEM_CONTENT_TYPE = "text/plain; charset=utf-8";
+/** Retries when another writer takes the id between allocation and commit. */
+const MAX_ALLOCATION_ATTEMPTS = 20;
+
+export interface Item {
+  id: number;
+  data: string;
+}
+
+export async function createItem(objects: ObjectService, owner: string, requestedId: number | undefined, data: string): Promise<Item> {
+  if (data.length === 0) throw new AppError("empty_data", "data must not be empty");
+  const bytes = Buffer.from(data, "utf8");
+  let tryRequested = requestedId !== undefined;
+  for (let attempt = 0; attempt < MAX_ALLOCATION_ATTEMPTS; attempt++) {
+    let id: number;
+    if (tryRequested && requestedId !== undefined) {
+      id = requestedId;
+      tryRequested = false;
+    } else {
+      const max = await objects.store.maxIntegerId(owner);
+      id = max === null ? 1 : max + 1;
+      if (!Number.isSafeInteger(id)) throw new AppError("conflict", "no free integer id is left");
+    }
+    try {
+      await objects.put({
+        owner,
+        id: String(id),
+        body: [bytes],
+        contentType: ITEM_CONTENT_TYPE,
+        cond: { ifNoneMatch: true },
+        kind: "item",
+      });
+      return { id, data };
+    } catch (err) {
+      if (err instanceof AppError && err.code === "precondition_failed") continue;
+      throw err;
+    }
+  }
+  throw new AppError("conflict", "could not allocate an item id under contention; retry");
+}

@@ -1,0 +1,324 @@
+// The domain of binary objects: streamed, segment-encrypted writes with atomic replace, and reads
+// that authenticate every segment before a byte of it leaves.
+import { createHash, randomBytes } from "node:crypto";
+import { Readable } from "node:stream";
+import { dekContext, generateKey, zeroize } from "../crypto/envelope.js";
+import { EtagHasher } from "../crypto/etag.js";
+import {
+  createSegmentCipher,
+  FORMAT_VERSION,
+  SEGMENT_SIZE,
+  type SegmentCipher,
+  type SegmentContext,
+  SUITE_XCHACHA20_POLY1305,
+  segmentCount,
+} from "../crypto/segment-format.js";
+import { AppError, IntegrityError } from "../errors.js";
+import type { KeyService } from "../keys/key-service.js";
+import type { ObjectKind, ObjectMeta, ObjectStore, WriteCondition } from "../store/store.js";
+import type { ExpectedDigest } from "./content-digest.js";
+import { validateObjectId } from "./object-id.js";
+import { type ByteRange, segmentsForRange } from "./range.js";
+import { SegmentWriter } from "./segment-writer.js";
+
+/** Segments per store round trip: bounds memory (about 1 MiB) and amortises transactions. */
+const BATCH_SEGMENTS = 16;
+
+export interface PutInput {
+  owner: string;
+  id: string;
+  body: AsyncIterable<Buffer> | Iterable<Buffer>;
+  contentType: string;
+  /** Declared length, when the client sent one: checked up front and at the end. */
+  contentLength?: number;
+  digest?: ExpectedDigest;
+  cond: WriteCondition;
+  kind?: ObjectKind;
+}
+
+export interface PutResult {
+  meta: ObjectMeta;
+  created: boolean;
+}
+
+export interface ObjectServiceOptions {
+  maxObjectBytes: number;
+  segmentSize?: number;
+}
+
+export class ObjectService {
+  private readonly segmentSize: number;
+  /** writeId hex → number of streams reading it; the reclaimer leaves these alone. */
+  private readonly readers = new Map<string, number>();
+  private reclaiming: Promise<void> | null = null;
+  private reclaimAgain = false;
+
+  constructor(
+    readonly store: ObjectStore,
+    private readonly keys: KeyService,
+    private readonly opts: ObjectServiceOptions,
+    private readonly onError: (err: unknown, what: string) => void = () => undefined,
+  ) {
+    this.segmentSize = opts.segmentSize ?? SEGMENT_SIZE;
+  }
+
+  get maxObjectBytes(): number {
+    return this.opts.maxObjectBytes;
+  }
+
+  async stat(owner: string, id: string): Promise<ObjectMeta> {
+    validateObjectId(id);
+    const meta = await this.store.getObject(owner, id);
+    if (!meta) throw new AppError("not_found", `no object with id ${id}`);
+    return meta;
+  }
+
+  /** Checks a write's preconditions before any body byte is read (they are checked again at commit). */
+  async precheck(owner: string, id: string, cond: WriteCondition): Promise<void> {
+    validateObjectId(id);
+    if (!cond.ifNoneMatch && !cond.ifMatch) return;
+    const cur = await this.store.getObject(owner, id);
+    checkCondition(cur, cond);
+  }
+
+  async put(input: PutInput): Promise<PutResult> {
+    const { owner, id } = input;
+    validateObjectId(id);
+    const max = this.opts.maxObjectBytes;
+    if (input.contentLength !== undefined && input.contentLength > max)
+      throw new AppError("payload_too_large", `objects are limited to ${max} bytes`);
+
+    const writeId = randomBytes(16);
+    const ctx = this.context(owner, id, writeId);
+    const dek = generateKey();
+    let began = false;
+    let flushed = 0;
+    try {
+      const { kekVersion, wrappedDek } = await this.keys.wrapDek(owner, dek, dekContext(owner, id, writeId));
+      const cipher = createSegmentCipher(dek, ctx);
+      const etag = new EtagHasher(dek);
+      const hash = input.digest ? createHash(input.digest.algorithm) : null;
+      let batch: Buffer[] = [];
+      const writer = new SegmentWriter(cipher, this.segmentSize, (s) => batch.push(s));
+      let size = 0;
+
+      for await (const chunk of input.body) {
+        size += chunk.length;
+        if (size > max) throw new AppError("payload_too_large", `objects are limited to ${max} bytes`);
+        if (input.contentLength !== undefined && size > input.contentLength)
+          throw new AppError("length_mismatch", "the body is longer than Content-Length");
+        etag.update(chunk);
+        hash?.update(chunk);
+        writer.write(chunk);
+        if (batch.length >= BATCH_SEGMENTS) {
+          if (!began) {
+            await this.store.beginUpload(owner, id, writeId);
+            began = true;
+          }
+          const out = batch;
+          batch = [];
+          await this.store.appendSegments(writeId, flushed, out);
+          flushed += out.length;
+        }
+      }
+      if (input.contentLength !== undefined && size !== input.contentLength)
+        throw new AppError("length_mismatch", "the body is shorter than Content-Length");
+      writer.end();
+      if (hash && input.digest && !hash.digest().equals(input.digest.value))
+        throw new AppError("digest_mismatch", `the body does not match its Content-Digest ${input.digest.algorithm}`);
+
+      const now = new Date();
+      const meta: ObjectMeta = {
+        owner,
+        id,
+        kind: input.kind ?? "blob",
+        size,
+        contentType: input.contentType,
+        etag: etag.digest(),
+        created: now,
+        modified: now,
+        writeId,
+        formatVersion: ctx.formatVersion,
+        suite: ctx.suite,
+        segmentSize: ctx.segmentSize,
+        kekVersion,
+        wrappedDek,
+      };
+      let result: { created: boolean };
+      if (!began) {
+        // Small object: segments and metadata in one transaction.
+        result = await this.store.commitObject(meta, input.cond, batch);
+      } else {
+        if (batch.length > 0) await this.store.appendSegments(writeId, flushed, batch);
+        result = await this.store.commitObject(meta, input.cond);
+      }
+      began = false;
+      this.scheduleReclaim();
+      return { meta, created: result.created };
+    } finally {
+      zeroize(dek);
+      if (began) {
+        // Aborted, refused or failed: no partial object, no garbage left behind.
+        await this.store.abortUpload(writeId).catch((err) => this.onError(err, "abort upload"));
+      }
+    }
+  }
+
+  /**
+   * Opens a plaintext stream of the object (or a range of it). The data key and the first
+   * segment are authenticated before this resolves, so damage found early becomes a clean 500.
+   */
+  async read(meta: ObjectMeta, range: ByteRange | null): Promise<Readable> {
+    const count = segmentCount(meta.size, meta.segmentSize);
+    const r = range ?? { start: 0, end: meta.size - 1 };
+    const span =
+      meta.size === 0 ? { first: 0, last: 0, skip: 0 } : segmentsForRange(r, meta.segmentSize);
+    const wanted = meta.size === 0 ? 0 : r.end - r.start + 1;
+    const dek = await this.keys.unwrapDek(
+      meta.owner,
+      meta.kekVersion,
+      meta.wrappedDek,
+      dekContext(meta.owner, meta.id, meta.writeId),
+    );
+    const cipher = createSegmentCipher(dek, this.contextOf(meta));
+    const key = meta.writeId.toString("hex");
+    this.readers.set(key, (this.readers.get(key) ?? 0) + 1);
+    let released = false;
+    const release = () => {
+      if (released) return;
+      released = true;
+      zeroize(dek);
+      const n = (this.readers.get(key) ?? 1) - 1;
+      if (n <= 0) this.readers.delete(key);
+      else this.readers.set(key, n);
+      this.scheduleReclaim();
+    };
+    try {
+      const first = await this.fetchBatch(meta, span.first, Math.min(BATCH_SEGMENTS, span.last - span.first + 1));
+      const firstPlain = openChecked(cipher, meta, span.first, count, first[0]);
+      const gen = this.plaintext(meta, cipher, count, span, wanted, first, firstPlain);
+      const stream = Readable.from(gen, { objectMode: false, highWaterMark: 2 * meta.segmentSize });
+      stream.once("close", release);
+      return stream;
+    } catch (err) {
+      release();
+      throw err;
+    }
+  }
+
+  private async *plaintext(
+    meta: ObjectMeta,
+    cipher: SegmentCipher,
+    count: number,
+    span: { first: number; last: number; skip: number },
+    wanted: number,
+    firstBatch: Buffer[],
+    firstPlain: Buffer,
+  ): AsyncGenerator<Buffer> {
+    let remaining = wanted;
+    let index = span.first;
+    let batch = firstBatch;
+    let pos = 0;
+    while (index <= span.last && remaining > 0) {
+      if (pos >= batch.length) {
+        batch = await this.fetchBatch(meta, index, Math.min(BATCH_SEGMENTS, span.last - index + 1));
+        pos = 0;
+      }
+      let plain = index === span.first ? firstPlain : openChecked(cipher, meta, index, count, batch[pos]);
+      if (index === span.first && span.skip > 0) plain = plain.subarray(span.skip);
+      if (plain.length > remaining) plain = plain.subarray(0, remaining);
+      remaining -= plain.length;
+      index++;
+      pos++;
+      yield plain;
+    }
+    if (remaining !== 0) throw new IntegrityError("stored object is shorter than its recorded size");
+  }
+
+  private async fetchBatch(meta: ObjectMeta, first: number, n: number): Promise<Buffer[]> {
+    const segs = await this.store.readSegments(meta.writeId, first, n);
+    // Missing segments mean the stored object was truncated (or replaced and reclaimed).
+    if (segs.length !== n) throw new IntegrityError("stored object is missing segments");
+    return segs;
+  }
+
+  async delete(owner: string, id: string, cond?: WriteCondition): Promise<void> {
+    validateObjectId(id);
+    if (cond?.ifMatch) {
+      const cur = await this.store.getObject(owner, id);
+      if (!cur) throw new AppError("not_found", `no object with id ${id}`);
+    }
+    const deleted = await this.store.deleteObject(owner, id, cond);
+    if (!deleted) throw new AppError("not_found", `no object with id ${id}`);
+    this.scheduleReclaim();
+  }
+
+  /** Removes the segments of replaced and deleted writes that nobody is reading any more. */
+  scheduleReclaim(): void {
+    if (this.reclaiming) {
+      this.reclaimAgain = true;
+      return;
+    }
+    this.reclaiming = (async () => {
+      do {
+        this.reclaimAgain = false;
+        await this.store.reclaim(new Set(this.readers.keys()));
+      } while (this.reclaimAgain);
+    })()
+      .catch((err) => this.onError(err, "reclaim"))
+      .finally(() => {
+        this.reclaiming = null;
+      });
+  }
+
+  /** Waits for a running reclaim (graceful shutdown, tests). */
+  async settle(): Promise<void> {
+    while (this.reclaiming) await this.reclaiming;
+  }
+
+  private context(owner: string, objectId: string, writeId: Buffer): SegmentContext {
+    return {
+      formatVersion: FORMAT_VERSION,
+      suite: SUITE_XCHACHA20_POLY1305,
+      segmentSize: this.segmentSize,
+      owner,
+      objectId,
+      writeId,
+    };
+  }
+
+  private contextOf(meta: ObjectMeta): SegmentContext {
+    return {
+      formatVersion: meta.formatVersion,
+      suite: meta.suite,
+      segmentSize: meta.segmentSize,
+      owner: meta.owner,
+      objectId: meta.id,
+      writeId: meta.writeId,
+    };
+  }
+}
+
+function openChecked(
+  cipher: SegmentCipher,
+  meta: ObjectMeta,
+  index: number,
+  count: number,
+  sealed: Buffer | undefined,
+): Buffer {
+  if (!sealed) throw new IntegrityError("stored object is missing segments");
+  const last = index === count - 1;
+  const plain = cipher.open(index, last, sealed);
+  const expected = last ? meta.size - index * meta.segmentSize : meta.segmentSize;
+  if (plain.length !== expected) throw new IntegrityError("stored segment has the wrong length");
+  return plain;
+}
+
+export function checkCondition(cur: ObjectMeta | null, cond: WriteCondition): void {
+  if (cond.ifNoneMatch && cur) throw new AppError("precondition_failed", "the object exists (If-None-Match: *)");
+  if (cond.ifMatch) {
+    if (!cur) throw new AppError("precondition_failed", "the object does not exist (If-Match)");
+    if (!cond.ifMatch.includes("*") && !cond.ifMatch.includes(cur.etag))
+      throw new AppError("precondition_failed", "the object's ETag does not match If-Match");
+  }
+}

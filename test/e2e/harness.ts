@@ -1,0 +1,130 @@
+// Starts a real server process (src/main.ts under tsx) on a free port with its own data dir and
+// waits for /ready. Used by every end-to-end test; no sleeps, only readiness polling.
+import { type ChildProcess, spawn } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
+import os from "node:os";
+import path from "node:path";
+
+export const ROOT = path.resolve(import.meta.dirname, "../..");
+const TSX = path.join(ROOT, "node_modules/.bin/tsx");
+
+export interface ServerOptions {
+  /** Reuse a data dir (restart tests); default: a fresh temp dir, removed by cleanup(). */
+  dataDir?: string;
+  env?: Record<string, string | undefined>;
+  /** Bootstrap admin token; default: a fixed test token. */
+  token?: string;
+  /** Wait for /ready (default true). */
+  waitReady?: boolean;
+  port?: number;
+}
+
+export interface ServerProcess {
+  url: string;
+  port: number;
+  token: string;
+  dataDir: string;
+  proc: ChildProcess;
+  /** Everything the process wrote to stdout and stderr so far. */
+  output(): string;
+  /** SIGTERM and wait for exit; resolves with the exit code. */
+  stop(): Promise<number | null>;
+  /** SIGKILL and wait for exit. */
+  kill(): Promise<void>;
+  /** Removes the data dir if this harness created it. */
+  cleanup(): void;
+  /** fetch with the bootstrap token. */
+  fetch(p: string, init?: RequestInit): Promise<Response>;
+}
+
+export const TEST_TOKEN = "sse_test_bootstrap_token_0123456789abcdefghijklmnopqrstuvwxyz";
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.unref();
+    srv.on("error", reject);
+    srv.listen(0, "127.0.0.1", () => {
+      const addr = srv.address();
+      const port = typeof addr === "object" && addr ? addr.port : 0;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+export function tempDir(prefix = "sse-e2e-"): string {
+  return mkdtempSync(path.join(os.tmpdir(), prefix));
+}
+
+export async function startServer(opts: ServerOptions = {}): Promise<ServerProcess> {
+  const ownDir = !opts.dataDir;
+  const dataDir = opts.dataDir ?? tempDir();
+  const port = opts.port ?? (await freePort());
+  const token = opts.token ?? TEST_TOKEN;
+  const env: Record<string, string> = {};
+  for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !k.startsWith("SSE_")) env[k] = v;
+  Object.assign(env, {
+    SSE_HOST: "127.0.0.1",
+    SSE_PORT: String(port),
+    SSE_DATA_DIR: dataDir,
+    SSE_BOOTSTRAP_TOKEN: token,
+    SSE_LOG_LEVEL: "info",
+  });
+  for (const [k, v] of Object.entries(opts.env ?? {})) {
+    if (v === undefined) delete env[k];
+    else env[k] = v;
+  }
+  const proc = spawn(TSX, [path.join(ROOT, "src/main.ts")], { cwd: ROOT, env, stdio: ["ignore", "pipe", "pipe"] });
+  let out = "";
+  proc.stdout?.on("data", (d) => {
+    out += d.toString();
+  });
+  proc.stderr?.on("data", (d) => {
+    out += d.toString();
+  });
+  const exited = new Promise<number | null>((resolve) => proc.on("exit", (code) => resolve(code)));
+  const url = `http://127.0.0.1:${port}`;
+  const server: ServerProcess = {
+    url,
+    port,
+    token,
+    dataDir,
+    proc,
+    output: () => out,
+    async stop() {
+      if (proc.exitCode === null && proc.signalCode === null) proc.kill("SIGTERM");
+      return exited;
+    },
+    async kill() {
+      if (proc.exitCode === null && proc.signalCode === null) proc.kill("SIGKILL");
+      await exited;
+    },
+    cleanup() {
+      if (ownDir) rmSync(dataDir, { recursive: true, force: true });
+    },
+    fetch(p, init = {}) {
+      const headers = new Headers(init.headers);
+      if (!headers.has("authorization")) headers.set("authorization", `Bearer ${token}`);
+      return fetch(url + p, { ...init, headers });
+    },
+  };
+  if (opts.waitReady !== false) {
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      if (proc.exitCode !== null) throw new Error(`server exited with ${proc.exitCode}:\n${out}`);
+      try {
+        const r = await fetch(`${url}/ready`);
+        if (r.ok) break;
+      } catch {
+        // not listening yet
+      }
+      if (Date.now() > deadline) {
+        await server.kill();
+        throw new Error(`server not ready after 30 s:\n${out}`);
+      }
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+  return server;
+}
