@@ -1,0 +1,153 @@
+// The segmented AEAD that stores object data (a STREAM construction over XChaCha20-Poly1305).
+// Every byte is specified in docs/FORMAT.md, "Segments"; change both together.
+import { createRequire } from "node:module";
+import { IntegrityError } from "../errors.js";
+import { KEY_BYTES, lengthPrefixed, u8, u32be } from "./envelope.js";
+
+interface Sodium {
+  crypto_generichash(out: Buffer, input: Buffer): void;
+  crypto_aead_xchacha20poly1305_ietf_encrypt(
+    c: Buffer,
+    m: Buffer,
+    ad: Buffer,
+    nsec: null,
+    npub: Buffer,
+    k: Buffer,
+  ): number;
+  crypto_aead_xchacha20poly1305_ietf_decrypt(
+    m: Buffer,
+    nsec: null,
+    c: Buffer,
+    ad: Buffer,
+    npub: Buffer,
+    k: Buffer,
+  ): number;
+}
+
+// sodium-native ships no type declarations; only the functions used here are typed.
+const sodium = createRequire(import.meta.url)("sodium-native") as Sodium;
+
+export const FORMAT_VERSION = 1;
+export const SUITE_XCHACHA20_POLY1305 = 1;
+export const SEGMENT_SIZE = 65536;
+export const TAG_BYTES = 16;
+/** Smallest and largest segment sizes a context may name. */
+export const MIN_SEGMENT_SIZE = 16;
+export const MAX_SEGMENT_SIZE = 16 * 1024 * 1024;
+/** Segment indexes are u32, so an object has at most 2^32 segments. */
+export const MAX_SEGMENT_INDEX = 0xffffffff;
+export const WRITE_ID_BYTES = 16;
+export const NONCE_BYTES = 24;
+const AD_DIGEST_BYTES = 32;
+const AD_BYTES = AD_DIGEST_BYTES + 4 + 1;
+const SEGMENT_MAGIC = "sse-store/segment";
+
+export interface SegmentContext {
+  formatVersion: number;
+  suite: number;
+  segmentSize: number;
+  owner: string;
+  objectId: string;
+  /** 16 bytes, unique per write. */
+  writeId: Buffer;
+}
+
+export interface SegmentCipher {
+  /** Seals segment `index`; a non-last segment must be exactly segmentSize bytes. */
+  seal(index: number, last: boolean, plaintext: Buffer): Buffer;
+  /** Returns the authenticated plaintext or throws IntegrityError; never returns unverified bytes. */
+  open(index: number, last: boolean, ciphertext: Buffer): Buffer;
+}
+
+export function segmentCount(size: number, segmentSize: number): number {
+  if (!Number.isSafeInteger(size) || size < 0) throw new RangeError("size must be a non-negative integer");
+  if (!Number.isSafeInteger(segmentSize) || segmentSize < 1) throw new RangeError("segmentSize must be ≥ 1");
+  return Math.max(1, Math.ceil(size / segmentSize));
+}
+
+/** The per-object part of every segment's AD: BLAKE2b-256 over the length-prefixed context. */
+function adPrefix(ctx: SegmentContext): Buffer {
+  const encoded = lengthPrefixed([
+    SEGMENT_MAGIC,
+    u8(ctx.formatVersion),
+    u8(ctx.suite),
+    u32be(ctx.segmentSize),
+    ctx.owner,
+    ctx.objectId,
+    ctx.writeId,
+  ]);
+  const digest = Buffer.alloc(AD_DIGEST_BYTES);
+  sodium.crypto_generichash(digest, encoded);
+  return digest;
+}
+
+function validate(dek: Buffer, ctx: SegmentContext): void {
+  if (ctx.formatVersion !== FORMAT_VERSION) throw new IntegrityError("unknown segment format version");
+  if (ctx.suite !== SUITE_XCHACHA20_POLY1305) throw new IntegrityError("unknown segment cipher suite");
+  const s = ctx.segmentSize;
+  if (!Number.isInteger(s) || s < MIN_SEGMENT_SIZE || s > MAX_SEGMENT_SIZE) {
+    throw new IntegrityError("invalid segment size");
+  }
+  if (!Buffer.isBuffer(ctx.writeId) || ctx.writeId.length !== WRITE_ID_BYTES) {
+    throw new IntegrityError("invalid write id");
+  }
+  if (dek.length !== KEY_BYTES) throw new IntegrityError("invalid data key");
+}
+
+/**
+ * Validates `ctx` (IntegrityError: it comes from stored metadata) and hashes the per-object AD once.
+ * The cipher keeps a reference to `dek`, not a copy: zeroize the DEK only after the last seal/open.
+ */
+export function createSegmentCipher(dek: Buffer, ctx: SegmentContext): SegmentCipher {
+  validate(dek, ctx);
+  const segmentSize = ctx.segmentSize;
+  // Scratch nonce and AD, rewritten per call: safe because seal/open run synchronously to completion.
+  const nonce = Buffer.alloc(NONCE_BYTES);
+  ctx.writeId.copy(nonce, 0);
+  const ad = Buffer.alloc(AD_BYTES);
+  adPrefix(ctx).copy(ad, 0);
+
+  const position = (index: number, last: boolean): void => {
+    const flag = last ? 1 : 0;
+    nonce.writeUInt32BE(index, 16);
+    nonce[20] = flag;
+    ad.writeUInt32BE(index, AD_DIGEST_BYTES);
+    ad[AD_DIGEST_BYTES + 4] = flag;
+  };
+  const validIndex = (index: number): boolean =>
+    Number.isInteger(index) && index >= 0 && index <= MAX_SEGMENT_INDEX;
+
+  return {
+    seal(index, last, plaintext) {
+      if (!validIndex(index)) throw new RangeError("segment index out of range");
+      const n = plaintext.length;
+      // Only canonical layouts are sealed, so open can reject everything else as tampering.
+      if (last ? n > segmentSize || (n === 0 && index > 0) : n !== segmentSize) {
+        throw new RangeError(
+          `segment ${index} has ${n} bytes, invalid for a ${last ? "last" : "non-last"} segment`,
+        );
+      }
+      position(index, last);
+      const out = Buffer.allocUnsafe(n + TAG_BYTES);
+      sodium.crypto_aead_xchacha20poly1305_ietf_encrypt(out, plaintext, ad, null, nonce, dek);
+      return out;
+    },
+
+    open(index, last, ciphertext) {
+      if (!validIndex(index)) throw new IntegrityError("segment index out of range");
+      const n = ciphertext.length - TAG_BYTES;
+      if (last ? n < 0 || n > segmentSize || (n === 0 && index > 0) : n !== segmentSize) {
+        throw new IntegrityError(`segment ${index} has an invalid length`);
+      }
+      position(index, last);
+      const out = Buffer.allocUnsafe(n);
+      try {
+        sodium.crypto_aead_xchacha20poly1305_ietf_decrypt(out, null, ciphertext, ad, nonce, dek);
+      } catch {
+        out.fill(0);
+        throw new IntegrityError(`segment ${index} failed authentication`);
+      }
+      return out;
+    },
+  };
+}
