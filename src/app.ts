@@ -54,9 +54,7 @@ export async function build(config: Config, deps: Deps): Promise<App> {
   const app = Fastify({
     loggerInstance: deps.logger as FastifyBaseLogger,
     genReqId,
-    requestIdLogLabel: "requestId",
-    disableRequestLogging: false,
-    maxParamLength: 4096,
+    routerOptions: { maxParamLength: 4096 },
     exposeHeadRoutes: false,
     trustProxy: config.trustProxy,
     return503OnClosing: true,
