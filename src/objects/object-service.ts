@@ -15,7 +15,7 @@ import {
 } from "../crypto/segment-format.js";
 import { AppError, IntegrityError } from "../errors.js";
 import type { KeyService } from "../keys/key-service.js";
-import type { ObjectKind, ObjectMeta, ObjectStore, WriteCondition } from "../store/store.js";
+import type { CommitResult, ObjectKind, ObjectMeta, ObjectStore, WriteCondition } from "../store/store.js";
 import type { ExpectedDigest } from "./content-digest.js";
 import { validateObjectId } from "./object-id.js";
 import { type ByteRange, segmentsForRange } from "./range.js";
@@ -50,6 +50,8 @@ export class ObjectService {
   private readonly segmentSize: number;
   /** writeId hex → number of streams reading it; the reclaimer leaves these alone. */
   private readonly readers = new Map<string, number>();
+  /** Live view of the keys of `readers`, consulted by the reclaimer while it runs. */
+  private readonly busy = new Set<string>();
   private reclaiming: Promise<void> | null = null;
   private reclaimAgain = false;
 
@@ -125,7 +127,10 @@ export class ObjectService {
         throw new AppError("length_mismatch", "the body is shorter than Content-Length");
       writer.end();
       if (hash && input.digest && !hash.digest().equals(input.digest.value))
-        throw new AppError("digest_mismatch", `the body does not match its Content-Digest ${input.digest.algorithm}`);
+        throw new AppError(
+          "digest_mismatch",
+          `the body does not match its Content-Digest ${input.digest.algorithm}`,
+        );
 
       const now = new Date();
       const meta: ObjectMeta = {
@@ -144,7 +149,7 @@ export class ObjectService {
         kekVersion,
         wrappedDek,
       };
-      let result: { created: boolean };
+      let result: CommitResult;
       if (!began) {
         // Small object: segments and metadata in one transaction.
         result = await this.store.commitObject(meta, input.cond, batch);
@@ -154,6 +159,7 @@ export class ObjectService {
       }
       began = false;
       this.scheduleReclaim();
+      meta.created = result.createdAt;
       return { meta, created: result.created };
     } finally {
       zeroize(dek);
@@ -171,30 +177,38 @@ export class ObjectService {
   async read(meta: ObjectMeta, range: ByteRange | null): Promise<Readable> {
     const count = segmentCount(meta.size, meta.segmentSize);
     const r = range ?? { start: 0, end: meta.size - 1 };
-    const span =
-      meta.size === 0 ? { first: 0, last: 0, skip: 0 } : segmentsForRange(r, meta.segmentSize);
+    const span = meta.size === 0 ? { first: 0, last: 0, skip: 0 } : segmentsForRange(r, meta.segmentSize);
     const wanted = meta.size === 0 ? 0 : r.end - r.start + 1;
-    const dek = await this.keys.unwrapDek(
-      meta.owner,
-      meta.kekVersion,
-      meta.wrappedDek,
-      dekContext(meta.owner, meta.id, meta.writeId),
-    );
-    const cipher = createSegmentCipher(dek, this.contextOf(meta));
+    // Registered before any await, so a replace committed meanwhile cannot reclaim these segments.
     const key = meta.writeId.toString("hex");
     this.readers.set(key, (this.readers.get(key) ?? 0) + 1);
+    this.busy.add(key);
+    let dek: Buffer | null = null;
     let released = false;
     const release = () => {
       if (released) return;
       released = true;
-      zeroize(dek);
+      if (dek) zeroize(dek);
       const n = (this.readers.get(key) ?? 1) - 1;
-      if (n <= 0) this.readers.delete(key);
-      else this.readers.set(key, n);
+      if (n <= 0) {
+        this.readers.delete(key);
+        this.busy.delete(key);
+      } else this.readers.set(key, n);
       this.scheduleReclaim();
     };
     try {
-      const first = await this.fetchBatch(meta, span.first, Math.min(BATCH_SEGMENTS, span.last - span.first + 1));
+      dek = await this.keys.unwrapDek(
+        meta.owner,
+        meta.kekVersion,
+        meta.wrappedDek,
+        dekContext(meta.owner, meta.id, meta.writeId),
+      );
+      const cipher = createSegmentCipher(dek, this.contextOf(meta));
+      const first = await this.fetchBatch(
+        meta,
+        span.first,
+        Math.min(BATCH_SEGMENTS, span.last - span.first + 1),
+      );
       const firstPlain = openChecked(cipher, meta, span.first, count, first[0]);
       const gen = this.plaintext(meta, cipher, count, span, wanted, first, firstPlain);
       const stream = Readable.from(gen, { objectMode: false, highWaterMark: 2 * meta.segmentSize });
@@ -262,7 +276,7 @@ export class ObjectService {
     this.reclaiming = (async () => {
       do {
         this.reclaimAgain = false;
-        await this.store.reclaim(new Set(this.readers.keys()));
+        await this.store.reclaim(this.busy);
       } while (this.reclaimAgain);
     })()
       .catch((err) => this.onError(err, "reclaim"))
@@ -315,7 +329,8 @@ function openChecked(
 }
 
 export function checkCondition(cur: ObjectMeta | null, cond: WriteCondition): void {
-  if (cond.ifNoneMatch && cur) throw new AppError("precondition_failed", "the object exists (If-None-Match: *)");
+  if (cond.ifNoneMatch && cur)
+    throw new AppError("precondition_failed", "the object exists (If-None-Match: *)");
   if (cond.ifMatch) {
     if (!cur) throw new AppError("precondition_failed", "the object does not exist (If-Match)");
     if (!cond.ifMatch.includes("*") && !cond.ifMatch.includes(cur.etag))

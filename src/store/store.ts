@@ -70,6 +70,8 @@ export interface WriteCondition {
 
 export interface CommitResult {
   created: boolean;
+  /** The object's `created` as stored: the first version's when this write replaced one. */
+  createdAt: Date;
 }
 
 export type JobState = "running" | "done" | "failed";

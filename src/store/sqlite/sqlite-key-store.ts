@@ -1,0 +1,183 @@
+// The embedded KeyStore: wrapped KEK versions in their own file (keys.db), with secure_delete so that a
+// destroyed key is overwritten in the file and a truncating checkpoint so that no copy stays in the WAL.
+import { AppError, StorageUnavailableError } from "../../errors.js";
+import type { KekVersionRecord, KeyStore, UserKeyState } from "../store.js";
+import { type Db, isConstraint, KEYS_SCHEMA, openDatabase, storageFault } from "./migrations.js";
+
+interface KekRow {
+  owner: string;
+  version: number;
+  root_version: number;
+  wrapped_kek: Buffer;
+  created: number;
+}
+
+interface StateRow {
+  owner: string;
+  primary_version: number;
+  min_decryption_version: number;
+}
+
+const toKek = (r: KekRow): KekVersionRecord => ({
+  owner: r.owner,
+  version: r.version,
+  rootVersion: r.root_version,
+  wrappedKek: r.wrapped_kek,
+  created: new Date(r.created),
+});
+
+const toState = (r: StateRow): UserKeyState => ({
+  owner: r.owner,
+  primaryVersion: r.primary_version,
+  minDecryptionVersion: r.min_decryption_version,
+});
+
+const KEK_COLUMNS = "owner, version, root_version, wrapped_kek, created";
+
+function prepareStatements(db: Db) {
+  const p = db.prepare.bind(db);
+  return {
+    ping: p("SELECT 1"),
+    insertState: p("INSERT INTO user_keys (owner, primary_version, min_decryption_version) VALUES (?, ?, ?)"),
+    getState: p("SELECT owner, primary_version, min_decryption_version FROM user_keys WHERE owner = ?"),
+    setPrimary: p("UPDATE user_keys SET primary_version = ? WHERE owner = ?"),
+    setMin: p("UPDATE user_keys SET min_decryption_version = ? WHERE owner = ?"),
+    insertKek: p(`INSERT INTO kek_versions (${KEK_COLUMNS}) VALUES (?, ?, ?, ?, ?)`),
+    listKeks: p(`SELECT ${KEK_COLUMNS} FROM kek_versions WHERE owner = ? ORDER BY version`),
+    getKek: p(`SELECT ${KEK_COLUMNS} FROM kek_versions WHERE owner = ? AND version = ?`),
+    rewrap: p("UPDATE kek_versions SET root_version = ?, wrapped_kek = ? WHERE owner = ? AND version = ?"),
+    // Two range scans of (root_version, owner, version) instead of a full scan for `<>`.
+    wrappedBelow: p(
+      `SELECT ${KEK_COLUMNS} FROM kek_versions WHERE root_version < ? ORDER BY root_version, owner, version LIMIT ?`,
+    ),
+    wrappedAbove: p(
+      `SELECT ${KEK_COLUMNS} FROM kek_versions WHERE root_version > ? ORDER BY root_version, owner, version LIMIT ?`,
+    ),
+    deleteKeks: p("DELETE FROM kek_versions WHERE owner = ?"),
+    deleteState: p("DELETE FROM user_keys WHERE owner = ?"),
+  };
+}
+
+export class SqliteKeyStore implements KeyStore {
+  readonly #db: Db;
+  readonly #s: ReturnType<typeof prepareStatements>;
+  #closed = false;
+
+  static open(file: string): SqliteKeyStore {
+    // Small rows: the default page size; every write here is a key change and stays synchronous=FULL.
+    return new SqliteKeyStore(
+      openDatabase(file, KEYS_SCHEMA, { pageSize: 4096, walAutocheckpointPages: 1000, secureDelete: true }),
+    );
+  }
+
+  private constructor(db: Db) {
+    this.#db = db;
+    this.#s = prepareStatements(db);
+  }
+
+  #guard<T>(fn: () => T): T {
+    try {
+      return fn();
+    } catch (err) {
+      throw storageFault(err) ?? err;
+    }
+  }
+
+  #write<T>(fn: () => T): T {
+    return this.#guard(() => this.#db.transaction(fn).immediate());
+  }
+
+  async createUserKey(state: UserKeyState, first: KekVersionRecord): Promise<void> {
+    try {
+      this.#write(() => {
+        this.#s.insertState.run(state.owner, state.primaryVersion, state.minDecryptionVersion);
+        this.#insertKek(first);
+      });
+    } catch (err) {
+      if (isConstraint(err, "PRIMARYKEY", "UNIQUE"))
+        throw new AppError("conflict", "the user already has a key");
+      throw err;
+    }
+  }
+
+  #insertKek(rec: KekVersionRecord): void {
+    this.#s.insertKek.run(rec.owner, rec.version, rec.rootVersion, rec.wrappedKek, rec.created.getTime());
+  }
+
+  async getUserKeyState(owner: string): Promise<UserKeyState | null> {
+    const row = this.#guard(() => this.#s.getState.get(owner)) as StateRow | undefined;
+    return row ? toState(row) : null;
+  }
+
+  async listKekVersions(owner: string): Promise<KekVersionRecord[]> {
+    return (this.#guard(() => this.#s.listKeks.all(owner)) as KekRow[]).map(toKek);
+  }
+
+  async getKekVersion(owner: string, version: number): Promise<KekVersionRecord | null> {
+    const row = this.#guard(() => this.#s.getKek.get(owner, version)) as KekRow | undefined;
+    return row ? toKek(row) : null;
+  }
+
+  async addKekVersion(rec: KekVersionRecord): Promise<void> {
+    try {
+      this.#write(() => {
+        this.#insertKek(rec);
+        this.#s.setPrimary.run(rec.version, rec.owner);
+      });
+    } catch (err) {
+      if (isConstraint(err, "FOREIGNKEY")) throw new AppError("not_found", "the user has no key");
+      if (isConstraint(err, "PRIMARYKEY", "UNIQUE"))
+        throw new AppError("conflict", "this key version exists");
+      throw err;
+    }
+  }
+
+  async setMinDecryptionVersion(owner: string, version: number): Promise<void> {
+    const { changes } = this.#write(() => this.#s.setMin.run(version, owner));
+    if (changes === 0) throw new AppError("not_found", "the user has no key");
+  }
+
+  async rewrapKekVersion(
+    owner: string,
+    version: number,
+    rootVersion: number,
+    wrappedKek: Buffer,
+  ): Promise<void> {
+    // No error when the version is gone: the user was deleted while the root rotation ran.
+    this.#write(() => this.#s.rewrap.run(rootVersion, wrappedKek, owner, version));
+  }
+
+  async kekVersionsNotWrappedBy(rootVersion: number, limit: number): Promise<KekVersionRecord[]> {
+    if (limit <= 0) return [];
+    const rows = this.#guard(() => {
+      const below = this.#s.wrappedBelow.all(rootVersion, limit) as KekRow[];
+      if (below.length >= limit) return below;
+      return below.concat(this.#s.wrappedAbove.all(rootVersion, limit - below.length) as KekRow[]);
+    });
+    return rows.map(toKek);
+  }
+
+  async destroyUserKeys(owner: string): Promise<void> {
+    this.#write(() => {
+      this.#s.deleteKeks.run(owner);
+      this.#s.deleteState.run(owner);
+    });
+    // secure_delete zeroed the freed pages in the WAL; copy them over the file and drop the WAL so
+    // neither the file nor the log keeps the old bytes.
+    const [res] = this.#guard(() => this.#db.pragma("wal_checkpoint(TRUNCATE)")) as { busy: number }[];
+    if (res?.busy !== 0) {
+      // Retrying is safe: the rows are gone, only the checkpoint is left to do.
+      throw new StorageUnavailableError(new Error("keys.db checkpoint was blocked by another connection"));
+    }
+  }
+
+  async ping(): Promise<void> {
+    this.#guard(() => this.#s.ping.get());
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#guard(() => this.#db.close());
+  }
+}

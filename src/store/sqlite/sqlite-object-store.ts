@@ -1,0 +1,703 @@
+// The embedded ObjectStore: metadata and ciphertext segments in one SQLite file (objects.db), so that
+// one transaction covers both. better-sqlite3 is synchronous; long deletions run in small batches
+// that yield to the event loop between them.
+import { setImmediate as nextTick } from "node:timers/promises";
+import { AppError } from "../../errors.js";
+import type {
+  CommitResult,
+  JobRecord,
+  JobState,
+  ListOptions,
+  ObjectKeyInfo,
+  ObjectKind,
+  ObjectMeta,
+  ObjectStore,
+  Role,
+  Scope,
+  TokenRecord,
+  UserRecord,
+  WriteCondition,
+} from "../store.js";
+import { type Db, isConstraint, OBJECTS_SCHEMA, openDatabase, storageFault } from "./migrations.js";
+
+/** 16 KiB pages: the best measured write throughput for 64 KiB segments, ~3% space overhead. */
+const PAGE_SIZE = 16384;
+/** Checkpoint every ~4 MiB of WAL: bounded WAL and short, regular stalls during big uploads. */
+const WAL_AUTOCHECKPOINT_PAGES = (4 * 1024 * 1024) / PAGE_SIZE;
+/** Segments deleted per transaction when purging a write (~16 MiB, a few ms). */
+const PURGE_BATCH = 256;
+/** Below every safe integer, so `num > NO_NUM` selects all integer ids. */
+const NO_NUM = Number.MIN_SAFE_INTEGER - 1;
+/** Greater than every character allowed in an id, so [p, p + HIGH) holds the ids starting with p. */
+const HIGH = "\x7f";
+
+const CANONICAL_INT = /^(?:0|-?[1-9][0-9]*)$/;
+
+/** The numeric value of a canonical decimal integer id in the safe range, else null. */
+function integerIdValue(id: string): number | null {
+  if (id.length > 17 || !CANONICAL_INT.test(id)) return null;
+  const n = Number(id);
+  return Number.isSafeInteger(n) ? n : null;
+}
+
+/** Can some canonical integer id start with this prefix? */
+function prefixAdmitsIntegers(prefix: string): boolean {
+  return /^-?(?:[1-9][0-9]*)?$/.test(prefix) || prefix === "0";
+}
+
+function checkCondition(current: { etag: string } | undefined, cond: WriteCondition): void {
+  if (cond.ifNoneMatch && current) throw new AppError("precondition_failed", "the object already exists");
+  if (cond.ifMatch !== undefined) {
+    if (!current) throw new AppError("precondition_failed", "the object does not exist");
+    if (!cond.ifMatch.some((e) => e === "*" || e === current.etag)) {
+      throw new AppError("precondition_failed", "the object's ETag does not match");
+    }
+  }
+}
+
+const uploadGone = () => new AppError("conflict", "the upload no longer exists");
+const hex = (b: Buffer) => b.toString("hex");
+
+interface ObjectRow {
+  owner: string;
+  id: string;
+  kind: string;
+  size: number;
+  content_type: string;
+  etag: string;
+  created: number;
+  modified: number;
+  write_id: Buffer;
+  format_version: number;
+  suite: number;
+  segment_size: number;
+  kek_version: number;
+  wrapped_dek: Buffer;
+}
+
+interface UserRow {
+  uid: string;
+  name: string;
+  role: string;
+  created: number;
+}
+
+interface TokenRow {
+  id: string;
+  uid: string;
+  label: string | null;
+  scopes: string;
+  secret_hash: Buffer;
+  created: number;
+  last_used: number | null;
+  expires_at: number | null;
+}
+
+interface JobRow {
+  id: string;
+  kind: string;
+  owner: string;
+  target: string | null;
+  state: string;
+  done: number;
+  total: number;
+  error: string | null;
+  cursor: string | null;
+  created: number;
+  updated: number;
+}
+
+const toMeta = (r: ObjectRow): ObjectMeta => ({
+  owner: r.owner,
+  id: r.id,
+  kind: r.kind as ObjectKind,
+  size: r.size,
+  contentType: r.content_type,
+  etag: r.etag,
+  created: new Date(r.created),
+  modified: new Date(r.modified),
+  writeId: r.write_id,
+  formatVersion: r.format_version,
+  suite: r.suite,
+  segmentSize: r.segment_size,
+  kekVersion: r.kek_version,
+  wrappedDek: r.wrapped_dek,
+});
+
+const toUser = (r: UserRow): UserRecord => ({
+  uid: r.uid,
+  name: r.name,
+  role: r.role as Role,
+  created: new Date(r.created),
+});
+
+const toToken = (r: TokenRow): TokenRecord => ({
+  id: r.id,
+  uid: r.uid,
+  label: r.label,
+  scopes: r.scopes === "" ? [] : (r.scopes.split(",") as Scope[]),
+  secretHash: r.secret_hash,
+  created: new Date(r.created),
+  lastUsed: r.last_used === null ? null : new Date(r.last_used),
+  expiresAt: r.expires_at === null ? null : new Date(r.expires_at),
+});
+
+const toJob = (r: JobRow): JobRecord => ({
+  id: r.id,
+  kind: r.kind,
+  owner: r.owner,
+  target: r.target,
+  state: r.state as JobState,
+  done: r.done,
+  total: r.total,
+  error: r.error,
+  cursor: r.cursor,
+  created: new Date(r.created),
+  updated: new Date(r.updated),
+});
+
+const OBJECT_COLUMNS =
+  "owner, id, kind, size, content_type, etag, created, modified, write_id, format_version, suite, " +
+  "segment_size, kek_version, wrapped_dek";
+
+function prepareStatements(db: Db) {
+  const p = db.prepare.bind(db);
+  return {
+    syncFull: p("PRAGMA synchronous = FULL"),
+    syncNormal: p("PRAGMA synchronous = NORMAL"),
+    ping: p("SELECT 1"),
+
+    getObject: p(`SELECT ${OBJECT_COLUMNS} FROM objects WHERE owner = ? AND id = ?`),
+    currentObject: p("SELECT etag, write_id, created FROM objects WHERE owner = ? AND id = ?"),
+    // INDEXED BY: the (owner, num, id) index gives both halves of the list order as range scans.
+    listIntegers: p(
+      `SELECT ${OBJECT_COLUMNS} FROM objects INDEXED BY objects_list
+       WHERE owner = @owner AND num > @after AND id >= @lo AND id < @hi ORDER BY num LIMIT @limit`,
+    ),
+    listStrings: p(
+      `SELECT ${OBJECT_COLUMNS} FROM objects INDEXED BY objects_list
+       WHERE owner = @owner AND num IS NULL AND id > @after AND id >= @lo AND id < @hi ORDER BY id LIMIT @limit`,
+    ),
+    maxIntegerId: p(
+      `SELECT num FROM objects INDEXED BY objects_list
+       WHERE owner = ? AND num IS NOT NULL ORDER BY num DESC LIMIT 1`,
+    ).pluck(),
+    insertObject: p(
+      `INSERT INTO objects (owner, id, num, kind, size, content_type, etag, created, modified, write_id,
+         format_version, suite, segment_size, kek_version, wrapped_dek)
+       VALUES (@owner, @id, @num, @kind, @size, @contentType, @etag, @created, @modified, @writeId,
+         @formatVersion, @suite, @segmentSize, @kekVersion, @wrappedDek)`,
+    ),
+    // `created` is left alone: it stays the first version's.
+    replaceObject: p(
+      `UPDATE objects SET kind = @kind, size = @size, content_type = @contentType, etag = @etag,
+         modified = @modified, write_id = @writeId, format_version = @formatVersion, suite = @suite,
+         segment_size = @segmentSize, kek_version = @kekVersion, wrapped_dek = @wrappedDek
+       WHERE owner = @owner AND id = @id`,
+    ),
+    deleteObject: p("DELETE FROM objects WHERE owner = ? AND id = ?"),
+
+    insertUpload: p("INSERT INTO uploads (write_id, owner, id, started) VALUES (?, ?, ?, ?)"),
+    uploadExists: p("SELECT 1 FROM uploads WHERE write_id = ?").pluck(),
+    deleteUpload: p("DELETE FROM uploads WHERE write_id = ?"),
+    allUploads: p("SELECT write_id FROM uploads").pluck(),
+    insertSegment: p("INSERT INTO segments (write_id, idx, data) VALUES (?, ?, ?)"),
+    readSegments: p(
+      "SELECT data FROM segments WHERE write_id = ? AND idx >= ? AND idx < ? ORDER BY idx",
+    ).pluck(),
+    purgeSegments: p(
+      "DELETE FROM segments WHERE rowid IN (SELECT rowid FROM segments WHERE write_id = ? LIMIT ?)",
+    ),
+    trash: p("INSERT OR IGNORE INTO trash (write_id, trashed_at) VALUES (?, ?)"),
+    trashed: p("SELECT write_id FROM trash ORDER BY trashed_at").pluck(),
+    untrash: p("DELETE FROM trash WHERE write_id = ?"),
+
+    keyInfo: p(
+      `SELECT id, write_id, kek_version, wrapped_dek FROM objects
+       WHERE owner = ? AND id > ? ORDER BY id LIMIT ?`,
+    ),
+    updateWrappedDek: p(
+      `UPDATE objects SET kek_version = ?, wrapped_dek = ?
+       WHERE owner = ? AND id = ? AND write_id = ?`,
+    ),
+    countByKek: p("SELECT kek_version AS v, count(*) AS n FROM objects WHERE owner = ? GROUP BY kek_version"),
+
+    countUsers: p("SELECT count(*) FROM users").pluck(),
+    insertUser: p("INSERT INTO users (uid, name, role, created) VALUES (?, ?, ?, ?)"),
+    userByName: p("SELECT uid, name, role, created FROM users WHERE name = ?"),
+    userByUid: p("SELECT uid, name, role, created FROM users WHERE uid = ?"),
+    listUsers: p("SELECT uid, name, role, created FROM users ORDER BY name"),
+    userExists: p("SELECT 1 FROM users WHERE uid = ?").pluck(),
+    userWrites: p(
+      "SELECT write_id FROM objects WHERE owner = ? UNION ALL SELECT write_id FROM uploads WHERE owner = ?",
+    ).pluck(),
+    deleteUserObjects: p("DELETE FROM objects WHERE owner = ?"),
+    deleteUserUploads: p("DELETE FROM uploads WHERE owner = ?"),
+    deleteUserTokens: p("DELETE FROM tokens WHERE uid = ?"),
+    deleteUser: p("DELETE FROM users WHERE uid = ?"),
+
+    insertToken: p(
+      `INSERT INTO tokens (id, uid, label, scopes, secret_hash, created, last_used, expires_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+    ),
+    getToken: p("SELECT * FROM tokens WHERE id = ?"),
+    listTokens: p("SELECT * FROM tokens WHERE uid = ? ORDER BY created, id"),
+    deleteToken: p("DELETE FROM tokens WHERE uid = ? AND id = ?"),
+    touchToken: p("UPDATE tokens SET last_used = ? WHERE id = ?"),
+
+    insertJob: p(
+      `INSERT INTO jobs (id, kind, owner, target, state, done, total, error, cursor, created, updated)
+       VALUES (@id, @kind, @owner, @target, @state, @done, @total, @error, @cursor, @created, @updated)`,
+    ),
+    getJob: p("SELECT * FROM jobs WHERE id = ?"),
+    // One statement for every patch shape: a flag per field says whether to set it.
+    updateJob: p(
+      `UPDATE jobs SET
+         state = CASE WHEN @hasState THEN @state ELSE state END,
+         done = CASE WHEN @hasDone THEN @done ELSE done END,
+         total = CASE WHEN @hasTotal THEN @total ELSE total END,
+         error = CASE WHEN @hasError THEN @error ELSE error END,
+         cursor = CASE WHEN @hasCursor THEN @cursor ELSE cursor END,
+         updated = @now
+       WHERE id = @id`,
+    ),
+    claimJob: p(
+      `UPDATE jobs SET lease_owner = @worker, lease_until = @until
+       WHERE id = (SELECT id FROM jobs WHERE state = 'running' AND (lease_until IS NULL OR lease_until <= @now)
+                   ORDER BY created LIMIT 1)
+       RETURNING *`,
+    ),
+    renewLease: p("UPDATE jobs SET lease_until = ? WHERE id = ? AND lease_owner = ? AND state = 'running'"),
+  };
+}
+
+type Statements = ReturnType<typeof prepareStatements>;
+
+export class SqliteObjectStore implements ObjectStore {
+  readonly #db: Db;
+  readonly #s: Statements;
+  /** Uploads begun by this instance and still open; the sweep spares them. */
+  readonly #live = new Set<string>();
+  #fullSync = true;
+  #closing = false;
+
+  static open(file: string): SqliteObjectStore {
+    return new SqliteObjectStore(
+      openDatabase(file, OBJECTS_SCHEMA, {
+        pageSize: PAGE_SIZE,
+        walAutocheckpointPages: WAL_AUTOCHECKPOINT_PAGES,
+      }),
+    );
+  }
+
+  private constructor(db: Db) {
+    this.#db = db;
+    this.#s = prepareStatements(db);
+  }
+
+  // --- plumbing ------------------------------------------------------------------------------------
+
+  /** Runs `fn`, turning database failures into StorageUnavailableError. */
+  #guard<T>(fn: () => T): T {
+    try {
+      return fn();
+    } catch (err) {
+      throw storageFault(err) ?? err;
+    }
+  }
+
+  /** Writes that a 2xx depends on: the WAL is fsynced at commit, which also hardens earlier frames. */
+  #durable<T>(fn: () => T): T {
+    return this.#guard(() => {
+      if (!this.#fullSync) {
+        this.#s.syncFull.run();
+        this.#fullSync = true;
+      }
+      return this.#db.transaction(fn).immediate();
+    });
+  }
+
+  /** Writes that may be lost on power failure without harm (segments before commit, bookkeeping). */
+  #relaxed<T>(fn: () => T): T {
+    return this.#guard(() => {
+      if (this.#fullSync) {
+        this.#s.syncNormal.run();
+        this.#fullSync = false;
+      }
+      return this.#db.transaction(fn).immediate();
+    });
+  }
+
+  /** Deletes a write's segments a batch at a time; false if stopped early (close, or no longer wanted). */
+  async #purge(writeId: Buffer, stillWanted: () => boolean = () => true): Promise<boolean> {
+    for (;;) {
+      if (this.#closing || !stillWanted()) return false;
+      const { changes } = this.#relaxed(() => this.#s.purgeSegments.run(writeId, PURGE_BATCH));
+      if (changes < PURGE_BATCH) return true;
+      await nextTick();
+    }
+  }
+
+  // --- objects -------------------------------------------------------------------------------------
+
+  async getObject(owner: string, id: string): Promise<ObjectMeta | null> {
+    const row = this.#guard(() => this.#s.getObject.get(owner, id)) as ObjectRow | undefined;
+    return row ? toMeta(row) : null;
+  }
+
+  async listObjects(owner: string, opts: ListOptions): Promise<ObjectMeta[]> {
+    const limit = Math.max(0, Math.floor(opts.limit));
+    if (limit === 0) return [];
+    const prefix = opts.prefix ?? "";
+    const range = { lo: prefix, hi: prefix + HIGH };
+    const afterNum = opts.after === undefined ? NO_NUM : integerIdValue(opts.after);
+    return this.#guard(() =>
+      this.#db.transaction(() => {
+        let rows: ObjectRow[] = [];
+        // An `after` that is a string lies past every integer id.
+        if (afterNum !== null && prefixAdmitsIntegers(prefix)) {
+          rows = this.#s.listIntegers.all({ owner, after: afterNum, limit, ...range }) as ObjectRow[];
+        }
+        if (rows.length < limit) {
+          const after = afterNum === null ? (opts.after as string) : "";
+          const more = this.#s.listStrings.all({ owner, after, limit: limit - rows.length, ...range });
+          rows = rows.concat(more as ObjectRow[]);
+        }
+        return rows.map(toMeta);
+      })(),
+    );
+  }
+
+  async maxIntegerId(owner: string): Promise<number | null> {
+    const n = this.#guard(() => this.#s.maxIntegerId.get(owner)) as number | undefined;
+    return n ?? null;
+  }
+
+  async beginUpload(owner: string, id: string, writeId: Buffer): Promise<void> {
+    try {
+      // Relaxed is enough: the WAL keeps commit order, so segments never outlive this row on a crash.
+      this.#relaxed(() => this.#s.insertUpload.run(writeId, owner, id, Date.now()));
+    } catch (err) {
+      if (isConstraint(err, "FOREIGNKEY")) throw new AppError("not_found", "the owner does not exist");
+      throw err;
+    }
+    this.#live.add(hex(writeId));
+  }
+
+  async appendSegments(writeId: Buffer, first: number, segments: Buffer[]): Promise<void> {
+    this.#relaxed(() => {
+      // Segments of an aborted upload would have nothing left to reclaim them.
+      if (this.#s.uploadExists.get(writeId) === undefined) throw uploadGone();
+      for (const [i, seg] of segments.entries()) this.#s.insertSegment.run(writeId, first + i, seg);
+    });
+  }
+
+  async commitObject(
+    meta: ObjectMeta,
+    cond: WriteCondition,
+    inlineSegments?: Buffer[],
+  ): Promise<CommitResult> {
+    const s = this.#s;
+    const params = {
+      owner: meta.owner,
+      id: meta.id,
+      num: integerIdValue(meta.id),
+      kind: meta.kind,
+      size: meta.size,
+      contentType: meta.contentType,
+      etag: meta.etag,
+      created: meta.created.getTime(),
+      modified: meta.modified.getTime(),
+      writeId: meta.writeId,
+      formatVersion: meta.formatVersion,
+      suite: meta.suite,
+      segmentSize: meta.segmentSize,
+      kekVersion: meta.kekVersion,
+      wrappedDek: meta.wrappedDek,
+    };
+    let result: CommitResult;
+    try {
+      result = this.#durable(() => {
+        const cur = s.currentObject.get(meta.owner, meta.id) as
+          | { etag: string; write_id: Buffer; created: number }
+          | undefined;
+        checkCondition(cur, cond);
+        if (inlineSegments === undefined && s.uploadExists.get(meta.writeId) === undefined)
+          throw uploadGone();
+        if (cur) {
+          s.replaceObject.run(params);
+          // Readers may still be streaming the old write: the reclaimer deletes it once they are done.
+          if (!cur.write_id.equals(meta.writeId)) s.trash.run(cur.write_id, Date.now());
+        } else {
+          s.insertObject.run(params);
+        }
+        for (const [i, seg] of (inlineSegments ?? []).entries()) s.insertSegment.run(meta.writeId, i, seg);
+        s.deleteUpload.run(meta.writeId);
+        return { created: !cur, createdAt: new Date(cur ? cur.created : params.created) };
+      });
+    } catch (err) {
+      if (isConstraint(err, "FOREIGNKEY")) throw new AppError("not_found", "the owner does not exist");
+      throw err;
+    }
+    this.#live.delete(hex(meta.writeId));
+    return result;
+  }
+
+  async abortUpload(writeId: Buffer): Promise<void> {
+    this.#live.delete(hex(writeId));
+    // The row goes last, so that a crash mid-way leaves it for the sweep.
+    if (await this.#purge(writeId)) this.#relaxed(() => this.#s.deleteUpload.run(writeId));
+  }
+
+  async sweepAbandonedUploads(): Promise<number> {
+    // One process owns the file: every upload not begun by this instance died with a previous one.
+    const abandoned = (this.#guard(() => this.#s.allUploads.all()) as Buffer[]).filter(
+      (w) => !this.#live.has(hex(w)),
+    );
+    let n = 0;
+    for (const w of abandoned) {
+      if (!(await this.#purge(w))) break;
+      this.#relaxed(() => this.#s.deleteUpload.run(w));
+      n++;
+    }
+    return n;
+  }
+
+  async deleteObject(owner: string, id: string, cond?: WriteCondition): Promise<boolean> {
+    return this.#durable(() => {
+      const cur = this.#s.currentObject.get(owner, id) as { etag: string; write_id: Buffer } | undefined;
+      if (cond) checkCondition(cur, cond);
+      if (!cur) return false;
+      this.#s.deleteObject.run(owner, id);
+      this.#s.trash.run(cur.write_id, Date.now());
+      return true;
+    });
+  }
+
+  async readSegments(writeId: Buffer, first: number, count: number): Promise<Buffer[]> {
+    if (count <= 0) return [];
+    return this.#guard(() => this.#s.readSegments.all(writeId, first, first + count)) as Buffer[];
+  }
+
+  async reclaim(busy: ReadonlySet<string>): Promise<number> {
+    const trashed = this.#guard(() => this.#s.trashed.all()) as Buffer[];
+    let n = 0;
+    for (const w of trashed) {
+      const key = hex(w);
+      // `busy` is consulted before every batch: a reader may start on a write while we purge others.
+      if (busy.has(key)) continue;
+      if (!(await this.#purge(w, () => !busy.has(key)))) continue;
+      this.#relaxed(() => this.#s.untrash.run(w));
+      n++;
+    }
+    return n;
+  }
+
+  // --- key bookkeeping -----------------------------------------------------------------------------
+
+  async objectKeyInfo(owner: string, afterId: string | null, limit: number): Promise<ObjectKeyInfo[]> {
+    if (limit <= 0) return [];
+    const rows = this.#guard(() => this.#s.keyInfo.all(owner, afterId ?? "", limit)) as {
+      id: string;
+      write_id: Buffer;
+      kek_version: number;
+      wrapped_dek: Buffer;
+    }[];
+    return rows.map((r) => ({
+      id: r.id,
+      writeId: r.write_id,
+      kekVersion: r.kek_version,
+      wrappedDek: r.wrapped_dek,
+    }));
+  }
+
+  async updateWrappedDek(
+    owner: string,
+    id: string,
+    writeId: Buffer,
+    kekVersion: number,
+    wrappedDek: Buffer,
+  ): Promise<boolean> {
+    // Durable: a raised minimum decryption version relies on these rows having moved.
+    const { changes } = this.#durable(() =>
+      this.#s.updateWrappedDek.run(kekVersion, wrappedDek, owner, id, writeId),
+    );
+    return changes > 0;
+  }
+
+  async countByKekVersion(owner: string): Promise<Map<number, number>> {
+    const rows = this.#guard(() => this.#s.countByKek.all(owner)) as { v: number; n: number }[];
+    return new Map(rows.map((r) => [r.v, r.n]));
+  }
+
+  // --- users and tokens ----------------------------------------------------------------------------
+
+  async countUsers(): Promise<number> {
+    return this.#guard(() => this.#s.countUsers.get()) as number;
+  }
+
+  async createUser(user: UserRecord): Promise<void> {
+    try {
+      this.#durable(() => this.#s.insertUser.run(user.uid, user.name, user.role, user.created.getTime()));
+    } catch (err) {
+      if (isConstraint(err, "UNIQUE"))
+        throw new AppError("user_exists", "a user with this name already exists");
+      if (isConstraint(err, "PRIMARYKEY"))
+        throw new AppError("conflict", "a user with this uid already exists");
+      throw err;
+    }
+  }
+
+  async getUserByName(name: string): Promise<UserRecord | null> {
+    const row = this.#guard(() => this.#s.userByName.get(name)) as UserRow | undefined;
+    return row ? toUser(row) : null;
+  }
+
+  async getUserByUid(uid: string): Promise<UserRecord | null> {
+    const row = this.#guard(() => this.#s.userByUid.get(uid)) as UserRow | undefined;
+    return row ? toUser(row) : null;
+  }
+
+  async listUsers(): Promise<UserRecord[]> {
+    return (this.#guard(() => this.#s.listUsers.all()) as UserRow[]).map(toUser);
+  }
+
+  async deleteUser(uid: string): Promise<boolean> {
+    const s = this.#s;
+    // The rows go in one durable transaction; their writes are queued in trash first so that a crash
+    // during the purge below still ends with the segments reclaimed.
+    const writes = this.#durable(() => {
+      if (s.userExists.get(uid) === undefined) return null;
+      const ws = s.userWrites.all(uid, uid) as Buffer[];
+      const now = Date.now();
+      for (const w of ws) s.trash.run(w, now);
+      s.deleteUserObjects.run(uid);
+      s.deleteUserUploads.run(uid);
+      s.deleteUserTokens.run(uid);
+      s.deleteUser.run(uid);
+      return ws;
+    });
+    if (writes === null) return false;
+    // The user's keys are being destroyed, so no reader needs these segments: purge at once.
+    for (const w of writes) {
+      this.#live.delete(hex(w));
+      if (!(await this.#purge(w))) break;
+      this.#relaxed(() => s.untrash.run(w));
+    }
+    return true;
+  }
+
+  async createToken(token: TokenRecord): Promise<void> {
+    try {
+      this.#durable(() =>
+        this.#s.insertToken.run(
+          token.id,
+          token.uid,
+          token.label,
+          token.scopes.join(","),
+          token.secretHash,
+          token.created.getTime(),
+          token.lastUsed?.getTime() ?? null,
+          token.expiresAt?.getTime() ?? null,
+        ),
+      );
+    } catch (err) {
+      if (isConstraint(err, "FOREIGNKEY")) throw new AppError("not_found", "the user does not exist");
+      if (isConstraint(err, "PRIMARYKEY", "UNIQUE"))
+        throw new AppError("conflict", "token id already exists");
+      throw err;
+    }
+  }
+
+  async getToken(id: string): Promise<TokenRecord | null> {
+    const row = this.#guard(() => this.#s.getToken.get(id)) as TokenRow | undefined;
+    return row ? toToken(row) : null;
+  }
+
+  async listTokens(uid: string): Promise<TokenRecord[]> {
+    return (this.#guard(() => this.#s.listTokens.all(uid)) as TokenRow[]).map(toToken);
+  }
+
+  async deleteToken(uid: string, id: string): Promise<boolean> {
+    return this.#durable(() => this.#s.deleteToken.run(uid, id)).changes > 0;
+  }
+
+  async touchToken(id: string, at: Date): Promise<void> {
+    // Every request touches its token: an fsync each would cap the request rate; losing one is harmless.
+    this.#relaxed(() => this.#s.touchToken.run(at.getTime(), id));
+  }
+
+  // --- jobs ----------------------------------------------------------------------------------------
+
+  async createJob(job: JobRecord): Promise<void> {
+    try {
+      this.#durable(() =>
+        this.#s.insertJob.run({
+          ...job,
+          created: job.created.getTime(),
+          updated: job.updated.getTime(),
+        }),
+      );
+    } catch (err) {
+      if (isConstraint(err, "PRIMARYKEY", "UNIQUE")) throw new AppError("conflict", "job id already exists");
+      throw err;
+    }
+  }
+
+  async getJob(id: string): Promise<JobRecord | null> {
+    const row = this.#guard(() => this.#s.getJob.get(id)) as JobRow | undefined;
+    return row ? toJob(row) : null;
+  }
+
+  async updateJob(
+    id: string,
+    patch: Partial<Pick<JobRecord, "state" | "done" | "total" | "error" | "cursor">>,
+  ): Promise<void> {
+    const has = (k: keyof typeof patch) => (patch[k] !== undefined ? 1 : 0);
+    const { changes } = this.#durable(() =>
+      this.#s.updateJob.run({
+        id,
+        now: Date.now(),
+        hasState: has("state"),
+        state: patch.state ?? null,
+        hasDone: has("done"),
+        done: patch.done ?? null,
+        hasTotal: has("total"),
+        total: patch.total ?? null,
+        hasError: has("error"),
+        error: patch.error ?? null,
+        hasCursor: has("cursor"),
+        cursor: patch.cursor ?? null,
+      }),
+    );
+    if (changes === 0) throw new AppError("not_found", "no such job");
+  }
+
+  async claimJob(worker: string, leaseMs: number): Promise<JobRecord | null> {
+    const now = Date.now();
+    // Relaxed: a lease lost in a power failure simply expires again after restart.
+    const row = this.#relaxed(() => this.#s.claimJob.get({ worker, now, until: now + leaseMs })) as
+      | JobRow
+      | undefined;
+    return row ? toJob(row) : null;
+  }
+
+  async renewJobLease(id: string, worker: string, leaseMs: number): Promise<boolean> {
+    return this.#relaxed(() => this.#s.renewLease.run(Date.now() + leaseMs, id, worker)).changes > 0;
+  }
+
+  // --- lifecycle -----------------------------------------------------------------------------------
+
+  async ping(): Promise<void> {
+    this.#guard(() => this.#s.ping.get());
+  }
+
+  async close(): Promise<void> {
+    if (this.#closing) return;
+    this.#closing = true;
+    this.#guard(() => {
+      this.#db.pragma("optimize");
+      this.#db.close();
+    });
+  }
+}

@@ -1,0 +1,146 @@
+// The KeyStore contract: every adapter runs this suite unchanged. It talks only to the port.
+import { randomBytes } from "node:crypto";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { AppError, StorageUnavailableError } from "../../src/errors.js";
+import type { KekVersionRecord, KeyStore, UserKeyState } from "../../src/store/store.js";
+
+export interface KeyStoreFixture {
+  store: KeyStore;
+  cleanup(): Promise<void>;
+}
+
+export function kek(owner: string, version: number, rootVersion = 1): KekVersionRecord {
+  return {
+    owner,
+    version,
+    rootVersion,
+    wrappedKek: randomBytes(72),
+    created: new Date(1_700_000_000_000 + version),
+  };
+}
+
+async function expectCode(p: Promise<unknown>, code: string): Promise<void> {
+  const err = await p.then(
+    () => null,
+    (e: unknown) => e,
+  );
+  expect(err, `expected a rejection with code ${code}`).toBeInstanceOf(AppError);
+  expect((err as AppError).code).toBe(code);
+}
+
+export function keyStoreContract(name: string, factory: () => Promise<KeyStoreFixture>): void {
+  describe(`KeyStore contract: ${name}`, () => {
+    let fx: KeyStoreFixture;
+    let store: KeyStore;
+    const state = (owner: string): UserKeyState => ({ owner, primaryVersion: 1, minDecryptionVersion: 1 });
+
+    beforeEach(async () => {
+      fx = await factory();
+      store = fx.store;
+    });
+    afterEach(async () => {
+      await fx.cleanup();
+    });
+
+    it("creates a user's key with its first version", async () => {
+      const v1 = kek("alice", 1);
+      await store.createUserKey(state("alice"), v1);
+      expect(await store.getUserKeyState("alice")).toEqual(state("alice"));
+      expect(await store.listKekVersions("alice")).toEqual([v1]);
+      expect(await store.getKekVersion("alice", 1)).toEqual(v1);
+      expect(await store.getKekVersion("alice", 2)).toBeNull();
+      expect(await store.getUserKeyState("bob")).toBeNull();
+      expect(await store.listKekVersions("bob")).toEqual([]);
+      await expectCode(store.createUserKey(state("alice"), kek("alice", 1)), "conflict");
+    });
+
+    it("addKekVersion adds a version and makes it primary", async () => {
+      const v1 = kek("alice", 1);
+      await store.createUserKey(state("alice"), v1);
+      const v2 = kek("alice", 2);
+      const v3 = kek("alice", 3);
+      await store.addKekVersion(v2);
+      await store.addKekVersion(v3);
+      expect(await store.getUserKeyState("alice")).toEqual({
+        owner: "alice",
+        primaryVersion: 3,
+        minDecryptionVersion: 1,
+      });
+      expect(await store.listKekVersions("alice")).toEqual([v1, v2, v3]);
+      await expectCode(store.addKekVersion(kek("alice", 2)), "conflict");
+      expect((await store.getKekVersion("alice", 2))?.wrappedKek.equals(v2.wrappedKek)).toBe(true);
+      await expectCode(store.addKekVersion(kek("nobody", 1)), "not_found");
+    });
+
+    it("sets the minimum decryption version", async () => {
+      await store.createUserKey(state("alice"), kek("alice", 1));
+      await store.addKekVersion(kek("alice", 2));
+      await store.setMinDecryptionVersion("alice", 2);
+      expect(await store.getUserKeyState("alice")).toEqual({
+        owner: "alice",
+        primaryVersion: 2,
+        minDecryptionVersion: 2,
+      });
+      await expectCode(store.setMinDecryptionVersion("nobody", 2), "not_found");
+    });
+
+    it("root rotation: finds versions wrapped by other root versions, a page at a time, and rewraps them", async () => {
+      await store.createUserKey(state("alice"), kek("alice", 1, 1));
+      await store.addKekVersion(kek("alice", 2, 2));
+      await store.createUserKey(state("bob"), kek("bob", 1, 1));
+      await store.addKekVersion(kek("bob", 2, 3));
+      const key = (r: KekVersionRecord) => `${r.owner}/${r.version}`;
+
+      const all = await store.kekVersionsNotWrappedBy(2, 10);
+      expect(all.map(key).sort()).toEqual(["alice/1", "bob/1", "bob/2"]);
+      expect(await store.kekVersionsNotWrappedBy(4, 10)).toHaveLength(4);
+
+      const done = new Set<string>();
+      for (;;) {
+        const page = await store.kekVersionsNotWrappedBy(4, 3);
+        if (page.length === 0) break;
+        expect(page.length).toBeLessThanOrEqual(3);
+        for (const r of page) {
+          const wrapped = randomBytes(72);
+          await store.rewrapKekVersion(r.owner, r.version, 4, wrapped);
+          const got = await store.getKekVersion(r.owner, r.version);
+          expect(got?.rootVersion).toBe(4);
+          expect(got?.wrappedKek.equals(wrapped)).toBe(true);
+          expect(got?.created.getTime()).toBe(r.created.getTime());
+          done.add(key(r));
+        }
+      }
+      expect([...done].sort()).toEqual(["alice/1", "alice/2", "bob/1", "bob/2"]);
+      expect(await store.kekVersionsNotWrappedBy(4, 10)).toEqual([]);
+      // A version that vanished meanwhile (user deleted) is not an error.
+      await store.rewrapKekVersion("nobody", 1, 4, randomBytes(72));
+    });
+
+    it("destroyUserKeys erases every version and the state, and nothing else", async () => {
+      await store.createUserKey(state("alice"), kek("alice", 1));
+      await store.addKekVersion(kek("alice", 2));
+      const bob = kek("bob", 1);
+      await store.createUserKey(state("bob"), bob);
+      await store.destroyUserKeys("alice");
+      expect(await store.getUserKeyState("alice")).toBeNull();
+      expect(await store.listKekVersions("alice")).toEqual([]);
+      expect(await store.getKekVersion("alice", 1)).toBeNull();
+      expect(await store.kekVersionsNotWrappedBy(9, 10)).toEqual([bob]);
+      await store.destroyUserKeys("alice");
+      // The name can get a fresh key afterwards.
+      await store.createUserKey(state("alice"), kek("alice", 1));
+      expect(await store.listKekVersions("alice")).toHaveLength(1);
+    });
+
+    it("pings, and reports StorageUnavailableError once closed", async () => {
+      await store.ping();
+      await store.close();
+      await expect(store.ping()).rejects.toBeInstanceOf(StorageUnavailableError);
+      await expect(store.getUserKeyState("alice")).rejects.toBeInstanceOf(StorageUnavailableError);
+      await expect(store.createUserKey(state("x"), kek("x", 1))).rejects.toBeInstanceOf(
+        StorageUnavailableError,
+      );
+      await store.close();
+    });
+  });
+}

@@ -1,0 +1,573 @@
+// The ObjectStore contract: every adapter runs this suite unchanged. It talks only to the port.
+import { randomBytes } from "node:crypto";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { AppError, StorageUnavailableError } from "../../src/errors.js";
+import type {
+  JobRecord,
+  ObjectMeta,
+  ObjectStore,
+  TokenRecord,
+  UserRecord,
+  WriteCondition,
+} from "../../src/store/store.js";
+
+export interface ObjectStoreFixture {
+  store: ObjectStore;
+  cleanup(): Promise<void>;
+}
+
+const seg = (n: number, size = 64) => Buffer.alloc(size, n);
+
+let uidCounter = 0;
+export function newUser(overrides: Partial<UserRecord> = {}): UserRecord {
+  uidCounter++;
+  return {
+    uid: `uid-${uidCounter}-${randomBytes(4).toString("hex")}`,
+    name: `user${uidCounter}-${randomBytes(3).toString("hex")}`,
+    role: "user",
+    created: new Date(1_700_000_000_000),
+    ...overrides,
+  };
+}
+
+export function newMeta(owner: string, id: string, overrides: Partial<ObjectMeta> = {}): ObjectMeta {
+  return {
+    owner,
+    id,
+    kind: "blob",
+    size: 10,
+    contentType: "application/octet-stream",
+    etag: `"${randomBytes(8).toString("hex")}"`,
+    created: new Date(1_700_000_001_000),
+    modified: new Date(1_700_000_001_000),
+    writeId: randomBytes(16),
+    formatVersion: 1,
+    suite: 1,
+    segmentSize: 65536,
+    kekVersion: 1,
+    wrappedDek: randomBytes(72),
+    ...overrides,
+  };
+}
+
+function newJob(owner: string, overrides: Partial<JobRecord> = {}): JobRecord {
+  const at = new Date(1_700_000_002_000);
+  return {
+    id: `job-${randomBytes(6).toString("hex")}`,
+    kind: "rewrap",
+    owner,
+    target: owner,
+    state: "running",
+    done: 0,
+    total: 10,
+    error: null,
+    cursor: null,
+    created: at,
+    updated: at,
+    ...overrides,
+  };
+}
+
+/** Compares segment lists by bytes (deep equality on large Buffers is slow). */
+export function expectSegments(got: Buffer[], want: Buffer[]): void {
+  expect(got.map((b) => b.length)).toEqual(want.map((b) => b.length));
+  for (const [i, b] of got.entries()) expect(b.equals(want[i]!), `segment ${i} differs`).toBe(true);
+}
+
+async function expectCode(p: Promise<unknown>, code: string): Promise<void> {
+  const err = await p.then(
+    () => null,
+    (e: unknown) => e,
+  );
+  expect(err, `expected a rejection with code ${code}`).toBeInstanceOf(AppError);
+  expect((err as AppError).code).toBe(code);
+}
+
+export function objectStoreContract(name: string, factory: () => Promise<ObjectStoreFixture>): void {
+  describe(`ObjectStore contract: ${name}`, () => {
+    let fx: ObjectStoreFixture;
+    let store: ObjectStore;
+    let owner: string;
+
+    beforeEach(async () => {
+      fx = await factory();
+      store = fx.store;
+      const u = newUser();
+      await store.createUser(u);
+      owner = u.uid;
+    });
+    afterEach(async () => {
+      await fx.cleanup();
+    });
+
+    /** A committed object whose data went through beginUpload/appendSegments. */
+    async function putStreamed(
+      id: string,
+      segments: Buffer[],
+      cond: WriteCondition = {},
+      over: Partial<ObjectMeta> = {},
+    ) {
+      const meta = newMeta(over.owner ?? owner, id, over);
+      await store.beginUpload(meta.owner, id, meta.writeId);
+      for (let i = 0; i < segments.length; i += 2)
+        await store.appendSegments(meta.writeId, i, segments.slice(i, i + 2));
+      const res = await store.commitObject(meta, cond);
+      return { meta, res };
+    }
+
+    async function putInline(id: string, over: Partial<ObjectMeta> = {}, cond: WriteCondition = {}) {
+      const meta = newMeta(over.owner ?? owner, id, over);
+      const res = await store.commitObject(meta, cond, [seg(1)]);
+      return { meta, res };
+    }
+
+    describe("objects", () => {
+      it("stores and returns every metadata field", async () => {
+        const { meta, res } = await putInline("a/b.txt", {
+          kind: "item",
+          size: 1234,
+          contentType: "text/plain",
+        });
+        expect(res.created).toBe(true);
+        expect(res.createdAt.getTime()).toBe(meta.created.getTime());
+        expect(await store.getObject(owner, "a/b.txt")).toEqual(meta);
+        expect(await store.getObject(owner, "missing")).toBeNull();
+      });
+
+      it("keys objects by (owner, id)", async () => {
+        const other = newUser();
+        await store.createUser(other);
+        await putInline("x", { size: 1 });
+        await putInline("x", { owner: other.uid, size: 2 });
+        expect((await store.getObject(owner, "x"))?.size).toBe(1);
+        expect((await store.getObject(other.uid, "x"))?.size).toBe(2);
+        expect((await store.listObjects(other.uid, { limit: 10 })).map((m) => m.id)).toEqual(["x"]);
+      });
+
+      it("stores sizes beyond 4 GiB exactly", async () => {
+        await putInline("big", { size: 5 * 1024 ** 3 + 7 });
+        expect((await store.getObject(owner, "big"))?.size).toBe(5 * 1024 ** 3 + 7);
+      });
+
+      it("replacing keeps the first created, takes the new modified, and reports created=false", async () => {
+        const first = await putInline("r");
+        const later = new Date(1_800_000_000_000);
+        const { meta, res } = await putInline("r", { created: later, modified: later, size: 99 });
+        expect(res.created).toBe(false);
+        expect(res.createdAt.getTime()).toBe(first.meta.created.getTime());
+        const got = await store.getObject(owner, "r");
+        expect(got?.created.getTime()).toBe(first.meta.created.getTime());
+        expect(got?.modified.getTime()).toBe(later.getTime());
+        expect(got?.writeId.equals(meta.writeId)).toBe(true);
+        expect(got?.size).toBe(99);
+      });
+
+      it("rejects an owner that does not exist", async () => {
+        await expectCode(store.commitObject(newMeta("no-such-user", "x"), {}, [seg(1)]), "not_found");
+        await expectCode(store.beginUpload("no-such-user", "x", randomBytes(16)), "not_found");
+      });
+    });
+
+    describe("write conditions", () => {
+      it("ifNoneMatch fails when the object exists and changes nothing", async () => {
+        const first = await putInline("c");
+        await expectCode(putInline("c", {}, { ifNoneMatch: true }), "precondition_failed");
+        expect(await store.getObject(owner, "c")).toEqual(first.meta);
+        const { res } = await putInline("new", {}, { ifNoneMatch: true });
+        expect(res.created).toBe(true);
+      });
+
+      it("ifMatch needs an existing object whose etag is listed, or '*'", async () => {
+        await expectCode(putInline("m", {}, { ifMatch: ["*"] }), "precondition_failed");
+        expect(await store.getObject(owner, "m")).toBeNull();
+        const first = await putInline("m");
+        await expectCode(putInline("m", {}, { ifMatch: ['"nope"'] }), "precondition_failed");
+        await expectCode(putInline("m", {}, { ifMatch: [] }), "precondition_failed");
+        expect(await store.getObject(owner, "m")).toEqual(first.meta);
+        const second = await putInline("m", {}, { ifMatch: ['"other"', first.meta.etag] });
+        expect(second.res.created).toBe(false);
+        const third = await putInline("m", {}, { ifMatch: ["*"] });
+        expect((await store.getObject(owner, "m"))?.etag).toBe(third.meta.etag);
+      });
+
+      it("a failed precondition keeps the upload's segments until abortUpload", async () => {
+        await putInline("p");
+        const meta = newMeta(owner, "p");
+        await store.beginUpload(owner, "p", meta.writeId);
+        await store.appendSegments(meta.writeId, 0, [seg(1), seg(2)]);
+        await expectCode(store.commitObject(meta, { ifNoneMatch: true }), "precondition_failed");
+        expect(await store.readSegments(meta.writeId, 0, 10)).toHaveLength(2);
+        await store.abortUpload(meta.writeId);
+        expect(await store.readSegments(meta.writeId, 0, 10)).toEqual([]);
+        expect(await store.sweepAbandonedUploads()).toBe(0);
+      });
+    });
+
+    describe("listing", () => {
+      const ids = ["10", "2", "-5", "0", "abc", "007", "-0", "a/b", "B", "9007199254740993", "1e3", "1"];
+      const ordered = ["-5", "0", "1", "2", "10", "-0", "007", "1e3", "9007199254740993", "B", "a/b", "abc"];
+      const list = async (opts: { after?: string; prefix?: string; limit?: number }) =>
+        (await store.listObjects(owner, { limit: 100, ...opts })).map((m) => m.id);
+
+      beforeEach(async () => {
+        for (const id of ids) await putInline(id);
+      });
+
+      it("puts canonical integers first, numerically, then the rest bytewise", async () => {
+        expect(await list({})).toEqual(ordered);
+        const full = await store.listObjects(owner, { limit: 1 });
+        expect(full[0]?.wrappedDek).toBeInstanceOf(Buffer);
+      });
+
+      it("`after` is exclusive and crosses from numbers to strings", async () => {
+        expect(await list({ after: "2" })).toEqual(ordered.slice(4));
+        expect(await list({ after: "10" })).toEqual(ordered.slice(5));
+        expect(await list({ after: "3" })).toEqual(ordered.slice(4));
+        expect(await list({ after: "-100" })).toEqual(ordered);
+        expect(await list({ after: "1e3" })).toEqual(["9007199254740993", "B", "a/b", "abc"]);
+        expect(await list({ after: "B" })).toEqual(["a/b", "abc"]);
+        expect(await list({ after: "abc" })).toEqual([]);
+      });
+
+      it("pages with `limit` reproduce the full order", async () => {
+        const seen: string[] = [];
+        let after: string | undefined;
+        for (;;) {
+          const page = await list({ after, limit: 5 });
+          seen.push(...page);
+          if (page.length < 5) break;
+          after = page[page.length - 1];
+        }
+        expect(seen).toEqual(ordered);
+        expect(await list({ limit: 0 })).toEqual([]);
+      });
+
+      it("filters by prefix, in list order", async () => {
+        expect(await list({ prefix: "a" })).toEqual(["a/b", "abc"]);
+        expect(await list({ prefix: "1" })).toEqual(["1", "10", "1e3"]);
+        expect(await list({ prefix: "-" })).toEqual(["-5", "-0"]);
+        expect(await list({ prefix: "0" })).toEqual(["0", "007"]);
+        expect(await list({ prefix: "1", after: "1" })).toEqual(["10", "1e3"]);
+        expect(await list({ prefix: "1", after: "10" })).toEqual(["1e3"]);
+        expect(await list({ prefix: "zz" })).toEqual([]);
+        expect(await list({ prefix: "" })).toEqual(ordered);
+      });
+
+      it("maxIntegerId is the greatest canonical integer, or null", async () => {
+        expect(await store.maxIntegerId(owner)).toBe(10);
+        const other = newUser();
+        await store.createUser(other);
+        expect(await store.maxIntegerId(other.uid)).toBeNull();
+        await putInline("abc", { owner: other.uid });
+        await putInline("9007199254740993", { owner: other.uid });
+        expect(await store.maxIntegerId(other.uid)).toBeNull();
+        await putInline("-7", { owner: other.uid });
+        await putInline("-3", { owner: other.uid });
+        expect(await store.maxIntegerId(other.uid)).toBe(-3);
+        await putInline("9007199254740991", { owner: other.uid });
+        expect(await store.maxIntegerId(other.uid)).toBe(9007199254740991);
+      });
+
+      it("deleted objects leave the list", async () => {
+        expect(await store.deleteObject(owner, "10")).toBe(true);
+        expect(await store.deleteObject(owner, "abc")).toBe(true);
+        expect(await list({})).toEqual(ordered.filter((id) => id !== "10" && id !== "abc"));
+        expect(await store.maxIntegerId(owner)).toBe(2);
+      });
+    });
+
+    describe("uploads and segments", () => {
+      it("streams segments in and reads them back by index range", async () => {
+        const segments = [seg(0, 65552), seg(1, 65552), seg(2, 65552), seg(3, 65552), seg(4, 100)];
+        const { meta, res } = await putStreamed("s", segments);
+        expect(res.created).toBe(true);
+        expectSegments(await store.readSegments(meta.writeId, 0, 5), segments);
+        expectSegments(await store.readSegments(meta.writeId, 1, 2), segments.slice(1, 3));
+        expectSegments(await store.readSegments(meta.writeId, 3, 10), segments.slice(3));
+        expect(await store.readSegments(meta.writeId, 5, 1)).toEqual([]);
+        expect(await store.readSegments(randomBytes(16), 0, 1)).toEqual([]);
+      });
+
+      it("commits inline segments with the object", async () => {
+        const meta = newMeta(owner, "i");
+        await store.commitObject(meta, {}, [seg(7), seg(8)]);
+        expect(await store.readSegments(meta.writeId, 0, 5)).toEqual([seg(7), seg(8)]);
+      });
+
+      it("uncommitted segments are invisible through the object until commit", async () => {
+        const old = await putInline("v");
+        const meta = newMeta(owner, "v");
+        await store.beginUpload(owner, "v", meta.writeId);
+        await store.appendSegments(meta.writeId, 0, [seg(9)]);
+        expect((await store.getObject(owner, "v"))?.writeId.equals(old.meta.writeId)).toBe(true);
+        await store.commitObject(meta, {});
+        expect((await store.getObject(owner, "v"))?.writeId.equals(meta.writeId)).toBe(true);
+      });
+
+      it("abortUpload drops the segments at once and leaves the old object", async () => {
+        const old = await putInline("ab");
+        const meta = newMeta(owner, "ab");
+        await store.beginUpload(owner, "ab", meta.writeId);
+        await store.appendSegments(meta.writeId, 0, [seg(1), seg(2), seg(3)]);
+        await store.abortUpload(meta.writeId);
+        expect(await store.readSegments(meta.writeId, 0, 10)).toEqual([]);
+        expect(await store.getObject(owner, "ab")).toEqual(old.meta);
+        await expectCode(store.appendSegments(meta.writeId, 3, [seg(4)]), "conflict");
+        await expectCode(store.commitObject(meta, {}), "conflict");
+        expect(await store.readSegments(meta.writeId, 0, 10)).toEqual([]);
+      });
+
+      it("refuses segments for an upload that was never begun", async () => {
+        const w = randomBytes(16);
+        await expectCode(store.appendSegments(w, 0, [seg(1)]), "conflict");
+        expect(await store.readSegments(w, 0, 1)).toEqual([]);
+      });
+
+      it("the sweep leaves uploads of this instance alone", async () => {
+        const meta = newMeta(owner, "live");
+        await store.beginUpload(owner, "live", meta.writeId);
+        await store.appendSegments(meta.writeId, 0, [seg(1)]);
+        expect(await store.sweepAbandonedUploads()).toBe(0);
+        await store.appendSegments(meta.writeId, 1, [seg(2)]);
+        await store.commitObject(meta, {});
+        expect(await store.readSegments(meta.writeId, 0, 5)).toEqual([seg(1), seg(2)]);
+      });
+    });
+
+    describe("reclaiming replaced and deleted writes", () => {
+      it("a replaced write stays readable until reclaimed, and busy writes are spared", async () => {
+        const old = await putStreamed("t", [seg(1), seg(2), seg(3)]);
+        const next = await putStreamed("t", [seg(4)]);
+        expect(await store.readSegments(old.meta.writeId, 0, 5)).toHaveLength(3);
+        const busy = new Set([old.meta.writeId.toString("hex")]);
+        expect(await store.reclaim(busy)).toBe(0);
+        expect(await store.readSegments(old.meta.writeId, 0, 5)).toHaveLength(3);
+        expect(await store.reclaim(new Set())).toBe(1);
+        expect(await store.readSegments(old.meta.writeId, 0, 5)).toEqual([]);
+        expect(await store.readSegments(next.meta.writeId, 0, 5)).toEqual([seg(4)]);
+        expect(await store.reclaim(new Set())).toBe(0);
+      });
+
+      it("deleteObject removes the row and hands its write to the reclaimer", async () => {
+        const { meta } = await putStreamed("d", [seg(1), seg(2)]);
+        expect(await store.deleteObject(owner, "d")).toBe(true);
+        expect(await store.getObject(owner, "d")).toBeNull();
+        expect(await store.deleteObject(owner, "d")).toBe(false);
+        expect(await store.readSegments(meta.writeId, 0, 5)).toHaveLength(2);
+        expect(await store.reclaim(new Set())).toBe(1);
+        expect(await store.readSegments(meta.writeId, 0, 5)).toEqual([]);
+      });
+
+      it("deleteObject honours its condition", async () => {
+        const { meta } = await putInline("dc");
+        await expectCode(store.deleteObject(owner, "dc", { ifMatch: ['"stale"'] }), "precondition_failed");
+        await expectCode(store.deleteObject(owner, "nope", { ifMatch: ["*"] }), "precondition_failed");
+        expect(await store.getObject(owner, "dc")).not.toBeNull();
+        expect(await store.reclaim(new Set())).toBe(0);
+        expect(await store.deleteObject(owner, "dc", { ifMatch: [meta.etag] })).toBe(true);
+      });
+
+      it("reclaims many segments of a large write", async () => {
+        const many = Array.from({ length: 600 }, (_, i) => seg(i % 256, 32));
+        const meta = newMeta(owner, "many");
+        await store.beginUpload(owner, "many", meta.writeId);
+        await store.appendSegments(meta.writeId, 0, many);
+        await store.commitObject(meta, {});
+        await store.deleteObject(owner, "many");
+        expect(await store.reclaim(new Set())).toBe(1);
+        expect(await store.readSegments(meta.writeId, 0, 600)).toEqual([]);
+      });
+    });
+
+    describe("key bookkeeping", () => {
+      it("objectKeyInfo pages through an owner's objects bytewise by id", async () => {
+        const metas = new Map<string, ObjectMeta>();
+        for (const id of ["2", "10", "b", "a"]) metas.set(id, (await putInline(id)).meta);
+        const page1 = await store.objectKeyInfo(owner, null, 3);
+        expect(page1.map((k) => k.id)).toEqual(["10", "2", "a"]);
+        const page2 = await store.objectKeyInfo(owner, "a", 3);
+        expect(page2.map((k) => k.id)).toEqual(["b"]);
+        const b = metas.get("b")!;
+        expect(page2[0]).toEqual({
+          id: "b",
+          writeId: b.writeId,
+          kekVersion: b.kekVersion,
+          wrappedDek: b.wrappedDek,
+        });
+      });
+
+      it("updateWrappedDek only moves the write it was given", async () => {
+        const { meta } = await putInline("k");
+        const dek = randomBytes(72);
+        expect(await store.updateWrappedDek(owner, "k", meta.writeId, 2, dek)).toBe(true);
+        const got = await store.getObject(owner, "k");
+        expect(got?.kekVersion).toBe(2);
+        expect(got?.wrappedDek.equals(dek)).toBe(true);
+        await putInline("k");
+        expect(await store.updateWrappedDek(owner, "k", meta.writeId, 3, dek)).toBe(false);
+        expect((await store.getObject(owner, "k"))?.kekVersion).toBe(1);
+        expect(await store.updateWrappedDek(owner, "gone", meta.writeId, 3, dek)).toBe(false);
+      });
+
+      it("countByKekVersion counts objects per version", async () => {
+        await putInline("a", { kekVersion: 1 });
+        await putInline("b", { kekVersion: 2 });
+        await putInline("c", { kekVersion: 2 });
+        expect(await store.countByKekVersion(owner)).toEqual(
+          new Map([
+            [1, 1],
+            [2, 2],
+          ]),
+        );
+        expect(await store.countByKekVersion("nobody")).toEqual(new Map());
+      });
+    });
+
+    describe("users and tokens", () => {
+      const token = (uid: string, over: Partial<TokenRecord> = {}): TokenRecord => ({
+        id: `tok_${randomBytes(6).toString("hex")}`,
+        uid,
+        label: "laptop",
+        scopes: ["read", "write"],
+        secretHash: randomBytes(32),
+        created: new Date(1_700_000_003_000),
+        lastUsed: null,
+        expiresAt: new Date(1_900_000_000_000),
+        ...over,
+      });
+
+      it("creates, finds and lists users; names are unique", async () => {
+        const u = newUser({ role: "admin" });
+        await store.createUser(u);
+        expect(await store.getUserByName(u.name)).toEqual(u);
+        expect(await store.getUserByUid(u.uid)).toEqual(u);
+        expect(await store.getUserByName("nobody")).toBeNull();
+        expect(await store.getUserByUid("nobody")).toBeNull();
+        expect(await store.countUsers()).toBe(2);
+        expect((await store.listUsers()).map((x) => x.uid).sort()).toEqual([owner, u.uid].sort());
+        await expectCode(store.createUser(newUser({ name: u.name })), "user_exists");
+        expect(await store.countUsers()).toBe(2);
+      });
+
+      it("stores tokens with their fields and touches lastUsed", async () => {
+        const t = token(owner);
+        await store.createToken(t);
+        expect(await store.getToken(t.id)).toEqual(t);
+        const bare = token(owner, { label: null, scopes: [], expiresAt: null });
+        await store.createToken(bare);
+        expect(await store.getToken(bare.id)).toEqual(bare);
+        expect((await store.listTokens(owner)).map((x) => x.id).sort()).toEqual([t.id, bare.id].sort());
+        const at = new Date(1_700_000_009_000);
+        await store.touchToken(t.id, at);
+        expect((await store.getToken(t.id))?.lastUsed?.getTime()).toBe(at.getTime());
+        expect(await store.getToken("nope")).toBeNull();
+        await expectCode(store.createToken(token("no-such-user")), "not_found");
+      });
+
+      it("deletes a token only for its own user", async () => {
+        const other = newUser();
+        await store.createUser(other);
+        const t = token(owner);
+        await store.createToken(t);
+        expect(await store.deleteToken(other.uid, t.id)).toBe(false);
+        expect(await store.deleteToken(owner, t.id)).toBe(true);
+        expect(await store.getToken(t.id)).toBeNull();
+        expect(await store.deleteToken(owner, t.id)).toBe(false);
+      });
+
+      it("deleteUser removes the user, its tokens, objects, segments and uploads, and nothing else", async () => {
+        const other = newUser();
+        await store.createUser(other);
+        const keep = await putStreamed("keep", [seg(1)], {}, { owner: other.uid });
+        const otherToken = token(other.uid);
+        await store.createToken(otherToken);
+
+        const t = token(owner);
+        await store.createToken(t);
+        const obj = await putStreamed("o", [seg(1), seg(2)]);
+        const replaced = await putStreamed("o", [seg(3)]);
+        const item = await putInline("1");
+        const up = newMeta(owner, "up");
+        await store.beginUpload(owner, "up", up.writeId);
+        await store.appendSegments(up.writeId, 0, [seg(5)]);
+
+        expect(await store.deleteUser(owner)).toBe(true);
+        expect(await store.getUserByUid(owner)).toBeNull();
+        expect(await store.getToken(t.id)).toBeNull();
+        expect(await store.listTokens(owner)).toEqual([]);
+        expect(await store.getObject(owner, "o")).toBeNull();
+        expect(await store.listObjects(owner, { limit: 10 })).toEqual([]);
+        expect(await store.maxIntegerId(owner)).toBeNull();
+        for (const w of [replaced.meta.writeId, item.meta.writeId, up.writeId]) {
+          expect(await store.readSegments(w, 0, 5)).toEqual([]);
+        }
+        await expectCode(store.appendSegments(up.writeId, 1, [seg(6)]), "conflict");
+        // The write replaced before the deletion still goes through the reclaimer.
+        await store.reclaim(new Set());
+        expect(await store.readSegments(obj.meta.writeId, 0, 5)).toEqual([]);
+
+        expect(await store.getUserByUid(other.uid)).not.toBeNull();
+        expect(await store.getToken(otherToken.id)).not.toBeNull();
+        expect(await store.readSegments(keep.meta.writeId, 0, 5)).toEqual([seg(1)]);
+        expect(await store.deleteUser(owner)).toBe(false);
+        expect(await store.countUsers()).toBe(1);
+      });
+    });
+
+    describe("jobs", () => {
+      it("creates, reads and patches jobs", async () => {
+        const job = newJob(owner);
+        await store.createJob(job);
+        expect(await store.getJob(job.id)).toEqual(job);
+        expect(await store.getJob("nope")).toBeNull();
+        await store.updateJob(job.id, { done: 4, cursor: "abc" });
+        let got = await store.getJob(job.id);
+        expect(got).toMatchObject({ state: "running", done: 4, total: 10, cursor: "abc", error: null });
+        expect(got!.updated.getTime()).toBeGreaterThan(job.updated.getTime());
+        await store.updateJob(job.id, { state: "failed", error: "boom", cursor: null });
+        got = await store.getJob(job.id);
+        expect(got).toMatchObject({ state: "failed", done: 4, error: "boom", cursor: null });
+        expect(got!.created.getTime()).toBe(job.created.getTime());
+        await expectCode(store.createJob(job), "conflict");
+      });
+
+      it("claimJob hands a running job to one worker at a time", async () => {
+        expect(await store.claimJob("w1", 60_000)).toBeNull();
+        const job = newJob(owner);
+        await store.createJob(job);
+        await store.createJob(newJob(owner, { state: "done" }));
+        await store.createJob(newJob(owner, { state: "failed" }));
+        const claimed = await store.claimJob("w1", 60_000);
+        expect(claimed?.id).toBe(job.id);
+        expect(await store.claimJob("w2", 60_000)).toBeNull();
+        expect(await store.renewJobLease(job.id, "w2", 60_000)).toBe(false);
+        expect(await store.renewJobLease(job.id, "w1", 60_000)).toBe(true);
+      });
+
+      it("an expired lease can be taken over; the old worker then loses it", async () => {
+        const job = newJob(owner);
+        await store.createJob(job);
+        // A lease that ended in the past stands for a worker that died.
+        expect((await store.claimJob("w1", -1000))?.id).toBe(job.id);
+        expect((await store.claimJob("w2", 60_000))?.id).toBe(job.id);
+        expect(await store.renewJobLease(job.id, "w1", 60_000)).toBe(false);
+        expect(await store.claimJob("w3", 60_000)).toBeNull();
+        await store.updateJob(job.id, { state: "done" });
+        expect(await store.renewJobLease(job.id, "w2", 60_000)).toBe(false);
+      });
+    });
+
+    describe("lifecycle", () => {
+      it("pings, and reports StorageUnavailableError once closed", async () => {
+        await store.ping();
+        await store.close();
+        await expect(store.ping()).rejects.toBeInstanceOf(StorageUnavailableError);
+        await expect(store.getObject(owner, "x")).rejects.toBeInstanceOf(StorageUnavailableError);
+        await expect(store.commitObject(newMeta(owner, "x"), {}, [seg(1)])).rejects.toBeInstanceOf(
+          StorageUnavailableError,
+        );
+        await store.close();
+      });
+    });
+  });
+}

@@ -1,0 +1,282 @@
+// Runs the store contracts against the SQLite adapters, plus what only SQLite has: files, migrations,
+// pragmas, crash recovery and on-disk erasure of destroyed keys.
+import { spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { pathToFileURL } from "node:url";
+import Database from "better-sqlite3";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { StorageUnavailableError } from "../../src/errors.js";
+import { openSqliteStores } from "../../src/store/open-store.js";
+import { SchemaVersionError, storageFault } from "../../src/store/sqlite/migrations.js";
+import { SqliteKeyStore } from "../../src/store/sqlite/sqlite-key-store.js";
+import { SqliteObjectStore } from "../../src/store/sqlite/sqlite-object-store.js";
+import { kek, keyStoreContract } from "./key-store.contract.js";
+import { expectSegments, newMeta, newUser, objectStoreContract } from "./object-store.contract.js";
+
+const ROOT = path.resolve(import.meta.dirname, "../..");
+const tempDir = () => mkdtempSync(path.join(os.tmpdir(), "sse-sqlite-"));
+
+objectStoreContract("sqlite", async () => {
+  const dir = tempDir();
+  const store = SqliteObjectStore.open(path.join(dir, "objects.db"));
+  return {
+    store,
+    async cleanup() {
+      await store.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+});
+
+keyStoreContract("sqlite", async () => {
+  const dir = tempDir();
+  const store = SqliteKeyStore.open(path.join(dir, "keys.db"));
+  return {
+    store,
+    async cleanup() {
+      await store.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+});
+
+describe("SQLite stores", () => {
+  let dir: string;
+  const objectsDb = () => path.join(dir, "objects.db");
+  const keysDb = () => path.join(dir, "keys.db");
+  /** A plain connection for inspecting the files, as an operator would. */
+  const raw = (file: string) => new Database(file);
+
+  beforeEach(() => {
+    dir = path.join(tempDir(), "data");
+  });
+  afterEach(() => {
+    rmSync(path.dirname(dir), { recursive: true, force: true });
+  });
+
+  it("creates the data dir 0700 with objects.db and keys.db (0600) in WAL mode", async () => {
+    const { objects, keys } = openSqliteStores(dir);
+    await objects.close();
+    await keys.close();
+    expect(statSync(dir).mode & 0o777).toBe(0o700);
+    for (const f of [objectsDb(), keysDb()]) expect(statSync(f).mode & 0o777).toBe(0o600);
+    const o = raw(objectsDb());
+    expect(o.pragma("journal_mode", { simple: true })).toBe("wal");
+    expect(o.pragma("page_size", { simple: true })).toBe(16384);
+    o.close();
+    const k = raw(keysDb());
+    expect(k.pragma("journal_mode", { simple: true })).toBe("wal");
+    k.close();
+  });
+
+  it("applies migrations once; reopening changes nothing", async () => {
+    for (let i = 0; i < 3; i++) {
+      const { objects, keys } = openSqliteStores(dir);
+      await objects.close();
+      await keys.close();
+    }
+    for (const f of [objectsDb(), keysDb()]) {
+      const db = raw(f);
+      expect(db.prepare("SELECT version, name FROM schema_migrations").all()).toEqual([
+        { version: 1, name: "initial" },
+      ]);
+      db.close();
+    }
+  });
+
+  it("keeps everything across close and reopen", async () => {
+    let { objects, keys } = openSqliteStores(dir);
+    const user = newUser();
+    await objects.createUser(user);
+    const meta = newMeta(user.uid, "42");
+    await objects.beginUpload(user.uid, "42", meta.writeId);
+    await objects.appendSegments(meta.writeId, 0, [Buffer.from("one"), Buffer.from("two")]);
+    await objects.commitObject(meta, {});
+    const old = newMeta(user.uid, "r");
+    await objects.commitObject(old, {}, [Buffer.from("old")]);
+    await objects.commitObject(newMeta(user.uid, "r"), {}, [Buffer.from("new")]);
+    const v1 = kek(user.uid, 1);
+    await keys.createUserKey({ owner: user.uid, primaryVersion: 1, minDecryptionVersion: 1 }, v1);
+    await objects.close();
+    await keys.close();
+
+    ({ objects, keys } = openSqliteStores(dir));
+    expect(await objects.getUserByUid(user.uid)).toEqual(user);
+    expect(await objects.getObject(user.uid, "42")).toEqual(meta);
+    expect(await objects.readSegments(meta.writeId, 0, 5)).toEqual([Buffer.from("one"), Buffer.from("two")]);
+    expect(await objects.maxIntegerId(user.uid)).toBe(42);
+    expect(await keys.getKekVersion(user.uid, 1)).toEqual(v1);
+    // The trash outlives a restart too: the replaced write is still reclaimed.
+    expect(await objects.readSegments(old.writeId, 0, 1)).toEqual([Buffer.from("old")]);
+    expect(await objects.reclaim(new Set())).toBe(1);
+    expect(await objects.readSegments(old.writeId, 0, 1)).toEqual([]);
+    await objects.close();
+    await keys.close();
+  });
+
+  it("refuses a database whose schema is newer than this release", async () => {
+    const { objects, keys } = openSqliteStores(dir);
+    await objects.close();
+    await keys.close();
+    const db = raw(objectsDb());
+    db.prepare("INSERT INTO schema_migrations (version, name, applied_at) VALUES (2, 'future', 0)").run();
+    db.close();
+    expect(() => SqliteObjectStore.open(objectsDb())).toThrow(SchemaVersionError);
+    expect(() => SqliteObjectStore.open(objectsDb())).toThrow(
+      /schema version 2, but this release only knows up to 1/,
+    );
+    // Refused without touching it.
+    const again = raw(objectsDb());
+    expect(again.prepare("SELECT max(version) FROM schema_migrations").pluck().get()).toBe(2);
+    again.close();
+  });
+
+  it("refuses swapped or foreign files", async () => {
+    const { objects, keys } = openSqliteStores(dir);
+    await objects.close();
+    await keys.close();
+    expect(() => SqliteObjectStore.open(keysDb())).toThrow(/not an SSE Store objects database/);
+    expect(() => SqliteKeyStore.open(objectsDb())).toThrow(/not an SSE Store keys database/);
+    const foreign = path.join(dir, "other.db");
+    const db = raw(foreign);
+    db.exec("CREATE TABLE t (x)");
+    db.close();
+    expect(() => SqliteObjectStore.open(foreign)).toThrow(SchemaVersionError);
+  });
+
+  it("a fresh instance sweeps uploads that never committed, and their segments", async () => {
+    let objects = SqliteObjectStore.open(objectsDb());
+    const user = newUser();
+    await objects.createUser(user);
+    const done = newMeta(user.uid, "done");
+    await objects.beginUpload(user.uid, "done", done.writeId);
+    await objects.appendSegments(done.writeId, 0, [Buffer.from("a")]);
+    await objects.commitObject(done, {});
+    const lost = [randomBytes(16), randomBytes(16)];
+    for (const w of lost) {
+      await objects.beginUpload(user.uid, "lost", w);
+      await objects.appendSegments(w, 0, [Buffer.from("x"), Buffer.from("y")]);
+    }
+    await objects.close();
+
+    objects = SqliteObjectStore.open(objectsDb());
+    expect(await objects.sweepAbandonedUploads()).toBe(2);
+    for (const w of lost) expect(await objects.readSegments(w, 0, 5)).toEqual([]);
+    expect(await objects.readSegments(done.writeId, 0, 5)).toEqual([Buffer.from("a")]);
+    expect(await objects.sweepAbandonedUploads()).toBe(0);
+    await objects.close();
+  });
+
+  it("survives kill -9: what commitObject resolved is there, the open upload is swept", async () => {
+    const script = path.join(path.dirname(dir), "child.mts");
+    const storeUrl = pathToFileURL(path.join(ROOT, "src/store/sqlite/sqlite-object-store.ts")).href;
+    writeFileSync(
+      script,
+      `import { SqliteObjectStore } from ${JSON.stringify(storeUrl)};
+       const s = SqliteObjectStore.open(${JSON.stringify(objectsDb())});
+       const w = (n) => Buffer.alloc(16, n);
+       await s.createUser({ uid: "u", name: "u", role: "user", created: new Date(0) });
+       const meta = { owner: "u", id: "1", kind: "blob", size: 3, contentType: "x/y", etag: "e", created: new Date(1),
+         modified: new Date(1), writeId: w(1), formatVersion: 1, suite: 1, segmentSize: 65536, kekVersion: 1, wrappedDek: w(9) };
+       await s.beginUpload("u", "1", w(1));
+       await s.appendSegments(w(1), 0, [Buffer.alloc(65552, 1), Buffer.alloc(65552, 2)]);
+       await s.commitObject(meta, {});
+       await s.beginUpload("u", "2", w(2));
+       await s.appendSegments(w(2), 0, [Buffer.alloc(65552, 3)]);
+       process.stdout.write("ready\\n");
+       setInterval(() => {}, 1000);`,
+    );
+    const child = spawn(path.join(ROOT, "node_modules/.bin/tsx"), [script], {
+      cwd: ROOT,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let err = "";
+    child.stderr.on("data", (d) => {
+      err += d;
+    });
+    await new Promise<void>((resolve, reject) => {
+      child.stdout.on("data", (d: Buffer) => {
+        if (d.toString().includes("ready")) resolve();
+      });
+      child.once("exit", (code) => reject(new Error(`child exited early (${code}): ${err}`)));
+    });
+    const exited = new Promise((resolve) => child.once("exit", resolve));
+    child.kill("SIGKILL");
+    await exited;
+
+    const objects = SqliteObjectStore.open(objectsDb());
+    expect((await objects.getObject("u", "1"))?.etag).toBe("e");
+    expectSegments(await objects.readSegments(Buffer.alloc(16, 1), 0, 5), [
+      Buffer.alloc(65552, 1),
+      Buffer.alloc(65552, 2),
+    ]);
+    expect(await objects.sweepAbandonedUploads()).toBe(1);
+    expect(await objects.readSegments(Buffer.alloc(16, 2), 0, 5)).toEqual([]);
+    await objects.close();
+  }, 30_000);
+
+  it("keeps the WAL bounded during a large upload", async () => {
+    const objects = SqliteObjectStore.open(objectsDb());
+    const user = newUser();
+    await objects.createUser(user);
+    const w = randomBytes(16);
+    await objects.beginUpload(user.uid, "big", w);
+    const chunk = Array.from({ length: 16 }, () => randomBytes(65552));
+    for (let i = 0; i < 32; i++) await objects.appendSegments(w, i * 16, chunk); // 32 MiB
+    expect(statSync(`${objectsDb()}-wal`).size).toBeLessThan(8 * 1024 * 1024);
+    await objects.close();
+  });
+
+  it("destroyUserKeys leaves no copy of the wrapped key in keys.db or its WAL", async () => {
+    let keys = SqliteKeyStore.open(keysDb());
+    const checkpointed = kek("alice", 1);
+    await keys.createUserKey({ owner: "alice", primaryVersion: 1, minDecryptionVersion: 1 }, checkpointed);
+    await keys.close(); // the last close checkpoints it into keys.db
+    keys = SqliteKeyStore.open(keysDb());
+    const inWal = kek("alice", 2);
+    await keys.addKekVersion(inWal);
+    const bob = kek("bob", 1);
+    await keys.createUserKey({ owner: "bob", primaryVersion: 1, minDecryptionVersion: 1 }, bob);
+    const onDisk = () =>
+      Buffer.concat([keysDb(), `${keysDb()}-wal`].filter((f) => existsSync(f)).map((f) => readFileSync(f)));
+    expect(onDisk().includes(checkpointed.wrappedKek)).toBe(true);
+    expect(onDisk().includes(inWal.wrappedKek)).toBe(true);
+
+    await keys.destroyUserKeys("alice");
+    const bytes = onDisk();
+    expect(bytes.includes(checkpointed.wrappedKek)).toBe(false);
+    expect(bytes.includes(inWal.wrappedKek)).toBe(false);
+    expect(bytes.includes(bob.wrappedKek)).toBe(true);
+    expect(await keys.getKekVersion("bob", 1)).toEqual(bob);
+    await keys.close();
+  });
+
+  it("maps database failures to StorageUnavailableError without SQL or paths in the detail", () => {
+    for (const code of [
+      "SQLITE_BUSY",
+      "SQLITE_IOERR_WRITE",
+      "SQLITE_FULL",
+      "SQLITE_LOCKED",
+      "SQLITE_CORRUPT",
+    ]) {
+      const cause = new Database.SqliteError(`database is locked: /secret/path SELECT * FROM x`, code);
+      const mapped = storageFault(cause);
+      expect(mapped).toBeInstanceOf(StorageUnavailableError);
+      expect(mapped?.detail).not.toMatch(/secret|SELECT/);
+      expect(mapped?.cause).toBe(cause);
+    }
+    expect(
+      storageFault(new Database.SqliteError("UNIQUE constraint failed", "SQLITE_CONSTRAINT_UNIQUE")),
+    ).toBeNull();
+    expect(storageFault(new Error("other"))).toBeNull();
+  });
+
+  it("reports an unusable file as StorageUnavailableError", () => {
+    const bad = path.join(path.dirname(dir), "garbage.db");
+    writeFileSync(bad, randomBytes(8192));
+    expect(() => SqliteObjectStore.open(bad)).toThrow(StorageUnavailableError);
+  });
+});
