@@ -7,8 +7,11 @@ import type { Config } from "./config.js";
 import { authPlugin } from "./http/auth-plugin.js";
 import { dataRoutes } from "./http/data-routes.js";
 import { docsPlugin } from "./http/docs.js";
+import { drainingPlugin } from "./http/draining.js";
+import { metricsPlugin, metricsRoute, ServiceMetrics } from "./http/metrics.js";
 import { problemPlugin } from "./http/problem.js";
 import { genReqId } from "./http/request-id.js";
+import { RequestLog, requestLogPlugin } from "./http/request-log.js";
 import { systemRoutes } from "./http/system-routes.js";
 import { KeyService } from "./keys/key-service.js";
 import type { RootKeyProvider } from "./keys/root-key-provider.js";
@@ -32,32 +35,40 @@ export interface Services {
 export interface App {
   app: FastifyInstance;
   services: Services;
-  /** Flips /ready to 503 and refuses new work while in-flight requests finish. */
+  metrics: ServiceMetrics;
+  /** Flips /ready to 503 and refuses new requests (503, connection closed) while in-flight ones finish. */
   beginShutdown(): void;
 }
 
-export function buildServices(config: Config, deps: Deps): Services {
+export function buildServices(config: Config, deps: Deps, metrics: ServiceMetrics): Services {
   const keys = new KeyService(deps.keyStore, deps.root, {
     cacheSize: config.keyCacheSize,
     cacheTtlMs: config.keyCacheTtlSeconds * 1000,
   });
-  const objects = new ObjectService(deps.store, keys, { maxObjectBytes: config.maxObjectBytes }, (err, what) =>
-    deps.logger.error({ err }, `background ${what} failed`),
+  metrics.observeKeyCache(keys.cache);
+  const objects = new ObjectService(
+    deps.store,
+    keys,
+    { maxObjectBytes: config.maxObjectBytes, metrics },
+    (err, what) => deps.logger.error({ err }, `background ${what} failed`),
   );
   const auth = new AuthService(deps.store, keys, deps.logger);
   return { objects, keys, auth };
 }
 
 export async function build(config: Config, deps: Deps): Promise<App> {
-  const services = buildServices(config, deps);
+  const metrics = new ServiceMetrics(VERSION);
+  const services = buildServices(config, deps, metrics);
   let shuttingDown = false;
   const app = Fastify({
     loggerInstance: deps.logger as FastifyBaseLogger,
+    logController: new RequestLog(),
     genReqId,
     routerOptions: { maxParamLength: 4096 },
     exposeHeadRoutes: false,
     trustProxy: config.trustProxy,
-    return503OnClosing: true,
+    // The draining plugin answers instead, with a problem document and the request id.
+    return503OnClosing: false,
     // A slow client may take long over a large object, but never hold a socket idle forever.
     connectionTimeout: 0,
     requestTimeout: 0,
@@ -67,6 +78,9 @@ export async function build(config: Config, deps: Deps): Promise<App> {
     reply.header("X-Request-Id", req.id);
   });
   await app.register(problemPlugin);
+  await app.register(requestLogPlugin);
+  await app.register(metricsPlugin, { metrics });
+  await app.register(drainingPlugin, { isDraining: () => shuttingDown });
   await app.register(docsPlugin, { version: VERSION });
   await app.register(systemRoutes, {
     store: deps.store,
@@ -74,14 +88,20 @@ export async function build(config: Config, deps: Deps): Promise<App> {
     root: deps.root,
     isShuttingDown: () => shuttingDown,
   });
+  await app.register(metricsRoute, { metrics, token: config.metricsToken });
   const limiter = new FailureLimiter(config.authFailureLimit, config.authFailureWindowSeconds * 1000);
   await app.register(async (api) => {
-    await api.register(authPlugin, { auth: services.auth, limiter });
+    await api.register(authPlugin, {
+      auth: services.auth,
+      limiter,
+      onFailure: (reason) => metrics.authFailure(reason),
+    });
     await api.register(dataRoutes, { objects: services.objects });
   });
   return {
     app,
     services,
+    metrics,
     beginShutdown() {
       shuttingDown = true;
     },

@@ -73,7 +73,7 @@ export class KeyService {
       { rootVersion: rec.rootVersion, blob: rec.wrappedKek },
       kekContext(owner, version),
     );
-    const again = this.cache.get(owner, version);
+    const again = this.cache.peek(owner, version);
     if (again) {
       zeroize(kek);
       return fn(again);

@@ -13,6 +13,7 @@ import {
   SUITE_XCHACHA20_POLY1305,
   segmentCount,
 } from "../crypto/segment-format.js";
+import { type DomainMetrics, NO_METRICS } from "../domain-metrics.js";
 import { AppError, IntegrityError } from "../errors.js";
 import type { KeyService } from "../keys/key-service.js";
 import type { CommitResult, ObjectKind, ObjectMeta, ObjectStore, WriteCondition } from "../store/store.js";
@@ -44,6 +45,7 @@ export interface PutResult {
 export interface ObjectServiceOptions {
   maxObjectBytes: number;
   segmentSize?: number;
+  metrics?: DomainMetrics;
 }
 
 export class ObjectService {
@@ -54,6 +56,9 @@ export class ObjectService {
   private readonly busy = new Set<string>();
   private reclaiming: Promise<void> | null = null;
   private reclaimAgain = false;
+  /** Writes and deletes under way: shutdown waits for them before the stores close. */
+  private readonly inflight = new Set<Promise<unknown>>();
+  private readonly metrics: DomainMetrics;
 
   constructor(
     readonly store: ObjectStore,
@@ -62,6 +67,7 @@ export class ObjectService {
     private readonly onError: (err: unknown, what: string) => void = () => undefined,
   ) {
     this.segmentSize = opts.segmentSize ?? SEGMENT_SIZE;
+    this.metrics = opts.metrics ?? NO_METRICS;
   }
 
   get maxObjectBytes(): number {
@@ -83,7 +89,11 @@ export class ObjectService {
     checkCondition(cur, cond);
   }
 
-  async put(input: PutInput): Promise<PutResult> {
+  put(input: PutInput): Promise<PutResult> {
+    return this.track(this.write(input));
+  }
+
+  private async write(input: PutInput): Promise<PutResult> {
     const { owner, id } = input;
     validateObjectId(id);
     const max = this.opts.maxObjectBytes;
@@ -159,6 +169,7 @@ export class ObjectService {
       }
       began = false;
       this.scheduleReclaim();
+      this.metrics.objectStored(result.created, size);
       meta.created = result.createdAt;
       return { meta, created: result.created };
     } finally {
@@ -216,7 +227,7 @@ export class ObjectService {
       return stream;
     } catch (err) {
       release();
-      throw err;
+      throw this.noteFailure(err);
     }
   }
 
@@ -233,20 +244,30 @@ export class ObjectService {
     let index = span.first;
     let batch = firstBatch;
     let pos = 0;
-    while (index <= span.last && remaining > 0) {
-      if (pos >= batch.length) {
-        batch = await this.fetchBatch(meta, index, Math.min(BATCH_SEGMENTS, span.last - index + 1));
-        pos = 0;
+    try {
+      while (index <= span.last && remaining > 0) {
+        if (pos >= batch.length) {
+          batch = await this.fetchBatch(meta, index, Math.min(BATCH_SEGMENTS, span.last - index + 1));
+          pos = 0;
+        }
+        let plain = index === span.first ? firstPlain : openChecked(cipher, meta, index, count, batch[pos]);
+        if (index === span.first && span.skip > 0) plain = plain.subarray(span.skip);
+        if (plain.length > remaining) plain = plain.subarray(0, remaining);
+        remaining -= plain.length;
+        index++;
+        pos++;
+        yield plain;
       }
-      let plain = index === span.first ? firstPlain : openChecked(cipher, meta, index, count, batch[pos]);
-      if (index === span.first && span.skip > 0) plain = plain.subarray(span.skip);
-      if (plain.length > remaining) plain = plain.subarray(0, remaining);
-      remaining -= plain.length;
-      index++;
-      pos++;
-      yield plain;
+      if (remaining !== 0) throw new IntegrityError("stored object is shorter than its recorded size");
+    } catch (err) {
+      throw this.noteFailure(err);
     }
-    if (remaining !== 0) throw new IntegrityError("stored object is shorter than its recorded size");
+  }
+
+  /** Counts integrity failures (whether found before the headers or mid-stream) and passes the error on. */
+  private noteFailure(err: unknown): unknown {
+    if (err instanceof IntegrityError) this.metrics.integrityFailure();
+    return err;
   }
 
   private async fetchBatch(meta: ObjectMeta, first: number, n: number): Promise<Buffer[]> {
@@ -256,7 +277,11 @@ export class ObjectService {
     return segs;
   }
 
-  async delete(owner: string, id: string, cond?: WriteCondition): Promise<void> {
+  delete(owner: string, id: string, cond?: WriteCondition): Promise<void> {
+    return this.track(this.remove(owner, id, cond));
+  }
+
+  private async remove(owner: string, id: string, cond?: WriteCondition): Promise<void> {
     validateObjectId(id);
     if (cond?.ifMatch) {
       const cur = await this.store.getObject(owner, id);
@@ -264,6 +289,7 @@ export class ObjectService {
     }
     const deleted = await this.store.deleteObject(owner, id, cond);
     if (!deleted) throw new AppError("not_found", `no object with id ${id}`);
+    this.metrics.objectDeleted();
     this.scheduleReclaim();
   }
 
@@ -285,9 +311,17 @@ export class ObjectService {
       });
   }
 
-  /** Waits for a running reclaim (graceful shutdown, tests). */
+  /** Waits for writes, deletes and reclaims under way (graceful shutdown, tests). */
   async settle(): Promise<void> {
-    while (this.reclaiming) await this.reclaiming;
+    while (this.inflight.size > 0 || this.reclaiming)
+      await Promise.allSettled([...this.inflight, this.reclaiming]);
+  }
+
+  private track<T>(work: Promise<T>): Promise<T> {
+    this.inflight.add(work);
+    const done = () => this.inflight.delete(work);
+    work.then(done, done);
+    return work;
   }
 
   private context(owner: string, objectId: string, writeId: Buffer): SegmentContext {

@@ -1,4 +1,4 @@
-// Starts a real server process (src/main.ts under tsx) on a free port with its own data dir and
+// Starts a real server process (by default src/main.ts under tsx) on a free port with its own data dir and
 // waits for /ready. Used by every end-to-end test; no sleeps, only readiness polling.
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -18,6 +18,8 @@ export interface ServerOptions {
   /** Wait for /ready (default true). */
   waitReady?: boolean;
   port?: number;
+  /** The server command; default: src/main.ts under tsx. */
+  command?: { file: string; args: string[]; cwd?: string };
 }
 
 export interface ServerProcess {
@@ -75,7 +77,8 @@ export async function startServer(opts: ServerOptions = {}): Promise<ServerProce
     if (v === undefined) delete env[k];
     else env[k] = v;
   }
-  const proc = spawn(TSX, [path.join(ROOT, "src/main.ts")], { cwd: ROOT, env, stdio: ["ignore", "pipe", "pipe"] });
+  const cmd = opts.command ?? { file: TSX, args: [path.join(ROOT, "src/main.ts")] };
+  const proc = spawn(cmd.file, cmd.args, { cwd: cmd.cwd ?? ROOT, env, stdio: ["ignore", "pipe", "pipe"] });
   let out = "";
   proc.stdout?.on("data", (d) => {
     out += d.toString();
