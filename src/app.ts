@@ -9,7 +9,7 @@ import { dataRoutes } from "./http/data-routes.js";
 import { docsPlugin } from "./http/docs.js";
 import { drainingPlugin } from "./http/draining.js";
 import { metricsPlugin, metricsRoute, ServiceMetrics } from "./http/metrics.js";
-import { problemPlugin } from "./http/problem.js";
+import { clientErrorHandler, frameworkErrors, problemPlugin } from "./http/problem.js";
 import { genReqId } from "./http/request-id.js";
 import { RequestLog, requestLogPlugin } from "./http/request-log.js";
 import { systemRoutes } from "./http/system-routes.js";
@@ -69,9 +69,12 @@ export async function build(config: Config, deps: Deps): Promise<App> {
     trustProxy: config.trustProxy,
     // The draining plugin answers instead, with a problem document and the request id.
     return503OnClosing: false,
-    // A slow client may take long over a large object, but never hold a socket idle forever.
-    connectionTimeout: 0,
+    // A slow client may take long over a large object (no total deadline), but a socket idle
+    // for two minutes is closed.
+    connectionTimeout: 120_000,
     requestTimeout: 0,
+    clientErrorHandler,
+    frameworkErrors,
     keepAliveTimeout: 5000,
   });
   app.addHook("onRequest", async (req, reply) => {
