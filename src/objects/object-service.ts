@@ -212,6 +212,8 @@ export class ObjectService {
       const sealed = await this.fetchBatch(meta, 0, count);
       const plain = sealed.map((seg, i) => openChecked(cipher, meta, i, count, seg));
       return plain.length === 1 ? plain[0]! : Buffer.concat(plain);
+    } catch (err) {
+      throw this.noteFailure(err);
     } finally {
       if (dek) zeroize(dek);
       release();
