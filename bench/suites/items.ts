@@ -83,7 +83,7 @@ function combine(slices: Slice[]): Measured {
 }
 
 /** Baseline and server in alternating slices; warm-up only before each one's first slice. */
-async function alternate(
+export async function alternate(
   ctx: SuiteContext,
   what: string,
   base: Side,
@@ -103,7 +103,7 @@ async function alternate(
   return [combine(slices[0]), combine(slices[1])];
 }
 
-function describe(m: Measured): string {
+export function describe(m: Measured): string {
   const codes = Object.entries(m.statuses)
     .filter(([c]) => !c.startsWith("2"))
     .map(([c, n]) => `${n}×${c}`)
