@@ -30,9 +30,9 @@ export class RequestLog extends LogController {
   }
 }
 
-/** Requests whose client went away never complete: say so once, at info (not the server's fault). */
+/** A request whose connection closed early (client gone, or cut at the shutdown deadline): one line, at info. */
 export const requestLogPlugin = fp(async (app: FastifyInstance) => {
   app.addHook("onRequestAbort", async (request) => {
-    request.log.info({ req: request }, "the client aborted the request");
+    request.log.info({ req: request }, "the connection closed before the request was complete");
   });
 });
