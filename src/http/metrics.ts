@@ -1,13 +1,14 @@
 // Prometheus metrics: one registry per app (so several apps in one process never clash), HTTP
 // hooks that time every request and count its bytes on the wire, and the domain's counters.
-import { createHash, timingSafeEqual } from "node:crypto";
 import type { Socket } from "node:net";
 import { finished } from "node:stream";
 import type { FastifyInstance } from "fastify";
 import fp from "fastify-plugin";
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
+import { hashToken, tokenMatches } from "../auth/token-format.js";
 import type { DomainMetrics, JobOutcome } from "../domain-metrics.js";
 import { AppError } from "../errors.js";
+import { problemResponses } from "./schemas.js";
 
 /** Read at scrape time: the key service's cache keeps its own counts. */
 export interface KeyCacheStats {
@@ -193,12 +194,6 @@ function socketDelta(socket: Socket | undefined): { read: number; written: numbe
   return { read: now.read - prev.read, written: now.written - prev.written };
 }
 
-function sameSecret(given: string, expected: string): boolean {
-  const a = createHash("sha256").update(given).digest();
-  const b = createHash("sha256").update(expected).digest();
-  return timingSafeEqual(a, b);
-}
-
 export interface MetricsRouteOptions {
   metrics: ServiceMetrics;
   /** When set, GET /metrics needs `Authorization: Bearer <token>`. */
@@ -222,6 +217,7 @@ export const metricsPlugin = fp(async (app: FastifyInstance, opts: { metrics: Se
 /** GET /metrics; register it after the docs plugin so that it appears in the OpenAPI document. */
 export async function metricsRoute(app: FastifyInstance, opts: MetricsRouteOptions): Promise<void> {
   const { metrics } = opts;
+  const expected = opts.token === undefined ? null : hashToken(opts.token);
   app.get(
     "/metrics",
     {
@@ -232,6 +228,7 @@ export async function metricsRoute(app: FastifyInstance, opts: MetricsRouteOptio
         description:
           "Public unless SSE_METRICS_TOKEN is set; then `Authorization: Bearer <SSE_METRICS_TOKEN>` is needed (user tokens are not accepted).",
         response: {
+          ...problemResponses(401),
           200: {
             description: "Prometheus text exposition format",
             content: { "text/plain": { schema: { type: "string" } } },
@@ -240,9 +237,9 @@ export async function metricsRoute(app: FastifyInstance, opts: MetricsRouteOptio
       },
     },
     async (req, reply) => {
-      if (opts.token) {
+      if (expected) {
         const m = /^Bearer[ ]+(\S+)\s*$/i.exec(req.headers.authorization ?? "");
-        if (!m || !sameSecret(m[1]!, opts.token)) {
+        if (!m || !tokenMatches(m[1]!, expected)) {
           metrics.authFailure(m ? "invalid" : "missing");
           throw new AppError("unauthorized", "the metrics need the SSE_METRICS_TOKEN bearer token", {
             "WWW-Authenticate": 'Bearer realm="sse-store-metrics"',
