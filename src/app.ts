@@ -3,13 +3,16 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance } from "fastify";
 import type { Logger } from "pino";
 import { AuthService } from "./auth/auth-service.js";
 import { FailureLimiter } from "./auth/failure-limiter.js";
+import { UserService } from "./auth/user-service.js";
 import type { Config } from "./config.js";
 import { authPlugin } from "./http/auth-plugin.js";
 import { dataRoutes } from "./http/data-routes.js";
 import { docsPlugin } from "./http/docs.js";
 import { problemPlugin } from "./http/problem.js";
+import { meRoutes } from "./http/me-routes.js";
 import { genReqId } from "./http/request-id.js";
 import { systemRoutes } from "./http/system-routes.js";
+import { userRoutes } from "./http/user-routes.js";
 import { KeyService } from "./keys/key-service.js";
 import type { RootKeyProvider } from "./keys/root-key-provider.js";
 import { ObjectService } from "./objects/object-service.js";
@@ -27,6 +30,7 @@ export interface Services {
   objects: ObjectService;
   keys: KeyService;
   auth: AuthService;
+  users: UserService;
 }
 
 export interface App {
@@ -44,8 +48,9 @@ export function buildServices(config: Config, deps: Deps): Services {
   const objects = new ObjectService(deps.store, keys, { maxObjectBytes: config.maxObjectBytes }, (err, what) =>
     deps.logger.error({ err }, `background ${what} failed`),
   );
-  const auth = new AuthService(deps.store, keys, deps.logger);
-  return { objects, keys, auth };
+  const users = new UserService(deps.store, keys, deps.logger);
+  const auth = new AuthService(deps.store, users, deps.logger);
+  return { objects, keys, auth, users };
 }
 
 export async function build(config: Config, deps: Deps): Promise<App> {
@@ -78,6 +83,8 @@ export async function build(config: Config, deps: Deps): Promise<App> {
   await app.register(async (api) => {
     await api.register(authPlugin, { auth: services.auth, limiter });
     await api.register(dataRoutes, { objects: services.objects });
+    await api.register(meRoutes);
+    await api.register(userRoutes, { users: services.users });
   });
   return {
     app,

@@ -125,6 +125,9 @@ export function loadConfig(env: Record<string, string | undefined>, flags: Parti
       throw new ConfigError("SSE_KEY_PROVIDER=pkcs11 needs SSE_PKCS11_SLOT or SSE_PKCS11_TOKEN_LABEL");
     if (!cfg.pkcs11Pin && !cfg.pkcs11PinFile) throw new ConfigError("SSE_KEY_PROVIDER=pkcs11 needs SSE_PKCS11_PIN or SSE_PKCS11_PIN_FILE");
   }
+  // The admin's credential: as hard to guess as an issued token, and presentable as a bearer token.
+  if (cfg.bootstrapToken !== undefined && !/^[\x21-\x7e]{32,512}$/.test(cfg.bootstrapToken))
+    throw new ConfigError("SSE_BOOTSTRAP_TOKEN must be 32 to 512 printable characters without spaces (e.g. openssl rand -base64 32)");
   if (cfg.databaseUrl && !/^postgres(ql)?:\/\//.test(cfg.databaseUrl))
     throw new ConfigError("SSE_DATABASE_URL must start with postgres://");
   if (cfg.publicUrl && !/^https?:\/\//.test(cfg.publicUrl)) throw new ConfigError("SSE_PUBLIC_URL must be an http(s) URL");
