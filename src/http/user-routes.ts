@@ -1,7 +1,7 @@
 // /users: user and token administration. Admin routes answer 403 to other roles; routes open to
 // the named user too answer 404 when a non-admin names someone else (as for a missing user).
 // Reading needs the `read` scope, every change the `write` scope.
-import type { FastifyInstance } from "fastify";
+import type { FastifyInstance, FastifyRequest } from "fastify";
 import type { TokenRequest } from "../auth/token-grant.js";
 import type { UserService } from "../auth/user-service.js";
 import { AppError } from "../errors.js";
@@ -24,6 +24,21 @@ export interface UserRoutesOptions {
   users: UserService;
 }
 
+/**
+ * Refuses fields a body schema does not name (the shared validator would drop them silently, and
+ * a misspelt `scopes` must not quietly become a token with every scope).
+ */
+function knownFieldsOnly(schema: { properties: object }) {
+  const known = Object.keys(schema.properties);
+  return async (req: FastifyRequest) => {
+    const body = req.body;
+    if (body === null || typeof body !== "object" || Array.isArray(body)) return;
+    const unknown = Object.keys(body).find((k) => !known.includes(k));
+    if (unknown !== undefined)
+      throw new AppError("validation_error", `body has an unknown field ${JSON.stringify(unknown)}`);
+  };
+}
+
 const adminOnly = (scope: Scope) => ({ auth: { role: "admin" as const, scope } });
 const adminOrSelf = (scope: Scope) => ({ auth: { role: "admin" as const, selfParam: "name", scope } });
 
@@ -44,6 +59,7 @@ export async function userRoutes(app: FastifyInstance, opts: UserRoutesOptions):
     "/users",
     {
       config: adminOnly("write"),
+      preValidation: knownFieldsOnly(createUserBody),
       schema: {
         tags: ["users"],
         summary: "Create a user (admin)",
@@ -117,6 +133,7 @@ export async function userRoutes(app: FastifyInstance, opts: UserRoutesOptions):
       // No body at all means "all defaults", like an empty object.
       preValidation: async (req) => {
         if (req.body === undefined || req.body === null) req.body = {};
+        await knownFieldsOnly(createTokenBody)(req);
       },
       schema: {
         tags: ["users"],

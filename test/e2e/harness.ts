@@ -75,7 +75,11 @@ export async function startServer(opts: ServerOptions = {}): Promise<ServerProce
     if (v === undefined) delete env[k];
     else env[k] = v;
   }
-  const proc = spawn(TSX, [path.join(ROOT, "src/main.ts")], { cwd: ROOT, env, stdio: ["ignore", "pipe", "pipe"] });
+  const proc = spawn(TSX, [path.join(ROOT, "src/main.ts")], {
+    cwd: ROOT,
+    env,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   let out = "";
   proc.stdout?.on("data", (d) => {
     out += d.toString();
