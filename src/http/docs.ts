@@ -62,7 +62,8 @@ export const docsPlugin = fp(async (app: FastifyInstance, opts: { version: strin
       }
       if (route.config?.public) out.schema.security = [];
       // Every authenticated route can answer 401 (no valid token) and 429 (too many failures).
-      else if (out.schema.response) out.schema.response = { ...problemResponses(401, 429), ...(out.schema.response as object) };
+      else if (out.schema.response)
+        out.schema.response = { ...problemResponses(401, 429), ...(out.schema.response as object) };
       return out;
     },
     transformObject: (doc) => {
