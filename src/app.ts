@@ -64,7 +64,9 @@ export async function build(config: Config, deps: Deps): Promise<App> {
     genReqId,
     routerOptions: { maxParamLength: 4096 },
     exposeHeadRoutes: false,
-    trustProxy: config.trustProxy,
+    // One proxy of ours in front: the client is the address it appended, whatever the client
+    // itself put earlier in X-Forwarded-For (trusting every hop would let it pick its address).
+    trustProxy: config.trustProxy ? (_address: string, hop: number) => hop === 0 : false,
     return503OnClosing: true,
     // A slow client may take long over a large object (no total deadline), but a socket idle
     // for two minutes is closed.
