@@ -3,16 +3,19 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance } from "fastify";
 import type { Logger } from "pino";
 import { AuthService } from "./auth/auth-service.js";
 import { FailureLimiter } from "./auth/failure-limiter.js";
+import { UserService } from "./auth/user-service.js";
 import type { Config } from "./config.js";
 import { authPlugin } from "./http/auth-plugin.js";
 import { dataRoutes } from "./http/data-routes.js";
 import { docsPlugin } from "./http/docs.js";
 import { drainingPlugin } from "./http/draining.js";
+import { meRoutes } from "./http/me-routes.js";
 import { metricsPlugin, metricsRoute, ServiceMetrics } from "./http/metrics.js";
 import { clientErrorHandler, frameworkErrors, problemPlugin } from "./http/problem.js";
 import { genReqId } from "./http/request-id.js";
 import { RequestLog, requestLogPlugin } from "./http/request-log.js";
 import { systemRoutes } from "./http/system-routes.js";
+import { userRoutes } from "./http/user-routes.js";
 import { KeyService } from "./keys/key-service.js";
 import type { RootKeyProvider } from "./keys/root-key-provider.js";
 import { ObjectService } from "./objects/object-service.js";
@@ -30,6 +33,7 @@ export interface Services {
   objects: ObjectService;
   keys: KeyService;
   auth: AuthService;
+  users: UserService;
 }
 
 export interface App {
@@ -40,7 +44,11 @@ export interface App {
   beginShutdown(): void;
 }
 
-export function buildServices(config: Config, deps: Deps, metrics: ServiceMetrics): Services {
+export function buildServices(
+  config: Config,
+  deps: Deps,
+  metrics: ServiceMetrics = new ServiceMetrics(VERSION),
+): Services {
   const keys = new KeyService(deps.keyStore, deps.root, {
     cacheSize: config.keyCacheSize,
     cacheTtlMs: config.keyCacheTtlSeconds * 1000,
@@ -52,8 +60,9 @@ export function buildServices(config: Config, deps: Deps, metrics: ServiceMetric
     { maxObjectBytes: config.maxObjectBytes, metrics },
     (err, what) => deps.logger.error({ err }, `background ${what} failed`),
   );
-  const auth = new AuthService(deps.store, keys, deps.logger);
-  return { objects, keys, auth };
+  const users = new UserService(deps.store, keys, deps.logger);
+  const auth = new AuthService(deps.store, users, deps.logger);
+  return { objects, keys, auth, users };
 }
 
 export async function build(config: Config, deps: Deps): Promise<App> {
@@ -66,7 +75,9 @@ export async function build(config: Config, deps: Deps): Promise<App> {
     genReqId,
     routerOptions: { maxParamLength: 4096 },
     exposeHeadRoutes: false,
-    trustProxy: config.trustProxy,
+    // One proxy of ours in front: the client is the address it appended, whatever the client
+    // itself put earlier in X-Forwarded-For (trusting every hop would let it pick its address).
+    trustProxy: config.trustProxy ? (_address: string, hop: number) => hop === 0 : false,
     // The draining plugin answers instead, with a problem document and the request id.
     return503OnClosing: false,
     // A slow client may take long over a large object (no total deadline), but a socket idle
@@ -100,6 +111,8 @@ export async function build(config: Config, deps: Deps): Promise<App> {
       onFailure: (reason) => metrics.authFailure(reason),
     });
     await api.register(dataRoutes, { objects: services.objects });
+    await api.register(meRoutes);
+    await api.register(userRoutes, { users: services.users });
   });
   return {
     app,

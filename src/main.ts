@@ -136,19 +136,13 @@ export function handleSignals(server: RunningServer, logger: Logger): void {
   process.on("SIGINT", onSignal);
 }
 
-export async function main(): Promise<void> {
-  let config: Config;
-  try {
-    config = loadConfig(process.env);
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      process.stderr.write(`sse-store: ${err.message}\n`);
-      process.exit(2);
-    }
-    throw err;
-  }
+/**
+ * The server as a process, for `node dist/main.js` and `ssestore serve` alike: JSON logs, crashes
+ * logged before exiting 1, listen, and SIGTERM/SIGINT handled. Rejects (logged at fatal) when the
+ * server cannot start.
+ */
+export async function serve(config: Config): Promise<RunningServer> {
   const logger = createLogger(config);
-  // A crash is logged as JSON like everything else, then the process exits non-zero.
   process.on("uncaughtException", (err) => {
     logger.fatal({ err }, "uncaught exception");
     process.exit(1);
@@ -160,10 +154,29 @@ export async function main(): Promise<void> {
   try {
     const server = await runServer(config, logger);
     handleSignals(server, logger);
+    return server;
+  } catch (err) {
+    logger.fatal({ err }, "cannot start");
+    throw err;
+  }
+}
+
+export async function main(): Promise<void> {
+  let config: Config;
+  try {
+    config = loadConfig(process.env);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`sse-store: ${err.message}\n`);
+      process.exit(2);
+    }
+    throw err;
+  }
+  try {
+    await serve(config);
   } catch (err) {
     // One clear line for the operator (wrong passphrase, wrong PIN, unreachable database…).
     const msg = err instanceof Error ? err.message : String(err);
-    logger.fatal({ err }, "cannot start");
     process.stderr.write(`sse-store: cannot start: ${msg.split("\n")[0]}\n`);
     process.exit(1);
   }

@@ -1,9 +1,9 @@
 // What request logging costs: item GET req/s of a server logging one JSON line per request
 // (SSE_LOG_LEVEL=info, the default) against the same server at warn, which writes no request
 // lines. Both are SSE servers with their metrics on; slices alternate. Target: info ≥ 0.8 of warn.
+import { alternate, describeLoad } from "../alternate.js";
 import { checkItem, type ItemTarget, itemGetLoad, preloadItems } from "../item-load.js";
 import { type Row, ratioRow, type Suite, type SuiteContext } from "../suite.js";
-import { alternate, describe } from "./items.js";
 
 const POOL_SIZE = 500;
 
@@ -25,7 +25,7 @@ const suite: Suite = {
       await checkItem(l, lIds[0]!);
       const [base, logged] = await alternate(
         ctx,
-        "GET, request log off/on",
+        "observability: GET, request log off/on",
         { target: q, pid: quiet.pid, run: (t, sh) => itemGetLoad(t, qIds, sh) },
         { target: l, pid: loud.pid, run: (t, sh) => itemGetLoad(t, lIds, sh) },
       );
@@ -43,7 +43,7 @@ const suite: Suite = {
           baseline: { label: "same, request log off", value: base.rps },
           target: { op: ">=", value: 0.8 },
           otherLoad: Math.max(base.otherCores, logged.otherCores),
-          note: `info: ${describe(logged)}; ${lines} request lines | warn: ${describe(base)}`,
+          note: `info: ${describeLoad(logged)}; ${lines} request lines | warn: ${describeLoad(base)}`,
         }),
       ];
     } finally {
