@@ -100,7 +100,27 @@ describe("request logs", () => {
     expect(mine.find((l) => /response cut/.test(l.msg))?.level).toBe(ERROR);
   });
 
-  it("never logs a token: not the bootstrap token, not a presented one, not one in a query string", async () => {
+  it("never logs a token: not the bootstrap token, not a created one, not a presented one, not one in a query string", async () => {
+    const name = `log${randomBytes(3).toString("hex")}`;
+    expect(
+      (
+        await server.fetch("/users", {
+          method: "POST",
+          body: JSON.stringify({ name, role: "user" }),
+          headers: { "content-type": "application/json" },
+        })
+      ).status,
+    ).toBe(201);
+    const issued = await server.fetch(`/users/${name}/tokens`, {
+      method: "POST",
+      body: JSON.stringify({ label: "logs" }),
+      headers: { "content-type": "application/json" },
+    });
+    expect(issued.status).toBe(201);
+    const created = ((await issued.json()) as { token: string }).token;
+    expect(
+      (await fetch(`${server.url}/data`, { headers: { authorization: `Bearer ${created}` } })).status,
+    ).toBe(200);
     const presented = `sse_${randomBytes(8).toString("hex")}_${randomBytes(32).toString("base64url")}`;
     const inQuery = `sse_${randomBytes(8).toString("hex")}_${randomBytes(32).toString("base64url")}`;
     const reqId = `log-secret-${randomBytes(4).toString("hex")}`;
@@ -113,6 +133,7 @@ describe("request logs", () => {
     await linesOf(server, reqId, /request completed/);
     const out = server.output();
     expect(out).not.toContain(server.token);
+    expect(out).not.toContain(created);
     expect(out).not.toContain(presented);
     expect(out).not.toContain(inQuery);
   });
