@@ -44,8 +44,11 @@ ENV NODE_ENV=production \
 COPY package.json ./
 COPY --from=prod-deps /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
+# The ssestore command (it runs dist/cli/main.js): `docker compose exec sse-store ssestore …`.
+COPY bin ./bin
 # The volume starts out owned by the unprivileged user that runs the server.
-RUN mkdir -p /data && chown node:node /data && chmod 0700 /data
+RUN ln -s /app/bin/ssestore.js /usr/local/bin/ssestore \
+ && mkdir -p /data && chown node:node /data && chmod 0700 /data
 VOLUME ["/data"]
 USER node
 EXPOSE 8000

@@ -1,7 +1,7 @@
 // The production build: `npm run build` output, laid out as the Docker image lays it out
 // (package.json, dist/, node_modules/), starts under plain node and serves /ready.
 import { execFile } from "node:child_process";
-import { copyFileSync, readdirSync, readFileSync, rmSync, symlinkSync } from "node:fs";
+import { copyFileSync, cpSync, readdirSync, readFileSync, rmSync, symlinkSync } from "node:fs";
 import { builtinModules } from "node:module";
 import path from "node:path";
 import { promisify } from "node:util";
@@ -15,6 +15,7 @@ let server: ServerProcess | undefined;
 beforeAll(async () => {
   app = tempDir("sse-dist-");
   copyFileSync(path.join(ROOT, "package.json"), path.join(app, "package.json"));
+  cpSync(path.join(ROOT, "bin"), path.join(app, "bin"), { recursive: true });
   symlinkSync(path.join(ROOT, "node_modules"), path.join(app, "node_modules"), "dir");
   // The same compiler settings as `npm run build`, written elsewhere so the worktree is untouched.
   await run(
@@ -70,6 +71,17 @@ describe("npm run build", () => {
     expect(await (await fetch(`${server.url}/metrics`)).text()).toContain(
       `sse_build_info{version="${pkg.version}"} 1`,
     );
+    // The image's ssestore command runs the compiled CLI.
+    const whoami = await run(process.execPath, [path.join(app, "bin/ssestore.js"), "--json", "whoami"], {
+      cwd: app,
+      env: {
+        ...process.env,
+        SSE_URL: server.url,
+        SSE_TOKEN: server.token,
+        SSE_CONFIG: path.join(app, "none.json"),
+      },
+    });
+    expect(JSON.parse(whoami.stdout)).toMatchObject({ name: "admin" });
     expect(await server.stop()).toBe(0);
   });
 });
