@@ -1,7 +1,8 @@
 // What the domain reports for monitoring. The HTTP layer implements it with prom-client; the
 // domain only sees this interface, so it stays free of any metrics library.
 
-export type JobOutcome = "done" | "failed";
+/** interrupted: stopped before its end (shutdown, lost lease); another worker resumes it. */
+export type JobOutcome = "done" | "failed" | "interrupted";
 
 export interface DomainMetrics {
   /** Stored data, a wrapped key or a segment failed authentication. */

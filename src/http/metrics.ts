@@ -105,7 +105,7 @@ export class ServiceMetrics implements DomainMetrics {
     });
     this.jobsFinished = new Counter({
       name: "sse_jobs_finished_total",
-      help: "Background jobs finished by this process, by kind and final state",
+      help: "Background jobs this process stopped running, by kind and state (done, failed, interrupted)",
       labelNames: ["kind", "state"],
       registers,
     });
