@@ -275,7 +275,7 @@ export class ObjectService {
         Math.min(BATCH_SEGMENTS, span.last - span.first + 1),
       );
       const firstPlain = openChecked(cipher, meta, span.first, count, first[0]);
-      const gen = this.plaintext(meta, cipher, count, span, wanted, first, firstPlain);
+      const gen = this.counted(this.plaintext(meta, cipher, count, span, wanted, first, firstPlain));
       const stream = Readable.from(gen, { objectMode: false, highWaterMark: 2 * meta.segmentSize });
       stream.once("close", release);
       return stream;
@@ -298,21 +298,26 @@ export class ObjectService {
     let index = span.first;
     let batch = firstBatch;
     let pos = 0;
-    try {
-      while (index <= span.last && remaining > 0) {
-        if (pos >= batch.length) {
-          batch = await this.fetchBatch(meta, index, Math.min(BATCH_SEGMENTS, span.last - index + 1));
-          pos = 0;
-        }
-        let plain = index === span.first ? firstPlain : openChecked(cipher, meta, index, count, batch[pos]);
-        if (index === span.first && span.skip > 0) plain = plain.subarray(span.skip);
-        if (plain.length > remaining) plain = plain.subarray(0, remaining);
-        remaining -= plain.length;
-        index++;
-        pos++;
-        yield plain;
+    while (index <= span.last && remaining > 0) {
+      if (pos >= batch.length) {
+        batch = await this.fetchBatch(meta, index, Math.min(BATCH_SEGMENTS, span.last - index + 1));
+        pos = 0;
       }
-      if (remaining !== 0) throw new IntegrityError("stored object is shorter than its recorded size");
+      let plain = index === span.first ? firstPlain : openChecked(cipher, meta, index, count, batch[pos]);
+      if (index === span.first && span.skip > 0) plain = plain.subarray(span.skip);
+      if (plain.length > remaining) plain = plain.subarray(0, remaining);
+      remaining -= plain.length;
+      index++;
+      pos++;
+      yield plain;
+    }
+    if (remaining !== 0) throw new IntegrityError("stored object is shorter than its recorded size");
+  }
+
+  /** Passes a plaintext stream through, counting an integrity failure found mid-stream. */
+  private async *counted(plain: AsyncGenerator<Buffer>): AsyncGenerator<Buffer> {
+    try {
+      yield* plain;
     } catch (err) {
       throw this.noteFailure(err);
     }
