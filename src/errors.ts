@@ -19,6 +19,7 @@ export const ERROR_CATALOGUE = {
   user_exists: { status: 409, title: "User already exists" },
   key_version_in_use: { status: 409, title: "Key version still in use" },
   gone: { status: 410, title: "Gone" },
+  key_destroyed: { status: 410, title: "The key of this data was destroyed" },
   precondition_failed: { status: 412, title: "Precondition failed" },
   payload_too_large: { status: 413, title: "Payload too large" },
   unsupported_media_type: { status: 415, title: "Unsupported media type" },
