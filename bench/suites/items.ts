@@ -18,7 +18,7 @@ import { type Row, ratioRow, type Suite, type SuiteContext } from "../suite.js";
 /** Ids the GET run cycles through, created before it on each server. */
 const POOL_SIZE = 1000;
 
-interface Slice {
+export interface Slice {
   load: LoadResult;
   serverCpu: number;
   clientCpu: number;
@@ -40,13 +40,13 @@ export interface Measured {
   slices: Slice[];
 }
 
-interface Side {
+export interface Side {
   target: ItemTarget;
   pid: number;
   run: (t: ItemTarget, shape: LoadShape) => Promise<LoadResult>;
 }
 
-async function slice(side: Side, others: number[], shape: LoadShape): Promise<Slice> {
+export async function slice(side: Side, others: number[], shape: LoadShape): Promise<Slice> {
   let server = cpuMeter(side.pid);
   let client = selfCpuMeter();
   let other = otherLoadMeter([side.pid, ...others]);
@@ -61,7 +61,7 @@ async function slice(side: Side, others: number[], shape: LoadShape): Promise<Sl
   return { load, serverCpu: server().cpuSeconds, clientCpu: client().cpuSeconds, otherCores: other() };
 }
 
-function combine(slices: Slice[]): Measured {
+export function combine(slices: Slice[]): Measured {
   const ok = slices.reduce((s, x) => s + x.load.ok, 0);
   const seconds = slices.reduce((s, x) => s + x.load.seconds, 0);
   const statuses: Record<string, number> = {};
@@ -103,7 +103,7 @@ async function alternate(
   return [combine(slices[0]), combine(slices[1])];
 }
 
-function describe(m: Measured): string {
+export function describe(m: Measured): string {
   const codes = Object.entries(m.statuses)
     .filter(([c]) => !c.startsWith("2"))
     .map(([c, n]) => `${n}×${c}`)

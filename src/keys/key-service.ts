@@ -30,6 +30,8 @@ export function keyDestroyed(detail: string): AppError {
 
 export class KeyService {
   readonly cache: KekCache;
+  /** Unwraps in progress, by owner:version. */
+  private readonly loading = new Map<string, Promise<void>>();
   /** Serialises key-state changes per owner within this process (rotate, retire). */
   private readonly ownerLocks = new Map<string, Promise<unknown>>();
 
@@ -94,17 +96,35 @@ export class KeyService {
   async withKek<T>(owner: string, version: number, fn: (kek: Buffer) => T): Promise<T> {
     const cached = this.cache.get(owner, version);
     if (cached) return fn(cached);
-    const kek = await this.unwrapKek(owner, version);
-    const again = this.cache.get(owner, version);
-    if (again) {
-      zeroize(kek);
-      return fn(again);
+    const k = `${owner}:${version}`;
+    // A burst of requests on a cold cache waits for one unwrap instead of queueing one each at the HSM.
+    const pending = this.loading.get(k);
+    if (pending) {
+      await pending;
+      const loaded = this.cache.get(owner, version);
+      if (loaded) return fn(loaded);
     }
-    const owned = this.cache.set(owner, version, kek);
+    let loaded!: () => void;
+    const mine = new Promise<void>((resolve) => {
+      loaded = resolve;
+    });
+    if (!this.loading.has(k)) this.loading.set(k, mine);
     try {
-      return fn(kek);
+      const kek = await this.unwrapKek(owner, version);
+      const again = this.cache.get(owner, version);
+      if (again) {
+        zeroize(kek);
+        return fn(again);
+      }
+      const owned = this.cache.set(owner, version, kek);
+      try {
+        return fn(kek);
+      } finally {
+        if (!owned) zeroize(kek);
+      }
     } finally {
-      if (!owned) zeroize(kek);
+      if (this.loading.get(k) === mine) this.loading.delete(k);
+      loaded();
     }
   }
 

@@ -138,7 +138,7 @@ describe("rewrap survives kill -9", () => {
   it("a rewrap killed midway resumes after the restart, completes, and every object still reads", async () => {
     const dir = path.join(tempDir(), "data");
     dirs.push(path.dirname(dir));
-    const count = 12_000;
+    const count = 20_000;
     const body = (i: number) => Buffer.from(`object number ${i} of the rewrap test`);
     const filled = await populate(dir, {}, "alice", count, body);
     await filled.close();

@@ -84,14 +84,19 @@ export async function populate(
   await services.auth.bootstrap({ token: ADMIN_TOKEN, dataDir });
   const user = await services.auth.createUser(name, "user");
   const { token } = await services.auth.issueToken(user, {});
-  for (let i = 0; i < count; i++)
-    await services.objects.put({
-      owner: user.uid,
-      id: `o${i}`,
-      body: [body(i)],
-      contentType: "text/plain",
-      cond: {},
-    });
+  // Many writes in flight at once: the store commits them in groups, one fsync per group.
+  let next = 0;
+  const worker = async () => {
+    for (let i = next++; i < count; i = next++)
+      await services.objects.put({
+        owner: user.uid,
+        id: `o${i}`,
+        body: [body(i)],
+        contentType: "text/plain",
+        cond: {},
+      });
+  };
+  await Promise.all(Array.from({ length: 64 }, worker));
   return {
     token,
     services,

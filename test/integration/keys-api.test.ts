@@ -5,6 +5,7 @@ import path from "node:path";
 import Database from "better-sqlite3";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { ADMIN_TOKEN, startApp, type TestApp } from "../helpers/app.js";
+import { createSoftHsmToken, softhsmAvailable } from "../helpers/softhsm.js";
 
 let t: TestApp;
 let alice: string;
@@ -320,5 +321,39 @@ describe("verify", () => {
       (await call("POST", "/admin/verify", ADMIN_TOKEN, "[1]", { "content-type": "application/json" }))
         .status,
     ).toBe(422);
+  });
+});
+
+describe.skipIf(!softhsmAvailable)("the KEK cache keeps the root provider off the request path", () => {
+  it("with pkcs11 (SoftHSM2), many reads and writes unwrap the owner's KEK in the token once", async () => {
+    const token = createSoftHsmToken({ label: "sse-cache-test", pin: "1111" });
+    const hsm = await startApp({
+      SSE_KEY_PROVIDER: "pkcs11",
+      SSE_PKCS11_MODULE: token.module,
+      SSE_PKCS11_TOKEN_LABEL: token.tokenLabel,
+      SSE_PKCS11_PIN: token.pin,
+    });
+    try {
+      const { token: bob } = await hsm.user("bob");
+      let unwraps = 0;
+      const unwrap = hsm.root.unwrap.bind(hsm.root);
+      hsm.root.unwrap = (w, ad) => {
+        unwraps++;
+        return unwrap(w, ad);
+      };
+      const req = (method: "GET" | "PUT", url: string, payload?: string) =>
+        hsm.app.inject({ method, url, payload, headers: { authorization: `Bearer ${bob}` } });
+      for (let i = 0; i < 20; i++)
+        expect((await req("PUT", `/data/k${i}`, `value ${i}`)).statusCode).toBe(201);
+      // A cold cache met by a burst: one unwrap in the token, not one per request.
+      hsm.services.keys.cache.clear();
+      unwraps = 0;
+      await Promise.all(Array.from({ length: 50 }, (_, i) => req("GET", `/data/k${i % 20}`)));
+      for (let i = 0; i < 20; i++) expect((await req("GET", `/data/k${i}`)).body).toBe(`value ${i}`);
+      expect(unwraps).toBe(1);
+    } finally {
+      await hsm.close();
+      token.cleanup();
+    }
   });
 });
