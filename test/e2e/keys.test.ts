@@ -4,8 +4,10 @@
 import { randomBytes } from "node:crypto";
 import { rmSync } from "node:fs";
 import path from "node:path";
+import { PassThrough } from "node:stream";
 import Database from "better-sqlite3";
 import { afterEach, describe, expect, it } from "vitest";
+import { VERIFY_EXIT, verifyCommand } from "../../src/cli/verify-command.js";
 import { ADMIN_TOKEN, populate } from "../helpers/app.js";
 import { type ServerProcess, startServer, tempDir } from "./harness.js";
 
@@ -40,6 +42,22 @@ const post = (body?: unknown): RequestInit => ({
     ? {}
     : { body: JSON.stringify(body), headers: { "content-type": "application/json" } }),
 });
+
+/** Runs the verify command against `s` with `token`; its exit code and what it wrote. */
+async function runVerify(s: ServerProcess, token: string, user?: string) {
+  const capture = () => {
+    const stream = new PassThrough();
+    let text = "";
+    stream.on("data", (d: Buffer) => {
+      text += d.toString();
+    });
+    return { stream, text: () => text };
+  };
+  const out = capture();
+  const err = capture();
+  const code = await verifyCommand({ url: s.url, token, user, out: out.stream, err: err.stream, pollMs: 20 });
+  return { code, out: out.text(), err: err.text() };
+}
 
 /** Polls GET /jobs/{id} until the job leaves "running". */
 async function finished(s: ServerProcess, jobId: string) {
@@ -184,6 +202,12 @@ describe("rewrap survives kill -9", () => {
     }
     const verify = await finished(s, (await json(alice()("/keys/verify", post()), 202)).jobId);
     expect(verify).toMatchObject({ state: "done", done: count, result: { damagedCount: 0 } });
+    // The command, with a token that is not an admin's, verifies the caller's own objects.
+    const cmd = await runVerify(s, filled.token);
+    expect(cmd.code).toBe(VERIFY_EXIT.clean);
+    expect(cmd.out).toBe("");
+    expect(cmd.err).toContain("not an admin; verifying your own objects");
+    expect(cmd.err).toContain(`verify: ${count} object(s) read and authenticated; none damaged`);
   }, 180_000);
 });
 
@@ -210,6 +234,7 @@ describe("verify", () => {
       total: 4,
       result: { damagedCount: 0, damaged: [] },
     });
+    expect((await runVerify(s, ADMIN_TOKEN)).code).toBe(VERIFY_EXIT.clean);
     expect(await s.stop()).toBe(0);
 
     const db = new Database(path.join(dir, "objects.db"));
@@ -228,6 +253,16 @@ describe("verify", () => {
     expect(job).toMatchObject({ state: "done", done: 4, result: { damagedCount: 2, truncated: false } });
     expect(job.result.damaged.map((x: { id: string }) => x.id).sort()).toEqual(["b", "d"]);
     for (const x of job.result.damaged) expect(x.error).toMatch(/^integrity_error: /);
+    // The command: progress on stderr, each damaged object on stdout, exit 1.
+    const cmd = await runVerify(s, ADMIN_TOKEN);
+    expect(cmd.code).toBe(VERIFY_EXIT.damaged);
+    expect(cmd.out.split("\n").filter(Boolean).sort()).toEqual([
+      expect.stringMatching(/^admin\tb\tintegrity_error: /),
+      expect.stringMatching(/^admin\td\tintegrity_error: /),
+    ]);
+    expect(cmd.err).toMatch(/verify: \d+ of 4 object\(s\)/);
+    expect(cmd.err).toContain("verify: 2 of 4 object(s) damaged");
+    expect((await runVerify(s, ADMIN_TOKEN, "nobody")).code).toBe(VERIFY_EXIT.failed);
     // The damaged object is never served: a clean error before the headers, or a cut connection.
     const r = await s.fetch("/data/d");
     expect(r.status).toBe(500);
