@@ -20,11 +20,11 @@ async function start(dataDir: string, env: Record<string, string>, waitReady = t
   return s;
 }
 
-/** Waits for a server that must refuse to start; returns its exit code. */
+/** Waits for a server that must refuse to start, and for all it wrote; returns its exit code. */
 async function refused(s: ServerProcess): Promise<number | null> {
-  if (s.proc.exitCode !== null) return s.proc.exitCode;
-  const code = await new Promise<number | null>((resolve) => s.proc.once("exit", (c) => resolve(c)));
-  return code;
+  const drained = s.proc.stdout?.readableEnded && s.proc.stderr?.readableEnded;
+  if (s.proc.exitCode === null || !drained) await new Promise((resolve) => s.proc.once("close", resolve));
+  return s.proc.exitCode;
 }
 
 /** The one line the process wrote to stderr for the operator. */
@@ -33,7 +33,7 @@ function fatalLine(s: ServerProcess): string {
     .output()
     .split("\n")
     .filter((l) => l.startsWith("sse-store: "));
-  expect(lines).toHaveLength(1);
+  expect(lines, s.output()).toHaveLength(1);
   return lines[0]!;
 }
 
@@ -78,7 +78,7 @@ describe("passphrase provider", () => {
 
     const wrong = "correct horse battery stapler";
     s = await start(dir, { SSE_KEY_PROVIDER: "passphrase", SSE_PASSPHRASE: wrong }, false);
-    expect(await refused(s)).not.toBe(0);
+    expect(await refused(s)).toBe(1);
     expect(fatalLine(s)).toMatch(/^sse-store: cannot start: wrong passphrase/);
     expect(s.output()).not.toContain(wrong);
     expect(s.output()).not.toContain(passphrase);
@@ -120,7 +120,7 @@ describe.skipIf(!softhsmAvailable)("pkcs11 provider (SoftHSM2)", () => {
 
     const wrongPin = "999999";
     s = await start(dir, { ...right, SSE_PKCS11_PIN: wrongPin }, false);
-    expect(await refused(s)).not.toBe(0);
+    expect(await refused(s)).toBe(1);
     expect(fatalLine(s)).toMatch(/^sse-store: cannot start: PKCS#11 login failed: wrong PIN \(not retried\)/);
     expect(s.output()).not.toContain(wrongPin);
 
