@@ -3,15 +3,18 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance } from "fastify";
 import type { Logger } from "pino";
 import { AuthService } from "./auth/auth-service.js";
 import { FailureLimiter } from "./auth/failure-limiter.js";
+import { UserService } from "./auth/user-service.js";
 import type { Config } from "./config.js";
 import { authPlugin } from "./http/auth-plugin.js";
 import { dataRoutes } from "./http/data-routes.js";
 import { docsPlugin } from "./http/docs.js";
 import { jobRoutes } from "./http/job-routes.js";
 import { keyRoutes } from "./http/key-routes.js";
+import { meRoutes } from "./http/me-routes.js";
 import { clientErrorHandler, frameworkErrors, problemPlugin } from "./http/problem.js";
 import { genReqId } from "./http/request-id.js";
 import { systemRoutes } from "./http/system-routes.js";
+import { userRoutes } from "./http/user-routes.js";
 import { JobRunner } from "./jobs/job-runner.js";
 import { JobService } from "./jobs/job-service.js";
 import { REWRAP, rewrapJob } from "./jobs/rewrap-job.js";
@@ -36,6 +39,7 @@ export interface Services {
   keys: KeyService;
   keyVersions: KeyVersions;
   auth: AuthService;
+  users: UserService;
   jobs: JobService;
   /** Not started by build(): the process starts it once it serves (main.ts). */
   runner: JobRunner;
@@ -62,7 +66,8 @@ export function buildServices(config: Config, deps: Deps): Services {
     { maxObjectBytes: config.maxObjectBytes },
     (err, what) => deps.logger.error({ err }, `background ${what} failed`),
   );
-  const auth = new AuthService(deps.store, keys, deps.logger);
+  const users = new UserService(deps.store, keys, deps.logger);
+  const auth = new AuthService(deps.store, users, deps.logger);
   const runner = new JobRunner(
     deps.store,
     {
@@ -77,7 +82,7 @@ export function buildServices(config: Config, deps: Deps): Services {
   );
   const keyVersions = new KeyVersions(keys, deps.store);
   const jobs = new JobService(deps.store, runner);
-  return { objects, keys, keyVersions, auth, jobs, runner };
+  return { objects, keys, keyVersions, auth, users, jobs, runner };
 }
 
 export async function build(config: Config, deps: Deps): Promise<App> {
@@ -88,7 +93,9 @@ export async function build(config: Config, deps: Deps): Promise<App> {
     genReqId,
     routerOptions: { maxParamLength: 4096 },
     exposeHeadRoutes: false,
-    trustProxy: config.trustProxy,
+    // One proxy of ours in front: the client is the address it appended, whatever the client
+    // itself put earlier in X-Forwarded-For (trusting every hop would let it pick its address).
+    trustProxy: config.trustProxy ? (_address: string, hop: number) => hop === 0 : false,
     return503OnClosing: true,
     // A slow client may take long over a large object (no total deadline), but a socket idle
     // for two minutes is closed.
@@ -113,6 +120,8 @@ export async function build(config: Config, deps: Deps): Promise<App> {
   await app.register(async (api) => {
     await api.register(authPlugin, { auth: services.auth, limiter });
     await api.register(dataRoutes, { objects: services.objects });
+    await api.register(meRoutes);
+    await api.register(userRoutes, { users: services.users });
     await api.register(keyRoutes, {
       keyVersions: services.keyVersions,
       jobs: services.jobs,

@@ -4,10 +4,10 @@
 import { rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { createSoftHsmToken, softhsmAvailable } from "../../test/helpers/softhsm.js";
+import { alternate, describeLoad, type Side } from "../alternate.js";
 import { checkItem, type ItemTarget, itemGetLoad, preloadItems } from "../item-load.js";
 import type { SseServer } from "../sse-server.js";
 import { type Row, ratioRow, type Suite, type SuiteContext } from "../suite.js";
-import { combine, describe, type Side, type Slice, slice } from "./items.js";
 
 const POOL_SIZE = 1000;
 
@@ -52,38 +52,33 @@ const suite: Suite = {
         };
       }
 
-      const { rounds, duration, warmup, connections } = ctx.opts;
-      const per = duration / rounds;
-      const slices = servers.map(() => [] as Slice[]);
-      const pids = servers.map((s) => s.server.pid);
-      for (let r = 0; r < rounds; r++) {
-        const shape = { connections, duration: per, warmup: r === 0 ? warmup : 0 };
-        for (const [i, s] of servers.entries()) {
-          ctx.log(`key-providers: GET ${s.label}, slice ${r + 1}/${rounds}`);
-          slices[i]!.push(
-            await slice(
-              s.side!,
-              pids.filter((p) => p !== s.server.pid),
-              shape,
-            ),
-          );
-        }
+      // Each provider in alternating slices with the file provider, so both see the same noise.
+      const [file, ...others] = servers;
+      const rows: Row[] = [];
+      const details: Record<string, unknown> = {};
+      for (const s of others) {
+        const [base, measured] = await alternate(
+          ctx,
+          `key-providers: GET ${s.label} vs file`,
+          file!.side!,
+          s.side!,
+        );
+        details[s.label] = { file: base, [s.label]: measured };
+        rows.push(
+          ratioRow({
+            suite: "key-providers",
+            figure: `item GET 1 KiB, ${s.label} provider`,
+            value: measured.rps,
+            unit: "req/s",
+            baseline: { label: "file provider", value: base.rps },
+            target: { op: ">=", value: 0.9 },
+            otherLoad: Math.max(base.otherCores, measured.otherCores),
+            note: `${s.label}: ${describeLoad(measured)} | file: ${describeLoad(base)}`,
+          }),
+        );
       }
-      const measured = slices.map(combine);
-      const file = measured[0]!;
-      ctx.detail("keyProviders", Object.fromEntries(servers.map((s, i) => [s.label, measured[i]])));
-      return servers.slice(1).map((s, i) =>
-        ratioRow({
-          suite: "key-providers",
-          figure: `item GET 1 KiB, ${s.label} provider`,
-          value: measured[i + 1]!.rps,
-          unit: "req/s",
-          baseline: { label: "file provider", value: file.rps },
-          target: { op: ">=", value: 0.9 },
-          otherLoad: Math.max(file.otherCores, measured[i + 1]!.otherCores),
-          note: `${s.label}: ${describe(measured[i + 1]!)} | file: ${describe(file)}`,
-        }),
-      );
+      ctx.detail("keyProviders", details);
+      return rows;
     } finally {
       for (const s of servers) await s.server.stop();
       token?.cleanup();

@@ -1,15 +1,14 @@
 // Key management against a real server process: rotation keeps every old object readable (ranges
 // included) across restarts and a root rotation; a rewrap killed with SIGKILL midway resumes after
 // the restart and loses nothing; verify finds damage made on disk while the server was down.
+import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { rmSync } from "node:fs";
 import path from "node:path";
-import { PassThrough } from "node:stream";
 import Database from "better-sqlite3";
 import { afterEach, describe, expect, it } from "vitest";
-import { VERIFY_EXIT, verifyCommand } from "../../src/cli/verify-command.js";
 import { ADMIN_TOKEN, populate } from "../helpers/app.js";
-import { type ServerProcess, startServer, tempDir } from "./harness.js";
+import { ROOT, type ServerProcess, startServer, tempDir } from "./harness.js";
 
 const servers: ServerProcess[] = [];
 const dirs: string[] = [];
@@ -43,20 +42,31 @@ const post = (body?: unknown): RequestInit => ({
     : { body: JSON.stringify(body), headers: { "content-type": "application/json" } }),
 });
 
-/** Runs the verify command against `s` with `token`; its exit code and what it wrote. */
-async function runVerify(s: ServerProcess, token: string, user?: string) {
-  const capture = () => {
-    const stream = new PassThrough();
-    let text = "";
-    stream.on("data", (d: Buffer) => {
-      text += d.toString();
-    });
-    return { stream, text: () => text };
-  };
-  const out = capture();
-  const err = capture();
-  const code = await verifyCommand({ url: s.url, token, user, out: out.stream, err: err.stream, pollMs: 20 });
-  return { code, out: out.text(), err: err.text() };
+/** `ssestore verify --wait …` (the real CLI) against `s` with `token`: exit code and output. */
+function ssestoreVerify(s: ServerProcess, token: string, ...args: string[]) {
+  const env: Record<string, string> = {};
+  for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !k.startsWith("SSE_")) env[k] = v;
+  Object.assign(env, {
+    SSE_URL: s.url,
+    SSE_TOKEN: token,
+    SSE_CONFIG: path.join(s.dataDir, "no-cli-config.json"),
+  });
+  const proc = spawn(process.execPath, [path.join(ROOT, "bin/ssestore.js"), "verify", "--wait", ...args], {
+    env,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let out = "";
+  let err = "";
+  proc.stdout.on("data", (d: Buffer) => {
+    out += d;
+  });
+  proc.stderr.on("data", (d: Buffer) => {
+    err += d;
+  });
+  return new Promise<{ code: number | null; out: string; err: string }>((resolve, reject) => {
+    proc.on("error", reject);
+    proc.on("close", (code) => resolve({ code, out, err }));
+  });
 }
 
 /** Polls GET /jobs/{id} until the job leaves "running". */
@@ -202,12 +212,10 @@ describe("rewrap survives kill -9", () => {
     }
     const verify = await finished(s, (await json(alice()("/keys/verify", post()), 202)).jobId);
     expect(verify).toMatchObject({ state: "done", done: count, result: { damagedCount: 0 } });
-    // The command, with a token that is not an admin's, verifies the caller's own objects.
-    const cmd = await runVerify(s, filled.token);
-    expect(cmd.code).toBe(VERIFY_EXIT.clean);
-    expect(cmd.out).toBe("");
-    expect(cmd.err).toContain("not an admin; verifying your own objects");
-    expect(cmd.err).toContain(`verify: ${count} object(s) read and authenticated; none damaged`);
+    // The command verifies the caller's own objects by default.
+    const cmd = await ssestoreVerify(s, filled.token);
+    expect(cmd.code, cmd.err).toBe(0);
+    expect(cmd.out).toContain(`(verify): done ${count}/${count}`);
   }, 180_000);
 });
 
@@ -234,7 +242,7 @@ describe("verify", () => {
       total: 4,
       result: { damagedCount: 0, damaged: [] },
     });
-    expect((await runVerify(s, ADMIN_TOKEN)).code).toBe(VERIFY_EXIT.clean);
+    expect((await ssestoreVerify(s, ADMIN_TOKEN, "--all")).code).toBe(0);
     expect(await s.stop()).toBe(0);
 
     const db = new Database(path.join(dir, "objects.db"));
@@ -253,16 +261,15 @@ describe("verify", () => {
     expect(job).toMatchObject({ state: "done", done: 4, result: { damagedCount: 2, truncated: false } });
     expect(job.result.damaged.map((x: { id: string }) => x.id).sort()).toEqual(["b", "d"]);
     for (const x of job.result.damaged) expect(x.error).toMatch(/^integrity_error: /);
-    // The command: progress on stderr, each damaged object on stdout, exit 1.
-    const cmd = await runVerify(s, ADMIN_TOKEN);
-    expect(cmd.code).toBe(VERIFY_EXIT.damaged);
-    expect(cmd.out.split("\n").filter(Boolean).sort()).toEqual([
-      expect.stringMatching(/^admin\tb\tintegrity_error: /),
-      expect.stringMatching(/^admin\td\tintegrity_error: /),
-    ]);
-    expect(cmd.err).toMatch(/verify: \d+ of 4 object\(s\)/);
-    expect(cmd.err).toContain("verify: 2 of 4 object(s) damaged");
-    expect((await runVerify(s, ADMIN_TOKEN, "nobody")).code).toBe(VERIFY_EXIT.failed);
+    // The command (every user's objects, or one user's): each damaged id, and a non-zero exit.
+    for (const args of [["--all"], ["--user", "admin"]]) {
+      const cmd = await ssestoreVerify(s, ADMIN_TOKEN, ...args);
+      expect(cmd.code, cmd.err).toBe(5);
+      expect(cmd.out).toContain("damaged: b\n");
+      expect(cmd.out).toContain("damaged: d\n");
+      expect(cmd.err).toMatch(/2 objects are damaged/);
+    }
+    expect((await ssestoreVerify(s, ADMIN_TOKEN, "--user", "nobody")).code).toBe(3);
     // The damaged object is never served: a clean error before the headers, or a cut connection.
     const r = await s.fetch("/data/d");
     expect(r.status).toBe(500);
