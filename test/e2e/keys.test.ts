@@ -219,6 +219,73 @@ describe("rewrap survives kill -9", () => {
   }, 180_000);
 });
 
+describe("root rotation survives kill -9", () => {
+  it("requests go on during the rotation; killed midway, it resumes and retires the old root; everything reads", async () => {
+    const dir = path.join(tempDir(), "data");
+    dirs.push(path.dirname(dir));
+    const filled = await populate(dir, {}, "alice", 40, (i) => Buffer.from(`alice's object ${i}`));
+    // Enough users that rewrapping their KEKs (one durable write each) takes a while.
+    const users = 800;
+    for (let i = 0; i < users; i++) {
+      const u = await filled.services.auth.createUser(`u${i}`, "user");
+      if (i % 100 === 0)
+        await filled.services.objects.put({
+          owner: u.uid,
+          id: "mine",
+          body: [Buffer.from(`u${i}'s`)],
+          contentType: "x/y",
+          cond: {},
+        });
+    }
+    await filled.close();
+
+    let s = await start(dir);
+    const alice = () => as(s, filled.token);
+    const { jobId } = await json(s.fetch("/admin/root-key/rotate", post()), 202);
+    // Requests during the rotation: reads, writes, a new user with its first key.
+    let late = "";
+    let n = 0;
+    for (;;) {
+      const i = n++;
+      expect((await alice()(`/data/o${i % 40}`)).status).toBe(200);
+      expect(
+        (await alice()(`/data/during-${i}`, { method: "PUT", body: `written during ${i}` })).status,
+      ).toBe(201);
+      if (i === 0) {
+        await json(s.fetch("/users", post({ name: "late", role: "user" })), 201);
+        late = (await json(s.fetch("/users/late/tokens", post({})), 201)).token;
+        expect((await as(s, late)("/data/x", { method: "PUT", body: "late's" })).status).toBe(201);
+      }
+      const job = await json(s.fetch(`/jobs/${jobId}`));
+      expect(job.state, "the root rotation finished before it could be killed").toBe("running");
+      if (job.done >= 50) break;
+    }
+    await s.kill();
+
+    const db = new Database(path.join(dir, "keys.db"), { readonly: true });
+    const roots = db.prepare("SELECT DISTINCT root_version FROM kek_versions ORDER BY 1").pluck().all();
+    db.close();
+    expect(roots, "KEKs under both root versions").toEqual([1, 2]);
+
+    s = await start(dir);
+    const done = await finished(s, jobId);
+    expect(done).toMatchObject({ state: "done", result: { rootVersion: 2, retired: [1] } });
+    expect(await json(s.fetch("/admin/root-key"))).toMatchObject({ primaryVersion: 2, versions: [2] });
+    // A fresh process: every KEK is unwrapped under the new root for the first time.
+    for (let i = 0; i < 40; i++)
+      expect(await (await alice()(`/data/o${i}`)).text()).toBe(`alice's object ${i}`);
+    for (let i = 0; i < n; i++)
+      expect(await (await alice()(`/data/during-${i}`)).text()).toBe(`written during ${i}`);
+    expect(await (await as(s, late)("/data/x")).text()).toBe("late's");
+    const verify = await finished(s, (await json(s.fetch("/admin/verify", post()), 202)).jobId);
+    expect(verify).toMatchObject({
+      state: "done",
+      done: 40 + n + 1 + users / 100,
+      result: { damagedCount: 0 },
+    });
+  }, 180_000);
+});
+
 describe("verify", () => {
   it("reports each object damaged on disk while the server was down", async () => {
     const dir = tempDir();
