@@ -89,7 +89,7 @@ export async function keyRoutes(app: FastifyInstance, opts: KeyRoutesOptions): P
         schema: {
           tags: ["keys"],
           summary: `List ${r.who} key versions`,
-          params: r.params,
+          ...(r.params ? { params: r.params } : {}),
           response: { 200: keyInfoSchema, ...problemResponses(400, 401, 403, 404, 410) },
         },
       },
@@ -104,7 +104,7 @@ export async function keyRoutes(app: FastifyInstance, opts: KeyRoutesOptions): P
           summary: `Rotate ${r.who} key`,
           description:
             "Adds a key version and makes it primary: new writes use it; older versions still decrypt.",
-          params: r.params,
+          ...(r.params ? { params: r.params } : {}),
           response: { 200: keyInfoSchema, ...problemResponses(400, 401, 403, 404, 410) },
         },
       },
@@ -119,7 +119,7 @@ export async function keyRoutes(app: FastifyInstance, opts: KeyRoutesOptions): P
           summary: `Rewrap ${r.who} data keys to the primary version`,
           description:
             "Starts a job that rewraps every data key of the user under the primary key version, without re-encrypting data. Follow it at GET /jobs/{jobId}.",
-          params: r.params,
+          ...(r.params ? { params: r.params } : {}),
           response: { 202: jobAcceptedSchema, ...problemResponses(400, 401, 403, 404, 410) },
         },
       },
@@ -138,7 +138,7 @@ export async function keyRoutes(app: FastifyInstance, opts: KeyRoutesOptions): P
           summary: `Raise ${r.who} minimum decryption version`,
           description:
             "Versions below it stop decrypting and are destroyed, for good. 409 `key_version_in_use` while an object still uses one of them (rewrap first); 409 `conflict` for a version above the primary or below the current minimum.",
-          params: r.params,
+          ...(r.params ? { params: r.params } : {}),
           body: minVersionBody,
           response: { 200: keyInfoSchema, ...problemResponses(400, 401, 403, 404, 409, 410, 422) },
         },
