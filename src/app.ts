@@ -125,9 +125,10 @@ export async function build(config: Config, deps: Deps): Promise<App> {
     await api.register(keyRoutes, {
       keyVersions: services.keyVersions,
       jobs: services.jobs,
+      users: services.users,
       root: deps.root,
     });
-    await api.register(jobRoutes, { jobs: services.jobs, keyVersions: services.keyVersions });
+    await api.register(jobRoutes, { jobs: services.jobs, users: services.users });
   });
   return {
     app,

@@ -1,8 +1,8 @@
 // Background jobs: following one (GET /jobs/{id}) and starting a verify (the other jobs start from
 // the key routes).
 import type { FastifyInstance } from "fastify";
+import type { UserService } from "../auth/user-service.js";
 import type { JobService } from "../jobs/job-service.js";
-import type { KeyVersions } from "../keys/key-versions.js";
 import type { JobRecord } from "../store/store.js";
 import { principalOf } from "./auth-plugin.js";
 import { JOB_PATHS } from "./job-paths.js";
@@ -11,7 +11,7 @@ import { problemResponses } from "./schemas.js";
 
 export interface JobRoutesOptions {
   jobs: JobService;
-  keyVersions: KeyVersions;
+  users: UserService;
 }
 
 export const jobSchema = {
@@ -50,7 +50,7 @@ export function jobJson(job: JobRecord) {
 }
 
 export async function jobRoutes(app: FastifyInstance, opts: JobRoutesOptions): Promise<void> {
-  const { jobs, keyVersions } = opts;
+  const { jobs, users } = opts;
 
   app.get(
     "/jobs/:id",
@@ -104,7 +104,7 @@ export async function jobRoutes(app: FastifyInstance, opts: JobRoutesOptions): P
     },
     async (req, reply) => {
       const name = (req.body as { user?: string } | null | undefined)?.user;
-      const owner = name === undefined ? null : (await keyVersions.user(name)).uid;
+      const owner = name === undefined ? null : (await users.get(name)).uid;
       return accepted(reply, await jobs.startVerify(principalOf(req).user.uid, owner));
     },
   );

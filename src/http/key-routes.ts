@@ -1,6 +1,7 @@
 // Key versions, rotation, rewrap and the minimum decryption version: the caller's own under /keys,
 // any user's (admin) under /users/{name}/key, and the root key under /admin/root-key.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import type { UserService } from "../auth/user-service.js";
 import type { JobService } from "../jobs/job-service.js";
 import type { KeyInfo, KeyVersions } from "../keys/key-versions.js";
 import type { RootKeyProvider } from "../keys/root-key-provider.js";
@@ -12,6 +13,7 @@ import { problemResponses } from "./schemas.js";
 export interface KeyRoutesOptions {
   keyVersions: KeyVersions;
   jobs: JobService;
+  users: UserService;
   root: RootKeyProvider;
 }
 
@@ -68,7 +70,7 @@ export async function keyRoutes(app: FastifyInstance, opts: KeyRoutesOptions): P
   const { keyVersions, jobs } = opts;
   const self = (req: FastifyRequest) => principalOf(req).user.uid;
   const named = async (req: FastifyRequest) =>
-    (await keyVersions.user((req.params as { name: string }).name)).uid;
+    (await opts.users.get((req.params as { name: string }).name)).uid;
 
   // Each action twice: on the caller's own key, and (admin, or the user itself) on a named user's.
   const routes = [

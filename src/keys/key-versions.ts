@@ -1,8 +1,7 @@
 // A user's key versions seen together with the objects that use them: the listing, rotation and
 // the minimum decryption version, which may only rise past versions no object uses any more.
-import { validateUserName } from "../auth/user-name.js";
 import { AppError } from "../errors.js";
-import type { ObjectStore, UserRecord } from "../store/store.js";
+import type { ObjectStore } from "../store/store.js";
 import type { KeyService } from "./key-service.js";
 
 export interface KeyVersionInfo {
@@ -23,14 +22,6 @@ export class KeyVersions {
     private readonly keys: KeyService,
     private readonly store: ObjectStore,
   ) {}
-
-  /** The user named in an admin route (/users/{name}/key…). */
-  async user(name: string): Promise<UserRecord> {
-    validateUserName(name);
-    const user = await this.store.getUserByName(name);
-    if (!user) throw new AppError("not_found", `no user ${name}`);
-    return user;
-  }
 
   async info(owner: string): Promise<KeyInfo> {
     const st = await this.keys.state(owner);
