@@ -44,7 +44,7 @@ const suite: Suite = {
       const loadStart = performance.now();
       await pool(
         Array.from({ length: OBJECTS }, (_, i) => i),
-        32,
+        64,
         async (i) => {
           const r = await fetch(`${server.url}/data/o${i}`, { method: "PUT", headers: auth, body: body(i) });
           if (r.status !== 201) throw new Error(`preload PUT answered ${r.status}: ${await r.text()}`);
