@@ -44,6 +44,8 @@ export async function runServer(
     if (swept > 0) logger.info({ uploads: swept }, "reclaimed interrupted uploads");
     services.objects.scheduleReclaim();
     await services.auth.bootstrap({ token: config.bootstrapToken, dataDir: config.dataDir });
+    // Jobs left running by a previous process (crash, restart) resume here.
+    services.runner.start();
     const url = await app.listen({ host: config.host, port: config.port });
     logger.info(
       { url, store: config.databaseUrl ? "postgres" : "sqlite", keyProvider: root.name },
@@ -76,8 +78,12 @@ export async function runServer(
           logger.error({ err }, `shutdown: ${what} failed`);
         }
       };
-      // Resolves once every connection has closed: in-flight requests finished (or were cut).
-      await attempt("closing the HTTP server", () => app.close());
+      // Every connection closed (in-flight requests finished or were cut), and running jobs
+      // stopped at their next checkpoint (they resume from it at the next start).
+      await Promise.all([
+        attempt("closing the HTTP server", () => app.close()),
+        attempt("stopping the background jobs", () => services.runner.stop()),
+      ]);
       // Writes whose client went away, and the reclaimer, still use the stores.
       await attempt("finishing background work", () => services.objects.settle());
       clearTimeout(deadline);

@@ -133,6 +133,38 @@ describe("GET /metrics", () => {
     expect(metricValue(after, "sse_key_cache_entries")).toBeGreaterThanOrEqual(1);
   });
 
+  it("counts background jobs by kind and final state", async () => {
+    const before = await scrape();
+    expect((await server.fetch("/data/job-object", { method: "PUT", body: "x" })).status).toBe(201);
+    expect((await server.fetch("/keys/rotate", { method: "POST" })).status).toBe(200);
+    const started = await server.fetch("/keys/rewrap", { method: "POST" });
+    expect(started.status).toBe(202);
+    const { jobId } = (await started.json()) as { jobId: string };
+    const deadline = Date.now() + 15_000;
+    for (;;) {
+      const job = (await (await server.fetch(`/jobs/${jobId}`)).json()) as { state: string };
+      if (job.state === "done") break;
+      expect(job.state).toBe("running");
+      if (Date.now() > deadline) throw new Error("the rewrap job did not finish");
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    // The runner records the outcome right after the job's row says done.
+    let after = await scrape();
+    const done = { kind: "rewrap", state: "done" };
+    while (
+      metricValue(after, "sse_jobs_finished_total", done) ===
+      metricValue(before, "sse_jobs_finished_total", done)
+    ) {
+      if (Date.now() > deadline) throw new Error("sse_jobs_finished_total did not move");
+      after = await scrape();
+    }
+    expect(
+      metricValue(after, "sse_jobs_finished_total", done) -
+        metricValue(before, "sse_jobs_finished_total", done),
+    ).toBe(1);
+    expect(metricValue(after, "sse_jobs_running", { kind: "rewrap" })).toBe(0);
+  });
+
   it("counts integrity failures, before the headers and mid-stream", async () => {
     const early = `tampered-early-${randomBytes(4).toString("hex")}`;
     const late = `tampered-late-${randomBytes(4).toString("hex")}`;
