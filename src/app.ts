@@ -7,7 +7,7 @@ import type { Config } from "./config.js";
 import { authPlugin } from "./http/auth-plugin.js";
 import { dataRoutes } from "./http/data-routes.js";
 import { docsPlugin } from "./http/docs.js";
-import { problemPlugin } from "./http/problem.js";
+import { clientErrorHandler, frameworkErrors, problemPlugin } from "./http/problem.js";
 import { genReqId } from "./http/request-id.js";
 import { systemRoutes } from "./http/system-routes.js";
 import { KeyService } from "./keys/key-service.js";
@@ -41,8 +41,11 @@ export function buildServices(config: Config, deps: Deps): Services {
     cacheSize: config.keyCacheSize,
     cacheTtlMs: config.keyCacheTtlSeconds * 1000,
   });
-  const objects = new ObjectService(deps.store, keys, { maxObjectBytes: config.maxObjectBytes }, (err, what) =>
-    deps.logger.error({ err }, `background ${what} failed`),
+  const objects = new ObjectService(
+    deps.store,
+    keys,
+    { maxObjectBytes: config.maxObjectBytes },
+    (err, what) => deps.logger.error({ err }, `background ${what} failed`),
   );
   const auth = new AuthService(deps.store, keys, deps.logger);
   return { objects, keys, auth };
@@ -58,9 +61,12 @@ export async function build(config: Config, deps: Deps): Promise<App> {
     exposeHeadRoutes: false,
     trustProxy: config.trustProxy,
     return503OnClosing: true,
-    // A slow client may take long over a large object, but never hold a socket idle forever.
-    connectionTimeout: 0,
+    // A slow client may take long over a large object (no total deadline), but a socket idle
+    // for two minutes is closed.
+    connectionTimeout: 120_000,
     requestTimeout: 0,
+    clientErrorHandler,
+    frameworkErrors,
     keepAliveTimeout: 5000,
   });
   app.addHook("onRequest", async (req, reply) => {

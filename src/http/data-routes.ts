@@ -1,4 +1,5 @@
 // /data: the seed's item API and binary objects. Routes translate HTTP <-> domain, nothing more.
+import AjvModule from "ajv";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { AppError } from "../errors.js";
 import { parseContentDigest } from "../objects/content-digest.js";
@@ -17,6 +18,15 @@ export interface DataRoutesOptions {
 const DEFAULT_LIMIT = 1000;
 const MAX_LIMIT = 10000;
 const ITEM_BODY_LIMIT = 1024 * 1024;
+// The seed's body is typed strictly: {"data": 5} is a 422, not the string "5" (Fastify's default
+// validator coerces types, which query strings need and bodies must not get).
+const Ajv = AjvModule.default ?? AjvModule;
+const strictAjv = new Ajv({
+  coerceTypes: false,
+  useDefaults: false,
+  removeAdditional: false,
+  allErrors: false,
+});
 
 /** Parses an entity-tag list header (If-Match / If-None-Match); weak tags count only where `weakOk`. */
 export function parseEtagList(header: string | undefined, weakOk: boolean): string[] | undefined {
@@ -38,7 +48,8 @@ function writeCondition(req: FastifyRequest): WriteCondition {
   const im = req.headers["if-match"];
   const cond: WriteCondition = {};
   if (inm !== undefined) {
-    if (inm.trim() !== "*") throw new AppError("invalid_header", "only If-None-Match: * is supported on writes");
+    if (inm.trim() !== "*")
+      throw new AppError("invalid_header", "only If-None-Match: * is supported on writes");
     cond.ifNoneMatch = true;
   }
   if (im !== undefined) cond.ifMatch = parseEtagList(im, false);
@@ -96,6 +107,7 @@ export async function dataRoutes(app: FastifyInstance, opts: DataRoutesOptions):
       {
         config: { auth: { scope: "write" } },
         bodyLimit: ITEM_BODY_LIMIT,
+        validatorCompiler: ({ schema }) => strictAjv.compile(schema),
         schema: {
           tags: ["items"],
           summary: "Create an item (the seed's API)",
@@ -110,7 +122,11 @@ export async function dataRoutes(app: FastifyInstance, opts: DataRoutesOptions):
             },
           },
           response: {
-            200: { type: "object", required: ["id", "data"], properties: { id: { type: "integer" }, data: { type: "string" } } },
+            200: {
+              type: "object",
+              required: ["id", "data"],
+              properties: { id: { type: "integer" }, data: { type: "string" } },
+            },
             ...problemResponses(400, 401, 403, 413, 422),
           },
         },
@@ -131,7 +147,7 @@ export async function dataRoutes(app: FastifyInstance, opts: DataRoutesOptions):
         tags: ["items", "objects"],
         summary: "List the caller's ids, ascending",
         description:
-          "Integer ids first (numerically, as JSON numbers), then other ids bytewise (as strings). A `Link: <…>; rel=\"next\"` header is present when more remain.",
+          'Integer ids first (numerically, as JSON numbers), then other ids bytewise (as strings). A `Link: <…>; rel="next"` header is present when more remain.',
         querystring: {
           type: "object",
           additionalProperties: false,
@@ -150,7 +166,11 @@ export async function dataRoutes(app: FastifyInstance, opts: DataRoutesOptions):
     async (req, reply) => {
       const q = req.query as { limit: number; after?: string; prefix?: string };
       const p = principalOf(req);
-      const page = await objects.store.listObjects(p.user.uid, { limit: q.limit + 1, after: q.after, prefix: q.prefix || undefined });
+      const page = await objects.store.listObjects(p.user.uid, {
+        limit: q.limit + 1,
+        after: q.after,
+        prefix: q.prefix || undefined,
+      });
       const more = page.length > q.limit;
       const ids = page.slice(0, q.limit).map((m) => m.id);
       if (more) {
@@ -179,7 +199,10 @@ export async function dataRoutes(app: FastifyInstance, opts: DataRoutesOptions):
           },
         },
       },
-      206: { description: "Partial content", content: { "application/octet-stream": { schema: { type: "string", format: "binary" } } } },
+      206: {
+        description: "Partial content",
+        content: { "application/octet-stream": { schema: { type: "string", format: "binary" } } },
+      },
       304: { description: "Not modified", type: "null" },
       ...problemResponses(400, 401, 403, 404, 416, 500),
     },
@@ -190,7 +213,10 @@ export async function dataRoutes(app: FastifyInstance, opts: DataRoutesOptions):
     const id = idParam(req);
     const meta = await objects.stat(p.user.uid, id);
     if (meta.kind === "item") {
-      const json = JSON.stringify({ id: idToJson(meta.id), data: (await readAll(await objects.read(meta, null))).toString("utf8") });
+      const json = JSON.stringify({
+        id: idToJson(meta.id),
+        data: (await readAll(await objects.read(meta, null))).toString("utf8"),
+      });
       reply.type("application/json; charset=utf-8");
       if (head) return reply.header("Content-Length", Buffer.byteLength(json)).send();
       return reply.send(json);
@@ -215,10 +241,15 @@ export async function dataRoutes(app: FastifyInstance, opts: DataRoutesOptions):
     return reply.send(stream);
   };
 
-  app.get("/data/*", { config: { auth: { scope: "read" } }, schema: getSchema }, (req, reply) => serveObject(req, reply, false));
+  app.get("/data/*", { config: { auth: { scope: "read" } }, schema: getSchema }, (req, reply) =>
+    serveObject(req, reply, false),
+  );
   app.head(
     "/data/*",
-    { config: { auth: { scope: "read" } }, schema: { ...getSchema, summary: "An object's headers, no body" } },
+    {
+      config: { auth: { scope: "read" } },
+      schema: { ...getSchema, summary: "An object's headers, no body" },
+    },
     (req, reply) => serveObject(req, reply, true),
   );
 
@@ -278,7 +309,10 @@ export async function dataRoutes(app: FastifyInstance, opts: DataRoutesOptions):
         tags: ["objects"],
         summary: "Delete an object or item",
         params: { type: "object", properties: { "*": { type: "string" } } },
-        response: { 204: { description: "Deleted", type: "null" }, ...problemResponses(400, 401, 403, 404, 412) },
+        response: {
+          204: { description: "Deleted", type: "null" },
+          ...problemResponses(400, 401, 403, 404, 412),
+        },
       },
     },
     async (req, reply) => {
