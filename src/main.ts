@@ -44,12 +44,18 @@ export function createLogger(config: Pick<Config, "logLevel">): Logger {
   });
 }
 
+/** How often abandoned uploads are swept and unread replaced writes reclaimed. */
+const MAINTENANCE_INTERVAL_MS = 60_000;
+
 export interface RunningServer {
   url: string;
   close(): Promise<void>;
 }
 
-export async function runServer(config: Config, logger: Logger = createLogger(config)): Promise<RunningServer> {
+export async function runServer(
+  config: Config,
+  logger: Logger = createLogger(config),
+): Promise<RunningServer> {
   let opened: { objects: ObjectStore; keys: KeyStore } | undefined;
   let provider: RootKeyProvider | undefined;
   try {
@@ -60,17 +66,29 @@ export async function runServer(config: Config, logger: Logger = createLogger(co
     await root.open();
     const built = await build(config, { store: stores.objects, keyStore: stores.keys, root, logger });
     const { app, services } = built;
-    const swept = await stores.objects.sweepAbandonedUploads();
-    if (swept > 0) logger.info({ uploads: swept }, "reclaimed interrupted uploads");
-    services.objects.scheduleReclaim();
+    const maintain = async () => {
+      const swept = await services.objects.maintain();
+      if (swept > 0) logger.info({ uploads: swept }, "reclaimed interrupted uploads");
+    };
+    await maintain();
+    // Not only at start: on PostgreSQL another process may die mid-upload, and replaced writes
+    // wait out a grace period before they can be reclaimed.
+    const maintenance = setInterval(() => {
+      maintain().catch((err) => logger.warn({ err }, "background maintenance failed"));
+    }, MAINTENANCE_INTERVAL_MS);
+    maintenance.unref();
     await services.auth.bootstrap({ token: config.bootstrapToken, dataDir: config.dataDir });
     const url = await app.listen({ host: config.host, port: config.port });
-    logger.info({ url, store: config.databaseUrl ? "postgres" : "sqlite", keyProvider: root.name }, "SSE Store listening");
+    logger.info(
+      { url, store: config.databaseUrl ? "postgres" : "sqlite", keyProvider: root.name },
+      "SSE Store listening",
+    );
 
     let closing: Promise<void> | null = null;
     const close = () => {
       closing ??= (async () => {
         built.beginShutdown();
+        clearInterval(maintenance);
         const deadline = setTimeout(() => {
           logger.error("shutdown deadline passed; closing open connections");
           app.server.closeAllConnections();

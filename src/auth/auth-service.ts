@@ -43,7 +43,9 @@ export class AuthService {
       if (this.lastTouch.size > 100_000) this.lastTouch.clear();
       rec.lastUsed = new Date(now);
       // Best effort: a failed lastUsed update must not fail the request.
-      this.store.touchToken(rec.id, rec.lastUsed).catch((err) => this.logger.warn({ err }, "token lastUsed update failed"));
+      this.store
+        .touchToken(rec.id, rec.lastUsed)
+        .catch((err) => this.logger.warn({ err }, "token lastUsed update failed"));
     }
     return { user, token: rec };
   }
@@ -54,7 +56,17 @@ export class AuthService {
    */
   async bootstrap(opts: { token?: string; dataDir: string }): Promise<void> {
     if ((await this.store.countUsers()) > 0) return;
-    const user = await this.createUser("admin", "admin");
+    let user: UserRecord;
+    try {
+      user = await this.createUser("admin", "admin");
+    } catch (err) {
+      // Several processes on one database started together: another one bootstrapped.
+      if (err instanceof AppError && err.code === "user_exists") {
+        this.logger.info("user admin was created by another server process");
+        return;
+      }
+      throw err;
+    }
     if (opts.token) {
       await this.storeToken(user, opts.token, tokenLookupId(opts.token), { label: "bootstrap" });
       this.logger.info("created user admin with the token from SSE_BOOTSTRAP_TOKEN");
@@ -66,12 +78,16 @@ export class AuthService {
     writeFileSync(file, `${t.token}\n`, { mode: 0o600 });
     chmodSync(file, 0o600);
     await this.storeToken(user, t.token, t.id, { label: "bootstrap" });
-    this.logger.warn({ path: file }, "created user admin; its token is in this file (mode 0600): read it, then delete the file");
+    this.logger.warn(
+      { path: file },
+      "created user admin; its token is in this file (mode 0600): read it, then delete the file",
+    );
   }
 
   async createUser(name: string, role: Role): Promise<UserRecord> {
     validateUserName(name);
-    if (await this.store.getUserByName(name)) throw new AppError("user_exists", `user ${name} already exists`);
+    if (await this.store.getUserByName(name))
+      throw new AppError("user_exists", `user ${name} already exists`);
     const user: UserRecord = { uid: randomUUID(), name, role, created: new Date() };
     // Key first: a user row without a key would be unusable; an orphan key is harmless.
     await this.keys.createUserKey(user.uid);

@@ -285,6 +285,13 @@ export class ObjectService {
       });
   }
 
+  /** Sweeps uploads whose writer died and reclaims what nobody reads any more; returns the uploads swept. */
+  async maintain(): Promise<number> {
+    const swept = await this.store.sweepAbandonedUploads();
+    this.scheduleReclaim();
+    return swept;
+  }
+
   /** Waits for a running reclaim (graceful shutdown, tests). */
   async settle(): Promise<void> {
     while (this.reclaiming) await this.reclaiming;
