@@ -237,8 +237,11 @@ export async function dataRoutes(app: FastifyInstance, opts: DataRoutesOptions):
       reply.header("Content-Length", range.end - range.start + 1);
     } else reply.header("Content-Length", meta.size);
     if (head) return reply.send();
-    const stream = await objects.read(meta, range);
-    return reply.send(stream);
+    if (objects.isSmall(meta)) {
+      const whole = await objects.readSmall(meta);
+      return reply.send(range ? whole.subarray(range.start, range.end + 1) : whole);
+    }
+    return reply.send(await objects.read(meta, range));
   };
 
   app.get("/data/*", { config: { auth: { scope: "read" } }, schema: getSchema }, (req, reply) =>
