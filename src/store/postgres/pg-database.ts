@@ -4,6 +4,7 @@
 import { setTimeout as delay } from "node:timers/promises";
 import pg from "pg";
 import { AppError, StorageUnavailableError } from "../../errors.js";
+import { BinaryCopyOut } from "./binary-copy.js";
 import { isRetryable, pgFault } from "./pg-errors.js";
 
 export interface Queryable {
@@ -95,6 +96,16 @@ export class PgDatabase implements Queryable {
         }
         throw this.#map(err);
       }
+    }
+  }
+
+  /** The values of a one-column `COPY (SELECT …) TO STDOUT (FORMAT binary)`, as raw bytes. */
+  async copyOut(text: string): Promise<Buffer[]> {
+    this.#checkOpen();
+    try {
+      return await (this.#pool.query(new BinaryCopyOut(text) as never) as unknown as Promise<Buffer[]>);
+    } catch (err) {
+      throw this.#map(err);
     }
   }
 

@@ -29,6 +29,7 @@ import type {
   WriteCondition,
 } from "../store.js";
 import { checkWriteCondition } from "../write-condition.js";
+import { byteaLiteral } from "./binary-copy.js";
 import { migrate, OBJECTS_SCHEMA } from "./migrations.js";
 import { PgDatabase, type Queryable } from "./pg-database.js";
 import { isConstraint } from "./pg-errors.js";
@@ -507,11 +508,13 @@ export class PostgresObjectStore implements ObjectStore {
 
   async readSegments(writeId: Buffer, first: number, count: number): Promise<Buffer[]> {
     if (count <= 0) return [];
-    const rows = await this.#db.query<{ data: Buffer }>(
-      "SELECT data FROM segments WHERE write_id = $1 AND idx >= $2 AND idx < $3 ORDER BY idx",
-      [writeId, first, first + count],
+    if (!Number.isSafeInteger(first) || !Number.isSafeInteger(count))
+      throw new RangeError("bad segment range");
+    // Binary COPY: raw bytes instead of hex text (see binary-copy.ts); COPY takes no parameters.
+    return this.#db.copyOut(
+      `COPY (SELECT data FROM segments WHERE write_id = ${byteaLiteral(writeId)}
+             AND idx >= ${first} AND idx < ${first + count} ORDER BY idx) TO STDOUT (FORMAT binary)`,
     );
-    return rows.map((r) => r.data);
   }
 
   async reclaim(busy: ReadonlySet<string>): Promise<number> {
