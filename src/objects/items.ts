@@ -14,25 +14,36 @@ export interface Item {
 }
 
 /**
- * Per service and owner, the allocations of this process run one at a time: they would all race for
- * the same next id, and all but one would lose each round. Only other processes (or a PUT to an
- * integer id) can still take an id between allocation and commit.
+ * The ids this process has handed out per service and owner, while any of them is being written:
+ * concurrent POSTs of one owner get distinct ids (and commit together) instead of all racing for
+ * the greatest id + 1. Only another process (or a PUT to an integer id) can still take an id
+ * between allocation and commit; the commit's If-None-Match then fails and we allocate again.
  */
-const queues = new WeakMap<ObjectService, Map<string, Promise<unknown>>>();
+const allocations = new WeakMap<ObjectService, Map<string, { highWater: number; inFlight: number }>>();
 
-function serialized<T>(objects: ObjectService, owner: string, fn: () => Promise<T>): Promise<T> {
-  let byOwner = queues.get(objects);
+async function allocate<T>(
+  objects: ObjectService,
+  owner: string,
+  write: (id: number) => Promise<T>,
+): Promise<T> {
+  let byOwner = allocations.get(objects);
   if (!byOwner) {
     byOwner = new Map();
-    queues.set(objects, byOwner);
+    allocations.set(objects, byOwner);
   }
-  const run = (byOwner.get(owner) ?? Promise.resolve()).then(fn, fn);
-  const tail = run.catch(() => undefined);
-  byOwner.set(owner, tail);
-  void tail.then(() => {
-    if (byOwner.get(owner) === tail) byOwner.delete(owner);
-  });
-  return run;
+  const max = await objects.store.maxIntegerId(owner);
+  // No await between here and the reservation: the next caller sees this one's id.
+  const state = byOwner.get(owner) ?? { highWater: Number.NEGATIVE_INFINITY, inFlight: 0 };
+  byOwner.set(owner, state);
+  const id = Math.max(max ?? 0, state.highWater) + 1;
+  if (!Number.isSafeInteger(id)) throw new AppError("conflict", "no free integer id is left");
+  state.highWater = id;
+  state.inFlight++;
+  try {
+    return await write(id);
+  } finally {
+    if (--state.inFlight === 0 && byOwner.get(owner) === state) byOwner.delete(owner);
+  }
 }
 
 export async function createItem(
@@ -43,34 +54,33 @@ export async function createItem(
 ): Promise<Item> {
   if (data.length === 0) throw new AppError("empty_data", "data must not be empty");
   const bytes = Buffer.from(data, "utf8");
-  return serialized(objects, owner, async () => {
-    let tryRequested = requestedId !== undefined;
-    for (let attempt = 0; attempt < MAX_ALLOCATION_ATTEMPTS; attempt++) {
-      let id: number;
-      if (tryRequested && requestedId !== undefined) {
-        id = requestedId;
-        tryRequested = false;
-      } else {
-        const max = await objects.store.maxIntegerId(owner);
-        id = max === null ? 1 : max + 1;
-        if (!Number.isSafeInteger(id)) throw new AppError("conflict", "no free integer id is left");
-      }
-      try {
-        await objects.put({
-          owner,
-          id: String(id),
-          body: [bytes],
-          contentType: ITEM_CONTENT_TYPE,
-          cond: { ifNoneMatch: true },
-          kind: "item",
-        });
-        return { id, data };
-      } catch (err) {
-        if (!(err instanceof AppError && err.code === "precondition_failed")) throw err;
-        // Another process took the id: a random pause keeps the processes from colliding in step.
-        if (attempt > 0) await delay(Math.random() * 2 * attempt);
-      }
+  const write = async (id: number): Promise<Item> => {
+    await objects.put({
+      owner,
+      id: String(id),
+      body: [bytes],
+      contentType: ITEM_CONTENT_TYPE,
+      cond: { ifNoneMatch: true },
+      kind: "item",
+    });
+    return { id, data };
+  };
+  const taken = (err: unknown) => err instanceof AppError && err.code === "precondition_failed";
+  if (requestedId !== undefined) {
+    try {
+      return await write(requestedId);
+    } catch (err) {
+      if (!taken(err)) throw err;
     }
-    throw new AppError("conflict", "could not allocate an item id under contention; retry");
-  });
+  }
+  for (let attempt = 1; attempt <= MAX_ALLOCATION_ATTEMPTS; attempt++) {
+    try {
+      return await allocate(objects, owner, write);
+    } catch (err) {
+      if (!taken(err)) throw err;
+      // Another process took the id: a random pause keeps the processes from colliding in step.
+      await delay(Math.random() * 2 * attempt);
+    }
+  }
+  throw new AppError("conflict", "could not allocate an item id under contention; retry");
 }

@@ -2,7 +2,7 @@
 // in a temp dir on a free port, or the server named by SSE_TEST_POSTGRES_URL (an admin URL) when set.
 // No vitest import here: the global setup runs it outside the test workers.
 import { randomBytes } from "node:crypto";
-import { chmodSync, mkdtempSync, rmSync } from "node:fs";
+import { chmodSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import os from "node:os";
 import path from "node:path";
@@ -20,6 +20,8 @@ export interface PostgresServer {
   destroy(): Promise<void>;
   /** What the server logged, for failure messages. */
   log(): string;
+  /** The postmaster's pid while an embedded server runs (from its postmaster.pid file). */
+  pid(): number | undefined;
 }
 
 async function freePort(): Promise<number> {
@@ -35,10 +37,13 @@ async function freePort(): Promise<number> {
   });
 }
 
-/** Initialises and starts a throwaway embedded PostgreSQL cluster. */
-export async function startEmbeddedPostgres(): Promise<PostgresServer> {
+/**
+ * Initialises and starts a throwaway embedded PostgreSQL cluster, in `parentDir` (default: a new
+ * temp dir, removed by destroy()).
+ */
+export async function startEmbeddedPostgres(opts: { parentDir?: string } = {}): Promise<PostgresServer> {
   // The cluster runs as the `postgres` OS user when we are root: its dir must be reachable by it.
-  const parent = mkdtempSync(path.join(os.tmpdir(), "sse-pg-"));
+  const parent = opts.parentDir ?? mkdtempSync(path.join(os.tmpdir(), "sse-pg-"));
   chmodSync(parent, 0o755);
   const databaseDir = path.join(parent, "data");
   const port = await freePort();
@@ -83,6 +88,15 @@ export async function startEmbeddedPostgres(): Promise<PostgresServer> {
       rmSync(parent, { recursive: true, force: true });
     },
     log: () => output,
+    pid() {
+      if (!running) return undefined;
+      try {
+        const pid = Number(readFileSync(path.join(databaseDir, "postmaster.pid"), "utf8").split("\n", 1)[0]);
+        return Number.isSafeInteger(pid) && pid > 0 ? pid : undefined;
+      } catch {
+        return undefined;
+      }
+    },
   };
 }
 
@@ -92,7 +106,14 @@ export async function startTestPostgres(): Promise<PostgresServer> {
   if (!external) return startEmbeddedPostgres();
   const refuse = () =>
     Promise.reject(new Error("an external PostgreSQL cannot be stopped or started by the tests"));
-  return { adminUrl: external, start: refuse, stop: refuse, destroy: async () => undefined, log: () => "" };
+  return {
+    adminUrl: external,
+    start: refuse,
+    stop: refuse,
+    destroy: async () => undefined,
+    log: () => "",
+    pid: () => undefined,
+  };
 }
 
 /** The URL of database `name` on the server of `adminUrl`. */

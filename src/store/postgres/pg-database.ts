@@ -1,6 +1,7 @@
 // One pooled connection to one schema of a PostgreSQL database: queries and transactions with the
 // failure mapping of pg-errors.ts, retries of serialization failures, and a durable/relaxed split of
 // commits. The pool reconnects by itself, so the store recovers when the database comes back.
+import { createHash } from "node:crypto";
 import { setTimeout as delay } from "node:timers/promises";
 import pg from "pg";
 import { AppError, StorageUnavailableError } from "../../errors.js";
@@ -51,6 +52,22 @@ const types = {
 
 export const quoteIdent = (name: string) => `"${name.replaceAll('"', '""')}"`;
 
+const statementNames = new Map<string, string>();
+
+/**
+ * A query with parameters becomes a named prepared statement, parsed and planned once per
+ * connection instead of at every call. Our statement texts are a small, fixed set.
+ */
+function prepared(text: string, values: unknown[] | undefined): pg.QueryConfig | string {
+  if (values === undefined) return text;
+  let name = statementNames.get(text);
+  if (name === undefined) {
+    name = `sse_${createHash("sha256").update(text).digest("hex").slice(0, 20)}`;
+    statementNames.set(text, name);
+  }
+  return { name, text, values };
+}
+
 export class PgDatabase implements Queryable {
   readonly schema: string;
   readonly #pool: pg.Pool;
@@ -87,7 +104,7 @@ export class PgDatabase implements Queryable {
     for (let attempt = 1; ; attempt++) {
       this.#checkOpen();
       try {
-        const res = await this.#pool.query<R>(text, values);
+        const res = await this.#pool.query<R>(prepared(text, values));
         return res.rows;
       } catch (err) {
         if (isRetryable(err) && attempt < MAX_ATTEMPTS) {
@@ -132,7 +149,7 @@ export class PgDatabase implements Queryable {
         await client.query(commit === "durable" ? "BEGIN" : "BEGIN; SET LOCAL synchronous_commit TO off");
         const q: Queryable = {
           query: async <R extends object>(text: string, values?: unknown[]) =>
-            (await client.query<R>(text, values)).rows,
+            (await client.query<R>(prepared(text, values))).rows,
         };
         const result = await fn(q);
         await client.query("COMMIT");
