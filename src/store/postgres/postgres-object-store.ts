@@ -385,6 +385,8 @@ export class PostgresObjectStore implements ObjectStore {
     ];
     let result: CommitResult;
     try {
+      const created = await this.#tryCreateInline(row, cond, inlineSegments);
+      if (created) return created;
       result = await this.#db.tx("durable", async (q) => {
         if (inlineSegments === undefined) {
           const up = await q.query("SELECT 1 FROM uploads WHERE write_id = $1 FOR UPDATE", [meta.writeId]);
@@ -453,6 +455,43 @@ export class PostgresObjectStore implements ObjectStore {
     }
     this.#live.delete(hex(meta.writeId));
     return result;
+  }
+
+  /**
+   * The common case of a small object or an item that does not exist yet, in one statement (one
+   * round trip, durable at its commit): insert the row and its segments unless the id is taken.
+   * Null when the general path must decide (the object exists and may be replaced).
+   */
+  async #tryCreateInline(
+    row: unknown[],
+    cond: WriteCondition,
+    inlineSegments: Buffer[] | undefined,
+  ): Promise<CommitResult | null> {
+    if (inlineSegments === undefined || cond.ifMatch !== undefined || inlineSegments.length > INSERT_BATCH)
+      return null;
+    const values = [...row];
+    const segs = inlineSegments.map((seg, i) => {
+      values.push(seg);
+      return `(${i}, $${values.length}::bytea)`;
+    });
+    const withSegments =
+      segs.length === 0
+        ? ""
+        : `, seg AS (INSERT INTO segments (write_id, idx, data)
+             SELECT ins.write_id, v.idx, v.data FROM ins CROSS JOIN (VALUES ${segs.join(", ")}) AS v(idx, data))`;
+    // ON CONFLICT waits for a concurrent creator to commit: "not inserted" means the object exists.
+    const [res] = await this.#db.query<{ n: number }>(
+      `WITH ins AS (
+         INSERT INTO objects (owner, id, num, kind, size, content_type, etag, created, modified, write_id,
+           format_version, suite, segment_size, kek_version, wrapped_dek)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
+         ON CONFLICT (owner, id) DO NOTHING RETURNING write_id)${withSegments}
+       SELECT count(*)::integer AS n FROM ins`,
+      values,
+    );
+    if (res?.n === 1) return { created: true, createdAt: row[7] as Date };
+    if (cond.ifNoneMatch) throw new AppError("precondition_failed", "the object already exists");
+    return null;
   }
 
   async abortUpload(writeId: Buffer): Promise<void> {
