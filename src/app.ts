@@ -3,13 +3,16 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance } from "fastify";
 import type { Logger } from "pino";
 import { AuthService } from "./auth/auth-service.js";
 import { FailureLimiter } from "./auth/failure-limiter.js";
+import { UserService } from "./auth/user-service.js";
 import type { Config } from "./config.js";
 import { authPlugin } from "./http/auth-plugin.js";
 import { dataRoutes } from "./http/data-routes.js";
 import { docsPlugin } from "./http/docs.js";
+import { meRoutes } from "./http/me-routes.js";
 import { clientErrorHandler, frameworkErrors, problemPlugin } from "./http/problem.js";
 import { genReqId } from "./http/request-id.js";
 import { systemRoutes } from "./http/system-routes.js";
+import { userRoutes } from "./http/user-routes.js";
 import { KeyService } from "./keys/key-service.js";
 import type { RootKeyProvider } from "./keys/root-key-provider.js";
 import { ObjectService } from "./objects/object-service.js";
@@ -27,6 +30,7 @@ export interface Services {
   objects: ObjectService;
   keys: KeyService;
   auth: AuthService;
+  users: UserService;
 }
 
 export interface App {
@@ -47,8 +51,9 @@ export function buildServices(config: Config, deps: Deps): Services {
     { maxObjectBytes: config.maxObjectBytes },
     (err, what) => deps.logger.error({ err }, `background ${what} failed`),
   );
-  const auth = new AuthService(deps.store, keys, deps.logger);
-  return { objects, keys, auth };
+  const users = new UserService(deps.store, keys, deps.logger);
+  const auth = new AuthService(deps.store, users, deps.logger);
+  return { objects, keys, auth, users };
 }
 
 export async function build(config: Config, deps: Deps): Promise<App> {
@@ -59,7 +64,9 @@ export async function build(config: Config, deps: Deps): Promise<App> {
     genReqId,
     routerOptions: { maxParamLength: 4096 },
     exposeHeadRoutes: false,
-    trustProxy: config.trustProxy,
+    // One proxy of ours in front: the client is the address it appended, whatever the client
+    // itself put earlier in X-Forwarded-For (trusting every hop would let it pick its address).
+    trustProxy: config.trustProxy ? (_address: string, hop: number) => hop === 0 : false,
     return503OnClosing: true,
     // A slow client may take long over a large object (no total deadline), but a socket idle
     // for two minutes is closed.
@@ -84,6 +91,8 @@ export async function build(config: Config, deps: Deps): Promise<App> {
   await app.register(async (api) => {
     await api.register(authPlugin, { auth: services.auth, limiter });
     await api.register(dataRoutes, { objects: services.objects });
+    await api.register(meRoutes);
+    await api.register(userRoutes, { users: services.users });
   });
   return {
     app,
