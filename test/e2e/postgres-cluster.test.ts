@@ -41,6 +41,12 @@ afterAll(async () => {
   rmSync(sharedDir, { recursive: true, force: true });
 }, 60_000);
 
+const json = (body: unknown): RequestInit => ({
+  method: "POST",
+  headers: { "content-type": "application/json" },
+  body: JSON.stringify(body),
+});
+
 async function getBytes(s: ServerProcess, id: string | number) {
   const res = await s.fetch(`/data/${id}`);
   return { res, bytes: Buffer.from(await res.arrayBuffer()) };
@@ -51,9 +57,10 @@ describe("two server processes on one PostgreSQL", () => {
     for (const s of [a, b]) {
       const ready = await fetch(`${s.url}/ready`);
       expect(ready.status).toBe(200);
-      const me = await s.fetch("/me");
-      if (me.status !== 404) expect(me.status).toBe(200);
+      expect((await s.fetch("/me")).status).toBe(200);
     }
+    const users = (await (await b.fetch("/users")).json()) as { name: string }[];
+    expect(users.map((u) => u.name)).toEqual(["admin"]);
     const logs = a.output() + b.output();
     expect(logs).toMatch(/"store":"postgres"/);
     expect(logs).not.toContain(db.url);
@@ -89,6 +96,26 @@ describe("two server processes on one PostgreSQL", () => {
     const { id } = (await item.json()) as { id: number };
     expect(await (await b.fetch(`/data/${id}`)).json()).toEqual({ id, data: "hello from a" });
     expect(await listAll(b)).toContain(id);
+  });
+
+  it("a user and token made on one work on the other; revoked on one, refused on the other at once", async () => {
+    const created = await a.fetch("/users", json({ name: "carol", role: "user" }));
+    expect(created.status).toBe(201);
+    const issued = await a.fetch("/users/carol/tokens", json({ label: "laptop" }));
+    expect(issued.status).toBe(201);
+    const { id, token } = (await issued.json()) as { id: string; token: string };
+    const as = (s: ServerProcess, p: string, init: RequestInit = {}) =>
+      s.fetch(p, { ...init, headers: { ...init.headers, authorization: `Bearer ${token}` } });
+
+    expect(((await (await as(b, "/me")).json()) as { name: string }).name).toBe("carol");
+    // Her key was made by A, in the shared keys schema: B encrypts and A decrypts with it.
+    expect((await as(b, "/data/note", { method: "PUT", body: "carol's note" })).status).toBe(201);
+    expect(await (await as(a, "/data/note")).text()).toBe("carol's note");
+
+    expect((await a.fetch(`/users/carol/tokens/${id}`, { method: "DELETE" })).status).toBe(204);
+    const refused = await as(b, "/data/note");
+    expect(refused.status).toBe(401);
+    await expectProblem(refused, 401, "unauthorized");
   });
 
   it("concurrent item POSTs on both processes get unique ids, every one readable on both", async () => {
