@@ -5,11 +5,13 @@ import { createHash } from "node:crypto";
 import { setTimeout as delay } from "node:timers/promises";
 import pg from "pg";
 import { AppError, StorageUnavailableError } from "../../errors.js";
-import { BinaryCopyOut } from "./binary-copy.js";
+import { BinaryCopyIn, BinaryCopyOut, type CopyRow } from "./binary-copy.js";
 import { isRetryable, pgFault } from "./pg-errors.js";
 
 export interface Queryable {
   query<R extends object = Record<string, unknown>>(text: string, values?: unknown[]): Promise<R[]>;
+  /** Runs a `COPY … FROM STDIN (FORMAT binary)` with these rows; resolves with the rows copied. */
+  copyIn(text: string, rows: readonly CopyRow[]): Promise<number>;
 }
 
 export interface PgDatabaseOptions {
@@ -68,7 +70,7 @@ function prepared(text: string, values: unknown[] | undefined): pg.QueryConfig |
   return { name, text, values };
 }
 
-export class PgDatabase implements Queryable {
+export class PgDatabase {
   readonly schema: string;
   readonly #pool: pg.Pool;
   #closed = false;
@@ -147,10 +149,7 @@ export class PgDatabase implements Queryable {
       client.on("error", onError);
       try {
         await client.query(commit === "durable" ? "BEGIN" : "BEGIN; SET LOCAL synchronous_commit TO off");
-        const q: Queryable = {
-          query: async <R extends object>(text: string, values?: unknown[]) =>
-            (await client.query<R>(prepared(text, values))).rows,
-        };
+        const q = queryable(client);
         const result = await fn(q);
         await client.query("COMMIT");
         return result;
@@ -186,10 +185,7 @@ export class PgDatabase implements Queryable {
     };
     client.on("error", onError);
     try {
-      return await fn({
-        query: async <R extends object>(text: string, values?: unknown[]) =>
-          (await client.query<R>(text, values)).rows,
-      });
+      return await fn(queryable(client));
     } catch (err) {
       throw this.#map(err);
     } finally {
@@ -213,6 +209,20 @@ export class PgDatabase implements Queryable {
     if (this.#closed) return new StorageUnavailableError(err);
     return pgFault(err) ?? err;
   }
+}
+
+/** The Queryable of one checked-out connection. */
+function queryable(client: pg.PoolClient): Queryable {
+  return {
+    query: async <R extends object>(text: string, values?: unknown[]) =>
+      (await client.query<R>(prepared(text, values))).rows,
+    copyIn: (text, rows) =>
+      new Promise<number>((resolve, reject) => {
+        const copy = new BinaryCopyIn(text, rows);
+        copy.callback = (err, n) => (err ? reject(err) : resolve(n ?? 0));
+        client.query(copy as never);
+      }),
+  };
 }
 
 /** A few milliseconds, growing and jittered, so that colliding transactions stop colliding. */

@@ -56,8 +56,8 @@ export interface PostgresObjectStoreOptions {
 
 /** Segments deleted per statement when purging a write (~16 MiB). */
 const PURGE_BATCH = 256;
-/** Segments per INSERT statement: keeps the parameter count and message size moderate. */
-const INSERT_BATCH = 64;
+/** Most segments created inline in one statement (with their object row). */
+const INLINE_CREATE_MAX = 64;
 /** Trashed writes looked at per reclaim pass. */
 const RECLAIM_PAGE = 1000;
 
@@ -169,22 +169,20 @@ const OBJECT_COLUMNS =
 const JOB_COLUMNS = "id, kind, owner, target, state, done, total, error, cursor, created, updated";
 const TOKEN_COLUMNS = "id, uid, label, scopes, secret_hash, created, last_used, expires_at";
 
-/** Inserts segments `first, first+1, …` of a write, a bounded number per statement. */
+/** Inserts segments `first, first+1, …` of a write, as raw bytes (binary COPY, see binary-copy.ts). */
 async function insertSegments(
   q: Queryable,
   writeId: Buffer,
   first: number,
   segments: Buffer[],
 ): Promise<void> {
-  for (let at = 0; at < segments.length; at += INSERT_BATCH) {
-    const part = segments.slice(at, at + INSERT_BATCH);
-    const values: unknown[] = [writeId, first + at];
-    const rows = part.map((seg, i) => {
-      values.push(seg);
-      return `($1, $2::integer + ${i}, $${i + 3}::bytea)`;
-    });
-    await q.query(`INSERT INTO segments (write_id, idx, data) VALUES ${rows.join(", ")}`, values);
-  }
+  if (segments.length === 0) return;
+  const rows = segments.map((seg, i) => {
+    const idx = Buffer.allocUnsafe(4);
+    idx.writeInt32BE(first + i);
+    return [writeId, idx, seg];
+  });
+  await q.copyIn("COPY segments (write_id, idx, data) FROM STDIN (FORMAT binary)", rows);
 }
 
 export class PostgresObjectStore implements ObjectStore {
@@ -467,7 +465,11 @@ export class PostgresObjectStore implements ObjectStore {
     cond: WriteCondition,
     inlineSegments: Buffer[] | undefined,
   ): Promise<CommitResult | null> {
-    if (inlineSegments === undefined || cond.ifMatch !== undefined || inlineSegments.length > INSERT_BATCH)
+    if (
+      inlineSegments === undefined ||
+      cond.ifMatch !== undefined ||
+      inlineSegments.length > INLINE_CREATE_MAX
+    )
       return null;
     const values = [...row];
     const segs = inlineSegments.map((seg, i) => {
