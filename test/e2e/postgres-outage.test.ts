@@ -9,7 +9,7 @@ import {
   type PostgresServer,
   startEmbeddedPostgres,
 } from "../helpers/postgres.js";
-import { type ServerProcess, startServer } from "./harness.js";
+import { freePort, type ServerProcess, startServer } from "./harness.js";
 import {
   expectProblem,
   KiB,
@@ -128,4 +128,25 @@ describe("PostgreSQL outage", () => {
     expect(next.id).toBe(item.id + 1);
     expect(server.output()).not.toMatch(/password|postgres:\/\//);
   }, 120_000);
+});
+
+describe("PostgreSQL unreachable at start", () => {
+  it("the process exits 1 with one clear line, without the URL's password", async () => {
+    // A port nothing listens on.
+    const url = `postgres://sse:a-secret-password@127.0.0.1:${await freePort()}/sse`;
+    const s = await startServer({ env: { SSE_DATABASE_URL: url }, waitReady: false });
+    try {
+      const code = await new Promise<number | null>((resolve) => {
+        if (s.proc.exitCode !== null) resolve(s.proc.exitCode);
+        else s.proc.once("exit", (c) => resolve(c));
+      });
+      expect(code).toBe(1);
+      expect(s.output()).toMatch(/cannot start: the storage backend is unavailable/);
+      expect(s.output()).toMatch(/ECONNREFUSED/);
+      expect(s.output()).not.toContain(new URL(url).password);
+    } finally {
+      await s.kill();
+      s.cleanup();
+    }
+  }, 60_000);
 });
