@@ -8,12 +8,20 @@ import type { Config } from "./config.js";
 import { authPlugin } from "./http/auth-plugin.js";
 import { dataRoutes } from "./http/data-routes.js";
 import { docsPlugin } from "./http/docs.js";
+import { jobRoutes } from "./http/job-routes.js";
+import { keyRoutes } from "./http/key-routes.js";
 import { meRoutes } from "./http/me-routes.js";
 import { clientErrorHandler, frameworkErrors, problemPlugin } from "./http/problem.js";
 import { genReqId } from "./http/request-id.js";
 import { systemRoutes } from "./http/system-routes.js";
 import { userRoutes } from "./http/user-routes.js";
+import { JobRunner } from "./jobs/job-runner.js";
+import { JobService } from "./jobs/job-service.js";
+import { REWRAP, rewrapJob } from "./jobs/rewrap-job.js";
+import { ROOT_ROTATE, rootRotationJob } from "./jobs/root-rotation-job.js";
+import { VERIFY, verifyJob } from "./jobs/verify-job.js";
 import { KeyService } from "./keys/key-service.js";
+import { KeyVersions } from "./keys/key-versions.js";
 import type { RootKeyProvider } from "./keys/root-key-provider.js";
 import { ObjectService } from "./objects/object-service.js";
 import type { KeyStore, ObjectStore } from "./store/store.js";
@@ -29,9 +37,16 @@ export interface Deps {
 export interface Services {
   objects: ObjectService;
   keys: KeyService;
+  keyVersions: KeyVersions;
   auth: AuthService;
   users: UserService;
+  jobs: JobService;
+  /** Not started by build(): the process starts it once it serves (main.ts). */
+  runner: JobRunner;
 }
+
+/** Providers reread their key ring every 30 s: other processes may wrap under an old root that long. */
+const MULTI_PROCESS_ROOT_RETIRE_GRACE_MS = 65_000;
 
 export interface App {
   app: FastifyInstance;
@@ -53,7 +68,21 @@ export function buildServices(config: Config, deps: Deps): Services {
   );
   const users = new UserService(deps.store, keys, deps.logger);
   const auth = new AuthService(deps.store, users, deps.logger);
-  return { objects, keys, auth, users };
+  const runner = new JobRunner(
+    deps.store,
+    {
+      [REWRAP]: rewrapJob(keys, deps.store),
+      [ROOT_ROTATE]: rootRotationJob(keys, deps.keyStore, {
+        // One process owns an SQLite store; PostgreSQL is shared by any number of them.
+        retireGraceMs: config.databaseUrl ? MULTI_PROCESS_ROOT_RETIRE_GRACE_MS : 0,
+      }),
+      [VERIFY]: verifyJob(objects),
+    },
+    { logger: deps.logger.child({ component: "jobs" }) },
+  );
+  const keyVersions = new KeyVersions(keys, deps.store);
+  const jobs = new JobService(deps.store, runner);
+  return { objects, keys, keyVersions, auth, users, jobs, runner };
 }
 
 export async function build(config: Config, deps: Deps): Promise<App> {
@@ -93,6 +122,13 @@ export async function build(config: Config, deps: Deps): Promise<App> {
     await api.register(dataRoutes, { objects: services.objects });
     await api.register(meRoutes);
     await api.register(userRoutes, { users: services.users });
+    await api.register(keyRoutes, {
+      keyVersions: services.keyVersions,
+      jobs: services.jobs,
+      users: services.users,
+      root: deps.root,
+    });
+    await api.register(jobRoutes, { jobs: services.jobs, users: services.users });
   });
   return {
     app,

@@ -21,6 +21,7 @@ export const ERROR_CATALOGUE = {
   last_admin: { status: 409, title: "The last admin cannot be deleted" },
   key_version_in_use: { status: 409, title: "Key version still in use" },
   gone: { status: 410, title: "Gone" },
+  key_destroyed: { status: 410, title: "The key of this data was destroyed" },
   request_timeout: { status: 408, title: "Request timeout" },
   precondition_failed: { status: 412, title: "Precondition failed" },
   payload_too_large: { status: 413, title: "Payload too large" },

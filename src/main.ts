@@ -78,6 +78,8 @@ export async function runServer(
     }, MAINTENANCE_INTERVAL_MS);
     maintenance.unref();
     await services.auth.bootstrap({ token: config.bootstrapToken, dataDir: config.dataDir });
+    // Jobs left running by a previous process (crash, restart) resume here.
+    services.runner.start();
     const url = await app.listen({ host: config.host, port: config.port });
     logger.info(
       { url, store: config.databaseUrl ? "postgres" : "sqlite", keyProvider: root.name },
@@ -95,7 +97,8 @@ export async function runServer(
         }, config.shutdownTimeoutSeconds * 1000);
         deadline.unref();
         try {
-          await app.close();
+          // Running jobs stop at their next checkpoint and resume from it at the next start.
+          await Promise.all([app.close(), services.runner.stop()]);
           await services.objects.settle();
         } finally {
           clearTimeout(deadline);

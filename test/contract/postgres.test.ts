@@ -88,20 +88,41 @@ describe("PostgreSQL stores", () => {
     it("run exactly once when many processes start together", async () => {
       const stores = await Promise.all(Array.from({ length: 6 }, () => openObjects()));
       expect(stores).toHaveLength(6);
-      expect(await sql(`SELECT version, name FROM ${schema}.schema_migrations`)).toEqual([
+      expect(await sql(`SELECT version, name FROM ${schema}.schema_migrations ORDER BY version`)).toEqual([
         { version: 1, name: "initial" },
+        { version: 2, name: "job results" },
       ]);
       // And again, later: nothing to do.
       await openObjects();
-      expect(await sql(`SELECT count(*)::int AS n FROM ${schema}.schema_migrations`)).toEqual([{ n: 1 }]);
+      expect(await sql(`SELECT count(*)::int AS n FROM ${schema}.schema_migrations`)).toEqual([{ n: 2 }]);
+    });
+
+    it("bring a schema of an older release up to date, keeping its data", async () => {
+      const first = await openObjects();
+      const user = newUser();
+      await first.createUser(user);
+      await first.close();
+      // As release 1 left it: no job results yet.
+      await sql(
+        `ALTER TABLE ${schema}.jobs DROP COLUMN result; DELETE FROM ${schema}.schema_migrations WHERE version = 2`,
+      );
+      const upgraded = await openObjects();
+      expect(await upgraded.getUserByUid(user.uid)).toEqual(user);
+      expect(await sql(`SELECT max(version)::int AS v FROM ${schema}.schema_migrations`)).toEqual([{ v: 2 }]);
+      expect(
+        await sql(
+          "SELECT 1 FROM information_schema.columns WHERE table_schema = $1 AND table_name = 'jobs' AND column_name = 'result'",
+          [schema],
+        ),
+      ).toHaveLength(1);
     });
 
     it("refuse a schema from a newer release, changing nothing", async () => {
       await openObjects();
-      await sql(`INSERT INTO ${schema}.schema_migrations (version, name) VALUES (2, 'future')`);
+      await sql(`INSERT INTO ${schema}.schema_migrations (version, name) VALUES (3, 'future')`);
       await expect(openObjects()).rejects.toThrow(SchemaVersionError);
-      await expect(openObjects()).rejects.toThrow(/has version 2, but this release only knows up to 1/);
-      expect(await sql(`SELECT max(version)::int AS v FROM ${schema}.schema_migrations`)).toEqual([{ v: 2 }]);
+      await expect(openObjects()).rejects.toThrow(/has version 3, but this release only knows up to 2/);
+      expect(await sql(`SELECT max(version)::int AS v FROM ${schema}.schema_migrations`)).toEqual([{ v: 3 }]);
     });
 
     it("refuse a schema holding someone else's tables", async () => {
@@ -317,6 +338,7 @@ describe("PostgreSQL stores", () => {
           total: 1,
           error: null,
           cursor: null,
+          result: null,
           created: new Date(1_700_000_000_000 + i),
           updated: new Date(1_700_000_000_000 + i),
         });

@@ -130,12 +130,17 @@ export class PostgresKeyStore implements KeyStore {
     }
   }
 
-  async setMinDecryptionVersion(owner: string, version: number): Promise<void> {
-    const rows = await this.#db.query(
-      "UPDATE user_keys SET min_decryption_version = $1 WHERE owner = $2 RETURNING 1",
-      [version, owner],
-    );
-    if (rows.length === 0) throw new AppError("not_found", "the user has no key");
+  async retireKekVersionsBelow(owner: string, version: number): Promise<void> {
+    await this.#db.tx("durable", async (q) => {
+      const found = await q.query(
+        `UPDATE user_keys SET min_decryption_version = greatest(min_decryption_version, $1)
+         WHERE owner = $2 RETURNING 1`,
+        [version, owner],
+      );
+      if (found.length === 0) throw new AppError("not_found", "the user has no key");
+      await q.query("DELETE FROM kek_versions WHERE owner = $1 AND version < $2", [owner, version]);
+    });
+    await this.#vacuum();
   }
 
   async rewrapKekVersion(
@@ -166,18 +171,32 @@ export class PostgresKeyStore implements KeyStore {
     return rows.map(toKek);
   }
 
+  async countKekVersionsNotWrappedBy(rootVersion: number): Promise<number> {
+    const [row] = await this.#db.query<{ n: number }>(
+      "SELECT count(*) AS n FROM kek_versions WHERE root_version <> $1",
+      [rootVersion],
+    );
+    return row?.n ?? 0;
+  }
+
   async destroyUserKeys(owner: string): Promise<void> {
     await this.#db.tx("durable", async (q) => {
       await q.query("DELETE FROM kek_versions WHERE owner = $1", [owner]);
       await q.query("DELETE FROM user_keys WHERE owner = $1", [owner]);
     });
-    // Removes the dead rows from the tables at once instead of whenever autovacuum comes by. Their
-    // bytes may outlive this in free space, the WAL and backups: see docs/OPERATIONS.md.
-    // Best effort: the keys are gone already; a role that does not own the tables (42501), or a
-    // connection lost now, leaves the dead rows to autovacuum.
+    await this.#vacuum();
+  }
+
+  /**
+   * Removes erased keys' dead rows from the tables at once instead of whenever autovacuum comes by.
+   * Their bytes may outlive this in free space, the WAL and backups: see docs/OPERATIONS.md. Best
+   * effort: the keys are gone already; a role that does not own the tables (42501), or a connection
+   * lost now, leaves the dead rows to autovacuum.
+   */
+  async #vacuum(): Promise<void> {
     await this.#db
       .withConnection((q) => q.query("VACUUM kek_versions, user_keys"))
-      .catch((err: unknown) => this.#onError(err, "VACUUM after destroying keys"));
+      .catch((err: unknown) => this.#onError(err, "VACUUM after erasing keys"));
   }
 
   async ping(): Promise<void> {

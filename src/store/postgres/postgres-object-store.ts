@@ -15,6 +15,8 @@ import { AppError } from "../../errors.js";
 import { ID_HIGH, integerIdValue, prefixAdmitsIntegers } from "../id-order.js";
 import type {
   CommitResult,
+  DekRewrap,
+  JobPatch,
   JobRecord,
   JobState,
   ListOptions,
@@ -110,6 +112,7 @@ interface JobRow {
   total: number;
   error: string | null;
   cursor: string | null;
+  result: string | null;
   created: Date;
   updated: Date;
 }
@@ -159,6 +162,7 @@ const toJob = (r: JobRow): JobRecord => ({
   total: r.total,
   error: r.error,
   cursor: r.cursor,
+  result: r.result,
   created: r.created,
   updated: r.updated,
 });
@@ -166,7 +170,7 @@ const toJob = (r: JobRow): JobRecord => ({
 const OBJECT_COLUMNS =
   "owner, id, kind, size, content_type, etag, created, modified, write_id, format_version, suite, " +
   "segment_size, kek_version, wrapped_dek";
-const JOB_COLUMNS = "id, kind, owner, target, state, done, total, error, cursor, created, updated";
+const JOB_COLUMNS = "id, kind, owner, target, state, done, total, error, cursor, result, created, updated";
 const TOKEN_COLUMNS = "id, uid, label, scopes, secret_hash, created, last_used, expires_at";
 
 /** Inserts segments `first, first+1, …` of a write, as raw bytes (binary COPY, see binary-copy.ts). */
@@ -619,6 +623,25 @@ export class PostgresObjectStore implements ObjectStore {
     return rows.length > 0;
   }
 
+  async updateWrappedDeks(owner: string, items: DekRewrap[]): Promise<number> {
+    if (items.length === 0) return 0;
+    // One statement, one durable commit: a raised minimum decryption version relies on these rows.
+    const rows = await this.#db.query(
+      `UPDATE objects o SET kek_version = v.kek_version, wrapped_dek = v.wrapped_dek
+       FROM unnest($2::text[], $3::bytea[], $4::integer[], $5::bytea[]) AS v(id, write_id, kek_version, wrapped_dek)
+       WHERE o.owner = $1 AND o.id = v.id AND o.write_id = v.write_id
+       RETURNING 1`,
+      [
+        owner,
+        items.map((it) => it.id),
+        items.map((it) => it.writeId),
+        items.map((it) => it.kekVersion),
+        items.map((it) => it.wrappedDek),
+      ],
+    );
+    return rows.length;
+  }
+
   async countByKekVersion(owner: string): Promise<Map<number, number>> {
     const rows = await this.#db.query<{ v: number; n: number }>(
       "SELECT kek_version AS v, count(*) AS n FROM objects WHERE owner = $1 GROUP BY kek_version",
@@ -743,7 +766,7 @@ export class PostgresObjectStore implements ObjectStore {
   async createJob(job: JobRecord): Promise<void> {
     try {
       await this.#db.query(
-        `INSERT INTO jobs (${JOB_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+        `INSERT INTO jobs (${JOB_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
         [
           job.id,
           job.kind,
@@ -754,6 +777,7 @@ export class PostgresObjectStore implements ObjectStore {
           job.total,
           job.error,
           job.cursor,
+          job.result,
           job.created,
           job.updated,
         ],
@@ -769,13 +793,10 @@ export class PostgresObjectStore implements ObjectStore {
     return row ? toJob(row) : null;
   }
 
-  async updateJob(
-    id: string,
-    patch: Partial<Pick<JobRecord, "state" | "done" | "total" | "error" | "cursor">>,
-  ): Promise<void> {
+  async updateJob(id: string, patch: JobPatch): Promise<void> {
     const values: unknown[] = [id];
     const sets = ["updated = clock_timestamp()"];
-    for (const key of ["state", "done", "total", "error", "cursor"] as const) {
+    for (const key of ["state", "done", "total", "error", "cursor", "result"] as const) {
       if (patch[key] === undefined) continue;
       values.push(patch[key]);
       sets.push(`${key} = $${values.length}`);
