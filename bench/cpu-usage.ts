@@ -1,6 +1,6 @@
 // CPU time a process spent between two points, from /proc/<pid>/stat (utime + stime), so a load
 // run can tell whether the server or the load generator was the one saturated.
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 
 const TICKS_PER_SECOND = 100; // USER_HZ on Linux
 
@@ -13,6 +13,39 @@ function cpuSeconds(pid: number): number | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** CPU of a process and its children: its own, its reaped children's, and its live children's. */
+function treeCpuSeconds(root: number): number | undefined {
+  let total: number;
+  try {
+    const f = readFileSync(`/proc/${root}/stat`, "utf8").split(") ").at(-1)!.split(" ");
+    // utime, stime, cutime, cstime: fields 14-17 of the line, 12-15 after the command name.
+    total = (Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14])) / TICKS_PER_SECOND;
+  } catch {
+    return undefined;
+  }
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const f = readFileSync(`/proc/${entry}/stat`, "utf8").split(") ").at(-1)!.split(" ");
+      if (Number(f[1]) === root) total += (Number(f[11]) + Number(f[12])) / TICKS_PER_SECOND;
+    } catch {
+      // Gone meanwhile.
+    }
+  }
+  return total;
+}
+
+/**
+ * Process trees that belong to the system under test although the bench did not start them as its
+ * server (the PostgreSQL of a `--store postgres` run): their CPU is not counted as other load.
+ */
+const partOfTheTest = new Set<number>();
+
+export function countAsPartOfTheTest(rootPid: number): () => void {
+  partOfTheTest.add(rootPid);
+  return () => partOfTheTest.delete(rootPid);
 }
 
 /** Starts a stopwatch of `pid`'s CPU; the returned function gives the cores used on average since. */
@@ -59,13 +92,15 @@ export function otherLoadMeter(ours: number[]): () => number {
   const m0 = machineTicks();
   const self = selfCpuMeter();
   const procs = ours.map((pid) => cpuMeter(pid));
+  const trees = [...partOfTheTest].map((root) => ({ root, c0: treeCpuSeconds(root) ?? 0 }));
   const t0 = performance.now();
   return () => {
     const m1 = machineTicks();
     const wall = (performance.now() - t0) / 1000;
     if (wall <= 0) return 0;
     const machineCores = (m1.busy - m0.busy) / TICKS_PER_SECOND / wall;
-    const mine = self().cores + procs.reduce((s, p) => s + p().cores, 0);
+    const treeCores = trees.reduce((s, t) => s + ((treeCpuSeconds(t.root) ?? t.c0) - t.c0) / wall, 0);
+    const mine = self().cores + procs.reduce((s, p) => s + p().cores, 0) + treeCores;
     return Math.max(0, machineCores - mine);
   };
 }

@@ -9,8 +9,9 @@ import { pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
 import { type BaselineServer, startBaseline } from "./baseline-server.js";
 import { formatProfile } from "./cpu-profile.js";
+import { type BenchPostgres, provisionPostgres } from "./postgres.js";
 import { type SseServer, startSse } from "./sse-server.js";
-import type { BenchOptions, Row, Suite, SuiteContext } from "./suite.js";
+import { type BenchOptions, type Row, ratioRow, type Suite, type SuiteContext } from "./suite.js";
 
 const BENCH_DIR = import.meta.dirname;
 
@@ -21,8 +22,10 @@ const USAGE = `usage: npm run bench -- [options]
   --warmup S            seconds of warm-up before the first slice against each server (default 3)
   --rounds N            load figures alternate baseline and server in N slices (default 2)
   --connections N       connections of each load run (default 12)
-  --store sqlite|postgres   store of the server under test (postgres: SSE_DATABASE_URL or --database-url)
-  --database-url URL    postgres://… for --store postgres
+  --store sqlite|postgres   store of the server under test; postgres runs every suite twice, on SQLite
+                        and on PostgreSQL, and prints the figures side by side
+  --database-url URL    for --store postgres: a server whose role may CREATE DATABASE (default:
+                        SSE_DATABASE_URL, else an embedded PostgreSQL 17 under --data-root)
   --data-root DIR       where data dirs and the disk-speed file go (default: the OS temp dir)
   --server-log-level L  SSE_LOG_LEVEL of the server under test (default warn: no request logs, like the baseline)
   --profile             CPU-profile every server under test and print its top frames
@@ -62,9 +65,6 @@ function options(argv: string[]): BenchOptions & { list: boolean } {
   if (store !== "sqlite" && store !== "postgres") usage("--store must be sqlite or postgres");
   const databaseUrl =
     store === "postgres" ? (values["database-url"] ?? process.env.SSE_DATABASE_URL) : undefined;
-  // Placeholder until the PostgreSQL work lands: the URL is passed through, nothing is provisioned.
-  if (store === "postgres" && !databaseUrl)
-    usage("--store postgres needs SSE_DATABASE_URL or --database-url");
   return {
     only: values.only
       ? values.only
@@ -140,7 +140,7 @@ function environment(o: BenchOptions) {
     kernel: os.release(),
     dataRoot: o.dataRoot,
     filesystem: fs,
-    store: o.store,
+    store: o.store === "postgres" ? "sqlite and postgres, side by side" : o.store,
     serverLogLevel: o.serverLogLevel,
     commit,
   };
@@ -186,6 +186,40 @@ function renderTable(rows: Row[]): string {
   return out.join("\n");
 }
 
+// --- side by side ------------------------------------------------------------------------------
+
+type Store = BenchOptions["store"];
+
+/**
+ * The rows of one suite on SQLite and on PostgreSQL, each figure tagged with its store, the two
+ * next to each other, followed by the PostgreSQL figure as a ratio of the SQLite one (information).
+ */
+function sideBySide(byStore: Map<Store, Row[]>): Row[] {
+  const sqlite = byStore.get("sqlite") ?? [];
+  const postgres = byStore.get("postgres") ?? [];
+  const tag = (r: Row, store: Store): Row => ({ ...r, figure: `${r.figure} [${store}]` });
+  const out: Row[] = [];
+  const figures = [...new Set([...sqlite, ...postgres].map((r) => r.figure))];
+  for (const figure of figures) {
+    const s = sqlite.find((r) => r.figure === figure);
+    const p = postgres.find((r) => r.figure === figure);
+    if (s) out.push(tag(s, "sqlite"));
+    if (p) out.push(tag(p, "postgres"));
+    if (s && p)
+      out.push(
+        ratioRow({
+          suite: p.suite,
+          figure: `${figure}: postgres / sqlite`,
+          value: p.value,
+          unit: p.unit,
+          baseline: { label: "sqlite", value: s.value, unit: s.unit },
+          otherLoad: Math.max(s.otherLoad ?? 0, p.otherLoad ?? 0),
+        }),
+      );
+  }
+  return out;
+}
+
 // --- main --------------------------------------------------------------------------------------
 
 async function main(): Promise<number> {
@@ -225,31 +259,54 @@ async function main(): Promise<number> {
 
   const details: Record<string, unknown> = {};
   const profileDir = opts.profile ? path.join(opts.resultsDir, "profiles") : undefined;
-  const ctx: SuiteContext = {
-    opts,
-    log: (m) => process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${m}\n`),
+  // --store postgres: every suite runs on SQLite, then on PostgreSQL, for figures side by side.
+  const stores: Store[] = opts.store === "postgres" ? ["sqlite", "postgres"] : ["sqlite"];
+  let postgres: BenchPostgres | undefined;
+  if (opts.store === "postgres") {
+    postgres = await provisionPostgres(opts.databaseUrl, opts.dataRoot);
+    console.log(`PostgreSQL: ${postgres.describe}`);
+    details.postgres = postgres.describe;
+  }
+  const contextFor = (store: Store): SuiteContext => ({
+    opts: { ...opts, store },
+    log: (m) =>
+      process.stderr.write(
+        `[bench ${new Date().toISOString().slice(11, 19)}${stores.length > 1 ? ` ${store}` : ""}] ${m}\n`,
+      ),
     detail: (k, v) => {
-      details[k] = v;
+      details[stores.length > 1 ? `${k}:${store}` : k] = v;
     },
     async startSse(label, extraEnv) {
-      const s = await startSse({
-        label,
-        dataRoot: opts.dataRoot,
-        logLevel: opts.serverLogLevel,
-        databaseUrl: opts.databaseUrl,
-        profileDir,
-        env: extraEnv,
-      });
+      const db = store === "postgres" ? await postgres!.newDatabase() : undefined;
+      const fullLabel = stores.length > 1 ? `${label}-${store}` : label;
+      let s: SseServer;
+      try {
+        s = await startSse({
+          label: fullLabel,
+          dataRoot: opts.dataRoot,
+          logLevel: opts.serverLogLevel,
+          databaseUrl: db?.url,
+          profileDir,
+          env: extraEnv,
+        });
+      } catch (err) {
+        await db?.drop();
+        throw err;
+      }
       live.add(s);
       const stop = s.stop;
       s.stop = async () => {
         live.delete(s);
-        const profile = await stop();
-        if (profile) {
-          console.log(`\n${formatProfile(label, profile)}\n`);
-          details[`profile:${label}`] = profile;
+        try {
+          const profile = await stop();
+          if (profile) {
+            console.log(`\n${formatProfile(fullLabel, profile)}\n`);
+            details[`profile:${fullLabel}`] = profile;
+          }
+          return profile;
+        } finally {
+          await db?.drop();
         }
-        return profile;
       };
       return s;
     },
@@ -263,20 +320,29 @@ async function main(): Promise<number> {
       };
       return b;
     },
-  };
+  });
 
   const t0 = performance.now();
   const rows: Row[] = [];
   const crashes: { suite: string; error: string }[] = [];
-  for (const suite of selected) {
-    ctx.log(`suite ${suite.name}: ${suite.description}`);
-    try {
-      rows.push(...(await suite.run(ctx)));
-    } catch (err) {
-      const error = err instanceof Error ? (err.stack ?? err.message) : String(err);
-      crashes.push({ suite: suite.name, error });
-      process.stderr.write(`[bench] suite ${suite.name} crashed: ${error}\n`);
+  try {
+    for (const suite of selected) {
+      const byStore = new Map<Store, Row[]>();
+      for (const store of stores) {
+        const ctx = contextFor(store);
+        ctx.log(`suite ${suite.name}: ${suite.description}`);
+        try {
+          byStore.set(store, await suite.run(ctx));
+        } catch (err) {
+          const error = err instanceof Error ? (err.stack ?? err.message) : String(err);
+          crashes.push({ suite: stores.length > 1 ? `${suite.name} (${store})` : suite.name, error });
+          process.stderr.write(`[bench] suite ${suite.name} crashed on ${store}: ${error}\n`);
+        }
+      }
+      rows.push(...(stores.length > 1 ? sideBySide(byStore) : (byStore.get("sqlite") ?? [])));
     }
+  } finally {
+    await postgres?.stop();
   }
   const seconds = (performance.now() - t0) / 1000;
 

@@ -11,6 +11,7 @@ export interface Config {
   readonly dataDir: string;
   readonly databaseUrl: string | undefined;
   readonly keysDatabaseUrl: string | undefined;
+  readonly databasePoolSize: number;
   readonly bootstrapToken: string | undefined;
   readonly keyProvider: KeyProviderName;
   readonly passphrase: string | undefined;
@@ -57,6 +58,7 @@ export const SETTINGS: readonly SettingSpec[] = [
   { key: "dataDir", env: "SSE_DATA_DIR", flag: "--data-dir", kind: "string", default: "./data", description: "directory of the embedded stores (objects.db, keys.db) and the file provider's key" },
   { key: "databaseUrl", env: "SSE_DATABASE_URL", flag: "--database-url", kind: "string", secret: true, description: "postgres://… to use PostgreSQL instead of the embedded SQLite store" },
   { key: "keysDatabaseUrl", env: "SSE_KEYS_DATABASE_URL", flag: "--keys-database-url", kind: "string", secret: true, description: "PostgreSQL database for wrapped keys (default: schema sse_keys of SSE_DATABASE_URL)" },
+  { key: "databasePoolSize", env: "SSE_DATABASE_POOL_SIZE", flag: "--database-pool-size", kind: "int", default: 10, min: 1, max: 1000, description: "PostgreSQL connections per server process for objects (keys use 4 more)" },
   { key: "bootstrapToken", env: "SSE_BOOTSTRAP_TOKEN", flag: "--bootstrap-token", kind: "string", secret: true, description: "the admin's token on first start (default: random, written to $SSE_DATA_DIR/bootstrap-token)" },
   { key: "keyProvider", env: "SSE_KEY_PROVIDER", flag: "--key-provider", kind: "enum", choices: ["file", "passphrase", "pkcs11"], default: "file", description: "where the root key lives" },
   { key: "passphrase", env: "SSE_PASSPHRASE", flag: "--passphrase", kind: "string", secret: true, description: "passphrase provider: the passphrase" },
@@ -132,6 +134,10 @@ export function loadConfig(env: Record<string, string | undefined>, flags: Parti
     throw new ConfigError("SSE_BOOTSTRAP_TOKEN must be 32 to 512 printable characters without spaces (e.g. openssl rand -base64 32)");
   if (cfg.databaseUrl && !/^postgres(ql)?:\/\//.test(cfg.databaseUrl))
     throw new ConfigError("SSE_DATABASE_URL must start with postgres://");
+  if (cfg.keysDatabaseUrl && !cfg.databaseUrl)
+    throw new ConfigError("SSE_KEYS_DATABASE_URL needs SSE_DATABASE_URL (the SQLite store keeps keys in keys.db)");
+  if (cfg.keysDatabaseUrl && !/^postgres(ql)?:\/\//.test(cfg.keysDatabaseUrl))
+    throw new ConfigError("SSE_KEYS_DATABASE_URL must start with postgres://");
   if (cfg.publicUrl && !/^https?:\/\//.test(cfg.publicUrl)) throw new ConfigError("SSE_PUBLIC_URL must be an http(s) URL");
   return Object.freeze(cfg);
 }

@@ -16,6 +16,9 @@ export interface ShutdownResult {
   clean: boolean;
 }
 
+/** How often abandoned uploads are swept and unread replaced writes reclaimed. */
+const MAINTENANCE_INTERVAL_MS = 60_000;
+
 export interface RunningServer {
   url: string;
   /** Milliseconds in-flight requests get once close() is called (SSE_SHUTDOWN_TIMEOUT). */
@@ -40,9 +43,17 @@ export async function runServer(
     await root.open();
     const built = await build(config, { store: stores.objects, keyStore: stores.keys, root, logger });
     const { app, services } = built;
-    const swept = await stores.objects.sweepAbandonedUploads();
-    if (swept > 0) logger.info({ uploads: swept }, "reclaimed interrupted uploads");
-    services.objects.scheduleReclaim();
+    const maintain = async () => {
+      const swept = await services.objects.maintain();
+      if (swept > 0) logger.info({ uploads: swept }, "reclaimed interrupted uploads");
+    };
+    await maintain();
+    // Not only at start: on PostgreSQL another process may die mid-upload, and replaced writes
+    // wait out a grace period before they can be reclaimed.
+    const maintenance = setInterval(() => {
+      maintain().catch((err) => logger.warn({ err }, "background maintenance failed"));
+    }, MAINTENANCE_INTERVAL_MS);
+    maintenance.unref();
     await services.auth.bootstrap({ token: config.bootstrapToken, dataDir: config.dataDir });
     // Jobs left running by a previous process (crash, restart) resume here.
     services.runner.start();
@@ -61,6 +72,7 @@ export async function runServer(
     };
     const shutdown = async (): Promise<ShutdownResult> => {
       built.beginShutdown();
+      clearInterval(maintenance);
       const deadline = setTimeout(() => {
         logger.error(
           { seconds: config.shutdownTimeoutSeconds },

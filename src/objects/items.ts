@@ -1,5 +1,6 @@
 // The seed's item view: {"id": int, "data": str} records, stored as small encrypted objects.
 // An item takes the requested id when it is free, otherwise the next free integer.
+import { setTimeout as delay } from "node:timers/promises";
 import { AppError } from "../errors.js";
 import type { ObjectService } from "./object-service.js";
 
@@ -12,33 +13,73 @@ export interface Item {
   data: string;
 }
 
-export async function createItem(objects: ObjectService, owner: string, requestedId: number | undefined, data: string): Promise<Item> {
+/**
+ * The ids this process has handed out per service and owner, while any of them is being written:
+ * concurrent POSTs of one owner get distinct ids (and commit together) instead of all racing for
+ * the greatest id + 1. Only another process (or a PUT to an integer id) can still take an id
+ * between allocation and commit; the commit's If-None-Match then fails and we allocate again.
+ */
+const allocations = new WeakMap<ObjectService, Map<string, { highWater: number; inFlight: number }>>();
+
+async function allocate<T>(
+  objects: ObjectService,
+  owner: string,
+  write: (id: number) => Promise<T>,
+): Promise<T> {
+  let byOwner = allocations.get(objects);
+  if (!byOwner) {
+    byOwner = new Map();
+    allocations.set(objects, byOwner);
+  }
+  const max = await objects.store.maxIntegerId(owner);
+  // No await between here and the reservation: the next caller sees this one's id.
+  const state = byOwner.get(owner) ?? { highWater: Number.NEGATIVE_INFINITY, inFlight: 0 };
+  byOwner.set(owner, state);
+  const id = Math.max(max ?? 0, state.highWater) + 1;
+  if (!Number.isSafeInteger(id)) throw new AppError("conflict", "no free integer id is left");
+  state.highWater = id;
+  state.inFlight++;
+  try {
+    return await write(id);
+  } finally {
+    if (--state.inFlight === 0 && byOwner.get(owner) === state) byOwner.delete(owner);
+  }
+}
+
+export async function createItem(
+  objects: ObjectService,
+  owner: string,
+  requestedId: number | undefined,
+  data: string,
+): Promise<Item> {
   if (data.length === 0) throw new AppError("empty_data", "data must not be empty");
   const bytes = Buffer.from(data, "utf8");
-  let tryRequested = requestedId !== undefined;
-  for (let attempt = 0; attempt < MAX_ALLOCATION_ATTEMPTS; attempt++) {
-    let id: number;
-    if (tryRequested && requestedId !== undefined) {
-      id = requestedId;
-      tryRequested = false;
-    } else {
-      const max = await objects.store.maxIntegerId(owner);
-      id = max === null ? 1 : max + 1;
-      if (!Number.isSafeInteger(id)) throw new AppError("conflict", "no free integer id is left");
-    }
+  const write = async (id: number): Promise<Item> => {
+    await objects.put({
+      owner,
+      id: String(id),
+      body: [bytes],
+      contentType: ITEM_CONTENT_TYPE,
+      cond: { ifNoneMatch: true },
+      kind: "item",
+    });
+    return { id, data };
+  };
+  const taken = (err: unknown) => err instanceof AppError && err.code === "precondition_failed";
+  if (requestedId !== undefined) {
     try {
-      await objects.put({
-        owner,
-        id: String(id),
-        body: [bytes],
-        contentType: ITEM_CONTENT_TYPE,
-        cond: { ifNoneMatch: true },
-        kind: "item",
-      });
-      return { id, data };
+      return await write(requestedId);
     } catch (err) {
-      if (err instanceof AppError && err.code === "precondition_failed") continue;
-      throw err;
+      if (!taken(err)) throw err;
+    }
+  }
+  for (let attempt = 1; attempt <= MAX_ALLOCATION_ATTEMPTS; attempt++) {
+    try {
+      return await allocate(objects, owner, write);
+    } catch (err) {
+      if (!taken(err)) throw err;
+      // Another process took the id: a random pause keeps the processes from colliding in step.
+      await delay(Math.random() * 2 * attempt);
     }
   }
   throw new AppError("conflict", "could not allocate an item id under contention; retry");

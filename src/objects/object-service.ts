@@ -392,6 +392,13 @@ export class ObjectService {
       });
   }
 
+  /** Sweeps uploads whose writer died and reclaims what nobody reads any more; returns the uploads swept. */
+  async maintain(): Promise<number> {
+    const swept = await this.store.sweepAbandonedUploads();
+    this.scheduleReclaim();
+    return swept;
+  }
+
   /** Waits for writes, deletes and reclaims under way (graceful shutdown, tests). */
   async settle(): Promise<void> {
     while (this.inflight.size > 0 || this.reclaiming)

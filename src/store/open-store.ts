@@ -3,6 +3,8 @@ import { mkdirSync } from "node:fs";
 import path from "node:path";
 import type { Logger } from "pino";
 import type { Config } from "../config.js";
+import { DEFAULT_KEYS_SCHEMA, PostgresKeyStore } from "./postgres/postgres-key-store.js";
+import { DEFAULT_OBJECTS_SCHEMA, PostgresObjectStore } from "./postgres/postgres-object-store.js";
 import { SqliteKeyStore } from "./sqlite/sqlite-key-store.js";
 import { SqliteObjectStore } from "./sqlite/sqlite-object-store.js";
 import type { KeyStore, ObjectStore } from "./store.js";
@@ -20,11 +22,39 @@ export function openSqliteStores(dataDir: string): { objects: SqliteObjectStore;
 }
 
 export async function openStores(
-  config: Pick<Config, "dataDir" | "databaseUrl">,
+  config: Pick<Config, "dataDir" | "databaseUrl" | "keysDatabaseUrl" | "databasePoolSize">,
   logger: Logger,
 ): Promise<{ objects: ObjectStore; keys: KeyStore }> {
-  if (config.databaseUrl) throw new Error("the PostgreSQL store is not available in this build yet");
+  if (config.databaseUrl) return openPostgresStores(config.databaseUrl, config, logger);
   const stores = openSqliteStores(config.dataDir);
   logger.debug({ dataDir: config.dataDir }, "opened the SQLite stores");
   return stores;
+}
+
+/**
+ * Objects in schema sse_objects of `databaseUrl`; keys in schema sse_keys of `keysDatabaseUrl`, by
+ * default the same database, so that each can be backed up and restored on its own.
+ */
+export async function openPostgresStores(
+  databaseUrl: string,
+  config: Pick<Config, "keysDatabaseUrl" | "databasePoolSize">,
+  logger: Logger,
+): Promise<{ objects: PostgresObjectStore; keys: PostgresKeyStore }> {
+  const onError = (err: unknown, what: string) => logger.warn({ err }, `PostgreSQL: ${what} failed`);
+  const objects = await PostgresObjectStore.open(databaseUrl, { poolSize: config.databasePoolSize, onError });
+  try {
+    const keys = await PostgresKeyStore.open(config.keysDatabaseUrl ?? databaseUrl, { onError });
+    logger.debug(
+      {
+        objectsSchema: DEFAULT_OBJECTS_SCHEMA,
+        keysSchema: DEFAULT_KEYS_SCHEMA,
+        separateKeysDatabase: !!config.keysDatabaseUrl,
+      },
+      "opened the PostgreSQL stores",
+    );
+    return { objects, keys };
+  } catch (err) {
+    await objects.close().catch(() => undefined);
+    throw err;
+  }
 }

@@ -221,6 +221,61 @@ export function objectStoreContract(name: string, factory: () => Promise<ObjectS
       });
     });
 
+    describe("concurrent commits of one id", () => {
+      const racers = 8;
+
+      it("ifNoneMatch: exactly one creates the object, every other fails its precondition", async () => {
+        const metas = await Promise.all(
+          Array.from({ length: racers }, async () => {
+            const meta = newMeta(owner, "race");
+            await store.beginUpload(owner, "race", meta.writeId);
+            await store.appendSegments(meta.writeId, 0, [seg(1)]);
+            return meta;
+          }),
+        );
+        const outcomes = await Promise.allSettled(
+          metas.map((m) => store.commitObject(m, { ifNoneMatch: true })),
+        );
+        const won = outcomes.flatMap((o, i) => (o.status === "fulfilled" ? [i] : []));
+        expect(won).toHaveLength(1);
+        for (const o of outcomes) {
+          if (o.status === "rejected") {
+            expect(o.reason).toBeInstanceOf(AppError);
+            expect((o.reason as AppError).code).toBe("precondition_failed");
+          }
+        }
+        const got = await store.getObject(owner, "race");
+        expect(got?.writeId.equals(metas[won[0]!]!.writeId)).toBe(true);
+        for (const [i, m] of metas.entries()) if (i !== won[0]) await store.abortUpload(m.writeId);
+        expect(await store.readSegments(got!.writeId, 0, 5)).toEqual([seg(1)]);
+        expect(await store.sweepAbandonedUploads()).toBe(0);
+      });
+
+      it("unconditional: one creates, the others replace, and every replaced write is reclaimed", async () => {
+        const uploads = await Promise.all(
+          Array.from({ length: racers }, async () => {
+            const meta = newMeta(owner, "race2");
+            await store.beginUpload(owner, "race2", meta.writeId);
+            await store.appendSegments(meta.writeId, 0, [seg(2), seg(3)]);
+            return meta;
+          }),
+        );
+        const results = await Promise.all(uploads.map((m) => store.commitObject(m, {})));
+        expect(results.filter((r) => r.created)).toHaveLength(1);
+        const firstCreated = results.find((r) => r.created)!.createdAt.getTime();
+        for (const r of results) expect(r.createdAt.getTime()).toBe(firstCreated);
+        const current = await store.getObject(owner, "race2");
+        const winner = uploads.find((m) => m.writeId.equals(current!.writeId));
+        expect(winner).toBeDefined();
+        expect(await store.reclaim(new Set())).toBe(racers - 1);
+        for (const m of uploads) {
+          const segs = await store.readSegments(m.writeId, 0, 5);
+          expect(segs).toHaveLength(m === winner ? 2 : 0);
+        }
+        expect(await store.sweepAbandonedUploads()).toBe(0);
+      });
+    });
+
     describe("listing", () => {
       const ids = ["10", "2", "-5", "0", "abc", "007", "-0", "a/b", "B", "9007199254740993", "1e3", "1"];
       const ordered = ["-5", "0", "1", "2", "10", "-0", "007", "1e3", "9007199254740993", "B", "a/b", "abc"];

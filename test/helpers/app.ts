@@ -9,7 +9,7 @@ import { type App, build, buildServices, type Services } from "../../src/app.js"
 import { type Config, loadConfig } from "../../src/config.js";
 import { createRootKeyProvider } from "../../src/keys/providers.js";
 import type { RootKeyProvider } from "../../src/keys/root-key-provider.js";
-import { openSqliteStores } from "../../src/store/open-store.js";
+import { openSqliteStores, openStores } from "../../src/store/open-store.js";
 import type { SqliteKeyStore } from "../../src/store/sqlite/sqlite-key-store.js";
 import type { SqliteObjectStore } from "../../src/store/sqlite/sqlite-object-store.js";
 import type { Role, Scope, UserRecord } from "../../src/store/store.js";
@@ -79,7 +79,12 @@ export async function populate(
   count: number,
   body: (i: number) => Buffer = (i) => Buffer.from(`object number ${i}`),
 ): Promise<{ token: string; services: Services; close(): Promise<void> }> {
-  const { config, logger, stores, root } = await open(env, dataDir);
+  const config = loadConfig({ SSE_DATA_DIR: dataDir, SSE_LOG_LEVEL: "silent", ...env });
+  const logger = pino({ level: "silent" });
+  // The store a server with `env` opens: SQLite in the data dir, or PostgreSQL (SSE_DATABASE_URL).
+  const stores = await openStores(config, logger);
+  const root = createRootKeyProvider({ config, logger });
+  await root.open();
   const services = buildServices(config, { store: stores.objects, keyStore: stores.keys, root, logger });
   await services.auth.bootstrap({ token: ADMIN_TOKEN, dataDir });
   const user = await services.auth.createUser(name, "user");

@@ -4,6 +4,7 @@ import { chmodSync, existsSync, mkdirSync } from "node:fs";
 import path from "node:path";
 import Database from "better-sqlite3";
 import { StorageUnavailableError } from "../../errors.js";
+import { SchemaVersionError } from "../schema-version-error.js";
 
 export type Db = Database.Database;
 
@@ -22,10 +23,7 @@ export interface Schema {
   migrations: readonly Migration[];
 }
 
-/** The file holds a schema this release cannot use (newer, or not ours). Refuses to start. */
-export class SchemaVersionError extends Error {
-  override name = "SchemaVersionError";
-}
+export { SchemaVersionError };
 
 export const BUSY_TIMEOUT_MS = 5000;
 

@@ -3,6 +3,7 @@
 // that yield to the event loop between them.
 import { setImmediate as nextTick } from "node:timers/promises";
 import { AppError } from "../../errors.js";
+import { ID_HIGH, integerIdValue, prefixAdmitsIntegers } from "../id-order.js";
 import type {
   CommitResult,
   DekRewrap,
@@ -20,6 +21,7 @@ import type {
   UserRecord,
   WriteCondition,
 } from "../store.js";
+import { checkWriteCondition } from "../write-condition.js";
 import { BackgroundCheckpointer } from "./background-checkpoint.js";
 import { type Db, isConstraint, OBJECTS_SCHEMA, openDatabase, storageFault } from "./migrations.js";
 
@@ -34,33 +36,6 @@ const WAL_AUTOCHECKPOINT_PAGES = (256 * 1024 * 1024) / PAGE_SIZE;
 const PURGE_BATCH = 256;
 /** Below every safe integer, so `num > NO_NUM` selects all integer ids. */
 const NO_NUM = Number.MIN_SAFE_INTEGER - 1;
-/** Greater than every character allowed in an id, so [p, p + HIGH) holds the ids starting with p. */
-const HIGH = "\x7f";
-
-const CANONICAL_INT = /^(?:0|-?[1-9][0-9]*)$/;
-
-/** The numeric value of a canonical decimal integer id in the safe range, else null. */
-function integerIdValue(id: string): number | null {
-  if (id.length > 17 || !CANONICAL_INT.test(id)) return null;
-  const n = Number(id);
-  return Number.isSafeInteger(n) ? n : null;
-}
-
-/** Can some canonical integer id start with this prefix? */
-function prefixAdmitsIntegers(prefix: string): boolean {
-  return /^-?(?:[1-9][0-9]*)?$/.test(prefix) || prefix === "0";
-}
-
-function checkCondition(current: { etag: string } | undefined, cond: WriteCondition): void {
-  if (cond.ifNoneMatch && current) throw new AppError("precondition_failed", "the object already exists");
-  if (cond.ifMatch !== undefined) {
-    if (!current) throw new AppError("precondition_failed", "the object does not exist");
-    if (!cond.ifMatch.some((e) => e === "*" || e === current.etag)) {
-      throw new AppError("precondition_failed", "the object's ETag does not match");
-    }
-  }
-}
-
 const uploadGone = () => new AppError("conflict", "the upload no longer exists");
 const hex = (b: Buffer) => b.toString("hex");
 
@@ -410,7 +385,7 @@ export class SqliteObjectStore implements ObjectStore {
     const limit = Math.max(0, Math.floor(opts.limit));
     if (limit === 0) return [];
     const prefix = opts.prefix ?? "";
-    const range = { lo: prefix, hi: prefix + HIGH };
+    const range = { lo: prefix, hi: prefix + ID_HIGH };
     const afterNum = opts.after === undefined ? NO_NUM : integerIdValue(opts.after);
     return this.#guard(() =>
       this.#db.transaction(() => {
@@ -482,7 +457,7 @@ export class SqliteObjectStore implements ObjectStore {
         const cur = s.currentObject.get(meta.owner, meta.id) as
           | { etag: string; write_id: Buffer; created: number }
           | undefined;
-        checkCondition(cur, cond);
+        checkWriteCondition(cur, cond);
         if (inlineSegments === undefined && s.uploadExists.get(meta.writeId) === undefined)
           throw uploadGone();
         if (cur) {
@@ -527,7 +502,7 @@ export class SqliteObjectStore implements ObjectStore {
   async deleteObject(owner: string, id: string, cond?: WriteCondition): Promise<boolean> {
     return this.#durableGrouped(() => {
       const cur = this.#s.currentObject.get(owner, id) as { etag: string; write_id: Buffer } | undefined;
-      if (cond) checkCondition(cur, cond);
+      if (cond) checkWriteCondition(cur, cond);
       if (!cur) return false;
       this.#s.deleteObject.run(owner, id);
       this.#s.trash.run(cur.write_id, Date.now());

@@ -1,0 +1,231 @@
+// One pooled connection to one schema of a PostgreSQL database: queries and transactions with the
+// failure mapping of pg-errors.ts, retries of serialization failures, and a durable/relaxed split of
+// commits. The pool reconnects by itself, so the store recovers when the database comes back.
+import { createHash } from "node:crypto";
+import { setTimeout as delay } from "node:timers/promises";
+import pg from "pg";
+import { AppError, StorageUnavailableError } from "../../errors.js";
+import { BinaryCopyIn, BinaryCopyOut, type CopyRow } from "./binary-copy.js";
+import { isRetryable, pgFault } from "./pg-errors.js";
+
+export interface Queryable {
+  query<R extends object = Record<string, unknown>>(text: string, values?: unknown[]): Promise<R[]>;
+  /** Runs a `COPY … FROM STDIN (FORMAT binary)` with these rows; resolves with the rows copied. */
+  copyIn(text: string, rows: readonly CopyRow[]): Promise<number>;
+}
+
+export interface PgDatabaseOptions {
+  url: string;
+  /** The schema every statement works in (search_path); quoted, so any name is safe. */
+  schema: string;
+  /** Most connections this pool opens. */
+  max: number;
+  /** A connection that cannot be had within this time fails the operation with 503. */
+  connectTimeoutMs?: number;
+  /** Failures of idle connections (the database restarting, the network dropping). */
+  onIdleError?: (err: Error) => void;
+}
+
+/** How a transaction's commit reaches disk. */
+export type Commit =
+  /** Waits for the WAL flush: what a 2xx depends on. */
+  | "durable"
+  /** Returns before the flush (synchronous_commit off); a later durable commit hardens it too. */
+  | "relaxed";
+
+/** Retries of a transaction that failed with a serialization failure or a deadlock. */
+const MAX_ATTEMPTS = 5;
+
+const INT8_OID = 20;
+
+/** int8 (bigint, count(*)) as a JS number: sizes and counts here stay far below 2^53. */
+function parseInt8(value: string): number {
+  const n = Number(value);
+  if (!Number.isSafeInteger(n)) throw new RangeError("a bigint value exceeds the safe integer range");
+  return n;
+}
+
+const types = {
+  getTypeParser(oid: number, format?: "text" | "binary") {
+    if (oid === INT8_OID && format !== "binary") return parseInt8;
+    return pg.types.getTypeParser(oid, format);
+  },
+} as pg.CustomTypesConfig;
+
+export const quoteIdent = (name: string) => `"${name.replaceAll('"', '""')}"`;
+
+const statementNames = new Map<string, string>();
+
+/**
+ * A query with parameters becomes a named prepared statement, parsed and planned once per
+ * connection instead of at every call. Our statement texts are a small, fixed set.
+ */
+function prepared(text: string, values: unknown[] | undefined): pg.QueryConfig | string {
+  if (values === undefined) return text;
+  let name = statementNames.get(text);
+  if (name === undefined) {
+    name = `sse_${createHash("sha256").update(text).digest("hex").slice(0, 20)}`;
+    statementNames.set(text, name);
+  }
+  return { name, text, values };
+}
+
+export class PgDatabase {
+  readonly schema: string;
+  readonly #pool: pg.Pool;
+  #closed = false;
+
+  constructor(opts: PgDatabaseOptions) {
+    this.schema = opts.schema;
+    const session = [
+      `SET search_path TO ${quoteIdent(opts.schema)}`,
+      // Whatever the server's default, commits are durable unless a transaction says otherwise.
+      "SET synchronous_commit TO on",
+    ].join("; ");
+    this.#pool = new pg.Pool({
+      connectionString: opts.url,
+      max: opts.max,
+      connectionTimeoutMillis: opts.connectTimeoutMs ?? 10_000,
+      idleTimeoutMillis: 30_000,
+      keepAlive: true,
+      application_name: "sse-store",
+      types,
+      onConnect: async (client) => {
+        await client.query(session);
+      },
+    });
+    // An idle connection that dies is dropped by the pool; without a listener it would crash the process.
+    this.#pool.on("error", (err) => opts.onIdleError?.(err));
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  async query<R extends object = Record<string, unknown>>(text: string, values?: unknown[]): Promise<R[]> {
+    for (let attempt = 1; ; attempt++) {
+      this.#checkOpen();
+      try {
+        const res = await this.#pool.query<R>(prepared(text, values));
+        return res.rows;
+      } catch (err) {
+        if (isRetryable(err) && attempt < MAX_ATTEMPTS) {
+          await backoff(attempt);
+          continue;
+        }
+        throw this.#map(err);
+      }
+    }
+  }
+
+  /** The values of a one-column `COPY (SELECT …) TO STDOUT (FORMAT binary)`, as raw bytes. */
+  async copyOut(text: string): Promise<Buffer[]> {
+    this.#checkOpen();
+    try {
+      return await (this.#pool.query(new BinaryCopyOut(text) as never) as unknown as Promise<Buffer[]>);
+    } catch (err) {
+      throw this.#map(err);
+    }
+  }
+
+  /**
+   * Runs `fn` in a transaction on one connection. `fn` may run again (serialization failure or
+   * deadlock), so it must do nothing but database work. An error thrown by `fn` rolls back.
+   */
+  async tx<T>(commit: Commit, fn: (q: Queryable) => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      this.#checkOpen();
+      let client: pg.PoolClient;
+      try {
+        client = await this.#pool.connect();
+      } catch (err) {
+        throw this.#map(err);
+      }
+      // While checked out, a connection's failure has no other listener; it must not crash the process.
+      let broken: Error | undefined;
+      const onError = (err: Error) => {
+        broken = err;
+      };
+      client.on("error", onError);
+      try {
+        await client.query(commit === "durable" ? "BEGIN" : "BEGIN; SET LOCAL synchronous_commit TO off");
+        const q = queryable(client);
+        const result = await fn(q);
+        await client.query("COMMIT");
+        return result;
+      } catch (err) {
+        await client.query("ROLLBACK").catch((e: Error) => {
+          broken ??= e;
+        });
+        if (isRetryable(err) && attempt < MAX_ATTEMPTS) {
+          await backoff(attempt);
+          continue;
+        }
+        throw this.#map(err);
+      } finally {
+        client.off("error", onError);
+        // A broken connection is discarded instead of going back to the pool.
+        client.release(broken);
+      }
+    }
+  }
+
+  /** Runs `fn` on one connection outside a transaction (VACUUM, advisory locks). */
+  async withConnection<T>(fn: (q: Queryable) => Promise<T>): Promise<T> {
+    this.#checkOpen();
+    let client: pg.PoolClient;
+    try {
+      client = await this.#pool.connect();
+    } catch (err) {
+      throw this.#map(err);
+    }
+    let broken: Error | undefined;
+    const onError = (err: Error) => {
+      broken = err;
+    };
+    client.on("error", onError);
+    try {
+      return await fn(queryable(client));
+    } catch (err) {
+      throw this.#map(err);
+    } finally {
+      client.off("error", onError);
+      client.release(broken);
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await this.#pool.end();
+  }
+
+  #checkOpen(): void {
+    if (this.#closed) throw new StorageUnavailableError(new Error(`the ${this.schema} store is closed`));
+  }
+
+  #map(err: unknown): unknown {
+    if (err instanceof AppError) return err;
+    if (this.#closed) return new StorageUnavailableError(err);
+    return pgFault(err) ?? err;
+  }
+}
+
+/** The Queryable of one checked-out connection. */
+function queryable(client: pg.PoolClient): Queryable {
+  return {
+    query: async <R extends object>(text: string, values?: unknown[]) =>
+      (await client.query<R>(prepared(text, values))).rows,
+    copyIn: (text, rows) =>
+      new Promise<number>((resolve, reject) => {
+        const copy = new BinaryCopyIn(text, rows);
+        copy.callback = (err, n) => (err ? reject(err) : resolve(n ?? 0));
+        client.query(copy as never);
+      }),
+  };
+}
+
+/** A few milliseconds, growing and jittered, so that colliding transactions stop colliding. */
+function backoff(attempt: number): Promise<void> {
+  return delay(Math.random() * 5 * 2 ** attempt);
+}

@@ -1,0 +1,213 @@
+// The KeyStore on PostgreSQL: wrapped KEK versions in their own schema (sse_keys by default, or a
+// database of its own), so that the keys are backed up and restored apart from the objects and
+// restoring objects never brings back a destroyed key.
+import { AppError } from "../../errors.js";
+import type { KekVersionRecord, KeyStore, UserKeyState } from "../store.js";
+import { KEYS_SCHEMA, migrate } from "./migrations.js";
+import { PgDatabase } from "./pg-database.js";
+import { isConstraint } from "./pg-errors.js";
+
+export const DEFAULT_KEYS_SCHEMA = "sse_keys";
+
+export interface PostgresKeyStoreOptions {
+  /** Schema of the tables (default sse_keys). */
+  schema?: string;
+  /** Most connections of this process (default 4: keys are read rarely, they are cached). */
+  poolSize?: number;
+  onError?: (err: unknown, what: string) => void;
+}
+
+interface KekRow {
+  owner: string;
+  version: number;
+  root_version: number;
+  wrapped_kek: Buffer;
+  created: Date;
+}
+
+interface StateRow {
+  owner: string;
+  primary_version: number;
+  min_decryption_version: number;
+}
+
+const toKek = (r: KekRow): KekVersionRecord => ({
+  owner: r.owner,
+  version: r.version,
+  rootVersion: r.root_version,
+  wrappedKek: r.wrapped_kek,
+  created: r.created,
+});
+
+const toState = (r: StateRow): UserKeyState => ({
+  owner: r.owner,
+  primaryVersion: r.primary_version,
+  minDecryptionVersion: r.min_decryption_version,
+});
+
+const KEK_COLUMNS = "owner, version, root_version, wrapped_kek, created";
+
+export class PostgresKeyStore implements KeyStore {
+  readonly #db: PgDatabase;
+  readonly #onError: (err: unknown, what: string) => void;
+
+  static async open(url: string, opts: PostgresKeyStoreOptions = {}): Promise<PostgresKeyStore> {
+    const db = new PgDatabase({
+      url,
+      schema: opts.schema ?? DEFAULT_KEYS_SCHEMA,
+      max: opts.poolSize ?? 4,
+      onIdleError: (err) => opts.onError?.(err, "idle database connection"),
+    });
+    try {
+      await migrate(db, KEYS_SCHEMA);
+    } catch (err) {
+      await db.close().catch(() => undefined);
+      throw err;
+    }
+    return new PostgresKeyStore(db, opts.onError ?? (() => undefined));
+  }
+
+  private constructor(db: PgDatabase, onError: (err: unknown, what: string) => void) {
+    this.#db = db;
+    this.#onError = onError;
+  }
+
+  async createUserKey(state: UserKeyState, first: KekVersionRecord): Promise<void> {
+    try {
+      await this.#db.tx("durable", async (q) => {
+        await q.query(
+          "INSERT INTO user_keys (owner, primary_version, min_decryption_version) VALUES ($1, $2, $3)",
+          [state.owner, state.primaryVersion, state.minDecryptionVersion],
+        );
+        await q.query(
+          `INSERT INTO kek_versions (${KEK_COLUMNS}) VALUES ($1, $2, $3, $4, $5)`,
+          kekValues(first),
+        );
+      });
+    } catch (err) {
+      if (isConstraint(err, "unique")) throw new AppError("conflict", "the user already has a key");
+      throw err;
+    }
+  }
+
+  async getUserKeyState(owner: string): Promise<UserKeyState | null> {
+    const [row] = await this.#db.query<StateRow>(
+      "SELECT owner, primary_version, min_decryption_version FROM user_keys WHERE owner = $1",
+      [owner],
+    );
+    return row ? toState(row) : null;
+  }
+
+  async listKekVersions(owner: string): Promise<KekVersionRecord[]> {
+    const rows = await this.#db.query<KekRow>(
+      `SELECT ${KEK_COLUMNS} FROM kek_versions WHERE owner = $1 ORDER BY version`,
+      [owner],
+    );
+    return rows.map(toKek);
+  }
+
+  async getKekVersion(owner: string, version: number): Promise<KekVersionRecord | null> {
+    const [row] = await this.#db.query<KekRow>(
+      `SELECT ${KEK_COLUMNS} FROM kek_versions WHERE owner = $1 AND version = $2`,
+      [owner, version],
+    );
+    return row ? toKek(row) : null;
+  }
+
+  async addKekVersion(rec: KekVersionRecord): Promise<void> {
+    try {
+      await this.#db.tx("durable", async (q) => {
+        await q.query(
+          `INSERT INTO kek_versions (${KEK_COLUMNS}) VALUES ($1, $2, $3, $4, $5)`,
+          kekValues(rec),
+        );
+        await q.query("UPDATE user_keys SET primary_version = $1 WHERE owner = $2", [rec.version, rec.owner]);
+      });
+    } catch (err) {
+      if (isConstraint(err, "foreign_key")) throw new AppError("not_found", "the user has no key");
+      if (isConstraint(err, "unique")) throw new AppError("conflict", "this key version exists");
+      throw err;
+    }
+  }
+
+  async retireKekVersionsBelow(owner: string, version: number): Promise<void> {
+    await this.#db.tx("durable", async (q) => {
+      const found = await q.query(
+        `UPDATE user_keys SET min_decryption_version = greatest(min_decryption_version, $1)
+         WHERE owner = $2 RETURNING 1`,
+        [version, owner],
+      );
+      if (found.length === 0) throw new AppError("not_found", "the user has no key");
+      await q.query("DELETE FROM kek_versions WHERE owner = $1 AND version < $2", [owner, version]);
+    });
+    await this.#vacuum();
+  }
+
+  async rewrapKekVersion(
+    owner: string,
+    version: number,
+    rootVersion: number,
+    wrappedKek: Buffer,
+  ): Promise<void> {
+    // No error when the version is gone: the user was deleted while the root rotation ran.
+    await this.#db.query(
+      "UPDATE kek_versions SET root_version = $1, wrapped_kek = $2 WHERE owner = $3 AND version = $4",
+      [rootVersion, wrappedKek, owner, version],
+    );
+  }
+
+  async kekVersionsNotWrappedBy(rootVersion: number, limit: number): Promise<KekVersionRecord[]> {
+    if (limit <= 0) return [];
+    // Two range scans of (root_version, owner, version) instead of a full scan for `<>`.
+    const rows = await this.#db.query<KekRow>(
+      `(SELECT ${KEK_COLUMNS} FROM kek_versions WHERE root_version < $1
+        ORDER BY root_version, owner, version LIMIT $2)
+       UNION ALL
+       (SELECT ${KEK_COLUMNS} FROM kek_versions WHERE root_version > $1
+        ORDER BY root_version, owner, version LIMIT $2)
+       ORDER BY root_version, owner, version LIMIT $2`,
+      [rootVersion, limit],
+    );
+    return rows.map(toKek);
+  }
+
+  async countKekVersionsNotWrappedBy(rootVersion: number): Promise<number> {
+    const [row] = await this.#db.query<{ n: number }>(
+      "SELECT count(*) AS n FROM kek_versions WHERE root_version <> $1",
+      [rootVersion],
+    );
+    return row?.n ?? 0;
+  }
+
+  async destroyUserKeys(owner: string): Promise<void> {
+    await this.#db.tx("durable", async (q) => {
+      await q.query("DELETE FROM kek_versions WHERE owner = $1", [owner]);
+      await q.query("DELETE FROM user_keys WHERE owner = $1", [owner]);
+    });
+    await this.#vacuum();
+  }
+
+  /**
+   * Removes erased keys' dead rows from the tables at once instead of whenever autovacuum comes by.
+   * Their bytes may outlive this in free space, the WAL and backups: see docs/OPERATIONS.md. Best
+   * effort: the keys are gone already; a role that does not own the tables (42501), or a connection
+   * lost now, leaves the dead rows to autovacuum.
+   */
+  async #vacuum(): Promise<void> {
+    await this.#db
+      .withConnection((q) => q.query("VACUUM kek_versions, user_keys"))
+      .catch((err: unknown) => this.#onError(err, "VACUUM after erasing keys"));
+  }
+
+  async ping(): Promise<void> {
+    await this.#db.query("SELECT 1");
+  }
+
+  async close(): Promise<void> {
+    await this.#db.close();
+  }
+}
+
+function kekValues(rec: KekVersionRecord): unknown[] {
+  return [rec.owner, rec.version, rec.rootVersion, rec.wrappedKek, rec.created];
+}

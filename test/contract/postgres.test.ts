@@ -1,0 +1,462 @@
+// Runs the store contracts against the PostgreSQL adapters, on a database of this file's own on the
+// run's PostgreSQL; each test gets fresh schemas. PostgreSQL-only behaviour is tested below: several
+// stores on one schema stand for several server processes (and one test kills a real one).
+import { spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
+import os from "node:os";
+import path from "node:path";
+import { pathToFileURL } from "node:url";
+import pg from "pg";
+import pino from "pino";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { StorageUnavailableError } from "../../src/errors.js";
+import { openPostgresStores } from "../../src/store/open-store.js";
+import { type Commit, PgDatabase } from "../../src/store/postgres/pg-database.js";
+import { isRetryable, pgFault } from "../../src/store/postgres/pg-errors.js";
+import { PostgresKeyStore } from "../../src/store/postgres/postgres-key-store.js";
+import {
+  PostgresObjectStore,
+  type PostgresObjectStoreOptions,
+} from "../../src/store/postgres/postgres-object-store.js";
+import { SchemaVersionError } from "../../src/store/schema-version-error.js";
+import { adminQuery, createTestDatabase, type TestDatabase } from "../helpers/postgres.js";
+import { waitFor } from "../helpers/wait-for.js";
+import { kek, keyStoreContract } from "./key-store.contract.js";
+import { expectSegments, newMeta, newUser, objectStoreContract } from "./object-store.contract.js";
+
+const ROOT = path.resolve(import.meta.dirname, "../..");
+
+let db: TestDatabase;
+beforeAll(async () => {
+  db = await createTestDatabase();
+});
+afterAll(async () => {
+  await db?.drop();
+});
+
+const freshSchema = () => `t_${randomBytes(6).toString("hex")}`;
+const dropSchema = (schema: string) => adminQuery(db.url, `DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+
+objectStoreContract("postgres", async () => {
+  const schema = freshSchema();
+  // No grace period: the contract is about one process, whose own busy set is exact.
+  const store = await PostgresObjectStore.open(db.url, { schema, trashGraceMs: 0 });
+  return {
+    store,
+    async cleanup() {
+      await store.close();
+      await dropSchema(schema);
+    },
+  };
+});
+
+keyStoreContract("postgres", async () => {
+  const schema = freshSchema();
+  const store = await PostgresKeyStore.open(db.url, { schema });
+  return {
+    store,
+    async cleanup() {
+      await store.close();
+      await dropSchema(schema);
+    },
+  };
+});
+
+describe("PostgreSQL stores", () => {
+  let schema: string;
+  const opened: { close(): Promise<void> }[] = [];
+  /** A store as one server process would open it; closed after the test. */
+  async function openObjects(opts: PostgresObjectStoreOptions = {}) {
+    const s = await PostgresObjectStore.open(db.url, { schema, ...opts });
+    opened.push(s);
+    return s;
+  }
+  const sql = <R extends object = Record<string, unknown>>(text: string, values?: unknown[]) =>
+    adminQuery<R>(db.url, text, values);
+
+  beforeEach(() => {
+    schema = freshSchema();
+  });
+  afterEach(async () => {
+    for (const s of opened.splice(0)) await s.close();
+    await dropSchema(schema);
+  });
+
+  describe("migrations", () => {
+    it("run exactly once when many processes start together", async () => {
+      const stores = await Promise.all(Array.from({ length: 6 }, () => openObjects()));
+      expect(stores).toHaveLength(6);
+      expect(await sql(`SELECT version, name FROM ${schema}.schema_migrations ORDER BY version`)).toEqual([
+        { version: 1, name: "initial" },
+        { version: 2, name: "job results" },
+      ]);
+      // And again, later: nothing to do.
+      await openObjects();
+      expect(await sql(`SELECT count(*)::int AS n FROM ${schema}.schema_migrations`)).toEqual([{ n: 2 }]);
+    });
+
+    it("bring a schema of an older release up to date, keeping its data", async () => {
+      const first = await openObjects();
+      const user = newUser();
+      await first.createUser(user);
+      await first.close();
+      // As release 1 left it: no job results yet.
+      await sql(
+        `ALTER TABLE ${schema}.jobs DROP COLUMN result; DELETE FROM ${schema}.schema_migrations WHERE version = 2`,
+      );
+      const upgraded = await openObjects();
+      expect(await upgraded.getUserByUid(user.uid)).toEqual(user);
+      expect(await sql(`SELECT max(version)::int AS v FROM ${schema}.schema_migrations`)).toEqual([{ v: 2 }]);
+      expect(
+        await sql(
+          "SELECT 1 FROM information_schema.columns WHERE table_schema = $1 AND table_name = 'jobs' AND column_name = 'result'",
+          [schema],
+        ),
+      ).toHaveLength(1);
+    });
+
+    it("refuse a schema from a newer release, changing nothing", async () => {
+      await openObjects();
+      await sql(`INSERT INTO ${schema}.schema_migrations (version, name) VALUES (3, 'future')`);
+      await expect(openObjects()).rejects.toThrow(SchemaVersionError);
+      await expect(openObjects()).rejects.toThrow(/has version 3, but this release only knows up to 2/);
+      expect(await sql(`SELECT max(version)::int AS v FROM ${schema}.schema_migrations`)).toEqual([{ v: 3 }]);
+    });
+
+    it("refuse a schema holding someone else's tables", async () => {
+      await sql(`CREATE SCHEMA ${schema}; CREATE TABLE ${schema}.t (x int)`);
+      await expect(openObjects()).rejects.toThrow(/holds tables that are not an SSE Store objects store/);
+    });
+
+    it("keys live in their own schema, or their own database", async () => {
+      const logger = pino({ level: "silent" });
+      let stores = await openPostgresStores(
+        db.url,
+        { keysDatabaseUrl: undefined, databasePoolSize: 2 },
+        logger,
+      );
+      await stores.keys.createUserKey(
+        { owner: "u", primaryVersion: 1, minDecryptionVersion: 1 },
+        kek("u", 1),
+      );
+      await stores.objects.close();
+      await stores.keys.close();
+      const tables = await sql<{ schema: string; table: string }>(
+        `SELECT table_schema AS schema, table_name AS table FROM information_schema.tables
+         WHERE table_schema IN ('sse_objects', 'sse_keys') AND table_name IN ('objects', 'kek_versions')
+         ORDER BY 1`,
+      );
+      expect(tables).toEqual([
+        { schema: "sse_keys", table: "kek_versions" },
+        { schema: "sse_objects", table: "objects" },
+      ]);
+      const keysDb = await createTestDatabase();
+      try {
+        stores = await openPostgresStores(
+          db.url,
+          { keysDatabaseUrl: keysDb.url, databasePoolSize: 2 },
+          logger,
+        );
+        expect(await stores.keys.getUserKeyState("u")).toBeNull();
+        await stores.keys.createUserKey(
+          { owner: "v", primaryVersion: 1, minDecryptionVersion: 1 },
+          kek("v", 1),
+        );
+        await stores.objects.close();
+        await stores.keys.close();
+        expect(await adminQuery(keysDb.url, "SELECT owner FROM sse_keys.user_keys")).toEqual([
+          { owner: "v" },
+        ]);
+      } finally {
+        await keysDb.drop();
+        await sql("DROP SCHEMA sse_objects CASCADE; DROP SCHEMA sse_keys CASCADE");
+      }
+    });
+  });
+
+  describe("several processes on one database", () => {
+    it("what one commits, another reads at once", async () => {
+      const [a, b] = [await openObjects(), await openObjects()];
+      const user = newUser();
+      await a.createUser(user);
+      const meta = newMeta(user.uid, "x");
+      await a.beginUpload(user.uid, "x", meta.writeId);
+      await a.appendSegments(meta.writeId, 0, [Buffer.alloc(65552, 1), Buffer.alloc(100, 2)]);
+      await a.commitObject(meta, {});
+      expect(await b.getObject(user.uid, "x")).toEqual(meta);
+      expectSegments(await b.readSegments(meta.writeId, 0, 5), [
+        Buffer.alloc(65552, 1),
+        Buffer.alloc(100, 2),
+      ]);
+    });
+
+    it("a replaced write outlives the grace period while another process still streams it", async () => {
+      const fast = { heartbeatMs: 100, trashGraceMs: 300 };
+      const [reader, writer] = [await openObjects(fast), await openObjects(fast)];
+      const user = newUser();
+      await writer.createUser(user);
+      const old = newMeta(user.uid, "doc");
+      await writer.commitObject(old, {}, [Buffer.from("old")]);
+      // The reader's object service starts streaming the old write…
+      const reading = new Set([old.writeId.toString("hex")]);
+      await reader.reclaim(reading);
+      // …when the writer replaces it and tries to reclaim it at once: the grace period holds it back.
+      await writer.commitObject(newMeta(user.uid, "doc"), {}, [Buffer.from("new")]);
+      expect(await writer.reclaim(new Set())).toBe(0);
+      // The reader's heartbeat pins the trashed write; past the grace period it is still kept.
+      await waitFor(
+        "the reader's pin",
+        async () => (await sql(`SELECT 1 FROM ${schema}.read_pins`)).length > 0,
+      );
+      await waitFor("the grace period to pass", async () => {
+        const [r] = await sql<{ over: boolean }>(
+          `SELECT now() > trashed_at + interval '300 milliseconds' AS over FROM ${schema}.trash`,
+        );
+        return r?.over;
+      });
+      expect(await writer.reclaim(new Set())).toBe(0);
+      expect(await reader.readSegments(old.writeId, 0, 1)).toEqual([Buffer.from("old")]);
+      // The stream ends: once the pin runs out, the write goes.
+      reading.clear();
+      await waitFor("the write to be reclaimed", async () => (await writer.reclaim(new Set())) === 1);
+      expect(await reader.readSegments(old.writeId, 0, 1)).toEqual([]);
+      expect(await sql(`SELECT * FROM ${schema}.read_pins`)).toEqual([]);
+    });
+
+    it("the sweep spares another live process's upload, however long it takes", async () => {
+      const fast = { heartbeatMs: 100, uploadStaleMs: 300 };
+      const [uploader, sweeper] = [await openObjects(fast), await openObjects(fast)];
+      const user = newUser();
+      await uploader.createUser(user);
+      const meta = newMeta(user.uid, "slow");
+      await uploader.beginUpload(user.uid, "slow", meta.writeId);
+      await uploader.appendSegments(meta.writeId, 0, [Buffer.from("a")]);
+      const [upload] = await sql<{ started: Date }>(`SELECT started FROM ${schema}.uploads`);
+      const started = upload!.started;
+      // Several staleness periods without a single append: the heartbeat keeps it alive.
+      await waitFor("three staleness periods", async () => {
+        const [r] = await sql<{ over: boolean }>(
+          `SELECT now() > $1::timestamptz + interval '900 milliseconds' AS over`,
+          [started],
+        );
+        expect(await sweeper.sweepAbandonedUploads()).toBe(0);
+        return r?.over;
+      });
+      await uploader.appendSegments(meta.writeId, 1, [Buffer.from("b")]);
+      await uploader.commitObject(meta, {});
+      expect(await sweeper.readSegments(meta.writeId, 0, 5)).toEqual([Buffer.from("a"), Buffer.from("b")]);
+    });
+
+    it("uploads of a process killed with -9 are swept by another; what it committed stays", async () => {
+      const user = newUser();
+      const setup = await openObjects();
+      await setup.createUser(user);
+      const storeUrl = pathToFileURL(path.join(ROOT, "src/store/postgres/postgres-object-store.ts")).href;
+      const dir = mkdtempSync(path.join(os.tmpdir(), "sse-pg-child-"));
+      const script = path.join(dir, "child.mts");
+      writeFileSync(
+        script,
+        `import { PostgresObjectStore } from ${JSON.stringify(storeUrl)};
+         const s = await PostgresObjectStore.open(${JSON.stringify(db.url)}, { schema: ${JSON.stringify(schema)} });
+         const w = (n) => Buffer.alloc(16, n);
+         const meta = { owner: ${JSON.stringify(user.uid)}, id: "1", kind: "blob", size: 3, contentType: "x/y",
+           etag: "e", created: new Date(1), modified: new Date(1), writeId: w(1), formatVersion: 1, suite: 1,
+           segmentSize: 65536, kekVersion: 1, wrappedDek: w(9) };
+         await s.beginUpload(meta.owner, "1", w(1));
+         await s.appendSegments(w(1), 0, [Buffer.alloc(65552, 1), Buffer.alloc(65552, 2)]);
+         await s.commitObject(meta, {});
+         await s.beginUpload(meta.owner, "2", w(2));
+         await s.appendSegments(w(2), 0, [Buffer.alloc(65552, 3)]);
+         process.stdout.write("ready\\n");
+         setInterval(() => {}, 1000);`,
+      );
+      const child = spawn(path.join(ROOT, "node_modules/.bin/tsx"), [script], {
+        cwd: ROOT,
+        stdio: ["ignore", "pipe", "pipe"],
+      });
+      try {
+        let err = "";
+        child.stderr.on("data", (d) => {
+          err += d;
+        });
+        await new Promise<void>((resolve, reject) => {
+          child.stdout.on("data", (d: Buffer) => {
+            if (d.toString().includes("ready")) resolve();
+          });
+          child.once("exit", (code) => reject(new Error(`child exited early (${code}): ${err}`)));
+        });
+        const exited = new Promise((resolve) => child.once("exit", resolve));
+        child.kill("SIGKILL");
+        await exited;
+      } finally {
+        if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+        rmSync(dir, { recursive: true, force: true });
+      }
+
+      const other = await openObjects({ heartbeatMs: 100, uploadStaleMs: 300 });
+      expect((await other.getObject(user.uid, "1"))?.etag).toBe("e");
+      expectSegments(await other.readSegments(Buffer.alloc(16, 1), 0, 5), [
+        Buffer.alloc(65552, 1),
+        Buffer.alloc(65552, 2),
+      ]);
+      // Not at once (its writer might be alive), but once its heartbeat is stale.
+      expect(await other.sweepAbandonedUploads()).toBe(0);
+      await waitFor("the dead upload to be swept", async () => (await other.sweepAbandonedUploads()) === 1);
+      expect(await other.readSegments(Buffer.alloc(16, 2), 0, 5)).toEqual([]);
+      expect(await sql(`SELECT * FROM ${schema}.uploads`)).toEqual([]);
+      expect(await sql(`SELECT * FROM ${schema}.trash`)).toEqual([]);
+    }, 30_000);
+
+    it("abortUpload after a commit whose answer was lost leaves the object intact", async () => {
+      const s = await openObjects();
+      const user = newUser();
+      await s.createUser(user);
+      const meta = newMeta(user.uid, "amb");
+      await s.beginUpload(user.uid, "amb", meta.writeId);
+      await s.appendSegments(meta.writeId, 0, [Buffer.from("x")]);
+      await s.commitObject(meta, {});
+      await s.abortUpload(meta.writeId);
+      expect(await s.readSegments(meta.writeId, 0, 5)).toEqual([Buffer.from("x")]);
+      expect(await s.reclaim(new Set())).toBe(0);
+    });
+
+    it("each job is claimed by exactly one of several processes", async () => {
+      const stores = await Promise.all([openObjects(), openObjects(), openObjects()]);
+      const user = newUser();
+      await stores[0]!.createUser(user);
+      const ids = Array.from({ length: 30 }, (_, i) => `job-${i}`);
+      for (const [i, id] of ids.entries()) {
+        await stores[0]!.createJob({
+          id,
+          kind: "test",
+          owner: user.uid,
+          target: null,
+          state: "running",
+          done: 0,
+          total: 1,
+          error: null,
+          cursor: null,
+          result: null,
+          created: new Date(1_700_000_000_000 + i),
+          updated: new Date(1_700_000_000_000 + i),
+        });
+      }
+      const claimed = await Promise.all(
+        stores.flatMap((s, n) =>
+          [0, 1, 2, 3].map(async (k) => {
+            const mine: string[] = [];
+            for (;;) {
+              const job = await s.claimJob(`worker-${n}-${k}`, 60_000);
+              if (!job) return mine;
+              mine.push(job.id);
+            }
+          }),
+        ),
+      );
+      const all = claimed.flat();
+      expect(all.sort()).toEqual([...ids].sort());
+    });
+  });
+
+  describe("plumbing", () => {
+    it("commits are durable whatever the server's default; appended segments are relaxed", async () => {
+      await sql(`ALTER DATABASE ${db.name} SET synchronous_commit = off`);
+      const pgdb = new PgDatabase({ url: db.url, schema, max: 2 });
+      try {
+        expect(await pgdb.query("SHOW synchronous_commit")).toEqual([{ synchronous_commit: "on" }]);
+        const inTx = (commit: Commit) => pgdb.tx(commit, (q) => q.query("SHOW synchronous_commit"));
+        expect(await inTx("durable")).toEqual([{ synchronous_commit: "on" }]);
+        expect(await inTx("relaxed")).toEqual([{ synchronous_commit: "off" }]);
+      } finally {
+        await pgdb.close();
+        await sql(`ALTER DATABASE ${db.name} RESET synchronous_commit`);
+      }
+    });
+
+    it("retries a transaction that lost a serialization conflict", async () => {
+      const pgdb = new PgDatabase({ url: db.url, schema: "public", max: 4 });
+      try {
+        const table = `skew_${randomBytes(4).toString("hex")}`;
+        await pgdb.query(`CREATE TABLE ${table} (n int)`);
+        let attempts = 0;
+        let arrived = 0;
+        let release!: () => void;
+        const bothRead = new Promise<void>((r) => {
+          release = r;
+        });
+        // Write skew: each reads the count, then inserts; under SERIALIZABLE one of them must fail.
+        const run = (n: number) =>
+          pgdb.tx("durable", async (q) => {
+            attempts++;
+            await q.query("SET TRANSACTION ISOLATION LEVEL SERIALIZABLE");
+            await q.query(`SELECT count(*) FROM ${table}`);
+            if (++arrived === 2) release();
+            await bothRead;
+            await q.query(`INSERT INTO ${table} VALUES ($1)`, [n]);
+          });
+        await Promise.all([run(1), run(2)]);
+        expect(attempts).toBe(3);
+        expect(await pgdb.query(`SELECT n FROM ${table} ORDER BY n`)).toEqual([{ n: 1 }, { n: 2 }]);
+        await pgdb.query(`DROP TABLE ${table}`);
+      } finally {
+        await pgdb.close();
+      }
+    });
+
+    it("an unreachable database is StorageUnavailableError, without the URL or SQL in the detail", async () => {
+      const url = `postgres://postgres:secret-pw@127.0.0.1:${await closedPort()}/nowhere`;
+      const err = await PostgresObjectStore.open(url, { schema }).then(
+        () => null,
+        (e: unknown) => e,
+      );
+      expect(err).toBeInstanceOf(StorageUnavailableError);
+      expect((err as StorageUnavailableError).detail).not.toMatch(/secret|127\.0\.0\.1|SELECT/);
+    });
+
+    it("maps database failures to StorageUnavailableError, and nothing else", () => {
+      const dbError = (code: string) => Object.assign(new pg.DatabaseError("boom", 0, "error"), { code });
+      for (const code of [
+        "08006",
+        "57P01",
+        "57P03",
+        "53300",
+        "53100",
+        "58030",
+        "XX000",
+        "25006",
+        "3D000",
+        "28P01",
+      ]) {
+        const cause = dbError(code);
+        const mapped = pgFault(cause);
+        expect(mapped, code).toBeInstanceOf(StorageUnavailableError);
+        expect(mapped?.cause).toBe(cause);
+      }
+      for (const code of ["23505", "23503", "42P01", "22P02", "40001"])
+        expect(pgFault(dbError(code)), code).toBeNull();
+      const refused = Object.assign(new Error("connect ECONNREFUSED 127.0.0.1:1"), { code: "ECONNREFUSED" });
+      expect(pgFault(refused)).toBeInstanceOf(StorageUnavailableError);
+      expect(pgFault(new Error("Connection terminated unexpectedly"))).toBeInstanceOf(
+        StorageUnavailableError,
+      );
+      expect(pgFault(new Error("timeout exceeded when trying to connect"))).toBeInstanceOf(
+        StorageUnavailableError,
+      );
+      expect(pgFault(new TypeError("x is not a function"))).toBeNull();
+      expect(isRetryable(dbError("40001"))).toBe(true);
+      expect(isRetryable(dbError("40P01"))).toBe(true);
+      expect(isRetryable(dbError("23505"))).toBe(false);
+    });
+  });
+});
+
+/** A port nothing listens on. */
+async function closedPort(): Promise<number> {
+  const srv = createServer();
+  await new Promise<void>((r) => srv.listen(0, "127.0.0.1", () => r()));
+  const addr = srv.address();
+  await new Promise((r) => srv.close(r));
+  return typeof addr === "object" && addr ? addr.port : 1;
+}

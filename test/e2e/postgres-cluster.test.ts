@@ -1,0 +1,199 @@
+// Two real server processes on one PostgreSQL database, as behind a load balancer: what one writes
+// the other reads at once, concurrent item POSTs on both get unique ids, and kill -9 of one while it
+// writes loses nothing the other cannot serve. Both share one root key (the file provider's
+// root.key in a shared data dir), as every process of a deployment must.
+import { rmSync } from "node:fs";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createTestDatabase, type TestDatabase } from "../helpers/postgres.js";
+import { type ServerProcess, startServer, tempDir } from "./harness.js";
+import {
+  expectProblem,
+  KiB,
+  killHard,
+  listAll,
+  MiB,
+  putObject,
+  randomData,
+  sha256,
+  waitFor,
+} from "./util.js";
+
+let db: TestDatabase;
+let sharedDir: string;
+let a: ServerProcess;
+let b: ServerProcess;
+const extra: ServerProcess[] = [];
+
+function startOnDb(): Promise<ServerProcess> {
+  return startServer({ dataDir: sharedDir, env: { SSE_DATABASE_URL: db.url } });
+}
+
+beforeAll(async () => {
+  db = await createTestDatabase();
+  sharedDir = tempDir("sse-e2e-pg-");
+  // Started together on an empty database: migrations and the admin's bootstrap race.
+  [a, b] = await Promise.all([startOnDb(), startOnDb()]);
+}, 120_000);
+
+afterAll(async () => {
+  await Promise.all([a, b, ...extra].filter(Boolean).map((s) => killHard(s)));
+  await db?.drop();
+  rmSync(sharedDir, { recursive: true, force: true });
+}, 60_000);
+
+const json = (body: unknown): RequestInit => ({
+  method: "POST",
+  headers: { "content-type": "application/json" },
+  body: JSON.stringify(body),
+});
+
+async function getBytes(s: ServerProcess, id: string | number) {
+  const res = await s.fetch(`/data/${id}`);
+  return { res, bytes: Buffer.from(await res.arrayBuffer()) };
+}
+
+describe("two server processes on one PostgreSQL", () => {
+  it("both started on an empty database: one admin, one migration, both ready", async () => {
+    for (const s of [a, b]) {
+      const ready = await fetch(`${s.url}/ready`);
+      expect(ready.status).toBe(200);
+      expect((await s.fetch("/me")).status).toBe(200);
+    }
+    const users = (await (await b.fetch("/users")).json()) as { name: string }[];
+    expect(users.map((u) => u.name)).toEqual(["admin"]);
+    const logs = a.output() + b.output();
+    expect(logs).toMatch(/"store":"postgres"/);
+    expect(logs).not.toContain(db.url);
+  });
+
+  it("an object written through one is read through the other at once", async () => {
+    const data = randomData(3 * MiB + 17);
+    const put = await putObject(a, "shared/doc.bin", data, { "content-type": "application/x-test" });
+    expect(put.status).toBe(201);
+    const { res, bytes } = await getBytes(b, "shared/doc.bin");
+    expect(res.status).toBe(200);
+    expect(res.headers.get("etag")).toBe(put.body.etag);
+    expect(res.headers.get("content-type")).toBe("application/x-test");
+    expect(sha256(bytes)).toBe(sha256(data));
+
+    const ranged = await b.fetch("/data/shared/doc.bin", { headers: { range: "bytes=1048570-1048580" } });
+    expect(ranged.status).toBe(206);
+    expect(Buffer.from(await ranged.arrayBuffer()).equals(data.subarray(1048570, 1048581))).toBe(true);
+
+    // Replaced on B, read on A; deleted on A, gone on B.
+    const next = randomData(100 * KiB);
+    expect((await putObject(b, "shared/doc.bin", next)).status).toBe(200);
+    expect(sha256((await getBytes(a, "shared/doc.bin")).bytes)).toBe(sha256(next));
+    expect((await a.fetch("/data/shared/doc.bin", { method: "DELETE" })).status).toBe(204);
+    await expectProblem(await b.fetch("/data/shared/doc.bin"), 404, "not_found");
+
+    const item = await a.fetch("/data", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ data: "hello from a" }),
+    });
+    expect(item.status).toBe(200);
+    const { id } = (await item.json()) as { id: number };
+    expect(await (await b.fetch(`/data/${id}`)).json()).toEqual({ id, data: "hello from a" });
+    expect(await listAll(b)).toContain(id);
+  });
+
+  it("a user and token made on one work on the other; revoked on one, refused on the other at once", async () => {
+    const created = await a.fetch("/users", json({ name: "carol", role: "user" }));
+    expect(created.status).toBe(201);
+    const issued = await a.fetch("/users/carol/tokens", json({ label: "laptop" }));
+    expect(issued.status).toBe(201);
+    const { id, token } = (await issued.json()) as { id: string; token: string };
+    const as = (s: ServerProcess, p: string, init: RequestInit = {}) =>
+      s.fetch(p, { ...init, headers: { ...init.headers, authorization: `Bearer ${token}` } });
+
+    expect(((await (await as(b, "/me")).json()) as { name: string }).name).toBe("carol");
+    // Her key was made by A, in the shared keys schema: B encrypts and A decrypts with it.
+    expect((await as(b, "/data/note", { method: "PUT", body: "carol's note" })).status).toBe(201);
+    expect(await (await as(a, "/data/note")).text()).toBe("carol's note");
+
+    expect((await a.fetch(`/users/carol/tokens/${id}`, { method: "DELETE" })).status).toBe(204);
+    const refused = await as(b, "/data/note");
+    expect(refused.status).toBe(401);
+    await expectProblem(refused, 401, "unauthorized");
+  });
+
+  it("concurrent item POSTs on both processes get unique ids, every one readable on both", async () => {
+    const perServer = 30;
+    const post = (s: ServerProcess, n: number) =>
+      s
+        .fetch("/data", {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({ data: `item ${n}` }),
+        })
+        .then(async (r) => ({ status: r.status, body: (await r.json()) as { id: number; data: string } }));
+    const answers = await Promise.all(
+      Array.from({ length: perServer * 2 }, (_, n) => post(n % 2 === 0 ? a : b, n)),
+    );
+    expect(answers.map((x) => x.status)).toEqual(answers.map(() => 200));
+    const ids = answers.map((x) => x.body.id);
+    expect(new Set(ids).size).toBe(ids.length);
+    for (const [n, x] of answers.entries()) {
+      const other = n % 2 === 0 ? b : a;
+      expect(await (await other.fetch(`/data/${x.body.id}`)).json()).toEqual({
+        id: x.body.id,
+        data: `item ${n}`,
+      });
+    }
+  });
+
+  it("kill -9 of one while it writes: the other serves every acknowledged object", async () => {
+    const victim = await startOnDb();
+    extra.push(victim);
+    interface Version {
+      hash: string;
+      acked: boolean;
+    }
+    const versions = new Map<string, Version[]>();
+    let acked = 0;
+    let killing = false;
+    const clientErrors: string[] = [];
+    const client = async (k: number) => {
+      for (let n = 0; !killing; n++) {
+        const id = `kill/c${k}/obj${n % 3}`;
+        const data = randomData(128 * KiB + Math.floor(Math.random() * 3 * MiB));
+        const v: Version = { hash: sha256(data), acked: false };
+        versions.set(id, [...(versions.get(id) ?? []), v]);
+        try {
+          const res = await victim.fetch(`/data/${id}`, { method: "PUT", body: data });
+          await res.arrayBuffer();
+          if (res.status === 200 || res.status === 201) {
+            v.acked = true;
+            acked++;
+          } else if (!killing) clientErrors.push(`PUT ${id} → ${res.status}`);
+        } catch (err) {
+          if (!killing) clientErrors.push(`PUT ${id}: ${String(err)}`);
+          return;
+        }
+      }
+    };
+    const clients = Array.from({ length: 6 }, (_, k) => client(k));
+    await waitFor(() => acked >= 30 || clientErrors.length > 0, "30 acknowledged uploads", 90_000);
+    killing = true;
+    await killHard(victim);
+    await Promise.all(clients);
+    expect(clientErrors).toEqual([]);
+    expect([...versions.values()].flat().filter((v) => !v.acked).length).toBeGreaterThanOrEqual(1);
+
+    const problems: string[] = [];
+    for (const [id, list] of versions) {
+      const lastAcked = list.map((v) => v.acked).lastIndexOf(true);
+      // The last acknowledged version, or a later one whose answer the kill swallowed.
+      const allowed = new Set(list.slice(Math.max(0, lastAcked)).map((v) => v.hash));
+      const { res, bytes } = await getBytes(b, id);
+      if (res.status === 404) {
+        if (lastAcked >= 0) problems.push(`${id}: acknowledged but gone`);
+      } else if (res.status !== 200) problems.push(`${id}: ${res.status}`);
+      else if (!allowed.has(sha256(bytes))) problems.push(`${id}: not a version that may have survived`);
+    }
+    expect(problems).toEqual([]);
+    const listed = (await listAll(b)).map(String).filter((id) => id.startsWith("kill/"));
+    for (const id of listed) expect(versions.has(id), id).toBe(true);
+  }, 180_000);
+});
