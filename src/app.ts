@@ -5,13 +5,18 @@ import { AuthService } from "./auth/auth-service.js";
 import { FailureLimiter } from "./auth/failure-limiter.js";
 import type { Config } from "./config.js";
 import { authPlugin } from "./http/auth-plugin.js";
+import { loadConsoleAssets } from "./http/console-assets.js";
+import { consoleRoutes } from "./http/console-routes.js";
 import { dataRoutes } from "./http/data-routes.js";
 import { docsPlugin } from "./http/docs.js";
+import { folderRoutes } from "./http/folder-routes.js";
+import { linkRoutes } from "./http/link-routes.js";
 import { problemPlugin } from "./http/problem.js";
 import { genReqId } from "./http/request-id.js";
 import { systemRoutes } from "./http/system-routes.js";
 import { KeyService } from "./keys/key-service.js";
 import type { RootKeyProvider } from "./keys/root-key-provider.js";
+import { DownloadLinks } from "./objects/download-links.js";
 import { ObjectService } from "./objects/object-service.js";
 import type { KeyStore, ObjectStore } from "./store/store.js";
 import { VERSION } from "./version.js";
@@ -27,6 +32,7 @@ export interface Services {
   objects: ObjectService;
   keys: KeyService;
   auth: AuthService;
+  links: DownloadLinks;
 }
 
 export interface App {
@@ -41,11 +47,15 @@ export function buildServices(config: Config, deps: Deps): Services {
     cacheSize: config.keyCacheSize,
     cacheTtlMs: config.keyCacheTtlSeconds * 1000,
   });
-  const objects = new ObjectService(deps.store, keys, { maxObjectBytes: config.maxObjectBytes }, (err, what) =>
-    deps.logger.error({ err }, `background ${what} failed`),
+  const objects = new ObjectService(
+    deps.store,
+    keys,
+    { maxObjectBytes: config.maxObjectBytes },
+    (err, what) => deps.logger.error({ err }, `background ${what} failed`),
   );
   const auth = new AuthService(deps.store, keys, deps.logger);
-  return { objects, keys, auth };
+  const links = new DownloadLinks(deps.store, keys);
+  return { objects, keys, auth, links };
 }
 
 export async function build(config: Config, deps: Deps): Promise<App> {
@@ -78,6 +88,16 @@ export async function build(config: Config, deps: Deps): Promise<App> {
   await app.register(async (api) => {
     await api.register(authPlugin, { auth: services.auth, limiter });
     await api.register(dataRoutes, { objects: services.objects });
+    await api.register(linkRoutes, {
+      objects: services.objects,
+      links: services.links,
+      publicUrl: config.publicUrl,
+    });
+    await api.register(folderRoutes, { objects: services.objects });
+  });
+  await app.register(consoleRoutes, {
+    assets: await loadConsoleAssets(),
+    settings: { maxObjectBytes: config.maxObjectBytes, version: VERSION },
   });
   return {
     app,

@@ -3,6 +3,7 @@ import { pathToFileURL } from "node:url";
 import pino, { type Logger } from "pino";
 import { build } from "./app.js";
 import { type Config, ConfigError, loadConfig } from "./config.js";
+import { loggablePath } from "./http/redact-path.js";
 import { createRootKeyProvider } from "./keys/providers.js";
 import type { RootKeyProvider } from "./keys/root-key-provider.js";
 import { openStores } from "./store/open-store.js";
@@ -33,10 +34,10 @@ export function createLogger(config: Pick<Config, "logLevel">): Logger {
     level: config.logLevel,
     redact: { paths: REDACT_PATHS, censor: "[redacted]" },
     serializers: {
-      // URLs may carry signed link tokens in their query: log the path only.
+      // URLs carry download-link tokens (path) and may carry secrets (query): log neither.
       req: (req: { method: string; url: string; id: string; ip?: string }) => ({
         method: req.method,
-        path: req.url.split("?")[0],
+        path: loggablePath(req.url),
         remoteAddress: req.ip,
       }),
       err: pino.stdSerializers.err,
@@ -49,7 +50,10 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-export async function runServer(config: Config, logger: Logger = createLogger(config)): Promise<RunningServer> {
+export async function runServer(
+  config: Config,
+  logger: Logger = createLogger(config),
+): Promise<RunningServer> {
   let opened: { objects: ObjectStore; keys: KeyStore } | undefined;
   let provider: RootKeyProvider | undefined;
   try {
@@ -65,7 +69,10 @@ export async function runServer(config: Config, logger: Logger = createLogger(co
     services.objects.scheduleReclaim();
     await services.auth.bootstrap({ token: config.bootstrapToken, dataDir: config.dataDir });
     const url = await app.listen({ host: config.host, port: config.port });
-    logger.info({ url, store: config.databaseUrl ? "postgres" : "sqlite", keyProvider: root.name }, "SSE Store listening");
+    logger.info(
+      { url, store: config.databaseUrl ? "postgres" : "sqlite", keyProvider: root.name },
+      "SSE Store listening",
+    );
 
     let closing: Promise<void> | null = null;
     const close = () => {

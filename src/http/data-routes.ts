@@ -5,9 +5,9 @@ import { parseContentDigest } from "../objects/content-digest.js";
 import { createItem } from "../objects/items.js";
 import { idToJson, validateObjectId } from "../objects/object-id.js";
 import type { ObjectService } from "../objects/object-service.js";
-import { parseRange } from "../objects/range.js";
 import type { ObjectMeta, WriteCondition } from "../store/store.js";
 import { principalOf } from "./auth-plugin.js";
+import { parseEtagList, sendObject } from "./object-response.js";
 import { objectInfoSchema, problemResponses } from "./schemas.js";
 
 export interface DataRoutesOptions {
@@ -18,27 +18,13 @@ const DEFAULT_LIMIT = 1000;
 const MAX_LIMIT = 10000;
 const ITEM_BODY_LIMIT = 1024 * 1024;
 
-/** Parses an entity-tag list header (If-Match / If-None-Match); weak tags count only where `weakOk`. */
-export function parseEtagList(header: string | undefined, weakOk: boolean): string[] | undefined {
-  if (header === undefined) return undefined;
-  const out: string[] = [];
-  for (const raw of header.split(",")) {
-    const tag = raw.trim();
-    if (tag === "*") out.push(tag);
-    else if (/^"[\x21\x23-\x7e]*"$/.test(tag)) out.push(tag);
-    else if (/^W\/"[\x21\x23-\x7e]*"$/.test(tag)) {
-      if (weakOk) out.push(tag.slice(2));
-    } else throw new AppError("invalid_header", 'entity tags must be quoted, e.g. "abc", or *');
-  }
-  return out;
-}
-
 function writeCondition(req: FastifyRequest): WriteCondition {
   const inm = req.headers["if-none-match"];
   const im = req.headers["if-match"];
   const cond: WriteCondition = {};
   if (inm !== undefined) {
-    if (inm.trim() !== "*") throw new AppError("invalid_header", "only If-None-Match: * is supported on writes");
+    if (inm.trim() !== "*")
+      throw new AppError("invalid_header", "only If-None-Match: * is supported on writes");
     cond.ifNoneMatch = true;
   }
   if (im !== undefined) cond.ifMatch = parseEtagList(im, false);
@@ -57,24 +43,10 @@ export function objectInfo(meta: ObjectMeta) {
   };
 }
 
-function objectHeaders(reply: FastifyReply, meta: ObjectMeta): void {
-  reply.header("ETag", meta.etag);
-  reply.header("Last-Modified", meta.modified.toUTCString());
-  reply.header("Accept-Ranges", "bytes");
-  reply.header("X-Key-Version", String(meta.kekVersion));
-  reply.header("Cache-Control", "private, no-cache");
-}
-
 function idParam(req: FastifyRequest): string {
   const id = (req.params as { "*": string })["*"];
   validateObjectId(id);
   return id;
-}
-
-async function readAll(stream: AsyncIterable<Buffer>): Promise<Buffer> {
-  const parts: Buffer[] = [];
-  for await (const c of stream) parts.push(c);
-  return Buffer.concat(parts);
 }
 
 export async function dataRoutes(app: FastifyInstance, opts: DataRoutesOptions): Promise<void> {
@@ -110,7 +82,11 @@ export async function dataRoutes(app: FastifyInstance, opts: DataRoutesOptions):
             },
           },
           response: {
-            200: { type: "object", required: ["id", "data"], properties: { id: { type: "integer" }, data: { type: "string" } } },
+            200: {
+              type: "object",
+              required: ["id", "data"],
+              properties: { id: { type: "integer" }, data: { type: "string" } },
+            },
             ...problemResponses(400, 401, 403, 413, 422),
           },
         },
@@ -131,7 +107,7 @@ export async function dataRoutes(app: FastifyInstance, opts: DataRoutesOptions):
         tags: ["items", "objects"],
         summary: "List the caller's ids, ascending",
         description:
-          "Integer ids first (numerically, as JSON numbers), then other ids bytewise (as strings). A `Link: <…>; rel=\"next\"` header is present when more remain.",
+          'Integer ids first (numerically, as JSON numbers), then other ids bytewise (as strings). A `Link: <…>; rel="next"` header is present when more remain.',
         querystring: {
           type: "object",
           additionalProperties: false,
@@ -150,7 +126,11 @@ export async function dataRoutes(app: FastifyInstance, opts: DataRoutesOptions):
     async (req, reply) => {
       const q = req.query as { limit: number; after?: string; prefix?: string };
       const p = principalOf(req);
-      const page = await objects.store.listObjects(p.user.uid, { limit: q.limit + 1, after: q.after, prefix: q.prefix || undefined });
+      const page = await objects.store.listObjects(p.user.uid, {
+        limit: q.limit + 1,
+        after: q.after,
+        prefix: q.prefix || undefined,
+      });
       const more = page.length > q.limit;
       const ids = page.slice(0, q.limit).map((m) => m.id);
       if (more) {
@@ -179,7 +159,10 @@ export async function dataRoutes(app: FastifyInstance, opts: DataRoutesOptions):
           },
         },
       },
-      206: { description: "Partial content", content: { "application/octet-stream": { schema: { type: "string", format: "binary" } } } },
+      206: {
+        description: "Partial content",
+        content: { "application/octet-stream": { schema: { type: "string", format: "binary" } } },
+      },
       304: { description: "Not modified", type: "null" },
       ...problemResponses(400, 401, 403, 404, 416, 500),
     },
@@ -187,38 +170,19 @@ export async function dataRoutes(app: FastifyInstance, opts: DataRoutesOptions):
 
   const serveObject = async (req: FastifyRequest, reply: FastifyReply, head: boolean) => {
     const p = principalOf(req);
-    const id = idParam(req);
-    const meta = await objects.stat(p.user.uid, id);
-    if (meta.kind === "item") {
-      const json = JSON.stringify({ id: idToJson(meta.id), data: (await readAll(await objects.read(meta, null))).toString("utf8") });
-      reply.type("application/json; charset=utf-8");
-      if (head) return reply.header("Content-Length", Buffer.byteLength(json)).send();
-      return reply.send(json);
-    }
-    objectHeaders(reply, meta);
-    const inm = parseEtagList(req.headers["if-none-match"], true);
-    if (inm && (inm.includes("*") || inm.includes(meta.etag))) return reply.code(304).send();
-    const im = parseEtagList(req.headers["if-match"], false);
-    if (im && !im.includes("*") && !im.includes(meta.etag))
-      throw new AppError("precondition_failed", "the object's ETag does not match If-Match");
-    let range = parseRange(req.headers.range, meta.size);
-    const ifRange = req.headers["if-range"];
-    if (range && ifRange !== undefined && ifRange !== meta.etag) range = null;
-    reply.type(meta.contentType);
-    if (range) {
-      reply.code(206);
-      reply.header("Content-Range", `bytes ${range.start}-${range.end}/${meta.size}`);
-      reply.header("Content-Length", range.end - range.start + 1);
-    } else reply.header("Content-Length", meta.size);
-    if (head) return reply.send();
-    const stream = await objects.read(meta, range);
-    return reply.send(stream);
+    const meta = await objects.stat(p.user.uid, idParam(req));
+    return sendObject(objects, req, reply, meta, head);
   };
 
-  app.get("/data/*", { config: { auth: { scope: "read" } }, schema: getSchema }, (req, reply) => serveObject(req, reply, false));
+  app.get("/data/*", { config: { auth: { scope: "read" } }, schema: getSchema }, (req, reply) =>
+    serveObject(req, reply, false),
+  );
   app.head(
     "/data/*",
-    { config: { auth: { scope: "read" } }, schema: { ...getSchema, summary: "An object's headers, no body" } },
+    {
+      config: { auth: { scope: "read" } },
+      schema: { ...getSchema, summary: "An object's headers, no body" },
+    },
     (req, reply) => serveObject(req, reply, true),
   );
 
@@ -278,7 +242,10 @@ export async function dataRoutes(app: FastifyInstance, opts: DataRoutesOptions):
         tags: ["objects"],
         summary: "Delete an object or item",
         params: { type: "object", properties: { "*": { type: "string" } } },
-        response: { 204: { description: "Deleted", type: "null" }, ...problemResponses(400, 401, 403, 404, 412) },
+        response: {
+          204: { description: "Deleted", type: "null" },
+          ...problemResponses(400, 401, 403, 404, 412),
+        },
       },
     },
     async (req, reply) => {
@@ -295,8 +262,9 @@ export async function dataRoutes(app: FastifyInstance, opts: DataRoutesOptions):
     ["/data", "GET, POST"],
     ["/data/*", "GET, HEAD, PUT, DELETE"],
   ] as const) {
+    // POST /data/* belongs to download links (link-routes.ts), which answer 405 for other ids.
     app.route({
-      method: ["PATCH", "OPTIONS", ...(url === "/data" ? (["PUT", "DELETE"] as const) : (["POST"] as const))],
+      method: ["PATCH", "OPTIONS", ...(url === "/data" ? (["PUT", "DELETE"] as const) : [])],
       url,
       config: { public: true },
       schema: { hide: true },

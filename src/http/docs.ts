@@ -5,6 +5,13 @@ import type { FastifyInstance } from "fastify";
 import fp from "fastify-plugin";
 import { problemSchema } from "./schemas.js";
 
+declare module "fastify" {
+  interface FastifyContextConfig {
+    /** The path shown in OpenAPI when the route's own (a wildcard) says too little. */
+    openapiUrl?: string;
+  }
+}
+
 export const docsPlugin = fp(async (app: FastifyInstance, opts: { version: string }) => {
   app.addSchema(problemSchema);
   await app.register(swagger, {
@@ -18,7 +25,11 @@ export const docsPlugin = fp(async (app: FastifyInstance, opts: { version: strin
       },
       components: {
         securitySchemes: {
-          bearer: { type: "http", scheme: "bearer", description: "A token `sse_…` issued by POST /users/{name}/tokens" },
+          bearer: {
+            type: "http",
+            scheme: "bearer",
+            description: "A token `sse_…` issued by POST /users/{name}/tokens",
+          },
         },
       },
       security: [{ bearer: [] }],
@@ -28,15 +39,29 @@ export const docsPlugin = fp(async (app: FastifyInstance, opts: { version: strin
         { name: "users", description: "Users and tokens" },
         { name: "keys", description: "Key versions, rotation, rewrap" },
         { name: "jobs", description: "Background jobs" },
+        { name: "links", description: "Expiring download links: GET without a token" },
         { name: "system", description: "Probes, docs and metrics" },
       ],
     },
     transform: ({ schema, url, route }) => {
       // Wildcard routes carry object ids with slashes: show them as {id}.
-      const out = { schema: { ...(schema ?? {}) } as Record<string, unknown>, url: url.replace("/*", "/{id}") };
-      if (url.includes("*")) {
+      const openapiUrl = route.config?.openapiUrl;
+      const out = {
+        schema: { ...(schema ?? {}) } as Record<string, unknown>,
+        url: openapiUrl ?? url.replace("/*", "/{id}"),
+      };
+      if (url.includes("*") && !openapiUrl) {
         delete out.schema.params;
-        out.schema.params = { type: "object", required: ["id"], properties: { id: { type: "string", description: "Object id: 1-1024 bytes of A-Z a-z 0-9 . _ ~ - and / between segments" } } };
+        out.schema.params = {
+          type: "object",
+          required: ["id"],
+          properties: {
+            id: {
+              type: "string",
+              description: "Object id: 1-1024 bytes of A-Z a-z 0-9 . _ ~ - and / between segments",
+            },
+          },
+        };
       }
       if (route.config?.public) out.schema.security = [];
       return out;
@@ -44,7 +69,9 @@ export const docsPlugin = fp(async (app: FastifyInstance, opts: { version: strin
     transformObject: (doc) => {
       if (!("openapiObject" in doc)) return doc.swaggerObject;
       const openapiObject = doc.openapiObject;
-      const put = (openapiObject.paths as Record<string, Record<string, Record<string, unknown>>> | undefined)?.["/data/{id}"]?.put;
+      const put = (
+        openapiObject.paths as Record<string, Record<string, Record<string, unknown>>> | undefined
+      )?.["/data/{id}"]?.put;
       if (put)
         put.requestBody = {
           required: true,

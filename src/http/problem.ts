@@ -3,6 +3,7 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import fp from "fastify-plugin";
 import { AppError, ERROR_CATALOGUE, type ErrorCode } from "../errors.js";
+import { loggablePath } from "./redact-path.js";
 
 export const PROBLEM_TYPE_BASE = "https://sse-store.dev/problems/";
 
@@ -20,7 +21,9 @@ function fromFastify(err: FastifyError): AppError | null {
   if (err.validation) {
     const ctx = err.validationContext;
     const first = err.validation[0];
-    const where = first?.instancePath ? `${ctx ?? "body"}${first.instancePath.replaceAll("/", ".")}` : (ctx ?? "body");
+    const where = first?.instancePath
+      ? `${ctx ?? "body"}${first.instancePath.replaceAll("/", ".")}`
+      : (ctx ?? "body");
     const msg = first?.message ?? "is invalid";
     // Query strings and headers are client mistakes of form (400); bodies are unprocessable (422).
     return new AppError(ctx === "body" ? "validation_error" : "bad_request", `${where} ${msg}`);
@@ -72,7 +75,10 @@ export const problemPlugin = fp(async (app: FastifyInstance) => {
   app.setErrorHandler((error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
     let appErr: AppError;
     if (error instanceof AppError) appErr = error;
-    else appErr = fromFastify(error) ?? new AppError("internal_error", "an unexpected error occurred; see the server log");
+    else
+      appErr =
+        fromFastify(error) ??
+        new AppError("internal_error", "an unexpected error occurred; see the server log");
     if (appErr.status >= 500) request.log.error({ err: error, code: appErr.code }, "request failed");
     else request.log.info({ code: appErr.code, detail: appErr.detail }, "request refused");
     if (reply.sent || reply.raw.headersSent) {
@@ -83,6 +89,9 @@ export const problemPlugin = fp(async (app: FastifyInstance) => {
     return sendProblem(reply, appErr);
   });
   app.setNotFoundHandler((request, reply) => {
-    return sendProblem(reply, new AppError("not_found", `no route ${request.method} ${request.url.split("?")[0]}`));
+    return sendProblem(
+      reply,
+      new AppError("not_found", `no route ${request.method} ${loggablePath(request.url)}`),
+    );
   });
 });
