@@ -47,11 +47,8 @@ export function buildServices(config: Config, deps: Deps): Services {
     cacheSize: config.keyCacheSize,
     cacheTtlMs: config.keyCacheTtlSeconds * 1000,
   });
-  const objects = new ObjectService(
-    deps.store,
-    keys,
-    { maxObjectBytes: config.maxObjectBytes },
-    (err, what) => deps.logger.error({ err }, `background ${what} failed`),
+  const objects = new ObjectService(deps.store, keys, { maxObjectBytes: config.maxObjectBytes }, (err, what) =>
+    deps.logger.error({ err }, `background ${what} failed`),
   );
   const auth = new AuthService(deps.store, keys, deps.logger);
   const links = new DownloadLinks(deps.store, keys);
@@ -88,11 +85,7 @@ export async function build(config: Config, deps: Deps): Promise<App> {
   await app.register(async (api) => {
     await api.register(authPlugin, { auth: services.auth, limiter });
     await api.register(dataRoutes, { objects: services.objects });
-    await api.register(linkRoutes, {
-      objects: services.objects,
-      links: services.links,
-      publicUrl: config.publicUrl,
-    });
+    await api.register(linkRoutes, { objects: services.objects, links: services.links, publicUrl: config.publicUrl });
     await api.register(folderRoutes, { objects: services.objects });
   });
   await app.register(consoleRoutes, {

@@ -50,10 +50,7 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-export async function runServer(
-  config: Config,
-  logger: Logger = createLogger(config),
-): Promise<RunningServer> {
+export async function runServer(config: Config, logger: Logger = createLogger(config)): Promise<RunningServer> {
   let opened: { objects: ObjectStore; keys: KeyStore } | undefined;
   let provider: RootKeyProvider | undefined;
   try {
@@ -69,10 +66,7 @@ export async function runServer(
     services.objects.scheduleReclaim();
     await services.auth.bootstrap({ token: config.bootstrapToken, dataDir: config.dataDir });
     const url = await app.listen({ host: config.host, port: config.port });
-    logger.info(
-      { url, store: config.databaseUrl ? "postgres" : "sqlite", keyProvider: root.name },
-      "SSE Store listening",
-    );
+    logger.info({ url, store: config.databaseUrl ? "postgres" : "sqlite", keyProvider: root.name }, "SSE Store listening");
 
     let closing: Promise<void> | null = null;
     const close = () => {

@@ -23,8 +23,7 @@ function writeCondition(req: FastifyRequest): WriteCondition {
   const im = req.headers["if-match"];
   const cond: WriteCondition = {};
   if (inm !== undefined) {
-    if (inm.trim() !== "*")
-      throw new AppError("invalid_header", "only If-None-Match: * is supported on writes");
+    if (inm.trim() !== "*") throw new AppError("invalid_header", "only If-None-Match: * is supported on writes");
     cond.ifNoneMatch = true;
   }
   if (im !== undefined) cond.ifMatch = parseEtagList(im, false);
@@ -82,11 +81,7 @@ export async function dataRoutes(app: FastifyInstance, opts: DataRoutesOptions):
             },
           },
           response: {
-            200: {
-              type: "object",
-              required: ["id", "data"],
-              properties: { id: { type: "integer" }, data: { type: "string" } },
-            },
+            200: { type: "object", required: ["id", "data"], properties: { id: { type: "integer" }, data: { type: "string" } } },
             ...problemResponses(400, 401, 403, 413, 422),
           },
         },
@@ -107,7 +102,7 @@ export async function dataRoutes(app: FastifyInstance, opts: DataRoutesOptions):
         tags: ["items", "objects"],
         summary: "List the caller's ids, ascending",
         description:
-          'Integer ids first (numerically, as JSON numbers), then other ids bytewise (as strings). A `Link: <…>; rel="next"` header is present when more remain.',
+          "Integer ids first (numerically, as JSON numbers), then other ids bytewise (as strings). A `Link: <…>; rel=\"next\"` header is present when more remain.",
         querystring: {
           type: "object",
           additionalProperties: false,
@@ -126,11 +121,7 @@ export async function dataRoutes(app: FastifyInstance, opts: DataRoutesOptions):
     async (req, reply) => {
       const q = req.query as { limit: number; after?: string; prefix?: string };
       const p = principalOf(req);
-      const page = await objects.store.listObjects(p.user.uid, {
-        limit: q.limit + 1,
-        after: q.after,
-        prefix: q.prefix || undefined,
-      });
+      const page = await objects.store.listObjects(p.user.uid, { limit: q.limit + 1, after: q.after, prefix: q.prefix || undefined });
       const more = page.length > q.limit;
       const ids = page.slice(0, q.limit).map((m) => m.id);
       if (more) {
@@ -159,10 +150,7 @@ export async function dataRoutes(app: FastifyInstance, opts: DataRoutesOptions):
           },
         },
       },
-      206: {
-        description: "Partial content",
-        content: { "application/octet-stream": { schema: { type: "string", format: "binary" } } },
-      },
+      206: { description: "Partial content", content: { "application/octet-stream": { schema: { type: "string", format: "binary" } } } },
       304: { description: "Not modified", type: "null" },
       ...problemResponses(400, 401, 403, 404, 416, 500),
     },
@@ -174,15 +162,10 @@ export async function dataRoutes(app: FastifyInstance, opts: DataRoutesOptions):
     return sendObject(objects, req, reply, meta, head);
   };
 
-  app.get("/data/*", { config: { auth: { scope: "read" } }, schema: getSchema }, (req, reply) =>
-    serveObject(req, reply, false),
-  );
+  app.get("/data/*", { config: { auth: { scope: "read" } }, schema: getSchema }, (req, reply) => serveObject(req, reply, false));
   app.head(
     "/data/*",
-    {
-      config: { auth: { scope: "read" } },
-      schema: { ...getSchema, summary: "An object's headers, no body" },
-    },
+    { config: { auth: { scope: "read" } }, schema: { ...getSchema, summary: "An object's headers, no body" } },
     (req, reply) => serveObject(req, reply, true),
   );
 
@@ -242,10 +225,7 @@ export async function dataRoutes(app: FastifyInstance, opts: DataRoutesOptions):
         tags: ["objects"],
         summary: "Delete an object or item",
         params: { type: "object", properties: { "*": { type: "string" } } },
-        response: {
-          204: { description: "Deleted", type: "null" },
-          ...problemResponses(400, 401, 403, 404, 412),
-        },
+        response: { 204: { description: "Deleted", type: "null" }, ...problemResponses(400, 401, 403, 404, 412) },
       },
     },
     async (req, reply) => {

@@ -21,9 +21,7 @@ function fromFastify(err: FastifyError): AppError | null {
   if (err.validation) {
     const ctx = err.validationContext;
     const first = err.validation[0];
-    const where = first?.instancePath
-      ? `${ctx ?? "body"}${first.instancePath.replaceAll("/", ".")}`
-      : (ctx ?? "body");
+    const where = first?.instancePath ? `${ctx ?? "body"}${first.instancePath.replaceAll("/", ".")}` : (ctx ?? "body");
     const msg = first?.message ?? "is invalid";
     // Query strings and headers are client mistakes of form (400); bodies are unprocessable (422).
     return new AppError(ctx === "body" ? "validation_error" : "bad_request", `${where} ${msg}`);
@@ -75,10 +73,7 @@ export const problemPlugin = fp(async (app: FastifyInstance) => {
   app.setErrorHandler((error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
     let appErr: AppError;
     if (error instanceof AppError) appErr = error;
-    else
-      appErr =
-        fromFastify(error) ??
-        new AppError("internal_error", "an unexpected error occurred; see the server log");
+    else appErr = fromFastify(error) ?? new AppError("internal_error", "an unexpected error occurred; see the server log");
     if (appErr.status >= 500) request.log.error({ err: error, code: appErr.code }, "request failed");
     else request.log.info({ code: appErr.code, detail: appErr.detail }, "request refused");
     if (reply.sent || reply.raw.headersSent) {
@@ -89,9 +84,6 @@ export const problemPlugin = fp(async (app: FastifyInstance) => {
     return sendProblem(reply, appErr);
   });
   app.setNotFoundHandler((request, reply) => {
-    return sendProblem(
-      reply,
-      new AppError("not_found", `no route ${request.method} ${loggablePath(request.url)}`),
-    );
+    return sendProblem(reply, new AppError("not_found", `no route ${request.method} ${loggablePath(request.url)}`));
   });
 });
