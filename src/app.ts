@@ -11,7 +11,7 @@ import { dataRoutes } from "./http/data-routes.js";
 import { docsPlugin } from "./http/docs.js";
 import { folderRoutes } from "./http/folder-routes.js";
 import { linkRoutes } from "./http/link-routes.js";
-import { problemPlugin } from "./http/problem.js";
+import { clientErrorHandler, frameworkErrors, problemPlugin } from "./http/problem.js";
 import { genReqId } from "./http/request-id.js";
 import { systemRoutes } from "./http/system-routes.js";
 import { KeyService } from "./keys/key-service.js";
@@ -47,8 +47,11 @@ export function buildServices(config: Config, deps: Deps): Services {
     cacheSize: config.keyCacheSize,
     cacheTtlMs: config.keyCacheTtlSeconds * 1000,
   });
-  const objects = new ObjectService(deps.store, keys, { maxObjectBytes: config.maxObjectBytes }, (err, what) =>
-    deps.logger.error({ err }, `background ${what} failed`),
+  const objects = new ObjectService(
+    deps.store,
+    keys,
+    { maxObjectBytes: config.maxObjectBytes },
+    (err, what) => deps.logger.error({ err }, `background ${what} failed`),
   );
   const auth = new AuthService(deps.store, keys, deps.logger);
   const links = new DownloadLinks(deps.store, keys);
@@ -65,9 +68,12 @@ export async function build(config: Config, deps: Deps): Promise<App> {
     exposeHeadRoutes: false,
     trustProxy: config.trustProxy,
     return503OnClosing: true,
-    // A slow client may take long over a large object, but never hold a socket idle forever.
-    connectionTimeout: 0,
+    // A slow client may take long over a large object (no total deadline), but a socket idle
+    // for two minutes is closed.
+    connectionTimeout: 120_000,
     requestTimeout: 0,
+    clientErrorHandler,
+    frameworkErrors,
     keepAliveTimeout: 5000,
   });
   app.addHook("onRequest", async (req, reply) => {
@@ -85,7 +91,11 @@ export async function build(config: Config, deps: Deps): Promise<App> {
   await app.register(async (api) => {
     await api.register(authPlugin, { auth: services.auth, limiter });
     await api.register(dataRoutes, { objects: services.objects });
-    await api.register(linkRoutes, { objects: services.objects, links: services.links, publicUrl: config.publicUrl });
+    await api.register(linkRoutes, {
+      objects: services.objects,
+      links: services.links,
+      publicUrl: config.publicUrl,
+    });
     await api.register(folderRoutes, { objects: services.objects });
   });
   await app.register(consoleRoutes, {

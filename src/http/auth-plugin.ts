@@ -59,6 +59,9 @@ export const authPlugin = fp(async (app: FastifyInstance, opts: AuthPluginOption
     request.principal = principal;
     const need = cfg?.auth;
     if (need && !isAllowed(principal, need, request.params as Record<string, string>))
-      throw new AppError("forbidden", need.scope ? `this token lacks the ${need.scope} scope` : "this needs the admin role");
+      throw new AppError(
+        "forbidden",
+        need.scope ? `this token lacks the ${need.scope} scope` : "this needs the admin role",
+      );
   });
 });

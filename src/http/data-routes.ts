@@ -1,4 +1,5 @@
 // /data: the seed's item API and binary objects. Routes translate HTTP <-> domain, nothing more.
+import AjvModule from "ajv";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { AppError } from "../errors.js";
 import { parseContentDigest } from "../objects/content-digest.js";
@@ -17,13 +18,23 @@ export interface DataRoutesOptions {
 const DEFAULT_LIMIT = 1000;
 const MAX_LIMIT = 10000;
 const ITEM_BODY_LIMIT = 1024 * 1024;
+// The seed's body is typed strictly: {"data": 5} is a 422, not the string "5" (Fastify's default
+// validator coerces types, which query strings need and bodies must not get).
+const Ajv = AjvModule.default ?? AjvModule;
+const strictAjv = new Ajv({
+  coerceTypes: false,
+  useDefaults: false,
+  removeAdditional: false,
+  allErrors: false,
+});
 
 function writeCondition(req: FastifyRequest): WriteCondition {
   const inm = req.headers["if-none-match"];
   const im = req.headers["if-match"];
   const cond: WriteCondition = {};
   if (inm !== undefined) {
-    if (inm.trim() !== "*") throw new AppError("invalid_header", "only If-None-Match: * is supported on writes");
+    if (inm.trim() !== "*")
+      throw new AppError("invalid_header", "only If-None-Match: * is supported on writes");
     cond.ifNoneMatch = true;
   }
   if (im !== undefined) cond.ifMatch = parseEtagList(im, false);
@@ -67,6 +78,7 @@ export async function dataRoutes(app: FastifyInstance, opts: DataRoutesOptions):
       {
         config: { auth: { scope: "write" } },
         bodyLimit: ITEM_BODY_LIMIT,
+        validatorCompiler: ({ schema }) => strictAjv.compile(schema),
         schema: {
           tags: ["items"],
           summary: "Create an item (the seed's API)",
@@ -81,7 +93,11 @@ export async function dataRoutes(app: FastifyInstance, opts: DataRoutesOptions):
             },
           },
           response: {
-            200: { type: "object", required: ["id", "data"], properties: { id: { type: "integer" }, data: { type: "string" } } },
+            200: {
+              type: "object",
+              required: ["id", "data"],
+              properties: { id: { type: "integer" }, data: { type: "string" } },
+            },
             ...problemResponses(400, 401, 403, 413, 422),
           },
         },
@@ -102,7 +118,7 @@ export async function dataRoutes(app: FastifyInstance, opts: DataRoutesOptions):
         tags: ["items", "objects"],
         summary: "List the caller's ids, ascending",
         description:
-          "Integer ids first (numerically, as JSON numbers), then other ids bytewise (as strings). A `Link: <…>; rel=\"next\"` header is present when more remain.",
+          'Integer ids first (numerically, as JSON numbers), then other ids bytewise (as strings). A `Link: <…>; rel="next"` header is present when more remain.',
         querystring: {
           type: "object",
           additionalProperties: false,
@@ -121,7 +137,11 @@ export async function dataRoutes(app: FastifyInstance, opts: DataRoutesOptions):
     async (req, reply) => {
       const q = req.query as { limit: number; after?: string; prefix?: string };
       const p = principalOf(req);
-      const page = await objects.store.listObjects(p.user.uid, { limit: q.limit + 1, after: q.after, prefix: q.prefix || undefined });
+      const page = await objects.store.listObjects(p.user.uid, {
+        limit: q.limit + 1,
+        after: q.after,
+        prefix: q.prefix || undefined,
+      });
       const more = page.length > q.limit;
       const ids = page.slice(0, q.limit).map((m) => m.id);
       if (more) {
@@ -150,7 +170,10 @@ export async function dataRoutes(app: FastifyInstance, opts: DataRoutesOptions):
           },
         },
       },
-      206: { description: "Partial content", content: { "application/octet-stream": { schema: { type: "string", format: "binary" } } } },
+      206: {
+        description: "Partial content",
+        content: { "application/octet-stream": { schema: { type: "string", format: "binary" } } },
+      },
       304: { description: "Not modified", type: "null" },
       ...problemResponses(400, 401, 403, 404, 416, 500),
     },
@@ -162,10 +185,15 @@ export async function dataRoutes(app: FastifyInstance, opts: DataRoutesOptions):
     return sendObject(objects, req, reply, meta, head);
   };
 
-  app.get("/data/*", { config: { auth: { scope: "read" } }, schema: getSchema }, (req, reply) => serveObject(req, reply, false));
+  app.get("/data/*", { config: { auth: { scope: "read" } }, schema: getSchema }, (req, reply) =>
+    serveObject(req, reply, false),
+  );
   app.head(
     "/data/*",
-    { config: { auth: { scope: "read" } }, schema: { ...getSchema, summary: "An object's headers, no body" } },
+    {
+      config: { auth: { scope: "read" } },
+      schema: { ...getSchema, summary: "An object's headers, no body" },
+    },
     (req, reply) => serveObject(req, reply, true),
   );
 
@@ -225,7 +253,10 @@ export async function dataRoutes(app: FastifyInstance, opts: DataRoutesOptions):
         tags: ["objects"],
         summary: "Delete an object or item",
         params: { type: "object", properties: { "*": { type: "string" } } },
-        response: { 204: { description: "Deleted", type: "null" }, ...problemResponses(400, 401, 403, 404, 412) },
+        response: {
+          204: { description: "Deleted", type: "null" },
+          ...problemResponses(400, 401, 403, 404, 412),
+        },
       },
     },
     async (req, reply) => {

@@ -15,6 +15,11 @@ declare module "fastify" {
 export const docsPlugin = fp(async (app: FastifyInstance, opts: { version: string }) => {
   app.addSchema(problemSchema);
   await app.register(swagger, {
+    exposeHeadRoutes: true,
+    // Named schemas keep their $id in components (Problem, not def-0).
+    refResolver: {
+      buildLocalReference: (json, _base, _frag, i) => (typeof json.$id === "string" ? json.$id : `def-${i}`),
+    },
     openapi: {
       openapi: "3.1.0",
       info: {
@@ -25,7 +30,11 @@ export const docsPlugin = fp(async (app: FastifyInstance, opts: { version: strin
       },
       components: {
         securitySchemes: {
-          bearer: { type: "http", scheme: "bearer", description: "A token `sse_…` issued by POST /users/{name}/tokens" },
+          bearer: {
+            type: "http",
+            scheme: "bearer",
+            description: "A token `sse_…` issued by POST /users/{name}/tokens",
+          },
         },
       },
       security: [{ bearer: [] }],
@@ -42,10 +51,22 @@ export const docsPlugin = fp(async (app: FastifyInstance, opts: { version: strin
     transform: ({ schema, url, route }) => {
       // Wildcard routes carry object ids with slashes: show them as {id}.
       const openapiUrl = route.config?.openapiUrl;
-      const out = { schema: { ...(schema ?? {}) } as Record<string, unknown>, url: openapiUrl ?? url.replace("/*", "/{id}") };
+      const out = {
+        schema: { ...(schema ?? {}) } as Record<string, unknown>,
+        url: openapiUrl ?? url.replace("/*", "/{id}"),
+      };
       if (url.includes("*") && !openapiUrl) {
         delete out.schema.params;
-        out.schema.params = { type: "object", required: ["id"], properties: { id: { type: "string", description: "Object id: 1-1024 bytes of A-Z a-z 0-9 . _ ~ - and / between segments" } } };
+        out.schema.params = {
+          type: "object",
+          required: ["id"],
+          properties: {
+            id: {
+              type: "string",
+              description: "Object id: 1-1024 bytes of A-Z a-z 0-9 . _ ~ - and / between segments",
+            },
+          },
+        };
       }
       if (route.config?.public) out.schema.security = [];
       return out;
@@ -53,7 +74,9 @@ export const docsPlugin = fp(async (app: FastifyInstance, opts: { version: strin
     transformObject: (doc) => {
       if (!("openapiObject" in doc)) return doc.swaggerObject;
       const openapiObject = doc.openapiObject;
-      const put = (openapiObject.paths as Record<string, Record<string, Record<string, unknown>>> | undefined)?.["/data/{id}"]?.put;
+      const put = (
+        openapiObject.paths as Record<string, Record<string, Record<string, unknown>>> | undefined
+      )?.["/data/{id}"]?.put;
       if (put)
         put.requestBody = {
           required: true,

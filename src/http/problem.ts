@@ -1,5 +1,7 @@
 // The one error handler: every failure becomes RFC 9457 problem+json with a stable code and the
 // request id. Nothing internal (stack, SQL, key material, paths) ever reaches the client.
+import { randomUUID } from "node:crypto";
+import type { Duplex } from "node:stream";
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import fp from "fastify-plugin";
 import { AppError, ERROR_CATALOGUE, type ErrorCode } from "../errors.js";
@@ -21,7 +23,9 @@ function fromFastify(err: FastifyError): AppError | null {
   if (err.validation) {
     const ctx = err.validationContext;
     const first = err.validation[0];
-    const where = first?.instancePath ? `${ctx ?? "body"}${first.instancePath.replaceAll("/", ".")}` : (ctx ?? "body");
+    const where = first?.instancePath
+      ? `${ctx ?? "body"}${first.instancePath.replaceAll("/", ".")}`
+      : (ctx ?? "body");
     const msg = first?.message ?? "is invalid";
     // Query strings and headers are client mistakes of form (400); bodies are unprocessable (422).
     return new AppError(ctx === "body" ? "validation_error" : "bad_request", `${where} ${msg}`);
@@ -63,6 +67,8 @@ export function toProblem(err: AppError, requestId: string): Problem {
 
 export function sendProblem(reply: FastifyReply, err: AppError): FastifyReply {
   if (err.headers) reply.headers(err.headers);
+  // Also on answers that never reached the routing hooks (framework errors).
+  reply.header("X-Request-Id", String(reply.request.id));
   return reply
     .code(err.status)
     .type("application/problem+json")
@@ -73,7 +79,10 @@ export const problemPlugin = fp(async (app: FastifyInstance) => {
   app.setErrorHandler((error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
     let appErr: AppError;
     if (error instanceof AppError) appErr = error;
-    else appErr = fromFastify(error) ?? new AppError("internal_error", "an unexpected error occurred; see the server log");
+    else
+      appErr =
+        fromFastify(error) ??
+        new AppError("internal_error", "an unexpected error occurred; see the server log");
     if (appErr.status >= 500) request.log.error({ err: error, code: appErr.code }, "request failed");
     else request.log.info({ code: appErr.code, detail: appErr.detail }, "request refused");
     if (reply.sent || reply.raw.headersSent) {
@@ -84,6 +93,50 @@ export const problemPlugin = fp(async (app: FastifyInstance) => {
     return sendProblem(reply, appErr);
   });
   app.setNotFoundHandler((request, reply) => {
-    return sendProblem(reply, new AppError("not_found", `no route ${request.method} ${loggablePath(request.url)}`));
+    return sendProblem(
+      reply,
+      new AppError("not_found", `no route ${request.method} ${loggablePath(request.url)}`),
+    );
   });
 });
+
+/** Fastify's own routing failures (a malformed percent-encoding, …) as problem+json. */
+export function frameworkErrors(error: FastifyError, _req: FastifyRequest, reply: FastifyReply): void {
+  const appErr =
+    error.code === "FST_ERR_BAD_URL"
+      ? new AppError("bad_request", "the URL is malformed (bad percent-encoding)")
+      : (fromFastify(error) ?? new AppError("bad_request", "the request is malformed"));
+  sendProblem(reply, appErr);
+}
+
+/**
+ * Requests Node's HTTP parser rejects before Fastify sees them: answer problem+json on the raw
+ * socket, then close it.
+ */
+export function clientErrorHandler(err: NodeJS.ErrnoException, socket: Duplex): void {
+  if (!socket.writable) {
+    socket.destroy();
+    return;
+  }
+  let appErr: AppError;
+  switch (err.code) {
+    case "HPE_HEADER_OVERFLOW":
+      appErr = new AppError("headers_too_large", "the request headers are too large");
+      break;
+    case "ERR_HTTP_REQUEST_TIMEOUT":
+      appErr = new AppError("request_timeout", "the request took too long to arrive");
+      break;
+    default:
+      appErr = new AppError("bad_request", "the request could not be parsed as HTTP/1.1");
+  }
+  const body = JSON.stringify(toProblem(appErr, randomUUID()));
+  const requestId = JSON.parse(body).requestId as string;
+  socket.end(
+    `HTTP/1.1 ${appErr.status} ${ERROR_CATALOGUE[appErr.code].title}\r\n` +
+      "Content-Type: application/problem+json\r\n" +
+      `Content-Length: ${Buffer.byteLength(body)}\r\n` +
+      `X-Request-Id: ${requestId}\r\n` +
+      "Connection: close\r\n\r\n" +
+      body,
+  );
+}

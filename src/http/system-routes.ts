@@ -14,13 +14,19 @@ export interface SystemRoutesOptions {
 
 const statusSchema = {
   type: "object",
-  properties: { status: { type: "string" }, checks: { type: "object", additionalProperties: { type: "string" } } },
+  properties: {
+    status: { type: "string" },
+    checks: { type: "object", additionalProperties: { type: "string" } },
+  },
 };
 
 export async function systemRoutes(app: FastifyInstance, opts: SystemRoutesOptions): Promise<void> {
   app.get(
     "/health",
-    { config: { public: true }, schema: { tags: ["system"], summary: "The process is alive", response: { 200: statusSchema } } },
+    {
+      config: { public: true },
+      schema: { tags: ["system"], summary: "The process is alive", response: { 200: statusSchema } },
+    },
     async () => ({ status: "ok" }),
   );
   app.get(
@@ -36,7 +42,11 @@ export async function systemRoutes(app: FastifyInstance, opts: SystemRoutesOptio
     async (req) => {
       if (opts.isShuttingDown()) throw new AppError("shutting_down", "the server is shutting down");
       const checks: Record<string, string> = {};
-      const probe = async (name: string, code: "storage_unavailable" | "key_provider_unavailable", fn: () => Promise<void>) => {
+      const probe = async (
+        name: string,
+        code: "storage_unavailable" | "key_provider_unavailable",
+        fn: () => Promise<void>,
+      ) => {
         try {
           await fn();
           checks[name] = "ok";

@@ -7,7 +7,6 @@ import os from "node:os";
 import path from "node:path";
 
 export const ROOT = path.resolve(import.meta.dirname, "../..");
-const TSX = path.join(ROOT, "node_modules/.bin/tsx");
 
 export interface ServerOptions {
   /** Reuse a data dir (restart tests); default: a fresh temp dir, removed by cleanup(). */
@@ -75,7 +74,12 @@ export async function startServer(opts: ServerOptions = {}): Promise<ServerProce
     if (v === undefined) delete env[k];
     else env[k] = v;
   }
-  const proc = spawn(TSX, [path.join(ROOT, "src/main.ts")], { cwd: ROOT, env, stdio: ["ignore", "pipe", "pipe"] });
+  // node itself (tsx as a loader), not the tsx wrapper: signals, SIGKILL included, reach the server.
+  const proc = spawn(process.execPath, ["--import", "tsx", path.join(ROOT, "src/main.ts")], {
+    cwd: ROOT,
+    env,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   let out = "";
   proc.stdout?.on("data", (d) => {
     out += d.toString();

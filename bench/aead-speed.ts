@@ -1,0 +1,127 @@
+// Single-core XChaCha20-Poly1305 speed on 64 KiB segments: through the project's segment cipher
+// (what the server runs per segment) and through sodium-native directly, for comparison.
+import { randomBytes } from "node:crypto";
+import { createRequire } from "node:module";
+import {
+  createSegmentCipher,
+  FORMAT_VERSION,
+  SEGMENT_SIZE,
+  SUITE_XCHACHA20_POLY1305,
+  TAG_BYTES,
+} from "../src/crypto/segment-format.js";
+
+interface RawSodium {
+  crypto_aead_xchacha20poly1305_ietf_encrypt(
+    c: Buffer,
+    m: Buffer,
+    ad: Buffer,
+    nsec: null,
+    npub: Buffer,
+    k: Buffer,
+  ): number;
+  crypto_aead_xchacha20poly1305_ietf_decrypt(
+    m: Buffer,
+    nsec: null,
+    c: Buffer,
+    ad: Buffer,
+    npub: Buffer,
+    k: Buffer,
+  ): number;
+}
+const sodium = createRequire(import.meta.url)("sodium-native") as RawSodium;
+
+export interface AeadResult {
+  segmentBytes: number;
+  /** Decimal MB of plaintext per second, one core. */
+  projectSealMbps: number;
+  projectOpenMbps: number;
+  rawSealMbps: number;
+  rawOpenMbps: number;
+}
+
+/** Seconds per timed slice; each variant is timed in several slices and keeps its best. */
+const SLICE_SECONDS = 0.2;
+
+/** Calls `op` on segments 0..ring-1 in turn for about `seconds`; returns plaintext MB/s. */
+function rate(seconds: number, bytesPerOp: number, op: (i: number) => void, ring: number): number {
+  let ops = 0;
+  const t0 = performance.now();
+  let elapsed = 0;
+  while (elapsed < seconds * 1000) {
+    for (let i = 0; i < ring; i++) op(i);
+    ops += ring;
+    elapsed = performance.now() - t0;
+  }
+  return (ops * bytesPerOp) / (elapsed / 1000) / 1e6;
+}
+
+/**
+ * Times the variants in interleaved slices and keeps each one's best: on a shared machine other
+ * processes only ever slow a slice down, so the best slice is the closest to the real speed.
+ */
+function bestOf(
+  rounds: number,
+  variants: Record<string, (i: number) => void>,
+  bytesPerOp: number,
+  ring: number,
+) {
+  const best: Record<string, number> = {};
+  for (const [name, op] of Object.entries(variants)) {
+    for (let i = 0; i < ring; i++) op(i); // warm-up: JIT and caches
+    best[name] = 0;
+  }
+  for (let r = 0; r < rounds; r++) {
+    for (const [name, op] of Object.entries(variants)) {
+      best[name] = Math.max(best[name]!, rate(SLICE_SECONDS, bytesPerOp, op, ring));
+    }
+  }
+  return best;
+}
+
+/** About `rounds` × 4 × 0.2 s. */
+export function measureAead(rounds = 5): AeadResult {
+  const seg = SEGMENT_SIZE;
+  const ring = 64; // 4 MiB of distinct segments, like a stream rather than one hot buffer
+  const plain = Array.from({ length: ring }, () => randomBytes(seg));
+  const dek = randomBytes(32);
+  const cipher = createSegmentCipher(dek, {
+    formatVersion: FORMAT_VERSION,
+    suite: SUITE_XCHACHA20_POLY1305,
+    segmentSize: seg,
+    owner: "bench",
+    objectId: "bench/aead",
+    writeId: randomBytes(16),
+  });
+  const sealed = plain.map((p, i) => cipher.seal(i, false, p));
+
+  // One nonce for every raw call: nothing sealed here is kept, only the speed is.
+  const nonce = randomBytes(24);
+  const ad = randomBytes(37);
+  const out = Buffer.alloc(seg + TAG_BYTES);
+  const back = Buffer.alloc(seg);
+  const rawSealed = plain.map((p) => {
+    const c = Buffer.alloc(seg + TAG_BYTES);
+    sodium.crypto_aead_xchacha20poly1305_ietf_encrypt(c, p, ad, null, nonce, dek);
+    return c;
+  });
+
+  const best = bestOf(
+    rounds,
+    {
+      projectSeal: (i) => cipher.seal(i, false, plain[i]!),
+      projectOpen: (i) => cipher.open(i, false, sealed[i]!),
+      rawSeal: (i) => sodium.crypto_aead_xchacha20poly1305_ietf_encrypt(out, plain[i]!, ad, null, nonce, dek),
+      rawOpen: (i) =>
+        sodium.crypto_aead_xchacha20poly1305_ietf_decrypt(back, null, rawSealed[i]!, ad, nonce, dek),
+    },
+    seg,
+    ring,
+  );
+  return {
+    segmentBytes: seg,
+    projectSealMbps: best.projectSeal!,
+    projectOpenMbps: best.projectOpen!,
+    rawSealMbps: best.rawSeal!,
+    rawOpenMbps: best.rawOpen!,
+  };
+}

@@ -1,0 +1,189 @@
+// The real `ssestore` binary (node bin/ssestore.js) against a real server process.
+import { spawn } from "node:child_process";
+import { createHash, randomBytes } from "node:crypto";
+import fs from "node:fs";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ROOT, type ServerProcess, startServer, tempDir } from "./harness.js";
+
+const BIN = path.join(ROOT, "bin/ssestore.js");
+
+interface CliRun {
+  code: number | null;
+  stdout: Buffer;
+  stderr: string;
+  out: string;
+}
+
+let server: ServerProcess;
+let work: string;
+
+beforeAll(async () => {
+  server = await startServer();
+  work = tempDir("sse-cli-e2e-");
+});
+
+afterAll(async () => {
+  await server?.stop();
+  server?.cleanup();
+  if (work) fs.rmSync(work, { recursive: true, force: true });
+});
+
+function cli(args: string[], opts: { token?: string; stdin?: Buffer | string } = {}): Promise<CliRun> {
+  const env: Record<string, string> = {};
+  for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !k.startsWith("SSE_")) env[k] = v;
+  Object.assign(env, {
+    SSE_URL: server.url,
+    SSE_TOKEN: opts.token ?? server.token,
+    // Never the developer's own ~/.config/ssestore/config.json.
+    SSE_CONFIG: path.join(work, "no-config.json"),
+  });
+  const proc = spawn(process.execPath, [BIN, ...args], { cwd: work, env, stdio: ["pipe", "pipe", "pipe"] });
+  const out: Buffer[] = [];
+  const err: Buffer[] = [];
+  proc.stdout.on("data", (d: Buffer) => out.push(d));
+  proc.stderr.on("data", (d: Buffer) => err.push(d));
+  proc.stdin.end(opts.stdin ?? "");
+  return new Promise((resolve, reject) => {
+    proc.on("error", reject);
+    proc.on("close", (code) => {
+      const stdout = Buffer.concat(out);
+      resolve({ code, stdout, out: stdout.toString("utf8"), stderr: Buffer.concat(err).toString("utf8") });
+    });
+  });
+}
+
+const sha256 = (b: Buffer) => createHash("sha256").update(b).digest("hex");
+const lines = (s: string) => s.split("\n").filter(Boolean);
+
+describe("ssestore against a real server", () => {
+  it("put and get round-trip a multi-megabyte random file", async () => {
+    const data = randomBytes(6 * 1024 * 1024 + 12345);
+    const src = path.join(work, "big.bin");
+    fs.writeFileSync(src, data);
+    const put = await cli(["put", src, "e2e/big.bin"]);
+    expect(put.stderr).toBe("");
+    expect(put.code).toBe(0);
+    expect(put.out).toMatch(/^created e2e\/big\.bin/);
+
+    const dest = path.join(work, "big.out");
+    const get = await cli(["get", "e2e/big.bin", "-o", dest]);
+    expect(get.stderr).toBe("");
+    expect(get.code).toBe(0);
+    expect(sha256(fs.readFileSync(dest))).toBe(sha256(data));
+    expect(fs.existsSync(`${dest}.part`)).toBe(false);
+
+    const toStdout = await cli(["get", "e2e/big.bin"]);
+    expect(toStdout.code).toBe(0);
+    expect(sha256(toStdout.stdout)).toBe(sha256(data));
+  });
+
+  it("put from stdin, then stat, ls and rm", async () => {
+    const text = "hello from stdin\n";
+    const put = await cli(["put", "-", "e2e/stdin.txt"], { stdin: text });
+    expect(put.stderr).toBe("");
+    expect(put.code).toBe(0);
+
+    const get = await cli(["get", "e2e/stdin.txt"]);
+    expect(get.out).toBe(text);
+
+    const stat = await cli(["--json", "stat", "e2e/stdin.txt"]);
+    expect(stat.code).toBe(0);
+    const info = JSON.parse(stat.out);
+    expect(info).toMatchObject({
+      id: "e2e/stdin.txt",
+      size: Buffer.byteLength(text),
+      contentType: expect.stringMatching(/^text\/plain/),
+    });
+    expect(info.etag).toBeTruthy();
+
+    const ls = await cli(["ls", "--prefix", "e2e/"]);
+    expect(ls.code).toBe(0);
+    expect(lines(ls.out)).toEqual(expect.arrayContaining(["e2e/stdin.txt"]));
+
+    const long = await cli(["ls", "--long", "--prefix", "e2e/stdin"]);
+    expect(long.out).toMatch(/text\/plain.*e2e\/stdin\.txt/);
+
+    const rm = await cli(["rm", "e2e/stdin.txt"]);
+    expect(rm.code).toBe(0);
+    const after = await cli(["stat", "e2e/stdin.txt"]);
+    expect(after.code).toBe(3);
+  });
+
+  it("ls pages through more ids than one page", async () => {
+    for (let i = 0; i < 3; i++) {
+      const r = await cli(["put", "-", `page/${i}`], { stdin: `n${i}` });
+      expect(r.code).toBe(0);
+    }
+    const ls = await cli(["--json", "ls", "--prefix", "page/", "--page-size", "2"]);
+    expect(JSON.parse(ls.out)).toEqual(["page/0", "page/1", "page/2"]);
+    const limited = await cli(["ls", "--limit", "1", "--prefix", "page/"]);
+    expect(limited.code).toBe(0);
+    expect(limited.out).toBe("page/0\n");
+  });
+
+  it("a missing id exits 3 with one line on stderr", async () => {
+    const r = await cli(["get", "no/such/object"]);
+    expect(r.code).toBe(3);
+    expect(r.stderr).toBe("error: no/such/object not found\n");
+    expect(r.stdout.length).toBe(0);
+  });
+
+  it("a wrong token exits 4 with one line on stderr", async () => {
+    const r = await cli(["ls"], { token: "sse_wrong_token_000000000000000000000000000000000000" });
+    expect(r.code).toBe(4);
+    expect(lines(r.stderr)).toEqual(["error: the token is missing or wrong (set SSE_TOKEN or --token)"]);
+  });
+
+  it("--json output parses", async () => {
+    const me = await cli(["--json", "whoami"]);
+    expect(me.code).toBe(0);
+    expect(JSON.parse(me.out)).toMatchObject({ name: "admin", role: "admin" });
+    const put = await cli(["--json", "put", "-", "e2e/json.txt"], { stdin: "j" });
+    expect(JSON.parse(put.out)).toMatchObject({ id: "e2e/json.txt", size: 1, created: true });
+    const ls = await cli(["--json", "ls"]);
+    expect(JSON.parse(ls.out)).toEqual(expect.arrayContaining(["e2e/json.txt"]));
+    const missing = await cli(["--json", "stat", "e2e/none"]);
+    expect(missing.code).toBe(3);
+    expect(JSON.parse(missing.stderr)).toMatchObject({ error: { exitCode: 3, status: 404 } });
+  });
+
+  it("--if-none-match refuses to overwrite", async () => {
+    await cli(["put", "-", "e2e/once"], { stdin: "1" });
+    const again = await cli(["put", "-", "e2e/once", "--if-none-match"], { stdin: "2" });
+    expect(again.code).toBe(1);
+    expect(again.stderr).toBe("error: e2e/once already exists\n");
+  });
+
+  it("users create + tokens create, then act with the new token", async () => {
+    const user = await cli(["users", "create", "carol"]);
+    expect(user.stderr).toBe("");
+    expect(user.code).toBe(0);
+    const tok = await cli([
+      "tokens",
+      "create",
+      "--user",
+      "carol",
+      "--label",
+      "e2e",
+      "--scopes",
+      "read,write",
+    ]);
+    expect(tok.code).toBe(0);
+    const token = tok.out.trim();
+    expect(token).toMatch(/^sse_/);
+
+    const me = await cli(["--json", "whoami"], { token });
+    expect(JSON.parse(me.out)).toMatchObject({ name: "carol" });
+    const put = await cli(["put", "-", "mine.txt"], { token, stdin: "carol's" });
+    expect(put.code).toBe(0);
+    expect((await cli(["get", "mine.txt"], { token })).out).toBe("carol's");
+    // Objects are private to their owner: the admin does not see carol's.
+    expect((await cli(["stat", "mine.txt"])).code).toBe(3);
+
+    const list = await cli(["--json", "tokens", "ls"], { token });
+    expect(JSON.parse(list.out)).toEqual(expect.arrayContaining([expect.objectContaining({ label: "e2e" })]));
+    const users = await cli(["--json", "users", "ls"]);
+    expect(JSON.stringify(JSON.parse(users.out))).toContain("carol");
+  });
+});

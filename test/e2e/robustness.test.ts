@@ -1,0 +1,513 @@
+// Malformed, lying and hostile requests: never a 5xx, never a change of state, and the server
+// keeps answering. Also the public routes: /health, /ready, /openapi.json, /docs, /metrics.
+import net from "node:net";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ERROR_CATALOGUE } from "../../src/errors.js";
+import { type ServerProcess, startServer } from "./harness.js";
+import {
+  expectProblem,
+  KiB,
+  listAll,
+  MiB,
+  putObject,
+  RawConnection,
+  randomData,
+  sha256,
+  socketExchange,
+  statusCodes,
+  storedBlobBytes,
+  waitFor,
+} from "./util.js";
+
+let server: ServerProcess;
+
+beforeAll(async () => {
+  server = await startServer();
+}, 60_000);
+
+afterAll(async () => {
+  await server?.stop();
+  server?.cleanup();
+}, 30_000);
+
+/** ids with their ETags: what "nothing changed" compares. */
+async function snapshot(): Promise<Map<string | number, string | null>> {
+  const out = new Map<string | number, string | null>();
+  for (const id of await listAll(server)) {
+    const res = await server.fetch(`/data/${id}`, { method: "HEAD" });
+    out.set(id, res.headers.get("etag"));
+  }
+  return out;
+}
+
+async function expectAlive(): Promise<void> {
+  const res = await fetch(`${server.url}/health`);
+  expect(res.status).toBe(200);
+}
+
+function authLine(): string {
+  return `Authorization: Bearer ${server.token}\r\n`;
+}
+
+describe("malformed requests", () => {
+  beforeAll(async () => {
+    await putObject(server, "keep/one", "the first object");
+    await putObject(server, "keep/two", randomData(150_000));
+    await server.fetch("/data", {
+      method: "POST",
+      body: '{"data":"an item"}',
+      headers: { "content-type": "application/json" },
+    });
+  }, 30_000);
+
+  it("answers bad JSON to POST /data with 422, never 5xx, and changes nothing", async () => {
+    const before = await snapshot();
+    for (const [body, type] of [
+      ["{", "application/json"],
+      ['{"data":"x"', "application/json"],
+      ['{"data":"x"}}', "application/json"],
+      ["\u0000\u0001\u0002", "application/json"],
+      ["{'data':'x'}", "application/json"],
+      ['{"data":"\\ud800"', "application/json"],
+      ["<xml/>", "application/xml"],
+      ["data=x", "application/x-www-form-urlencoded"],
+    ] as const) {
+      const res = await server.fetch("/data", { method: "POST", body, headers: { "content-type": type } });
+      expect(res.status, `${type} ${body}`).toBeLessThan(500);
+      expect(res.status, `${type} ${body}`).toBeGreaterThanOrEqual(400);
+      await res.arrayBuffer();
+    }
+    // A body far beyond any item.
+    const huge = await server.fetch("/data", {
+      method: "POST",
+      body: JSON.stringify({ data: "x".repeat(3 * MiB) }),
+      headers: { "content-type": "application/json" },
+    });
+    await expectProblem(huge, 413, "payload_too_large");
+    expect(await snapshot()).toEqual(before);
+  }, 30_000);
+
+  it("answers bad query strings with 4xx", async () => {
+    for (const q of [
+      "limit=1e3",
+      "limit=1.5",
+      "limit=",
+      "after=",
+      "limit=1&limit=2",
+      "after=%ZZ",
+      "limit=99999999999999999999",
+    ]) {
+      const res = await server.fetch(`/data?${q}`);
+      expect(res.status, q).toBeLessThan(500);
+      await res.arrayBuffer();
+    }
+  });
+
+  it("never answers a bad Range with 5xx", async () => {
+    for (const range of [
+      "bytes=99999999999999999999999-",
+      "bytes=0-99999999999999999999999",
+      "bytes=-99999999999999999999999",
+      "bytes=18446744073709551616-18446744073709551617",
+      "bytes=1-0",
+      "bytes=--1",
+      "bytes=0-1,",
+      "bytes=,,,",
+      "bytes= 0 - 1 ",
+      "bytes=0-1;q=1",
+      `bytes=${"1".repeat(5000)}-`,
+      "\u00ff\u00fe",
+    ]) {
+      const res = await server.fetch("/data/keep/two", { headers: { range: range } });
+      expect(res.status, range).toBeLessThan(500);
+      if (res.status === 206) {
+        const cr = res.headers.get("content-range") ?? "";
+        expect(cr).toMatch(/^bytes \d+-\d+\/150000$/);
+      }
+      await res.arrayBuffer();
+    }
+  });
+
+  it("refuses malformed ETag headers with 400 and creates nothing", async () => {
+    const before = await snapshot();
+    const cases: [string, Record<string, string>][] = [
+      ["PUT", { "if-match": "abc" }],
+      ["PUT", { "if-match": '"abc' }],
+      ["PUT", { "if-match": '"a"b"' }],
+      ["PUT", { "if-match": 'W/"abc"x' }],
+      ["PUT", { "if-none-match": "abc" }],
+      ["GET", { "if-none-match": "abc" }],
+      ["GET", { "if-match": "abc" }],
+      ["DELETE", { "if-match": "abc" }],
+    ];
+    for (const [method, headers] of cases) {
+      for (const id of ["keep/one", "etag/new"]) {
+        const res = await server.fetch(`/data/${id}`, {
+          method,
+          headers,
+          body: method === "PUT" ? "changed" : undefined,
+        });
+        // A read or delete of an absent object may say 404 first; a write must refuse the header.
+        if (res.status === 404 && method !== "PUT" && id === "etag/new") {
+          await expectProblem(res, 404, "not_found");
+          continue;
+        }
+        await expectProblem(res, 400, "invalid_header");
+      }
+    }
+    expect(await snapshot()).toEqual(before);
+    expect((await (await server.fetch("/data/keep/one")).text()).toString()).toBe("the first object");
+  });
+
+  it("refuses malformed Content-Digest headers with 400 and creates nothing", async () => {
+    const before = await snapshot();
+    for (const cd of [
+      "sha-256=abc",
+      "sha-256=:not base64!:",
+      "sha-256=:AAAA:",
+      "md5=:1B2M2Y8AsgTpgAmY7PhCfg==:",
+      "sha-256",
+      "",
+      "sha-256=:47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=:, garbage",
+    ]) {
+      const res = await server.fetch("/data/digest/bad", {
+        method: "PUT",
+        body: "",
+        headers: { "content-digest": cd },
+      });
+      expect(res.status, cd).toBe(400);
+      await res.arrayBuffer();
+    }
+    expect(await snapshot()).toEqual(before);
+  });
+
+  it("refuses malformed Authorization headers with 401, never 5xx", async () => {
+    for (const auth of [
+      "Bearer",
+      "Bearer ",
+      "bearer\tx",
+      `Bearer ${"a".repeat(8000)}`,
+      "Bearer sse_\u00ff\u00fe",
+      "Digest username=x",
+      `Bearer ${server.token} extra`,
+    ]) {
+      const res = await fetch(`${server.url}/data`, { headers: { authorization: auth } });
+      expect(res.status, auth.slice(0, 30)).toBe(401);
+      await res.arrayBuffer();
+    }
+  });
+
+  it("survives a Content-Length that promises 1000 bytes and delivers 10 before closing", async () => {
+    const before = await snapshot();
+    const ex = await socketExchange(
+      server.port,
+      [
+        `PUT /data/lying/short HTTP/1.1\r\nHost: x\r\n${authLine()}Content-Type: application/octet-stream\r\nContent-Length: 1000\r\n\r\n`,
+        "0123456789",
+      ],
+      { halfClose: true },
+    );
+    for (const s of statusCodes(ex.data)) expect(s).toBeLessThan(500);
+    await expectAlive();
+    await expectProblem(await server.fetch("/data/lying/short"), 404, "not_found");
+    // The same over an existing object keeps it.
+    await socketExchange(
+      server.port,
+      [`PUT /data/keep/one HTTP/1.1\r\nHost: x\r\n${authLine()}Content-Length: 1000\r\n\r\n`, "0123456789"],
+      { halfClose: true },
+    );
+    await expectAlive();
+    expect(await (await server.fetch("/data/keep/one")).text()).toBe("the first object");
+    expect(await snapshot()).toEqual(before);
+  });
+
+  it("reads exactly Content-Length bytes when more are sent on a keep-alive socket", async () => {
+    const head = `PUT /data/lying/long HTTP/1.1\r\nHost: x\r\n${authLine()}Content-Length: 10\r\nConnection: keep-alive\r\n\r\n`;
+    // All at once: the surplus is parsed as a (bad) next request.
+    const ex = await socketExchange(server.port, [head, `0123456789${"X".repeat(990)}`], {
+      until: (d) => statusCodes(d).length >= 2,
+    });
+    for (const s of statusCodes(ex.data)) expect(s).toBeLessThan(500);
+    const res = await server.fetch("/data/lying/long");
+    // Stored with exactly the declared 10 bytes, or (connection cut first) not at all; never 1000.
+    if (res.status === 200) expect(await res.text()).toBe("0123456789");
+    else await expectProblem(res, 404, "not_found");
+
+    // The surplus after the answer: 201 for the request, then a refusal of the garbage.
+    const conn = new RawConnection(server.port);
+    await conn.ready;
+    conn.write(head.replace("lying/long", "lying/long2"));
+    conn.write("abcdefghij");
+    expect((await conn.responses(1))[0]).toBe(201);
+    conn.write("Y".repeat(990));
+    const codes = await conn.responses(2);
+    for (const s of codes) expect(s).toBeLessThan(500);
+    conn.destroy();
+    const res2 = await server.fetch("/data/lying/long2");
+    expect(await res2.text()).toBe("abcdefghij");
+    await expectAlive();
+  });
+
+  it("keeps the old object and lists no partial one after an upload aborted midway", async () => {
+    const old = randomData(300 * KiB);
+    await putObject(server, "abort/existing", old);
+    const before = await snapshot();
+    // 1 MiB of a declared 5 MiB, then 3 MiB (past the first flushed batches of segments).
+    for (const [id, cut] of [
+      ["abort/existing", MiB],
+      ["abort/new", MiB],
+      ["abort/existing", 3 * MiB],
+      ["abort/new", 3 * MiB],
+    ] as const) {
+      const rid = `abort-${id.replace("/", "-")}-${cut}-${Date.now()}`;
+      await new Promise<void>((resolve, reject) => {
+        const sock = net.connect(server.port, "127.0.0.1", async () => {
+          sock.write(
+            `PUT /data/${id} HTTP/1.1\r\nHost: x\r\n${authLine()}X-Request-Id: ${rid}\r\nContent-Length: ${5 * MiB}\r\n\r\n`,
+          );
+          const chunk = randomData(64 * KiB);
+          for (let sent = 0; sent < cut; sent += chunk.length) {
+            if (!sock.write(chunk)) await new Promise((r) => sock.once("drain", r));
+          }
+          // Let the server see the bytes, then vanish mid-body.
+          await waitFor(() => sock.writableLength === 0, "socket flush");
+          sock.destroy();
+          resolve();
+        });
+        sock.on("error", reject);
+      });
+      // Wait until the server has finished with the aborted request (it logs with its request id).
+      await waitFor(
+        () =>
+          server
+            .output()
+            .split("\n")
+            .filter((l) => l.includes(rid)).length >= 2,
+        `the server to log the end of ${rid}`,
+        15_000,
+      ).catch(() => undefined);
+      await expectAlive();
+    }
+    const { status } = await server.fetch("/data/abort/existing");
+    expect(status).toBe(200);
+    const bytes = Buffer.from(await (await server.fetch("/data/abort/existing")).arrayBuffer());
+    expect(sha256(bytes)).toBe(sha256(old));
+    await expectProblem(await server.fetch("/data/abort/new"), 404, "not_found");
+    expect(await snapshot()).toEqual(before);
+    // Nothing is left locked: both ids take a new upload.
+    expect((await putObject(server, "abort/new", "complete")).status).toBe(201);
+    expect((await putObject(server, "abort/existing", "replaced")).status).toBe(200);
+    // The aborted uploads' ciphertext (about 1 MiB each) does not stay behind.
+    let live = 0;
+    for (const id of await listAll(server)) {
+      const head = await server.fetch(`/data/${id}`, { method: "HEAD" });
+      live += Number(head.headers.get("content-length"));
+    }
+    const db = path.join(server.dataDir, "objects.db");
+    await waitFor(
+      () => storedBlobBytes(db) < live * 1.01 + 128 * KiB,
+      "the aborted uploads to be reclaimed",
+      15_000,
+    ).catch(() => undefined);
+    expect(storedBlobBytes(db)).toBeLessThan(live * 1.01 + 128 * KiB);
+  }, 60_000);
+
+  it("answers raw garbage over TCP with 400 (or a closed socket), never 5xx", async () => {
+    const payloads: [string, string | Buffer][] = [
+      ["word", "GARBAGE\r\n\r\n"],
+      ["random bytes", randomData(4096)],
+      ["HTTP/9.9", "GET / HTTP/9.9\r\n\r\n"],
+      ["no target", "GET\r\n\r\n"],
+      ["unknown method", "FOO /data HTTP/1.1\r\nHost: x\r\n\r\n"],
+      ["bad length", "GET /data HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n"],
+      [
+        "two lengths",
+        "PUT /data/g HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\nhello!",
+      ],
+      [
+        "chunked and length",
+        "PUT /data/g HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nContent-Length: 5\r\n\r\n5\r\nhello\r\n0\r\n\r\n",
+      ],
+      [
+        "bad chunk size",
+        "PUT /data/g HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer x\r\nTransfer-Encoding: chunked\r\n\r\nZZ\r\nhello\r\n0\r\n\r\n",
+      ],
+      ["space in header name", "GET /data HTTP/1.1\r\nHost: x\r\nBad Header Name: x\r\n\r\n"],
+      ["NUL in header", "GET /data HTTP/1.1\r\nHost: x\r\nX: \u0000\r\n\r\n"],
+      ["NUL in target", "GET /data\u0000 HTTP/1.1\r\nHost: x\r\n\r\n"],
+      ["bare LF", "GET /data HTTP/1.1\nHost: x\n\n"],
+      ["100 KiB target", `GET /${"a".repeat(100 * KiB)} HTTP/1.1\r\nHost: x\r\n\r\n`],
+      ["h2 preface", "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"],
+      ["TLS hello", Buffer.from("160301020001000001fc0303", "hex")],
+    ];
+    const failures: string[] = [];
+    for (const [name, p] of payloads) {
+      const ex = await socketExchange(server.port, [p], {
+        until: (d) => statusCodes(d).length >= 1,
+        timeoutMs: 5000,
+      });
+      const codes = statusCodes(ex.data);
+      if (codes.some((s) => s >= 500)) failures.push(`${name}: ${codes.join(",")}`);
+      if (codes.length === 0 && !ex.closedByServer)
+        failures.push(`${name}: no answer and the connection stays open`);
+    }
+    expect(failures).toEqual([]);
+    // Empty lines before a request are ignored (RFC 9112 §2.2).
+    const blank = await socketExchange(
+      server.port,
+      ["\r\n\r\n", "GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"],
+      { until: (d) => statusCodes(d).length >= 1 },
+    );
+    expect(statusCodes(blank.data)).toEqual([200]);
+    // Authenticated but malformed chunking.
+    const ex = await socketExchange(
+      server.port,
+      [
+        `PUT /data/garbage/chunks HTTP/1.1\r\nHost: x\r\n${authLine()}Transfer-Encoding: chunked\r\n\r\n5\r\nhelloXX\r\n0\r\n\r\n`,
+      ],
+      { until: (d) => statusCodes(d).length >= 1, timeoutMs: 5000 },
+    );
+    for (const s of statusCodes(ex.data)) expect(s).toBeLessThan(500);
+    await expectAlive();
+    expect((await server.fetch("/data/garbage/chunks")).status).toBe(404);
+    expect((await server.fetch("/data/g")).status).toBe(404);
+  }, 60_000);
+
+  it("answers an unparseable request with problem+json and an X-Request-Id, like every other error", async () => {
+    const ex = await socketExchange(server.port, ["GARBAGE\r\n\r\n"], {
+      until: (d) => d.includes("\r\n\r\n{"),
+    });
+    const text = ex.data.toString("latin1");
+    expect(statusCodes(ex.data)).toEqual([400]);
+    expect(text).toMatch(/\r\ncontent-type: application\/problem\+json/i);
+    expect(text).toMatch(/\r\nx-request-id: \S+/i);
+  });
+
+  it("answers a malformed percent-encoding in the path with 400 problem+json and an X-Request-Id", async () => {
+    for (const p of ["/data/%ZZ", "/data/a%E0%A4%A", "/%ZZ"]) {
+      const res = await server.fetch(p);
+      await expectProblem(res, 400);
+    }
+  });
+
+  it("answers a huge header with 431 (or 400), never 5xx", async () => {
+    const ex = await socketExchange(
+      server.port,
+      [`GET /data HTTP/1.1\r\nHost: x\r\n${authLine()}X-Huge: ${"h".repeat(200 * KiB)}\r\n\r\n`],
+      { until: (d) => statusCodes(d).length >= 1 },
+    );
+    const codes = statusCodes(ex.data);
+    if (codes.length > 0) expect([400, 431]).toContain(codes[0]);
+    else expect(ex.closedByServer).toBe(true);
+    // Many headers too.
+    const many = Array.from({ length: 3000 }, (_, i) => `X-H${i}: v\r\n`).join("");
+    const ex2 = await socketExchange(
+      server.port,
+      [`GET /data HTTP/1.1\r\nHost: x\r\n${authLine()}${many}\r\n`],
+      {
+        until: (d) => statusCodes(d).length >= 1,
+      },
+    );
+    for (const s of statusCodes(ex2.data)) expect(s).toBeLessThan(500);
+    await expectAlive();
+  });
+
+  it("answers an unknown route with 404 problem+json, with or without a token", async () => {
+    for (const path of ["/nope", "/data-x", "/api/v1/data", "/health/x", "/%ZZ"]) {
+      const res = await fetch(server.url + path);
+      if (path === "/%ZZ") {
+        expect(res.status).toBeLessThan(500);
+        await res.arrayBuffer();
+        continue;
+      }
+      await expectProblem(res, 404, "not_found");
+      await expectProblem(await server.fetch(path, { method: "POST", body: "x" }), 404, "not_found");
+    }
+  });
+});
+
+describe("public routes", () => {
+  it("serves /health and /ready without a token", async () => {
+    const h = await fetch(`${server.url}/health`);
+    expect(h.status).toBe(200);
+    expect(await h.json()).toMatchObject({ status: "ok" });
+    expect(h.headers.get("x-request-id")).toBeTruthy();
+    const r = await fetch(`${server.url}/ready`);
+    expect(r.status).toBe(200);
+    expect(await r.json()).toMatchObject({ status: "ready" });
+  });
+
+  interface OpenApiDoc {
+    openapi: string;
+    paths: Record<string, Record<string, unknown>>;
+    components: {
+      securitySchemes?: Record<string, { type: string; scheme?: string }>;
+      schemas?: Record<string, { properties?: { code?: { enum?: string[] } }; required?: string[] }>;
+    };
+  }
+
+  async function openapi(): Promise<OpenApiDoc> {
+    const res = await fetch(`${server.url}/openapi.json`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get("content-type") ?? "").toMatch(/json/);
+    return JSON.parse(await res.text()) as OpenApiDoc;
+  }
+
+  it("serves /openapi.json describing /data, /data/{id}, bearer auth and every error code", async () => {
+    const doc = await openapi();
+    expect(doc.openapi).toMatch(/^3\./);
+    expect(Object.keys(doc.paths)).toEqual(
+      expect.arrayContaining(["/data", "/data/{id}", "/health", "/ready"]),
+    );
+    expect(Object.keys(doc.paths["/data"]!)).toEqual(expect.arrayContaining(["get", "post"]));
+    expect(Object.keys(doc.paths["/data/{id}"]!)).toEqual(expect.arrayContaining(["get", "put", "delete"]));
+    expect(doc.components.securitySchemes?.bearer).toMatchObject({ type: "http", scheme: "bearer" });
+    const schemas = doc.components.schemas ?? {};
+    const problem =
+      schemas.Problem ??
+      Object.values(schemas).find((s) => s.required?.includes("requestId") && s.properties?.code);
+    expect(problem, `schemas: ${Object.keys(schemas).join(", ")}`).toBeDefined();
+    const codes = problem!.properties?.code?.enum ?? [];
+    for (const code of Object.keys(ERROR_CATALOGUE)) expect(codes, code).toContain(code);
+    // No route of the document leaks a wildcard.
+    expect(Object.keys(doc.paths).filter((p) => p.includes("*"))).toEqual([]);
+  });
+
+  it("documents HEAD /data/{id} (API.md lists it; every route appears in /openapi.json)", async () => {
+    const doc = await openapi();
+    expect(Object.keys(doc.paths["/data/{id}"] ?? {})).toContain("head");
+  });
+
+  it("names the problem schema Problem, not a generated def-N", async () => {
+    const doc = await openapi();
+    expect(Object.keys(doc.components.schemas ?? {})).toContain("Problem");
+  });
+
+  it("serves the Swagger UI at /docs as HTML", async () => {
+    const res = await fetch(`${server.url}/docs`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get("content-type") ?? "").toMatch(/^text\/html/);
+    const html = await res.text();
+    expect(html.toLowerCase()).toContain("swagger");
+  });
+
+  it("serves /metrics in the Prometheus text format", async () => {
+    const res = await fetch(`${server.url}/metrics`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get("content-type") ?? "").toMatch(/^text\/plain/);
+    expect(await res.text()).toMatch(/^# (HELP|TYPE) /m);
+  });
+});
+
+describe("afterwards", () => {
+  it("still answers /health, never logged the token and never answered 5xx", async () => {
+    await expectAlive();
+    const r = await server.fetch("/data");
+    expect(r.status).toBe(200);
+    await r.arrayBuffer();
+    expect(server.output()).not.toContain(server.token);
+    // Nothing this file sent made the server answer with a 5xx.
+    expect(server.output()).not.toMatch(/"statusCode":5\d\d/);
+  });
+});
