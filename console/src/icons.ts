@@ -29,6 +29,7 @@ const PATHS: Record<string, string> = {
   check: "M5 12.5l4.5 4.5L19 7.5",
   rotate: "M4 12a8 8 0 0 1 13.7-5.6L20 8 M20 4v4h-4 M20 12a8 8 0 0 1-13.7 5.6L4 16 M4 20v-4h4",
   more: "M5 12h.01 M12 12h.01 M19 12h.01",
+  menu: "M4 7h16 M4 12h16 M4 17h16",
 };
 
 export type IconName = keyof typeof PATHS;

@@ -180,7 +180,7 @@ function shell(me: Me): void {
       "aria-controls": "sidebar",
       "aria-expanded": "false",
     },
-    icon("more"),
+    icon("menu"),
   );
   menu.addEventListener("click", () => {
     const open = !document.body.classList.contains("nav-open");
