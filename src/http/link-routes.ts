@@ -1,5 +1,6 @@
 // Download links: POST /data/{id}/link makes one (bearer, read scope); GET /links/{token} uses it
 // without a token. The token sits in the path, so the request log redacts it (redact-path.ts).
+import AjvModule from "ajv";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { AppError } from "../errors.js";
 import { DEFAULT_LINK_SECONDS, type DownloadLinks, MAX_LINK_SECONDS } from "../objects/download-links.js";
@@ -18,6 +19,9 @@ export interface LinkRoutesOptions {
 }
 
 const LINK_SUFFIX = "/link";
+// Bodies are typed strictly: {"expiresInSeconds": "60"} is a 422, and so is an unknown field.
+const Ajv = AjvModule.default ?? AjvModule;
+const strictAjv = new Ajv({ coerceTypes: false, useDefaults: false, removeAdditional: false });
 
 const linkSchema = {
   type: "object",
@@ -43,6 +47,7 @@ export async function linkRoutes(app: FastifyInstance, opts: LinkRoutesOptions):
     "/data/*",
     {
       config: { auth: { scope: "read" }, openapiUrl: "/data/{id}/link" },
+      validatorCompiler: ({ schema }) => strictAjv.compile(schema),
       schema: {
         tags: ["objects", "links"],
         summary: "Make an expiring download link for an object",
