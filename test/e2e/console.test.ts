@@ -249,7 +249,7 @@ describe.skipIf(!HAVE_CHROMIUM)("web console in Chromium", () => {
     expect(text).toContain("52,428,800 bytes");
     expect(text).toContain("Key version");
     await drawer.getByRole("button", { name: "Create link" }).click();
-    const link = await drawer.getByLabel("download link").inputValue();
+    const link = await drawer.getByLabel("download link", { exact: true }).inputValue();
     expect(link).toMatch(/\/links\/[A-Za-z0-9_-]+\/big\.bin$/);
     const res = await fetch(link, { method: "HEAD" });
     expect(res.status).toBe(200);
@@ -319,7 +319,7 @@ describe.skipIf(!HAVE_CHROMIUM)("web console in Chromium", () => {
     await page.getByRole("button", { name: "Create token" }).click();
     const dlg = page.getByRole("dialog", { name: "Token created" });
     await dlg.waitFor();
-    aliceToken = await dlg.getByLabel("new token").inputValue();
+    aliceToken = await dlg.getByLabel("new token", { exact: true }).inputValue();
     expect(aliceToken).toMatch(/^sse_/);
     expect(await dlg.getByRole("button", { name: "Copy new token" }).count()).toBe(1);
     await shot("token-created");
