@@ -30,23 +30,44 @@ export class UploadPanel {
   private readonly summary: HTMLElement;
   private readonly entries: Entry[] = [];
   private readonly listeners = new Set<(id: string) => void>();
+  private readonly toggle: HTMLButtonElement;
+  private wasActive = false;
 
   constructor(private readonly maxObjectBytes: number) {
     this.list = h("ul", { class: "upload-list" });
     this.summary = h("span", { class: "upload-summary" });
     const clearDone = button("Clear finished", { variant: "ghost small" });
     clearDone.addEventListener("click", () => this.clearFinished());
+    this.toggle = iconButton("chevronDown", "Collapse uploads", { "aria-expanded": "true" });
+    this.toggle.addEventListener("click", () => this.collapse(!this.el.classList.contains("collapsed")));
     const close = iconButton("close", "Hide uploads");
     close.addEventListener("click", () => {
       this.clearFinished();
-      if (this.entries.length === 0) this.el.hidden = true;
+      this.el.hidden = true;
     });
     this.el = h(
       "section",
       { class: "upload-panel", "aria-label": "Uploads", hidden: true },
-      h("header", null, icon("upload"), this.summary, h("span", { class: "spacer" }), clearDone, close),
+      h(
+        "header",
+        null,
+        icon("upload"),
+        this.summary,
+        h("span", { class: "spacer" }),
+        clearDone,
+        this.toggle,
+        close,
+      ),
       this.list,
     );
+  }
+
+  /** Folds the list away (header only), so a finished batch stops covering the page. */
+  private collapse(yes: boolean): void {
+    this.el.classList.toggle("collapsed", yes);
+    this.toggle.setAttribute("aria-expanded", String(!yes));
+    this.toggle.setAttribute("aria-label", yes ? "Expand uploads" : "Collapse uploads");
+    this.toggle.title = yes ? "Expand uploads" : "Collapse uploads";
   }
 
   /** Called with the id of every object an upload created or replaced. */
@@ -101,6 +122,7 @@ export class UploadPanel {
       this.render(entry);
     }
     this.el.hidden = false;
+    this.collapse(false);
     this.pump();
   }
 
@@ -218,6 +240,10 @@ export class UploadPanel {
     const total = this.entries.length;
     const done = this.entries.filter((e) => e.state === "done").length;
     const active = this.entries.filter((e) => e.state === "uploading" || e.state === "queued").length;
+    // A batch that ended without a problem folds away by itself; problems stay in view.
+    const troubled = this.entries.some((e) => e.state === "failed" || e.state === "conflict");
+    if (this.wasActive && active === 0 && !troubled) this.collapse(true);
+    this.wasActive = active > 0;
     this.summary.textContent =
       active > 0
         ? `Uploading ${active} file${active === 1 ? "" : "s"} · ${done} of ${total} done`

@@ -75,7 +75,11 @@ export function usersPage(ctx: PageContext): HTMLElement {
       return;
     }
     const rows = users.map((u) => {
-      const del = button("Delete", { icon: "trash", variant: "danger-outline small", "aria-label": `Delete user ${u.name}` });
+      const del = button("Delete", {
+        icon: "trash",
+        variant: "danger-outline small",
+        "aria-label": `Delete user ${u.name}`,
+      });
       del.disabled = u.name === ctx.me.name;
       if (del.disabled) del.title = "You cannot delete yourself";
       del.addEventListener("click", () => deleteUser(u.name, load));
