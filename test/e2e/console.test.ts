@@ -213,7 +213,8 @@ describe.skipIf(!HAVE_CHROMIUM)("web console in Chromium", () => {
     });
     await page.getByLabel("Choose files to upload").setInputFiles(bigFile);
     const upload = page.locator('.upload[data-name="big.bin"]');
-    await upload.getByText("Uploaded").waitFor({ timeout: 60_000 });
+    // attached, not visible: a batch that ends cleanly folds the panel away.
+    await upload.getByText("Uploaded").waitFor({ state: "attached", timeout: 60_000 });
     expect(await upload.getByRole("progressbar").getAttribute("aria-valuenow")).toBe("100");
     const seen = (
       await page.evaluate(() => (window as unknown as { progressSeen: string[] }).progressSeen)
@@ -279,7 +280,7 @@ describe.skipIf(!HAVE_CHROMIUM)("web console in Chromium", () => {
     await shot("upload-conflict");
     expect(await (await api("GET", "/data/uploads/one.txt", server.token)).text()).toBe("first file");
     await conflict.getByRole("button", { name: "Replace it" }).click();
-    await page.locator(".upload.done", { hasText: "one.txt" }).last().waitFor();
+    await page.locator(".upload.done", { hasText: "one.txt" }).last().waitFor({ state: "attached" });
     await expect
       .poll(async () => (await api("GET", "/data/uploads/one.txt", server.token)).text())
       .toBe("changed");
@@ -297,8 +298,11 @@ describe.skipIf(!HAVE_CHROMIUM)("web console in Chromium", () => {
       body: "x",
     });
     await page.getByRole("button", { name: "Refresh" }).click();
-    await expect.poll(async () => (await row("uploads/evil").textContent()) ?? "").toContain(evil);
+    await row("uploads/evil").getByRole("button", { name: "evil", exact: true }).click();
+    const drawer = page.getByRole("dialog", { name: "Details of uploads/evil" });
+    await expect.poll(async () => (await drawer.textContent()) ?? "").toContain(evil);
     expect(await page.locator("#injected").count()).toBe(0);
+    await drawer.getByRole("button", { name: "Close details" }).click();
   });
 
   it("deletes an object after confirmation", async () => {
