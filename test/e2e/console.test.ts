@@ -215,7 +215,7 @@ describe.skipIf(!HAVE_CHROMIUM)("web console in Chromium", () => {
     const upload = page.locator('.upload[data-name="big.bin"]');
     // attached, not visible: a batch that ends cleanly folds the panel away.
     await upload.getByText("Uploaded").waitFor({ state: "attached", timeout: 60_000 });
-    expect(await upload.getByRole("progressbar").getAttribute("aria-valuenow")).toBe("100");
+    expect(await upload.locator("[role=progressbar]").getAttribute("aria-valuenow")).toBe("100");
     const seen = (
       await page.evaluate(() => (window as unknown as { progressSeen: string[] }).progressSeen)
     ).map(Number);
