@@ -28,7 +28,7 @@ const requested: string[] = [];
 const problems: string[] = [];
 
 async function shot(name: string, p: Page = page): Promise<void> {
-  await p.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: false });
+  await p.screenshot({ path: path.join(SHOTS, `${name}.png`), animations: "disabled" });
 }
 
 async function newPage(viewport: {
