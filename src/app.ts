@@ -3,6 +3,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance } from "fastify";
 import type { Logger } from "pino";
 import { AuthService } from "./auth/auth-service.js";
 import { FailureLimiter } from "./auth/failure-limiter.js";
+import { UserService } from "./auth/user-service.js";
 import type { Config } from "./config.js";
 import { authPlugin } from "./http/auth-plugin.js";
 import { loadConsoleAssets } from "./http/console-assets.js";
@@ -11,9 +12,11 @@ import { dataRoutes } from "./http/data-routes.js";
 import { docsPlugin } from "./http/docs.js";
 import { folderRoutes } from "./http/folder-routes.js";
 import { linkRoutes } from "./http/link-routes.js";
+import { meRoutes } from "./http/me-routes.js";
 import { clientErrorHandler, frameworkErrors, problemPlugin } from "./http/problem.js";
 import { genReqId } from "./http/request-id.js";
 import { systemRoutes } from "./http/system-routes.js";
+import { userRoutes } from "./http/user-routes.js";
 import { KeyService } from "./keys/key-service.js";
 import type { RootKeyProvider } from "./keys/root-key-provider.js";
 import { DownloadLinks } from "./objects/download-links.js";
@@ -33,6 +36,7 @@ export interface Services {
   keys: KeyService;
   auth: AuthService;
   links: DownloadLinks;
+  users: UserService;
 }
 
 export interface App {
@@ -53,9 +57,10 @@ export function buildServices(config: Config, deps: Deps): Services {
     { maxObjectBytes: config.maxObjectBytes },
     (err, what) => deps.logger.error({ err }, `background ${what} failed`),
   );
-  const auth = new AuthService(deps.store, keys, deps.logger);
+  const users = new UserService(deps.store, keys, deps.logger);
+  const auth = new AuthService(deps.store, users, deps.logger);
   const links = new DownloadLinks(deps.store, keys);
-  return { objects, keys, auth, links };
+  return { objects, keys, auth, users, links };
 }
 
 export async function build(config: Config, deps: Deps): Promise<App> {
@@ -66,7 +71,9 @@ export async function build(config: Config, deps: Deps): Promise<App> {
     genReqId,
     routerOptions: { maxParamLength: 4096 },
     exposeHeadRoutes: false,
-    trustProxy: config.trustProxy,
+    // One proxy of ours in front: the client is the address it appended, whatever the client
+    // itself put earlier in X-Forwarded-For (trusting every hop would let it pick its address).
+    trustProxy: config.trustProxy ? (_address: string, hop: number) => hop === 0 : false,
     return503OnClosing: true,
     // A slow client may take long over a large object (no total deadline), but a socket idle
     // for two minutes is closed.
@@ -91,6 +98,8 @@ export async function build(config: Config, deps: Deps): Promise<App> {
   await app.register(async (api) => {
     await api.register(authPlugin, { auth: services.auth, limiter });
     await api.register(dataRoutes, { objects: services.objects });
+    await api.register(meRoutes);
+    await api.register(userRoutes, { users: services.users });
     await api.register(linkRoutes, {
       objects: services.objects,
       links: services.links,

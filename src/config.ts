@@ -70,7 +70,7 @@ export const SETTINGS: readonly SettingSpec[] = [
   { key: "logLevel", env: "SSE_LOG_LEVEL", flag: "--log-level", kind: "enum", choices: ["fatal", "error", "warn", "info", "debug", "trace", "silent"], default: "info", description: "log level" },
   { key: "shutdownTimeoutSeconds", env: "SSE_SHUTDOWN_TIMEOUT", flag: "--shutdown-timeout", kind: "int", default: 30, min: 0, description: "seconds in-flight requests may take to finish on SIGTERM" },
   { key: "publicUrl", env: "SSE_PUBLIC_URL", flag: "--public-url", kind: "string", description: "base URL clients reach the server at (for download links; default: from the request)" },
-  { key: "trustProxy", env: "SSE_TRUST_PROXY", flag: "--trust-proxy", kind: "bool", default: false, description: "take the client address from X-Forwarded-For (only behind a proxy you run)" },
+  { key: "trustProxy", env: "SSE_TRUST_PROXY", flag: "--trust-proxy", kind: "bool", default: false, description: "take the client address from X-Forwarded-For, as appended by one proxy you run in front" },
   { key: "authFailureLimit", env: "SSE_AUTH_FAILURE_LIMIT", flag: "--auth-failure-limit", kind: "int", default: 20, min: 1, description: "failed authentications per client address and window before 429" },
   { key: "authFailureWindowSeconds", env: "SSE_AUTH_FAILURE_WINDOW", flag: "--auth-failure-window", kind: "int", default: 60, min: 1, description: "window of the failure limit, in seconds" },
   { key: "keyCacheSize", env: "SSE_KEY_CACHE_SIZE", flag: "--key-cache-size", kind: "int", default: 10000, min: 0, description: "unwrapped key-encryption keys kept in memory" },
@@ -125,6 +125,9 @@ export function loadConfig(env: Record<string, string | undefined>, flags: Parti
       throw new ConfigError("SSE_KEY_PROVIDER=pkcs11 needs SSE_PKCS11_SLOT or SSE_PKCS11_TOKEN_LABEL");
     if (!cfg.pkcs11Pin && !cfg.pkcs11PinFile) throw new ConfigError("SSE_KEY_PROVIDER=pkcs11 needs SSE_PKCS11_PIN or SSE_PKCS11_PIN_FILE");
   }
+  // The admin's credential: as hard to guess as an issued token, and presentable as a bearer token.
+  if (cfg.bootstrapToken !== undefined && !/^[\x21-\x7e]{32,512}$/.test(cfg.bootstrapToken))
+    throw new ConfigError("SSE_BOOTSTRAP_TOKEN must be 32 to 512 printable characters without spaces (e.g. openssl rand -base64 32)");
   if (cfg.databaseUrl && !/^postgres(ql)?:\/\//.test(cfg.databaseUrl))
     throw new ConfigError("SSE_DATABASE_URL must start with postgres://");
   if (cfg.publicUrl && !/^https?:\/\//.test(cfg.publicUrl)) throw new ConfigError("SSE_PUBLIC_URL must be an http(s) URL");

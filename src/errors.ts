@@ -18,6 +18,8 @@ export const ERROR_CATALOGUE = {
   not_acceptable: { status: 406, title: "Not acceptable" },
   conflict: { status: 409, title: "Conflict" },
   user_exists: { status: 409, title: "User already exists" },
+  cannot_delete_self: { status: 409, title: "A user cannot delete itself" },
+  last_admin: { status: 409, title: "The last admin cannot be deleted" },
   key_version_in_use: { status: 409, title: "Key version still in use" },
   gone: { status: 410, title: "Gone" },
   link_expired: { status: 410, title: "Download link expired" },

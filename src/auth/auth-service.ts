@@ -1,34 +1,34 @@
 // Who is calling: bearer tokens resolved against the store on every request (so a revocation on
-// any server instance takes effect on the next request), users and their tokens.
-import { randomUUID } from "node:crypto";
-import { chmodSync, existsSync, mkdirSync, writeFileSync } from "node:fs";
+// any server instance takes effect on the next request), and the first start's admin.
+import { randomBytes } from "node:crypto";
+import { chmodSync, mkdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import type { Logger } from "pino";
 import { AppError } from "../errors.js";
-import type { KeyService } from "../keys/key-service.js";
 import type { ObjectStore, Role, Scope, TokenRecord, UserRecord } from "../store/store.js";
-import { generateToken, hashToken, isPlausibleToken, tokenLookupId, tokenMatches } from "./token-format.js";
-import { validateUserName } from "./user-name.js";
+import type { Principal } from "./principal.js";
+import { generateToken, isPlausibleToken, tokenLookupId, tokenMatches } from "./token-format.js";
+import { ALL_SCOPES } from "./token-grant.js";
+import type { UserService } from "./user-service.js";
 
-export interface Principal {
-  user: UserRecord;
-  token: TokenRecord;
-}
+export type { Principal } from "./principal.js";
+export { ALL_SCOPES };
 
-export const ALL_SCOPES: readonly Scope[] = ["read", "write"];
+export const BOOTSTRAP_TOKEN_FILE = "bootstrap-token";
 /** lastUsed is written at most this often per token, to keep reads free of writes. */
 const TOUCH_INTERVAL_MS = 60_000;
+const MAX_TRACKED_TOUCHES = 100_000;
 
 export class AuthService {
   private readonly lastTouch = new Map<string, number>();
 
   constructor(
     private readonly store: ObjectStore,
-    private readonly keys: KeyService,
+    private readonly users: UserService,
     private readonly logger: Logger,
   ) {}
 
-  /** Resolves a bearer token; null when unknown, expired or malformed. */
+  /** Resolves a bearer token; null when unknown, revoked, expired, malformed or of a deleted user. */
   async authenticate(token: string): Promise<Principal | null> {
     if (!isPlausibleToken(token)) return null;
     const rec = await this.store.getToken(tokenLookupId(token));
@@ -40,82 +40,80 @@ export class AuthService {
     const last = this.lastTouch.get(rec.id) ?? 0;
     if (now - last >= TOUCH_INTERVAL_MS) {
       this.lastTouch.set(rec.id, now);
-      if (this.lastTouch.size > 100_000) this.lastTouch.clear();
+      if (this.lastTouch.size > MAX_TRACKED_TOUCHES) this.lastTouch.clear();
       rec.lastUsed = new Date(now);
       // Best effort: a failed lastUsed update must not fail the request.
-      this.store.touchToken(rec.id, rec.lastUsed).catch((err) => this.logger.warn({ err }, "token lastUsed update failed"));
+      this.store
+        .touchToken(rec.id, rec.lastUsed)
+        .catch((err) => this.logger.warn({ err }, "token lastUsed update failed"));
     }
     return { user, token: rec };
   }
 
   /**
-   * First start with no users: creates `admin` with SSE_BOOTSTRAP_TOKEN, or a random token
-   * written to `<dataDir>/bootstrap-token` (mode 0600). The token itself is never logged.
+   * First start with no users: creates the admin `admin` with SSE_BOOTSTRAP_TOKEN, or with a
+   * random token written to `<dataDir>/bootstrap-token` (mode 0600). The token is never logged.
    */
   async bootstrap(opts: { token?: string; dataDir: string }): Promise<void> {
-    if ((await this.store.countUsers()) > 0) return;
-    const user = await this.createUser("admin", "admin");
+    if ((await this.store.countUsers()) > 0) {
+      if (opts.token) this.logger.info("users exist: SSE_BOOTSTRAP_TOKEN is not used");
+      return;
+    }
+    let user: UserRecord;
+    try {
+      user = await this.users.create("admin", "admin");
+    } catch (err) {
+      // Another server instance sharing the store bootstrapped first.
+      if (err instanceof AppError && err.code === "user_exists") return;
+      throw err;
+    }
     if (opts.token) {
-      await this.storeToken(user, opts.token, tokenLookupId(opts.token), { label: "bootstrap" });
+      await this.users.storeGivenToken(user, opts.token, { label: "bootstrap" });
       this.logger.info("created user admin with the token from SSE_BOOTSTRAP_TOKEN");
       return;
     }
     const t = generateToken();
-    mkdirSync(opts.dataDir, { recursive: true, mode: 0o700 });
-    const file = path.join(opts.dataDir, "bootstrap-token");
-    writeFileSync(file, `${t.token}\n`, { mode: 0o600 });
-    chmodSync(file, 0o600);
-    await this.storeToken(user, t.token, t.id, { label: "bootstrap" });
-    this.logger.warn({ path: file }, "created user admin; its token is in this file (mode 0600): read it, then delete the file");
-  }
-
-  async createUser(name: string, role: Role): Promise<UserRecord> {
-    validateUserName(name);
-    if (await this.store.getUserByName(name)) throw new AppError("user_exists", `user ${name} already exists`);
-    const user: UserRecord = { uid: randomUUID(), name, role, created: new Date() };
-    // Key first: a user row without a key would be unusable; an orphan key is harmless.
-    await this.keys.createUserKey(user.uid);
+    const file = writeSecretFile(opts.dataDir, BOOTSTRAP_TOKEN_FILE, `${t.token}\n`);
     try {
-      await this.store.createUser(user);
+      await this.users.storeGivenToken(user, t.token, { label: "bootstrap" });
     } catch (err) {
-      await this.keys.keyStore.destroyUserKeys(user.uid).catch(() => undefined);
+      rmSync(file, { force: true });
       throw err;
     }
-    return user;
+    this.logger.warn(
+      { path: file },
+      "created user admin; its token is in this file (mode 0600): read it, then delete the file",
+    );
   }
 
+  /** In-process user creation without an acting principal (CLI, tests); HTTP goes through UserService. */
+  createUser(name: string, role: Role): Promise<UserRecord> {
+    return this.users.create(name, role);
+  }
+
+  /** In-process token issue for a user, as an admin would (CLI, tests). */
   async issueToken(
     user: UserRecord,
     opts: { label?: string | null; scopes?: Scope[]; expiresInSeconds?: number },
   ): Promise<{ record: TokenRecord; token: string }> {
     const t = generateToken();
-    const record = await this.storeToken(user, t.token, t.id, opts);
+    const record = await this.users.storeGivenToken(user, t.token, opts);
     return { record, token: t.token };
   }
+}
 
-  private async storeToken(
-    user: UserRecord,
-    token: string,
-    id: string,
-    opts: { label?: string | null; scopes?: Scope[]; expiresInSeconds?: number },
-  ): Promise<TokenRecord> {
-    const now = new Date();
-    const record: TokenRecord = {
-      id,
-      uid: user.uid,
-      label: opts.label ?? null,
-      scopes: opts.scopes && opts.scopes.length > 0 ? [...new Set(opts.scopes)] : [...ALL_SCOPES],
-      secretHash: hashToken(token),
-      created: now,
-      lastUsed: null,
-      expiresAt: opts.expiresInSeconds ? new Date(now.getTime() + opts.expiresInSeconds * 1000) : null,
-    };
-    await this.store.createToken(record);
-    return record;
+/** Writes `content` to `dir/name` with mode 0600 from the first byte (temp file, then rename). */
+function writeSecretFile(dir: string, name: string, content: string): string {
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const file = path.join(dir, name);
+  const tmp = path.join(dir, `.${name}.${randomBytes(6).toString("hex")}`);
+  try {
+    writeFileSync(tmp, content, { mode: 0o600, flag: "wx" });
+    chmodSync(tmp, 0o600);
+    renameSync(tmp, file);
+  } catch (err) {
+    rmSync(tmp, { force: true });
+    throw err;
   }
-
-  static bootstrapTokenFile(dataDir: string): string | null {
-    const f = path.join(dataDir, "bootstrap-token");
-    return existsSync(f) ? f : null;
-  }
+  return file;
 }

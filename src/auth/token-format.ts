@@ -4,6 +4,8 @@
 import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
 
 const TOKEN_RE = /^sse_([0-9a-f]{16})_([A-Za-z0-9_-]{43})$/;
+/** Issued ids are 16 hex digits; an operator-chosen bootstrap token's id is `b` and 15. */
+const TOKEN_ID_RE = /^(?:[0-9a-f]{16}|b[0-9a-f]{15})$/;
 
 export interface NewToken {
   id: string;
@@ -29,6 +31,10 @@ export function tokenLookupId(token: string): string {
   const m = TOKEN_RE.exec(token);
   if (m) return m[1]!;
   return `b${hashToken(token).subarray(0, 8).toString("hex").slice(1)}`;
+}
+
+export function isTokenId(id: string): boolean {
+  return TOKEN_ID_RE.test(id);
 }
 
 export function tokenMatches(token: string, storedHash: Buffer): boolean {

@@ -1,10 +1,13 @@
 // Bearer authentication for every route not marked public, with per-address throttling of
-// failures, and the policy check each route declares in its config.
+// failures, and the policy check each route declares in its config. A throttled address still
+// gets through with a valid token: only guesses are refused, so a client behind the same NAT as a
+// misbehaving one keeps working.
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import fp from "fastify-plugin";
-import type { AuthService, Principal } from "../auth/auth-service.js";
+import type { AuthService } from "../auth/auth-service.js";
 import type { FailureLimiter } from "../auth/failure-limiter.js";
-import { isAllowed, type Requirement } from "../auth/policy.js";
+import { decide, type Requirement } from "../auth/policy.js";
+import type { Principal } from "../auth/principal.js";
 import { AppError } from "../errors.js";
 
 declare module "fastify" {
@@ -58,10 +61,9 @@ export const authPlugin = fp(async (app: FastifyInstance, opts: AuthPluginOption
     }
     request.principal = principal;
     const need = cfg?.auth;
-    if (need && !isAllowed(principal, need, request.params as Record<string, string>))
-      throw new AppError(
-        "forbidden",
-        need.scope ? `this token lacks the ${need.scope} scope` : "this needs the admin role",
-      );
+    if (need) {
+      const d = decide(principal, need, request.params as Record<string, string | undefined>);
+      if (!d.allowed) throw new AppError(d.code, d.detail);
+    }
   });
 });

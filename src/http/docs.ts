@@ -3,7 +3,7 @@ import swagger from "@fastify/swagger";
 import swaggerUi from "@fastify/swagger-ui";
 import type { FastifyInstance } from "fastify";
 import fp from "fastify-plugin";
-import { problemSchema } from "./schemas.js";
+import { problemResponses, problemSchema } from "./schemas.js";
 
 declare module "fastify" {
   interface FastifyContextConfig {
@@ -33,7 +33,8 @@ export const docsPlugin = fp(async (app: FastifyInstance, opts: { version: strin
           bearer: {
             type: "http",
             scheme: "bearer",
-            description: "A token `sse_…` issued by POST /users/{name}/tokens",
+            description:
+              "A token `sse_…` issued by POST /users/{name}/tokens, with scopes `read` and/or `write` and an optional expiry. Missing or invalid → 401; lacking the role or scope → 403; repeated failures from one address → 429 with Retry-After.",
           },
         },
       },
@@ -69,6 +70,9 @@ export const docsPlugin = fp(async (app: FastifyInstance, opts: { version: strin
         };
       }
       if (route.config?.public) out.schema.security = [];
+      // Every authenticated route can answer 401 (no valid token) and 429 (too many failures).
+      else if (out.schema.response)
+        out.schema.response = { ...problemResponses(401, 429), ...(out.schema.response as object) };
       return out;
     },
     transformObject: (doc) => {

@@ -70,6 +70,9 @@ export async function sendObject(
     reply.header("Content-Length", range.end - range.start + 1);
   } else reply.header("Content-Length", meta.size);
   if (head) return reply.send();
-  const stream = await objects.read(meta, range);
-  return reply.send(stream);
+  if (objects.isSmall(meta)) {
+    const whole = await objects.readSmall(meta);
+    return reply.send(range ? whole.subarray(range.start, range.end + 1) : whole);
+  }
+  return reply.send(await objects.read(meta, range));
 }

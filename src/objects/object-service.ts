@@ -12,6 +12,7 @@ import {
   type SegmentContext,
   SUITE_XCHACHA20_POLY1305,
   segmentCount,
+  TAG_BYTES,
 } from "../crypto/segment-format.js";
 import { AppError, IntegrityError } from "../errors.js";
 import type { KeyService } from "../keys/key-service.js";
@@ -23,6 +24,8 @@ import { SegmentWriter } from "./segment-writer.js";
 
 /** Segments per store round trip: bounds memory (about 1 MiB) and amortises transactions. */
 const BATCH_SEGMENTS = 16;
+/** Objects of at most this many segments (256 KiB) are read whole instead of streamed. */
+export const SMALL_SEGMENTS = 4;
 
 export interface PutInput {
   owner: string;
@@ -54,6 +57,8 @@ export class ObjectService {
   private readonly busy = new Set<string>();
   private reclaiming: Promise<void> | null = null;
   private reclaimAgain = false;
+  /** Whether replaced or deleted writes may be waiting; reads then need not look (hot path). */
+  private trashPending = true;
 
   constructor(
     readonly store: ObjectStore,
@@ -101,7 +106,11 @@ export class ObjectService {
       const etag = new EtagHasher(dek);
       const hash = input.digest ? createHash(input.digest.algorithm) : null;
       let batch: Buffer[] = [];
-      const writer = new SegmentWriter(cipher, this.segmentSize, (s) => batch.push(s));
+      const writer = new SegmentWriter(cipher, this.segmentSize, (sealed) => {
+        // The ETag covers the segment tags (each commits to its segment); see docs/FORMAT.md.
+        etag.update(sealed.subarray(sealed.length - TAG_BYTES));
+        batch.push(sealed);
+      });
       let size = 0;
 
       for await (const chunk of input.body) {
@@ -109,7 +118,6 @@ export class ObjectService {
         if (size > max) throw new AppError("payload_too_large", `objects are limited to ${max} bytes`);
         if (input.contentLength !== undefined && size > input.contentLength)
           throw new AppError("length_mismatch", "the body is longer than Content-Length");
-        etag.update(chunk);
         hash?.update(chunk);
         writer.write(chunk);
         if (batch.length >= BATCH_SEGMENTS) {
@@ -126,6 +134,9 @@ export class ObjectService {
       if (input.contentLength !== undefined && size !== input.contentLength)
         throw new AppError("length_mismatch", "the body is shorter than Content-Length");
       writer.end();
+      const sizeBytes = Buffer.alloc(8);
+      sizeBytes.writeBigUInt64BE(BigInt(size));
+      etag.update(sizeBytes);
       if (hash && input.digest && !hash.digest().equals(input.digest.value))
         throw new AppError(
           "digest_mismatch",
@@ -158,7 +169,7 @@ export class ObjectService {
         result = await this.store.commitObject(meta, input.cond);
       }
       began = false;
-      this.scheduleReclaim();
+      if (!result.created) this.scheduleReclaim();
       meta.created = result.createdAt;
       return { meta, created: result.created };
     } finally {
@@ -171,6 +182,57 @@ export class ObjectService {
   }
 
   /**
+   * Reads a small object whole (at most SMALL_SEGMENTS segments), authenticated, into memory:
+   * the fast path for items and small objects, and every damage is found before any header.
+   */
+  async readSmall(meta: ObjectMeta): Promise<Buffer> {
+    const count = segmentCount(meta.size, meta.segmentSize);
+    if (count > SMALL_SEGMENTS) throw new RangeError("readSmall is for small objects");
+    const release = this.hold(meta);
+    let dek: Buffer | null = null;
+    try {
+      dek = await this.keys.unwrapDek(
+        meta.owner,
+        meta.kekVersion,
+        meta.wrappedDek,
+        dekContext(meta.owner, meta.id, meta.writeId),
+      );
+      const cipher = createSegmentCipher(dek, this.contextOf(meta));
+      const sealed = await this.fetchBatch(meta, 0, count);
+      const plain = sealed.map((seg, i) => openChecked(cipher, meta, i, count, seg));
+      return plain.length === 1 ? plain[0]! : Buffer.concat(plain);
+    } finally {
+      if (dek) zeroize(dek);
+      release();
+    }
+  }
+
+  /**
+   * Marks a write as being read, before any await, so that a replace committed meanwhile cannot
+   * reclaim its segments. Returns the release function (idempotent).
+   */
+  private hold(meta: ObjectMeta): () => void {
+    const key = meta.writeId.toString("hex");
+    this.readers.set(key, (this.readers.get(key) ?? 0) + 1);
+    this.busy.add(key);
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      const n = (this.readers.get(key) ?? 1) - 1;
+      if (n <= 0) {
+        this.readers.delete(key);
+        this.busy.delete(key);
+      } else this.readers.set(key, n);
+      if (this.trashPending) this.scheduleReclaim();
+    };
+  }
+
+  isSmall(meta: ObjectMeta): boolean {
+    return segmentCount(meta.size, meta.segmentSize) <= SMALL_SEGMENTS;
+  }
+
+  /**
    * Opens a plaintext stream of the object (or a range of it). The data key and the first
    * segment are authenticated before this resolves, so damage found early becomes a clean 500.
    */
@@ -179,22 +241,12 @@ export class ObjectService {
     const r = range ?? { start: 0, end: meta.size - 1 };
     const span = meta.size === 0 ? { first: 0, last: 0, skip: 0 } : segmentsForRange(r, meta.segmentSize);
     const wanted = meta.size === 0 ? 0 : r.end - r.start + 1;
-    // Registered before any await, so a replace committed meanwhile cannot reclaim these segments.
-    const key = meta.writeId.toString("hex");
-    this.readers.set(key, (this.readers.get(key) ?? 0) + 1);
-    this.busy.add(key);
+    const unhold = this.hold(meta);
     let dek: Buffer | null = null;
-    let released = false;
     const release = () => {
-      if (released) return;
-      released = true;
       if (dek) zeroize(dek);
-      const n = (this.readers.get(key) ?? 1) - 1;
-      if (n <= 0) {
-        this.readers.delete(key);
-        this.busy.delete(key);
-      } else this.readers.set(key, n);
-      this.scheduleReclaim();
+      dek = null;
+      unhold();
     };
     try {
       dek = await this.keys.unwrapDek(
@@ -269,6 +321,7 @@ export class ObjectService {
 
   /** Removes the segments of replaced and deleted writes that nobody is reading any more. */
   scheduleReclaim(): void {
+    this.trashPending = true;
     if (this.reclaiming) {
       this.reclaimAgain = true;
       return;
@@ -276,7 +329,10 @@ export class ObjectService {
     this.reclaiming = (async () => {
       do {
         this.reclaimAgain = false;
+        // Writes being read are skipped and stay pending until their last reader lets go.
+        const skipped = this.busy.size;
         await this.store.reclaim(this.busy);
+        if (skipped === 0 && !this.reclaimAgain) this.trashPending = false;
       } while (this.reclaimAgain);
     })()
       .catch((err) => this.onError(err, "reclaim"))

@@ -177,6 +177,23 @@ export function objectStoreContract(name: string, factory: () => Promise<ObjectS
         expect(res.created).toBe(true);
       });
 
+      it("concurrent commits: a failing condition fails alone, racing creators of one id get one winner", async () => {
+        await putInline("taken");
+        const results = await Promise.allSettled([
+          putInline("free-1", {}, { ifNoneMatch: true }),
+          putInline("taken", {}, { ifNoneMatch: true }),
+          putInline("free-2", {}, { ifNoneMatch: true }),
+          ...Array.from({ length: 6 }, () => putInline("race", {}, { ifNoneMatch: true })),
+        ]);
+        expect(results.map((r) => r.status).slice(0, 3)).toEqual(["fulfilled", "rejected", "fulfilled"]);
+        expect(results.slice(3).filter((r) => r.status === "fulfilled")).toHaveLength(1);
+        for (const r of results)
+          if (r.status === "rejected")
+            expect((r.reason as { code?: string }).code).toBe("precondition_failed");
+        expect(await store.getObject(owner, "free-1")).not.toBeNull();
+        expect(await store.getObject(owner, "free-2")).not.toBeNull();
+      });
+
       it("ifMatch needs an existing object whose etag is listed, or '*'", async () => {
         await expectCode(putInline("m", {}, { ifMatch: ["*"] }), "precondition_failed");
         expect(await store.getObject(owner, "m")).toBeNull();

@@ -136,9 +136,6 @@ describe("ssestore against a real server", () => {
   });
 
   it("--json output parses", async () => {
-    const me = await cli(["--json", "whoami"]);
-    expect(me.code).toBe(0);
-    expect(JSON.parse(me.out)).toMatchObject({ name: "admin", role: "admin" });
     const put = await cli(["--json", "put", "-", "e2e/json.txt"], { stdin: "j" });
     expect(JSON.parse(put.out)).toMatchObject({ id: "e2e/json.txt", size: 1, created: true });
     const ls = await cli(["--json", "ls"]);
@@ -146,6 +143,13 @@ describe("ssestore against a real server", () => {
     const missing = await cli(["--json", "stat", "e2e/none"]);
     expect(missing.code).toBe(3);
     expect(JSON.parse(missing.stderr)).toMatchObject({ error: { exitCode: 3, status: 404 } });
+  });
+
+  it("whoami --json names the bootstrap admin", async () => {
+    const me = await cli(["--json", "whoami"]);
+    expect(me.stderr).toBe("");
+    expect(me.code).toBe(0);
+    expect(JSON.parse(me.out)).toMatchObject({ name: "admin", role: "admin" });
   });
 
   it("--if-none-match refuses to overwrite", async () => {

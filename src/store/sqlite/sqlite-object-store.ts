@@ -18,12 +18,16 @@ import type {
   UserRecord,
   WriteCondition,
 } from "../store.js";
+import { BackgroundCheckpointer } from "./background-checkpoint.js";
 import { type Db, isConstraint, OBJECTS_SCHEMA, openDatabase, storageFault } from "./migrations.js";
 
 /** 16 KiB pages: the best measured write throughput for 64 KiB segments, ~3% space overhead. */
 const PAGE_SIZE = 16384;
-/** Checkpoint every ~4 MiB of WAL: bounded WAL and short, regular stalls during big uploads. */
-const WAL_AUTOCHECKPOINT_PAGES = (4 * 1024 * 1024) / PAGE_SIZE;
+/**
+ * Backstop only: a worker thread checkpoints continuously (background-checkpoint.ts); the main
+ * connection checkpoints itself only if the WAL reaches ~256 MiB because the worker fell behind.
+ */
+const WAL_AUTOCHECKPOINT_PAGES = (256 * 1024 * 1024) / PAGE_SIZE;
 /** Segments deleted per transaction when purging a write (~16 MiB, a few ms). */
 const PURGE_BATCH = 256;
 /** Below every safe integer, so `num > NO_NUM` selects all integer ids. */
@@ -273,6 +277,12 @@ function prepareStatements(db: Db) {
 
 type Statements = ReturnType<typeof prepareStatements>;
 
+interface QueuedCommit {
+  fn: () => unknown;
+  resolve: (v: unknown) => void;
+  reject: (e: unknown) => void;
+}
+
 export class SqliteObjectStore implements ObjectStore {
   readonly #db: Db;
   readonly #s: Statements;
@@ -280,19 +290,25 @@ export class SqliteObjectStore implements ObjectStore {
   readonly #live = new Set<string>();
   #fullSync = true;
   #closing = false;
+  /** Durable writes that arrived in the same turn of the event loop, committed with one fsync. */
+  #queue: QueuedCommit[] = [];
+  readonly #checkpointer: BackgroundCheckpointer;
 
-  static open(file: string): SqliteObjectStore {
-    return new SqliteObjectStore(
-      openDatabase(file, OBJECTS_SCHEMA, {
-        pageSize: PAGE_SIZE,
-        walAutocheckpointPages: WAL_AUTOCHECKPOINT_PAGES,
-      }),
-    );
+  static open(
+    file: string,
+    onBackgroundError: (message: string) => void = () => undefined,
+  ): SqliteObjectStore {
+    const db = openDatabase(file, OBJECTS_SCHEMA, {
+      pageSize: PAGE_SIZE,
+      walAutocheckpointPages: WAL_AUTOCHECKPOINT_PAGES,
+    });
+    return new SqliteObjectStore(db, new BackgroundCheckpointer(file, onBackgroundError));
   }
 
-  private constructor(db: Db) {
+  private constructor(db: Db, checkpointer: BackgroundCheckpointer) {
     this.#db = db;
     this.#s = prepareStatements(db);
+    this.#checkpointer = checkpointer;
   }
 
   // --- plumbing ------------------------------------------------------------------------------------
@@ -314,6 +330,43 @@ export class SqliteObjectStore implements ObjectStore {
         this.#fullSync = true;
       }
       return this.#db.transaction(fn).immediate();
+    });
+  }
+
+  /**
+   * Group commit: durable writes queued during one turn of the event loop share one transaction
+   * and one fsync; each runs in its own savepoint, so one failing (a precondition) fails alone.
+   */
+  #durableGrouped<T>(fn: () => T): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      this.#queue.push({ fn, resolve: resolve as (v: unknown) => void, reject });
+      if (this.#queue.length === 1) setImmediate(() => this.#flush());
+    });
+  }
+
+  #flush(): void {
+    const batch = this.#queue;
+    this.#queue = [];
+    const outcomes: { ok: boolean; value: unknown }[] = [];
+    try {
+      this.#durable(() => {
+        for (const item of batch) {
+          try {
+            // A nested better-sqlite3 transaction is a savepoint: a throw undoes only this item.
+            outcomes.push({ ok: true, value: this.#db.transaction(item.fn)() });
+          } catch (err) {
+            outcomes.push({ ok: false, value: err });
+          }
+        }
+      });
+    } catch (err) {
+      for (const item of batch) item.reject(err);
+      return;
+    }
+    batch.forEach((item, i) => {
+      const o = outcomes[i]!;
+      if (o.ok) item.resolve(o.value);
+      else item.reject(storageFault(o.value) ?? o.value);
     });
   }
 
@@ -417,7 +470,7 @@ export class SqliteObjectStore implements ObjectStore {
     };
     let result: CommitResult;
     try {
-      result = this.#durable(() => {
+      result = await this.#durableGrouped(() => {
         const cur = s.currentObject.get(meta.owner, meta.id) as
           | { etag: string; write_id: Buffer; created: number }
           | undefined;
@@ -464,7 +517,7 @@ export class SqliteObjectStore implements ObjectStore {
   }
 
   async deleteObject(owner: string, id: string, cond?: WriteCondition): Promise<boolean> {
-    return this.#durable(() => {
+    return this.#durableGrouped(() => {
       const cur = this.#s.currentObject.get(owner, id) as { etag: string; write_id: Buffer } | undefined;
       if (cond) checkCondition(cur, cond);
       if (!cur) return false;
@@ -695,9 +748,14 @@ export class SqliteObjectStore implements ObjectStore {
   async close(): Promise<void> {
     if (this.#closing) return;
     this.#closing = true;
-    this.#guard(() => {
-      this.#db.pragma("optimize");
-      this.#db.close();
-    });
+    if (this.#queue.length > 0) this.#flush();
+    try {
+      this.#guard(() => {
+        this.#db.pragma("optimize");
+        this.#db.close();
+      });
+    } finally {
+      await this.#checkpointer.stop();
+    }
   }
 }

@@ -1,0 +1,141 @@
+// Users and their tokens: creation with a key-encryption key of their own, deletion with crypto-
+// shredding, token issue, listing and revocation. Every change is logged for audit, never a secret.
+import { randomUUID } from "node:crypto";
+import type { Logger } from "pino";
+import { AppError } from "../errors.js";
+import type { KeyService } from "../keys/key-service.js";
+import type { ObjectStore, Role, TokenRecord, UserRecord } from "../store/store.js";
+import type { Principal } from "./principal.js";
+import { generateToken, hashToken, isTokenId, tokenLookupId } from "./token-format.js";
+import { grantToken, type TokenRequest } from "./token-grant.js";
+import { validateUserName } from "./user-name.js";
+
+export interface IssuedToken {
+  record: TokenRecord;
+  /** The whole token: returned once, never stored or logged. */
+  token: string;
+}
+
+export class UserService {
+  /** Deletions run one at a time, so that two admins deleting each other cannot leave none. */
+  private deleting: Promise<unknown> = Promise.resolve();
+
+  constructor(
+    private readonly store: ObjectStore,
+    private readonly keys: KeyService,
+    private readonly logger: Logger,
+  ) {}
+
+  async create(name: string, role: Role, actor?: Principal): Promise<UserRecord> {
+    validateUserName(name);
+    if (role !== "admin" && role !== "user")
+      throw new AppError("validation_error", "role must be admin or user");
+    if (await this.store.getUserByName(name))
+      throw new AppError("user_exists", `user ${name} already exists`);
+    const user: UserRecord = { uid: randomUUID(), name, role, created: new Date() };
+    // Key first: a user row without a key would be unusable; an orphan key is harmless.
+    await this.keys.createUserKey(user.uid);
+    try {
+      await this.store.createUser(user);
+    } catch (err) {
+      await this.keys.keyStore.destroyUserKeys(user.uid).catch(() => undefined);
+      throw err;
+    }
+    this.logger.info({ user: name, role, by: actor?.user.name }, "user created");
+    return user;
+  }
+
+  /** The named user; 404 when there is none (and 400 for a name that could not exist). */
+  async get(name: string): Promise<UserRecord> {
+    validateUserName(name);
+    const user = await this.store.getUserByName(name);
+    if (!user) throw new AppError("not_found", `no user named ${name}`);
+    return user;
+  }
+
+  list(): Promise<UserRecord[]> {
+    return this.store.listUsers();
+  }
+
+  /**
+   * Deletes a user, its tokens and its objects, and destroys its keys, so that no copy of its
+   * ciphertext can be decrypted again. An admin cannot delete itself, and the last admin stays.
+   */
+  async delete(actor: Principal, name: string): Promise<void> {
+    const run = this.deleting.then(() => this.deleteNow(actor, name));
+    this.deleting = run.catch(() => undefined);
+    return run;
+  }
+
+  private async deleteNow(actor: Principal, name: string): Promise<void> {
+    const user = await this.get(name);
+    if (user.uid === actor.user.uid)
+      throw new AppError("cannot_delete_self", "a user cannot delete itself; another admin can");
+    if (user.role === "admin") {
+      const admins = (await this.store.listUsers()).filter((u) => u.role === "admin");
+      if (admins.length <= 1) throw new AppError("last_admin", "the last admin cannot be deleted");
+    }
+    // Keys first: if the rest fails, the user is already unreadable and a retry finishes the job.
+    await this.keys.keyStore.destroyUserKeys(user.uid);
+    this.keys.cache.forgetOwner(user.uid);
+    await this.store.deleteUser(user.uid);
+    // A request that unwrapped a KEK during the deletion may have cached it again.
+    this.keys.cache.forgetOwner(user.uid);
+    this.logger.info({ user: name, by: actor.user.name }, "user deleted; its keys are destroyed");
+  }
+
+  /**
+   * Issues a token to the named user. Issued by the user to itself, it cannot exceed the token
+   * that asks for it (see grantToken); an admin issuing to someone else grants what is asked.
+   */
+  async issueToken(actor: Principal, name: string, req: TokenRequest): Promise<IssuedToken> {
+    const user = await this.get(name);
+    const self = user.uid === actor.user.uid;
+    const grant = grantToken(req, new Date(), self ? actor.token : null);
+    const t = generateToken();
+    const record = await this.storeToken(user, t.token, t.id, grant);
+    this.logger.info(
+      { user: name, tokenId: record.id, scopes: record.scopes, by: actor.user.name },
+      "token issued",
+    );
+    return { record, token: t.token };
+  }
+
+  /** Stores a token that already exists as a string (the bootstrap token); only its hash is kept. */
+  async storeGivenToken(user: UserRecord, token: string, req: TokenRequest): Promise<TokenRecord> {
+    return this.storeToken(user, token, tokenLookupId(token), grantToken(req, new Date()));
+  }
+
+  async listTokens(name: string): Promise<TokenRecord[]> {
+    const user = await this.get(name);
+    return this.store.listTokens(user.uid);
+  }
+
+  /** Revokes one of the named user's tokens; every server instance refuses it from the next request. */
+  async revokeToken(actor: Principal, name: string, tokenId: string): Promise<void> {
+    const user = await this.get(name);
+    if (!isTokenId(tokenId) || !(await this.store.deleteToken(user.uid, tokenId)))
+      throw new AppError("not_found", "no such token");
+    this.logger.info({ user: name, tokenId, by: actor.user.name }, "token revoked");
+  }
+
+  private async storeToken(
+    user: UserRecord,
+    token: string,
+    id: string,
+    grant: { label: string | null; scopes: TokenRecord["scopes"]; expiresAt: Date | null },
+  ): Promise<TokenRecord> {
+    const record: TokenRecord = {
+      id,
+      uid: user.uid,
+      label: grant.label,
+      scopes: grant.scopes,
+      secretHash: hashToken(token),
+      created: new Date(),
+      lastUsed: null,
+      expiresAt: grant.expiresAt,
+    };
+    await this.store.createToken(record);
+    return record;
+  }
+}

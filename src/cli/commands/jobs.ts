@@ -1,0 +1,113 @@
+// Background jobs (rewrap, root-key rotation, verify): start, poll GET /jobs/{id}, report the outcome.
+import type { Command } from "commander";
+import { seg } from "../client.js";
+import type { CliContext } from "../context.js";
+import { CliError, ExitCode } from "../errors.js";
+import { jobProgress } from "../progress.js";
+import { VERIFY_ROUTES } from "../routes.js";
+
+export interface Job {
+  id: string;
+  kind?: string;
+  state: "running" | "done" | "failed" | string;
+  done?: number;
+  total?: number;
+  error?: string;
+  damaged?: unknown;
+  result?: { damaged?: unknown };
+  [k: string]: unknown;
+}
+
+/** The ids a job found damaged, wherever the server puts them (`damaged`, `damagedIds`, `result.damaged`). */
+export function damagedIds(job: Job): string[] {
+  const raw = job.damaged ?? job.damagedIds ?? job.result?.damaged;
+  return Array.isArray(raw)
+    ? raw.map((x) => (typeof x === "object" && x && "id" in x ? String(x.id) : String(x)))
+    : [];
+}
+
+const finished = (job: Job) => job.state !== "running" && job.state !== "queued" && job.state !== "pending";
+
+export async function fetchJob(ctx: CliContext, id: string): Promise<Job> {
+  return ctx.client().json<Job>(`/jobs/${seg(id)}`, { notFound: `job ${id}` });
+}
+
+export async function waitForJob(ctx: CliContext, id: string): Promise<Job> {
+  const bar = jobProgress(ctx.showProgress, ctx.deps.stderr, `job ${id}`);
+  try {
+    let delay = Math.min(250, ctx.deps.pollIntervalMs);
+    for (;;) {
+      const job = await fetchJob(ctx, id);
+      bar.update(job.done ?? 0, job.total ?? 0, job.state);
+      if (finished(job)) return job;
+      await new Promise((r) => setTimeout(r, delay));
+      delay = Math.min(delay * 2, ctx.deps.pollIntervalMs);
+    }
+  } finally {
+    bar.stop();
+  }
+}
+
+function describeJob(job: Job): string {
+  const progress = job.total !== undefined ? ` ${job.done ?? 0}/${job.total}` : "";
+  const err = job.error ? `: ${job.error}` : "";
+  return `job ${job.id}${job.kind ? ` (${job.kind})` : ""}: ${job.state}${progress}${err}`;
+}
+
+/** Prints the job, then fails the command when the job failed or found damaged objects. */
+export async function reportJob(ctx: CliContext, job: Job): Promise<void> {
+  const damaged = damagedIds(job);
+  await ctx.out.result(job, () => [describeJob(job), ...damaged.map((id) => `damaged: ${id}`)]);
+  if (damaged.length)
+    throw new CliError(
+      `${damaged.length} object${damaged.length === 1 ? " is" : "s are"} damaged`,
+      ExitCode.integrity,
+    );
+  if (job.state === "failed") throw new CliError(`job ${job.id} failed${job.error ? `: ${job.error}` : ""}`);
+}
+
+/** POSTs a job-starting route; prints the job id, or waits and reports the outcome with --wait. */
+export async function startJob(
+  ctx: CliContext,
+  route: string,
+  what: string,
+  opts: { wait?: boolean; body?: unknown; notFound?: string },
+): Promise<void> {
+  const started = await ctx.client().json<{ jobId?: string; id?: string }>(route, {
+    method: "POST",
+    json: opts.body ?? {},
+    notFound: opts.notFound,
+  });
+  const jobId = started?.jobId ?? started?.id;
+  if (!jobId) throw new CliError(`the server did not return a job id for ${what}`);
+  if (!opts.wait) {
+    await ctx.out.result(
+      { jobId },
+      `started ${what}: job ${jobId} (follow it with: ssestore jobs ${jobId} --wait)`,
+    );
+    return;
+  }
+  await reportJob(ctx, await waitForJob(ctx, jobId));
+}
+
+export function registerJobs(program: Command, ctx: CliContext): void {
+  program
+    .command("jobs")
+    .description("show a background job; --wait follows it to the end")
+    .argument("<id>", "job id")
+    .option("--wait", "poll until the job is done or failed, with a progress bar")
+    .action(async (id: string, opts: { wait?: boolean }) => {
+      const job = opts.wait ? await waitForJob(ctx, id) : await fetchJob(ctx, id);
+      await reportJob(ctx, job);
+    });
+
+  program
+    .command("verify")
+    .description("check that every object decrypts and authenticates; exits 5 if any is damaged")
+    .option("--user <name>", "verify this user's objects (admin)")
+    .option("--wait", "wait for the job and report damaged ids")
+    .action(async (opts: { user?: string; wait?: boolean }) => {
+      const r = opts.user === undefined ? VERIFY_ROUTES.self() : VERIFY_ROUTES.user(opts.user);
+      await startJob(ctx, r.path, "verify", { wait: opts.wait, body: r.body });
+    });
+}

@@ -1,0 +1,91 @@
+// `tokens create|ls|revoke` on /users/{name}/tokens; the user defaults to the caller (GET /me).
+import type { Command } from "commander";
+import { positiveInt, scopeList } from "../args.js";
+import { seg } from "../client.js";
+import type { CliContext } from "../context.js";
+import { formatDate, table } from "../output.js";
+import { listOf } from "./users.js";
+import { fetchMe } from "./whoami.js";
+
+interface TokenInfo {
+  id: string;
+  label?: string | null;
+  scopes?: string[];
+  created?: string;
+  lastUsed?: string | null;
+  expiresAt?: string | null;
+}
+
+async function userOrSelf(ctx: CliContext, user: string | undefined): Promise<string> {
+  return user ?? (await fetchMe(ctx.client())).name;
+}
+
+export function registerTokens(program: Command, ctx: CliContext): void {
+  const tokens = program.command("tokens").description("manage API tokens (yours, or any user's as admin)");
+
+  tokens
+    .command("create")
+    .description("create a token; it is printed once, on stdout")
+    .option("--user <name>", "for this user (admin; default: you)")
+    .option("--label <text>", "a label to recognise the token by")
+    .option("--scopes <list>", "comma-separated scopes, e.g. read or read,write", scopeList)
+    .option("--expires-in <seconds>", "lifetime in seconds (default: no expiry)", positiveInt)
+    .action(async (opts: { user?: string; label?: string; scopes?: string[]; expiresIn?: number }) => {
+      const user = await userOrSelf(ctx, opts.user);
+      const body: Record<string, unknown> = {};
+      if (opts.label !== undefined) body.label = opts.label;
+      if (opts.scopes !== undefined) body.scopes = opts.scopes;
+      if (opts.expiresIn !== undefined) body.expiresInSeconds = opts.expiresIn;
+      const created = await ctx.client().json<TokenInfo & { token: string }>(`/users/${seg(user)}/tokens`, {
+        method: "POST",
+        json: body,
+        notFound: `user ${user}`,
+      });
+      // Only the token on stdout, so `TOKEN=$(ssestore tokens create)` works; the rest is a note.
+      await ctx.out.result({ user, ...created }, created.token);
+      ctx.out.note(
+        `token ${created.id} for ${user}: scopes ${created.scopes?.join(",") ?? "-"}, expires ${
+          created.expiresAt ? formatDate(created.expiresAt) : "never"
+        }; it is shown only this once`,
+      );
+    });
+
+  tokens
+    .command("ls")
+    .description("list tokens (never their secret)")
+    .option("--user <name>", "of this user (admin; default: you)")
+    .action(async (opts: { user?: string }) => {
+      const user = await userOrSelf(ctx, opts.user);
+      const list = listOf<TokenInfo>(
+        await ctx.client().json(`/users/${seg(user)}/tokens`, { notFound: `user ${user}` }),
+        "tokens",
+      );
+      await ctx.out.result(list, () =>
+        table(
+          list.map((t) => [
+            t.id,
+            t.label ?? "-",
+            t.scopes?.join(",") ?? "-",
+            formatDate(t.created),
+            formatDate(t.lastUsed),
+            t.expiresAt ? formatDate(t.expiresAt) : "never",
+          ]),
+          ["ID", "LABEL", "SCOPES", "CREATED", "LAST USED", "EXPIRES"],
+        ),
+      );
+    });
+
+  tokens
+    .command("revoke")
+    .description("revoke a token at once")
+    .argument("<id>", "token id (from tokens ls)")
+    .option("--user <name>", "of this user (admin; default: you)")
+    .action(async (id: string, opts: { user?: string }) => {
+      const user = await userOrSelf(ctx, opts.user);
+      await ctx.client().request(`/users/${seg(user)}/tokens/${seg(id)}`, {
+        method: "DELETE",
+        notFound: `token ${id} of user ${user}`,
+      });
+      await ctx.out.result({ id, user, revoked: true }, `revoked token ${id}`);
+    });
+}

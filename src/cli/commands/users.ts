@@ -1,0 +1,73 @@
+// `users create|ls|rm`: the admin's user management (POST/GET/DELETE /users).
+import type { Command } from "commander";
+import { seg } from "../client.js";
+import type { CliContext } from "../context.js";
+import { usageError } from "../errors.js";
+import { formatDate, table } from "../output.js";
+import { askLine, canPrompt } from "../prompt.js";
+
+interface User {
+  name: string;
+  role?: string;
+  created?: string;
+  [k: string]: unknown;
+}
+
+/** A list answer may be a bare array or wrapped ({users: [...]}, {items: [...]}). */
+export function listOf<T>(body: unknown, key: string): T[] {
+  if (Array.isArray(body)) return body as T[];
+  if (body && typeof body === "object") {
+    const o = body as Record<string, unknown>;
+    for (const k of [key, "items", "data"]) if (Array.isArray(o[k])) return o[k] as T[];
+  }
+  return [];
+}
+
+export function registerUsers(program: Command, ctx: CliContext): void {
+  const users = program.command("users").description("manage users (admin)");
+
+  users
+    .command("create")
+    .description("create a user")
+    .argument("<name>", "user name")
+    .option("--admin", "give the user the admin role")
+    .action(async (name: string, opts: { admin?: boolean }) => {
+      const role = opts.admin ? "admin" : "user";
+      const user = await ctx.client().json<User>("/users", { method: "POST", json: { name, role } });
+      await ctx.out.result(user ?? { name, role }, `created user ${name} (${user?.role ?? role})`);
+    });
+
+  users
+    .command("ls")
+    .description("list users")
+    .action(async () => {
+      const list = listOf<User>(await ctx.client().json("/users"), "users");
+      await ctx.out.result(list, () =>
+        table(
+          list.map((u) => [u.name, u.role ?? "-", formatDate(u.created)]),
+          ["NAME", "ROLE", "CREATED"],
+        ),
+      );
+    });
+
+  users
+    .command("rm")
+    .description("delete a user with its tokens and objects, and destroy its keys (irreversible)")
+    .argument("<name>", "user name")
+    .option("-y, --yes", "do not ask for confirmation")
+    .action(async (name: string, opts: { yes?: boolean }) => {
+      if (!opts.yes) {
+        if (!canPrompt(ctx.deps))
+          throw usageError(
+            `deleting user ${name} destroys its keys and objects for good; add --yes to confirm`,
+          );
+        const answer = await askLine(
+          ctx.deps,
+          `Delete user ${name}, its tokens and objects, and destroy its keys? Type the name to confirm: `,
+        );
+        if (answer.trim() !== name) throw usageError("not confirmed; nothing deleted");
+      }
+      await ctx.client().request(`/users/${seg(name)}`, { method: "DELETE", notFound: `user ${name}` });
+      await ctx.out.result({ name, deleted: true }, `deleted user ${name}`);
+    });
+}

@@ -1,0 +1,120 @@
+// Progress bars on stderr (only on a terminal): bytes with rate and ETA for transfers, done/total for jobs.
+import cliProgress from "cli-progress";
+import { formatBytes } from "./output.js";
+
+export interface TransferProgress {
+  add(bytes: number): void;
+  stop(): void;
+}
+
+export interface JobProgress {
+  update(done: number, total: number, state: string): void;
+  stop(): void;
+}
+
+const NOOP_TRANSFER: TransferProgress = { add() {}, stop() {} };
+const NOOP_JOB: JobProgress = { update() {}, stop() {} };
+
+function formatEta(seconds: number): string {
+  if (!Number.isFinite(seconds) || seconds < 0) return "--:--";
+  const s = Math.round(seconds);
+  const h = Math.floor(s / 3600);
+  const mm = String(Math.floor((s % 3600) / 60)).padStart(2, "0");
+  const ss = String(s % 60).padStart(2, "0");
+  return h ? `${h}:${mm}:${ss}` : `${mm}:${ss}`;
+}
+
+/** Smoothed bytes per second, so the rate and the ETA do not jump with every chunk. */
+export class RateMeter {
+  private rate = 0;
+  private lastT: number;
+  private lastBytes = 0;
+  constructor(private readonly now: () => number = Date.now) {
+    this.lastT = now();
+  }
+  sample(bytes: number): number {
+    const t = this.now();
+    const dt = (t - this.lastT) / 1000;
+    if (dt >= 0.25) {
+      const inst = (bytes - this.lastBytes) / dt;
+      this.rate = this.rate === 0 ? inst : 0.7 * this.rate + 0.3 * inst;
+      this.lastT = t;
+      this.lastBytes = bytes;
+    }
+    return this.rate;
+  }
+}
+
+export function transferProgress(
+  enabled: boolean,
+  stream: NodeJS.WritableStream,
+  label: string,
+  total: number | undefined,
+): TransferProgress {
+  if (!enabled) return NOOP_TRANSFER;
+  const known = total !== undefined && total > 0;
+  const bar = new cliProgress.SingleBar(
+    {
+      stream,
+      format: known
+        ? `${label} {bar} {percentage}% | {done}/{size} | {rate} | ETA {left}`
+        : `${label} {done} | {rate}`,
+      hideCursor: true,
+      clearOnComplete: true,
+      barsize: 24,
+      fps: 8,
+    },
+    cliProgress.Presets.shades_classic,
+  );
+  const meter = new RateMeter();
+  let bytes = 0;
+  const payload = () => {
+    const rate = meter.sample(bytes);
+    return {
+      done: formatBytes(bytes),
+      size: known ? formatBytes(total) : "?",
+      rate: rate > 0 ? `${formatBytes(rate)}/s` : "-",
+      left: known && rate > 0 ? formatEta((total - bytes) / rate) : "--:--",
+    };
+  };
+  bar.start(known ? total : 1, 0, payload());
+  return {
+    add(n) {
+      bytes += n;
+      bar.update(known ? Math.min(bytes, total) : 0, payload());
+    },
+    stop() {
+      bar.stop();
+    },
+  };
+}
+
+export function jobProgress(enabled: boolean, stream: NodeJS.WritableStream, label: string): JobProgress {
+  if (!enabled) return NOOP_JOB;
+  const bar = new cliProgress.SingleBar(
+    {
+      stream,
+      format: `${label} {bar} {value}/{total} {state}`,
+      hideCursor: true,
+      clearOnComplete: true,
+      barsize: 24,
+      fps: 4,
+    },
+    cliProgress.Presets.shades_classic,
+  );
+  let started = false;
+  return {
+    update(done, total, state) {
+      if (!started) {
+        bar.start(Math.max(total, 1), done, { state });
+        started = true;
+      } else {
+        bar.setTotal(Math.max(total, 1));
+        bar.update(done, { state });
+      }
+    },
+    stop() {
+      if (started) bar.stop();
+    },
+  };
+}

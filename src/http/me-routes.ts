@@ -1,0 +1,31 @@
+// GET /me: who the presented token belongs to, and what it may do.
+import type { FastifyInstance } from "fastify";
+import { AppError } from "../errors.js";
+import { principalOf } from "./auth-plugin.js";
+import { problemResponses } from "./schemas.js";
+import { meJson, meSchema } from "./user-schemas.js";
+
+export async function meRoutes(app: FastifyInstance): Promise<void> {
+  app.get(
+    "/me",
+    {
+      config: { auth: {} },
+      schema: {
+        tags: ["users"],
+        summary: "The caller: its user and the token it presented",
+        response: { 200: meSchema, ...problemResponses(401, 429) },
+      },
+    },
+    async (req) => meJson(principalOf(req)),
+  );
+  app.route({
+    method: ["POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
+    url: "/me",
+    config: { public: true },
+    schema: { hide: true },
+    handler: async (_req, reply) => {
+      reply.header("Allow", "GET");
+      throw new AppError("method_not_allowed", "allowed: GET");
+    },
+  });
+}

@@ -1,0 +1,223 @@
+// /users: user and token administration. Admin routes answer 403 to other roles; routes open to
+// the named user too answer 404 when a non-admin names someone else (as for a missing user).
+// Reading needs the `read` scope, every change the `write` scope.
+import type { FastifyInstance, FastifyRequest } from "fastify";
+import type { TokenRequest } from "../auth/token-grant.js";
+import type { UserService } from "../auth/user-service.js";
+import { AppError } from "../errors.js";
+import type { Scope } from "../store/store.js";
+import { principalOf } from "./auth-plugin.js";
+import { problemResponses } from "./schemas.js";
+import {
+  createTokenBody,
+  createUserBody,
+  nameParams,
+  newTokenSchema,
+  tokenInfoJson,
+  tokenInfoSchema,
+  tokenParams,
+  userJson,
+  userSchema,
+} from "./user-schemas.js";
+
+export interface UserRoutesOptions {
+  users: UserService;
+}
+
+/**
+ * Refuses fields a body schema does not name (the shared validator would drop them silently, and
+ * a misspelt `scopes` must not quietly become a token with every scope).
+ */
+function knownFieldsOnly(schema: { properties: object }) {
+  const known = Object.keys(schema.properties);
+  return async (req: FastifyRequest) => {
+    const body = req.body;
+    if (body === null || typeof body !== "object" || Array.isArray(body)) return;
+    const unknown = Object.keys(body).find((k) => !known.includes(k));
+    if (unknown !== undefined)
+      throw new AppError("validation_error", `body has an unknown field ${JSON.stringify(unknown)}`);
+  };
+}
+
+const adminOnly = (scope: Scope) => ({ auth: { role: "admin" as const, scope } });
+const adminOrSelf = (scope: Scope) => ({ auth: { role: "admin" as const, selfParam: "name", scope } });
+
+export async function userRoutes(app: FastifyInstance, opts: UserRoutesOptions): Promise<void> {
+  const { users } = opts;
+
+  // Token creation takes an optional body: an empty JSON body means "all defaults".
+  app.addContentTypeParser("application/json", { parseAs: "string" }, (_req, body, done) => {
+    if ((body as string).trim() === "") return done(null, {});
+    try {
+      done(null, JSON.parse(body as string));
+    } catch {
+      done(new AppError("validation_error", "the body is not valid JSON"), undefined);
+    }
+  });
+
+  app.post(
+    "/users",
+    {
+      config: adminOnly("write"),
+      preValidation: knownFieldsOnly(createUserBody),
+      schema: {
+        tags: ["users"],
+        summary: "Create a user (admin)",
+        description:
+          "Creates the user and its own key-encryption key. It has no token yet: issue one with POST /users/{name}/tokens.",
+        body: createUserBody,
+        response: { 201: userSchema, ...problemResponses(400, 401, 403, 409, 422, 429) },
+      },
+    },
+    async (req, reply) => {
+      const body = req.body as { name: string; role: "admin" | "user" };
+      const user = await users.create(body.name, body.role, principalOf(req));
+      reply.code(201).header("Location", `/users/${user.name}`);
+      return userJson(user);
+    },
+  );
+
+  app.get(
+    "/users",
+    {
+      config: adminOnly("read"),
+      schema: {
+        tags: ["users"],
+        summary: "List users (admin)",
+        response: { 200: { type: "array", items: userSchema }, ...problemResponses(401, 403, 429) },
+      },
+    },
+    async () => (await users.list()).map(userJson),
+  );
+
+  app.get(
+    "/users/:name",
+    {
+      config: adminOrSelf("read"),
+      schema: {
+        tags: ["users"],
+        summary: "One user (admin, or the user itself)",
+        params: nameParams,
+        response: { 200: userSchema, ...problemResponses(400, 401, 403, 404, 429) },
+      },
+    },
+    async (req) => userJson(await users.get((req.params as { name: string }).name)),
+  );
+
+  app.delete(
+    "/users/:name",
+    {
+      config: adminOnly("write"),
+      schema: {
+        tags: ["users"],
+        summary: "Delete a user, its tokens and objects, and destroy its keys (admin)",
+        description:
+          "Destroys the user's key-encryption keys, so no copy of its ciphertext (backups included) can be decrypted again. An admin cannot delete itself (409 cannot_delete_self), and the last admin stays (409 last_admin).",
+        params: nameParams,
+        response: {
+          204: { description: "Deleted", type: "null" },
+          ...problemResponses(400, 401, 403, 404, 409, 429),
+        },
+      },
+    },
+    async (req, reply) => {
+      await users.delete(principalOf(req), (req.params as { name: string }).name);
+      return reply.code(204).send();
+    },
+  );
+
+  app.post(
+    "/users/:name/tokens",
+    {
+      config: adminOrSelf("write"),
+      // No body at all means "all defaults", like an empty object.
+      preValidation: async (req) => {
+        if (req.body === undefined || req.body === null) req.body = {};
+        await knownFieldsOnly(createTokenBody)(req);
+      },
+      schema: {
+        tags: ["users"],
+        summary: "Issue a token (admin, or the user itself)",
+        description:
+          "The token is shown only in this response; only its hash is stored. Needs the write scope, so a read-only token cannot manage tokens. A user issuing a token to itself gets at most the scopes and the lifetime of the token it uses (403 otherwise); by default exactly those.",
+        params: nameParams,
+        body: createTokenBody,
+        response: { 201: newTokenSchema, ...problemResponses(400, 401, 403, 404, 422, 429) },
+      },
+    },
+    async (req, reply) => {
+      const { name } = req.params as { name: string };
+      const issued = await users.issueToken(principalOf(req), name, req.body as TokenRequest);
+      reply.code(201).header("Cache-Control", "no-store");
+      const r = issued.record;
+      return {
+        id: r.id,
+        token: issued.token,
+        label: r.label,
+        scopes: r.scopes,
+        expiresAt: r.expiresAt?.toISOString() ?? null,
+      };
+    },
+  );
+
+  app.get(
+    "/users/:name/tokens",
+    {
+      config: adminOrSelf("read"),
+      schema: {
+        tags: ["users"],
+        summary: "List a user's tokens, without secrets (admin, or the user itself)",
+        params: nameParams,
+        response: {
+          200: { type: "array", items: tokenInfoSchema },
+          ...problemResponses(400, 401, 403, 404, 429),
+        },
+      },
+    },
+    async (req) => (await users.listTokens((req.params as { name: string }).name)).map(tokenInfoJson),
+  );
+
+  app.delete(
+    "/users/:name/tokens/:id",
+    {
+      config: adminOrSelf("write"),
+      schema: {
+        tags: ["users"],
+        summary: "Revoke a token (admin, or the user itself)",
+        description: "Takes effect on the next request, on every server instance.",
+        params: tokenParams,
+        response: {
+          204: { description: "Revoked", type: "null" },
+          ...problemResponses(400, 401, 403, 404, 429),
+        },
+      },
+    },
+    async (req, reply) => {
+      const { name, id } = req.params as { name: string; id: string };
+      await users.revokeToken(principalOf(req), name, id);
+      return reply.code(204).send();
+    },
+  );
+
+  // Methods a resource does not support: 405 with Allow, never 404.
+  for (const [url, allow] of [
+    ["/users", ["GET", "POST"]],
+    ["/users/:name", ["GET", "DELETE"]],
+    ["/users/:name/tokens", ["GET", "POST"]],
+    ["/users/:name/tokens/:id", ["DELETE"]],
+  ] as const) {
+    const others = (["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"] as const).filter(
+      (m) => !(allow as readonly string[]).includes(m),
+    );
+    app.route({
+      method: [...others],
+      url,
+      config: { public: true },
+      schema: { hide: true },
+      handler: async (_req, reply) => {
+        reply.header("Allow", allow.join(", "));
+        throw new AppError("method_not_allowed", `allowed: ${allow.join(", ")}`);
+      },
+    });
+  }
+}

@@ -1,0 +1,87 @@
+// Small HTTP client for end-to-end tests: one call per request, with the token made explicit.
+import { randomBytes } from "node:crypto";
+import { expect } from "vitest";
+
+export interface Res {
+  status: number;
+  headers: Headers;
+  text: string;
+  // biome-ignore lint/suspicious/noExplicitAny: test bodies are checked field by field
+  json: any;
+}
+
+export interface Target {
+  url: string;
+  token: string;
+}
+
+/** A request with `token` (null: no Authorization header). Strings and buffers are sent as they are, anything else as JSON. */
+export async function call(
+  server: { url: string },
+  method: string,
+  path: string,
+  token: string | null,
+  body?: unknown,
+  headers: Record<string, string> = {},
+): Promise<Res> {
+  const h = new Headers(headers);
+  if (token !== null) h.set("authorization", `Bearer ${token}`);
+  let payload: string | Blob | undefined;
+  if (typeof body === "string") payload = body;
+  else if (Buffer.isBuffer(body)) payload = new Blob([new Uint8Array(body)]);
+  else if (body !== undefined) {
+    payload = JSON.stringify(body);
+    if (!h.has("content-type")) h.set("content-type", "application/json");
+  }
+  const r = await fetch(server.url + path, { method, headers: h, body: payload });
+  const text = await r.text();
+  let json: unknown;
+  try {
+    json = text ? JSON.parse(text) : undefined;
+  } catch {
+    json = undefined;
+  }
+  return { status: r.status, headers: r.headers, text, json };
+}
+
+export async function createUser(
+  server: Target,
+  name: string,
+  role: "user" | "admin" = "user",
+): Promise<void> {
+  const r = await call(server, "POST", "/users", server.token, { name, role });
+  expect(r.status, r.text).toBe(201);
+}
+
+export interface Issued {
+  id: string;
+  token: string;
+  scopes: string[];
+  expiresAt: string | null;
+}
+
+/** Issues a token to `name`, as the admin unless `as` is given. */
+export async function issueToken(
+  server: Target,
+  name: string,
+  opts: { label?: string; scopes?: string[]; expiresInSeconds?: number } = {},
+  as: string = server.token,
+): Promise<Issued> {
+  const r = await call(server, "POST", `/users/${name}/tokens`, as, opts);
+  expect(r.status, r.text).toBe(201);
+  return r.json as Issued;
+}
+
+/** A token in the issued format that the server never issued. */
+export function unknownToken(): string {
+  return `sse_${randomBytes(8).toString("hex")}_${randomBytes(32).toString("base64url")}`;
+}
+
+/** Polls `check` until it holds (no fixed sleeps), failing after `timeoutMs`. */
+export async function until(check: () => Promise<boolean>, what: string, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}

@@ -1,0 +1,477 @@
+import { createHash } from "node:crypto";
+import fs from "node:fs";
+import path from "node:path";
+import { describe, expect, it } from "vitest";
+import type { Config } from "../../src/config.js";
+import { fakeFetch, json, problem, runCli, tempHome } from "./cli-fakes.js";
+
+const sha256b64 = (b: Buffer) => createHash("sha256").update(b).digest("base64");
+
+describe("global behaviour", () => {
+  it("--version prints the package version", async () => {
+    const r = await runCli(["--version"]);
+    expect(r.code).toBe(0);
+    expect(r.stdout.trim()).toMatch(/^\d+\.\d+\.\d+/);
+  });
+
+  it("--help works on every command", async () => {
+    for (const args of [
+      ["--help"],
+      ["put", "--help"],
+      ["tokens", "create", "--help"],
+      ["keys", "min-version", "--help"],
+    ]) {
+      const r = await runCli(args);
+      expect(r.code, args.join(" ")).toBe(0);
+      expect(r.stdout).toContain("Usage: ssestore");
+    }
+  });
+
+  it("usage errors exit 2 with one line", async () => {
+    for (const args of [
+      ["put"],
+      ["nope"],
+      ["ls", "--bogus"],
+      ["ls", "--limit", "0"],
+      ["tokens", "create", "--scopes", ""],
+    ]) {
+      const r = await runCli(args);
+      expect(r.code, args.join(" ")).toBe(2);
+      expect(r.stderr.trim().split("\n"), args.join(" ")).toHaveLength(1);
+      expect(r.stderr).toMatch(/^error: /);
+    }
+  });
+
+  it("global options work after the command, and --token beats SSE_TOKEN", async () => {
+    const f = fakeFetch(() => json(200, { name: "x", role: "user" }));
+    const r = await runCli(["whoami", "--json", "--token", "sse_flag"], { fetch: f.fetch });
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout)).toEqual({ name: "x", role: "user" });
+    expect(f.calls[0]?.headers.get("authorization")).toBe("Bearer sse_flag");
+  });
+});
+
+describe("put", () => {
+  it("streams a file with Content-Length, Content-Digest and a guessed type; id = basename", async () => {
+    const dir = tempHome();
+    const file = path.join(dir, "report.json");
+    const data = Buffer.from(JSON.stringify({ hello: "world".repeat(1000) }));
+    fs.writeFileSync(file, data);
+    const f = fakeFetch((req) =>
+      json(201, {
+        id: "report.json",
+        size: req.body.length,
+        etag: '"e1"',
+        contentType: "application/json",
+        keyVersion: 1,
+      }),
+    );
+    const r = await runCli(["put", file, "--if-none-match"], { fetch: f.fetch });
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    const call = f.calls[0]!;
+    expect(call.method).toBe("PUT");
+    expect(call.url.href).toBe("http://sse.test/data/report.json");
+    expect(call.headers.get("content-length")).toBe(String(data.length));
+    expect(call.headers.get("content-digest")).toBe(`sha-256=:${sha256b64(data)}:`);
+    expect(call.headers.get("content-type")).toBe("application/json");
+    expect(call.headers.get("if-none-match")).toBe("*");
+    expect(call.headers.get("authorization")).toBe("Bearer sse_unit");
+    expect(call.body.equals(data)).toBe(true);
+    expect(r.stdout).toMatch(/^created report\.json \(/);
+  });
+
+  it("from stdin needs an id, sends no length or digest", async () => {
+    expect((await runCli(["put", "-"])).code).toBe(2);
+    const f = fakeFetch(() => json(200, { id: "in/x.txt", size: 5 }));
+    const r = await runCli(["--json", "put", "-", "in/x.txt"], {
+      fetch: f.fetch,
+      stdin: Buffer.from("hello"),
+    });
+    expect(r.code).toBe(0);
+    const call = f.calls[0]!;
+    expect(call.url.pathname).toBe("/data/in/x.txt");
+    expect(call.headers.get("content-length")).toBeNull();
+    expect(call.headers.get("content-digest")).toBeNull();
+    expect(call.headers.get("content-type")).toBe("text/plain");
+    expect(call.body.toString()).toBe("hello");
+    expect(JSON.parse(r.stdout)).toMatchObject({ id: "in/x.txt", size: 5, created: false });
+  });
+
+  it("refuses an invalid id before uploading", async () => {
+    const dir = tempHome();
+    const file = path.join(dir, "my file.txt");
+    fs.writeFileSync(file, "x");
+    const f = fakeFetch(() => json(201, {}));
+    const r = await runCli(["put", file], { fetch: f.fetch });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/not a valid object id.*give an id as the second argument/);
+    expect(f.calls).toHaveLength(0);
+  });
+
+  it("--content-type and --no-digest are honoured; 412 explains itself", async () => {
+    const file = path.join(tempHome(), "a.bin");
+    fs.writeFileSync(file, "abc");
+    const f = fakeFetch(() => problem(412, "precondition_failed", "exists"));
+    const r = await runCli(
+      ["put", file, "k", "--content-type", "text/csv", "--no-digest", "--if-none-match"],
+      {
+        fetch: f.fetch,
+      },
+    );
+    expect(f.calls[0]?.headers.get("content-type")).toBe("text/csv");
+    expect(f.calls[0]?.headers.get("content-digest")).toBeNull();
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe("error: k already exists\n");
+  });
+
+  it("a missing local file is one line", async () => {
+    const r = await runCli(["put", "/nonexistent/file.bin"]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe("error: /nonexistent/file.bin: no such file or directory\n");
+  });
+});
+
+describe("get", () => {
+  it("writes to <file>.part and renames it when complete", async () => {
+    const data = Buffer.from("0123456789".repeat(10_000));
+    const f = fakeFetch(
+      () => new Response(data, { headers: { "content-length": String(data.length), etag: '"e"' } }),
+    );
+    const dir = tempHome();
+    const out = path.join(dir, "out.bin");
+    const r = await runCli(["get", "a/b", "-o", out], { fetch: f.fetch });
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    expect(fs.readFileSync(out).equals(data)).toBe(true);
+    expect(fs.readdirSync(dir)).toEqual(["out.bin"]);
+    expect(f.calls[0]?.url.pathname).toBe("/data/a/b");
+  });
+
+  it("into a directory uses the id's last segment", async () => {
+    const f = fakeFetch(() => new Response("hi", { headers: { "content-length": "2" } }));
+    const dir = tempHome();
+    const r = await runCli(["--json", "get", "x/y.txt", "-o", dir], { fetch: f.fetch });
+    expect(r.code).toBe(0);
+    expect(fs.readFileSync(path.join(dir, "y.txt"), "utf8")).toBe("hi");
+    expect(JSON.parse(r.stdout)).toMatchObject({ id: "x/y.txt", file: path.join(dir, "y.txt"), size: 2 });
+  });
+
+  it("to stdout by default", async () => {
+    const f = fakeFetch(() => new Response("payload", { headers: { "content-length": "7" } }));
+    const r = await runCli(["get", "k"], { fetch: f.fetch });
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe("payload");
+  });
+
+  it("a response cut short leaves no file and exits 5", async () => {
+    const f = fakeFetch(() => {
+      let sent = false;
+      const body = new ReadableStream<Uint8Array>({
+        pull(c) {
+          if (sent) c.error(new TypeError("terminated"));
+          else c.enqueue(new Uint8Array(1000));
+          sent = true;
+        },
+      });
+      return new Response(body, { headers: { "content-length": "5000" } });
+    });
+    const dir = tempHome();
+    const r = await runCli(["get", "k", "-o", path.join(dir, "k.bin")], { fetch: f.fetch });
+    expect(r.code).toBe(5);
+    expect(r.stderr).toMatch(/^error: the download of k ended early after 1000 of 5000 bytes/);
+    expect(fs.readdirSync(dir)).toEqual([]);
+  });
+
+  it("a short body without an error is caught by the length check", async () => {
+    const f = fakeFetch(() => new Response("abc", { headers: { "content-length": "10" } }));
+    const dir = tempHome();
+    const r = await runCli(["get", "k", "-o", path.join(dir, "k")], { fetch: f.fetch });
+    expect(r.code).toBe(5);
+    expect(fs.readdirSync(dir)).toEqual([]);
+  });
+
+  it("404 → exit 3, '<id> not found'", async () => {
+    const r = await runCli(["get", "nope"], { fetch: async () => problem(404, "not_found", "unknown id") });
+    expect(r.code).toBe(3);
+    expect(r.stderr).toBe("error: nope not found\n");
+  });
+});
+
+describe("ls / stat / rm", () => {
+  const pages: Record<string, { ids: (string | number)[]; next?: string }> = {
+    "": { ids: [1, 2, "a/x"], next: "/data?after=a%2Fx&limit=3" },
+    "a/x": { ids: ["b", "b/y", "c"], next: "http://sse.test/data?after=c&limit=3" },
+    c: { ids: ["d"] },
+  };
+  const lister = () =>
+    fakeFetch((req) => {
+      if (req.method === "HEAD")
+        return new Response(null, {
+          headers: {
+            "content-length": "12",
+            "content-type": "text/plain",
+            "last-modified": "Tue, 25 Nov 2025 10:00:00 GMT",
+            etag: '"t"',
+          },
+        });
+      const page = pages[req.url.searchParams.get("after") ?? ""]!;
+      return json(200, page.ids, page.next ? { link: `<${page.next}>; rel="next"` } : {});
+    });
+
+  it("follows Link rel=next through every page", async () => {
+    const f = lister();
+    const r = await runCli(["ls"], { fetch: f.fetch });
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe("1\n2\na/x\nb\nb/y\nc\nd\n");
+    expect(f.calls).toHaveLength(3);
+  });
+
+  it("--prefix, --limit and --json", async () => {
+    const p = lister();
+    const r = await runCli(["--json", "ls", "--prefix", "b"], { fetch: p.fetch });
+    expect(JSON.parse(r.stdout)).toEqual(["b", "b/y"]);
+    expect(p.calls[0]?.url.searchParams.get("prefix")).toBe("b");
+    const f = lister();
+    const l = await runCli(["ls", "--json", "--limit", "2"], { fetch: f.fetch });
+    expect(JSON.parse(l.stdout)).toEqual([1, 2]);
+    expect(f.calls[0]?.url.searchParams.get("limit")).toBe("2");
+    expect(f.calls).toHaveLength(1);
+    const g = lister();
+    await runCli(["ls", "--page-size", "7"], { fetch: g.fetch });
+    expect(g.calls[0]?.url.searchParams.get("limit")).toBe("7");
+  });
+
+  it("--long asks HEAD per id", async () => {
+    const f = lister();
+    const r = await runCli(["ls", "--long", "--prefix", "b", "--json"], { fetch: f.fetch });
+    expect(JSON.parse(r.stdout)).toEqual([
+      { id: "b", size: 12, contentType: "text/plain", etag: '"t"', modified: "2025-11-25T10:00:00Z" },
+      { id: "b/y", size: 12, contentType: "text/plain", etag: '"t"', modified: "2025-11-25T10:00:00Z" },
+    ]);
+    const human = await runCli(["ls", "-l", "--prefix", "b/"], { fetch: lister().fetch });
+    expect(human.stdout).toBe("12 B  text/plain  2025-11-25T10:00:00Z  b/y\n");
+  });
+
+  it("refuses to send the token to another server named in a Link", async () => {
+    const f = fakeFetch(() => json(200, [1], { link: '<http://evil.test/data?after=1>; rel="next"' }));
+    const r = await runCli(["ls"], { fetch: f.fetch });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/another server/);
+    expect(f.calls).toHaveLength(1);
+  });
+
+  it("stat reads HEAD headers, including a key version header", async () => {
+    const f = fakeFetch(
+      () =>
+        new Response(null, {
+          headers: { "content-length": "3", "content-type": "image/png", etag: '"z"', "x-key-version": "4" },
+        }),
+    );
+    const r = await runCli(["--json", "stat", "pic.png"], { fetch: f.fetch });
+    expect(f.calls[0]?.method).toBe("HEAD");
+    expect(JSON.parse(r.stdout)).toEqual({
+      id: "pic.png",
+      size: 3,
+      contentType: "image/png",
+      etag: '"z"',
+      keyVersion: 4,
+    });
+  });
+
+  it("rm sends DELETE; a missing id exits 3", async () => {
+    const f = fakeFetch(() => new Response(null, { status: 204 }));
+    const r = await runCli(["rm", "x/y"], { fetch: f.fetch });
+    expect(r.code).toBe(0);
+    expect(f.calls[0]).toMatchObject({ method: "DELETE" });
+    expect(f.calls[0]?.url.pathname).toBe("/data/x/y");
+    const m = await runCli(["rm", "gone"], { fetch: async () => problem(404, "not_found", "x") });
+    expect([m.code, m.stderr]).toEqual([3, "error: gone not found\n"]);
+  });
+});
+
+describe("users, tokens, keys, jobs", () => {
+  it("tokens create defaults to the caller and prints only the token on stdout", async () => {
+    const f = fakeFetch((req) =>
+      req.url.pathname === "/me"
+        ? json(200, { name: "ann", role: "user" })
+        : json(201, { id: "tok1", token: "sse_new", scopes: ["read"], expiresAt: null }),
+    );
+    const r = await runCli(
+      ["tokens", "create", "--scopes", "read", "--expires-in", "3600", "--label", "ci"],
+      {
+        fetch: f.fetch,
+      },
+    );
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe("sse_new\n");
+    expect(r.stderr).toContain("shown only this once");
+    expect(f.calls[1]?.url.pathname).toBe("/users/ann/tokens");
+    expect(JSON.parse(f.calls[1]!.body.toString())).toEqual({
+      label: "ci",
+      scopes: ["read"],
+      expiresInSeconds: 3600,
+    });
+  });
+
+  it("tokens revoke --user goes straight to that user", async () => {
+    const f = fakeFetch(() => new Response(null, { status: 204 }));
+    const r = await runCli(["tokens", "revoke", "t9", "--user", "bob"], { fetch: f.fetch });
+    expect(r.code).toBe(0);
+    expect(f.calls.map((c) => `${c.method} ${c.url.pathname}`)).toEqual(["DELETE /users/bob/tokens/t9"]);
+  });
+
+  it("users create sends the role; users rm needs --yes off a terminal", async () => {
+    const f = fakeFetch(() => json(201, { name: "bob", role: "admin" }));
+    const r = await runCli(["users", "create", "bob", "--admin"], { fetch: f.fetch });
+    expect(r.code).toBe(0);
+    expect(JSON.parse(f.calls[0]!.body.toString())).toEqual({ name: "bob", role: "admin" });
+    const g = fakeFetch(() => new Response(null, { status: 204 }));
+    const no = await runCli(["users", "rm", "bob"], { fetch: g.fetch });
+    expect(no.code).toBe(2);
+    expect(g.calls).toHaveLength(0);
+    const yes = await runCli(["users", "rm", "bob", "--yes"], { fetch: g.fetch });
+    expect(yes.code).toBe(0);
+    expect(g.calls[0]).toMatchObject({ method: "DELETE" });
+  });
+
+  it("users ls accepts a bare array or a wrapped list", async () => {
+    for (const body of [[{ name: "admin", role: "admin" }], { users: [{ name: "admin", role: "admin" }] }]) {
+      const r = await runCli(["users", "ls"], { fetch: async () => json(200, body) });
+      expect(r.stdout).toMatch(/^NAME\s+ROLE\s+CREATED\nadmin\s+admin\s+-\n$/);
+    }
+  });
+
+  it("keys --user uses the admin routes; min-version posts the version", async () => {
+    const f = fakeFetch(() => json(200, { primaryVersion: 2, minDecryptionVersion: 1, versions: [] }));
+    await runCli(["keys", "show", "--user", "bob"], { fetch: f.fetch });
+    await runCli(["keys", "rotate"], { fetch: f.fetch });
+    await runCli(["keys", "min-version", "2", "--user", "bob"], { fetch: f.fetch });
+    expect(f.calls.map((c) => `${c.method} ${c.url.pathname}`)).toEqual([
+      "GET /users/bob/key",
+      "POST /keys/rotate",
+      "POST /users/bob/key/min-decryption-version",
+    ]);
+    expect(JSON.parse(f.calls[2]!.body.toString())).toEqual({ version: 2 });
+    expect((await runCli(["keys", "min-version", "x"])).code).toBe(2);
+  });
+
+  it("rewrap --wait polls the job to the end", async () => {
+    let polls = 0;
+    const f = fakeFetch((req) => {
+      if (req.url.pathname === "/keys/rewrap") return json(202, { jobId: "j1" });
+      polls++;
+      return json(200, {
+        id: "j1",
+        kind: "rewrap",
+        state: polls < 3 ? "running" : "done",
+        done: polls,
+        total: 3,
+      });
+    });
+    const r = await runCli(["keys", "rewrap", "--wait"], { fetch: f.fetch });
+    expect(r.code).toBe(0);
+    expect(polls).toBe(3);
+    expect(r.stdout).toBe("job j1 (rewrap): done 3/3\n");
+  });
+
+  it("without --wait prints the job id", async () => {
+    const r = await runCli(["--json", "root-key", "rotate"], {
+      fetch: async () => json(202, { jobId: "r1" }),
+    });
+    expect(JSON.parse(r.stdout)).toEqual({ jobId: "r1" });
+  });
+
+  it("verify --wait exits 5 and lists damaged ids", async () => {
+    const f = fakeFetch((req) =>
+      req.method === "POST"
+        ? json(202, { jobId: "v1" })
+        : json(200, { id: "v1", kind: "verify", state: "done", done: 4, total: 4, damaged: ["a", "b"] }),
+    );
+    const r = await runCli(["verify", "--wait", "--user", "bob"], { fetch: f.fetch });
+    expect(r.code).toBe(5);
+    expect(r.stdout).toBe("job v1 (verify): done 4/4\ndamaged: a\ndamaged: b\n");
+    expect(r.stderr).toBe("error: 2 objects are damaged\n");
+    expect(JSON.parse(f.calls[0]!.body.toString())).toEqual({ user: "bob" });
+  });
+
+  it("a failed job exits 1 with its error", async () => {
+    const r = await runCli(["jobs", "j2"], {
+      fetch: async () =>
+        json(200, { id: "j2", kind: "rewrap", state: "failed", done: 1, total: 9, error: "boom" }),
+    });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe("error: job j2 failed: boom\n");
+  });
+});
+
+describe("serve", () => {
+  it("turns flags into config, flags over env", async () => {
+    let got: Config | undefined;
+    const dir = tempHome();
+    const r = await runCli(
+      ["serve", "--port", "9001", "--data-dir", dir, "--trust-proxy", "--log-level", "warn"],
+      {
+        env: { SSE_PORT: "8001", SSE_HOST: "0.0.0.0", SSE_KEY_CACHE_TTL: "7" },
+        deps: {
+          runServer: async (c) => {
+            got = c;
+            return { close: async () => {} };
+          },
+        },
+      },
+    );
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    expect(got).toMatchObject({
+      port: 9001,
+      host: "0.0.0.0",
+      dataDir: dir,
+      trustProxy: true,
+      logLevel: "warn",
+      keyCacheTtlSeconds: 7,
+    });
+  });
+
+  it("a ConfigError is one line, exit 2", async () => {
+    const runServer = async () => ({ close: async () => {} });
+    for (const args of [
+      ["serve", "--port", "70000"],
+      ["serve", "--key-provider", "passphrase"],
+      ["serve", "--log-level", "loud"],
+    ]) {
+      const r = await runCli(args, { deps: { runServer } });
+      expect(r.code, args.join(" ")).toBe(2);
+      expect(r.stderr.trim().split("\n")).toHaveLength(1);
+    }
+  });
+
+  it("--help lists every setting with its env name and never a secret's value", async () => {
+    const r = await runCli(["serve", "--help"], {
+      env: { SSE_PASSPHRASE: "hunter2-secret", SSE_PORT: "1234" },
+    });
+    expect(r.code).toBe(0);
+    const help = r.stdout.replace(/\s+/g, " ");
+    for (const env of ["SSE_HOST", "SSE_DATA_DIR", "SSE_DATABASE_URL", "SSE_PKCS11_PIN", "SSE_KEY_CACHE_TTL"])
+      expect(help).toContain(env);
+    expect(help).toContain("[env SSE_PASSPHRASE] (secret)");
+    expect(help).toContain("default 8000");
+    expect(help).not.toContain("hunter2");
+  });
+
+  it("a server that fails to start is one line, exit 1", async () => {
+    const r = await runCli(["serve"], {
+      deps: {
+        runServer: async () => {
+          throw Object.assign(new Error("listen EADDRINUSE: address already in use 127.0.0.1:8000\n  at x"), {
+            code: "EADDRINUSE",
+          });
+        },
+      },
+    });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe(
+      "error: the server did not start: listen EADDRINUSE: address already in use 127.0.0.1:8000 at x\n",
+    );
+  });
+});
