@@ -79,6 +79,14 @@ export interface Job {
   done: number;
   total: number;
   error?: string | null;
+  /** verify, rewrap: {damagedCount, …}; root-rotate: {rootVersion, retired}. */
+  result?: { damagedCount?: number; rootVersion?: number; retired?: number[] };
+}
+
+export interface RootKeyInfo {
+  provider: string;
+  primaryVersion: number;
+  versions: number[];
 }
 
 let token: string | null = null;
@@ -197,6 +205,9 @@ export const api = {
       user ? `/users/${seg(user)}/key/min-decryption-version` : "/keys/min-decryption-version",
       { version },
     ),
+  rootKey: () => call<RootKeyInfo>("GET", "/admin/root-key"),
   rotateRoot: () => call<{ jobId: string }>("POST", "/admin/root-key/rotate", {}),
+  /** Reads and authenticates every object of the caller (or, for an admin, of everyone). */
+  verify: (all = false) => call<{ jobId: string }>("POST", all ? "/admin/verify" : "/keys/verify", {}),
   job: (id: string) => call<Job>("GET", `/jobs/${seg(id)}`),
 };

@@ -34,6 +34,32 @@ function stateBadge(job: Job): HTMLElement {
   return badge("Running", "info");
 }
 
+/** What a finished job found, in words. */
+function outcome(job: Job): HTMLElement[] {
+  const r = job.result;
+  if (!r) return [];
+  if (typeof r.damagedCount === "number")
+    return [
+      r.damagedCount === 0
+        ? notice(
+            "success",
+            job.kind === "verify" ? "Every object is intact." : "Every data key was rewrapped.",
+          )
+        : notice(
+            "error",
+            `${r.damagedCount} object${r.damagedCount === 1 ? "" : "s"} failed authentication: see the job's result in the API.`,
+          ),
+    ];
+  if (typeof r.rootVersion === "number")
+    return [
+      notice(
+        "success",
+        `Root key version ${r.rootVersion} is primary${r.retired?.length ? `; retired: ${r.retired.join(", ")}` : ""}.`,
+      ),
+    ];
+  return [];
+}
+
 /** A live view of one job: label, state, a progress bar with done/total; polls until it ends. */
 export function jobView(
   id: string,
@@ -67,6 +93,7 @@ export function jobView(
       bar.state(job.state === "done" ? "done" : "failed");
       if (job.state === "done") bar.set(1, 1);
       if (job.state === "failed") err.replaceChildren(notice("error", job.error ?? "The job failed."));
+      else err.replaceChildren(...outcome(job));
       onEnd?.(job);
     } catch (e) {
       err.replaceChildren(notice("error", errorText(e)));

@@ -36,8 +36,6 @@ async function buildAssets(dir: string): Promise<Map<string, ConsoleAsset>> {
     write: false,
     legalComments: "none",
     logLevel: "silent",
-    // Nothing may reach the browser from outside console/src: no Node built-ins, no packages.
-    external: [],
   });
   const js = result.outputFiles[0];
   if (!js) throw new Error("console build produced no output");

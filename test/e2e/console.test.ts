@@ -372,12 +372,14 @@ describe.skipIf(!HAVE_CHROMIUM)("web console in Chromium", () => {
     await page.getByRole("button", { name: "Sign out" }).click();
     await signIn(page, server.token);
     await page.getByRole("link", { name: "Root key" }).click();
+    await expect.poll(() => page.getByTestId("root-primary").textContent()).toBe("1");
     await page.getByRole("button", { name: "Rotate root key" }).click();
     await page
       .getByRole("dialog", { name: "Rotate the root key?" })
       .getByRole("button", { name: "Rotate" })
       .click();
     await page.locator(".job").first().getByText("Done").waitFor({ timeout: 30_000 });
+    await expect.poll(() => page.getByTestId("root-primary").textContent()).toBe("2");
     await shot("root-key-rotated");
   });
 

@@ -4,11 +4,29 @@ import type { PageContext } from "../context.js";
 import { clear, h } from "../dom.js";
 import { date } from "../format.js";
 import { jobView, trackedJobs, trackJob } from "../jobs.js";
-import { button, card, dialog, emptyState, errorText, notice, pageHeader } from "../ui.js";
+import { button, card, dialog, emptyState, errorText, notice, pageHeader, spinner } from "../ui.js";
 
 export function rootKeyPage(ctx: PageContext): HTMLElement {
   const jobs = h("div", { class: "jobs-inline" });
   const msg = h("div");
+  const info = h("div", null, spinner());
+  const load = async () => {
+    try {
+      const r = await api.rootKey();
+      clear(
+        info,
+        h(
+          "div",
+          { class: "stats" },
+          stat("Key provider", r.provider),
+          stat("Primary version", String(r.primaryVersion), "root-primary"),
+          stat("Versions in use", r.versions.join(", ")),
+        ),
+      );
+    } catch (e) {
+      clear(info, notice("error", errorText(e)));
+    }
+  };
   const rotate = button("Rotate root key", { icon: "rotate", variant: "primary" });
   rotate.addEventListener("click", async () => {
     let jobId = "";
@@ -17,7 +35,7 @@ export function rootKeyPage(ctx: PageContext): HTMLElement {
       body: h(
         "p",
         null,
-        "The key provider makes a new root key version, and a job rewraps every user's key-encryption key under it. Objects are not touched. The server keeps working meanwhile.",
+        "The key provider makes a new root key version, a job rewraps every user's key-encryption key under it, and the old root versions are then retired. Objects are not touched, and the server keeps working meanwhile.",
       ),
       confirm: "Rotate",
       action: async () => {
@@ -27,23 +45,48 @@ export function rootKeyPage(ctx: PageContext): HTMLElement {
     if (!ok) return;
     clear(msg);
     trackJob(jobId, "Root-key rotation");
-    jobs.prepend(jobView(jobId, "Root-key rotation", ctx.signal));
+    jobs.prepend(jobView(jobId, "Root-key rotation", ctx.signal, () => load()));
   });
+  const verify = button("Verify every object", { icon: "shield" });
+  verify.addEventListener("click", async () => {
+    verify.disabled = true;
+    clear(msg);
+    try {
+      const { jobId } = await api.verify(true);
+      trackJob(jobId, "Verification of every object");
+      jobs.prepend(jobView(jobId, "Verification of every object", ctx.signal));
+    } catch (e) {
+      clear(msg, notice("error", errorText(e)));
+    } finally {
+      verify.disabled = false;
+    }
+  });
+  load();
   return h(
     "div",
     { class: "page" },
     pageHeader("Root key", "The root key, held by the key provider, wraps every user's key-encryption key."),
     card(
-      "Rotation",
+      "Root key",
+      info,
       h(
         "p",
         { class: "muted" },
-        "Rotate after a suspected exposure or on a schedule. Each rotation is a job; its progress shows below and on the Jobs page.",
+        "Rotate after a suspected exposure or on a schedule. Verification reads and authenticates every stored object. Both run as jobs; their progress shows below and on the Jobs page.",
       ),
-      h("div", { class: "card-actions" }, rotate),
+      h("div", { class: "card-actions" }, rotate, verify),
       msg,
       jobs,
     ),
+  );
+}
+
+function stat(label: string, value: string, testId?: string): HTMLElement {
+  return h(
+    "div",
+    { class: "stat" },
+    h("span", { class: "stat-label" }, label),
+    h("span", { class: "stat-value", "data-testid": testId }, value),
   );
 }
 
@@ -55,7 +98,7 @@ export function jobsPage(ctx: PageContext): HTMLElement {
       emptyState(
         "activity",
         "No jobs in this session",
-        "Jobs you start (rewrap, root-key rotation) appear here. Look one up by its id below.",
+        "Jobs you start (rewrap, verification, root-key rotation) appear here. Look one up by its id below.",
       ),
     );
   for (const j of tracked)

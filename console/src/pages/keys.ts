@@ -43,6 +43,20 @@ export function keyPanel(ctx: PageContext, user: string | undefined): HTMLElemen
       load();
     }
   });
+  const verify = user === undefined ? button("Verify objects", { icon: "shield" }) : null;
+  verify?.addEventListener("click", async () => {
+    verify.disabled = true;
+    clear(msg);
+    try {
+      const { jobId } = await api.verify();
+      trackJob(jobId, `Verification of ${who}'s objects`);
+      jobHost.prepend(jobView(jobId, `Verification of ${who}'s objects`, ctx.signal));
+    } catch (e) {
+      clear(msg, notice("error", errorText(e)));
+    } finally {
+      verify.disabled = false;
+    }
+  });
   const rewrap = button("Rewrap objects", { icon: "refresh" });
   rewrap.addEventListener("click", async () => {
     rewrap.disabled = true;
@@ -63,13 +77,15 @@ export function keyPanel(ctx: PageContext, user: string | undefined): HTMLElemen
     const min = h(
       "select",
       { class: "select", "aria-label": "Minimum decryption version" },
-      versions.map((v) =>
-        h(
-          "option",
-          { value: v.version, selected: v.version === k.minDecryptionVersion },
-          `Version ${v.version}`,
+      versions
+        .filter((v) => v.version >= k.minDecryptionVersion && v.version <= k.primaryVersion)
+        .map((v) =>
+          h(
+            "option",
+            { value: v.version, selected: v.version === k.minDecryptionVersion },
+            `Version ${v.version}`,
+          ),
         ),
-      ),
     );
     const setMin = button("Set minimum", { variant: "secondary" });
     setMin.addEventListener("click", async () => {
@@ -77,11 +93,14 @@ export function keyPanel(ctx: PageContext, user: string | undefined): HTMLElemen
       if (version === k.minDecryptionVersion) return;
       const ok = await dialog({
         title: `Retire versions below ${version}?`,
-        body: h(
-          "p",
-          null,
-          `Key versions below ${version} will no longer decrypt anything, and download links they signed stop working. The server refuses while objects still use them: rewrap first.`,
-        ),
+        body: [
+          h(
+            "p",
+            null,
+            `Key versions below ${version} are destroyed for good: nothing they wrapped can be decrypted again, and download links they signed stop working.`,
+          ),
+          h("p", null, "The server refuses while objects still use them: rewrap first."),
+        ],
         confirm: "Set minimum",
         danger: version > k.minDecryptionVersion,
         action: () => api.setMinVersion(version, user),
@@ -167,7 +186,7 @@ export function keyPanel(ctx: PageContext, user: string | undefined): HTMLElemen
   load();
   return card(
     h("span", null, `Key of ${who}`),
-    h("div", { class: "card-actions" }, rotate, rewrap),
+    h("div", { class: "card-actions" }, rotate, rewrap, verify),
     msg,
     jobHost,
     host,
