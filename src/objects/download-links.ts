@@ -75,13 +75,16 @@ export class DownloadLinks {
     if (!state) throw invalid("the link's signature does not verify");
     if (claims.kekVersion < state.minDecryptionVersion)
       throw invalid("the key version that signed this link has been retired");
+    // Versions above the primary were never made: a forged number, not a missing key.
+    if (claims.kekVersion > state.primaryVersion) throw invalid("the link's signature does not verify");
     let expected: Buffer;
     try {
       expected = await this.keys.withKek(claims.owner, claims.kekVersion, (kek) =>
         linkMac(kek, macInput(opened.signed)),
       );
     } catch (err) {
-      if (err instanceof AppError && err.code === "not_found")
+      // The key went away meanwhile (user deleted, version retired): the link cannot be verified.
+      if (err instanceof AppError && (err.code === "not_found" || (err.code as string) === "key_destroyed"))
         throw invalid("the link's signature does not verify");
       throw err;
     }
