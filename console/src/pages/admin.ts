@@ -67,7 +67,7 @@ export function rootKeyPage(ctx: PageContext): HTMLElement {
     { class: "page" },
     pageHeader("Root key", "The root key, held by the key provider, wraps every user's key-encryption key."),
     card(
-      "Root key",
+      "Versions and rotation",
       info,
       h(
         "p",
