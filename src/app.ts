@@ -108,7 +108,11 @@ export async function build(config: Config, deps: Deps): Promise<App> {
     await api.register(folderRoutes, { objects: services.objects });
   });
   await app.register(consoleRoutes, {
-    assets: await loadConsoleAssets(),
+    // The API serves without the console; the log says why it is missing.
+    assets: await loadConsoleAssets().catch((err) => {
+      deps.logger.error({ err }, "the web console is not available");
+      return null;
+    }),
     settings: { maxObjectBytes: config.maxObjectBytes, version: VERSION },
   });
   return {

@@ -1,10 +1,11 @@
-// The web console's files: the TypeScript under console/src bundled by esbuild in memory when the
-// server starts (so `npm start` needs no build step), plus the static files beside it. Built once
-// per process and kept in memory; each file gets a content hash for its ETag.
+// The web console's files. From a checkout, the TypeScript under console/src is bundled by esbuild
+// in memory when the server starts (so `npm start` needs no build step); `npm run build` also
+// writes the finished files to dist/console/ for installs without the sources (the Docker image).
+// Built once per process and kept in memory; each file gets a content hash for its ETag.
 import { createHash } from "node:crypto";
-import { readFile } from "node:fs/promises";
+import { existsSync } from "node:fs";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
-import { build } from "esbuild";
 
 export interface ConsoleAsset {
   body: Buffer;
@@ -12,20 +13,27 @@ export interface ConsoleAsset {
   etag: string;
 }
 
-export const CONSOLE_DIR = path.resolve(import.meta.dirname, "../../console");
+/** console/ of the checkout, seen from src/http or dist/http. */
+export const CONSOLE_SOURCE_DIR = path.resolve(import.meta.dirname, "../../console");
+/** dist/console/, seen from dist/http: the files `npm run build` wrote. */
+export const CONSOLE_BUILT_DIR = path.resolve(import.meta.dirname, "../console");
 
-const STATIC_FILES: Record<string, string> = {
+const TYPES: Record<string, string> = {
   "index.html": "text/html; charset=utf-8",
   "styles.css": "text/css; charset=utf-8",
   "favicon.svg": "image/svg+xml",
+  "app.js": "text/javascript; charset=utf-8",
 };
+const STATIC_FILES = ["index.html", "styles.css", "favicon.svg"];
 
-function asset(body: Buffer, type: string): ConsoleAsset {
+function asset(name: string, body: Buffer): ConsoleAsset {
+  const type = TYPES[name] ?? "application/octet-stream";
   return { body, type, etag: `"${createHash("sha256").update(body).digest("base64url").slice(0, 22)}"` };
 }
 
-async function buildAssets(dir: string): Promise<Map<string, ConsoleAsset>> {
-  const out = new Map<string, ConsoleAsset>();
+/** Bundles console/src with esbuild (loaded only here: installs without the sources never need it). */
+async function fromSource(dir: string): Promise<Map<string, ConsoleAsset>> {
+  const { build } = await import("esbuild");
   const result = await build({
     entryPoints: [path.join(dir, "src/main.ts")],
     bundle: true,
@@ -38,23 +46,45 @@ async function buildAssets(dir: string): Promise<Map<string, ConsoleAsset>> {
     logLevel: "silent",
   });
   const js = result.outputFiles[0];
-  if (!js) throw new Error("console build produced no output");
-  out.set("app.js", asset(Buffer.from(js.contents), "text/javascript; charset=utf-8"));
-  for (const [name, type] of Object.entries(STATIC_FILES))
-    out.set(name, asset(await readFile(path.join(dir, name)), type));
+  if (!js) throw new Error("the console build produced no output");
+  const out = new Map<string, ConsoleAsset>([["app.js", asset("app.js", Buffer.from(js.contents))]]);
+  for (const name of STATIC_FILES) out.set(name, asset(name, await readFile(path.join(dir, name))));
   return out;
 }
 
-const built = new Map<string, Promise<Map<string, ConsoleAsset>>>();
+async function fromBuilt(dir: string): Promise<Map<string, ConsoleAsset>> {
+  const out = new Map<string, ConsoleAsset>();
+  for (const name of Object.keys(TYPES)) out.set(name, asset(name, await readFile(path.join(dir, name))));
+  return out;
+}
 
-/** The console's files by name (`index.html`, `app.js`, …), built on first use. */
-export function loadConsoleAssets(dir: string = CONSOLE_DIR): Promise<Map<string, ConsoleAsset>> {
-  let p = built.get(dir);
+const loaded = new Map<string, Promise<Map<string, ConsoleAsset>>>();
+
+/** The console's files by name (`index.html`, `app.js`, …): from the sources when present, else prebuilt. */
+export function loadConsoleAssets(
+  sourceDir: string = CONSOLE_SOURCE_DIR,
+  builtDir: string = CONSOLE_BUILT_DIR,
+): Promise<Map<string, ConsoleAsset>> {
+  const key = `${sourceDir}\0${builtDir}`;
+  let p = loaded.get(key);
   if (!p) {
-    p = buildAssets(dir);
-    // A failed build is not cached: the next start (or test) tries again.
-    p.catch(() => built.delete(dir));
-    built.set(dir, p);
+    if (existsSync(path.join(sourceDir, "src/main.ts"))) p = fromSource(sourceDir);
+    else if (existsSync(path.join(builtDir, "app.js"))) p = fromBuilt(builtDir);
+    else p = Promise.reject(new Error(`no console sources in ${sourceDir} and no build in ${builtDir}`));
+    // A failure is not cached: the next start (or test) tries again.
+    p.catch(() => loaded.delete(key));
+    loaded.set(key, p);
   }
   return p;
+}
+
+/** `npm run build`: writes the console's files to `outDir` (dist/console). */
+export async function writeConsoleAssets(
+  outDir: string,
+  sourceDir: string = CONSOLE_SOURCE_DIR,
+): Promise<string[]> {
+  const assets = await fromSource(sourceDir);
+  await mkdir(outDir, { recursive: true });
+  for (const [name, a] of assets) await writeFile(path.join(outDir, name), a.body);
+  return [...assets.keys()];
 }

@@ -5,7 +5,8 @@ import { AppError } from "../errors.js";
 import type { ConsoleAsset } from "./console-assets.js";
 
 export interface ConsoleRoutesOptions {
-  assets: Map<string, ConsoleAsset>;
+  /** null when this installation has no console (neither its sources nor a build). */
+  assets: Map<string, ConsoleAsset> | null;
   /** Public facts the console needs before sign-in (limits, version). */
   settings: { maxObjectBytes: number; version: string };
 }
@@ -43,6 +44,8 @@ export async function consoleRoutes(app: FastifyInstance, opts: ConsoleRoutesOpt
   });
   app.get("/console/*", hidden, async (req, reply) => {
     const name = (req.params as { "*": string })["*"] || "index.html";
+    if (!opts.assets)
+      throw new AppError("not_found", "this installation has no web console; see the server log");
     const file = opts.assets.get(name);
     if (!file) throw new AppError("not_found", "no such console file");
     securityHeaders(reply);
