@@ -12,12 +12,20 @@ import { dataRoutes } from "./http/data-routes.js";
 import { docsPlugin } from "./http/docs.js";
 import { folderRoutes } from "./http/folder-routes.js";
 import { linkRoutes } from "./http/link-routes.js";
+import { jobRoutes } from "./http/job-routes.js";
+import { keyRoutes } from "./http/key-routes.js";
 import { meRoutes } from "./http/me-routes.js";
 import { clientErrorHandler, frameworkErrors, problemPlugin } from "./http/problem.js";
 import { genReqId } from "./http/request-id.js";
 import { systemRoutes } from "./http/system-routes.js";
 import { userRoutes } from "./http/user-routes.js";
+import { JobRunner } from "./jobs/job-runner.js";
+import { JobService } from "./jobs/job-service.js";
+import { REWRAP, rewrapJob } from "./jobs/rewrap-job.js";
+import { ROOT_ROTATE, rootRotationJob } from "./jobs/root-rotation-job.js";
+import { VERIFY, verifyJob } from "./jobs/verify-job.js";
 import { KeyService } from "./keys/key-service.js";
+import { KeyVersions } from "./keys/key-versions.js";
 import type { RootKeyProvider } from "./keys/root-key-provider.js";
 import { DownloadLinks } from "./objects/download-links.js";
 import { ObjectService } from "./objects/object-service.js";
@@ -34,10 +42,17 @@ export interface Deps {
 export interface Services {
   objects: ObjectService;
   keys: KeyService;
+  keyVersions: KeyVersions;
   auth: AuthService;
   links: DownloadLinks;
   users: UserService;
+  jobs: JobService;
+  /** Not started by build(): the process starts it once it serves (main.ts). */
+  runner: JobRunner;
 }
+
+/** Providers reread their key ring every 30 s: other processes may wrap under an old root that long. */
+const MULTI_PROCESS_ROOT_RETIRE_GRACE_MS = 65_000;
 
 export interface App {
   app: FastifyInstance;
@@ -59,8 +74,22 @@ export function buildServices(config: Config, deps: Deps): Services {
   );
   const users = new UserService(deps.store, keys, deps.logger);
   const auth = new AuthService(deps.store, users, deps.logger);
+  const runner = new JobRunner(
+    deps.store,
+    {
+      [REWRAP]: rewrapJob(keys, deps.store),
+      [ROOT_ROTATE]: rootRotationJob(keys, deps.keyStore, {
+        // One process owns an SQLite store; PostgreSQL is shared by any number of them.
+        retireGraceMs: config.databaseUrl ? MULTI_PROCESS_ROOT_RETIRE_GRACE_MS : 0,
+      }),
+      [VERIFY]: verifyJob(objects),
+    },
+    { logger: deps.logger.child({ component: "jobs" }) },
+  );
+  const keyVersions = new KeyVersions(keys, deps.store);
+  const jobs = new JobService(deps.store, runner);
   const links = new DownloadLinks(deps.store, keys);
-  return { objects, keys, auth, users, links };
+  return { objects, keys, keyVersions, auth, users, jobs, runner, links };
 }
 
 export async function build(config: Config, deps: Deps): Promise<App> {
@@ -100,6 +129,13 @@ export async function build(config: Config, deps: Deps): Promise<App> {
     await api.register(dataRoutes, { objects: services.objects });
     await api.register(meRoutes);
     await api.register(userRoutes, { users: services.users });
+    await api.register(keyRoutes, {
+      keyVersions: services.keyVersions,
+      jobs: services.jobs,
+      users: services.users,
+      root: deps.root,
+    });
+    await api.register(jobRoutes, { jobs: services.jobs, users: services.users });
     await api.register(linkRoutes, {
       objects: services.objects,
       links: services.links,

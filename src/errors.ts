@@ -24,6 +24,7 @@ export const ERROR_CATALOGUE = {
   gone: { status: 410, title: "Gone" },
   link_expired: { status: 410, title: "Download link expired" },
   object_changed: { status: 410, title: "Object changed since the link was made" },
+  key_destroyed: { status: 410, title: "The key of this data was destroyed" },
   request_timeout: { status: 408, title: "Request timeout" },
   precondition_failed: { status: 412, title: "Precondition failed" },
   payload_too_large: { status: 413, title: "Payload too large" },

@@ -65,6 +65,8 @@ export async function runServer(config: Config, logger: Logger = createLogger(co
     if (swept > 0) logger.info({ uploads: swept }, "reclaimed interrupted uploads");
     services.objects.scheduleReclaim();
     await services.auth.bootstrap({ token: config.bootstrapToken, dataDir: config.dataDir });
+    // Jobs left running by a previous process (crash, restart) resume here.
+    services.runner.start();
     const url = await app.listen({ host: config.host, port: config.port });
     logger.info({ url, store: config.databaseUrl ? "postgres" : "sqlite", keyProvider: root.name }, "SSE Store listening");
 
@@ -78,7 +80,8 @@ export async function runServer(config: Config, logger: Logger = createLogger(co
         }, config.shutdownTimeoutSeconds * 1000);
         deadline.unref();
         try {
-          await app.close();
+          // Running jobs stop at their next checkpoint and resume from it at the next start.
+          await Promise.all([app.close(), services.runner.stop()]);
           await services.objects.settle();
         } finally {
           clearTimeout(deadline);

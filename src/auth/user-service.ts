@@ -76,8 +76,7 @@ export class UserService {
       if (admins.length <= 1) throw new AppError("last_admin", "the last admin cannot be deleted");
     }
     // Keys first: if the rest fails, the user is already unreadable and a retry finishes the job.
-    await this.keys.keyStore.destroyUserKeys(user.uid);
-    this.keys.cache.forgetOwner(user.uid);
+    await this.keys.destroyUserKeys(user.uid);
     await this.store.deleteUser(user.uid);
     // A request that unwrapped a KEK during the deletion may have cached it again.
     this.keys.cache.forgetOwner(user.uid);

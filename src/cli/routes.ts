@@ -1,10 +1,12 @@
 // Routes whose shape is still being settled live here, so adjusting one is a one-line change.
+import { JOB_PATHS } from "../http/job-paths.js";
 import { seg } from "./client.js";
 
-/** Verify jobs: not yet in API.md; the server's final paths go here. */
+/** Verify jobs (the server's paths are in src/http/job-paths.ts). */
 export const VERIFY_ROUTES = {
-  self: () => ({ path: "/keys/verify", body: undefined as unknown }),
-  user: (name: string) => ({ path: "/admin/verify", body: { user: name } as unknown }),
+  self: () => ({ path: JOB_PATHS.verifySelf, body: undefined as unknown }),
+  user: (name: string) => ({ path: JOB_PATHS.verifyAll, body: { user: name } as unknown }),
+  all: () => ({ path: JOB_PATHS.verifyAll, body: {} as unknown }),
 };
 
 /** The key routes of the caller, or of a named user (admin). */
@@ -18,4 +20,4 @@ export function keyRoutes(user: string | undefined) {
   };
 }
 
-export const ROOT_KEY_ROTATE = "/admin/root-key/rotate";
+export const ROOT_KEY_ROTATE = JOB_PATHS.rootRotate;

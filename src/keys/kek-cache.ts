@@ -51,6 +51,13 @@ export class KekCache {
     return true;
   }
 
+  /** Forgets one version (retired). */
+  forget(owner: string, version: number): void {
+    const k = `${owner}:${version}`;
+    const e = this.entries.get(k);
+    if (e) this.drop(k, e);
+  }
+
   /** Forgets every version of one owner's key (rotation elsewhere, shredding). */
   forgetOwner(owner: string): void {
     const prefix = `${owner}:`;

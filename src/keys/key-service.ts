@@ -1,8 +1,8 @@
 // Per-user key-encryption keys (KEKs) with numbered versions, each wrapped by the root key.
 // Data keys are wrapped and unwrapped here; KEK bytes never leave this module.
-import { generateKey, kekContext, unwrapKey, wrapKey, zeroize } from "../crypto/envelope.js";
-import { AppError } from "../errors.js";
-import type { KekVersionRecord, KeyStore, UserKeyState } from "../store/store.js";
+import { dekContext, generateKey, kekContext, unwrapKey, wrapKey, zeroize } from "../crypto/envelope.js";
+import { AppError, IntegrityError } from "../errors.js";
+import type { DekRewrap, KekVersionRecord, KeyStore, ObjectKeyInfo, UserKeyState } from "../store/store.js";
 import { KekCache } from "./kek-cache.js";
 import type { RootKeyProvider } from "./root-key-provider.js";
 
@@ -16,8 +16,24 @@ export interface WrappedDek {
   wrappedDek: Buffer;
 }
 
+export interface DekRewrapOutcome {
+  /** New wrappings, ready for ObjectStore.updateWrappedDeks. */
+  updates: DekRewrap[];
+  /** Objects whose data key could not be moved, and why (damaged or destroyed key). */
+  failed: { id: string; error: AppError }[];
+}
+
+/** The owner's key is gone: shredded with the user, or the version retired. */
+export function keyDestroyed(detail: string): AppError {
+  return new AppError("key_destroyed", detail);
+}
+
 export class KeyService {
   readonly cache: KekCache;
+  /** Unwraps in progress, by owner:version. */
+  private readonly loading = new Map<string, Promise<void>>();
+  /** Serialises key-state changes per owner within this process (rotate, retire). */
+  private readonly ownerLocks = new Map<string, Promise<unknown>>();
 
   constructor(
     readonly keyStore: KeyStore,
@@ -29,14 +45,15 @@ export class KeyService {
 
   /** Gives a new user its first KEK version. */
   async createUserKey(owner: string): Promise<void> {
-    const rec = await this.newKekVersion(owner, 1);
-    await this.keyStore.createUserKey({ owner, primaryVersion: 1, minDecryptionVersion: 1 }, rec);
+    await this.withNewKek(owner, 1, async (rec) => {
+      await this.keyStore.createUserKey({ owner, primaryVersion: 1, minDecryptionVersion: 1 }, rec);
+    });
   }
 
   async state(owner: string): Promise<UserKeyState> {
     const st = await this.keyStore.getUserKeyState(owner);
-    // A missing key means it was destroyed (shredded): nothing of this owner can be read or written.
-    if (!st) throw new AppError("not_found", "no key exists for this user");
+    // A missing key was destroyed (shredded): nothing of this owner can be read or written.
+    if (!st) throw keyDestroyed("the keys of this data's owner were destroyed");
     return st;
   }
 
@@ -49,14 +66,26 @@ export class KeyService {
     return { kekVersion: st.primaryVersion, wrappedDek };
   }
 
+  /**
+   * After a write committed under `kekVersion`: when the primary version moved on meanwhile (a
+   * rotation during a long upload), the data key wrapped under the new primary, else null. Without
+   * this, a rewrap and a raised minimum could pass the write by and leave it undecryptable.
+   */
+  async rewrapIfStale(
+    owner: string,
+    kekVersion: number,
+    dek: Buffer,
+    context: Buffer,
+  ): Promise<WrappedDek | null> {
+    const st = await this.state(owner);
+    if (kekVersion >= st.primaryVersion) return null;
+    return this.wrapDek(owner, dek, context);
+  }
+
   /** Unwraps a data key; the caller zeroes it after use. */
   async unwrapDek(owner: string, kekVersion: number, wrappedDek: Buffer, context: Buffer): Promise<Buffer> {
     const st = await this.state(owner);
-    if (kekVersion < st.minDecryptionVersion)
-      throw new AppError(
-        "forbidden",
-        `key version ${kekVersion} is retired (minimum decryption version ${st.minDecryptionVersion})`,
-      );
+    if (kekVersion < st.minDecryptionVersion) throw retired(kekVersion, st.minDecryptionVersion);
     return this.withKek(owner, kekVersion, (kek) => unwrapKey(kek, wrappedDek, context));
   }
 
@@ -67,32 +96,179 @@ export class KeyService {
   async withKek<T>(owner: string, version: number, fn: (kek: Buffer) => T): Promise<T> {
     const cached = this.cache.get(owner, version);
     if (cached) return fn(cached);
-    const rec = await this.keyStore.getKekVersion(owner, version);
-    if (!rec) throw new AppError("not_found", `key version ${version} does not exist`);
-    const kek = await this.root.unwrap(
-      { rootVersion: rec.rootVersion, blob: rec.wrappedKek },
-      kekContext(owner, version),
-    );
-    const again = this.cache.get(owner, version);
-    if (again) {
-      zeroize(kek);
-      return fn(again);
+    const k = `${owner}:${version}`;
+    // A burst of requests on a cold cache waits for one unwrap instead of queueing one each at the HSM.
+    const pending = this.loading.get(k);
+    if (pending) {
+      await pending;
+      const loaded = this.cache.get(owner, version);
+      if (loaded) return fn(loaded);
     }
-    const owned = this.cache.set(owner, version, kek);
+    let loaded!: () => void;
+    const mine = new Promise<void>((resolve) => {
+      loaded = resolve;
+    });
+    if (!this.loading.has(k)) this.loading.set(k, mine);
     try {
-      return fn(kek);
+      const kek = await this.unwrapKek(owner, version);
+      const again = this.cache.get(owner, version);
+      if (again) {
+        zeroize(kek);
+        return fn(again);
+      }
+      const owned = this.cache.set(owner, version, kek);
+      try {
+        return fn(kek);
+      } finally {
+        if (!owned) zeroize(kek);
+      }
     } finally {
-      if (!owned) zeroize(kek);
+      if (this.loading.get(k) === mine) this.loading.delete(k);
+      loaded();
     }
   }
 
-  protected async newKekVersion(owner: string, version: number): Promise<KekVersionRecord> {
-    const kek = generateKey();
+  /** Adds a KEK version and makes it primary; new writes use it, older versions still decrypt. */
+  rotate(owner: string): Promise<number> {
+    return this.exclusive(owner, async () => {
+      await this.state(owner);
+      const versions = await this.keyStore.listKekVersions(owner);
+      const next = Math.max(0, ...versions.map((v) => v.version)) + 1;
+      await this.withNewKek(owner, next, (rec) => this.keyStore.addKekVersion(rec));
+      return next;
+    });
+  }
+
+  /**
+   * Raises the minimum decryption version and destroys every version below it. The caller has
+   * checked that no object still uses them.
+   */
+  retireBelow(owner: string, version: number): Promise<void> {
+    return this.exclusive(owner, async () => {
+      const st = await this.state(owner);
+      await this.keyStore.retireKekVersionsBelow(owner, version);
+      for (let v = st.minDecryptionVersion; v < version; v++) this.cache.forget(owner, v);
+    });
+  }
+
+  /** Crypto-shredding: every version of the owner's key, destroyed, in the store and in memory. */
+  async destroyUserKeys(owner: string): Promise<void> {
+    await this.keyStore.destroyUserKeys(owner);
+    this.cache.forgetOwner(owner);
+  }
+
+  /**
+   * Rewrap without touching data: each object's data key, unwrapped with the version it names and
+   * wrapped again under `toVersion`. Objects already there are left out.
+   */
+  async rewrapDeks(owner: string, items: ObjectKeyInfo[], toVersion: number): Promise<DekRewrapOutcome> {
+    const out: DekRewrapOutcome = { updates: [], failed: [] };
+    const stale = items.filter((it) => it.kekVersion !== toVersion);
+    if (stale.length === 0) return out;
+    const keks = new Map<number, Buffer>();
     try {
-      const w = await this.root.wrap(kek, kekContext(owner, version));
-      return { owner, version, rootVersion: w.rootVersion, wrappedKek: w.blob, created: new Date() };
+      for (const v of new Set([toVersion, ...stale.map((it) => it.kekVersion)])) {
+        try {
+          keks.set(v, await this.kekCopy(owner, v));
+        } catch (err) {
+          if (v === toVersion || !(err instanceof AppError)) throw err;
+          // A destroyed or damaged version: its objects are reported, the others still move.
+        }
+      }
+      const target = keks.get(toVersion)!;
+      for (const it of stale) {
+        const kek = keks.get(it.kekVersion);
+        if (!kek) {
+          out.failed.push({
+            id: it.id,
+            error: keyDestroyed(`key version ${it.kekVersion} no longer exists`),
+          });
+          continue;
+        }
+        const context = dekContext(owner, it.id, it.writeId);
+        let dek: Buffer;
+        try {
+          dek = unwrapKey(kek, it.wrappedDek, context);
+        } catch (err) {
+          if (!(err instanceof AppError)) throw err;
+          out.failed.push({ id: it.id, error: err });
+          continue;
+        }
+        try {
+          const wrappedDek = wrapKey(target, toVersion, dek, context);
+          out.updates.push({ id: it.id, writeId: it.writeId, kekVersion: toVersion, wrappedDek });
+        } finally {
+          zeroize(dek);
+        }
+      }
+      return out;
+    } finally {
+      for (const k of keks.values()) zeroize(k);
+    }
+  }
+
+  /** Root rotation: one KEK version unwrapped with the root version that wrapped it, rewrapped under the primary. */
+  async rewrapKekUnderRoot(rec: KekVersionRecord): Promise<void> {
+    const context = kekContext(rec.owner, rec.version);
+    const kek = await this.root.unwrap({ rootVersion: rec.rootVersion, blob: rec.wrappedKek }, context);
+    try {
+      const w = await this.root.wrap(kek, context);
+      await this.keyStore.rewrapKekVersion(rec.owner, rec.version, w.rootVersion, w.blob);
     } finally {
       zeroize(kek);
     }
   }
+
+  /** A private copy of one KEK version (the caller zeroes it), through the cache. */
+  private async kekCopy(owner: string, version: number): Promise<Buffer> {
+    return this.withKek(owner, version, (kek) => Buffer.from(kek));
+  }
+
+  private async unwrapKek(owner: string, version: number): Promise<Buffer> {
+    const rec = await this.keyStore.getKekVersion(owner, version);
+    if (!rec) {
+      const st = await this.state(owner);
+      if (version < st.minDecryptionVersion) throw retired(version, st.minDecryptionVersion);
+      // The data names a version keys.db never had (e.g. keys.db restored from an older backup).
+      throw new IntegrityError(`key version ${version} of this data's owner does not exist`);
+    }
+    return this.root.unwrap(
+      { rootVersion: rec.rootVersion, blob: rec.wrappedKek },
+      kekContext(owner, version),
+    );
+  }
+
+  /**
+   * Creates a KEK version, lets `store` persist it, then checks it against the root's primary: a
+   * root rotation that ran between wrap and store would otherwise leave it under a retired root.
+   */
+  private async withNewKek(owner: string, version: number, store: (rec: KekVersionRecord) => Promise<void>) {
+    const kek = generateKey();
+    const context = kekContext(owner, version);
+    try {
+      const w = await this.root.wrap(kek, context);
+      await store({ owner, version, rootVersion: w.rootVersion, wrappedKek: w.blob, created: new Date() });
+      if (w.rootVersion !== this.root.primaryVersion()) {
+        const again = await this.root.wrap(kek, context);
+        await this.keyStore.rewrapKekVersion(owner, version, again.rootVersion, again.blob);
+      }
+    } finally {
+      zeroize(kek);
+    }
+  }
+
+  private exclusive<T>(owner: string, fn: () => Promise<T>): Promise<T> {
+    const prev = this.ownerLocks.get(owner) ?? Promise.resolve();
+    const run = prev.then(fn, fn);
+    const tail = run.catch(() => undefined);
+    this.ownerLocks.set(owner, tail);
+    void tail.then(() => {
+      if (this.ownerLocks.get(owner) === tail) this.ownerLocks.delete(owner);
+    });
+    return run;
+  }
+}
+
+function retired(version: number, min: number): AppError {
+  return keyDestroyed(`key version ${version} was retired (the minimum decryption version is ${min})`);
 }

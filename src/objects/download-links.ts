@@ -84,7 +84,7 @@ export class DownloadLinks {
       );
     } catch (err) {
       // The key went away meanwhile (user deleted, version retired): the link cannot be verified.
-      if (err instanceof AppError && (err.code === "not_found" || (err.code as string) === "key_destroyed"))
+      if (err instanceof AppError && (err.code === "not_found" || err.code === "key_destroyed"))
         throw invalid("the link's signature does not verify");
       throw err;
     }

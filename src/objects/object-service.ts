@@ -171,6 +171,7 @@ export class ObjectService {
       began = false;
       if (!result.created) this.scheduleReclaim();
       meta.created = result.createdAt;
+      await this.followRotation(meta, dek);
       return { meta, created: result.created };
     } finally {
       zeroize(dek);
@@ -178,6 +179,23 @@ export class ObjectService {
         // Aborted, refused or failed: no partial object, no garbage left behind.
         await this.store.abortUpload(writeId).catch((err) => this.onError(err, "abort upload"));
       }
+    }
+  }
+
+  /** A key rotation during the upload: the committed data key moves to the new primary at once. */
+  private async followRotation(meta: ObjectMeta, dek: Buffer): Promise<void> {
+    try {
+      const context = dekContext(meta.owner, meta.id, meta.writeId);
+      const fresh = await this.keys.rewrapIfStale(meta.owner, meta.kekVersion, dek, context);
+      if (!fresh) return;
+      const { kekVersion, wrappedDek } = fresh;
+      if (await this.store.updateWrappedDek(meta.owner, meta.id, meta.writeId, kekVersion, wrappedDek)) {
+        meta.kekVersion = kekVersion;
+        meta.wrappedDek = wrappedDek;
+      }
+    } catch (err) {
+      // The write stands under its older version; a rewrap job moves it later.
+      this.onError(err, "rewrap after rotation");
     }
   }
 

@@ -53,6 +53,9 @@ export interface ObjectKeyInfo {
   wrappedDek: Buffer;
 }
 
+/** One object's data key, rewrapped: applied only while the object still holds write `writeId`. */
+export type DekRewrap = ObjectKeyInfo;
+
 export interface ListOptions {
   /** Return ids strictly after this one in list order. */
   after?: string;
@@ -89,9 +92,13 @@ export interface JobRecord {
   error: string | null;
   /** Where to resume after a crash, kind-specific. */
   cursor: string | null;
+  /** What the job found so far (JSON text, kind-specific; e.g. verify's damaged objects). */
+  result: string | null;
   created: Date;
   updated: Date;
 }
+
+export type JobPatch = Partial<Pick<JobRecord, "state" | "done" | "total" | "error" | "cursor" | "result">>;
 
 export interface ObjectStore {
   // --- objects -------------------------------------------------------------------------------
@@ -124,7 +131,18 @@ export interface ObjectStore {
   // --- key bookkeeping of objects (rewrap, min decryption version) ---------------------------
   objectKeyInfo(owner: string, afterId: string | null, limit: number): Promise<ObjectKeyInfo[]>;
   /** Rewraps one object's DEK; false when the object was replaced meanwhile (writeId changed). */
-  updateWrappedDek(owner: string, id: string, writeId: Buffer, kekVersion: number, wrappedDek: Buffer): Promise<boolean>;
+  updateWrappedDek(
+    owner: string,
+    id: string,
+    writeId: Buffer,
+    kekVersion: number,
+    wrappedDek: Buffer,
+  ): Promise<boolean>;
+  /**
+   * updateWrappedDek for many objects of one owner in one durable transaction (all or nothing);
+   * items whose object was replaced or deleted meanwhile are skipped. Returns how many changed.
+   */
+  updateWrappedDeks(owner: string, items: DekRewrap[]): Promise<number>;
   /** Number of objects per KEK version. */
   countByKekVersion(owner: string): Promise<Map<number, number>>;
 
@@ -145,10 +163,12 @@ export interface ObjectStore {
   // --- jobs ----------------------------------------------------------------------------------
   createJob(job: JobRecord): Promise<void>;
   getJob(id: string): Promise<JobRecord | null>;
-  updateJob(id: string, patch: Partial<Pick<JobRecord, "state" | "done" | "total" | "error" | "cursor">>): Promise<void>;
+  updateJob(id: string, patch: JobPatch): Promise<void>;
   /**
    * Takes the lease of one running job whose lease is free or expired, so that exactly one
-   * process works on it; returns null when there is none.
+   * process works on it; returns null when there is none. An adapter whose database only one
+   * process may open (SQLite) frees every lease when it opens: their holder died with its process.
+   * `renewJobLease(id, worker, -1)` gives a lease back (graceful stop).
    */
   claimJob(worker: string, leaseMs: number): Promise<JobRecord | null>;
   renewJobLease(id: string, worker: string, leaseMs: number): Promise<boolean>;
@@ -181,11 +201,18 @@ export interface KeyStore {
   getKekVersion(owner: string, version: number): Promise<KekVersionRecord | null>;
   /** Adds a version and makes it primary. */
   addKekVersion(rec: KekVersionRecord): Promise<void>;
-  setMinDecryptionVersion(owner: string, version: number): Promise<void>;
+  /**
+   * Retirement, in one transaction: raises the minimum decryption version to `version` (never
+   * lowers it) and erases every version below it (secure_delete where possible). Throws not_found
+   * when the user has no key.
+   */
+  retireKekVersionsBelow(owner: string, version: number): Promise<void>;
   /** Root rotation: replaces a version's wrapping. */
   rewrapKekVersion(owner: string, version: number, rootVersion: number, wrappedKek: Buffer): Promise<void>;
   /** All KEK versions wrapped by a root version other than `rootVersion`, a page at a time. */
   kekVersionsNotWrappedBy(rootVersion: number, limit: number): Promise<KekVersionRecord[]>;
+  /** How many KEK versions kekVersionsNotWrappedBy would list in all (root rotation progress). */
+  countKekVersionsNotWrappedBy(rootVersion: number): Promise<number>;
   /** Crypto-shredding: every version of the user's key, erased (secure_delete where possible). */
   destroyUserKeys(owner: string): Promise<void>;
   ping(): Promise<void>;

@@ -72,16 +72,28 @@ export function keyStoreContract(name: string, factory: () => Promise<KeyStoreFi
       await expectCode(store.addKekVersion(kek("nobody", 1)), "not_found");
     });
 
-    it("sets the minimum decryption version", async () => {
+    it("retireKekVersionsBelow raises the minimum and erases the versions below it, nothing else", async () => {
       await store.createUserKey(state("alice"), kek("alice", 1));
       await store.addKekVersion(kek("alice", 2));
-      await store.setMinDecryptionVersion("alice", 2);
+      const v3 = kek("alice", 3);
+      await store.addKekVersion(v3);
+      const bob = kek("bob", 1);
+      await store.createUserKey(state("bob"), bob);
+      await store.retireKekVersionsBelow("alice", 3);
       expect(await store.getUserKeyState("alice")).toEqual({
         owner: "alice",
-        primaryVersion: 2,
-        minDecryptionVersion: 2,
+        primaryVersion: 3,
+        minDecryptionVersion: 3,
       });
-      await expectCode(store.setMinDecryptionVersion("nobody", 2), "not_found");
+      expect(await store.listKekVersions("alice")).toEqual([v3]);
+      expect(await store.getKekVersion("alice", 1)).toBeNull();
+      expect(await store.getKekVersion("alice", 2)).toBeNull();
+      // Never lowers it: the versions below are gone for good.
+      await store.retireKekVersionsBelow("alice", 1);
+      expect((await store.getUserKeyState("alice"))?.minDecryptionVersion).toBe(3);
+      expect(await store.listKekVersions("bob")).toEqual([bob]);
+      expect(await store.getUserKeyState("bob")).toEqual(state("bob"));
+      await expectCode(store.retireKekVersionsBelow("nobody", 2), "not_found");
     });
 
     it("root rotation: finds versions wrapped by other root versions, a page at a time, and rewraps them", async () => {
@@ -93,7 +105,9 @@ export function keyStoreContract(name: string, factory: () => Promise<KeyStoreFi
 
       const all = await store.kekVersionsNotWrappedBy(2, 10);
       expect(all.map(key).sort()).toEqual(["alice/1", "bob/1", "bob/2"]);
+      expect(await store.countKekVersionsNotWrappedBy(2)).toBe(3);
       expect(await store.kekVersionsNotWrappedBy(4, 10)).toHaveLength(4);
+      expect(await store.countKekVersionsNotWrappedBy(4)).toBe(4);
 
       const done = new Set<string>();
       for (;;) {
@@ -112,6 +126,7 @@ export function keyStoreContract(name: string, factory: () => Promise<KeyStoreFi
       }
       expect([...done].sort()).toEqual(["alice/1", "alice/2", "bob/1", "bob/2"]);
       expect(await store.kekVersionsNotWrappedBy(4, 10)).toEqual([]);
+      expect(await store.countKekVersionsNotWrappedBy(4)).toBe(0);
       // A version that vanished meanwhile (user deleted) is not an error.
       await store.rewrapKekVersion("nobody", 1, 4, randomBytes(72));
     });

@@ -62,6 +62,7 @@ function newJob(owner: string, overrides: Partial<JobRecord> = {}): JobRecord {
     total: 10,
     error: null,
     cursor: null,
+    result: null,
     created: at,
     updated: at,
     ...overrides,
@@ -432,6 +433,44 @@ export function objectStoreContract(name: string, factory: () => Promise<ObjectS
         expect(await store.updateWrappedDek(owner, "gone", meta.writeId, 3, dek)).toBe(false);
       });
 
+      it("updateWrappedDeks moves a batch in one go, skipping replaced and deleted objects", async () => {
+        const a = (await putInline("a")).meta;
+        const b = (await putInline("b")).meta;
+        const c = (await putInline("c")).meta;
+        const other = newUser();
+        await store.createUser(other);
+        const theirs = (await putInline("a", { owner: other.uid })).meta;
+        await putInline("b"); // replaced: its write id changed
+        await store.deleteObject(owner, "c");
+        const deks = [randomBytes(72), randomBytes(72), randomBytes(72), randomBytes(72)];
+        const n = await store.updateWrappedDeks(owner, [
+          { id: "a", writeId: a.writeId, kekVersion: 5, wrappedDek: deks[0]! },
+          { id: "b", writeId: b.writeId, kekVersion: 5, wrappedDek: deks[1]! },
+          { id: "c", writeId: c.writeId, kekVersion: 5, wrappedDek: deks[2]! },
+          // Another owner's object is never touched, even with its write id.
+          { id: "a", writeId: theirs.writeId, kekVersion: 5, wrappedDek: deks[3]! },
+        ]);
+        expect(n).toBe(1);
+        const got = await store.getObject(owner, "a");
+        expect(got?.kekVersion).toBe(5);
+        expect(got?.wrappedDek.equals(deks[0]!)).toBe(true);
+        expect(got?.writeId.equals(a.writeId)).toBe(true);
+        expect((await store.getObject(owner, "b"))?.kekVersion).toBe(1);
+        expect((await store.getObject(other.uid, "a"))?.kekVersion).toBe(1);
+        expect(await store.updateWrappedDeks(owner, [])).toBe(0);
+      });
+
+      it("updateWrappedDeks handles a thousand objects at once", async () => {
+        const metas = [];
+        for (let i = 0; i < 1000; i++) metas.push((await putInline(`o${i}`)).meta);
+        const n = await store.updateWrappedDeks(
+          owner,
+          metas.map((m) => ({ id: m.id, writeId: m.writeId, kekVersion: 2, wrappedDek: randomBytes(72) })),
+        );
+        expect(n).toBe(1000);
+        expect(await store.countByKekVersion(owner)).toEqual(new Map([[2, 1000]]));
+      });
+
       it("countByKekVersion counts objects per version", async () => {
         await putInline("a", { kekVersion: 1 });
         await putInline("b", { kekVersion: 2 });
@@ -552,6 +591,29 @@ export function objectStoreContract(name: string, factory: () => Promise<ObjectS
         expect(got).toMatchObject({ state: "failed", done: 4, error: "boom", cursor: null });
         expect(got!.created.getTime()).toBe(job.created.getTime());
         await expectCode(store.createJob(job), "conflict");
+      });
+
+      it("keeps a job's result, and patches it apart from the other fields", async () => {
+        const job = newJob(owner, { result: '{"damaged":[]}' });
+        await store.createJob(job);
+        expect((await store.getJob(job.id))?.result).toBe('{"damaged":[]}');
+        await store.updateJob(job.id, { done: 1 });
+        expect((await store.getJob(job.id))?.result).toBe('{"damaged":[]}');
+        const big = JSON.stringify({
+          damaged: Array.from({ length: 1000 }, (_, i) => ({ id: `x${i}`, error: "e" })),
+        });
+        await store.updateJob(job.id, { result: big, state: "done" });
+        expect(await store.getJob(job.id)).toMatchObject({ result: big, state: "done", done: 1 });
+        await store.updateJob(job.id, { result: null });
+        expect((await store.getJob(job.id))?.result).toBeNull();
+      });
+
+      it("a lease given back (renewJobLease with -1) can be claimed at once", async () => {
+        const job = newJob(owner);
+        await store.createJob(job);
+        expect((await store.claimJob("w1", 60_000))?.id).toBe(job.id);
+        expect(await store.renewJobLease(job.id, "w1", -1)).toBe(true);
+        expect((await store.claimJob("w2", 60_000))?.id).toBe(job.id);
       });
 
       it("claimJob hands a running job to one worker at a time", async () => {

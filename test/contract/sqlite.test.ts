@@ -78,13 +78,19 @@ describe("SQLite stores", () => {
       await objects.close();
       await keys.close();
     }
-    for (const f of [objectsDb(), keysDb()]) {
+    const applied = (f: string) => {
       const db = raw(f);
-      expect(db.prepare("SELECT version, name FROM schema_migrations").all()).toEqual([
-        { version: 1, name: "initial" },
-      ]);
-      db.close();
-    }
+      try {
+        return db.prepare("SELECT version, name FROM schema_migrations ORDER BY version").all();
+      } finally {
+        db.close();
+      }
+    };
+    expect(applied(objectsDb())).toEqual([
+      { version: 1, name: "initial" },
+      { version: 2, name: "job results" },
+    ]);
+    expect(applied(keysDb())).toEqual([{ version: 1, name: "initial" }]);
   });
 
   it("keeps everything across close and reopen", async () => {
@@ -122,15 +128,15 @@ describe("SQLite stores", () => {
     await objects.close();
     await keys.close();
     const db = raw(objectsDb());
-    db.prepare("INSERT INTO schema_migrations (version, name, applied_at) VALUES (2, 'future', 0)").run();
+    db.prepare("INSERT INTO schema_migrations (version, name, applied_at) VALUES (3, 'future', 0)").run();
     db.close();
     expect(() => SqliteObjectStore.open(objectsDb())).toThrow(SchemaVersionError);
     expect(() => SqliteObjectStore.open(objectsDb())).toThrow(
-      /schema version 2, but this release only knows up to 1/,
+      /schema version 3, but this release only knows up to 2/,
     );
     // Refused without touching it.
     const again = raw(objectsDb());
-    expect(again.prepare("SELECT max(version) FROM schema_migrations").pluck().get()).toBe(2);
+    expect(again.prepare("SELECT max(version) FROM schema_migrations").pluck().get()).toBe(3);
     again.close();
   });
 
@@ -260,6 +266,49 @@ describe("SQLite stores", () => {
     expect(bytes.includes(bob.wrappedKek)).toBe(true);
     expect(await keys.getKekVersion("bob", 1)).toEqual(bob);
     await keys.close();
+  });
+
+  it("retireKekVersionsBelow leaves no copy of the retired versions in keys.db or its WAL", async () => {
+    const keys = SqliteKeyStore.open(keysDb());
+    const v1 = kek("alice", 1);
+    const v2 = kek("alice", 2);
+    await keys.createUserKey({ owner: "alice", primaryVersion: 1, minDecryptionVersion: 1 }, v1);
+    await keys.addKekVersion(v2);
+    const onDisk = () =>
+      Buffer.concat([keysDb(), `${keysDb()}-wal`].filter((f) => existsSync(f)).map((f) => readFileSync(f)));
+    expect(onDisk().includes(v1.wrappedKek)).toBe(true);
+    await keys.retireKekVersionsBelow("alice", 2);
+    expect(onDisk().includes(v1.wrappedKek)).toBe(false);
+    expect(onDisk().includes(v2.wrappedKek)).toBe(true);
+    await keys.close();
+  });
+
+  it("a job lease held when the file was last open is free on the next open", async () => {
+    let objects = SqliteObjectStore.open(objectsDb());
+    const user = newUser();
+    await objects.createUser(user);
+    const at = new Date();
+    const job = {
+      id: "j1",
+      kind: "rewrap",
+      owner: user.uid,
+      target: user.uid,
+      state: "running" as const,
+      done: 0,
+      total: 1,
+      error: null,
+      cursor: null,
+      result: null,
+      created: at,
+      updated: at,
+    };
+    await objects.createJob(job);
+    expect((await objects.claimJob("dead-worker", 3_600_000))?.id).toBe("j1");
+    expect(await objects.claimJob("other", 3_600_000)).toBeNull();
+    await objects.close();
+    objects = SqliteObjectStore.open(objectsDb());
+    expect((await objects.claimJob("next-worker", 60_000))?.id).toBe("j1");
+    await objects.close();
   });
 
   it("maps database failures to StorageUnavailableError without SQL or paths in the detail", () => {

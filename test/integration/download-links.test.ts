@@ -182,8 +182,12 @@ describe("download links", () => {
     const alice = await account("alice");
     await put(alice, "x", "x");
     const made = await link(alice, "x");
-    await stores.keys.setMinDecryptionVersion(alice.user.uid, 2);
+    // Rotate, move the object onto version 2, retire (destroy) version 1, which signed the link.
+    await services.keyVersions.rotate(alice.user.uid);
+    const current = (await put(alice, "x", "x again")).meta;
+    await services.keyVersions.setMinDecryptionVersion(alice.user.uid, 2);
     expect(await refusal(made.token)).toEqual({ code: "invalid_link", status: 403 });
+    expect((await links.resolve((await link(alice, "x")).token)).etag).toBe(current.etag);
 
     const bob = await account("bob");
     await put(bob, "x", "x");

@@ -105,9 +105,16 @@ export function registerJobs(program: Command, ctx: CliContext): void {
     .command("verify")
     .description("check that every object decrypts and authenticates; exits 5 if any is damaged")
     .option("--user <name>", "verify this user's objects (admin)")
+    .option("--all", "verify every user's objects (admin)")
     .option("--wait", "wait for the job and report damaged ids")
-    .action(async (opts: { user?: string; wait?: boolean }) => {
-      const r = opts.user === undefined ? VERIFY_ROUTES.self() : VERIFY_ROUTES.user(opts.user);
+    .action(async (opts: { user?: string; all?: boolean; wait?: boolean }) => {
+      if (opts.all && opts.user !== undefined)
+        throw new CliError("use either --all or --user, not both", ExitCode.usage);
+      const r = opts.all
+        ? VERIFY_ROUTES.all()
+        : opts.user === undefined
+          ? VERIFY_ROUTES.self()
+          : VERIFY_ROUTES.user(opts.user);
       await startJob(ctx, r.path, "verify", { wait: opts.wait, body: r.body });
     });
 }

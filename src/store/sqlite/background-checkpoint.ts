@@ -55,6 +55,8 @@ export class BackgroundCheckpointer {
   /** Final checkpoint and close; resolves when the worker is gone. */
   stop(): Promise<void> {
     this.#stopped ??= new Promise<void>((resolve) => {
+      // Until it is gone, the worker is what keeps the process alive for whoever awaits this.
+      this.#worker.ref();
       const done = () => resolve();
       this.#worker.once("exit", done);
       this.#worker.on("message", (m: { stopped?: boolean }) => {

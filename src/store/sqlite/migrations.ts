@@ -225,6 +225,11 @@ export const OBJECTS_SCHEMA: Schema = {
         CREATE INDEX jobs_by_state ON jobs (state, created);
       `,
     },
+    {
+      version: 2,
+      name: "job results",
+      up: "ALTER TABLE jobs ADD COLUMN result TEXT;",
+    },
   ],
 };
 

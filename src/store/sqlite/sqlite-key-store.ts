@@ -41,7 +41,9 @@ function prepareStatements(db: Db) {
     insertState: p("INSERT INTO user_keys (owner, primary_version, min_decryption_version) VALUES (?, ?, ?)"),
     getState: p("SELECT owner, primary_version, min_decryption_version FROM user_keys WHERE owner = ?"),
     setPrimary: p("UPDATE user_keys SET primary_version = ? WHERE owner = ?"),
-    setMin: p("UPDATE user_keys SET min_decryption_version = ? WHERE owner = ?"),
+    raiseMin: p(
+      "UPDATE user_keys SET min_decryption_version = max(min_decryption_version, ?) WHERE owner = ?",
+    ),
     insertKek: p(`INSERT INTO kek_versions (${KEK_COLUMNS}) VALUES (?, ?, ?, ?, ?)`),
     listKeks: p(`SELECT ${KEK_COLUMNS} FROM kek_versions WHERE owner = ? ORDER BY version`),
     getKek: p(`SELECT ${KEK_COLUMNS} FROM kek_versions WHERE owner = ? AND version = ?`),
@@ -54,6 +56,8 @@ function prepareStatements(db: Db) {
       `SELECT ${KEK_COLUMNS} FROM kek_versions WHERE root_version > ? ORDER BY root_version, owner, version LIMIT ?`,
     ),
     deleteKeks: p("DELETE FROM kek_versions WHERE owner = ?"),
+    deleteKeksBelow: p("DELETE FROM kek_versions WHERE owner = ? AND version < ?"),
+    countNotWrappedBy: p("SELECT count(*) FROM kek_versions WHERE root_version <> ?").pluck(),
     deleteState: p("DELETE FROM user_keys WHERE owner = ?"),
   };
 }
@@ -132,9 +136,14 @@ export class SqliteKeyStore implements KeyStore {
     }
   }
 
-  async setMinDecryptionVersion(owner: string, version: number): Promise<void> {
-    const { changes } = this.#write(() => this.#s.setMin.run(version, owner));
+  async retireKekVersionsBelow(owner: string, version: number): Promise<void> {
+    const { changes } = this.#write(() => {
+      const r = this.#s.raiseMin.run(version, owner);
+      if (r.changes > 0) this.#s.deleteKeksBelow.run(owner, version);
+      return r;
+    });
     if (changes === 0) throw new AppError("not_found", "the user has no key");
+    this.#checkpoint();
   }
 
   async rewrapKekVersion(
@@ -157,11 +166,19 @@ export class SqliteKeyStore implements KeyStore {
     return rows.map(toKek);
   }
 
+  async countKekVersionsNotWrappedBy(rootVersion: number): Promise<number> {
+    return this.#guard(() => this.#s.countNotWrappedBy.get(rootVersion)) as number;
+  }
+
   async destroyUserKeys(owner: string): Promise<void> {
     this.#write(() => {
       this.#s.deleteKeks.run(owner);
       this.#s.deleteState.run(owner);
     });
+    this.#checkpoint();
+  }
+
+  #checkpoint(): void {
     // secure_delete zeroed the freed pages in the WAL; copy them over the file and drop the WAL so
     // neither the file nor the log keeps the old bytes.
     const [res] = this.#guard(() => this.#db.pragma("wal_checkpoint(TRUNCATE)")) as { busy: number }[];

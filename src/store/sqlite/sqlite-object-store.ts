@@ -5,6 +5,8 @@ import { setImmediate as nextTick } from "node:timers/promises";
 import { AppError } from "../../errors.js";
 import type {
   CommitResult,
+  DekRewrap,
+  JobPatch,
   JobRecord,
   JobState,
   ListOptions,
@@ -107,6 +109,7 @@ interface JobRow {
   total: number;
   error: string | null;
   cursor: string | null;
+  result: string | null;
   created: number;
   updated: number;
 }
@@ -156,6 +159,7 @@ const toJob = (r: JobRow): JobRecord => ({
   total: r.total,
   error: r.error,
   cursor: r.cursor,
+  result: r.result,
   created: new Date(r.created),
   updated: new Date(r.updated),
 });
@@ -250,8 +254,8 @@ function prepareStatements(db: Db) {
     touchToken: p("UPDATE tokens SET last_used = ? WHERE id = ?"),
 
     insertJob: p(
-      `INSERT INTO jobs (id, kind, owner, target, state, done, total, error, cursor, created, updated)
-       VALUES (@id, @kind, @owner, @target, @state, @done, @total, @error, @cursor, @created, @updated)`,
+      `INSERT INTO jobs (id, kind, owner, target, state, done, total, error, cursor, result, created, updated)
+       VALUES (@id, @kind, @owner, @target, @state, @done, @total, @error, @cursor, @result, @created, @updated)`,
     ),
     getJob: p("SELECT * FROM jobs WHERE id = ?"),
     // One statement for every patch shape: a flag per field says whether to set it.
@@ -262,6 +266,7 @@ function prepareStatements(db: Db) {
          total = CASE WHEN @hasTotal THEN @total ELSE total END,
          error = CASE WHEN @hasError THEN @error ELSE error END,
          cursor = CASE WHEN @hasCursor THEN @cursor ELSE cursor END,
+         result = CASE WHEN @hasResult THEN @result ELSE result END,
          updated = @now
        WHERE id = @id`,
     ),
@@ -272,6 +277,7 @@ function prepareStatements(db: Db) {
        RETURNING *`,
     ),
     renewLease: p("UPDATE jobs SET lease_until = ? WHERE id = ? AND lease_owner = ? AND state = 'running'"),
+    freeLeases: p("UPDATE jobs SET lease_owner = NULL, lease_until = NULL WHERE lease_owner IS NOT NULL"),
   };
 }
 
@@ -309,6 +315,8 @@ export class SqliteObjectStore implements ObjectStore {
     this.#db = db;
     this.#s = prepareStatements(db);
     this.#checkpointer = checkpointer;
+    // One process owns the file: a lease still held was held by a process that died.
+    this.#relaxed(() => this.#s.freeLeases.run());
   }
 
   // --- plumbing ------------------------------------------------------------------------------------
@@ -578,6 +586,18 @@ export class SqliteObjectStore implements ObjectStore {
     return changes > 0;
   }
 
+  async updateWrappedDeks(owner: string, items: DekRewrap[]): Promise<number> {
+    if (items.length === 0) return 0;
+    const s = this.#s;
+    // One fsync for the whole batch: a raised minimum decryption version relies on these rows.
+    return this.#durable(() => {
+      let n = 0;
+      for (const it of items)
+        n += s.updateWrappedDek.run(it.kekVersion, it.wrappedDek, owner, it.id, it.writeId).changes;
+      return n;
+    });
+  }
+
   async countByKekVersion(owner: string): Promise<Map<number, number>> {
     const rows = this.#guard(() => this.#s.countByKek.all(owner)) as { v: number; n: number }[];
     return new Map(rows.map((r) => [r.v, r.n]));
@@ -702,10 +722,7 @@ export class SqliteObjectStore implements ObjectStore {
     return row ? toJob(row) : null;
   }
 
-  async updateJob(
-    id: string,
-    patch: Partial<Pick<JobRecord, "state" | "done" | "total" | "error" | "cursor">>,
-  ): Promise<void> {
+  async updateJob(id: string, patch: JobPatch): Promise<void> {
     const has = (k: keyof typeof patch) => (patch[k] !== undefined ? 1 : 0);
     const { changes } = this.#durable(() =>
       this.#s.updateJob.run({
@@ -721,6 +738,8 @@ export class SqliteObjectStore implements ObjectStore {
         error: patch.error ?? null,
         hasCursor: has("cursor"),
         cursor: patch.cursor ?? null,
+        hasResult: has("result"),
+        result: patch.result ?? null,
       }),
     );
     if (changes === 0) throw new AppError("not_found", "no such job");

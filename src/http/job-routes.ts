@@ -1,0 +1,111 @@
+// Background jobs: following one (GET /jobs/{id}) and starting a verify (the other jobs start from
+// the key routes).
+import type { FastifyInstance } from "fastify";
+import type { UserService } from "../auth/user-service.js";
+import type { JobService } from "../jobs/job-service.js";
+import type { JobRecord } from "../store/store.js";
+import { principalOf } from "./auth-plugin.js";
+import { JOB_PATHS } from "./job-paths.js";
+import { accepted, jobAcceptedSchema } from "./key-routes.js";
+import { problemResponses } from "./schemas.js";
+
+export interface JobRoutesOptions {
+  jobs: JobService;
+  users: UserService;
+}
+
+export const jobSchema = {
+  type: "object",
+  required: ["id", "kind", "state", "done", "total", "created", "updated"],
+  properties: {
+    id: { type: "string" },
+    kind: { type: "string", enum: ["rewrap", "root-rotate", "verify"] },
+    state: { type: "string", enum: ["running", "done", "failed"] },
+    done: { type: "integer", description: "Items handled so far (objects; key versions for root-rotate)" },
+    total: { type: "integer", description: "Items expected (grows when more appear while the job runs)" },
+    error: { type: "string", description: "Why the job failed" },
+    result: {
+      type: "object",
+      additionalProperties: true,
+      description:
+        "What the job found. verify and rewrap: `{damaged: [{owner, id, error}], damagedCount, truncated}` (at most 1000 listed); root-rotate: `{rootVersion, retired: [versions]}`",
+    },
+    created: { type: "string", format: "date-time" },
+    updated: { type: "string", format: "date-time" },
+  },
+} as const;
+
+export function jobJson(job: JobRecord) {
+  return {
+    id: job.id,
+    kind: job.kind,
+    state: job.state,
+    done: job.done,
+    total: job.total,
+    ...(job.error === null ? {} : { error: job.error }),
+    ...(job.result === null ? {} : { result: JSON.parse(job.result) as unknown }),
+    created: job.created.toISOString(),
+    updated: job.updated.toISOString(),
+  };
+}
+
+export async function jobRoutes(app: FastifyInstance, opts: JobRoutesOptions): Promise<void> {
+  const { jobs, users } = opts;
+
+  app.get(
+    "/jobs/:id",
+    {
+      schema: {
+        tags: ["jobs"],
+        summary: "A job's state, progress and result",
+        description:
+          "Visible to the user who started the job and to admins; to anyone else it does not exist (404).",
+        params: { type: "object", required: ["id"], properties: { id: { type: "string", maxLength: 100 } } },
+        response: { 200: jobSchema, ...problemResponses(400, 401, 404) },
+      },
+    },
+    async (req) => jobJson(await jobs.get((req.params as { id: string }).id, principalOf(req))),
+  );
+
+  app.post(
+    JOB_PATHS.verifySelf,
+    {
+      config: { auth: { scope: "read" } },
+      schema: {
+        tags: ["jobs"],
+        summary: "Verify the caller's objects",
+        description:
+          "Starts a job that reads and authenticates every object of the caller; its result lists each damaged one. Follow it at GET /jobs/{jobId}.",
+        response: { 202: jobAcceptedSchema, ...problemResponses(401, 403) },
+      },
+    },
+    async (req, reply) => {
+      const p = principalOf(req);
+      return accepted(reply, await jobs.startVerify(p.user.uid, p.user.uid));
+    },
+  );
+
+  app.post(
+    JOB_PATHS.verifyAll,
+    {
+      config: { auth: { role: "admin", scope: "read" } },
+      schema: {
+        tags: ["jobs"],
+        summary: "Verify every object, or one user's",
+        description:
+          "Starts a job that reads and authenticates every object (of `user` when given); its result lists each damaged one. Follow it at GET /jobs/{jobId}.",
+        body: {
+          type: ["object", "null"],
+          additionalProperties: false,
+          properties: { user: { type: "string", description: "Only this user's objects" } },
+        },
+        response: { 202: jobAcceptedSchema, ...problemResponses(400, 401, 403, 404, 422) },
+      },
+    },
+    async (req, reply) => {
+      const name = (req.body as { user?: string } | null | undefined)?.user;
+      const owner = name === undefined ? null : (await users.get(name)).uid;
+      return accepted(reply, await jobs.startVerify(principalOf(req).user.uid, owner));
+    },
+  );
+}

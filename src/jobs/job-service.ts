@@ -1,0 +1,68 @@
+// Starting jobs and looking them up. A job is visible to the user who started it and to admins;
+// to anyone else it does not exist.
+import { randomBytes } from "node:crypto";
+import type { Principal } from "../auth/auth-service.js";
+import { AppError } from "../errors.js";
+import type { JobRecord, ObjectStore } from "../store/store.js";
+import type { JobRunner } from "./job-runner.js";
+import { REWRAP } from "./rewrap-job.js";
+import { ROOT_ROTATE } from "./root-rotation-job.js";
+import { VERIFY, verifyScope } from "./verify-job.js";
+
+export class JobService {
+  constructor(
+    private readonly store: ObjectStore,
+    private readonly runner: JobRunner,
+  ) {}
+
+  /** Rewraps every data key of `owner` (uid) to its primary version. */
+  async startRewrap(by: string, owner: string): Promise<JobRecord> {
+    return this.create(REWRAP, by, owner, await this.objectCount([owner]));
+  }
+
+  /** A new root version, every KEK version rewrapped under it, the old versions retired. */
+  async startRootRotation(by: string): Promise<JobRecord> {
+    return this.create(ROOT_ROTATE, by, null, 0);
+  }
+
+  /** Reads and authenticates every object of `owner` (uid), or of every user when null. */
+  async startVerify(by: string, owner: string | null): Promise<JobRecord> {
+    const users = await verifyScope(this.store, owner);
+    return this.create(VERIFY, by, owner, await this.objectCount(users.map((u) => u.uid)));
+  }
+
+  /** The job, when `p` started it or is an admin; not_found otherwise (its existence stays hidden). */
+  async get(id: string, p: Principal): Promise<JobRecord> {
+    const job = await this.store.getJob(id);
+    if (!job || (job.owner !== p.user.uid && p.user.role !== "admin"))
+      throw new AppError("not_found", `no job ${id}`);
+    return job;
+  }
+
+  private async objectCount(owners: string[]): Promise<number> {
+    let n = 0;
+    for (const o of owners) for (const c of (await this.store.countByKekVersion(o)).values()) n += c;
+    return n;
+  }
+
+  private async create(kind: string, by: string, target: string | null, total: number): Promise<JobRecord> {
+    const now = new Date();
+    const job: JobRecord = {
+      id: `job_${randomBytes(12).toString("hex")}`,
+      kind,
+      owner: by,
+      target,
+      state: "running",
+      done: 0,
+      total,
+      error: null,
+      cursor: null,
+      result: null,
+      created: now,
+      updated: now,
+    };
+    await this.store.createJob(job);
+    this.runner.wake();
+    return job;
+  }
+}
