@@ -238,6 +238,7 @@ describe.skipIf(!HAVE_CHROMIUM)("web console in Chromium", () => {
     const saved = path.join(files, "downloaded.bin");
     await download.saveAs(saved);
     expect(await sha256File(saved)).toBe(bigSha);
+    await shot("downloaded");
   });
 
   it("shows an object's metadata and makes a shareable link", async () => {
@@ -302,6 +303,7 @@ describe.skipIf(!HAVE_CHROMIUM)("web console in Chromium", () => {
     const drawer = page.getByRole("dialog", { name: "Details of uploads/evil" });
     await expect.poll(async () => (await drawer.textContent()) ?? "").toContain(evil);
     expect(await page.locator("#injected").count()).toBe(0);
+    await shot("types-as-text");
     await drawer.getByRole("button", { name: "Close details" }).click();
   });
 
@@ -395,6 +397,13 @@ describe.skipIf(!HAVE_CHROMIUM)("web console in Chromium", () => {
       await phone.page.getByRole("link", { name: "Users" }).click();
       await phone.page.locator('tr[data-user="alice"]').waitFor();
       await shot("users-phone", phone.page);
+      await phone.page.goto(`${server.url}/console/#/keys`);
+      await phone.page.getByTestId("primary-version").waitFor();
+      await shot("keys-phone", phone.page);
+      await phone.page.goto(`${server.url}/console/#/objects/`);
+      await phone.page.getByRole("button", { name: "notes.txt", exact: true }).click();
+      await phone.page.getByRole("dialog", { name: "Details of notes.txt" }).waitFor();
+      await shot("details-phone", phone.page);
       // Nothing sticks out sideways.
       const overflow = await phone.page.evaluate(
         () => document.documentElement.scrollWidth - window.innerWidth,
@@ -415,6 +424,7 @@ describe.skipIf(!HAVE_CHROMIUM)("web console in Chromium", () => {
     }
     expect(problems.filter((p) => /Content Security Policy|Refused to/i.test(p))).toEqual([]);
     expect(problems).toEqual([]);
+    await shot("last-page");
     await context.close();
   });
 });
