@@ -113,6 +113,28 @@ describe("download-link tokens", () => {
     expect(() => encodeClaims({ ...claims, etag: "x".repeat(256) })).toThrow(RangeError);
   });
 
+  it('match the vector published in docs/FORMAT.md, "Download links"', () => {
+    const kek = Buffer.from("202122232425262728292a2b2c2d2e2f303132333435363738393a3b3c3d3e3f", "hex");
+    const signed = encodeClaims({
+      owner: "u_alice",
+      objectId: "docs/report.pdf",
+      etag: '"k1-SavgNxZBOsOBJCyfvh2DsQ"',
+      tokenId: "0123456789abcdef",
+      kekVersion: 3,
+      expiresAt: 1_900_000_000,
+    });
+    expect(signed.toString("hex")).toBe(
+      "0100000003713fb30007755f616c69636510303132333435363738396162636465661b226b312d" +
+        "536176674e785a424f734f424a43796676683244735122000f646f63732f7265706f72742e706466",
+    );
+    const mac = linkMac(kek, macInput(signed));
+    expect(mac.toString("hex")).toBe("922c12b98abbb6e516ee13979f93e8c701e85fcf74d9d4e6f5adb9c81d9bcf84");
+    expect(sealToken(signed, mac)).toBe(
+      "AQAAAANxP7MAB3VfYWxpY2UQMDEyMzQ1Njc4OWFiY2RlZhsiazEtU2F2Z054WkJPc09CSkN5ZnZoMkRzUSIAD2RvY3Mv" +
+        "cmVwb3J0LnBkZpIsErmKu7blFu4Tl5-T6McB6F_PdNnU5vWtucgdm8-E",
+    );
+  });
+
   it("derive the MAC key from the KEK: same inputs, same MAC; a 32-byte KEK is required", () => {
     const kek = generateKey();
     const m = Buffer.from("message");
