@@ -10,13 +10,16 @@ import { loadConsoleAssets } from "./http/console-assets.js";
 import { consoleRoutes } from "./http/console-routes.js";
 import { dataRoutes } from "./http/data-routes.js";
 import { docsPlugin } from "./http/docs.js";
+import { drainingPlugin } from "./http/draining.js";
 import { folderRoutes } from "./http/folder-routes.js";
-import { linkRoutes } from "./http/link-routes.js";
 import { jobRoutes } from "./http/job-routes.js";
 import { keyRoutes } from "./http/key-routes.js";
+import { linkRoutes } from "./http/link-routes.js";
 import { meRoutes } from "./http/me-routes.js";
+import { metricsPlugin, metricsRoute, ServiceMetrics } from "./http/metrics.js";
 import { clientErrorHandler, frameworkErrors, problemPlugin } from "./http/problem.js";
 import { genReqId } from "./http/request-id.js";
+import { RequestLog, requestLogPlugin } from "./http/request-log.js";
 import { systemRoutes } from "./http/system-routes.js";
 import { userRoutes } from "./http/user-routes.js";
 import { JobRunner } from "./jobs/job-runner.js";
@@ -57,19 +60,25 @@ const MULTI_PROCESS_ROOT_RETIRE_GRACE_MS = 65_000;
 export interface App {
   app: FastifyInstance;
   services: Services;
-  /** Flips /ready to 503 and refuses new work while in-flight requests finish. */
+  metrics: ServiceMetrics;
+  /** Flips /ready to 503 and refuses new requests (503, connection closed) while in-flight ones finish. */
   beginShutdown(): void;
 }
 
-export function buildServices(config: Config, deps: Deps): Services {
+export function buildServices(
+  config: Config,
+  deps: Deps,
+  metrics: ServiceMetrics = new ServiceMetrics(VERSION),
+): Services {
   const keys = new KeyService(deps.keyStore, deps.root, {
     cacheSize: config.keyCacheSize,
     cacheTtlMs: config.keyCacheTtlSeconds * 1000,
   });
+  metrics.observeKeyCache(keys.cache);
   const objects = new ObjectService(
     deps.store,
     keys,
-    { maxObjectBytes: config.maxObjectBytes },
+    { maxObjectBytes: config.maxObjectBytes, metrics },
     (err, what) => deps.logger.error({ err }, `background ${what} failed`),
   );
   const users = new UserService(deps.store, keys, deps.logger);
@@ -84,7 +93,7 @@ export function buildServices(config: Config, deps: Deps): Services {
       }),
       [VERIFY]: verifyJob(objects),
     },
-    { logger: deps.logger.child({ component: "jobs" }) },
+    { logger: deps.logger.child({ component: "jobs" }), metrics },
   );
   const keyVersions = new KeyVersions(keys, deps.store);
   const jobs = new JobService(deps.store, runner);
@@ -93,17 +102,20 @@ export function buildServices(config: Config, deps: Deps): Services {
 }
 
 export async function build(config: Config, deps: Deps): Promise<App> {
-  const services = buildServices(config, deps);
+  const metrics = new ServiceMetrics(VERSION);
+  const services = buildServices(config, deps, metrics);
   let shuttingDown = false;
   const app = Fastify({
     loggerInstance: deps.logger as FastifyBaseLogger,
+    logController: new RequestLog(),
     genReqId,
     routerOptions: { maxParamLength: 4096 },
     exposeHeadRoutes: false,
     // One proxy of ours in front: the client is the address it appended, whatever the client
     // itself put earlier in X-Forwarded-For (trusting every hop would let it pick its address).
     trustProxy: config.trustProxy ? (_address: string, hop: number) => hop === 0 : false,
-    return503OnClosing: true,
+    // The draining plugin answers instead, with a problem document and the request id.
+    return503OnClosing: false,
     // A slow client may take long over a large object (no total deadline), but a socket idle
     // for two minutes is closed.
     connectionTimeout: 120_000,
@@ -116,6 +128,9 @@ export async function build(config: Config, deps: Deps): Promise<App> {
     reply.header("X-Request-Id", req.id);
   });
   await app.register(problemPlugin);
+  await app.register(requestLogPlugin);
+  await app.register(metricsPlugin, { metrics });
+  await app.register(drainingPlugin, { isDraining: () => shuttingDown });
   await app.register(docsPlugin, { version: VERSION });
   await app.register(systemRoutes, {
     store: deps.store,
@@ -123,9 +138,14 @@ export async function build(config: Config, deps: Deps): Promise<App> {
     root: deps.root,
     isShuttingDown: () => shuttingDown,
   });
+  await app.register(metricsRoute, { metrics, token: config.metricsToken });
   const limiter = new FailureLimiter(config.authFailureLimit, config.authFailureWindowSeconds * 1000);
   await app.register(async (api) => {
-    await api.register(authPlugin, { auth: services.auth, limiter });
+    await api.register(authPlugin, {
+      auth: services.auth,
+      limiter,
+      onFailure: (reason) => metrics.authFailure(reason),
+    });
     await api.register(dataRoutes, { objects: services.objects });
     await api.register(meRoutes);
     await api.register(userRoutes, { users: services.users });
@@ -154,6 +174,7 @@ export async function build(config: Config, deps: Deps): Promise<App> {
   return {
     app,
     services,
+    metrics,
     beginShutdown() {
       shuttingDown = true;
     },

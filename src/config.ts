@@ -30,6 +30,7 @@ export interface Config {
   readonly authFailureWindowSeconds: number;
   readonly keyCacheSize: number;
   readonly keyCacheTtlSeconds: number;
+  readonly metricsToken: string | undefined;
 }
 
 type Kind = "string" | "int" | "bool" | "enum";
@@ -75,6 +76,7 @@ export const SETTINGS: readonly SettingSpec[] = [
   { key: "authFailureWindowSeconds", env: "SSE_AUTH_FAILURE_WINDOW", flag: "--auth-failure-window", kind: "int", default: 60, min: 1, description: "window of the failure limit, in seconds" },
   { key: "keyCacheSize", env: "SSE_KEY_CACHE_SIZE", flag: "--key-cache-size", kind: "int", default: 10000, min: 0, description: "unwrapped key-encryption keys kept in memory" },
   { key: "keyCacheTtlSeconds", env: "SSE_KEY_CACHE_TTL", flag: "--key-cache-ttl", kind: "int", default: 300, min: 1, description: "seconds an unwrapped key-encryption key stays cached" },
+  { key: "metricsToken", env: "SSE_METRICS_TOKEN", flag: "--metrics-token", kind: "string", secret: true, description: "when set, GET /metrics needs this bearer token (default: /metrics is public, like /health)" },
 ];
 
 export class ConfigError extends Error {

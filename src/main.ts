@@ -1,56 +1,35 @@
 // The process: read config, open stores and the key provider, build, listen, shut down gracefully.
 import { pathToFileURL } from "node:url";
-import pino, { type Logger } from "pino";
+import type { Logger } from "pino";
 import { build } from "./app.js";
 import { type Config, ConfigError, loadConfig } from "./config.js";
-import { loggablePath } from "./http/redact-path.js";
 import { createRootKeyProvider } from "./keys/providers.js";
 import type { RootKeyProvider } from "./keys/root-key-provider.js";
+import { createLogger } from "./logger.js";
 import { openStores } from "./store/open-store.js";
 import type { KeyStore, ObjectStore } from "./store/store.js";
 
-/** Field names whose values never reach the log, wherever they appear. */
-export const REDACT_PATHS = [
-  "req.headers.authorization",
-  "req.headers.cookie",
-  "token",
-  "*.token",
-  "secret",
-  "*.secret",
-  "passphrase",
-  "*.passphrase",
-  "pin",
-  "*.pin",
-  "key",
-  "*.key",
-  "bootstrapToken",
-  "*.bootstrapToken",
-  "databaseUrl",
-  "*.databaseUrl",
-];
+export { createLogger, REDACT_PATHS } from "./logger.js";
 
-export function createLogger(config: Pick<Config, "logLevel">): Logger {
-  return pino({
-    level: config.logLevel,
-    redact: { paths: REDACT_PATHS, censor: "[redacted]" },
-    serializers: {
-      // URLs carry download-link tokens (path) and may carry secrets (query): log neither.
-      req: (req: { method: string; url: string; id: string; ip?: string }) => ({
-        method: req.method,
-        path: loggablePath(req.url),
-        remoteAddress: req.ip,
-      }),
-      err: pino.stdSerializers.err,
-    },
-  });
+export interface ShutdownResult {
+  /** False when the deadline cut requests short or a store failed to close. */
+  clean: boolean;
 }
 
 export interface RunningServer {
   url: string;
-  close(): Promise<void>;
+  /** Milliseconds in-flight requests get once close() is called (SSE_SHUTDOWN_TIMEOUT). */
+  shutdownTimeoutMs: number;
+  /** Stops accepting, lets in-flight requests finish (until the deadline), closes the stores. */
+  close(): Promise<ShutdownResult>;
+  /** Cuts the connections still open now, without waiting for the deadline (a second signal). */
+  abortRequests(): void;
 }
 
-export async function runServer(config: Config, logger: Logger = createLogger(config)): Promise<RunningServer> {
+export async function runServer(
+  config: Config,
+  logger: Logger = createLogger(config),
+): Promise<RunningServer> {
   let opened: { objects: ObjectStore; keys: KeyStore } | undefined;
   let provider: RootKeyProvider | undefined;
   try {
@@ -68,32 +47,56 @@ export async function runServer(config: Config, logger: Logger = createLogger(co
     // Jobs left running by a previous process (crash, restart) resume here.
     services.runner.start();
     const url = await app.listen({ host: config.host, port: config.port });
-    logger.info({ url, store: config.databaseUrl ? "postgres" : "sqlite", keyProvider: root.name }, "SSE Store listening");
+    logger.info(
+      { url, store: config.databaseUrl ? "postgres" : "sqlite", keyProvider: root.name },
+      "SSE Store listening",
+    );
 
-    let closing: Promise<void> | null = null;
-    const close = () => {
-      closing ??= (async () => {
-        built.beginShutdown();
-        const deadline = setTimeout(() => {
-          logger.error("shutdown deadline passed; closing open connections");
-          app.server.closeAllConnections();
-        }, config.shutdownTimeoutSeconds * 1000);
-        deadline.unref();
-        try {
-          // Running jobs stop at their next checkpoint and resume from it at the next start.
-          await Promise.all([app.close(), services.runner.stop()]);
-          await services.objects.settle();
-        } finally {
-          clearTimeout(deadline);
-          await stores.objects.close();
-          await stores.keys.close();
-          await root.close();
-        }
-        logger.info("SSE Store stopped");
-      })();
-      return closing;
+    const shutdownTimeoutMs = config.shutdownTimeoutSeconds * 1000;
+    let cut = false;
+    const abortRequests = () => {
+      if (cut) return;
+      cut = true;
+      app.server.closeAllConnections();
     };
-    return { url, close };
+    const shutdown = async (): Promise<ShutdownResult> => {
+      built.beginShutdown();
+      const deadline = setTimeout(() => {
+        logger.error(
+          { seconds: config.shutdownTimeoutSeconds },
+          "shutdown deadline passed; cutting the requests still open",
+        );
+        abortRequests();
+      }, shutdownTimeoutMs);
+      deadline.unref();
+      let clean = true;
+      const attempt = async (what: string, fn: () => Promise<void>) => {
+        try {
+          await fn();
+        } catch (err) {
+          clean = false;
+          logger.error({ err }, `shutdown: ${what} failed`);
+        }
+      };
+      // Every connection closed (in-flight requests finished or were cut), and running jobs
+      // stopped at their next checkpoint (they resume from it at the next start).
+      await Promise.all([
+        attempt("closing the HTTP server", () => app.close()),
+        attempt("stopping the background jobs", () => services.runner.stop()),
+      ]);
+      // Writes whose client went away, and the reclaimer, still use the stores.
+      await attempt("finishing background work", () => services.objects.settle());
+      clearTimeout(deadline);
+      await attempt("closing the object store", () => stores.objects.close());
+      await attempt("closing the key store", () => stores.keys.close());
+      await attempt("closing the key provider", () => root.close());
+      if (cut) clean = false;
+      if (clean) logger.info("SSE Store stopped");
+      else logger.error("SSE Store stopped, but not cleanly: see the errors above");
+      return { clean };
+    };
+    let closing: Promise<ShutdownResult> | null = null;
+    return { url, shutdownTimeoutMs, close: () => (closing ??= shutdown()), abortRequests };
   } catch (err) {
     await opened?.objects.close().catch(() => undefined);
     await opened?.keys.close().catch(() => undefined);
@@ -102,20 +105,66 @@ export async function runServer(config: Config, logger: Logger = createLogger(co
   }
 }
 
-/** Installs SIGTERM/SIGINT handling: finish in-flight requests, close stores, exit 0. */
+/** After the deadline cut every request, closing the stores gets this long before the process gives up. */
+const HARD_EXIT_GRACE_MS = 10_000;
+
+/**
+ * SIGTERM/SIGINT: finish in-flight requests, close the stores, exit 0 (1 if requests had to be
+ * cut or a store failed to close). A second signal cuts the requests still open at once.
+ */
 export function handleSignals(server: RunningServer, logger: Logger): void {
-  const onSignal = (signal: string) => {
-    logger.info({ signal }, "shutting down");
+  let signalled = false;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (signalled) {
+      logger.warn({ signal }, "second signal: cutting the requests still open");
+      server.abortRequests();
+      return;
+    }
+    signalled = true;
+    logger.info(
+      { signal, timeoutSeconds: server.shutdownTimeoutMs / 1000 },
+      "shutting down: finishing in-flight requests",
+    );
+    // A store that hangs on close must not keep the process alive past what the operator allowed.
+    setTimeout(() => {
+      logger.fatal("shutdown did not finish in time; exiting");
+      process.exit(1);
+    }, server.shutdownTimeoutMs + HARD_EXIT_GRACE_MS).unref();
     server.close().then(
-      () => process.exit(0),
+      (r) => process.exit(r.clean ? 0 : 1),
       (err) => {
         logger.error({ err }, "shutdown failed");
         process.exit(1);
       },
     );
   };
-  process.once("SIGTERM", onSignal);
-  process.once("SIGINT", onSignal);
+  process.on("SIGTERM", onSignal);
+  process.on("SIGINT", onSignal);
+}
+
+/**
+ * The server as a process, for `node dist/main.js` and `ssestore serve` alike: JSON logs, crashes
+ * logged before exiting 1, listen, and SIGTERM/SIGINT handled. Rejects (logged at fatal) when the
+ * server cannot start.
+ */
+export async function serve(config: Config): Promise<RunningServer> {
+  const logger = createLogger(config);
+  process.on("uncaughtException", (err) => {
+    logger.fatal({ err }, "uncaught exception");
+    process.exit(1);
+  });
+  process.on("unhandledRejection", (err) => {
+    logger.fatal({ err }, "unhandled promise rejection");
+    process.exit(1);
+  });
+  try {
+    const server = await runServer(config, logger);
+    handleSignals(server, logger);
+    return server;
+  } catch (err) {
+    logger.fatal({ err }, "cannot start");
+    throw err;
+  }
 }
 
 export async function main(): Promise<void> {
@@ -129,14 +178,11 @@ export async function main(): Promise<void> {
     }
     throw err;
   }
-  const logger = createLogger(config);
   try {
-    const server = await runServer(config, logger);
-    handleSignals(server, logger);
+    await serve(config);
   } catch (err) {
     // One clear line for the operator (wrong passphrase, wrong PIN, unreachable database…).
     const msg = err instanceof Error ? err.message : String(err);
-    logger.fatal({ err }, "cannot start");
     process.stderr.write(`sse-store: cannot start: ${msg.split("\n")[0]}\n`);
     process.exit(1);
   }

@@ -16,7 +16,7 @@ export interface WritableLike {
 }
 
 export interface RunningServer {
-  close(): Promise<void>;
+  close(): Promise<unknown>;
 }
 
 export interface CliDeps {
@@ -53,10 +53,7 @@ export function defaultDeps(): CliDeps {
     async runServer(config) {
       // Imported on demand so client commands never load the server's dependencies.
       const server = await import("../main.js");
-      const logger = server.createLogger(config);
-      const running = await server.runServer(config, logger);
-      server.handleSignals(running, logger);
-      return running;
+      return server.serve(config);
     },
     pollIntervalMs: 1000,
   };

@@ -5,6 +5,7 @@ import { randomBytes } from "node:crypto";
 import os from "node:os";
 import { setImmediate as yieldToEventLoop } from "node:timers/promises";
 import type { Logger } from "pino";
+import { type DomainMetrics, type JobOutcome, NO_METRICS } from "../domain-metrics.js";
 import { AppError } from "../errors.js";
 import type { JobPatch, JobRecord, ObjectStore } from "../store/store.js";
 
@@ -35,6 +36,7 @@ export interface JobRunnerOptions {
   pollMs?: number;
   /** Jobs this process runs at once. */
   concurrency?: number;
+  metrics?: DomainMetrics;
 }
 
 interface Running {
@@ -143,6 +145,10 @@ export class JobRunner {
       },
     };
 
+    const metrics = this.opts.metrics ?? NO_METRICS;
+    // Until the job is done or failed, leaving it is an interruption (another worker resumes it).
+    let outcome: JobOutcome = "interrupted";
+    metrics.jobStarted(job.kind);
     const finished = (async () => {
       try {
         const handler = this.handlers[job.kind];
@@ -152,6 +158,7 @@ export class JobRunner {
         if (abort.signal.aborted) throw new JobInterrupted();
         if (await renew()) {
           await this.store.updateJob(job.id, { ...last, state: "done" });
+          outcome = "done";
           log.info("job done");
         }
       } catch (err) {
@@ -161,6 +168,7 @@ export class JobRunner {
           log.info("job interrupted; it resumes from its last checkpoint");
         } else {
           log.error({ err }, "job failed");
+          outcome = "failed";
           // An AppError's detail is written for clients; anything else may hold internals.
           const error =
             err instanceof AppError
@@ -173,6 +181,7 @@ export class JobRunner {
         }
       } finally {
         clearInterval(timer);
+        metrics.jobFinished(job.kind, outcome);
         this.running.delete(job.id);
         this.wake();
       }

@@ -37,6 +37,12 @@ export class KekCache {
     return e.key;
   }
 
+  /** Like get, without counting a hit or miss: for a second look after a concurrent unwrap. */
+  peek(owner: string, version: number): Buffer | undefined {
+    const e = this.entries.get(`${owner}:${version}`);
+    return e && e.expires > this.now() ? e.key : undefined;
+  }
+
   /** Takes ownership of `key` (and zeroes it on eviction) unless it returns false (cache disabled). */
   set(owner: string, version: number, key: Buffer): boolean {
     if (this.maxEntries <= 0) return false;

@@ -101,7 +101,8 @@ export class KeyService {
     const pending = this.loading.get(k);
     if (pending) {
       await pending;
-      const loaded = this.cache.get(owner, version);
+      // Second looks (after waiting, after unwrapping) are part of the lookup already counted.
+      const loaded = this.cache.peek(owner, version);
       if (loaded) return fn(loaded);
     }
     let loaded!: () => void;
@@ -111,7 +112,7 @@ export class KeyService {
     if (!this.loading.has(k)) this.loading.set(k, mine);
     try {
       const kek = await this.unwrapKek(owner, version);
-      const again = this.cache.get(owner, version);
+      const again = this.cache.peek(owner, version);
       if (again) {
         zeroize(kek);
         return fn(again);

@@ -14,6 +14,7 @@ import {
   segmentCount,
   TAG_BYTES,
 } from "../crypto/segment-format.js";
+import { type DomainMetrics, NO_METRICS } from "../domain-metrics.js";
 import { AppError, IntegrityError } from "../errors.js";
 import type { KeyService } from "../keys/key-service.js";
 import type { CommitResult, ObjectKind, ObjectMeta, ObjectStore, WriteCondition } from "../store/store.js";
@@ -47,6 +48,7 @@ export interface PutResult {
 export interface ObjectServiceOptions {
   maxObjectBytes: number;
   segmentSize?: number;
+  metrics?: DomainMetrics;
 }
 
 export class ObjectService {
@@ -57,6 +59,9 @@ export class ObjectService {
   private readonly busy = new Set<string>();
   private reclaiming: Promise<void> | null = null;
   private reclaimAgain = false;
+  /** Writes and deletes under way: shutdown waits for them before the stores close. */
+  private readonly inflight = new Set<Promise<unknown>>();
+  private readonly metrics: DomainMetrics;
   /** Whether replaced or deleted writes may be waiting; reads then need not look (hot path). */
   private trashPending = true;
 
@@ -67,6 +72,7 @@ export class ObjectService {
     private readonly onError: (err: unknown, what: string) => void = () => undefined,
   ) {
     this.segmentSize = opts.segmentSize ?? SEGMENT_SIZE;
+    this.metrics = opts.metrics ?? NO_METRICS;
   }
 
   get maxObjectBytes(): number {
@@ -88,7 +94,11 @@ export class ObjectService {
     checkCondition(cur, cond);
   }
 
-  async put(input: PutInput): Promise<PutResult> {
+  put(input: PutInput): Promise<PutResult> {
+    return this.track(this.write(input));
+  }
+
+  private async write(input: PutInput): Promise<PutResult> {
     const { owner, id } = input;
     validateObjectId(id);
     const max = this.opts.maxObjectBytes;
@@ -170,6 +180,7 @@ export class ObjectService {
       }
       began = false;
       if (!result.created) this.scheduleReclaim();
+      this.metrics.objectStored(result.created, size);
       meta.created = result.createdAt;
       await this.followRotation(meta, dek);
       return { meta, created: result.created };
@@ -219,6 +230,8 @@ export class ObjectService {
       const sealed = await this.fetchBatch(meta, 0, count);
       const plain = sealed.map((seg, i) => openChecked(cipher, meta, i, count, seg));
       return plain.length === 1 ? plain[0]! : Buffer.concat(plain);
+    } catch (err) {
+      throw this.noteFailure(err);
     } finally {
       if (dek) zeroize(dek);
       release();
@@ -280,13 +293,13 @@ export class ObjectService {
         Math.min(BATCH_SEGMENTS, span.last - span.first + 1),
       );
       const firstPlain = openChecked(cipher, meta, span.first, count, first[0]);
-      const gen = this.plaintext(meta, cipher, count, span, wanted, first, firstPlain);
+      const gen = this.counted(this.plaintext(meta, cipher, count, span, wanted, first, firstPlain));
       const stream = Readable.from(gen, { objectMode: false, highWaterMark: 2 * meta.segmentSize });
       stream.once("close", release);
       return stream;
     } catch (err) {
       release();
-      throw err;
+      throw this.noteFailure(err);
     }
   }
 
@@ -319,6 +332,21 @@ export class ObjectService {
     if (remaining !== 0) throw new IntegrityError("stored object is shorter than its recorded size");
   }
 
+  /** Passes a plaintext stream through, counting an integrity failure found mid-stream. */
+  private async *counted(plain: AsyncGenerator<Buffer>): AsyncGenerator<Buffer> {
+    try {
+      yield* plain;
+    } catch (err) {
+      throw this.noteFailure(err);
+    }
+  }
+
+  /** Counts integrity failures (whether found before the headers or mid-stream) and passes the error on. */
+  private noteFailure(err: unknown): unknown {
+    if (err instanceof IntegrityError) this.metrics.integrityFailure();
+    return err;
+  }
+
   private async fetchBatch(meta: ObjectMeta, first: number, n: number): Promise<Buffer[]> {
     const segs = await this.store.readSegments(meta.writeId, first, n);
     // Missing segments mean the stored object was truncated (or replaced and reclaimed).
@@ -326,7 +354,11 @@ export class ObjectService {
     return segs;
   }
 
-  async delete(owner: string, id: string, cond?: WriteCondition): Promise<void> {
+  delete(owner: string, id: string, cond?: WriteCondition): Promise<void> {
+    return this.track(this.remove(owner, id, cond));
+  }
+
+  private async remove(owner: string, id: string, cond?: WriteCondition): Promise<void> {
     validateObjectId(id);
     if (cond?.ifMatch) {
       const cur = await this.store.getObject(owner, id);
@@ -334,6 +366,7 @@ export class ObjectService {
     }
     const deleted = await this.store.deleteObject(owner, id, cond);
     if (!deleted) throw new AppError("not_found", `no object with id ${id}`);
+    this.metrics.objectDeleted();
     this.scheduleReclaim();
   }
 
@@ -359,9 +392,17 @@ export class ObjectService {
       });
   }
 
-  /** Waits for a running reclaim (graceful shutdown, tests). */
+  /** Waits for writes, deletes and reclaims under way (graceful shutdown, tests). */
   async settle(): Promise<void> {
-    while (this.reclaiming) await this.reclaiming;
+    while (this.inflight.size > 0 || this.reclaiming)
+      await Promise.allSettled([...this.inflight, this.reclaiming]);
+  }
+
+  private track<T>(work: Promise<T>): Promise<T> {
+    this.inflight.add(work);
+    const done = () => this.inflight.delete(work);
+    work.then(done, done);
+    return work;
   }
 
   private context(owner: string, objectId: string, writeId: Buffer): SegmentContext {

@@ -1,4 +1,4 @@
-// Starts a real server process (src/main.ts under tsx) on a free port with its own data dir and
+// Starts a real server process (by default src/main.ts under tsx) on a free port with its own data dir and
 // waits for /ready. Used by every end-to-end test; no sleeps, only readiness polling.
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -17,6 +17,8 @@ export interface ServerOptions {
   /** Wait for /ready (default true). */
   waitReady?: boolean;
   port?: number;
+  /** The server command; default: src/main.ts under tsx. */
+  command?: { file: string; args: string[]; cwd?: string };
 }
 
 export interface ServerProcess {
@@ -75,11 +77,11 @@ export async function startServer(opts: ServerOptions = {}): Promise<ServerProce
     else env[k] = v;
   }
   // node itself (tsx as a loader), not the tsx wrapper: signals, SIGKILL included, reach the server.
-  const proc = spawn(process.execPath, ["--import", "tsx", path.join(ROOT, "src/main.ts")], {
-    cwd: ROOT,
-    env,
-    stdio: ["ignore", "pipe", "pipe"],
-  });
+  const cmd = opts.command ?? {
+    file: process.execPath,
+    args: ["--import", "tsx", path.join(ROOT, "src/main.ts")],
+  };
+  const proc = spawn(cmd.file, cmd.args, { cwd: cmd.cwd ?? ROOT, env, stdio: ["ignore", "pipe", "pipe"] });
   let out = "";
   proc.stdout?.on("data", (d) => {
     out += d.toString();

@@ -1,0 +1,73 @@
+# syntax=docker/dockerfile:1
+# SSE Store images. Targets:
+#   prod  the server: compiled JavaScript under plain node, runtime dependencies only, non-root,
+#         data in the /data volume, a health check on /ready
+#   test  the whole test suite (`npm test`), SoftHSM2 included
+#   docker build --target prod -t sse-store .      docker build --target test -t sse-store-test . && docker run --rm sse-store-test
+
+ARG NODE_VERSION=20
+# The npm that wrote package-lock.json; npm 11 reads the allowScripts list in package.json.
+ARG NPM_VERSION=11.19.1
+
+# --- base: the OS and Node of every stage, so native addons built below run in prod ----------
+FROM node:${NODE_VERSION}-bookworm-slim AS base
+WORKDIR /app
+
+# --- deps: every package, native addons compiled or fetched (pkcs11js has no prebuild) --------
+FROM base AS deps
+ARG NPM_VERSION
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends python3 make g++ ca-certificates \
+ && rm -rf /var/lib/apt/lists/* \
+ && npm install --global --no-audit --no-fund "npm@${NPM_VERSION}" \
+ && npm cache clean --force
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund
+
+# --- build: TypeScript to dist/ (`npm run build`) ---------------------------------------------
+FROM deps AS build
+COPY tsconfig.json tsconfig.build.json ./
+COPY src ./src
+# npm run build also bundles the web console into dist/console (the prod image has no console/).
+COPY console ./console
+RUN npm run build
+
+# --- prod-deps: the same node_modules without dev dependencies (the addons stay compiled) ----
+FROM deps AS prod-deps
+RUN npm prune --omit=dev --no-audit --no-fund && npm cache clean --force
+
+# --- prod ---------------------------------------------------------------------------------------
+FROM base AS prod
+ENV NODE_ENV=production \
+    SSE_HOST=0.0.0.0 \
+    SSE_PORT=8000 \
+    SSE_DATA_DIR=/data
+# package.json sits beside dist/: dist/version.js reads ../package.json.
+COPY package.json ./
+COPY --from=prod-deps /app/node_modules ./node_modules
+COPY --from=build /app/dist ./dist
+# The ssestore command (it runs dist/cli/main.js): `docker compose exec sse-store ssestore …`.
+COPY bin ./bin
+# The volume starts out owned by the unprivileged user that runs the server.
+RUN ln -s /app/bin/ssestore.js /usr/local/bin/ssestore \
+ && mkdir -p /data && chown node:node /data && chmod 0700 /data
+VOLUME ["/data"]
+USER node
+EXPOSE 8000
+# /ready: the store and the key provider are usable (the server listens on SSE_PORT inside).
+HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
+  CMD ["node", "-e", "fetch(`http://127.0.0.1:${process.env.SSE_PORT||8000}/ready`).then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
+# The server drains on SIGTERM within SSE_SHUTDOWN_TIMEOUT (30 s): give `docker stop -t` more.
+STOPSIGNAL SIGTERM
+CMD ["node", "dist/main.js"]
+
+# --- test: type check and the suite, as a non-root user (PostgreSQL refuses to run as root) ---
+FROM deps AS test
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends softhsm2 \
+ && rm -rf /var/lib/apt/lists/*
+COPY --chown=node:node . .
+# node_modules stays root's (read-only); only the app dir and Vite's cache are the user's.
+RUN chown node:node /app && mkdir -p node_modules/.vite && chown node:node node_modules/.vite
+USER node
+CMD ["sh", "-c", "npm run typecheck && npm test"]

@@ -1,0 +1,253 @@
+// Prometheus metrics: one registry per app (so several apps in one process never clash), HTTP
+// hooks that time every request and count its bytes on the wire, and the domain's counters.
+import type { Socket } from "node:net";
+import { finished } from "node:stream";
+import type { FastifyInstance } from "fastify";
+import fp from "fastify-plugin";
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
+import { hashToken, tokenMatches } from "../auth/token-format.js";
+import type { DomainMetrics, JobOutcome } from "../domain-metrics.js";
+import { AppError } from "../errors.js";
+import { problemResponses } from "./schemas.js";
+
+/** Read at scrape time: the key service's cache keeps its own counts. */
+export interface KeyCacheStats {
+  readonly hits: number;
+  readonly misses: number;
+  readonly size: number;
+}
+
+/** Seconds; uploads and downloads of large objects take minutes, probes take microseconds. */
+const DURATION_BUCKETS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300];
+/** The route label of requests that matched no route: never the raw URL, which would explode cardinality. */
+export const UNMATCHED_ROUTE = "unmatched";
+
+export class ServiceMetrics implements DomainMetrics {
+  readonly registry = new Registry();
+  private readonly duration: Histogram<"method" | "route" | "status">;
+  private readonly inFlight: Gauge<"method" | "route">;
+  private readonly received: Counter<"route">;
+  private readonly sent: Counter<"route">;
+  private readonly authFailures: Counter<"reason">;
+  private readonly integrityFailures: Counter;
+  private readonly stored: Counter<"result">;
+  private readonly storedBytes: Counter;
+  private readonly deleted: Counter;
+  private readonly jobsRunning: Gauge<"kind">;
+  private readonly jobsFinished: Counter<"kind" | "state">;
+
+  constructor(version: string) {
+    const registers = [this.registry];
+    collectDefaultMetrics({ register: this.registry });
+    new Gauge({
+      name: "sse_build_info",
+      help: "Always 1; the version label says which release runs",
+      labelNames: ["version"],
+      registers,
+    }).set({ version }, 1);
+    this.duration = new Histogram({
+      name: "sse_http_request_duration_seconds",
+      help: "Time from the request's arrival to the end of its response, by route pattern and status (aborted: the connection closed first)",
+      labelNames: ["method", "route", "status"],
+      buckets: DURATION_BUCKETS,
+      registers,
+    });
+    this.inFlight = new Gauge({
+      name: "sse_http_requests_in_flight",
+      help: "Requests being served now",
+      labelNames: ["method", "route"],
+      registers,
+    });
+    this.received = new Counter({
+      name: "sse_http_received_bytes_total",
+      help: "Bytes read from clients' connections (request line, headers and body), by route pattern",
+      labelNames: ["route"],
+      registers,
+    });
+    this.sent = new Counter({
+      name: "sse_http_sent_bytes_total",
+      help: "Bytes written to clients' connections (status line, headers and body), by route pattern",
+      labelNames: ["route"],
+      registers,
+    });
+    this.authFailures = new Counter({
+      name: "sse_auth_failures_total",
+      help: "Requests refused for a missing or invalid bearer token",
+      labelNames: ["reason"],
+      registers,
+    });
+    this.integrityFailures = new Counter({
+      name: "sse_integrity_failures_total",
+      help: "Stored data or wrapped keys that failed authentication (tampering or corruption)",
+      registers,
+    });
+    this.stored = new Counter({
+      name: "sse_objects_stored_total",
+      help: "Objects and items committed, by whether they were created or replaced",
+      labelNames: ["result"],
+      registers,
+    });
+    this.storedBytes = new Counter({
+      name: "sse_objects_stored_bytes_total",
+      help: "Plaintext bytes of the objects committed",
+      registers,
+    });
+    this.deleted = new Counter({
+      name: "sse_objects_deleted_total",
+      help: "Objects and items deleted",
+      registers,
+    });
+    this.jobsRunning = new Gauge({
+      name: "sse_jobs_running",
+      help: "Background jobs running in this process",
+      labelNames: ["kind"],
+      registers,
+    });
+    this.jobsFinished = new Counter({
+      name: "sse_jobs_finished_total",
+      help: "Background jobs this process stopped running, by kind and state (done, failed, interrupted)",
+      labelNames: ["kind", "state"],
+      registers,
+    });
+  }
+
+  /** Exposes the key cache's own counters, read at each scrape. */
+  observeKeyCache(cache: KeyCacheStats): void {
+    const registers = [this.registry];
+    new Counter({
+      name: "sse_key_cache_hits_total",
+      help: "Lookups of an unwrapped key-encryption key served from memory",
+      registers,
+      collect() {
+        this.reset();
+        this.inc(cache.hits);
+      },
+    });
+    new Counter({
+      name: "sse_key_cache_misses_total",
+      help: "Lookups of a key-encryption key that needed the key store and the root key",
+      registers,
+      collect() {
+        this.reset();
+        this.inc(cache.misses);
+      },
+    });
+    new Gauge({
+      name: "sse_key_cache_entries",
+      help: "Unwrapped key-encryption keys held in memory",
+      registers,
+      collect() {
+        this.set(cache.size);
+      },
+    });
+  }
+
+  authFailure(reason: string): void {
+    this.authFailures.inc({ reason });
+  }
+
+  integrityFailure(): void {
+    this.integrityFailures.inc();
+  }
+
+  objectStored(created: boolean, bytes: number): void {
+    this.stored.inc({ result: created ? "created" : "replaced" });
+    this.storedBytes.inc(bytes);
+  }
+
+  objectDeleted(): void {
+    this.deleted.inc();
+  }
+
+  jobStarted(kind: string): void {
+    this.jobsRunning.inc({ kind });
+  }
+
+  jobFinished(kind: string, outcome: JobOutcome): void {
+    this.jobsRunning.dec({ kind });
+    this.jobsFinished.inc({ kind, state: outcome });
+  }
+
+  /** Starts timing a request; the returned function ends it. */
+  requestStarted(method: string, route: string): (status: string, received: number, sent: number) => void {
+    const started = process.hrtime.bigint();
+    this.inFlight.inc({ method, route });
+    return (status, received, sent) => {
+      this.inFlight.dec({ method, route });
+      this.duration.observe({ method, route, status }, Number(process.hrtime.bigint() - started) / 1e9);
+      if (received > 0) this.received.inc({ route }, received);
+      if (sent > 0) this.sent.inc({ route }, sent);
+    };
+  }
+}
+
+/** Wire bytes already attributed to earlier requests on a kept-alive connection. */
+const counted = new WeakMap<Socket, { read: number; written: number }>();
+
+/** Bytes a connection carried since its previous response ended: this request's share. */
+function socketDelta(socket: Socket | undefined): { read: number; written: number } {
+  // Injected requests (tests) have no real socket: nothing crossed a wire.
+  if (!socket || typeof socket.bytesRead !== "number") return { read: 0, written: 0 };
+  const prev = counted.get(socket) ?? { read: 0, written: 0 };
+  const now = { read: socket.bytesRead, written: socket.bytesWritten };
+  counted.set(socket, now);
+  return { read: now.read - prev.read, written: now.written - prev.written };
+}
+
+export interface MetricsRouteOptions {
+  metrics: ServiceMetrics;
+  /** When set, GET /metrics needs `Authorization: Bearer <token>`. */
+  token?: string;
+}
+
+/** Times every request and counts its wire bytes; register it before any route. */
+export const metricsPlugin = fp(async (app: FastifyInstance, opts: { metrics: ServiceMetrics }) => {
+  const { metrics } = opts;
+  app.addHook("onRequest", async (req, reply) => {
+    const route = req.routeOptions.url ?? UNMATCHED_ROUTE;
+    const done = metrics.requestStarted(req.method, route);
+    // Called for finished and for cut responses alike, unlike Fastify's onResponse.
+    finished(reply.raw, (err) => {
+      const bytes = socketDelta(req.raw.socket);
+      done(err ? "aborted" : String(reply.raw.statusCode), bytes.read, bytes.written);
+    });
+  });
+});
+
+/** GET /metrics; register it after the docs plugin so that it appears in the OpenAPI document. */
+export async function metricsRoute(app: FastifyInstance, opts: MetricsRouteOptions): Promise<void> {
+  const { metrics } = opts;
+  const expected = opts.token === undefined ? null : hashToken(opts.token);
+  app.get(
+    "/metrics",
+    {
+      config: { public: true },
+      schema: {
+        tags: ["system"],
+        summary: "Prometheus metrics (text format)",
+        description:
+          "Public unless SSE_METRICS_TOKEN is set; then `Authorization: Bearer <SSE_METRICS_TOKEN>` is needed (user tokens are not accepted).",
+        response: {
+          ...problemResponses(401),
+          200: {
+            description: "Prometheus text exposition format",
+            content: { "text/plain": { schema: { type: "string" } } },
+          },
+        },
+      },
+    },
+    async (req, reply) => {
+      if (expected) {
+        const m = /^Bearer[ ]+(\S+)\s*$/i.exec(req.headers.authorization ?? "");
+        if (!m || !tokenMatches(m[1]!, expected)) {
+          metrics.authFailure(m ? "invalid" : "missing");
+          throw new AppError("unauthorized", "the metrics need the SSE_METRICS_TOKEN bearer token", {
+            "WWW-Authenticate": 'Bearer realm="sse-store-metrics"',
+          });
+        }
+      }
+      reply.type(metrics.registry.contentType);
+      return metrics.registry.metrics();
+    },
+  );
+}

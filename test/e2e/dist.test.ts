@@ -1,0 +1,98 @@
+// The production build: `npm run build` output, laid out as the Docker image lays it out
+// (package.json, dist/, node_modules/), starts under plain node and serves /ready.
+import { execFile } from "node:child_process";
+import { copyFileSync, cpSync, readdirSync, readFileSync, rmSync, symlinkSync } from "node:fs";
+import { builtinModules } from "node:module";
+import path from "node:path";
+import { promisify } from "node:util";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ROOT, type ServerProcess, startServer, tempDir } from "./harness.js";
+
+const run = promisify(execFile);
+let app: string;
+let server: ServerProcess | undefined;
+
+beforeAll(async () => {
+  app = tempDir("sse-dist-");
+  copyFileSync(path.join(ROOT, "package.json"), path.join(app, "package.json"));
+  cpSync(path.join(ROOT, "bin"), path.join(app, "bin"), { recursive: true });
+  symlinkSync(path.join(ROOT, "node_modules"), path.join(app, "node_modules"), "dir");
+  // The same compiler settings as `npm run build`, written elsewhere so the worktree is untouched.
+  await run(
+    path.join(ROOT, "node_modules/.bin/tsc"),
+    ["-p", path.join(ROOT, "tsconfig.build.json"), "--outDir", path.join(app, "dist")],
+    {
+      cwd: ROOT,
+    },
+  );
+  // The console step of `npm run build`: the image has dist/console and no console/ sources.
+  await run(
+    path.join(ROOT, "node_modules/.bin/tsx"),
+    [path.join(ROOT, "src/console-build.ts"), path.join(app, "dist/console")],
+    { cwd: ROOT },
+  );
+}, 120_000);
+
+afterAll(async () => {
+  await server?.stop();
+  server?.cleanup();
+  if (app) rmSync(app, { recursive: true, force: true });
+});
+
+function jsFiles(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true, recursive: true })
+    .filter((e) => e.isFile() && e.name.endsWith(".js"))
+    .map((e) => path.join(e.parentPath, e.name));
+}
+
+describe("npm run build", () => {
+  it("imports only runtime dependencies (the prod image installs no dev dependencies)", () => {
+    const pkg = JSON.parse(readFileSync(path.join(ROOT, "package.json"), "utf8")) as {
+      dependencies: Record<string, string>;
+    };
+    const allowed = new Set([...Object.keys(pkg.dependencies), ...builtinModules]);
+    const used = new Set<string>();
+    for (const file of jsFiles(path.join(app, "dist"))) {
+      const src = readFileSync(file, "utf8");
+      for (const m of src.matchAll(/(?:from\s+|import\s*\(\s*|import\s+)["']([^"'./][^"']*)["']/g)) {
+        const spec = m[1]!.replace(/^node:/, "");
+        used.add(spec.startsWith("@") ? spec.split("/").slice(0, 2).join("/") : spec.split("/")[0]!);
+      }
+    }
+    expect(used.size).toBeGreaterThan(5);
+    expect([...used].filter((u) => !allowed.has(u))).toEqual([]);
+  });
+
+  it("starts with plain node (no tsx) and serves /ready, /metrics and the docs", async () => {
+    server = await startServer({
+      command: { file: process.execPath, args: [path.join(app, "dist/main.js")], cwd: app },
+    });
+    const ready = await fetch(`${server.url}/ready`);
+    expect(ready.status).toBe(200);
+    expect(((await ready.json()) as { status: string }).status).toBe("ready");
+    const doc = (await (await fetch(`${server.url}/openapi.json`)).json()) as { info: { version: string } };
+    const pkg = JSON.parse(readFileSync(path.join(ROOT, "package.json"), "utf8")) as { version: string };
+    expect(doc.info.version).toBe(pkg.version);
+    expect((await fetch(`${server.url}/docs/`)).status).toBe(200);
+    // The web console, from dist/console.
+    const page = await fetch(`${server.url}/console/`);
+    expect(page.status).toBe(200);
+    expect(page.headers.get("content-security-policy")).toContain("script-src 'self'");
+    expect((await fetch(`${server.url}/console/app.js`)).status).toBe(200);
+    expect(await (await fetch(`${server.url}/metrics`)).text()).toContain(
+      `sse_build_info{version="${pkg.version}"} 1`,
+    );
+    // The image's ssestore command runs the compiled CLI.
+    const whoami = await run(process.execPath, [path.join(app, "bin/ssestore.js"), "--json", "whoami"], {
+      cwd: app,
+      env: {
+        ...process.env,
+        SSE_URL: server.url,
+        SSE_TOKEN: server.token,
+        SSE_CONFIG: path.join(app, "none.json"),
+      },
+    });
+    expect(JSON.parse(whoami.stdout)).toMatchObject({ name: "admin" });
+    expect(await server.stop()).toBe(0);
+  });
+});
