@@ -122,7 +122,9 @@ export async function build(config: Config, deps: Deps): Promise<App> {
     requestTimeout: 0,
     clientErrorHandler,
     frameworkErrors,
-    keepAliveTimeout: 5000,
+    // Longer than the idle timeout of clients and load balancers (commonly 60 s), so a server
+    // never closes a kept-alive connection just as a client starts a request on it.
+    keepAliveTimeout: 65_000,
   });
   app.addHook("onRequest", async (req, reply) => {
     reply.header("X-Request-Id", req.id);

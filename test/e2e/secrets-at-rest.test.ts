@@ -102,6 +102,9 @@ describe("secrets at rest and in the log", () => {
       expect(statSync(file).mode & 0o777).toBe(0o600);
       const token = readFileSync(file, "utf8").trim();
       expect((await call(s, "GET", "/me", token)).json).toMatchObject({ name: "admin", role: "admin" });
+      // The log is written asynchronously: wait for the line that names the file.
+      const deadline = Date.now() + 10_000;
+      while (!s.output().includes(file) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
       expect(s.output()).toContain(file);
       expect(await s.stop()).toBe(0);
       const others = filesUnder(s.dataDir)

@@ -78,19 +78,17 @@ describe("PassphraseRootKeyProvider", () => {
     expect(await p.unwrap(w, ad)).toEqual(key());
   });
 
-  it("opens with the default Argon2id parameters in under a second", async () => {
+  // Its cost (~0.5 s on the 2-core dev box) is a benchmark figure, not a timed test.
+  it("seals with the default Argon2id parameters and reopens with them", async () => {
     const first = await openProvider(undefined, undefined, DEFAULT_KDF);
     const w = await first.wrap(key(), ad);
     await first.close();
     const doc = JSON.parse(readFileSync(sealedPath(), "utf8"));
     expect(doc.kdf.opslimit).toBe(3);
     expect(doc.kdf.memlimit).toBe(256 * 1024 * 1024);
-    const t0 = performance.now();
     const again = await openProvider(undefined, undefined, DEFAULT_KDF);
-    const elapsed = performance.now() - t0;
     expect(await again.unwrap(w, ad)).toEqual(key());
-    // about 0.5 s on the 2-core dev box; the bound leaves room for a loaded CI machine
-    expect(elapsed).toBeLessThan(2500);
+    await again.close();
   });
 
   it("refuses a wrong passphrase with one clear line that holds no secret", async () => {
