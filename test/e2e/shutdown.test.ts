@@ -5,6 +5,7 @@ import http from "node:http";
 import path from "node:path";
 import Database from "better-sqlite3";
 import { afterEach, describe, expect, it } from "vitest";
+import { createTestDatabase } from "../helpers/postgres.js";
 import { metricValue, parseMetrics } from "../helpers/prometheus.js";
 import { type ServerProcess, startServer } from "./harness.js";
 
@@ -208,5 +209,50 @@ describe("SIGTERM", () => {
     expect(await exit).toBe(1);
     expect(server.output()).toContain("second signal");
     expect(leftovers(server.dataDir)).toEqual({ uploads: 0, segments: 0, objects: 0 });
+  });
+});
+
+describe("SIGTERM on PostgreSQL", () => {
+  it("lets an in-flight upload finish, closes the pool and exits 0; a cut upload leaves no object", async () => {
+    const db = await createTestDatabase();
+    try {
+      const server = await start({ SSE_DATABASE_URL: db.url });
+      const parts = [randomBytes(100_000), randomBytes(100_000)];
+      const upload = slowUpload(server, "pg-during-shutdown", parts[0]!);
+      await inFlight(server);
+      const exit = exited(server);
+      server.proc.kill("SIGTERM");
+      await until("new connections to be refused", () => refused(server));
+      upload.req.end(parts[1]!);
+      expect((await upload.response).status).toBe(201);
+      expect(await exit).toBe(0);
+      expect(server.output()).toContain("SSE Store stopped");
+
+      // The same data dir: it holds the file provider's root key, which every process needs.
+      const again = await startServer({
+        dataDir: server.dataDir,
+        env: { SSE_DATABASE_URL: db.url, SSE_SHUTDOWN_TIMEOUT: "1" },
+      });
+      open.push(again);
+      const got = Buffer.from(await (await again.fetch("/data/pg-during-shutdown")).arrayBuffer());
+      expect(got.equals(Buffer.concat(parts))).toBe(true);
+      const cut = slowUpload(again, "pg-cut", randomBytes(200_000));
+      await inFlight(again);
+      const exitAgain = exited(again);
+      again.proc.kill("SIGTERM");
+      await expect(cut.response).rejects.toThrow();
+      expect(await exitAgain).toBe(1);
+
+      const third = await startServer({ dataDir: server.dataDir, env: { SSE_DATABASE_URL: db.url } });
+      open.push(third);
+      expect((await third.fetch("/data/pg-cut")).status).toBe(404);
+      expect((await third.fetch("/data/pg-during-shutdown")).status).toBe(200);
+    } finally {
+      for (const s of open.splice(0)) {
+        await s.kill();
+        s.cleanup();
+      }
+      await db.drop();
+    }
   });
 });
