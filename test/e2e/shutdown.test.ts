@@ -7,6 +7,7 @@ import Database from "better-sqlite3";
 import { afterEach, describe, expect, it } from "vitest";
 import { createTestDatabase } from "../helpers/postgres.js";
 import { metricValue, parseMetrics } from "../helpers/prometheus.js";
+import { until } from "./api.js";
 import { type ServerProcess, startServer } from "./harness.js";
 
 const open: ServerProcess[] = [];
@@ -22,14 +23,6 @@ async function start(env: Record<string, string> = {}): Promise<ServerProcess> {
   const s = await startServer({ env });
   open.push(s);
   return s;
-}
-
-async function until(what: string, check: () => Promise<boolean>, ms = 15_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
 }
 
 interface SlowUpload {
@@ -64,13 +57,11 @@ function slowUpload(server: ServerProcess, id: string, first: Buffer, agent?: ht
 
 /** The server has the upload in hand (it shows in the in-flight gauge). */
 async function inFlight(server: ServerProcess): Promise<void> {
-  await until("the upload to be in flight", async () => {
+  const labels = { method: "PUT", route: "/data/*" };
+  await until(async () => {
     const text = await (await fetch(`${server.url}/metrics`)).text();
-    return (
-      metricValue(parseMetrics(text), "sse_http_requests_in_flight", { method: "PUT", route: "/data/*" }) ===
-      1
-    );
-  });
+    return metricValue(parseMetrics(text), "sse_http_requests_in_flight", labels) === 1;
+  }, "the upload to be in flight");
 }
 
 /** True once the port no longer accepts connections. */
@@ -112,7 +103,7 @@ describe("SIGTERM", () => {
     await inFlight(server);
     const exit = exited(server);
     server.proc.kill("SIGTERM");
-    await until("new connections to be refused", () => refused(server));
+    await until(() => refused(server), "new connections to be refused");
     expect(server.proc.exitCode).toBeNull();
     upload.req.write(parts[1]!);
     upload.req.end(parts[2]!);
@@ -172,7 +163,7 @@ describe("SIGTERM", () => {
       expect(res.headers.connection).toBe("keep-alive");
       const exit = exited(server);
       server.proc.kill("SIGTERM");
-      await until("new connections to be refused", () => refused(server));
+      await until(() => refused(server), "new connections to be refused");
       const started = Date.now();
       const parts: Buffer[] = [];
       for await (const chunk of res) parts.push(chunk as Buffer);
@@ -203,7 +194,7 @@ describe("SIGTERM", () => {
     await inFlight(server);
     const exit = exited(server);
     server.proc.kill("SIGTERM");
-    await until("new connections to be refused", () => refused(server));
+    await until(() => refused(server), "new connections to be refused");
     server.proc.kill("SIGINT");
     await expect(upload.response).rejects.toThrow();
     expect(await exit).toBe(1);
@@ -222,7 +213,7 @@ describe("SIGTERM on PostgreSQL", () => {
       await inFlight(server);
       const exit = exited(server);
       server.proc.kill("SIGTERM");
-      await until("new connections to be refused", () => refused(server));
+      await until(() => refused(server), "new connections to be refused");
       upload.req.end(parts[1]!);
       expect((await upload.response).status).toBe(201);
       expect(await exit).toBe(0);
