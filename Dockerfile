@@ -28,6 +28,8 @@ RUN npm ci --no-audit --no-fund
 FROM deps AS build
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
+# npm run build also bundles the web console into dist/console (the prod image has no console/).
+COPY console ./console
 RUN npm run build
 
 # --- prod-deps: the same node_modules without dev dependencies (the addons stay compiled) ----

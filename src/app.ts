@@ -6,11 +6,15 @@ import { FailureLimiter } from "./auth/failure-limiter.js";
 import { UserService } from "./auth/user-service.js";
 import type { Config } from "./config.js";
 import { authPlugin } from "./http/auth-plugin.js";
+import { loadConsoleAssets } from "./http/console-assets.js";
+import { consoleRoutes } from "./http/console-routes.js";
 import { dataRoutes } from "./http/data-routes.js";
 import { docsPlugin } from "./http/docs.js";
 import { drainingPlugin } from "./http/draining.js";
+import { folderRoutes } from "./http/folder-routes.js";
 import { jobRoutes } from "./http/job-routes.js";
 import { keyRoutes } from "./http/key-routes.js";
+import { linkRoutes } from "./http/link-routes.js";
 import { meRoutes } from "./http/me-routes.js";
 import { metricsPlugin, metricsRoute, ServiceMetrics } from "./http/metrics.js";
 import { clientErrorHandler, frameworkErrors, problemPlugin } from "./http/problem.js";
@@ -26,6 +30,7 @@ import { VERIFY, verifyJob } from "./jobs/verify-job.js";
 import { KeyService } from "./keys/key-service.js";
 import { KeyVersions } from "./keys/key-versions.js";
 import type { RootKeyProvider } from "./keys/root-key-provider.js";
+import { DownloadLinks } from "./objects/download-links.js";
 import { ObjectService } from "./objects/object-service.js";
 import type { KeyStore, ObjectStore } from "./store/store.js";
 import { VERSION } from "./version.js";
@@ -42,6 +47,7 @@ export interface Services {
   keys: KeyService;
   keyVersions: KeyVersions;
   auth: AuthService;
+  links: DownloadLinks;
   users: UserService;
   jobs: JobService;
   /** Not started by build(): the process starts it once it serves (main.ts). */
@@ -91,7 +97,8 @@ export function buildServices(
   );
   const keyVersions = new KeyVersions(keys, deps.store);
   const jobs = new JobService(deps.store, runner);
-  return { objects, keys, keyVersions, auth, users, jobs, runner };
+  const links = new DownloadLinks(deps.store, keys);
+  return { objects, keys, keyVersions, auth, users, jobs, runner, links };
 }
 
 export async function build(config: Config, deps: Deps): Promise<App> {
@@ -149,6 +156,20 @@ export async function build(config: Config, deps: Deps): Promise<App> {
       root: deps.root,
     });
     await api.register(jobRoutes, { jobs: services.jobs, users: services.users });
+    await api.register(linkRoutes, {
+      objects: services.objects,
+      links: services.links,
+      publicUrl: config.publicUrl,
+    });
+    await api.register(folderRoutes, { objects: services.objects });
+  });
+  await app.register(consoleRoutes, {
+    // The API serves without the console; the log says why it is missing.
+    assets: await loadConsoleAssets().catch((err) => {
+      deps.logger.error({ err }, "the web console is not available");
+      return null;
+    }),
+    settings: { maxObjectBytes: config.maxObjectBytes, version: VERSION },
   });
   return {
     app,

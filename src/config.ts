@@ -53,32 +53,222 @@ export interface SettingSpec {
 const GiB = 1024 ** 3;
 
 export const SETTINGS: readonly SettingSpec[] = [
-  { key: "host", env: "SSE_HOST", flag: "--host", kind: "string", default: "127.0.0.1", description: "address to listen on" },
-  { key: "port", env: "SSE_PORT", flag: "--port", kind: "int", default: 8000, min: 0, max: 65535, description: "port to listen on" },
-  { key: "dataDir", env: "SSE_DATA_DIR", flag: "--data-dir", kind: "string", default: "./data", description: "directory of the embedded stores (objects.db, keys.db) and the file provider's key" },
-  { key: "databaseUrl", env: "SSE_DATABASE_URL", flag: "--database-url", kind: "string", secret: true, description: "postgres://… to use PostgreSQL instead of the embedded SQLite store" },
-  { key: "keysDatabaseUrl", env: "SSE_KEYS_DATABASE_URL", flag: "--keys-database-url", kind: "string", secret: true, description: "PostgreSQL database for wrapped keys (default: schema sse_keys of SSE_DATABASE_URL)" },
-  { key: "databasePoolSize", env: "SSE_DATABASE_POOL_SIZE", flag: "--database-pool-size", kind: "int", default: 10, min: 1, max: 1000, description: "PostgreSQL connections per server process for objects (keys use 4 more)" },
-  { key: "bootstrapToken", env: "SSE_BOOTSTRAP_TOKEN", flag: "--bootstrap-token", kind: "string", secret: true, description: "the admin's token on first start (default: random, written to $SSE_DATA_DIR/bootstrap-token)" },
-  { key: "keyProvider", env: "SSE_KEY_PROVIDER", flag: "--key-provider", kind: "enum", choices: ["file", "passphrase", "pkcs11"], default: "file", description: "where the root key lives" },
-  { key: "passphrase", env: "SSE_PASSPHRASE", flag: "--passphrase", kind: "string", secret: true, description: "passphrase provider: the passphrase" },
-  { key: "passphraseFile", env: "SSE_PASSPHRASE_FILE", flag: "--passphrase-file", kind: "string", description: "passphrase provider: a file holding the passphrase" },
-  { key: "pkcs11Module", env: "SSE_PKCS11_MODULE", flag: "--pkcs11-module", kind: "string", description: "pkcs11 provider: path of the PKCS#11 module (.so)" },
-  { key: "pkcs11Slot", env: "SSE_PKCS11_SLOT", flag: "--pkcs11-slot", kind: "int", min: 0, description: "pkcs11 provider: slot id" },
-  { key: "pkcs11TokenLabel", env: "SSE_PKCS11_TOKEN_LABEL", flag: "--pkcs11-token-label", kind: "string", description: "pkcs11 provider: token label (instead of the slot)" },
-  { key: "pkcs11Pin", env: "SSE_PKCS11_PIN", flag: "--pkcs11-pin", kind: "string", secret: true, description: "pkcs11 provider: user PIN" },
-  { key: "pkcs11PinFile", env: "SSE_PKCS11_PIN_FILE", flag: "--pkcs11-pin-file", kind: "string", description: "pkcs11 provider: a file holding the user PIN" },
-  { key: "pkcs11KeyLabel", env: "SSE_PKCS11_KEY_LABEL", flag: "--pkcs11-key-label", kind: "string", default: "sse-root", description: "pkcs11 provider: label prefix of the root key objects" },
-  { key: "maxObjectBytes", env: "SSE_MAX_OBJECT_BYTES", flag: "--max-object-bytes", kind: "int", default: 5 * GiB, min: 1, description: "largest accepted object, in bytes" },
-  { key: "logLevel", env: "SSE_LOG_LEVEL", flag: "--log-level", kind: "enum", choices: ["fatal", "error", "warn", "info", "debug", "trace", "silent"], default: "info", description: "log level" },
-  { key: "shutdownTimeoutSeconds", env: "SSE_SHUTDOWN_TIMEOUT", flag: "--shutdown-timeout", kind: "int", default: 30, min: 0, description: "seconds in-flight requests may take to finish on SIGTERM" },
-  { key: "publicUrl", env: "SSE_PUBLIC_URL", flag: "--public-url", kind: "string", description: "base URL clients reach the server at (for download links; default: from the request)" },
-  { key: "trustProxy", env: "SSE_TRUST_PROXY", flag: "--trust-proxy", kind: "bool", default: false, description: "take the client address from X-Forwarded-For, as appended by one proxy you run in front" },
-  { key: "authFailureLimit", env: "SSE_AUTH_FAILURE_LIMIT", flag: "--auth-failure-limit", kind: "int", default: 20, min: 1, description: "failed authentications per client address and window before 429" },
-  { key: "authFailureWindowSeconds", env: "SSE_AUTH_FAILURE_WINDOW", flag: "--auth-failure-window", kind: "int", default: 60, min: 1, description: "window of the failure limit, in seconds" },
-  { key: "keyCacheSize", env: "SSE_KEY_CACHE_SIZE", flag: "--key-cache-size", kind: "int", default: 10000, min: 0, description: "unwrapped key-encryption keys kept in memory" },
-  { key: "keyCacheTtlSeconds", env: "SSE_KEY_CACHE_TTL", flag: "--key-cache-ttl", kind: "int", default: 300, min: 1, description: "seconds an unwrapped key-encryption key stays cached" },
-  { key: "metricsToken", env: "SSE_METRICS_TOKEN", flag: "--metrics-token", kind: "string", secret: true, description: "when set, GET /metrics needs this bearer token (default: /metrics is public, like /health)" },
+  {
+    key: "host",
+    env: "SSE_HOST",
+    flag: "--host",
+    kind: "string",
+    default: "127.0.0.1",
+    description: "address to listen on",
+  },
+  {
+    key: "port",
+    env: "SSE_PORT",
+    flag: "--port",
+    kind: "int",
+    default: 8000,
+    min: 0,
+    max: 65535,
+    description: "port to listen on",
+  },
+  {
+    key: "dataDir",
+    env: "SSE_DATA_DIR",
+    flag: "--data-dir",
+    kind: "string",
+    default: "./data",
+    description: "directory of the embedded stores (objects.db, keys.db) and the file provider's key",
+  },
+  {
+    key: "databaseUrl",
+    env: "SSE_DATABASE_URL",
+    flag: "--database-url",
+    kind: "string",
+    secret: true,
+    description: "postgres://… to use PostgreSQL instead of the embedded SQLite store",
+  },
+  {
+    key: "keysDatabaseUrl",
+    env: "SSE_KEYS_DATABASE_URL",
+    flag: "--keys-database-url",
+    kind: "string",
+    secret: true,
+    description: "PostgreSQL database for wrapped keys (default: schema sse_keys of SSE_DATABASE_URL)",
+  },
+  {
+    key: "databasePoolSize",
+    env: "SSE_DATABASE_POOL_SIZE",
+    flag: "--database-pool-size",
+    kind: "int",
+    default: 10,
+    min: 1,
+    max: 1000,
+    description: "PostgreSQL connections per server process for objects (keys use 4 more)",
+  },
+  {
+    key: "bootstrapToken",
+    env: "SSE_BOOTSTRAP_TOKEN",
+    flag: "--bootstrap-token",
+    kind: "string",
+    secret: true,
+    description:
+      "the admin's token on first start (default: random, written to $SSE_DATA_DIR/bootstrap-token)",
+  },
+  {
+    key: "keyProvider",
+    env: "SSE_KEY_PROVIDER",
+    flag: "--key-provider",
+    kind: "enum",
+    choices: ["file", "passphrase", "pkcs11"],
+    default: "file",
+    description: "where the root key lives",
+  },
+  {
+    key: "passphrase",
+    env: "SSE_PASSPHRASE",
+    flag: "--passphrase",
+    kind: "string",
+    secret: true,
+    description: "passphrase provider: the passphrase",
+  },
+  {
+    key: "passphraseFile",
+    env: "SSE_PASSPHRASE_FILE",
+    flag: "--passphrase-file",
+    kind: "string",
+    description: "passphrase provider: a file holding the passphrase",
+  },
+  {
+    key: "pkcs11Module",
+    env: "SSE_PKCS11_MODULE",
+    flag: "--pkcs11-module",
+    kind: "string",
+    description: "pkcs11 provider: path of the PKCS#11 module (.so)",
+  },
+  {
+    key: "pkcs11Slot",
+    env: "SSE_PKCS11_SLOT",
+    flag: "--pkcs11-slot",
+    kind: "int",
+    min: 0,
+    description: "pkcs11 provider: slot id",
+  },
+  {
+    key: "pkcs11TokenLabel",
+    env: "SSE_PKCS11_TOKEN_LABEL",
+    flag: "--pkcs11-token-label",
+    kind: "string",
+    description: "pkcs11 provider: token label (instead of the slot)",
+  },
+  {
+    key: "pkcs11Pin",
+    env: "SSE_PKCS11_PIN",
+    flag: "--pkcs11-pin",
+    kind: "string",
+    secret: true,
+    description: "pkcs11 provider: user PIN",
+  },
+  {
+    key: "pkcs11PinFile",
+    env: "SSE_PKCS11_PIN_FILE",
+    flag: "--pkcs11-pin-file",
+    kind: "string",
+    description: "pkcs11 provider: a file holding the user PIN",
+  },
+  {
+    key: "pkcs11KeyLabel",
+    env: "SSE_PKCS11_KEY_LABEL",
+    flag: "--pkcs11-key-label",
+    kind: "string",
+    default: "sse-root",
+    description: "pkcs11 provider: label prefix of the root key objects",
+  },
+  {
+    key: "maxObjectBytes",
+    env: "SSE_MAX_OBJECT_BYTES",
+    flag: "--max-object-bytes",
+    kind: "int",
+    default: 5 * GiB,
+    min: 1,
+    description: "largest accepted object, in bytes",
+  },
+  {
+    key: "logLevel",
+    env: "SSE_LOG_LEVEL",
+    flag: "--log-level",
+    kind: "enum",
+    choices: ["fatal", "error", "warn", "info", "debug", "trace", "silent"],
+    default: "info",
+    description: "log level",
+  },
+  {
+    key: "shutdownTimeoutSeconds",
+    env: "SSE_SHUTDOWN_TIMEOUT",
+    flag: "--shutdown-timeout",
+    kind: "int",
+    default: 30,
+    min: 0,
+    description: "seconds in-flight requests may take to finish on SIGTERM",
+  },
+  {
+    key: "publicUrl",
+    env: "SSE_PUBLIC_URL",
+    flag: "--public-url",
+    kind: "string",
+    description: "base URL clients reach the server at (for download links; default: from the request)",
+  },
+  {
+    key: "trustProxy",
+    env: "SSE_TRUST_PROXY",
+    flag: "--trust-proxy",
+    kind: "bool",
+    default: false,
+    description: "take the client address from X-Forwarded-For, as appended by one proxy you run in front",
+  },
+  {
+    key: "authFailureLimit",
+    env: "SSE_AUTH_FAILURE_LIMIT",
+    flag: "--auth-failure-limit",
+    kind: "int",
+    default: 20,
+    min: 1,
+    description: "failed authentications per client address and window before 429",
+  },
+  {
+    key: "authFailureWindowSeconds",
+    env: "SSE_AUTH_FAILURE_WINDOW",
+    flag: "--auth-failure-window",
+    kind: "int",
+    default: 60,
+    min: 1,
+    description: "window of the failure limit, in seconds",
+  },
+  {
+    key: "keyCacheSize",
+    env: "SSE_KEY_CACHE_SIZE",
+    flag: "--key-cache-size",
+    kind: "int",
+    default: 10000,
+    min: 0,
+    description: "unwrapped key-encryption keys kept in memory",
+  },
+  {
+    key: "keyCacheTtlSeconds",
+    env: "SSE_KEY_CACHE_TTL",
+    flag: "--key-cache-ttl",
+    kind: "int",
+    default: 300,
+    min: 1,
+    description: "seconds an unwrapped key-encryption key stays cached",
+  },
+  {
+    key: "metricsToken",
+    env: "SSE_METRICS_TOKEN",
+    flag: "--metrics-token",
+    kind: "string",
+    secret: true,
+    description: "when set, GET /metrics needs this bearer token (default: /metrics is public, like /health)",
+  },
 ];
 
 export class ConfigError extends Error {
@@ -91,11 +281,14 @@ function parseOne(spec: SettingSpec, raw: string): string | number | boolean {
       if (raw === "") throw new ConfigError(`${spec.env} must not be empty`);
       return raw;
     case "int": {
-      if (!/^-?\d+$/.test(raw.trim())) throw new ConfigError(`${spec.env} must be an integer, got "${spec.secret ? "…" : raw}"`);
+      if (!/^-?\d+$/.test(raw.trim()))
+        throw new ConfigError(`${spec.env} must be an integer, got "${spec.secret ? "…" : raw}"`);
       const n = Number(raw);
       if (!Number.isSafeInteger(n)) throw new ConfigError(`${spec.env} is out of range`);
-      if (spec.min !== undefined && n < spec.min) throw new ConfigError(`${spec.env} must be at least ${spec.min}`);
-      if (spec.max !== undefined && n > spec.max) throw new ConfigError(`${spec.env} must be at most ${spec.max}`);
+      if (spec.min !== undefined && n < spec.min)
+        throw new ConfigError(`${spec.env} must be at least ${spec.min}`);
+      if (spec.max !== undefined && n > spec.max)
+        throw new ConfigError(`${spec.env} must be at most ${spec.max}`);
       return n;
     }
     case "bool":
@@ -103,7 +296,8 @@ function parseOne(spec: SettingSpec, raw: string): string | number | boolean {
       if (/^(0|false|no|off)$/i.test(raw)) return false;
       throw new ConfigError(`${spec.env} must be true or false`);
     case "enum":
-      if (!spec.choices?.includes(raw)) throw new ConfigError(`${spec.env} must be one of ${spec.choices?.join(", ")}`);
+      if (!spec.choices?.includes(raw))
+        throw new ConfigError(`${spec.env} must be one of ${spec.choices?.join(", ")}`);
       return raw;
   }
 }
@@ -112,7 +306,10 @@ function parseOne(spec: SettingSpec, raw: string): string | number | boolean {
  * Builds the frozen Config from an environment map and from already-parsed flags (flag values win).
  * `flags` is keyed by Config key; the CLI turns `--data-dir x` into `{dataDir: "x"}`.
  */
-export function loadConfig(env: Record<string, string | undefined>, flags: Partial<Record<keyof Config, string>> = {}): Config {
+export function loadConfig(
+  env: Record<string, string | undefined>,
+  flags: Partial<Record<keyof Config, string>> = {},
+): Config {
   const out: Record<string, unknown> = {};
   for (const spec of SETTINGS) {
     const raw = flags[spec.key] ?? env[spec.env];
@@ -127,17 +324,23 @@ export function loadConfig(env: Record<string, string | undefined>, flags: Parti
     if (!cfg.pkcs11Module) throw new ConfigError("SSE_KEY_PROVIDER=pkcs11 needs SSE_PKCS11_MODULE");
     if (cfg.pkcs11Slot === undefined && !cfg.pkcs11TokenLabel)
       throw new ConfigError("SSE_KEY_PROVIDER=pkcs11 needs SSE_PKCS11_SLOT or SSE_PKCS11_TOKEN_LABEL");
-    if (!cfg.pkcs11Pin && !cfg.pkcs11PinFile) throw new ConfigError("SSE_KEY_PROVIDER=pkcs11 needs SSE_PKCS11_PIN or SSE_PKCS11_PIN_FILE");
+    if (!cfg.pkcs11Pin && !cfg.pkcs11PinFile)
+      throw new ConfigError("SSE_KEY_PROVIDER=pkcs11 needs SSE_PKCS11_PIN or SSE_PKCS11_PIN_FILE");
   }
   // The admin's credential: as hard to guess as an issued token, and presentable as a bearer token.
   if (cfg.bootstrapToken !== undefined && !/^[\x21-\x7e]{32,512}$/.test(cfg.bootstrapToken))
-    throw new ConfigError("SSE_BOOTSTRAP_TOKEN must be 32 to 512 printable characters without spaces (e.g. openssl rand -base64 32)");
+    throw new ConfigError(
+      "SSE_BOOTSTRAP_TOKEN must be 32 to 512 printable characters without spaces (e.g. openssl rand -base64 32)",
+    );
   if (cfg.databaseUrl && !/^postgres(ql)?:\/\//.test(cfg.databaseUrl))
     throw new ConfigError("SSE_DATABASE_URL must start with postgres://");
   if (cfg.keysDatabaseUrl && !cfg.databaseUrl)
-    throw new ConfigError("SSE_KEYS_DATABASE_URL needs SSE_DATABASE_URL (the SQLite store keeps keys in keys.db)");
+    throw new ConfigError(
+      "SSE_KEYS_DATABASE_URL needs SSE_DATABASE_URL (the SQLite store keeps keys in keys.db)",
+    );
   if (cfg.keysDatabaseUrl && !/^postgres(ql)?:\/\//.test(cfg.keysDatabaseUrl))
     throw new ConfigError("SSE_KEYS_DATABASE_URL must start with postgres://");
-  if (cfg.publicUrl && !/^https?:\/\//.test(cfg.publicUrl)) throw new ConfigError("SSE_PUBLIC_URL must be an http(s) URL");
+  if (cfg.publicUrl && !/^https?:\/\//.test(cfg.publicUrl))
+    throw new ConfigError("SSE_PUBLIC_URL must be an http(s) URL");
   return Object.freeze(cfg);
 }

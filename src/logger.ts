@@ -2,6 +2,7 @@
 // serializer that keeps only what is safe to log (no headers, no query string).
 import pino, { type DestinationStream, type Logger } from "pino";
 import type { Config } from "./config.js";
+import { loggablePath } from "./http/redact-path.js";
 
 /** Field names whose values are secret, wherever a log call puts them (top level or one object down). */
 const SECRET_FIELDS = [
@@ -45,10 +46,10 @@ export function createLogger(config: Pick<Config, "logLevel">, destination?: Des
       level: config.logLevel,
       redact: { paths: REDACT_PATHS, censor: "[redacted]" },
       serializers: {
-        // URLs may carry signed link tokens in their query: log the path only.
+        // URLs carry download-link tokens (path) and may carry secrets (query): log neither.
         req: (req: LoggableRequest) => ({
           method: req.method,
-          path: req.url.split("?")[0],
+          path: loggablePath(req.url),
           route: req.routeOptions?.url,
           remoteAddress: req.ip,
         }),

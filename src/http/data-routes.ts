@@ -6,9 +6,9 @@ import { parseContentDigest } from "../objects/content-digest.js";
 import { createItem } from "../objects/items.js";
 import { idToJson, validateObjectId } from "../objects/object-id.js";
 import type { ObjectService } from "../objects/object-service.js";
-import { parseRange } from "../objects/range.js";
 import type { ObjectMeta, WriteCondition } from "../store/store.js";
 import { principalOf } from "./auth-plugin.js";
+import { parseEtagList, sendObject } from "./object-response.js";
 import { objectInfoSchema, problemResponses } from "./schemas.js";
 
 export interface DataRoutesOptions {
@@ -27,21 +27,6 @@ const strictAjv = new Ajv({
   removeAdditional: false,
   allErrors: false,
 });
-
-/** Parses an entity-tag list header (If-Match / If-None-Match); weak tags count only where `weakOk`. */
-export function parseEtagList(header: string | undefined, weakOk: boolean): string[] | undefined {
-  if (header === undefined) return undefined;
-  const out: string[] = [];
-  for (const raw of header.split(",")) {
-    const tag = raw.trim();
-    if (tag === "*") out.push(tag);
-    else if (/^"[\x21\x23-\x7e]*"$/.test(tag)) out.push(tag);
-    else if (/^W\/"[\x21\x23-\x7e]*"$/.test(tag)) {
-      if (weakOk) out.push(tag.slice(2));
-    } else throw new AppError("invalid_header", 'entity tags must be quoted, e.g. "abc", or *');
-  }
-  return out;
-}
 
 function writeCondition(req: FastifyRequest): WriteCondition {
   const inm = req.headers["if-none-match"];
@@ -68,24 +53,10 @@ export function objectInfo(meta: ObjectMeta) {
   };
 }
 
-function objectHeaders(reply: FastifyReply, meta: ObjectMeta): void {
-  reply.header("ETag", meta.etag);
-  reply.header("Last-Modified", meta.modified.toUTCString());
-  reply.header("Accept-Ranges", "bytes");
-  reply.header("X-Key-Version", String(meta.kekVersion));
-  reply.header("Cache-Control", "private, no-cache");
-}
-
 function idParam(req: FastifyRequest): string {
   const id = (req.params as { "*": string })["*"];
   validateObjectId(id);
   return id;
-}
-
-async function readAll(stream: AsyncIterable<Buffer>): Promise<Buffer> {
-  const parts: Buffer[] = [];
-  for await (const c of stream) parts.push(c);
-  return Buffer.concat(parts);
 }
 
 export async function dataRoutes(app: FastifyInstance, opts: DataRoutesOptions): Promise<void> {
@@ -210,38 +181,8 @@ export async function dataRoutes(app: FastifyInstance, opts: DataRoutesOptions):
 
   const serveObject = async (req: FastifyRequest, reply: FastifyReply, head: boolean) => {
     const p = principalOf(req);
-    const id = idParam(req);
-    const meta = await objects.stat(p.user.uid, id);
-    if (meta.kind === "item") {
-      const json = JSON.stringify({
-        id: idToJson(meta.id),
-        data: (await readAll(await objects.read(meta, null))).toString("utf8"),
-      });
-      reply.type("application/json; charset=utf-8");
-      if (head) return reply.header("Content-Length", Buffer.byteLength(json)).send();
-      return reply.send(json);
-    }
-    objectHeaders(reply, meta);
-    const inm = parseEtagList(req.headers["if-none-match"], true);
-    if (inm && (inm.includes("*") || inm.includes(meta.etag))) return reply.code(304).send();
-    const im = parseEtagList(req.headers["if-match"], false);
-    if (im && !im.includes("*") && !im.includes(meta.etag))
-      throw new AppError("precondition_failed", "the object's ETag does not match If-Match");
-    let range = parseRange(req.headers.range, meta.size);
-    const ifRange = req.headers["if-range"];
-    if (range && ifRange !== undefined && ifRange !== meta.etag) range = null;
-    reply.type(meta.contentType);
-    if (range) {
-      reply.code(206);
-      reply.header("Content-Range", `bytes ${range.start}-${range.end}/${meta.size}`);
-      reply.header("Content-Length", range.end - range.start + 1);
-    } else reply.header("Content-Length", meta.size);
-    if (head) return reply.send();
-    if (objects.isSmall(meta)) {
-      const whole = await objects.readSmall(meta);
-      return reply.send(range ? whole.subarray(range.start, range.end + 1) : whole);
-    }
-    return reply.send(await objects.read(meta, range));
+    const meta = await objects.stat(p.user.uid, idParam(req));
+    return sendObject(objects, req, reply, meta, head);
   };
 
   app.get("/data/*", { config: { auth: { scope: "read" } }, schema: getSchema }, (req, reply) =>
@@ -332,8 +273,9 @@ export async function dataRoutes(app: FastifyInstance, opts: DataRoutesOptions):
     ["/data", "GET, POST"],
     ["/data/*", "GET, HEAD, PUT, DELETE"],
   ] as const) {
+    // POST /data/* belongs to download links (link-routes.ts), which answer 405 for other ids.
     app.route({
-      method: ["PATCH", "OPTIONS", ...(url === "/data" ? (["PUT", "DELETE"] as const) : (["POST"] as const))],
+      method: ["PATCH", "OPTIONS", ...(url === "/data" ? (["PUT", "DELETE"] as const) : [])],
       url,
       config: { public: true },
       schema: { hide: true },

@@ -5,6 +5,13 @@ import type { FastifyInstance } from "fastify";
 import fp from "fastify-plugin";
 import { problemResponses, problemSchema } from "./schemas.js";
 
+declare module "fastify" {
+  interface FastifyContextConfig {
+    /** The path shown in OpenAPI when the route's own (a wildcard) says too little. */
+    openapiUrl?: string;
+  }
+}
+
 export const docsPlugin = fp(async (app: FastifyInstance, opts: { version: string }) => {
   app.addSchema(problemSchema);
   await app.register(swagger, {
@@ -38,16 +45,18 @@ export const docsPlugin = fp(async (app: FastifyInstance, opts: { version: strin
         { name: "users", description: "Users and tokens" },
         { name: "keys", description: "Key versions, rotation, rewrap" },
         { name: "jobs", description: "Background jobs" },
+        { name: "links", description: "Expiring download links: GET without a token" },
         { name: "system", description: "Probes, docs and metrics" },
       ],
     },
     transform: ({ schema, url, route }) => {
       // Wildcard routes carry object ids with slashes: show them as {id}.
+      const openapiUrl = route.config?.openapiUrl;
       const out = {
         schema: { ...(schema ?? {}) } as Record<string, unknown>,
-        url: url.replace("/*", "/{id}"),
+        url: openapiUrl ?? url.replace("/*", "/{id}"),
       };
-      if (url.includes("*")) {
+      if (url.includes("*") && !openapiUrl) {
         delete out.schema.params;
         out.schema.params = {
           type: "object",

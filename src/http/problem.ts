@@ -5,6 +5,7 @@ import type { Duplex } from "node:stream";
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import fp from "fastify-plugin";
 import { AppError, ERROR_CATALOGUE, type ErrorCode } from "../errors.js";
+import { loggablePath } from "./redact-path.js";
 
 export const PROBLEM_TYPE_BASE = "https://sse-store.dev/problems/";
 
@@ -94,7 +95,7 @@ export const problemPlugin = fp(async (app: FastifyInstance) => {
   app.setNotFoundHandler((request, reply) => {
     return sendProblem(
       reply,
-      new AppError("not_found", `no route ${request.method} ${request.url.split("?")[0]}`),
+      new AppError("not_found", `no route ${request.method} ${loggablePath(request.url)}`),
     );
   });
 });

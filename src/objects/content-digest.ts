@@ -23,7 +23,8 @@ export function parseContentDigest(header: string | undefined): ExpectedDigest |
   for (const [name, alg] of Object.entries(ALGORITHMS)) {
     const value = found.get(name);
     if (!value) continue;
-    if (value.length !== alg.bytes) throw new AppError("invalid_header", `Content-Digest ${name} has the wrong length`);
+    if (value.length !== alg.bytes)
+      throw new AppError("invalid_header", `Content-Digest ${name} has the wrong length`);
     return { algorithm: alg.node, value };
   }
   throw new AppError("invalid_header", "Content-Digest names no supported algorithm (sha-256, sha-512)");

@@ -326,6 +326,12 @@ export function objectStoreContract(name: string, factory: () => Promise<ObjectS
         expect(await list({ prefix: "" })).toEqual(ordered);
       });
 
+      it("`after` may be a position past a folder (the folder prefix and \\x7f), as GET /objects uses", async () => {
+        expect(await list({ after: "a/\x7f" })).toEqual(["abc"]);
+        expect(await list({ prefix: "a", after: "a/\x7f" })).toEqual(["abc"]);
+        expect(await list({ after: "\x7f" })).toEqual([]);
+      });
+
       it("maxIntegerId is the greatest canonical integer, or null", async () => {
         expect(await store.maxIntegerId(owner)).toBe(10);
         const other = newUser();

@@ -397,7 +397,8 @@ describe("PostgreSQL stores", () => {
             await q.query(`INSERT INTO ${table} VALUES ($1)`, [n]);
           });
         await Promise.all([run(1), run(2)]);
-        expect(attempts).toBe(3);
+        // At least one retry; SSI may abort more than one attempt under load.
+        expect(attempts).toBeGreaterThanOrEqual(3);
         expect(await pgdb.query(`SELECT n FROM ${table} ORDER BY n`)).toEqual([{ n: 1 }, { n: 2 }]);
         await pgdb.query(`DROP TABLE ${table}`);
       } finally {

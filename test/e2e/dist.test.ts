@@ -25,6 +25,12 @@ beforeAll(async () => {
       cwd: ROOT,
     },
   );
+  // The console step of `npm run build`: the image has dist/console and no console/ sources.
+  await run(
+    path.join(ROOT, "node_modules/.bin/tsx"),
+    [path.join(ROOT, "src/console-build.ts"), path.join(app, "dist/console")],
+    { cwd: ROOT },
+  );
 }, 120_000);
 
 afterAll(async () => {
@@ -68,6 +74,11 @@ describe("npm run build", () => {
     const pkg = JSON.parse(readFileSync(path.join(ROOT, "package.json"), "utf8")) as { version: string };
     expect(doc.info.version).toBe(pkg.version);
     expect((await fetch(`${server.url}/docs/`)).status).toBe(200);
+    // The web console, from dist/console.
+    const page = await fetch(`${server.url}/console/`);
+    expect(page.status).toBe(200);
+    expect(page.headers.get("content-security-policy")).toContain("script-src 'self'");
+    expect((await fetch(`${server.url}/console/app.js`)).status).toBe(200);
     expect(await (await fetch(`${server.url}/metrics`)).text()).toContain(
       `sse_build_info{version="${pkg.version}"} 1`,
     );

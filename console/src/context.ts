@@ -1,0 +1,16 @@
+// What every page gets from the shell.
+import type { Me } from "./api.js";
+import type { UploadPanel } from "./upload-panel.js";
+
+export interface Settings {
+  maxObjectBytes: number;
+  version: string;
+}
+
+export interface PageContext {
+  me: Me;
+  settings: Settings;
+  /** Aborted when the user leaves the page: stops polling. */
+  signal: AbortSignal;
+  uploads: UploadPanel;
+}

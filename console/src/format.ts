@@ -1,0 +1,46 @@
+// Numbers and dates the way people read them.
+const UNITS = ["B", "KB", "MB", "GB", "TB"];
+
+export function bytes(n: number): string {
+  if (!Number.isFinite(n)) return "–";
+  let v = n;
+  let u = 0;
+  while (v >= 1000 && u < UNITS.length - 1) {
+    v /= 1000;
+    u++;
+  }
+  return u === 0 ? `${n} B` : `${v < 10 ? v.toFixed(1) : Math.round(v)} ${UNITS[u]}`;
+}
+
+export function exactBytes(n: number): string {
+  return `${n.toLocaleString("en-US")} bytes`;
+}
+
+export function date(iso: string | null | undefined): string {
+  if (!iso) return "–";
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) return "–";
+  return d.toLocaleString(undefined, {
+    year: "numeric",
+    month: "short",
+    day: "numeric",
+    hour: "2-digit",
+    minute: "2-digit",
+  });
+}
+
+export function relative(iso: string | null | undefined): string {
+  if (!iso) return "never";
+  const ms = new Date(iso).getTime() - Date.now();
+  const abs = Math.abs(ms);
+  const fmt = new Intl.RelativeTimeFormat(undefined, { numeric: "auto" });
+  if (abs < 60_000) return fmt.format(Math.round(ms / 1000), "second");
+  if (abs < 3_600_000) return fmt.format(Math.round(ms / 60_000), "minute");
+  if (abs < 86_400_000) return fmt.format(Math.round(ms / 3_600_000), "hour");
+  return fmt.format(Math.round(ms / 86_400_000), "day");
+}
+
+/** A short, readable label of a MIME type. */
+export function typeLabel(type: string): string {
+  return type.split(";")[0]?.trim() || "application/octet-stream";
+}

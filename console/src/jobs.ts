@@ -1,0 +1,104 @@
+// Background jobs (rewrap, root-key rotation): the ones started from this tab are remembered for
+// the Jobs page, and any job can be watched live with a progress bar.
+import { api, type Job } from "./api.js";
+import { type Child, h } from "./dom.js";
+import { badge, errorText, notice, progressBar } from "./ui.js";
+
+const KEY = "sse.jobs";
+const POLL_MS = 400;
+
+export interface TrackedJob {
+  id: string;
+  label: string;
+  started: string;
+}
+
+export function trackedJobs(): TrackedJob[] {
+  try {
+    const v = JSON.parse(sessionStorage.getItem(KEY) ?? "[]");
+    return Array.isArray(v) ? v : [];
+  } catch {
+    return [];
+  }
+}
+
+export function trackJob(id: string, label: string): void {
+  const jobs = trackedJobs().filter((j) => j.id !== id);
+  jobs.unshift({ id, label, started: new Date().toISOString() });
+  sessionStorage.setItem(KEY, JSON.stringify(jobs.slice(0, 50)));
+}
+
+function stateBadge(job: Job): HTMLElement {
+  if (job.state === "done") return badge("Done", "success");
+  if (job.state === "failed") return badge("Failed", "danger");
+  return badge("Running", "info");
+}
+
+/** What a finished job found, in words. */
+function outcome(job: Job): HTMLElement[] {
+  const r = job.result;
+  if (!r) return [];
+  if (typeof r.damagedCount === "number")
+    return [
+      r.damagedCount === 0
+        ? notice(
+            "success",
+            job.kind === "verify" ? "Every object is intact." : "Every data key was rewrapped.",
+          )
+        : notice(
+            "error",
+            `${r.damagedCount} object${r.damagedCount === 1 ? "" : "s"} failed authentication: see the job's result in the API.`,
+          ),
+    ];
+  if (typeof r.rootVersion === "number")
+    return [
+      notice(
+        "success",
+        `Root key version ${r.rootVersion} is primary${r.retired?.length ? `; retired: ${r.retired.join(", ")}` : ""}.`,
+      ),
+    ];
+  return [];
+}
+
+/** A live view of one job: label, state, a progress bar with done/total; polls until it ends. */
+export function jobView(
+  id: string,
+  label: Child,
+  signal: AbortSignal,
+  onEnd?: (job: Job) => void,
+): HTMLElement {
+  const bar = progressBar(`Progress of ${typeof label === "string" ? label : "job"}`);
+  const stateEl = h("span", null, badge("Starting", "info"));
+  const count = h("span", { class: "muted small" }, "");
+  const err = h("div");
+  const el = h(
+    "div",
+    { class: "job", "data-job": id },
+    h("div", { class: "job-head" }, h("div", { class: "job-label" }, label), stateEl),
+    bar.el,
+    h("div", { class: "job-foot" }, h("span", { class: "muted small mono" }, `job ${id}`), count),
+    err,
+  );
+  const tick = async () => {
+    if (signal.aborted) return;
+    try {
+      const job = await api.job(id);
+      bar.set(job.done, job.total);
+      count.textContent = `${job.done.toLocaleString()} of ${job.total.toLocaleString()}`;
+      stateEl.replaceChildren(stateBadge(job));
+      if (job.state === "running") {
+        setTimeout(tick, POLL_MS);
+        return;
+      }
+      bar.state(job.state === "done" ? "done" : "failed");
+      if (job.state === "done") bar.set(1, 1);
+      if (job.state === "failed") err.replaceChildren(notice("error", job.error ?? "The job failed."));
+      else err.replaceChildren(...outcome(job));
+      onEnd?.(job);
+    } catch (e) {
+      err.replaceChildren(notice("error", errorText(e)));
+    }
+  };
+  void tick();
+  return el;
+}

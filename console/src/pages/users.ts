@@ -1,0 +1,180 @@
+// Administration of users: list, create, delete (which destroys the user's data for good), and a
+// page per user with its tokens and key.
+import { api, type User } from "../api.js";
+import type { PageContext } from "../context.js";
+import { clear, h } from "../dom.js";
+import { date } from "../format.js";
+import {
+  badge,
+  button,
+  card,
+  dialog,
+  emptyState,
+  errorText,
+  notice,
+  pageHeader,
+  spinner,
+  toast,
+} from "../ui.js";
+import { keyPanel } from "./keys.js";
+import { tokensPanel } from "./tokens.js";
+
+export function usersPage(ctx: PageContext): HTMLElement {
+  const host = h("div", null, spinner());
+  const name = h("input", {
+    class: "input",
+    type: "text",
+    placeholder: "e.g. alice",
+    autocomplete: "off",
+    spellcheck: "false",
+    "aria-label": "User name",
+    required: true,
+  });
+  const role = h(
+    "select",
+    { class: "select", "aria-label": "Role" },
+    h("option", { value: "user" }, "user"),
+    h("option", { value: "admin" }, "admin"),
+  );
+  const formErr = h("div");
+  const create = button("Create user", { icon: "plus", variant: "primary", type: "submit" });
+  const form = h(
+    "form",
+    { class: "form-row" },
+    h("label", { class: "field grow" }, h("span", null, "Name"), name),
+    h("label", { class: "field" }, h("span", null, "Role"), role),
+    h("div", { class: "field end" }, create),
+  );
+  form.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    clear(formErr);
+    create.disabled = true;
+    try {
+      const u = await api.createUser(name.value.trim(), role.value);
+      toast(`Created user ${u.name}`, "success");
+      name.value = "";
+      load();
+    } catch (err) {
+      clear(formErr, notice("error", errorText(err)));
+    } finally {
+      create.disabled = false;
+    }
+  });
+
+  async function load(): Promise<void> {
+    try {
+      render(await api.users());
+    } catch (e) {
+      clear(host, notice("error", errorText(e)));
+    }
+  }
+
+  function render(users: User[]): void {
+    if (users.length === 0) {
+      clear(host, emptyState("users", "No users", "Create one below."));
+      return;
+    }
+    const rows = users.map((u) => {
+      const del = button("Delete", {
+        icon: "trash",
+        variant: "danger-outline small",
+        "aria-label": `Delete user ${u.name}`,
+      });
+      del.disabled = u.name === ctx.me.name;
+      if (del.disabled) del.title = "You cannot delete yourself";
+      del.addEventListener("click", () => deleteUser(u.name, load));
+      return h(
+        "tr",
+        { "data-user": u.name },
+        h(
+          "td",
+          null,
+          h("a", { href: `#/users/${encodeURIComponent(u.name)}`, class: "strong" }, u.name),
+          u.name === ctx.me.name ? badge("you", "info") : null,
+        ),
+        h("td", null, badge(u.role, u.role === "admin" ? "accent" : "neutral")),
+        h("td", { class: "hide-sm" }, date(u.created)),
+        h(
+          "td",
+          { class: "row-actions" },
+          h("a", { class: "btn secondary small", href: `#/users/${encodeURIComponent(u.name)}` }, "Manage"),
+          del,
+        ),
+      );
+    });
+    clear(
+      host,
+      h(
+        "table",
+        { class: "table" },
+        h(
+          "thead",
+          null,
+          h(
+            "tr",
+            null,
+            h("th", null, "Name"),
+            h("th", null, "Role"),
+            h("th", { class: "hide-sm" }, "Created"),
+            h("th", { class: "row-actions" }, h("span", { class: "offscreen" }, "Actions")),
+          ),
+        ),
+        h("tbody", null, rows),
+      ),
+    );
+  }
+
+  load();
+  return h(
+    "div",
+    { class: "page" },
+    pageHeader("Users", "Each user has a private namespace of objects and its own encryption key."),
+    card("All users", host),
+    card("New user", form, formErr),
+  );
+}
+
+export async function deleteUser(name: string, after: () => void): Promise<void> {
+  const ok = await dialog({
+    title: `Delete user ${name}?`,
+    body: [
+      notice(
+        "error",
+        h("strong", null, "This destroys data for good."),
+        ` All of ${name}'s objects are deleted and ${name}'s encryption keys are destroyed: no copy of the data, backups included, can ever be decrypted again.`,
+      ),
+      h("p", null, `${name}'s tokens stop working at once.`),
+    ],
+    confirm: "Delete user and data",
+    danger: true,
+    typeToConfirm: name,
+    action: () => api.deleteUser(name),
+  });
+  if (ok) {
+    toast(`Deleted user ${name}`, "success");
+    after();
+  }
+}
+
+export function userPage(ctx: PageContext, name: string): HTMLElement {
+  const del = button("Delete user", { icon: "trash", variant: "danger-outline" });
+  del.disabled = name === ctx.me.name;
+  del.addEventListener("click", () =>
+    deleteUser(name, () => {
+      location.hash = "#/users";
+    }),
+  );
+  const back = h("a", { href: "#/users", class: "back" }, "← All users");
+  return h(
+    "div",
+    { class: "page" },
+    back,
+    pageHeader(
+      name,
+      "Tokens and encryption key of this user. Administrators cannot read users' objects.",
+      del,
+    ),
+    tokensPanel(ctx, name, () => location.reload()),
+    keyPanel(ctx, name === ctx.me.name ? undefined : name),
+  );
+}

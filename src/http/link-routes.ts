@@ -1,0 +1,161 @@
+// Download links: POST /data/{id}/link makes one (bearer, read scope); GET /links/{token} uses it
+// without a token. The token sits in the path, so the request log redacts it (redact-path.ts).
+import AjvModule from "ajv";
+import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import { AppError } from "../errors.js";
+import { DEFAULT_LINK_SECONDS, type DownloadLinks, MAX_LINK_SECONDS } from "../objects/download-links.js";
+import { idToJson, validateObjectId } from "../objects/object-id.js";
+import type { ObjectService } from "../objects/object-service.js";
+import { principalOf } from "./auth-plugin.js";
+import { attachment, downloadName } from "./content-disposition.js";
+import { sendObject } from "./object-response.js";
+import { problemResponses } from "./schemas.js";
+
+export interface LinkRoutesOptions {
+  objects: ObjectService;
+  links: DownloadLinks;
+  /** SSE_PUBLIC_URL; default: the scheme and host of the request. */
+  publicUrl?: string;
+}
+
+const LINK_SUFFIX = "/link";
+// Bodies are typed strictly: {"expiresInSeconds": "60"} is a 422, and so is an unknown field.
+const Ajv = AjvModule.default ?? AjvModule;
+const strictAjv = new Ajv({ coerceTypes: false, useDefaults: false, removeAdditional: false });
+
+const linkSchema = {
+  type: "object",
+  required: ["url", "expiresAt"],
+  properties: {
+    url: {
+      type: "string",
+      format: "uri",
+      description: "Downloads the object with GET (Range supported), no token needed",
+    },
+    expiresAt: { type: "string", format: "date-time" },
+    id: { anyOf: [{ type: "integer" }, { type: "string" }] },
+    etag: { type: "string", description: "The version of the object the link is bound to" },
+  },
+} as const;
+
+const binary = { "application/octet-stream": { schema: { type: "string", format: "binary" } } };
+
+export async function linkRoutes(app: FastifyInstance, opts: LinkRoutesOptions): Promise<void> {
+  const { objects, links } = opts;
+
+  app.post(
+    "/data/*",
+    {
+      config: { auth: { scope: "read" }, openapiUrl: "/data/{id}/link" },
+      validatorCompiler: ({ schema }) => strictAjv.compile(schema),
+      schema: {
+        tags: ["objects", "links"],
+        summary: "Make an expiring download link for an object",
+        description: `The URL downloads this object without a token (GET or HEAD, Range supported, \`Content-Disposition: attachment\` with the id's last segment as file name) until it expires (default ${DEFAULT_LINK_SECONDS} s, at most ${MAX_LINK_SECONDS} s, never past the expiry of the token that made it). It is refused (problem+json) once it expires (410 \`link_expired\`), once the object is replaced or deleted (410 \`object_changed\`), and when it was altered, made for another owner, signed by a retired key version, or its token was revoked (403 \`invalid_link\`). Any other POST /data/{id} answers 405.`,
+        params: { type: "object", properties: { id: { type: "string" } } },
+        body: {
+          type: "object",
+          additionalProperties: false,
+          properties: {
+            expiresInSeconds: {
+              type: "integer",
+              minimum: 1,
+              maximum: MAX_LINK_SECONDS,
+              default: DEFAULT_LINK_SECONDS,
+              description: "Lifetime of the link in seconds",
+            },
+          },
+        },
+        response: { 201: linkSchema, ...problemResponses(400, 401, 403, 404, 405, 422) },
+      },
+      // Before the body is parsed: a POST to an object is 405 whatever its body and type.
+      preParsing: async (req, reply, payload) => {
+        if (!(req.params as { "*": string })["*"].endsWith(LINK_SUFFIX)) {
+          reply.header("Allow", "GET, HEAD, PUT, DELETE");
+          throw new AppError(
+            "method_not_allowed",
+            "allowed: GET, HEAD, PUT, DELETE (POST only on /data/{id}/link)",
+          );
+        }
+        return payload;
+      },
+      // A link needs no body: the defaults apply.
+      preValidation: async (req) => {
+        if (req.body === undefined || req.body === null) req.body = {};
+      },
+    },
+    async (req, reply) => {
+      const path = (req.params as { "*": string })["*"];
+      const id = path.slice(0, -LINK_SUFFIX.length);
+      validateObjectId(id);
+      const p = principalOf(req);
+      const body = (req.body ?? {}) as { expiresInSeconds?: number };
+      const made = await links.create({
+        owner: p.user.uid,
+        id,
+        tokenId: p.token.id,
+        tokenExpiresAt: p.token.expiresAt,
+        expiresInSeconds: body.expiresInSeconds,
+      });
+      const base = opts.publicUrl ? opts.publicUrl.replace(/\/+$/, "") : `${req.protocol}://${req.host}`;
+      const name = encodeURIComponent(downloadName(made.meta.id, made.meta.kind));
+      reply.code(201).header("Cache-Control", "no-store");
+      return {
+        url: `${base}/links/${made.token}/${name}`,
+        expiresAt: made.expiresAt.toISOString(),
+        id: idToJson(made.meta.id),
+        etag: made.meta.etag,
+      };
+    },
+  );
+
+  const serve = async (req: FastifyRequest, reply: FastifyReply, head: boolean) => {
+    // `/links/<token>` or `/links/<token>/<file name>`; the name is only there for `wget` and the like.
+    const rest = (req.params as { "*": string })["*"];
+    const token = rest.split("/", 1)[0] ?? "";
+    const meta = await links.resolve(token);
+    reply.header("Content-Disposition", attachment(downloadName(meta.id, meta.kind)));
+    reply.header("X-Content-Type-Options", "nosniff");
+    reply.header("Referrer-Policy", "no-referrer");
+    // Whatever the stored type, the browser must never run it as a page of this origin.
+    reply.header("Content-Security-Policy", "default-src 'none'; sandbox");
+    return sendObject(objects, req, reply, meta, head, "private, no-store");
+  };
+
+  const getSchema = {
+    tags: ["links"],
+    summary: "Download an object through a link (no token)",
+    description:
+      "Streams the object with its type, `Content-Disposition: attachment`, ETag and `Accept-Ranges: bytes`; `Range` → 206. Refused links: 403 `invalid_link` (malformed, altered, another owner's, retired key version, revoked token), 410 `link_expired`, 410 `object_changed`.",
+    params: { type: "object", properties: { token: { type: "string" } } },
+    response: {
+      200: { description: "The object's bytes", content: binary },
+      206: { description: "Partial content", content: binary },
+      304: { description: "Not modified", type: "null" },
+      ...problemResponses(403, 410, 416),
+    },
+  };
+  app.get(
+    "/links/*",
+    { config: { public: true, openapiUrl: "/links/{token}" }, schema: getSchema },
+    (req, reply) => serve(req, reply, false),
+  );
+  app.head(
+    "/links/*",
+    {
+      config: { public: true, openapiUrl: "/links/{token}" },
+      schema: { ...getSchema, summary: "A link's headers, no body" },
+    },
+    (req, reply) => serve(req, reply, true),
+  );
+  app.route({
+    method: ["POST", "PUT", "DELETE", "PATCH", "OPTIONS"],
+    url: "/links/*",
+    config: { public: true },
+    schema: { hide: true },
+    handler: async (_req, reply) => {
+      reply.header("Allow", "GET, HEAD");
+      throw new AppError("method_not_allowed", "allowed: GET, HEAD");
+    },
+  });
+}

@@ -1,0 +1,80 @@
+// Listing with a delimiter, the way S3's ListObjectsV2 does it: ids under a prefix, with every id
+// that has a further `/` folded into one folder entry. Folders are skipped with one store query
+// each (an `after` just past the folder), so a folder of a million ids costs as much as one id.
+import { AppError } from "../errors.js";
+import type { ObjectMeta, ObjectStore } from "../store/store.js";
+
+/** Sorts after every character an id may hold, so `folder + PAST` follows every id in the folder. */
+const PAST = "\x7f";
+const MAX_CURSOR_CHARS = 2048;
+
+export type FolderEntry = { kind: "folder"; prefix: string } | { kind: "object"; meta: ObjectMeta };
+
+export interface FolderPage {
+  entries: FolderEntry[];
+  /** Opaque cursor of the next page, or null when this is the last. */
+  next: string | null;
+}
+
+export interface FolderQuery {
+  prefix: string;
+  /** "/" folds ids into folders; undefined lists every id under the prefix. */
+  delimiter?: "/";
+  /** A cursor from a previous page. */
+  cursor?: string;
+  limit: number;
+}
+
+export function encodeCursor(after: string): string {
+  return Buffer.from(after, "utf8").toString("base64url");
+}
+
+export function decodeCursor(cursor: string): string {
+  if (cursor.length > MAX_CURSOR_CHARS || !/^[A-Za-z0-9_-]+$/.test(cursor))
+    throw new AppError("bad_request", "cursor is not one this server issued");
+  const after = Buffer.from(cursor, "base64url").toString("utf8");
+  if (after.length === 0 || !/^[\x20-\x7f]+$/.test(after))
+    throw new AppError("bad_request", "cursor is not one this server issued");
+  return after;
+}
+
+export async function listFolder(store: ObjectStore, owner: string, q: FolderQuery): Promise<FolderPage> {
+  const entries: FolderEntry[] = [];
+  /** The list position after the last entry taken; becomes the next page's cursor. */
+  let after = q.cursor === undefined ? undefined : decodeCursor(q.cursor);
+  const want = q.limit + 1;
+  let positions: string[] = [];
+  for (;;) {
+    const batch = await store.listObjects(owner, {
+      prefix: q.prefix || undefined,
+      after,
+      limit: Math.min(1000, want),
+    });
+    /** The folder just taken: the ids that follow in it are folded into it. */
+    let folder: string | null = null;
+    for (const meta of batch) {
+      if (folder !== null && meta.id.startsWith(folder)) continue;
+      folder = null;
+      const rest = meta.id.slice(q.prefix.length);
+      const cut = q.delimiter ? rest.indexOf(q.delimiter) : -1;
+      if (cut >= 0) {
+        folder = q.prefix + rest.slice(0, cut + 1);
+        entries.push({ kind: "folder", prefix: folder });
+        positions.push(folder + PAST);
+      } else {
+        entries.push({ kind: "object", meta });
+        positions.push(meta.id);
+      }
+      if (entries.length === want) break;
+    }
+    if (entries.length === want || batch.length < Math.min(1000, want)) break;
+    // Continue past the folder we were in, or past the last id read.
+    after = folder !== null ? folder + PAST : batch[batch.length - 1]!.id;
+  }
+  const more = entries.length > q.limit;
+  if (more) {
+    entries.length = q.limit;
+    positions = positions.slice(0, q.limit);
+  }
+  return { entries, next: more ? encodeCursor(positions[positions.length - 1]!) : null };
+}
