@@ -2,7 +2,7 @@
 # SSE Store images. Targets:
 #   prod  the server: compiled JavaScript under plain node, runtime dependencies only, non-root,
 #         data in the /data volume, a health check on /ready
-#   test  the whole test suite (`npm test`), SoftHSM2 included
+#   test  the type check and the whole test suite (`npm test`), SoftHSM2 and Chromium included
 #   docker build --target prod -t sse-store .      docker build --target test -t sse-store-test . && docker run --rm sse-store-test
 
 ARG NODE_VERSION=20
@@ -62,9 +62,11 @@ STOPSIGNAL SIGTERM
 CMD ["node", "dist/main.js"]
 
 # --- test: type check and the suite, as a non-root user (PostgreSQL refuses to run as root) ---
+# The same system packages as .ci/run: SoftHSM2 (pkcs11), the sqlite3 shell (the documented
+# backup) and Chromium (the console's browser tests); without them those tests are skipped.
 FROM deps AS test
 RUN apt-get update \
- && apt-get install -y --no-install-recommends softhsm2 \
+ && apt-get install -y --no-install-recommends softhsm2 sqlite3 chromium \
  && rm -rf /var/lib/apt/lists/*
 COPY --chown=node:node . .
 # node_modules stays root's (read-only); only the app dir and Vite's cache are the user's.

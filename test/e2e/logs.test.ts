@@ -5,6 +5,7 @@ import { readFileSync } from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { flipSegmentBit } from "../helpers/tamper.js";
+import { createUser, issueToken } from "./api.js";
 import { type ServerProcess, startServer } from "./harness.js";
 
 interface LogLine {
@@ -102,22 +103,8 @@ describe("request logs", () => {
 
   it("never logs a token: not the bootstrap token, not a created one, not a presented one, not one in a query string", async () => {
     const name = `log${randomBytes(3).toString("hex")}`;
-    expect(
-      (
-        await server.fetch("/users", {
-          method: "POST",
-          body: JSON.stringify({ name, role: "user" }),
-          headers: { "content-type": "application/json" },
-        })
-      ).status,
-    ).toBe(201);
-    const issued = await server.fetch(`/users/${name}/tokens`, {
-      method: "POST",
-      body: JSON.stringify({ label: "logs" }),
-      headers: { "content-type": "application/json" },
-    });
-    expect(issued.status).toBe(201);
-    const created = ((await issued.json()) as { token: string }).token;
+    await createUser(server, name);
+    const created = (await issueToken(server, name, { label: "logs" })).token;
     expect(
       (await fetch(`${server.url}/data`, { headers: { authorization: `Bearer ${created}` } })).status,
     ).toBe(200);

@@ -5,7 +5,9 @@ import http from "node:http";
 import path from "node:path";
 import Database from "better-sqlite3";
 import { afterEach, describe, expect, it } from "vitest";
+import { createTestDatabase } from "../helpers/postgres.js";
 import { metricValue, parseMetrics } from "../helpers/prometheus.js";
+import { until } from "./api.js";
 import { type ServerProcess, startServer } from "./harness.js";
 
 const open: ServerProcess[] = [];
@@ -21,14 +23,6 @@ async function start(env: Record<string, string> = {}): Promise<ServerProcess> {
   const s = await startServer({ env });
   open.push(s);
   return s;
-}
-
-async function until(what: string, check: () => Promise<boolean>, ms = 15_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
 }
 
 interface SlowUpload {
@@ -63,13 +57,11 @@ function slowUpload(server: ServerProcess, id: string, first: Buffer, agent?: ht
 
 /** The server has the upload in hand (it shows in the in-flight gauge). */
 async function inFlight(server: ServerProcess): Promise<void> {
-  await until("the upload to be in flight", async () => {
+  const labels = { method: "PUT", route: "/data/*" };
+  await until(async () => {
     const text = await (await fetch(`${server.url}/metrics`)).text();
-    return (
-      metricValue(parseMetrics(text), "sse_http_requests_in_flight", { method: "PUT", route: "/data/*" }) ===
-      1
-    );
-  });
+    return metricValue(parseMetrics(text), "sse_http_requests_in_flight", labels) === 1;
+  }, "the upload to be in flight");
 }
 
 /** True once the port no longer accepts connections. */
@@ -111,7 +103,7 @@ describe("SIGTERM", () => {
     await inFlight(server);
     const exit = exited(server);
     server.proc.kill("SIGTERM");
-    await until("new connections to be refused", () => refused(server));
+    await until(() => refused(server), "new connections to be refused");
     expect(server.proc.exitCode).toBeNull();
     upload.req.write(parts[1]!);
     upload.req.end(parts[2]!);
@@ -171,7 +163,7 @@ describe("SIGTERM", () => {
       expect(res.headers.connection).toBe("keep-alive");
       const exit = exited(server);
       server.proc.kill("SIGTERM");
-      await until("new connections to be refused", () => refused(server));
+      await until(() => refused(server), "new connections to be refused");
       const started = Date.now();
       const parts: Buffer[] = [];
       for await (const chunk of res) parts.push(chunk as Buffer);
@@ -202,11 +194,56 @@ describe("SIGTERM", () => {
     await inFlight(server);
     const exit = exited(server);
     server.proc.kill("SIGTERM");
-    await until("new connections to be refused", () => refused(server));
+    await until(() => refused(server), "new connections to be refused");
     server.proc.kill("SIGINT");
     await expect(upload.response).rejects.toThrow();
     expect(await exit).toBe(1);
     expect(server.output()).toContain("second signal");
     expect(leftovers(server.dataDir)).toEqual({ uploads: 0, segments: 0, objects: 0 });
+  });
+});
+
+describe("SIGTERM on PostgreSQL", () => {
+  it("lets an in-flight upload finish, closes the pool and exits 0; a cut upload leaves no object", async () => {
+    const db = await createTestDatabase();
+    try {
+      const server = await start({ SSE_DATABASE_URL: db.url });
+      const parts = [randomBytes(100_000), randomBytes(100_000)];
+      const upload = slowUpload(server, "pg-during-shutdown", parts[0]!);
+      await inFlight(server);
+      const exit = exited(server);
+      server.proc.kill("SIGTERM");
+      await until(() => refused(server), "new connections to be refused");
+      upload.req.end(parts[1]!);
+      expect((await upload.response).status).toBe(201);
+      expect(await exit).toBe(0);
+      expect(server.output()).toContain("SSE Store stopped");
+
+      // The same data dir: it holds the file provider's root key, which every process needs.
+      const again = await startServer({
+        dataDir: server.dataDir,
+        env: { SSE_DATABASE_URL: db.url, SSE_SHUTDOWN_TIMEOUT: "1" },
+      });
+      open.push(again);
+      const got = Buffer.from(await (await again.fetch("/data/pg-during-shutdown")).arrayBuffer());
+      expect(got.equals(Buffer.concat(parts))).toBe(true);
+      const cut = slowUpload(again, "pg-cut", randomBytes(200_000));
+      await inFlight(again);
+      const exitAgain = exited(again);
+      again.proc.kill("SIGTERM");
+      await expect(cut.response).rejects.toThrow();
+      expect(await exitAgain).toBe(1);
+
+      const third = await startServer({ dataDir: server.dataDir, env: { SSE_DATABASE_URL: db.url } });
+      open.push(third);
+      expect((await third.fetch("/data/pg-cut")).status).toBe(404);
+      expect((await third.fetch("/data/pg-during-shutdown")).status).toBe(200);
+    } finally {
+      for (const s of open.splice(0)) {
+        await s.kill();
+        s.cleanup();
+      }
+      await db.drop();
+    }
   });
 });

@@ -100,6 +100,15 @@ describe("Dockerfile", () => {
       expect(env).toContain(v);
   });
 
+  it("gives the test image the system packages CI installs", () => {
+    const ci = [...read(".ci/run").matchAll(/need_apt\+=\(([\w.-]+)\)/g)].map((m) => m[1]!);
+    expect(ci.length).toBeGreaterThan(0);
+    const installs = stage("test")
+      .lines.filter((l) => /apt-get install/.test(l))
+      .join(" ");
+    for (const pkg of ci) expect(installs, pkg).toMatch(new RegExp(`\\b${pkg}\\b`));
+  });
+
   it("installs no dev dependencies into the prod image", () => {
     const prodDeps = stage("prod-deps").lines.join("\n");
     expect(prodDeps).toMatch(/npm prune --omit=dev/);
