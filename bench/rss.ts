@@ -44,12 +44,22 @@ export function descendants(root: number): number[] {
   return out;
 }
 
+function cmdline(pid: number): string {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, "utf8").replaceAll("\0", " ");
+  } catch {
+    return "";
+  }
+}
+
 /**
- * The process that actually serves: `tsx` runs the script in a child node process, so the pid we
- * spawned is a thin wrapper; the server is its deepest descendant (the pid itself when there is none).
+ * The process that actually serves. The harness spawns node itself (tsx as a loader), so that is
+ * the pid we spawned; its children are helpers such as tsx's esbuild service, never the server.
+ * Only a `tsx` CLI wrapper (baseline server) runs the script in a child node process.
  */
 export function servingPid(spawnedPid: number): number {
-  const below = descendants(spawnedPid);
+  if (!/tsx\/dist\/cli|\.bin\/tsx/.test(cmdline(spawnedPid))) return spawnedPid;
+  const below = descendants(spawnedPid).filter((p) => !/esbuild/.test(cmdline(p)));
   return below.length > 0 ? below[below.length - 1]! : spawnedPid;
 }
 
