@@ -140,6 +140,10 @@ describe("the bootstrap token", () => {
     expect(token).toMatch(/^sse_/);
     const r = await fetch(`${fresh.url}/data`, { headers: { authorization: `Bearer ${token}` } });
     expect(r.status).toBe(200);
+    // The log is written asynchronously: wait for the line that names the file.
+    const deadline = Date.now() + 10_000;
+    while (!fresh.output().includes(file) && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 20));
     expect(fresh.output()).toContain(file);
     expect(fresh.output()).not.toContain(token);
   });

@@ -91,7 +91,8 @@ async function download(ctx: CliContext, id: string, opts: GetOptions, signal: A
   let ok = false;
   try {
     // Decrypted data: readable by its owner only until they decide otherwise.
-    const file = fs.createWriteStream(part, { mode: 0o600 });
+    // Opened synchronously, so the file exists before any failure and the cleanup below removes it.
+    const file = fs.createWriteStream(part, { fd: fs.openSync(part, "w", 0o600) });
     try {
       // Counting where bytes leave the network, so the "after N bytes" of an error is exact.
       await pipeline(
