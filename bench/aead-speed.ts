@@ -1,7 +1,7 @@
 // Single-core XChaCha20-Poly1305 speed on 64 KiB segments: through the project's segment cipher
 // (what the server runs per segment) and through sodium-native directly, for comparison.
+
 import { randomBytes } from "node:crypto";
-import { createRequire } from "node:module";
 import {
   createSegmentCipher,
   FORMAT_VERSION,
@@ -9,26 +9,7 @@ import {
   SUITE_XCHACHA20_POLY1305,
   TAG_BYTES,
 } from "../src/crypto/segment-format.js";
-
-interface RawSodium {
-  crypto_aead_xchacha20poly1305_ietf_encrypt(
-    c: Buffer,
-    m: Buffer,
-    ad: Buffer,
-    nsec: null,
-    npub: Buffer,
-    k: Buffer,
-  ): number;
-  crypto_aead_xchacha20poly1305_ietf_decrypt(
-    m: Buffer,
-    nsec: null,
-    c: Buffer,
-    ad: Buffer,
-    npub: Buffer,
-    k: Buffer,
-  ): number;
-}
-const sodium = createRequire(import.meta.url)("sodium-native") as RawSodium;
+import { sodium } from "../src/crypto/sodium.js";
 
 export interface AeadResult {
   segmentBytes: number;

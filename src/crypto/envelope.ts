@@ -1,31 +1,8 @@
 // Key wrapping: a DEK under one version of its owner's KEK, and a KEK version under the root key.
 // Byte layout and rationale: docs/FORMAT.md, "Wrapped keys".
-import { createRequire } from "node:module";
+
 import { IntegrityError } from "../errors.js";
-
-interface Sodium {
-  randombytes_buf(buf: Buffer): void;
-  sodium_memzero(buf: Buffer): void;
-  crypto_aead_xchacha20poly1305_ietf_encrypt(
-    c: Buffer,
-    m: Buffer,
-    ad: Buffer,
-    nsec: null,
-    npub: Buffer,
-    k: Buffer,
-  ): number;
-  crypto_aead_xchacha20poly1305_ietf_decrypt(
-    m: Buffer,
-    nsec: null,
-    c: Buffer,
-    ad: Buffer,
-    npub: Buffer,
-    k: Buffer,
-  ): number;
-}
-
-// sodium-native ships no type declarations; only the functions used here are typed.
-const sodium = createRequire(import.meta.url)("sodium-native") as Sodium;
+import { sodium } from "./sodium.js";
 
 export const KEY_BYTES = 32;
 export const WRAP_FORMAT_VERSION = 1;

@@ -1,19 +1,8 @@
 // Strong ETags computed with a key derived from the object's DEK, so an ETag reveals nothing about
 // the content (not even equality across writes) to anyone without the key. See docs/FORMAT.md.
-import { createRequire } from "node:module";
+
 import { KEY_BYTES } from "./envelope.js";
-
-interface Sodium {
-  sodium_memzero(buf: Buffer): void;
-  crypto_kdf_derive_from_key(subkey: Buffer, subkeyId: number, ctx: Buffer, key: Buffer): void;
-  crypto_generichash_init(state: Buffer, key: Buffer, outputLength: number): void;
-  crypto_generichash_update(state: Buffer, input: Buffer): void;
-  crypto_generichash_final(state: Buffer, output: Buffer): void;
-  crypto_generichash_STATEBYTES: number;
-}
-
-// sodium-native ships no type declarations; only the functions used here are typed.
-const sodium = createRequire(import.meta.url)("sodium-native") as Sodium;
+import { sodium } from "./sodium.js";
 
 const ETAG_KDF_CONTEXT = Buffer.from("sse-etag", "ascii");
 const ETAG_KDF_SUBKEY_ID = 1;

@@ -1,16 +1,8 @@
 // The MAC of download links: keyed BLAKE2b-256 under a subkey derived from the owner's KEK, so a
 // link needs no key of its own, dies with the owner's key, and no KEK byte ever leaves this call.
-import { createRequire } from "node:module";
+
 import { KEY_BYTES } from "./envelope.js";
-
-interface Sodium {
-  sodium_memzero(buf: Buffer): void;
-  crypto_kdf_derive_from_key(subkey: Buffer, subkeyId: number, ctx: Buffer, key: Buffer): void;
-  crypto_generichash(output: Buffer, input: Buffer, key?: Buffer): void;
-}
-
-// sodium-native ships no type declarations; only the functions used here are typed.
-const sodium = createRequire(import.meta.url)("sodium-native") as Sodium;
+import { sodium } from "./sodium.js";
 
 /** crypto_kdf contexts are exactly 8 bytes; distinct from the ETag's "sse-etag". */
 const LINK_KDF_CONTEXT = Buffer.from("sse-link", "ascii");

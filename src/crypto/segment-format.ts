@@ -1,31 +1,9 @@
 // The segmented AEAD that stores object data (a STREAM construction over XChaCha20-Poly1305).
 // Every byte is specified in docs/FORMAT.md, "Segments"; change both together.
-import { createRequire } from "node:module";
+
 import { IntegrityError } from "../errors.js";
 import { KEY_BYTES, lengthPrefixed, u8, u32be } from "./envelope.js";
-
-interface Sodium {
-  crypto_generichash(out: Buffer, input: Buffer): void;
-  crypto_aead_xchacha20poly1305_ietf_encrypt(
-    c: Buffer,
-    m: Buffer,
-    ad: Buffer,
-    nsec: null,
-    npub: Buffer,
-    k: Buffer,
-  ): number;
-  crypto_aead_xchacha20poly1305_ietf_decrypt(
-    m: Buffer,
-    nsec: null,
-    c: Buffer,
-    ad: Buffer,
-    npub: Buffer,
-    k: Buffer,
-  ): number;
-}
-
-// sodium-native ships no type declarations; only the functions used here are typed.
-const sodium = createRequire(import.meta.url)("sodium-native") as Sodium;
+import { sodium } from "./sodium.js";
 
 export const FORMAT_VERSION = 1;
 export const SUITE_XCHACHA20_POLY1305 = 1;
