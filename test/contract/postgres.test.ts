@@ -272,7 +272,8 @@ describe("PostgreSQL stores", () => {
          process.stdout.write("ready\\n");
          setInterval(() => {}, 1000);`,
       );
-      const child = spawn(path.join(ROOT, "node_modules/.bin/tsx"), [script], {
+      // node itself with tsx as a loader: SIGKILL must reach the process that holds the upload.
+      const child = spawn(process.execPath, ["--import", "tsx", script], {
         cwd: ROOT,
         stdio: ["ignore", "pipe", "pipe"],
       });
