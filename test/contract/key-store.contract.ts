@@ -1,8 +1,9 @@
 // The KeyStore contract: every adapter runs this suite unchanged. It talks only to the port.
 import { randomBytes } from "node:crypto";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { AppError, StorageUnavailableError } from "../../src/errors.js";
+import { StorageUnavailableError } from "../../src/errors.js";
 import type { KekVersionRecord, KeyStore, UserKeyState } from "../../src/store/store.js";
+import { expectCode } from "./object-store.contract.js";
 
 export interface KeyStoreFixture {
   store: KeyStore;
@@ -17,15 +18,6 @@ export function kek(owner: string, version: number, rootVersion = 1): KekVersion
     wrappedKek: randomBytes(72),
     created: new Date(1_700_000_000_000 + version),
   };
-}
-
-async function expectCode(p: Promise<unknown>, code: string): Promise<void> {
-  const err = await p.then(
-    () => null,
-    (e: unknown) => e,
-  );
-  expect(err, `expected a rejection with code ${code}`).toBeInstanceOf(AppError);
-  expect((err as AppError).code).toBe(code);
 }
 
 export function keyStoreContract(name: string, factory: () => Promise<KeyStoreFixture>): void {

@@ -75,7 +75,8 @@ export function expectSegments(got: Buffer[], want: Buffer[]): void {
   for (const [i, b] of got.entries()) expect(b.equals(want[i]!), `segment ${i} differs`).toBe(true);
 }
 
-async function expectCode(p: Promise<unknown>, code: string): Promise<void> {
+/** Awaits a rejection and checks it is an AppError with this code (shared by the contract suites). */
+export async function expectCode(p: Promise<unknown>, code: string): Promise<void> {
   const err = await p.then(
     () => null,
     (e: unknown) => e,

@@ -134,19 +134,8 @@ export class PgDatabase {
    */
   async tx<T>(commit: Commit, fn: (q: Queryable) => Promise<T>): Promise<T> {
     for (let attempt = 1; ; attempt++) {
-      this.#checkOpen();
-      let client: pg.PoolClient;
-      try {
-        client = await this.#pool.connect();
-      } catch (err) {
-        throw this.#map(err);
-      }
-      // While checked out, a connection's failure has no other listener; it must not crash the process.
-      let broken: Error | undefined;
-      const onError = (err: Error) => {
-        broken = err;
-      };
-      client.on("error", onError);
+      const conn = await this.#checkout();
+      const { client } = conn;
       try {
         await client.query(commit === "durable" ? "BEGIN" : "BEGIN; SET LOCAL synchronous_commit TO off");
         const q = queryable(client);
@@ -154,24 +143,36 @@ export class PgDatabase {
         await client.query("COMMIT");
         return result;
       } catch (err) {
-        await client.query("ROLLBACK").catch((e: Error) => {
-          broken ??= e;
-        });
+        await client.query("ROLLBACK").catch((e: Error) => conn.markBroken(e));
         if (isRetryable(err) && attempt < MAX_ATTEMPTS) {
           await backoff(attempt);
           continue;
         }
         throw this.#map(err);
       } finally {
-        client.off("error", onError);
-        // A broken connection is discarded instead of going back to the pool.
-        client.release(broken);
+        conn.release();
       }
     }
   }
 
   /** Runs `fn` on one connection outside a transaction (VACUUM, advisory locks). */
   async withConnection<T>(fn: (q: Queryable) => Promise<T>): Promise<T> {
+    const conn = await this.#checkout();
+    try {
+      return await fn(queryable(conn.client));
+    } catch (err) {
+      throw this.#map(err);
+    } finally {
+      conn.release();
+    }
+  }
+
+  /**
+   * Checks a connection out of the pool. While checked out, a connection's failure has no other
+   * listener, so it is caught here (it must not crash the process); a broken connection is
+   * discarded on release instead of going back to the pool.
+   */
+  async #checkout(): Promise<{ client: pg.PoolClient; markBroken(err: Error): void; release(): void }> {
     this.#checkOpen();
     let client: pg.PoolClient;
     try {
@@ -184,14 +185,16 @@ export class PgDatabase {
       broken = err;
     };
     client.on("error", onError);
-    try {
-      return await fn(queryable(client));
-    } catch (err) {
-      throw this.#map(err);
-    } finally {
-      client.off("error", onError);
-      client.release(broken);
-    }
+    return {
+      client,
+      markBroken(err) {
+        broken ??= err;
+      },
+      release() {
+        client.off("error", onError);
+        client.release(broken);
+      },
+    };
   }
 
   async close(): Promise<void> {
