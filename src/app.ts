@@ -126,8 +126,9 @@ export async function build(config: Config, deps: Deps): Promise<App> {
     // never closes a kept-alive connection just as a client starts a request on it.
     keepAliveTimeout: 65_000,
   });
-  app.addHook("onRequest", async (req, reply) => {
+  app.addHook("onRequest", (req, reply, done) => {
     reply.header("X-Request-Id", req.id);
+    done();
   });
   await app.register(problemPlugin);
   await app.register(requestLogPlugin);

@@ -7,7 +7,7 @@ import type { Logger } from "pino";
 import { AppError } from "../errors.js";
 import type { ObjectStore, Role, Scope, TokenRecord, UserRecord } from "../store/store.js";
 import type { Principal } from "./principal.js";
-import { generateToken, isPlausibleToken, tokenLookupId, tokenMatches } from "./token-format.js";
+import { generateToken, hashMatches, hashToken, isPlausibleToken, tokenLookupId } from "./token-format.js";
 import { ALL_SCOPES } from "./token-grant.js";
 import type { UserService } from "./user-service.js";
 
@@ -31,12 +31,13 @@ export class AuthService {
   /** Resolves a bearer token; null when unknown, revoked, expired, malformed or of a deleted user. */
   async authenticate(token: string): Promise<Principal | null> {
     if (!isPlausibleToken(token)) return null;
-    const rec = await this.store.getToken(tokenLookupId(token));
-    if (!rec || !tokenMatches(token, rec.secretHash)) return null;
+    // One hash per request: it is both the comparison value and, for a bootstrap token, the lookup id.
+    const hash = hashToken(token);
+    const found = await this.store.getTokenWithUser(tokenLookupId(token, hash));
+    if (!found || !hashMatches(hash, found.token.secretHash)) return null;
+    const { token: rec, user } = found;
     const now = Date.now();
     if (rec.expiresAt && rec.expiresAt.getTime() <= now) return null;
-    const user = await this.store.getUserByUid(rec.uid);
-    if (!user) return null;
     const last = this.lastTouch.get(rec.id) ?? 0;
     if (now - last >= TOUCH_INTERVAL_MS) {
       this.lastTouch.set(rec.id, now);

@@ -27,10 +27,10 @@ export function hashToken(token: string): Buffer {
  * The lookup id of any presented token. Tokens we issued carry their id; an operator-chosen
  * bootstrap token in another shape gets an id derived from its hash.
  */
-export function tokenLookupId(token: string): string {
+export function tokenLookupId(token: string, hash: Buffer = hashToken(token)): string {
   const m = TOKEN_RE.exec(token);
   if (m) return m[1]!;
-  return `b${hashToken(token).subarray(0, 8).toString("hex").slice(1)}`;
+  return `b${hash.subarray(0, 8).toString("hex").slice(1)}`;
 }
 
 export function isTokenId(id: string): boolean {
@@ -38,8 +38,12 @@ export function isTokenId(id: string): boolean {
 }
 
 export function tokenMatches(token: string, storedHash: Buffer): boolean {
-  const h = hashToken(token);
-  return h.length === storedHash.length && timingSafeEqual(h, storedHash);
+  return hashMatches(hashToken(token), storedHash);
+}
+
+/** Constant-time comparison of a presented token's hash with the stored one. */
+export function hashMatches(hash: Buffer, storedHash: Buffer): boolean {
+  return hash.length === storedHash.length && timingSafeEqual(hash, storedHash);
 }
 
 /** Plausible bearer credential: printable ASCII, bounded, so junk never reaches the store. */

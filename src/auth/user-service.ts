@@ -38,7 +38,7 @@ export class UserService {
     try {
       await this.store.createUser(user);
     } catch (err) {
-      await this.keys.keyStore.destroyUserKeys(user.uid).catch(() => undefined);
+      await this.keys.destroyUserKeys(user.uid).catch(() => undefined);
       throw err;
     }
     this.logger.info({ user: name, role, by: actor?.user.name }, "user created");

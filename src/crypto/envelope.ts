@@ -30,22 +30,32 @@ export function zeroize(buf: Buffer): void {
  * The segment AD prefix and the wrap contexts all use this one rule.
  */
 export function lengthPrefixed(fields: ReadonlyArray<string | Buffer>): Buffer {
-  const bufs = fields.map((f) => (typeof f === "string" ? Buffer.from(f, "utf8") : f));
-  const out = Buffer.alloc(bufs.reduce((n, b) => n + 4 + b.length, 0));
+  let total = 0;
+  for (const f of fields) total += 4 + (typeof f === "string" ? Buffer.byteLength(f, "utf8") : f.length);
+  // One pooled allocation, every byte written below: this runs on every object read.
+  const out = Buffer.allocUnsafe(total);
   let at = 0;
-  for (const b of bufs) {
-    at = out.writeUInt32BE(b.length, at);
-    at += b.copy(out, at);
+  for (const f of fields) {
+    if (typeof f === "string") {
+      const n = Buffer.byteLength(f, "utf8");
+      at = out.writeUInt32BE(n, at);
+      at += out.write(f, at, n, "utf8");
+    } else {
+      at = out.writeUInt32BE(f.length, at);
+      at += f.copy(out, at);
+    }
   }
   return out;
 }
 
 export function u8(n: number): Buffer {
-  return Buffer.of(n);
+  const b = Buffer.allocUnsafe(1);
+  b.writeUInt8(n);
+  return b;
 }
 
 export function u32be(n: number): Buffer {
-  const b = Buffer.alloc(4);
+  const b = Buffer.allocUnsafe(4);
   b.writeUInt32BE(n);
   return b;
 }

@@ -43,8 +43,8 @@ export function segmentCount(size: number, segmentSize: number): number {
   return Math.max(1, Math.ceil(size / segmentSize));
 }
 
-/** The per-object part of every segment's AD: BLAKE2b-256 over the length-prefixed context. */
-function adPrefix(ctx: SegmentContext): Buffer {
+/** The per-object part of every segment's AD: BLAKE2b-256 over the length-prefixed context, into `out`. */
+function adPrefix(ctx: SegmentContext, out: Buffer): void {
   const encoded = lengthPrefixed([
     SEGMENT_MAGIC,
     u8(ctx.formatVersion),
@@ -54,9 +54,7 @@ function adPrefix(ctx: SegmentContext): Buffer {
     ctx.objectId,
     ctx.writeId,
   ]);
-  const digest = Buffer.alloc(AD_DIGEST_BYTES);
-  sodium.crypto_generichash(digest, encoded);
-  return digest;
+  sodium.crypto_generichash(out, encoded);
 }
 
 function validate(dek: Buffer, ctx: SegmentContext): void {
@@ -80,10 +78,11 @@ export function createSegmentCipher(dek: Buffer, ctx: SegmentContext): SegmentCi
   validate(dek, ctx);
   const segmentSize = ctx.segmentSize;
   // Scratch nonce and AD, rewritten per call: safe because seal/open run synchronously to completion.
-  const nonce = Buffer.alloc(NONCE_BYTES);
+  // Pooled allocations (no key material in them); position() writes the bytes left unset here.
+  const nonce = Buffer.allocUnsafe(NONCE_BYTES).fill(0);
   ctx.writeId.copy(nonce, 0);
-  const ad = Buffer.alloc(AD_BYTES);
-  adPrefix(ctx).copy(ad, 0);
+  const ad = Buffer.allocUnsafe(AD_BYTES);
+  adPrefix(ctx, ad.subarray(0, AD_DIGEST_BYTES));
 
   const position = (index: number, last: boolean): void => {
     const flag = last ? 1 : 0;

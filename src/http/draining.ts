@@ -9,20 +9,25 @@ export interface DrainingOptions {
 }
 
 export const drainingPlugin = fp(async (app: FastifyInstance, opts: DrainingOptions) => {
-  app.addHook("onRequest", async (_req, reply) => {
-    if (!opts.isDraining()) return;
+  // Callback-style hooks: they run on every request and almost always do nothing.
+  app.addHook("onRequest", (_req, reply, done) => {
+    if (!opts.isDraining()) return done();
     reply.header("Connection", "close");
-    throw new AppError(
-      "shutting_down",
-      "the server is shutting down; retry shortly (another instance may serve you)",
+    done(
+      new AppError(
+        "shutting_down",
+        "the server is shutting down; retry shortly (another instance may serve you)",
+      ),
     );
   });
   // Requests in flight when draining began finish normally, but on a connection that then closes.
-  app.addHook("onSend", async (_req, reply) => {
+  app.addHook("onSend", (_req, reply, payload, done) => {
     if (opts.isDraining()) reply.header("Connection", "close");
+    done(null, payload);
   });
   // A response whose headers left before draining began keeps its connection alive: close it once idle.
-  app.addHook("onResponse", async () => {
+  app.addHook("onResponse", (_req, _reply, done) => {
     if (opts.isDraining()) setImmediate(() => app.server.closeIdleConnections());
+    done();
   });
 });

@@ -1,7 +1,6 @@
 // Prometheus metrics: one registry per app (so several apps in one process never clash), HTTP
 // hooks that time every request and count its bytes on the wire, and the domain's counters.
 import type { Socket } from "node:net";
-import { finished } from "node:stream";
 import type { FastifyInstance } from "fastify";
 import fp from "fastify-plugin";
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
@@ -203,14 +202,26 @@ export interface MetricsRouteOptions {
 /** Times every request and counts its wire bytes; register it before any route. */
 export const metricsPlugin = fp(async (app: FastifyInstance, opts: { metrics: ServiceMetrics }) => {
   const { metrics } = opts;
-  app.addHook("onRequest", async (req, reply) => {
+  app.addHook("onRequest", (req, reply, next) => {
     const route = req.routeOptions.url ?? UNMATCHED_ROUTE;
     const done = metrics.requestStarted(req.method, route);
-    // Called for finished and for cut responses alike, unlike Fastify's onResponse.
-    finished(reply.raw, (err) => {
+    // 'finish' when the response was written whole, 'close' without it when it was cut: counted
+    // for cut responses too, unlike Fastify's onResponse.
+    const res = reply.raw;
+    let ended = false;
+    const end = (status: string) => {
+      if (ended) return;
+      ended = true;
+      res.off("finish", onFinish);
+      res.off("close", onClose);
       const bytes = socketDelta(req.raw.socket);
-      done(err ? "aborted" : String(reply.raw.statusCode), bytes.read, bytes.written);
-    });
+      done(status, bytes.read, bytes.written);
+    };
+    const onFinish = () => end(String(res.statusCode));
+    const onClose = () => end(res.writableFinished ? String(res.statusCode) : "aborted");
+    res.once("finish", onFinish);
+    res.once("close", onClose);
+    next();
   });
 });
 

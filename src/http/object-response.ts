@@ -48,7 +48,10 @@ export async function sendObject(
     reply.header("Cache-Control", cacheControl);
     const json = JSON.stringify({
       id: idToJson(meta.id),
-      data: (await readAll(await objects.read(meta, null))).toString("utf8"),
+      data: (objects.isSmall(meta)
+        ? await objects.readSmall(meta)
+        : await readAll(await objects.read(meta, null))
+      ).toString("utf8"),
     });
     reply.type("application/json; charset=utf-8");
     if (head) return reply.header("Content-Length", Buffer.byteLength(json)).send();

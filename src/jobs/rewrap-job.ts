@@ -23,7 +23,7 @@ export function rewrapJob(keys: KeyService, store: ObjectStore, batch = REWRAP_B
       const page = await store.objectKeyInfo(owner, after, batch);
       if (page.length === 0) break;
       // Read per batch: a rotation while the job runs moves the rest to the newer primary.
-      const { primaryVersion } = await keys.state(owner);
+      const { primaryVersion } = await keys.state(owner, true);
       const out = await keys.rewrapDeks(owner, page, primaryVersion);
       await store.updateWrappedDeks(owner, out.updates);
       for (const f of out.failed) damage.add(name, f.id, f.error);

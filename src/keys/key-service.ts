@@ -28,8 +28,20 @@ export function keyDestroyed(detail: string): AppError {
   return new AppError("key_destroyed", detail);
 }
 
+/**
+ * Key states read by this process are reused this long on the read and write paths. Changes made
+ * through this process apply at once (they drop the entry); another process sharing the store sees
+ * them within this time. Decisions that must see the latest state (rotation, retirement, the check
+ * after a write commits, rewrap) always read the store: docs/KEYS.md, "Caches".
+ */
+export const KEY_STATE_TTL_MS = 1000;
+const MAX_CACHED_STATES = 10_000;
+
 export class KeyService {
   readonly cache: KekCache;
+  private readonly states = new Map<string, { state: UserKeyState; until: number }>();
+  /** Bumped by every local change, so that a read that raced one does not cache what it read. */
+  private stateGeneration = 0;
   /** Unwraps in progress, by owner:version. */
   private readonly loading = new Map<string, Promise<void>>();
   /** Serialises key-state changes per owner within this process (rotate, retire). */
@@ -48,13 +60,34 @@ export class KeyService {
     await this.withNewKek(owner, 1, async (rec) => {
       await this.keyStore.createUserKey({ owner, primaryVersion: 1, minDecryptionVersion: 1 }, rec);
     });
+    this.forgetState(owner);
   }
 
-  async state(owner: string): Promise<UserKeyState> {
+  /** The owner's key state; `fresh` reads the store, otherwise a state up to KEY_STATE_TTL_MS old may serve. */
+  async state(owner: string, fresh = false): Promise<UserKeyState> {
+    const now = Date.now();
+    if (!fresh) {
+      const hit = this.states.get(owner);
+      if (hit && hit.until > now) return hit.state;
+    }
+    const generation = this.stateGeneration;
     const st = await this.keyStore.getUserKeyState(owner);
     // A missing key was destroyed (shredded): nothing of this owner can be read or written.
-    if (!st) throw keyDestroyed("the keys of this data's owner were destroyed");
+    if (!st) {
+      this.states.delete(owner);
+      throw keyDestroyed("the keys of this data's owner were destroyed");
+    }
+    if (generation === this.stateGeneration) {
+      if (this.states.size >= MAX_CACHED_STATES) this.states.clear();
+      this.states.set(owner, { state: st, until: now + KEY_STATE_TTL_MS });
+    }
     return st;
+  }
+
+  /** Drops the cached state of `owner` after a change made here. */
+  private forgetState(owner: string): void {
+    this.stateGeneration++;
+    this.states.delete(owner);
   }
 
   /** Wraps a fresh data key under the owner's primary KEK version. */
@@ -77,7 +110,7 @@ export class KeyService {
     dek: Buffer,
     context: Buffer,
   ): Promise<WrappedDek | null> {
-    const st = await this.state(owner);
+    const st = await this.state(owner, true);
     if (kekVersion >= st.primaryVersion) return null;
     return this.wrapDek(owner, dek, context);
   }
@@ -132,10 +165,14 @@ export class KeyService {
   /** Adds a KEK version and makes it primary; new writes use it, older versions still decrypt. */
   rotate(owner: string): Promise<number> {
     return this.exclusive(owner, async () => {
-      await this.state(owner);
+      await this.state(owner, true);
       const versions = await this.keyStore.listKekVersions(owner);
       const next = Math.max(0, ...versions.map((v) => v.version)) + 1;
-      await this.withNewKek(owner, next, (rec) => this.keyStore.addKekVersion(rec));
+      try {
+        await this.withNewKek(owner, next, (rec) => this.keyStore.addKekVersion(rec));
+      } finally {
+        this.forgetState(owner);
+      }
       return next;
     });
   }
@@ -146,16 +183,24 @@ export class KeyService {
    */
   retireBelow(owner: string, version: number): Promise<void> {
     return this.exclusive(owner, async () => {
-      const st = await this.state(owner);
-      await this.keyStore.retireKekVersionsBelow(owner, version);
+      const st = await this.state(owner, true);
+      try {
+        await this.keyStore.retireKekVersionsBelow(owner, version);
+      } finally {
+        this.forgetState(owner);
+      }
       for (let v = st.minDecryptionVersion; v < version; v++) this.cache.forget(owner, v);
     });
   }
 
   /** Crypto-shredding: every version of the owner's key, destroyed, in the store and in memory. */
   async destroyUserKeys(owner: string): Promise<void> {
-    await this.keyStore.destroyUserKeys(owner);
-    this.cache.forgetOwner(owner);
+    try {
+      await this.keyStore.destroyUserKeys(owner);
+    } finally {
+      this.forgetState(owner);
+      this.cache.forgetOwner(owner);
+    }
   }
 
   /**
@@ -228,7 +273,7 @@ export class KeyService {
   private async unwrapKek(owner: string, version: number): Promise<Buffer> {
     const rec = await this.keyStore.getKekVersion(owner, version);
     if (!rec) {
-      const st = await this.state(owner);
+      const st = await this.state(owner, true);
       if (version < st.minDecryptionVersion) throw retired(version, st.minDecryptionVersion);
       // The data names a version keys.db never had (e.g. keys.db restored from an older backup).
       throw new IntegrityError(`key version ${version} of this data's owner does not exist`);

@@ -24,7 +24,7 @@ export class KeyVersions {
   ) {}
 
   async info(owner: string): Promise<KeyInfo> {
-    const st = await this.keys.state(owner);
+    const st = await this.keys.state(owner, true);
     const [versions, counts] = await Promise.all([
       this.keys.keyStore.listKekVersions(owner),
       this.store.countByKekVersion(owner),
@@ -50,7 +50,7 @@ export class KeyVersions {
    * uses one of them, or when `version` is not between the current minimum and the primary.
    */
   async setMinDecryptionVersion(owner: string, version: number): Promise<KeyInfo> {
-    const st = await this.keys.state(owner);
+    const st = await this.keys.state(owner, true);
     if (version < st.minDecryptionVersion)
       throw new AppError(
         "conflict",

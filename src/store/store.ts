@@ -156,6 +156,8 @@ export interface ObjectStore {
   deleteUser(uid: string): Promise<boolean>;
   createToken(token: TokenRecord): Promise<void>;
   getToken(id: string): Promise<TokenRecord | null>;
+  /** A token and its user in one lookup (every authenticated request); null when either is missing. */
+  getTokenWithUser(id: string): Promise<{ token: TokenRecord; user: UserRecord } | null>;
   listTokens(uid: string): Promise<TokenRecord[]>;
   deleteToken(uid: string, id: string): Promise<boolean>;
   touchToken(id: string, at: Date): Promise<void>;

@@ -582,6 +582,21 @@ export function objectStoreContract(name: string, factory: () => Promise<ObjectS
         await expectCode(store.createToken(token("no-such-user")), "not_found");
       });
 
+      it("finds a token with its user in one lookup, and neither once the user is gone", async () => {
+        const u = newUser({ role: "admin" });
+        await store.createUser(u);
+        const t = token(u.uid, { lastUsed: new Date(1_700_000_004_000) });
+        await store.createToken(t);
+        expect(await store.getTokenWithUser(t.id)).toEqual({ token: t, user: u });
+        expect(await store.getTokenWithUser("nope")).toBeNull();
+        await store.deleteToken(u.uid, t.id);
+        expect(await store.getTokenWithUser(t.id)).toBeNull();
+        const again = token(u.uid);
+        await store.createToken(again);
+        await store.deleteUser(u.uid);
+        expect(await store.getTokenWithUser(again.id)).toBeNull();
+      });
+
       it("deletes a token only for its own user", async () => {
         const other = newUser();
         await store.createUser(other);

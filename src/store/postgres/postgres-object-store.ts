@@ -102,6 +102,12 @@ interface TokenRow {
   expires_at: Date | null;
 }
 
+interface TokenUserRow extends TokenRow {
+  user_name: string;
+  user_role: string;
+  user_created: Date;
+}
+
 interface JobRow {
   id: string;
   kind: string;
@@ -742,6 +748,20 @@ export class PostgresObjectStore implements ObjectStore {
   async getToken(id: string): Promise<TokenRecord | null> {
     const [row] = await this.#db.query<TokenRow>(`SELECT ${TOKEN_COLUMNS} FROM tokens WHERE id = $1`, [id]);
     return row ? toToken(row) : null;
+  }
+
+  async getTokenWithUser(id: string): Promise<{ token: TokenRecord; user: UserRecord } | null> {
+    const [row] = await this.#db.query<TokenUserRow>(
+      `SELECT t.id, t.uid, t.label, t.scopes, t.secret_hash, t.created, t.last_used, t.expires_at,
+              u.name AS user_name, u.role AS user_role, u.created AS user_created
+       FROM tokens t JOIN users u ON u.uid = t.uid WHERE t.id = $1`,
+      [id],
+    );
+    if (!row) return null;
+    return {
+      token: toToken(row),
+      user: toUser({ uid: row.uid, name: row.user_name, role: row.user_role, created: row.user_created }),
+    };
   }
 
   async listTokens(uid: string): Promise<TokenRecord[]> {

@@ -74,6 +74,12 @@ interface TokenRow {
   expires_at: number | null;
 }
 
+interface TokenUserRow extends TokenRow {
+  user_name: string;
+  user_role: string;
+  user_created: number;
+}
+
 interface JobRow {
   id: string;
   kind: string;
@@ -224,6 +230,10 @@ function prepareStatements(db: Db) {
        VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
     ),
     getToken: p("SELECT * FROM tokens WHERE id = ?"),
+    tokenWithUser: p(
+      `SELECT t.*, u.name AS user_name, u.role AS user_role, u.created AS user_created
+       FROM tokens t JOIN users u ON u.uid = t.uid WHERE t.id = ?`,
+    ),
     listTokens: p("SELECT * FROM tokens WHERE uid = ? ORDER BY created, id"),
     deleteToken: p("DELETE FROM tokens WHERE uid = ? AND id = ?"),
     touchToken: p("UPDATE tokens SET last_used = ? WHERE id = ?"),
@@ -660,6 +670,15 @@ export class SqliteObjectStore implements ObjectStore {
   async getToken(id: string): Promise<TokenRecord | null> {
     const row = this.#guard(() => this.#s.getToken.get(id)) as TokenRow | undefined;
     return row ? toToken(row) : null;
+  }
+
+  async getTokenWithUser(id: string): Promise<{ token: TokenRecord; user: UserRecord } | null> {
+    const row = this.#guard(() => this.#s.tokenWithUser.get(id)) as TokenUserRow | undefined;
+    if (!row) return null;
+    return {
+      token: toToken(row),
+      user: toUser({ uid: row.uid, name: row.user_name, role: row.user_role, created: row.user_created }),
+    };
   }
 
   async listTokens(uid: string): Promise<TokenRecord[]> {
