@@ -1,7 +1,7 @@
 // npm run bench: runs the suites under bench/suites/ (each file one suite, found at start), prints
 // one table of figures with their same-run baselines, ratios, targets and PASS/FAIL, and writes
 // bench/results/latest.json. Exit 0 unless something crashed; --strict also exits 1 on a FAIL.
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
 import { mkdirSync, readdirSync, readFileSync, realpathSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -28,6 +28,8 @@ const USAGE = `usage: npm run bench -- [options]
                         SSE_DATABASE_URL, else an embedded PostgreSQL 17 under --data-root)
   --data-root DIR       where data dirs and the disk-speed file go (default: the OS temp dir)
   --server-log-level L  SSE_LOG_LEVEL of the server under test (default warn: no request logs, like the baseline)
+  --source              run the server under test from src/ through tsx (default: build, then
+                        node dist/main.js, as the Docker image runs it)
   --profile             CPU-profile every server under test and print its top frames
   --strict              exit 1 when a figure misses its target
   --list                list the suites and exit`;
@@ -47,6 +49,7 @@ function options(argv: string[]): BenchOptions & { list: boolean } {
       "data-root": { type: "string" },
       "server-log-level": { type: "string", default: "warn" },
       profile: { type: "boolean", default: false },
+      source: { type: "boolean", default: false },
       strict: { type: "boolean", default: false },
       list: { type: "boolean", default: false },
       help: { type: "boolean", short: "h", default: false },
@@ -81,11 +84,25 @@ function options(argv: string[]): BenchOptions & { list: boolean } {
     databaseUrl,
     dataRoot: realpathSync(values["data-root"] ?? os.tmpdir()),
     serverLogLevel: values["server-log-level"],
+    serverBuild: values.source ? "source" : "dist",
     profile: values.profile,
     strict: values.strict,
     resultsDir: path.join(BENCH_DIR, "results"),
     list: values.list,
   };
+}
+
+/** `npm run build`, so that the servers under test run what the Docker image runs. */
+function buildServer(): void {
+  process.stderr.write("[bench] npm run build\n");
+  const r = spawnSync("npm", ["run", "build"], {
+    cwd: path.join(BENCH_DIR, ".."),
+    stdio: ["ignore", "ignore", "inherit"],
+  });
+  if (r.status !== 0) {
+    process.stderr.write("bench: npm run build failed (use --source to run src/ under tsx)\n");
+    process.exit(1);
+  }
 }
 
 function usage(message: string): never {
@@ -240,8 +257,10 @@ async function main(): Promise<number> {
   const envLine =
     `node ${env.node}, ${env.cores} cores (${env.cpuModel}), ${env.memoryGb.toFixed(0)} GB RAM, load ${env.loadAverage.map((l) => l.toFixed(2)).join(" ")}; ` +
     `data dir ${env.dataRoot} on ${env.filesystem.type} (${env.filesystem.device} at ${env.filesystem.mount}); ` +
-    `store ${env.store}, server log level ${env.serverLogLevel}${env.commit ? `, commit ${env.commit}` : ""}`;
+    `store ${env.store}, server log level ${env.serverLogLevel}${env.commit ? `, commit ${env.commit}` : ""}; ` +
+    `server under test: ${opts.serverBuild === "dist" ? "node dist/main.js (built now)" : "src/main.ts under tsx"}`;
   console.log(envLine);
+  if (opts.serverBuild === "dist") buildServer();
   console.log(`suites: ${selected.map((s) => s.name).join(", ")}`);
 
   const live = new Set<{ stop(): Promise<unknown> }>();
@@ -285,6 +304,7 @@ async function main(): Promise<number> {
           label: fullLabel,
           dataRoot: opts.dataRoot,
           logLevel: opts.serverLogLevel,
+          build: opts.serverBuild,
           databaseUrl: db?.url,
           profileDir,
           env: extraEnv,

@@ -2,7 +2,7 @@
 // top (the serving pid for RSS and CPU, and an optional CPU profile written when it stops).
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from "node:fs";
 import path from "node:path";
-import { type ServerProcess, startServer } from "../test/e2e/harness.js";
+import { ROOT, type ServerProcess, startServer } from "../test/e2e/harness.js";
 import { type ProfileSummary, summarizeProfile } from "./cpu-profile.js";
 import { servingPid } from "./rss.js";
 
@@ -23,6 +23,8 @@ export interface SseStartOptions {
   label: string;
   dataRoot: string;
   logLevel: string;
+  /** dist: `node dist/main.js` (built beforehand); source: src/main.ts through tsx. */
+  build: "dist" | "source";
   databaseUrl?: string;
   profileDir?: string;
   env?: Record<string, string | undefined>;
@@ -39,11 +41,16 @@ export async function startSse(o: SseStartOptions): Promise<SseServer> {
     // Node 20 refuses --cpu-prof in NODE_OPTIONS; a preloaded module drives the profiler instead.
     env.NODE_OPTIONS = [process.env.NODE_OPTIONS, `--import=${PROFILE_PRELOAD}`].filter(Boolean).join(" ");
     env.BENCH_CPU_PROFILE_DIR = profileDir;
-    env.BENCH_CPU_PROFILE_MAIN = "src/main.ts";
+    env.BENCH_CPU_PROFILE_MAIN = o.build === "dist" ? "dist/main.js" : "src/main.ts";
   }
   Object.assign(env, o.env);
   const since = Date.now();
-  const harness = await startServer({ dataDir, env });
+  const harness = await startServer({
+    dataDir,
+    env,
+    command:
+      o.build === "dist" ? { file: process.execPath, args: [path.join(ROOT, "dist/main.js")] } : undefined,
+  });
   return {
     url: harness.url,
     token: harness.token,

@@ -24,6 +24,11 @@ export interface BenchOptions {
   dataRoot: string;
   /** The server's SSE_LOG_LEVEL (--server-log-level); "warn" keeps request logs off, like the baseline. */
   serverLogLevel: string;
+  /**
+   * The server under test: "dist" (default) is the build `npm run build` makes at the bench's start,
+   * run as `node dist/main.js` like the Docker image; "source" runs src/main.ts through tsx (--source).
+   */
+  serverBuild: "dist" | "source";
   /** Write a CPU profile of every SSE server started and print its top frames (--profile). */
   profile: boolean;
   /** Exit 1 when a row fails (--strict). */

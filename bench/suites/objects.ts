@@ -84,7 +84,8 @@ const suite: Suite = {
       figure: `object GET ${mib} MiB`,
       value: g.mbps,
       unit: "MB/s",
-      baseline: { label: "AEAD open, 1 core", value: a.projectOpenMbps },
+      // The AEAD itself (sodium-native, one core, output buffer reused): the stricter of the two.
+      baseline: { label: "AEAD open (sodium), 1 core", value: a.rawOpenMbps },
       target: { op: ">=", value: 0.4 },
       otherLoad: Math.max(get.otherCores, aead.otherCores),
       note: `${g.seconds.toFixed(1)} s, ${cpuNote(get)}, ${

@@ -33,8 +33,19 @@ export interface SegmentContext {
 export interface SegmentCipher {
   /** Seals segment `index`; a non-last segment must be exactly segmentSize bytes. */
   seal(index: number, last: boolean, plaintext: Buffer): Buffer;
+  /**
+   * seal() into `out` (at least plaintext length + TAG_BYTES, not overlapping `plaintext`); returns
+   * the view of `out` that holds the sealed segment. For callers that recycle their buffers.
+   */
+  sealInto(index: number, last: boolean, plaintext: Buffer, out: Buffer): Buffer;
   /** Returns the authenticated plaintext or throws IntegrityError; never returns unverified bytes. */
   open(index: number, last: boolean, ciphertext: Buffer): Buffer;
+  /**
+   * open(), decrypting over `ciphertext` itself (no allocation): the result is a view of its first
+   * bytes. For buffers the caller owns and no longer needs sealed. On failure libsodium has zeroed
+   * the plaintext part, never decrypted it (the tag is checked first).
+   */
+  openInPlace(index: number, last: boolean, ciphertext: Buffer): Buffer;
 }
 
 export function segmentCount(size: number, segmentSize: number): number {
@@ -96,35 +107,70 @@ export function createSegmentCipher(dek: Buffer, ctx: SegmentContext): SegmentCi
 
   return {
     seal(index, last, plaintext) {
-      if (!validIndex(index)) throw new RangeError("segment index out of range");
-      const n = plaintext.length;
-      // Only canonical layouts are sealed, so open can reject everything else as tampering.
-      if (last ? n > segmentSize || (n === 0 && index > 0) : n !== segmentSize) {
-        throw new RangeError(
-          `segment ${index} has ${n} bytes, invalid for a ${last ? "last" : "non-last"} segment`,
-        );
-      }
-      position(index, last);
-      const out = Buffer.allocUnsafe(n + TAG_BYTES);
-      sodium.crypto_aead_xchacha20poly1305_ietf_encrypt(out, plaintext, ad, null, nonce, dek);
-      return out;
+      return sealTo(
+        index,
+        last,
+        plaintext,
+        Buffer.allocUnsafe(checkSeal(index, last, plaintext) + TAG_BYTES),
+      );
+    },
+
+    sealInto(index, last, plaintext, out) {
+      const n = checkSeal(index, last, plaintext);
+      if (out.length < n + TAG_BYTES) throw new RangeError("output buffer too small for the sealed segment");
+      return sealTo(index, last, plaintext, out.subarray(0, n + TAG_BYTES));
     },
 
     open(index, last, ciphertext) {
-      if (!validIndex(index)) throw new IntegrityError("segment index out of range");
-      const n = ciphertext.length - TAG_BYTES;
-      if (last ? n < 0 || n > segmentSize || (n === 0 && index > 0) : n !== segmentSize) {
-        throw new IntegrityError(`segment ${index} has an invalid length`);
-      }
-      position(index, last);
+      const n = checkOpen(index, last, ciphertext);
       const out = Buffer.allocUnsafe(n);
-      try {
-        sodium.crypto_aead_xchacha20poly1305_ietf_decrypt(out, null, ciphertext, ad, nonce, dek);
-      } catch {
-        out.fill(0);
-        throw new IntegrityError(`segment ${index} failed authentication`);
-      }
+      decrypt(out, index, last, ciphertext);
+      return out;
+    },
+
+    openInPlace(index, last, ciphertext) {
+      const n = checkOpen(index, last, ciphertext);
+      const out = ciphertext.subarray(0, n);
+      decrypt(out, index, last, ciphertext);
       return out;
     },
   };
+
+  function checkSeal(index: number, last: boolean, plaintext: Buffer): number {
+    if (!validIndex(index)) throw new RangeError("segment index out of range");
+    const n = plaintext.length;
+    // Only canonical layouts are sealed, so open can reject everything else as tampering.
+    if (last ? n > segmentSize || (n === 0 && index > 0) : n !== segmentSize) {
+      throw new RangeError(
+        `segment ${index} has ${n} bytes, invalid for a ${last ? "last" : "non-last"} segment`,
+      );
+    }
+    return n;
+  }
+
+  function sealTo(index: number, last: boolean, plaintext: Buffer, out: Buffer): Buffer {
+    position(index, last);
+    sodium.crypto_aead_xchacha20poly1305_ietf_encrypt(out, plaintext, ad, null, nonce, dek);
+    return out;
+  }
+
+  function checkOpen(index: number, last: boolean, ciphertext: Buffer): number {
+    if (!validIndex(index)) throw new IntegrityError("segment index out of range");
+    const n = ciphertext.length - TAG_BYTES;
+    if (last ? n < 0 || n > segmentSize || (n === 0 && index > 0) : n !== segmentSize) {
+      throw new IntegrityError(`segment ${index} has an invalid length`);
+    }
+    return n;
+  }
+
+  function decrypt(out: Buffer, index: number, last: boolean, ciphertext: Buffer): void {
+    position(index, last);
+    try {
+      sodium.crypto_aead_xchacha20poly1305_ietf_decrypt(out, null, ciphertext, ad, nonce, dek);
+    } catch {
+      // libsodium zeroes the output on failure; this repeats it for any binding that would not.
+      out.fill(0);
+      throw new IntegrityError(`segment ${index} failed authentication`);
+    }
+  }
 }

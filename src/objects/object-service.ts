@@ -116,11 +116,19 @@ export class ObjectService {
       const etag = new EtagHasher(dek);
       const hash = input.digest ? createHash(input.digest.algorithm) : null;
       let batch: Buffer[] = [];
-      const writer = new SegmentWriter(cipher, this.segmentSize, (sealed) => {
-        // The ETag covers the segment tags (each commits to its segment); see docs/FORMAT.md.
-        etag.update(sealed.subarray(sealed.length - TAG_BYTES));
-        batch.push(sealed);
-      });
+      // Full sealed segments go back here once the store has them: one batch of buffers per upload.
+      const spare: Buffer[] = [];
+      const full = this.segmentSize + TAG_BYTES;
+      const writer = new SegmentWriter(
+        cipher,
+        this.segmentSize,
+        (sealed) => {
+          // The ETag covers the segment tags (each commits to its segment); see docs/FORMAT.md.
+          etag.update(sealed.subarray(sealed.length - TAG_BYTES));
+          batch.push(sealed);
+        },
+        () => spare.pop() ?? Buffer.allocUnsafe(full),
+      );
       let size = 0;
 
       for await (const chunk of input.body) {
@@ -139,6 +147,8 @@ export class ObjectService {
           batch = [];
           await this.store.appendSegments(writeId, flushed, out);
           flushed += out.length;
+          // The store is done with them (ObjectStore.appendSegments).
+          for (const b of out) if (b.length === full) spare.push(b);
         }
       }
       if (input.contentLength !== undefined && size !== input.contentLength)
@@ -444,7 +454,8 @@ function openChecked(
 ): Buffer {
   if (!sealed) throw new IntegrityError("stored object is missing segments");
   const last = index === count - 1;
-  const plain = cipher.open(index, last, sealed);
+  // The store hands out buffers the caller owns: decrypted where they lie, no second 64 KiB each.
+  const plain = cipher.openInPlace(index, last, sealed);
   const expected = last ? meta.size - index * meta.segmentSize : meta.segmentSize;
   if (plain.length !== expected) throw new IntegrityError("stored segment has the wrong length");
   return plain;

@@ -1,6 +1,6 @@
 // Cuts a plaintext byte stream into fixed segments and seals them. A full segment waits for the
 // next byte before it is sealed, because only the end of the stream tells which segment is last.
-import type { SegmentCipher } from "../crypto/segment-format.js";
+import { type SegmentCipher, TAG_BYTES } from "../crypto/segment-format.js";
 
 export class SegmentWriter {
   private readonly buf: Buffer;
@@ -12,6 +12,8 @@ export class SegmentWriter {
     private readonly segmentSize: number,
     /** Receives sealed segments in order. */
     private readonly emit: (sealed: Buffer) => void,
+    /** Where non-last segments are sealed into (segmentSize + TAG_BYTES bytes): recycled buffers. */
+    private readonly output: () => Buffer = () => Buffer.allocUnsafe(segmentSize + TAG_BYTES),
   ) {
     this.buf = Buffer.allocUnsafe(segmentSize);
   }
@@ -21,7 +23,7 @@ export class SegmentWriter {
     while (off < chunk.length) {
       // A full segment followed by more bytes is known not to be last.
       if (this.fill === this.segmentSize) {
-        this.emit(this.cipher.seal(this.index++, false, this.buf));
+        this.emit(this.cipher.sealInto(this.index++, false, this.buf, this.output()));
         this.fill = 0;
       }
       const n = Math.min(this.segmentSize - this.fill, chunk.length - off);

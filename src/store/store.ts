@@ -109,7 +109,10 @@ export interface ObjectStore {
   maxIntegerId(owner: string): Promise<number | null>;
   /** Registers an upload so that its segments can be reclaimed if it never commits. */
   beginUpload(owner: string, id: string, writeId: Buffer): Promise<void>;
-  /** Stores segments `first, first+1, …` of an upload. Not visible to readers until commit. */
+  /**
+   * Stores segments `first, first+1, …` of an upload. Not visible to readers until commit. The
+   * store keeps no reference to the buffers once the promise settles: the caller reuses them.
+   */
   appendSegments(writeId: Buffer, first: number, segments: Buffer[]): Promise<void>;
   /**
    * In one durable transaction: checks `cond`, points (owner,id) at `meta.writeId`, writes the
@@ -123,7 +126,10 @@ export interface ObjectStore {
   sweepAbandonedUploads(): Promise<number>;
   /** Deletes the object; its segments go to the reclaimer. Returns false when it did not exist. */
   deleteObject(owner: string, id: string, cond?: WriteCondition): Promise<boolean>;
-  /** `count` segments from `first` (fewer at the end). Returns [] when the write is gone. */
+  /**
+   * `count` segments from `first` (fewer at the end). Returns [] when the write is gone. The buffers
+   * belong to the caller, who may overwrite them (segments are decrypted in place).
+   */
   readSegments(writeId: Buffer, first: number, count: number): Promise<Buffer[]>;
   /** Deletes the segments of replaced or deleted writes, except those in `busy` (being read). */
   reclaim(busy: ReadonlySet<string>): Promise<number>;

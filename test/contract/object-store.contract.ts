@@ -368,6 +368,40 @@ export function objectStoreContract(name: string, factory: () => Promise<ObjectS
         expect(await store.readSegments(randomBytes(16), 0, 1)).toEqual([]);
       });
 
+      it("keeps no reference to appended buffers: the writer may reuse them at once", async () => {
+        const segments = [seg(3, 65552), seg(4, 65552), seg(5, 65552), seg(6, 77)];
+        const meta = newMeta(owner, "reused");
+        await store.beginUpload(owner, "reused", meta.writeId);
+        const scratch = [Buffer.alloc(65552), Buffer.alloc(65552)];
+        for (let i = 0; i < segments.length; i += 2) {
+          const pair = segments.slice(i, i + 2).map((s, j) => {
+            const b = scratch[j]!.subarray(0, s.length);
+            s.copy(b);
+            return b;
+          });
+          await store.appendSegments(meta.writeId, i, pair);
+          // Overwritten before the next append, as the upload path does.
+          for (const b of scratch) b.fill(0xaa);
+        }
+        await store.commitObject(meta, {});
+        expectSegments(await store.readSegments(meta.writeId, 0, 4), segments);
+      });
+
+      it("hands out segment buffers the caller owns: overwriting one changes nothing stored", async () => {
+        const segments = [seg(7, 65552), seg(8, 65552), seg(9, 300)];
+        const { meta } = await putStreamed("owned", segments);
+        const first = await store.readSegments(meta.writeId, 0, 3);
+        // Readers decrypt in place; neither the store nor a later read may see those bytes.
+        for (const b of first) b.fill(0xee);
+        expectSegments(await store.readSegments(meta.writeId, 0, 3), segments);
+        const again = await Promise.all([
+          store.readSegments(meta.writeId, 0, 3),
+          store.readSegments(meta.writeId, 1, 2),
+        ]);
+        again[0][1]!.fill(0);
+        expectSegments(again[1], segments.slice(1));
+      });
+
       it("commits inline segments with the object", async () => {
         const meta = newMeta(owner, "i");
         await store.commitObject(meta, {}, [seg(7), seg(8)]);

@@ -97,6 +97,36 @@ describe("round trip", () => {
     expect(cipher.open(3, true, sealed[3]!).equals(plain.subarray(3 * SMALL))).toBe(true);
   });
 
+  it("openInPlace decrypts over the sealed buffer and agrees with open at every size", () => {
+    const cipher = createSegmentCipher(dekA, ctxOf());
+    for (const n of [0, 1, SMALL - 1, SMALL, SMALL + 1, 3 * SMALL, 3 * SMALL + 1]) {
+      const plain = pattern(n);
+      const sealed = sealAll(cipher, plain, SMALL);
+      const viaOpen = openAll(cipher, sealed);
+      const parts = sealed.map((s, i) => {
+        const out = cipher.openInPlace(i, i === sealed.length - 1, s);
+        // A view of the sealed buffer's own memory: nothing allocated.
+        expect(out.buffer).toBe(s.buffer);
+        expect(out.byteOffset).toBe(s.byteOffset);
+        return out;
+      });
+      expect(Buffer.concat(parts).equals(plain)).toBe(true);
+      expect(viaOpen.equals(plain)).toBe(true);
+    }
+  });
+
+  it("openInPlace rejects every single-bit flip and never yields unauthenticated bytes", () => {
+    const cipher = createSegmentCipher(dekA, ctxOf());
+    const sealed = cipher.seal(0, true, pattern(SMALL - 5));
+    for (let byte = 0; byte < sealed.length; byte++) {
+      const copy = Buffer.from(sealed);
+      copy[byte]! ^= 0x40;
+      expect(() => cipher.openInPlace(0, true, copy)).toThrow(IntegrityError);
+      // The plaintext part holds zeros, not a decryption of the forged bytes.
+      expect(copy.subarray(0, SMALL - 5).equals(Buffer.alloc(SMALL - 5))).toBe(true);
+    }
+  });
+
   it("uses fresh output buffers (callers may keep them)", () => {
     const cipher = createSegmentCipher(dekA, ctxOf());
     const a = cipher.seal(0, false, pattern(SMALL));
