@@ -59,7 +59,9 @@ HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
   CMD ["node", "-e", "fetch(`http://127.0.0.1:${process.env.SSE_PORT||8000}/ready`).then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
 # The server drains on SIGTERM within SSE_SHUTDOWN_TIMEOUT (30 s): give `docker stop -t` more.
 STOPSIGNAL SIGTERM
-CMD ["node", "dist/main.js"]
+# A 4 MB young generation (V8's default grows to 16 MB): about 10 MB less resident memory, and the
+# 64 KiB buffers of uploads and downloads are collected sooner; no measurable cost in the benchmarks.
+CMD ["node", "--max-semi-space-size=4", "dist/main.js"]
 
 # --- test: type check and the suite, as a non-root user (PostgreSQL refuses to run as root) ---
 # The same system packages as .ci/run: SoftHSM2 (pkcs11), the sqlite3 shell (the documented

@@ -23,7 +23,7 @@ export interface SseStartOptions {
   label: string;
   dataRoot: string;
   logLevel: string;
-  /** dist: `node dist/main.js` (built beforehand); source: src/main.ts through tsx. */
+  /** dist: `node --max-semi-space-size=4 dist/main.js` (built beforehand); source: src/main.ts through tsx. */
   build: "dist" | "source";
   databaseUrl?: string;
   profileDir?: string;
@@ -48,8 +48,11 @@ export async function startSse(o: SseStartOptions): Promise<SseServer> {
   const harness = await startServer({
     dataDir,
     env,
+    // The Docker image's command (Dockerfile, prod stage), flags included.
     command:
-      o.build === "dist" ? { file: process.execPath, args: [path.join(ROOT, "dist/main.js")] } : undefined,
+      o.build === "dist"
+        ? { file: process.execPath, args: ["--max-semi-space-size=4", path.join(ROOT, "dist/main.js")] }
+        : undefined,
   });
   return {
     url: harness.url,

@@ -3,8 +3,8 @@ import { mkdirSync } from "node:fs";
 import path from "node:path";
 import type { Logger } from "pino";
 import type { Config } from "../config.js";
-import { DEFAULT_KEYS_SCHEMA, PostgresKeyStore } from "./postgres/postgres-key-store.js";
-import { DEFAULT_OBJECTS_SCHEMA, PostgresObjectStore } from "./postgres/postgres-object-store.js";
+import type { PostgresKeyStore } from "./postgres/postgres-key-store.js";
+import type { PostgresObjectStore } from "./postgres/postgres-object-store.js";
 import { SqliteKeyStore } from "./sqlite/sqlite-key-store.js";
 import { SqliteObjectStore } from "./sqlite/sqlite-object-store.js";
 import type { KeyStore, ObjectStore } from "./store.js";
@@ -40,6 +40,9 @@ export async function openPostgresStores(
   config: Pick<Config, "keysDatabaseUrl" | "databasePoolSize">,
   logger: Logger,
 ): Promise<{ objects: PostgresObjectStore; keys: PostgresKeyStore }> {
+  // Loaded only here: a server on SQLite never carries the PostgreSQL driver in memory.
+  const [{ DEFAULT_OBJECTS_SCHEMA, PostgresObjectStore }, { DEFAULT_KEYS_SCHEMA, PostgresKeyStore }] =
+    await Promise.all([import("./postgres/postgres-object-store.js"), import("./postgres/postgres-key-store.js")]);
   const onError = (err: unknown, what: string) => logger.warn({ err }, `PostgreSQL: ${what} failed`);
   const objects = await PostgresObjectStore.open(databaseUrl, { poolSize: config.databasePoolSize, onError });
   try {

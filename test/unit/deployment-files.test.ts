@@ -88,7 +88,7 @@ describe("Dockerfile", () => {
     };
     expect(build.compilerOptions).toMatchObject({ rootDir: "src", outDir: "dist" });
     expect(existsSync(path.join(ROOT, "src/main.ts"))).toBe(true);
-    expect(prod).toContain('CMD ["node", "dist/main.js"]');
+    expect(prod).toContain('CMD ["node", "--max-semi-space-size=4", "dist/main.js"]');
     // dist/version.js reads ../package.json.
     expect(read("src/version.ts")).toContain('"../package.json"');
     expect(prod).toContain("COPY package.json ./");
