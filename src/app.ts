@@ -18,6 +18,7 @@ import { linkRoutes } from "./http/link-routes.js";
 import { meRoutes } from "./http/me-routes.js";
 import { metricsPlugin, metricsRoute, ServiceMetrics } from "./http/metrics.js";
 import { clientErrorHandler, frameworkErrors, problemPlugin } from "./http/problem.js";
+import { lazyRequestLogger } from "./http/lazy-request-logger.js";
 import { genReqId } from "./http/request-id.js";
 import { RequestLog, requestLogPlugin } from "./http/request-log.js";
 import { systemRoutes } from "./http/system-routes.js";
@@ -108,6 +109,7 @@ export async function build(config: Config, deps: Deps): Promise<App> {
   const app = Fastify({
     loggerInstance: deps.logger as FastifyBaseLogger,
     logController: new RequestLog(),
+    childLoggerFactory: lazyRequestLogger,
     genReqId,
     routerOptions: { maxParamLength: 4096 },
     exposeHeadRoutes: false,
