@@ -158,7 +158,8 @@ export async function getObject(o: {
     socket.once("error", reject);
     socket.once("close", () => {
       clearTimeout(timer);
-      if (length < 0 || received < length) reject(new Error(`connection closed after ${received} body bytes`));
+      if (length < 0 || received < length)
+        reject(new Error(`connection closed after ${received} body bytes`));
     });
   });
   await done;

@@ -42,7 +42,10 @@ export async function openPostgresStores(
 ): Promise<{ objects: PostgresObjectStore; keys: PostgresKeyStore }> {
   // Loaded only here: a server on SQLite never carries the PostgreSQL driver in memory.
   const [{ DEFAULT_OBJECTS_SCHEMA, PostgresObjectStore }, { DEFAULT_KEYS_SCHEMA, PostgresKeyStore }] =
-    await Promise.all([import("./postgres/postgres-object-store.js"), import("./postgres/postgres-key-store.js")]);
+    await Promise.all([
+      import("./postgres/postgres-object-store.js"),
+      import("./postgres/postgres-key-store.js"),
+    ]);
   const onError = (err: unknown, what: string) => logger.warn({ err }, `PostgreSQL: ${what} failed`);
   const objects = await PostgresObjectStore.open(databaseUrl, { poolSize: config.databasePoolSize, onError });
   try {

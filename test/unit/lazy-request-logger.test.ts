@@ -46,7 +46,7 @@ describe("lazyRequestLogger", () => {
     const log = lazyRequestLogger(logger, { reqId: "r3" }, {});
     log.level = "debug";
     log.debug("now visible");
-    expect(log.isLevelEnabled("debug")).toBe(true);
+    expect((log as unknown as pino.Logger).isLevelEnabled("debug")).toBe(true);
     expect(logger.level).toBe("warn");
     const quiet = lazyRequestLogger(logger, { reqId: "r4" }, { level: "silent" });
     quiet.error("never");
