@@ -108,7 +108,7 @@ export async function build(config: Config, deps: Deps): Promise<App> {
   let shuttingDown = false;
   const app = Fastify({
     loggerInstance: deps.logger as FastifyBaseLogger,
-    logController: new RequestLog(),
+    logController: new RequestLog(deps.logger),
     childLoggerFactory: lazyRequestLogger,
     genReqId,
     routerOptions: { maxParamLength: 4096 },

@@ -2,8 +2,38 @@
 // responses cut by a failing body at error, 4xx (the client's mistake) and successes at info.
 import { type FastifyInstance, type FastifyReply, type FastifyRequest, LogController } from "fastify";
 import fp from "fastify-plugin";
+import pino, { type Logger } from "pino";
+import { loggablePath } from "./redact-path.js";
+
+/** Where the line of a successful request goes directly (see RequestLog). */
+interface DirectLine {
+  stream: { write(line: string): unknown };
+  /** The root logger's bindings as pino serializes them: `,"pid":…,"hostname":"…"`. */
+  chindings: string;
+  level: number;
+}
 
 export class RequestLog extends LogController {
+  readonly #direct: DirectLine | null;
+
+  /**
+   * With the app's root logger, the "request completed" line of a request that did not fail (the
+   * line written most) is serialized here, as pino would write it, and handed to pino's stream:
+   * pino's generic path (a child logger, serializers, wildcard redaction) cost ~40 µs a line. Its
+   * fields hold nothing redaction would touch: method, path (no query, no link token), route,
+   * address, status, time (a test compares the two paths line for line).
+   */
+  constructor(root?: Logger) {
+    super();
+    const internals = root as unknown as Record<symbol, unknown> | undefined;
+    const stream = internals?.[pino.symbols.streamSym] as DirectLine["stream"] | undefined;
+    const chindings = internals?.[pino.symbols.chindingsSym];
+    this.#direct =
+      root && stream && typeof stream.write === "function" && typeof chindings === "string"
+        ? { stream, chindings, level: root.levels.values.info! }
+        : null;
+  }
+
   override incomingRequest(request: FastifyRequest): void {
     request.log.debug({ req: request }, "incoming request");
   }
@@ -13,10 +43,29 @@ export class RequestLog extends LogController {
     request: FastifyRequest,
     reply: FastifyReply,
   ): void {
+    if (!error && reply.statusCode < 500 && this.#direct) {
+      const log = reply.log as unknown as Logger;
+      if (log.isLevelEnabled("info")) this.#direct.stream.write(this.#line(request, reply));
+      return;
+    }
     const line = { req: request, res: { statusCode: reply.statusCode }, responseTime: reply.elapsedTime };
     if (error) reply.log.error({ ...line, err: error }, "request failed while responding");
     else if (reply.statusCode >= 500) reply.log.error(line, "request completed");
     else reply.log.info(line, "request completed");
+  }
+
+  #line(request: FastifyRequest, reply: FastifyReply): string {
+    const d = this.#direct!;
+    const route = request.routeOptions.url;
+    const req =
+      `{"method":${JSON.stringify(request.method)},"path":${JSON.stringify(loggablePath(request.url))}` +
+      `${route === undefined ? "" : `,"route":${JSON.stringify(route)}`}` +
+      `${request.ip === undefined ? "" : `,"remoteAddress":${JSON.stringify(request.ip)}`}}`;
+    return (
+      `{"level":${d.level},"time":${Date.now()}${d.chindings},"reqId":${JSON.stringify(request.id)}` +
+      `,"req":${req},"res":{"statusCode":${reply.statusCode}},"responseTime":${reply.elapsedTime}` +
+      `,"msg":"request completed"}\n`
+    );
   }
 
   override streamError(error: Error & { code?: string }, request: FastifyRequest, reply: FastifyReply): void {
