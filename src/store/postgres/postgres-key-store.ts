@@ -2,6 +2,8 @@
 // database of its own), so that the keys are backed up and restored apart from the objects and
 // restoring objects never brings back a destroyed key.
 import { AppError } from "../../errors.js";
+import type * as Rows from "../rows.js";
+import { postgresRows, type StateRow, toState } from "../rows.js";
 import type { KekVersionRecord, KeyStore, UserKeyState } from "../store.js";
 import { KEYS_SCHEMA, migrate } from "./migrations.js";
 import { PgDatabase } from "./pg-database.js";
@@ -17,33 +19,8 @@ export interface PostgresKeyStoreOptions {
   onError?: (err: unknown, what: string) => void;
 }
 
-interface KekRow {
-  owner: string;
-  version: number;
-  root_version: number;
-  wrapped_kek: Buffer;
-  created: Date;
-}
-
-interface StateRow {
-  owner: string;
-  primary_version: number;
-  min_decryption_version: number;
-}
-
-const toKek = (r: KekRow): KekVersionRecord => ({
-  owner: r.owner,
-  version: r.version,
-  rootVersion: r.root_version,
-  wrappedKek: r.wrapped_kek,
-  created: r.created,
-});
-
-const toState = (r: StateRow): UserKeyState => ({
-  owner: r.owner,
-  primaryVersion: r.primary_version,
-  minDecryptionVersion: r.min_decryption_version,
-});
+type KekRow = Rows.KekRow<Date>;
+const { toKek } = postgresRows;
 
 const KEK_COLUMNS = "owner, version, root_version, wrapped_kek, created";
 

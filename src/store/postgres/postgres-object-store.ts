@@ -13,19 +13,17 @@
 import { randomBytes } from "node:crypto";
 import { AppError } from "../../errors.js";
 import { ID_HIGH, integerIdValue, prefixAdmitsIntegers } from "../id-order.js";
+import type * as Rows from "../rows.js";
+import { postgresRows } from "../rows.js";
 import type {
   CommitResult,
   DekRewrap,
   JobPatch,
   JobRecord,
-  JobState,
   ListOptions,
   ObjectKeyInfo,
-  ObjectKind,
   ObjectMeta,
   ObjectStore,
-  Role,
-  Scope,
   TokenRecord,
   UserRecord,
   WriteCondition,
@@ -67,111 +65,12 @@ const uploadGone = () => new AppError("conflict", "the upload no longer exists")
 const hex = (b: Buffer) => b.toString("hex");
 const ms = (n: number) => `${Math.trunc(n)} milliseconds`;
 
-interface ObjectRow {
-  owner: string;
-  id: string;
-  kind: string;
-  size: number;
-  content_type: string;
-  etag: string;
-  created: Date;
-  modified: Date;
-  write_id: Buffer;
-  format_version: number;
-  suite: number;
-  segment_size: number;
-  kek_version: number;
-  wrapped_dek: Buffer;
-}
-
-interface UserRow {
-  uid: string;
-  name: string;
-  role: string;
-  created: Date;
-}
-
-interface TokenRow {
-  id: string;
-  uid: string;
-  label: string | null;
-  scopes: string[];
-  secret_hash: Buffer;
-  created: Date;
-  last_used: Date | null;
-  expires_at: Date | null;
-}
-
-interface TokenUserRow extends TokenRow {
-  user_name: string;
-  user_role: string;
-  user_created: Date;
-}
-
-interface JobRow {
-  id: string;
-  kind: string;
-  owner: string;
-  target: string | null;
-  state: string;
-  done: number;
-  total: number;
-  error: string | null;
-  cursor: string | null;
-  result: string | null;
-  created: Date;
-  updated: Date;
-}
-
-const toMeta = (r: ObjectRow): ObjectMeta => ({
-  owner: r.owner,
-  id: r.id,
-  kind: r.kind as ObjectKind,
-  size: r.size,
-  contentType: r.content_type,
-  etag: r.etag,
-  created: r.created,
-  modified: r.modified,
-  writeId: r.write_id,
-  formatVersion: r.format_version,
-  suite: r.suite,
-  segmentSize: r.segment_size,
-  kekVersion: r.kek_version,
-  wrappedDek: r.wrapped_dek,
-});
-
-const toUser = (r: UserRow): UserRecord => ({
-  uid: r.uid,
-  name: r.name,
-  role: r.role as Role,
-  created: r.created,
-});
-
-const toToken = (r: TokenRow): TokenRecord => ({
-  id: r.id,
-  uid: r.uid,
-  label: r.label,
-  scopes: r.scopes as Scope[],
-  secretHash: r.secret_hash,
-  created: r.created,
-  lastUsed: r.last_used,
-  expiresAt: r.expires_at,
-});
-
-const toJob = (r: JobRow): JobRecord => ({
-  id: r.id,
-  kind: r.kind,
-  owner: r.owner,
-  target: r.target,
-  state: r.state as JobState,
-  done: r.done,
-  total: r.total,
-  error: r.error,
-  cursor: r.cursor,
-  result: r.result,
-  created: r.created,
-  updated: r.updated,
-});
+type ObjectRow = Rows.ObjectRow<Date>;
+type UserRow = Rows.UserRow<Date>;
+type TokenRow = Rows.TokenRow<Date, string[]>;
+type TokenUserRow = Rows.TokenUserRow<Date, string[]>;
+type JobRow = Rows.JobRow<Date>;
+const { toMeta, toUser, toToken, toTokenWithUser, toJob } = postgresRows;
 
 const OBJECT_COLUMNS =
   "owner, id, kind, size, content_type, etag, created, modified, write_id, format_version, suite, " +
@@ -757,11 +656,7 @@ export class PostgresObjectStore implements ObjectStore {
        FROM tokens t JOIN users u ON u.uid = t.uid WHERE t.id = $1`,
       [id],
     );
-    if (!row) return null;
-    return {
-      token: toToken(row),
-      user: toUser({ uid: row.uid, name: row.user_name, role: row.user_role, created: row.user_created }),
-    };
+    return row ? toTokenWithUser(row) : null;
   }
 
   async listTokens(uid: string): Promise<TokenRecord[]> {

@@ -1,36 +1,13 @@
 // The embedded KeyStore: wrapped KEK versions in their own file (keys.db), with secure_delete so that a
 // destroyed key is overwritten in the file and a truncating checkpoint so that no copy stays in the WAL.
 import { AppError, StorageUnavailableError } from "../../errors.js";
+import type * as Rows from "../rows.js";
+import { type StateRow, sqliteRows, toState } from "../rows.js";
 import type { KekVersionRecord, KeyStore, UserKeyState } from "../store.js";
 import { type Db, isConstraint, KEYS_SCHEMA, openDatabase, storageFault } from "./migrations.js";
 
-interface KekRow {
-  owner: string;
-  version: number;
-  root_version: number;
-  wrapped_kek: Buffer;
-  created: number;
-}
-
-interface StateRow {
-  owner: string;
-  primary_version: number;
-  min_decryption_version: number;
-}
-
-const toKek = (r: KekRow): KekVersionRecord => ({
-  owner: r.owner,
-  version: r.version,
-  rootVersion: r.root_version,
-  wrappedKek: r.wrapped_kek,
-  created: new Date(r.created),
-});
-
-const toState = (r: StateRow): UserKeyState => ({
-  owner: r.owner,
-  primaryVersion: r.primary_version,
-  minDecryptionVersion: r.min_decryption_version,
-});
+type KekRow = Rows.KekRow<number>;
+const { toKek } = sqliteRows;
 
 const KEK_COLUMNS = "owner, version, root_version, wrapped_kek, created";
 

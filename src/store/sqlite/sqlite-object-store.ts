@@ -4,19 +4,17 @@
 import { setImmediate as nextTick } from "node:timers/promises";
 import { AppError } from "../../errors.js";
 import { ID_HIGH, integerIdValue, prefixAdmitsIntegers } from "../id-order.js";
+import type * as Rows from "../rows.js";
+import { sqliteRows } from "../rows.js";
 import type {
   CommitResult,
   DekRewrap,
   JobPatch,
   JobRecord,
-  JobState,
   ListOptions,
   ObjectKeyInfo,
-  ObjectKind,
   ObjectMeta,
   ObjectStore,
-  Role,
-  Scope,
   TokenRecord,
   UserRecord,
   WriteCondition,
@@ -39,111 +37,12 @@ const NO_NUM = Number.MIN_SAFE_INTEGER - 1;
 const uploadGone = () => new AppError("conflict", "the upload no longer exists");
 const hex = (b: Buffer) => b.toString("hex");
 
-interface ObjectRow {
-  owner: string;
-  id: string;
-  kind: string;
-  size: number;
-  content_type: string;
-  etag: string;
-  created: number;
-  modified: number;
-  write_id: Buffer;
-  format_version: number;
-  suite: number;
-  segment_size: number;
-  kek_version: number;
-  wrapped_dek: Buffer;
-}
-
-interface UserRow {
-  uid: string;
-  name: string;
-  role: string;
-  created: number;
-}
-
-interface TokenRow {
-  id: string;
-  uid: string;
-  label: string | null;
-  scopes: string;
-  secret_hash: Buffer;
-  created: number;
-  last_used: number | null;
-  expires_at: number | null;
-}
-
-interface TokenUserRow extends TokenRow {
-  user_name: string;
-  user_role: string;
-  user_created: number;
-}
-
-interface JobRow {
-  id: string;
-  kind: string;
-  owner: string;
-  target: string | null;
-  state: string;
-  done: number;
-  total: number;
-  error: string | null;
-  cursor: string | null;
-  result: string | null;
-  created: number;
-  updated: number;
-}
-
-const toMeta = (r: ObjectRow): ObjectMeta => ({
-  owner: r.owner,
-  id: r.id,
-  kind: r.kind as ObjectKind,
-  size: r.size,
-  contentType: r.content_type,
-  etag: r.etag,
-  created: new Date(r.created),
-  modified: new Date(r.modified),
-  writeId: r.write_id,
-  formatVersion: r.format_version,
-  suite: r.suite,
-  segmentSize: r.segment_size,
-  kekVersion: r.kek_version,
-  wrappedDek: r.wrapped_dek,
-});
-
-const toUser = (r: UserRow): UserRecord => ({
-  uid: r.uid,
-  name: r.name,
-  role: r.role as Role,
-  created: new Date(r.created),
-});
-
-const toToken = (r: TokenRow): TokenRecord => ({
-  id: r.id,
-  uid: r.uid,
-  label: r.label,
-  scopes: r.scopes === "" ? [] : (r.scopes.split(",") as Scope[]),
-  secretHash: r.secret_hash,
-  created: new Date(r.created),
-  lastUsed: r.last_used === null ? null : new Date(r.last_used),
-  expiresAt: r.expires_at === null ? null : new Date(r.expires_at),
-});
-
-const toJob = (r: JobRow): JobRecord => ({
-  id: r.id,
-  kind: r.kind,
-  owner: r.owner,
-  target: r.target,
-  state: r.state as JobState,
-  done: r.done,
-  total: r.total,
-  error: r.error,
-  cursor: r.cursor,
-  result: r.result,
-  created: new Date(r.created),
-  updated: new Date(r.updated),
-});
+type ObjectRow = Rows.ObjectRow<number>;
+type UserRow = Rows.UserRow<number>;
+type TokenRow = Rows.TokenRow<number, string>;
+type TokenUserRow = Rows.TokenUserRow<number, string>;
+type JobRow = Rows.JobRow<number>;
+const { toMeta, toUser, toToken, toTokenWithUser, toJob } = sqliteRows;
 
 const OBJECT_COLUMNS =
   "owner, id, kind, size, content_type, etag, created, modified, write_id, format_version, suite, " +
@@ -674,11 +573,7 @@ export class SqliteObjectStore implements ObjectStore {
 
   async getTokenWithUser(id: string): Promise<{ token: TokenRecord; user: UserRecord } | null> {
     const row = this.#guard(() => this.#s.tokenWithUser.get(id)) as TokenUserRow | undefined;
-    if (!row) return null;
-    return {
-      token: toToken(row),
-      user: toUser({ uid: row.uid, name: row.user_name, role: row.user_role, created: row.user_created }),
-    };
+    return row ? toTokenWithUser(row) : null;
   }
 
   async listTokens(uid: string): Promise<TokenRecord[]> {
