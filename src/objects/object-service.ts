@@ -230,12 +230,7 @@ export class ObjectService {
     const release = this.hold(meta);
     let dek: Buffer | null = null;
     try {
-      dek = await this.keys.unwrapDek(
-        meta.owner,
-        meta.kekVersion,
-        meta.wrappedDek,
-        dekContext(meta.owner, meta.id, meta.writeId),
-      );
+      dek = await this.unwrapDekOf(meta);
       const cipher = createSegmentCipher(dek, this.contextOf(meta));
       const sealed = await this.fetchBatch(meta, 0, count);
       const plain = sealed.map((seg, i) => openChecked(cipher, meta, i, count, seg));
@@ -246,6 +241,12 @@ export class ObjectService {
       if (dek) zeroize(dek);
       release();
     }
+  }
+
+  /** The data key of a stored write (the caller zeroes it). */
+  private unwrapDekOf(meta: ObjectMeta): Promise<Buffer> {
+    const context = dekContext(meta.owner, meta.id, meta.writeId);
+    return this.keys.unwrapDek(meta.owner, meta.kekVersion, meta.wrappedDek, context);
   }
 
   /**
@@ -290,12 +291,7 @@ export class ObjectService {
       unhold();
     };
     try {
-      dek = await this.keys.unwrapDek(
-        meta.owner,
-        meta.kekVersion,
-        meta.wrappedDek,
-        dekContext(meta.owner, meta.id, meta.writeId),
-      );
+      dek = await this.unwrapDekOf(meta);
       const cipher = createSegmentCipher(dek, this.contextOf(meta));
       const first = await this.fetchBatch(
         meta,
