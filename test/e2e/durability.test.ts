@@ -6,8 +6,10 @@ import path from "node:path";
 import Database from "better-sqlite3";
 import { afterAll, describe, expect, it } from "vitest";
 import { type ServerProcess, startServer, TEST_TOKEN, tempDir } from "./harness.js";
+import { survivalProblems, uploadUntilKilled } from "./kill-workload.js";
 import {
   expectProblem,
+  getBytes,
   KiB,
   killHard,
   listAll,
@@ -17,7 +19,6 @@ import {
   readBody,
   sha256,
   storedBlobBytes,
-  waitFor,
 } from "./util.js";
 
 const dirs: string[] = [];
@@ -39,11 +40,6 @@ afterAll(async () => {
   await Promise.all(running.map((s) => killHard(s)));
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
 }, 30_000);
-
-async function getBytes(s: ServerProcess, id: string | number): Promise<{ res: Response; bytes: Buffer }> {
-  const res = await s.fetch(`/data/${id}`);
-  return { res, bytes: Buffer.from(await res.arrayBuffer()) };
-}
 
 function filesUnder(dir: string): string[] {
   const out: string[] = [];
@@ -294,68 +290,19 @@ describe("kill -9", () => {
   it("keeps every acknowledged upload and no partial one while 8 clients upload", async () => {
     const dataDir = newDataDir();
     const s1 = await start(dataDir);
-    interface Version {
-      hash: string;
-      size: number;
-      acked: boolean;
-    }
-    const versions = new Map<string, Version[]>();
-    let acked = 0;
-    let killing = false;
-    const clientErrors: string[] = [];
-    const client = async (k: number) => {
-      for (let n = 0; !killing; n++) {
-        // Three ids per client, so that replaces are interrupted too.
-        const id = `kill/c${k}/obj${n % 3}`;
-        const size = 256 * KiB + Math.floor(Math.random() * (4 * MiB - 256 * KiB));
-        const data = randomData(size);
-        const v: Version = { hash: sha256(data), size, acked: false };
-        const list = versions.get(id) ?? [];
-        list.push(v);
-        versions.set(id, list);
-        try {
-          const res = await s1.fetch(`/data/${id}`, { method: "PUT", body: data });
-          await res.arrayBuffer();
-          if (res.status === 200 || res.status === 201) {
-            v.acked = true;
-            acked++;
-          } else if (!killing) clientErrors.push(`PUT ${id} → ${res.status}`);
-        } catch (err) {
-          if (!killing) clientErrors.push(`PUT ${id}: ${String(err)}`);
-          return;
-        }
-      }
-    };
-    const clients = Array.from({ length: 8 }, (_, k) => client(k));
-    await waitFor(() => acked >= 40 || clientErrors.length > 0, "40 acknowledged uploads", 90_000);
-    killing = true;
-    await killHard(s1);
-    await Promise.all(clients);
+    const { versions, clientErrors } = await uploadUntilKilled(s1, {
+      clients: 8,
+      minAcked: 40,
+      minBytes: 256 * KiB,
+      spanBytes: 4 * MiB - 256 * KiB,
+    });
     expect(clientErrors).toEqual([]);
 
     // The kill cut uploads short: otherwise this test would prove nothing.
     const inFlight = [...versions.values()].flat().filter((v) => !v.acked).length;
     expect(inFlight).toBeGreaterThanOrEqual(1);
     const s2 = await start(dataDir);
-    const problems: string[] = [];
-    let checked = 0;
-    for (const [id, list] of versions) {
-      const lastAcked = list.map((v) => v.acked).lastIndexOf(true);
-      // The last acknowledged version, or one written after it whose answer the kill swallowed.
-      const allowed = new Set(list.slice(Math.max(0, lastAcked)).map((v) => v.hash));
-      const { res, bytes } = await getBytes(s2, id);
-      if (res.status === 404) {
-        if (lastAcked >= 0) problems.push(`${id}: acknowledged but gone`);
-        continue;
-      }
-      if (res.status !== 200) {
-        problems.push(`${id}: ${res.status}`);
-        continue;
-      }
-      if (!allowed.has(sha256(bytes)))
-        problems.push(`${id}: content is no version that may have survived (${bytes.length} bytes)`);
-      checked++;
-    }
+    const { problems, checked } = await survivalProblems(s2, versions);
     expect(problems).toEqual([]);
     // Every id with an acknowledged version was read back (and checked) above.
     const withAck = [...versions.values()].filter((list) => list.some((v) => v.acked)).length;

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type ServerProcess, startServer } from "./harness.js";
 import {
   expectProblem,
+  getBytes,
   KiB,
   listAll,
   MiB,
@@ -37,12 +38,6 @@ afterAll(async () => {
   server?.cleanup();
   small?.cleanup();
 }, 30_000);
-
-async function getBytes(s: ServerProcess, id: string, headers: Record<string, string> = {}) {
-  const res = await s.fetch(`/data/${id}`, { headers });
-  const bytes = Buffer.from(await res.arrayBuffer());
-  return { res, bytes };
-}
 
 function digestHeader(body: Uint8Array, alg = "sha256"): string {
   const name = alg === "sha256" ? "sha-256" : "sha-512";

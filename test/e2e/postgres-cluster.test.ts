@@ -6,8 +6,10 @@ import { rmSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestDatabase, type TestDatabase } from "../helpers/postgres.js";
 import { type ServerProcess, startServer, tempDir } from "./harness.js";
+import { survivalProblems, uploadUntilKilled } from "./kill-workload.js";
 import {
   expectProblem,
+  getBytes,
   KiB,
   killHard,
   listAll,
@@ -15,7 +17,6 @@ import {
   putObject,
   randomData,
   sha256,
-  waitFor,
 } from "./util.js";
 
 let db: TestDatabase;
@@ -46,11 +47,6 @@ const json = (body: unknown): RequestInit => ({
   headers: { "content-type": "application/json" },
   body: JSON.stringify(body),
 });
-
-async function getBytes(s: ServerProcess, id: string | number) {
-  const res = await s.fetch(`/data/${id}`);
-  return { res, bytes: Buffer.from(await res.arrayBuffer()) };
-}
 
 describe("two server processes on one PostgreSQL", () => {
   it("both started on an empty database: one admin, one migration, both ready", async () => {
@@ -146,52 +142,16 @@ describe("two server processes on one PostgreSQL", () => {
   it("kill -9 of one while it writes: the other serves every acknowledged object", async () => {
     const victim = await startOnDb();
     extra.push(victim);
-    interface Version {
-      hash: string;
-      acked: boolean;
-    }
-    const versions = new Map<string, Version[]>();
-    let acked = 0;
-    let killing = false;
-    const clientErrors: string[] = [];
-    const client = async (k: number) => {
-      for (let n = 0; !killing; n++) {
-        const id = `kill/c${k}/obj${n % 3}`;
-        const data = randomData(128 * KiB + Math.floor(Math.random() * 3 * MiB));
-        const v: Version = { hash: sha256(data), acked: false };
-        versions.set(id, [...(versions.get(id) ?? []), v]);
-        try {
-          const res = await victim.fetch(`/data/${id}`, { method: "PUT", body: data });
-          await res.arrayBuffer();
-          if (res.status === 200 || res.status === 201) {
-            v.acked = true;
-            acked++;
-          } else if (!killing) clientErrors.push(`PUT ${id} → ${res.status}`);
-        } catch (err) {
-          if (!killing) clientErrors.push(`PUT ${id}: ${String(err)}`);
-          return;
-        }
-      }
-    };
-    const clients = Array.from({ length: 6 }, (_, k) => client(k));
-    await waitFor(() => acked >= 30 || clientErrors.length > 0, "30 acknowledged uploads", 90_000);
-    killing = true;
-    await killHard(victim);
-    await Promise.all(clients);
+    const { versions, clientErrors } = await uploadUntilKilled(victim, {
+      clients: 6,
+      minAcked: 30,
+      minBytes: 128 * KiB,
+      spanBytes: 3 * MiB,
+    });
     expect(clientErrors).toEqual([]);
     expect([...versions.values()].flat().filter((v) => !v.acked).length).toBeGreaterThanOrEqual(1);
 
-    const problems: string[] = [];
-    for (const [id, list] of versions) {
-      const lastAcked = list.map((v) => v.acked).lastIndexOf(true);
-      // The last acknowledged version, or a later one whose answer the kill swallowed.
-      const allowed = new Set(list.slice(Math.max(0, lastAcked)).map((v) => v.hash));
-      const { res, bytes } = await getBytes(b, id);
-      if (res.status === 404) {
-        if (lastAcked >= 0) problems.push(`${id}: acknowledged but gone`);
-      } else if (res.status !== 200) problems.push(`${id}: ${res.status}`);
-      else if (!allowed.has(sha256(bytes))) problems.push(`${id}: not a version that may have survived`);
-    }
+    const { problems } = await survivalProblems(b, versions);
     expect(problems).toEqual([]);
     const listed = (await listAll(b)).map(String).filter((id) => id.startsWith("kill/"));
     for (const id of listed) expect(versions.has(id), id).toBe(true);

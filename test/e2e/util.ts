@@ -355,6 +355,16 @@ export function descendants(pid: number): number[] {
  * A real `kill -9` of the server. The harness's kill() signals the tsx wrapper only, and SIGKILL
  * cannot be relayed, so the node process that serves would live on as an orphan; kill it first.
  */
+/** GET /data/{id} with the bootstrap token, the body read whole. */
+export async function getBytes(
+  s: ServerProcess,
+  id: string | number,
+  headers: Record<string, string> = {},
+): Promise<{ res: Response; bytes: Buffer }> {
+  const res = await s.fetch(`/data/${id}`, { headers });
+  return { res, bytes: Buffer.from(await res.arrayBuffer()) };
+}
+
 export async function killHard(server: ServerProcess): Promise<void> {
   const pid = server.proc.pid;
   if (pid !== undefined && server.proc.exitCode === null && server.proc.signalCode === null) {
