@@ -1,7 +1,3 @@
-// Runs the store contracts against the PostgreSQL adapters, on a database of this file's own on the
-// run's PostgreSQL; each test gets fresh schemas. PostgreSQL-only behaviour is tested below: several
-// stores on one schema stand for several server processes (and one test kills a real one).
-import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
@@ -21,6 +17,7 @@ import {
   type PostgresObjectStoreOptions,
 } from "../../src/store/postgres/postgres-object-store.js";
 import { SchemaVersionError } from "../../src/store/schema-version-error.js";
+import { killWhenReady } from "../helpers/kill-when-ready.js";
 import { adminQuery, createTestDatabase, type TestDatabase } from "../helpers/postgres.js";
 import { waitFor } from "../helpers/wait-for.js";
 import { kek, keyStoreContract } from "./key-store.contract.js";
@@ -272,27 +269,9 @@ describe("PostgreSQL stores", () => {
          process.stdout.write("ready\\n");
          setInterval(() => {}, 1000);`,
       );
-      // node itself with tsx as a loader: SIGKILL must reach the process that holds the upload.
-      const child = spawn(process.execPath, ["--import", "tsx", script], {
-        cwd: ROOT,
-        stdio: ["ignore", "pipe", "pipe"],
-      });
       try {
-        let err = "";
-        child.stderr.on("data", (d) => {
-          err += d;
-        });
-        await new Promise<void>((resolve, reject) => {
-          child.stdout.on("data", (d: Buffer) => {
-            if (d.toString().includes("ready")) resolve();
-          });
-          child.once("exit", (code) => reject(new Error(`child exited early (${code}): ${err}`)));
-        });
-        const exited = new Promise((resolve) => child.once("exit", resolve));
-        child.kill("SIGKILL");
-        await exited;
+        await killWhenReady(script);
       } finally {
-        if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
         rmSync(dir, { recursive: true, force: true });
       }
 

@@ -1,6 +1,3 @@
-// Runs the store contracts against the SQLite adapters, plus what only SQLite has: files, migrations,
-// pragmas, crash recovery and on-disk erasure of destroyed keys.
-import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import os from "node:os";
@@ -13,6 +10,7 @@ import { openSqliteStores } from "../../src/store/open-store.js";
 import { SchemaVersionError, storageFault } from "../../src/store/sqlite/migrations.js";
 import { SqliteKeyStore } from "../../src/store/sqlite/sqlite-key-store.js";
 import { SqliteObjectStore } from "../../src/store/sqlite/sqlite-object-store.js";
+import { killWhenReady } from "../helpers/kill-when-ready.js";
 import { kek, keyStoreContract } from "./key-store.contract.js";
 import { expectSegments, newMeta, newUser, objectStoreContract } from "./object-store.contract.js";
 
@@ -195,24 +193,7 @@ describe("SQLite stores", () => {
        process.stdout.write("ready\\n");
        setInterval(() => {}, 1000);`,
     );
-    // node itself with tsx as a loader: SIGKILL must reach the process that holds the upload.
-    const child = spawn(process.execPath, ["--import", "tsx", script], {
-      cwd: ROOT,
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let err = "";
-    child.stderr.on("data", (d) => {
-      err += d;
-    });
-    await new Promise<void>((resolve, reject) => {
-      child.stdout.on("data", (d: Buffer) => {
-        if (d.toString().includes("ready")) resolve();
-      });
-      child.once("exit", (code) => reject(new Error(`child exited early (${code}): ${err}`)));
-    });
-    const exited = new Promise((resolve) => child.once("exit", resolve));
-    child.kill("SIGKILL");
-    await exited;
+    await killWhenReady(script);
 
     const objects = SqliteObjectStore.open(objectsDb());
     expect((await objects.getObject("u", "1"))?.etag).toBe("e");
