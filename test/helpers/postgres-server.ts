@@ -3,10 +3,10 @@
 // No vitest import here: the global setup runs it outside the test workers.
 import { randomBytes } from "node:crypto";
 import { chmodSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
 import os from "node:os";
 import path from "node:path";
 import pg from "pg";
+import { freePort } from "../e2e/harness.js";
 
 export interface PostgresServer {
   /** Superuser URL of the maintenance database `postgres`. */
@@ -42,19 +42,6 @@ function loadEmbeddedPostgres(): Promise<EmbeddedPostgresClass> {
     return mod.default;
   })();
   return loading;
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.unref();
-    srv.on("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const addr = srv.address();
-      const port = typeof addr === "object" && addr ? addr.port : 0;
-      srv.close(() => resolve(port));
-    });
-  });
 }
 
 /**
