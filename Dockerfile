@@ -38,7 +38,10 @@ RUN npm prune --omit=dev --no-audit --no-fund && npm cache clean --force
 
 # --- prod ---------------------------------------------------------------------------------------
 FROM base AS prod
+# MALLOC_ARENA_MAX: glibc gives each thread that allocates its own malloc arena, and every arena
+# keeps its high-water mark; two arenas hold about 5 MB less at no measured throughput cost.
 ENV NODE_ENV=production \
+    MALLOC_ARENA_MAX=2 \
     SSE_HOST=0.0.0.0 \
     SSE_PORT=8000 \
     SSE_DATA_DIR=/data
@@ -59,8 +62,8 @@ HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
   CMD ["node", "-e", "fetch(`http://127.0.0.1:${process.env.SSE_PORT||8000}/ready`).then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
 # The server drains on SIGTERM within SSE_SHUTDOWN_TIMEOUT (30 s): give `docker stop -t` more.
 STOPSIGNAL SIGTERM
-# A 4 MB young generation (V8's default grows to 16 MB): about 10 MB less resident memory, and the
-# 64 KiB buffers of uploads and downloads are collected sooner; no measurable cost in the benchmarks.
+# A 4 MB young generation (V8's default grows to 16 MB): about 5 to 10 MB less resident memory, no
+# measurable cost in the benchmarks.
 CMD ["node", "--max-semi-space-size=4", "dist/main.js"]
 
 # --- test: type check and the suite, as a non-root user (PostgreSQL refuses to run as root) ---

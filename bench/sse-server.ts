@@ -43,6 +43,8 @@ export async function startSse(o: SseStartOptions): Promise<SseServer> {
     env.BENCH_CPU_PROFILE_DIR = profileDir;
     env.BENCH_CPU_PROFILE_MAIN = o.build === "dist" ? "dist/main.js" : "src/main.ts";
   }
+  // As the Docker image sets it (Dockerfile, prod stage).
+  env.MALLOC_ARENA_MAX = "2";
   Object.assign(env, o.env);
   const since = Date.now();
   const harness = await startServer({

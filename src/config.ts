@@ -12,6 +12,7 @@ export interface Config {
   readonly databaseUrl: string | undefined;
   readonly keysDatabaseUrl: string | undefined;
   readonly databasePoolSize: number;
+  readonly sqliteCacheMib: number;
   readonly bootstrapToken: string | undefined;
   readonly keyProvider: KeyProviderName;
   readonly passphrase: string | undefined;
@@ -104,6 +105,16 @@ export const SETTINGS: readonly SettingSpec[] = [
     min: 1,
     max: 1000,
     description: "PostgreSQL connections per server process for objects (keys use 4 more)",
+  },
+  {
+    key: "sqliteCacheMib",
+    env: "SSE_SQLITE_CACHE_MIB",
+    flag: "--sqlite-cache-mib",
+    kind: "int",
+    default: 2,
+    min: 1,
+    max: 65536,
+    description: "SQLite page cache of objects.db, in MiB (the operating system caches the file as well)",
   },
   {
     key: "bootstrapToken",

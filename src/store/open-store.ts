@@ -10,9 +10,15 @@ import { SqliteObjectStore } from "./sqlite/sqlite-object-store.js";
 import type { KeyStore, ObjectStore } from "./store.js";
 
 /** objects.db and keys.db in `dataDir` (created 0700 if missing); apart so that a backup of one never restores the other. */
-export function openSqliteStores(dataDir: string): { objects: SqliteObjectStore; keys: SqliteKeyStore } {
+export function openSqliteStores(
+  dataDir: string,
+  opts: { cacheMib?: number; onBackgroundError?: (message: string) => void } = {},
+): { objects: SqliteObjectStore; keys: SqliteKeyStore } {
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-  const objects = SqliteObjectStore.open(path.join(dataDir, "objects.db"));
+  const cacheKib = opts.cacheMib === undefined ? undefined : opts.cacheMib * 1024;
+  const objects = SqliteObjectStore.open(path.join(dataDir, "objects.db"), opts.onBackgroundError, {
+    cacheKib,
+  });
   try {
     return { objects, keys: SqliteKeyStore.open(path.join(dataDir, "keys.db")) };
   } catch (err) {
@@ -22,12 +28,19 @@ export function openSqliteStores(dataDir: string): { objects: SqliteObjectStore;
 }
 
 export async function openStores(
-  config: Pick<Config, "dataDir" | "databaseUrl" | "keysDatabaseUrl" | "databasePoolSize">,
+  config: Pick<Config, "dataDir" | "databaseUrl" | "keysDatabaseUrl" | "databasePoolSize" | "sqliteCacheMib">,
   logger: Logger,
 ): Promise<{ objects: ObjectStore; keys: KeyStore }> {
   if (config.databaseUrl) return openPostgresStores(config.databaseUrl, config, logger);
-  const stores = openSqliteStores(config.dataDir);
-  logger.debug({ dataDir: config.dataDir }, "opened the SQLite stores");
+  const stores = openSqliteStores(config.dataDir, {
+    cacheMib: config.sqliteCacheMib,
+    // The WAL keeps growing while checkpoints fail; an operator must hear about it.
+    onBackgroundError: (message) => logger.error({ error: message }, "SQLite background checkpoint failed"),
+  });
+  logger.debug(
+    { dataDir: config.dataDir, pageCacheKib: stores.objects.pageCacheKib },
+    "opened the SQLite stores",
+  );
   return stores;
 }
 

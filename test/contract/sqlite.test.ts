@@ -7,6 +7,7 @@ import Database from "better-sqlite3";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { StorageUnavailableError } from "../../src/errors.js";
 import { openSqliteStores } from "../../src/store/open-store.js";
+import { BackgroundCheckpointer } from "../../src/store/sqlite/background-checkpoint.js";
 import { SchemaVersionError, storageFault } from "../../src/store/sqlite/migrations.js";
 import { SqliteKeyStore } from "../../src/store/sqlite/sqlite-key-store.js";
 import { SqliteObjectStore } from "../../src/store/sqlite/sqlite-object-store.js";
@@ -68,6 +69,19 @@ describe("SQLite stores", () => {
     const k = raw(keysDb());
     expect(k.pragma("journal_mode", { simple: true })).toBe("wal");
     k.close();
+  });
+
+  it("gives objects.db a 2 MiB page cache unless SSE_SQLITE_CACHE_MIB says otherwise", async () => {
+    // better-sqlite3 builds with 16 MiB, which one large upload fills and the process keeps.
+    let { objects, keys } = openSqliteStores(dir);
+    expect(objects.pageCacheKib).toBe(2048);
+    await objects.close();
+    await keys.close();
+    ({ objects, keys } = openSqliteStores(dir, { cacheMib: 64 }));
+    expect(objects.pageCacheKib).toBe(65536);
+    await objects.close();
+    await keys.close();
+    expect(() => openSqliteStores(dir, { cacheMib: 0 })).toThrow(RangeError);
   });
 
   it("applies migrations once; reopening changes nothing", async () => {
@@ -205,6 +219,17 @@ describe("SQLite stores", () => {
     expect(await objects.readSegments(Buffer.alloc(16, 2), 0, 5)).toEqual([]);
     await objects.close();
   }, 30_000);
+
+  it("reports a checkpointer that cannot work, and still stops", async () => {
+    const errors: string[] = [];
+    const missing = path.join(dir, "no-such-dir", "objects.db");
+    const checkpointer = new BackgroundCheckpointer(missing, (m) => errors.push(m));
+    const deadline = Date.now() + 10_000;
+    while (errors.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    expect(errors.join("\n")).toMatch(/directory does not exist|unable to open/i);
+    // Its thread is gone already: stopping must not wait for an exit that has happened.
+    await checkpointer.stop();
+  });
 
   it("copies the WAL into objects.db in the background and keeps it bounded", async () => {
     const objects = SqliteObjectStore.open(objectsDb());

@@ -1,4 +1,4 @@
-// The PostgreSQL settings: URLs checked, the keys URL only beside a database URL, the pool size bounded.
+// The database settings: PostgreSQL URLs checked, the keys URL only beside a database URL, the pool size and the SQLite page cache bounded.
 import { describe, expect, it } from "vitest";
 import { ConfigError, loadConfig } from "../../src/config.js";
 
@@ -40,5 +40,14 @@ describe("PostgreSQL settings", () => {
       return null;
     })();
     expect(err?.message).not.toContain("hunter2");
+  });
+});
+
+describe("SQLite settings", () => {
+  it("take a page cache size in MiB, 2 by default, at least 1", () => {
+    expect(loadConfig({}).sqliteCacheMib).toBe(2);
+    expect(loadConfig({ SSE_SQLITE_CACHE_MIB: "64" }).sqliteCacheMib).toBe(64);
+    expect(() => loadConfig({ SSE_SQLITE_CACHE_MIB: "0" })).toThrow(/at least 1/);
+    expect(() => loadConfig({ SSE_SQLITE_CACHE_MIB: "2.5" })).toThrow(/must be an integer/);
   });
 });

@@ -96,7 +96,7 @@ describe("Dockerfile", () => {
     expect(prod.some((l) => /^HEALTHCHECK .*\/ready/.test(l))).toBe(true);
     expect(prod.some((l) => /^VOLUME\s.*\/data/.test(l))).toBe(true);
     const env = prod.filter((l) => l.startsWith("ENV ")).join(" ");
-    for (const v of ["SSE_HOST=0.0.0.0", "SSE_DATA_DIR=/data", "NODE_ENV=production"])
+    for (const v of ["SSE_HOST=0.0.0.0", "SSE_DATA_DIR=/data", "NODE_ENV=production", "MALLOC_ARENA_MAX=2"])
       expect(env).toContain(v);
   });
 

@@ -11,6 +11,8 @@ const { parentPort, workerData } = require("node:worker_threads");
 const Database = require(workerData.driver);
 const db = new Database(workerData.file, { timeout: 5000 });
 db.pragma("synchronous = FULL");
+// A checkpoint copies WAL frames straight to the file; this connection needs almost no page cache.
+db.pragma("cache_size = -256");
 let timer = null;
 let stopped = false;
 function step() {
@@ -40,6 +42,9 @@ step();
 export class BackgroundCheckpointer {
   readonly #worker: Worker;
   #stopped: Promise<void> | null = null;
+  /** Set once the thread has ended, by a stop or by a failure. */
+  #exited: Promise<void>;
+  #hasExited = false;
 
   constructor(file: string, onError: (message: string) => void, idleMs = 25) {
     const driver = createRequire(import.meta.url).resolve("better-sqlite3");
@@ -48,6 +53,12 @@ export class BackgroundCheckpointer {
       if (m.error) onError(m.error);
     });
     this.#worker.on("error", (err) => onError(err.message));
+    this.#exited = new Promise<void>((resolve) =>
+      this.#worker.once("exit", () => {
+        this.#hasExited = true;
+        resolve();
+      }),
+    );
     // The worker must never keep a finished process alive.
     this.#worker.unref();
   }
@@ -55,10 +66,12 @@ export class BackgroundCheckpointer {
   /** Final checkpoint and close; resolves when the worker is gone. */
   stop(): Promise<void> {
     this.#stopped ??= new Promise<void>((resolve) => {
+      // A thread that died (its error was reported) has nothing left to stop.
+      if (this.#hasExited) return resolve();
       // Until it is gone, the worker is what keeps the process alive for whoever awaits this.
       this.#worker.ref();
       const done = () => resolve();
-      this.#worker.once("exit", done);
+      void this.#exited.then(done);
       this.#worker.on("message", (m: { stopped?: boolean }) => {
         if (m.stopped) void this.#worker.terminate().then(done, done);
       });

@@ -34,7 +34,12 @@ export interface OpenOptions {
   walAutocheckpointPages: number;
   /** Overwrite deleted content (keys.db: destroyed keys must not linger in free pages). */
   secureDelete?: boolean;
+  /** Page cache of this connection, in KiB (default: SQLite's own 2 MiB). */
+  cacheKib?: number;
 }
+
+/** SQLite's stock page cache; better-sqlite3 builds with 16 MiB, which a large transfer fills at once. */
+export const DEFAULT_CACHE_KIB = 2048;
 
 /** Opens (creating if needed, mode 0600 in a 0700 directory) and migrates one database file. */
 export function openDatabase(file: string, schema: Schema, opts: OpenOptions): Db {
@@ -57,6 +62,11 @@ export function openDatabase(file: string, schema: Schema, opts: OpenOptions): D
     db.pragma("fullfsync = ON");
     db.pragma("checkpoint_fullfsync = ON");
     if (opts.secureDelete) db.pragma("secure_delete = ON");
+    const cacheKib = opts.cacheKib ?? DEFAULT_CACHE_KIB;
+    if (!Number.isSafeInteger(cacheKib) || cacheKib < 1)
+      throw new RangeError(`bad page cache size ${cacheKib}`);
+    // Negative: a size in KiB rather than a page count.
+    db.pragma(`cache_size = -${cacheKib}`);
     migrate(db, schema);
     return db;
   } catch (err) {

@@ -187,10 +187,12 @@ export class SqliteObjectStore implements ObjectStore {
   static open(
     file: string,
     onBackgroundError: (message: string) => void = () => undefined,
+    opts: { cacheKib?: number } = {},
   ): SqliteObjectStore {
     const db = openDatabase(file, OBJECTS_SCHEMA, {
       pageSize: PAGE_SIZE,
       walAutocheckpointPages: WAL_AUTOCHECKPOINT_PAGES,
+      cacheKib: opts.cacheKib,
     });
     return new SqliteObjectStore(db, new BackgroundCheckpointer(file, onBackgroundError));
   }
@@ -201,6 +203,11 @@ export class SqliteObjectStore implements ObjectStore {
     this.#checkpointer = checkpointer;
     // One process owns the file: a lease still held was held by a process that died.
     this.#relaxed(() => this.#s.freeLeases.run());
+  }
+
+  /** The page cache this connection was given, in KiB, as SQLite reports it. */
+  get pageCacheKib(): number {
+    return -(this.#db.pragma("cache_size", { simple: true }) as number);
   }
 
   // --- plumbing ------------------------------------------------------------------------------------
