@@ -46,6 +46,12 @@ export interface SegmentCipher {
    * the plaintext part, never decrypted it (the tag is checked first).
    */
   openInPlace(index: number, last: boolean, ciphertext: Buffer): Buffer;
+  /**
+   * open(), decrypting into the start of `out`, which must have room for the plaintext: the result
+   * is a view of `out`. Lets a reader gather several segments into one buffer (one socket write)
+   * without copying them. On failure those bytes of `out` are zeroed, never unverified plaintext.
+   */
+  openInto(index: number, last: boolean, ciphertext: Buffer, out: Buffer): Buffer;
 }
 
 export function segmentCount(size: number, segmentSize: number): number {
@@ -126,6 +132,14 @@ export function createSegmentCipher(dek: Buffer, ctx: SegmentContext): SegmentCi
       const out = Buffer.allocUnsafe(n);
       decrypt(out, index, last, ciphertext);
       return out;
+    },
+
+    openInto(index, last, ciphertext, out) {
+      const n = checkOpen(index, last, ciphertext);
+      if (out.length < n) throw new RangeError("output buffer too small for the opened segment");
+      const plain = out.subarray(0, n);
+      decrypt(plain, index, last, ciphertext);
+      return plain;
     },
 
     openInPlace(index, last, ciphertext) {

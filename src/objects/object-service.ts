@@ -319,21 +319,31 @@ export class ObjectService {
     firstPlain: Buffer,
   ): AsyncGenerator<Buffer> {
     let remaining = wanted;
-    let index = span.first;
+    if (remaining === 0) return;
+    // The first segment was opened (where it lay) before the headers went out.
+    let head = span.skip > 0 ? firstPlain.subarray(span.skip) : firstPlain;
+    if (head.length > remaining) head = head.subarray(0, remaining);
+    remaining -= head.length;
+    yield head;
+    let index = span.first + 1;
     let batch = firstBatch;
-    let pos = 0;
+    let pos = 1;
     while (index <= span.last && remaining > 0) {
       if (pos >= batch.length) {
         batch = await this.fetchBatch(meta, index, Math.min(BATCH_SEGMENTS, span.last - index + 1));
         pos = 0;
       }
-      let plain = index === span.first ? firstPlain : openChecked(cipher, meta, index, count, batch[pos]);
-      if (index === span.first && span.skip > 0) plain = plain.subarray(span.skip);
-      if (plain.length > remaining) plain = plain.subarray(0, remaining);
-      remaining -= plain.length;
-      index++;
-      pos++;
-      yield plain;
+      // The rest of the batch is opened into one buffer, which goes out in one socket write: a
+      // write per 64 KiB segment costs a wakeup of the reader each, about a sixth of the CPU.
+      const end = index + (batch.length - pos);
+      const out = Buffer.allocUnsafe(plaintextBytes(meta, count, index, end));
+      let filled = 0;
+      for (; pos < batch.length; pos++, index++) {
+        filled += openCheckedInto(cipher, meta, index, count, batch[pos], out.subarray(filled)).length;
+      }
+      const chunk = filled > remaining ? out.subarray(0, remaining) : out;
+      remaining -= chunk.length;
+      yield chunk;
     }
     if (remaining !== 0) throw new IntegrityError("stored object is shorter than its recorded size");
   }
@@ -448,13 +458,44 @@ function openChecked(
   count: number,
   sealed: Buffer | undefined,
 ): Buffer {
-  if (!sealed) throw new IntegrityError("stored object is missing segments");
-  const last = index === count - 1;
+  const checked = checkSealedLength(meta, index, count, sealed);
   // The store hands out buffers the caller owns: decrypted where they lie, no second 64 KiB each.
-  const plain = cipher.openInPlace(index, last, sealed);
-  const expected = last ? meta.size - index * meta.segmentSize : meta.segmentSize;
-  if (plain.length !== expected) throw new IntegrityError("stored segment has the wrong length");
-  return plain;
+  return cipher.openInPlace(index, index === count - 1, checked);
+}
+
+/** openChecked, decrypting into the start of `out` (sized by plaintextBytes). */
+function openCheckedInto(
+  cipher: SegmentCipher,
+  meta: ObjectMeta,
+  index: number,
+  count: number,
+  sealed: Buffer | undefined,
+  out: Buffer,
+): Buffer {
+  const checked = checkSealedLength(meta, index, count, sealed);
+  return cipher.openInto(index, index === count - 1, checked, out);
+}
+
+/** Plaintext bytes of segments [first, end) of an object of `count` segments. */
+function plaintextBytes(meta: ObjectMeta, count: number, first: number, end: number): number {
+  const whole = (end - first) * meta.segmentSize;
+  return end === count ? whole - (count * meta.segmentSize - meta.size) : whole;
+}
+
+/**
+ * A stored segment must be as long as its place in the object says, before anything is decrypted:
+ * a segment that is too long or too short is tampering (or a truncated store).
+ */
+function checkSealedLength(
+  meta: ObjectMeta,
+  index: number,
+  count: number,
+  sealed: Buffer | undefined,
+): Buffer {
+  if (!sealed) throw new IntegrityError("stored object is missing segments");
+  const expected = index === count - 1 ? meta.size - index * meta.segmentSize : meta.segmentSize;
+  if (sealed.length !== expected + TAG_BYTES) throw new IntegrityError("stored segment has the wrong length");
+  return sealed;
 }
 
 export function checkCondition(cur: ObjectMeta | null, cond: WriteCondition): void {

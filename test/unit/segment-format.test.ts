@@ -127,6 +127,42 @@ describe("round trip", () => {
     }
   });
 
+  it("openInto gathers consecutive segments into one buffer and agrees with open at every size", () => {
+    const cipher = createSegmentCipher(dekA, ctxOf());
+    for (const n of [0, 1, SMALL - 1, SMALL, SMALL + 1, 3 * SMALL, 3 * SMALL + 1]) {
+      const plain = pattern(n);
+      const sealed = sealAll(cipher, plain, SMALL);
+      const before = sealed.map((s) => Buffer.from(s));
+      const out = Buffer.alloc(n + 7, 0xee);
+      let filled = 0;
+      sealed.forEach((s, i) => {
+        const part = cipher.openInto(i, i === sealed.length - 1, s, out.subarray(filled));
+        // A view of `out` where the segment belongs: nothing allocated, nothing copied.
+        expect(part.buffer).toBe(out.buffer);
+        expect(part.byteOffset).toBe(out.byteOffset + filled);
+        filled += part.length;
+      });
+      expect(filled).toBe(n);
+      expect(out.subarray(0, n).equals(plain)).toBe(true);
+      expect(out.subarray(n).equals(Buffer.alloc(7, 0xee))).toBe(true);
+      // The sealed buffers are left as they were.
+      sealed.forEach((s, i) => expect(s.equals(before[i]!)).toBe(true));
+    }
+  });
+
+  it("openInto rejects every single-bit flip, leaving zeros, and refuses an output too small", () => {
+    const cipher = createSegmentCipher(dekA, ctxOf());
+    const sealed = cipher.seal(0, true, pattern(SMALL - 5));
+    for (let byte = 0; byte < sealed.length; byte++) {
+      const copy = Buffer.from(sealed);
+      copy[byte]! ^= 0x40;
+      const out = Buffer.alloc(SMALL, 0xee);
+      expect(() => cipher.openInto(0, true, copy, out)).toThrow(IntegrityError);
+      expect(out.subarray(0, SMALL - 5).equals(Buffer.alloc(SMALL - 5))).toBe(true);
+    }
+    expect(() => cipher.openInto(0, true, sealed, Buffer.alloc(SMALL - 6))).toThrow(RangeError);
+  });
+
   it("uses fresh output buffers (callers may keep them)", () => {
     const cipher = createSegmentCipher(dekA, ctxOf());
     const a = cipher.seal(0, false, pattern(SMALL));
