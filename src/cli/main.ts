@@ -6,6 +6,7 @@ import { Command, CommanderError } from "commander";
 import { registerGet } from "./commands/get.js";
 import { registerJobs } from "./commands/jobs.js";
 import { registerKeys } from "./commands/keys.js";
+import { registerLink } from "./commands/link.js";
 import { registerLs } from "./commands/ls.js";
 import { registerPut } from "./commands/put.js";
 import { registerServe } from "./commands/serve.js";
@@ -61,6 +62,7 @@ export function buildProgram(deps: CliDeps): Command {
   registerPut(program, ctx);
   registerGet(program, ctx);
   registerLs(program, ctx);
+  registerLink(program, ctx);
   registerUsers(program, ctx);
   registerTokens(program, ctx);
   registerKeys(program, ctx);

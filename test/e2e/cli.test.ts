@@ -145,6 +145,34 @@ describe("ssestore against a real server", () => {
     expect(JSON.parse(missing.stderr)).toMatchObject({ error: { exitCode: 3, status: 404 } });
   });
 
+  it("link prints a URL that downloads the object without a token", async () => {
+    const body = randomBytes(200_000);
+    expect((await cli(["put", "-", "e2e/linked.bin"], { stdin: body })).code).toBe(0);
+    const r = await cli(["link", "e2e/linked.bin", "--expires-in", "600"]);
+    expect(r.code).toBe(0);
+    const url = r.out.trim();
+    expect(lines(r.out)).toEqual([url]);
+    expect(r.stderr).toMatch(/works without a token until/);
+    const res = await fetch(url);
+    expect(res.status).toBe(200);
+    expect(sha256(Buffer.from(await res.arrayBuffer()))).toBe(sha256(body));
+
+    const json = await cli(["--json", "link", "e2e/linked.bin"]);
+    const made = JSON.parse(json.out) as { id: string; url: string; expiresAt: string };
+    expect(made.id).toBe("e2e/linked.bin");
+    // The server's default lifetime, one hour.
+    const left = Date.parse(made.expiresAt) - Date.now();
+    expect(left).toBeGreaterThan(3500_000);
+    expect(left).toBeLessThanOrEqual(3600_000);
+
+    expect((await cli(["link", "e2e/none"])).code).toBe(3);
+    const zero = await cli(["link", "e2e/linked.bin", "--expires-in", "0"]);
+    expect(zero.code).toBe(2);
+    const bad = await cli(["link", "../x"]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/not a valid object id/);
+  });
+
   it("whoami --json names the bootstrap admin", async () => {
     const me = await cli(["--json", "whoami"]);
     expect(me.stderr).toBe("");
