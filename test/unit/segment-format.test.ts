@@ -146,7 +146,7 @@ describe("round trip", () => {
       expect(out.subarray(0, n).equals(plain)).toBe(true);
       expect(out.subarray(n).equals(Buffer.alloc(7, 0xee))).toBe(true);
       // The sealed buffers are left as they were.
-      sealed.forEach((s, i) => expect(s.equals(before[i]!)).toBe(true));
+      expect(sealed.every((s, i) => s.equals(before[i]!))).toBe(true);
     }
   });
 
