@@ -1,6 +1,6 @@
 // The domain of binary objects: streamed, segment-encrypted writes with atomic replace, and reads
 // that authenticate every segment before a byte of it leaves.
-import { createHash, randomBytes } from "node:crypto";
+import { createHash } from "node:crypto";
 import { Readable } from "node:stream";
 import { dekContext, generateKey, zeroize } from "../crypto/envelope.js";
 import { EtagHasher } from "../crypto/etag.js";
@@ -22,6 +22,7 @@ import type { ExpectedDigest } from "./content-digest.js";
 import { validateObjectId } from "./object-id.js";
 import { type ByteRange, segmentsForRange } from "./range.js";
 import { SegmentWriter } from "./segment-writer.js";
+import { newWriteId } from "./write-id.js";
 
 /** Segments per store round trip: bounds memory (about 1 MiB) and amortises transactions. */
 const BATCH_SEGMENTS = 16;
@@ -105,7 +106,7 @@ export class ObjectService {
     if (input.contentLength !== undefined && input.contentLength > max)
       throw new AppError("payload_too_large", `objects are limited to ${max} bytes`);
 
-    const writeId = randomBytes(16);
+    const writeId = newWriteId();
     const ctx = this.context(owner, id, writeId);
     const dek = generateKey();
     let began = false;
