@@ -1,7 +1,9 @@
-// The web console's files. From a checkout, the TypeScript under console/src is bundled by esbuild
-// in memory when the server starts (so `npm start` needs no build step); `npm run build` also
-// writes the finished files to dist/console/ for installs without the sources (the Docker image).
-// Built once per process and kept in memory; each file gets a content hash for its ETag.
+// The web console's files. `npm run build` writes them to dist/console/, beside the compiled server,
+// which serves them from there (the Docker image has no sources at all). Run from the sources
+// (`npm start`, tsx), the server has no such directory beside it and bundles console/src with
+// esbuild in memory instead, so that needs no build step. Loading esbuild costs the process about
+// 5 MB of memory for good, which the compiled server does not pay. Loaded once per process; each
+// file gets a content hash for its ETag.
 import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
@@ -60,7 +62,10 @@ async function fromBuilt(dir: string): Promise<Map<string, ConsoleAsset>> {
 
 const loaded = new Map<string, Promise<Map<string, ConsoleAsset>>>();
 
-/** The console's files by name (`index.html`, `app.js`, …): from the sources when present, else prebuilt. */
+/**
+ * The console's files by name (`index.html`, `app.js`, …): the build beside the running code when
+ * there is one, else bundled from the sources.
+ */
 export function loadConsoleAssets(
   sourceDir: string = CONSOLE_SOURCE_DIR,
   builtDir: string = CONSOLE_BUILT_DIR,
@@ -68,8 +73,8 @@ export function loadConsoleAssets(
   const key = `${sourceDir}\0${builtDir}`;
   let p = loaded.get(key);
   if (!p) {
-    if (existsSync(path.join(sourceDir, "src/main.ts"))) p = fromSource(sourceDir);
-    else if (existsSync(path.join(builtDir, "app.js"))) p = fromBuilt(builtDir);
+    if (existsSync(path.join(builtDir, "app.js"))) p = fromBuilt(builtDir);
+    else if (existsSync(path.join(sourceDir, "src/main.ts"))) p = fromSource(sourceDir);
     else p = Promise.reject(new Error(`no console sources in ${sourceDir} and no build in ${builtDir}`));
     // A failure is not cached: the next start (or test) tries again.
     p.catch(() => loaded.delete(key));

@@ -1,6 +1,6 @@
 // The console's files: bundled from console/src, written by `npm run build` and served from that
 // build when the sources are absent; a server without either still serves the API.
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import Fastify from "fastify";
@@ -35,7 +35,7 @@ describe("console assets", () => {
     expect(assets.get("app.js")?.etag).toMatch(/^"[A-Za-z0-9_-]{22}"$/);
   });
 
-  it("are written by the build and served from it when the sources are absent", async () => {
+  it("are written by the build and served from it, sources or not", async () => {
     const out = path.join(temp(), "console");
     expect((await writeConsoleAssets(out)).sort()).toEqual([
       "app.js",
@@ -45,6 +45,13 @@ describe("console assets", () => {
     ]);
     const built = await loadConsoleAssets(path.join(temp(), "no-sources"), out);
     expect(built.get("app.js")?.body.equals(readFileSync(path.join(out, "app.js")))).toBe(true);
+    // The compiled server serves its build even where the sources are there too (no esbuild in
+    // its memory): a marked copy of the build is what comes back, not a fresh bundle.
+    const marked = path.join(temp(), "marked");
+    await writeConsoleAssets(marked);
+    writeFileSync(path.join(marked, "app.js"), "/* the build */");
+    const preferred = await loadConsoleAssets(CONSOLE_SOURCE_DIR, marked);
+    expect(preferred.get("app.js")?.body.toString()).toBe("/* the build */");
     await expect(loadConsoleAssets(path.join(temp(), "none"), path.join(temp(), "none"))).rejects.toThrow(
       /no console sources/,
     );
