@@ -1,5 +1,4 @@
 // /data: the seed's item API and binary objects. Routes translate HTTP <-> domain, nothing more.
-import AjvModule from "ajv";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { AppError } from "../errors.js";
 import { parseContentDigest } from "../objects/content-digest.js";
@@ -9,7 +8,7 @@ import type { ObjectService } from "../objects/object-service.js";
 import type { ObjectMeta, WriteCondition } from "../store/store.js";
 import { principalOf } from "./auth-plugin.js";
 import { parseEtagList, sendObject } from "./object-response.js";
-import { objectInfoSchema, problemResponses } from "./schemas.js";
+import { objectInfoSchema, problemResponses, strictValidator } from "./schemas.js";
 
 export interface DataRoutesOptions {
   objects: ObjectService;
@@ -18,15 +17,6 @@ export interface DataRoutesOptions {
 const DEFAULT_LIMIT = 1000;
 const MAX_LIMIT = 10000;
 const ITEM_BODY_LIMIT = 1024 * 1024;
-// The seed's body is typed strictly: {"data": 5} is a 422, not the string "5" (Fastify's default
-// validator coerces types, which query strings need and bodies must not get).
-const Ajv = AjvModule.default ?? AjvModule;
-const strictAjv = new Ajv({
-  coerceTypes: false,
-  useDefaults: false,
-  removeAdditional: false,
-  allErrors: false,
-});
 
 function writeCondition(req: FastifyRequest): WriteCondition {
   const inm = req.headers["if-none-match"];
@@ -78,7 +68,8 @@ export async function dataRoutes(app: FastifyInstance, opts: DataRoutesOptions):
       {
         config: { auth: { scope: "write" } },
         bodyLimit: ITEM_BODY_LIMIT,
-        validatorCompiler: ({ schema }) => strictAjv.compile(schema),
+        // The seed's body is typed strictly: {"data": 5} is a 422, not the string "5".
+        validatorCompiler: strictValidator,
         schema: {
           tags: ["items"],
           summary: "Create an item (the seed's API)",

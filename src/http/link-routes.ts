@@ -1,6 +1,5 @@
 // Download links: POST /data/{id}/link makes one (bearer, read scope); GET /links/{token} uses it
 // without a token. The token sits in the path, so the request log redacts it (redact-path.ts).
-import AjvModule from "ajv";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { AppError } from "../errors.js";
 import { DEFAULT_LINK_SECONDS, type DownloadLinks, MAX_LINK_SECONDS } from "../objects/download-links.js";
@@ -9,7 +8,7 @@ import type { ObjectService } from "../objects/object-service.js";
 import { principalOf } from "./auth-plugin.js";
 import { attachment, downloadName } from "./content-disposition.js";
 import { sendObject } from "./object-response.js";
-import { problemResponses } from "./schemas.js";
+import { problemResponses, strictValidator } from "./schemas.js";
 
 export interface LinkRoutesOptions {
   objects: ObjectService;
@@ -19,9 +18,6 @@ export interface LinkRoutesOptions {
 }
 
 const LINK_SUFFIX = "/link";
-// Bodies are typed strictly: {"expiresInSeconds": "60"} is a 422, and so is an unknown field.
-const Ajv = AjvModule.default ?? AjvModule;
-const strictAjv = new Ajv({ coerceTypes: false, useDefaults: false, removeAdditional: false });
 
 const linkSchema = {
   type: "object",
@@ -47,7 +43,7 @@ export async function linkRoutes(app: FastifyInstance, opts: LinkRoutesOptions):
     "/data/*",
     {
       config: { auth: { scope: "read" }, openapiUrl: "/data/{id}/link" },
-      validatorCompiler: ({ schema }) => strictAjv.compile(schema),
+      validatorCompiler: strictValidator,
       schema: {
         tags: ["objects", "links"],
         summary: "Make an expiring download link for an object",

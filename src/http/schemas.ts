@@ -1,5 +1,21 @@
-// Shared OpenAPI/JSON schemas: the problem document and object metadata.
+// Shared OpenAPI/JSON schemas: the problem document and object metadata; the strict body validator.
+import AjvModule from "ajv";
+import type { FastifySchemaCompiler } from "fastify";
 import { ERROR_CATALOGUE } from "../errors.js";
+
+// JSON bodies are typed strictly: {"version": "2"} or {"scopes": "read"} is a 422, and so is an
+// unknown field. Fastify's default validator coerces types, which query strings need and bodies
+// must not get, and drops unknown fields silently. Routes with a JSON body use this one (their
+// path parameters are strings, which need no coercion either).
+const Ajv = AjvModule.default ?? AjvModule;
+const strictAjv = new Ajv({
+  coerceTypes: false,
+  useDefaults: false,
+  removeAdditional: false,
+  allErrors: false,
+});
+export const strictValidator: FastifySchemaCompiler<unknown> = ({ schema }) =>
+  strictAjv.compile(schema as object);
 
 export const problemSchema = {
   $id: "Problem",
