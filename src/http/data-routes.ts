@@ -172,7 +172,8 @@ export async function dataRoutes(app: FastifyInstance, opts: DataRoutesOptions):
 
   const serveObject = async (req: FastifyRequest, reply: FastifyReply, head: boolean) => {
     const p = principalOf(req);
-    const meta = await objects.stat(p.user.uid, idParam(req));
+    const id = idParam(req);
+    const meta = head ? await objects.stat(p.user.uid, id) : await objects.statForRead(p.user.uid, id);
     return sendObject(objects, req, reply, meta, head);
   };
 

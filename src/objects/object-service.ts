@@ -28,6 +28,11 @@ import { newWriteId } from "./write-id.js";
 const BATCH_SEGMENTS = 16;
 /** Objects of at most this many segments (256 KiB) are read whole instead of streamed. */
 export const SMALL_SEGMENTS = 4;
+/**
+ * Objects up to this size come with their sealed segment in the metadata read (one store round trip
+ * instead of two for items and small records). Kept small because PostgreSQL sends it as hex text.
+ */
+const PREFETCH_MAX_BYTES = 16 * 1024;
 
 export interface PutInput {
   owner: string;
@@ -63,6 +68,8 @@ export class ObjectService {
   /** Writes and deletes under way: shutdown waits for them before the stores close. */
   private readonly inflight = new Set<Promise<unknown>>();
   private readonly metrics: DomainMetrics;
+  /** Sealed segments that came with statForRead's metadata, taken by readSmall (weak: a 304 drops them). */
+  private readonly prefetched = new WeakMap<ObjectMeta, Buffer>();
   /** Whether replaced or deleted writes may be waiting; reads then need not look (hot path). */
   private trashPending = true;
 
@@ -85,6 +92,15 @@ export class ObjectService {
     const meta = await this.store.getObject(owner, id);
     if (!meta) throw new AppError("not_found", `no object with id ${id}`);
     return meta;
+  }
+
+  /** stat() for a read that follows: a small object's sealed segment comes along for readSmall. */
+  async statForRead(owner: string, id: string): Promise<ObjectMeta> {
+    validateObjectId(id);
+    const found = await this.store.getObjectForRead(owner, id, PREFETCH_MAX_BYTES);
+    if (!found) throw new AppError("not_found", `no object with id ${id}`);
+    if (found.segment) this.prefetched.set(found.meta, found.segment);
+    return found.meta;
   }
 
   /** Checks a write's preconditions before any body byte is read (they are checked again at commit). */
@@ -233,7 +249,9 @@ export class ObjectService {
     try {
       dek = await this.unwrapDekOf(meta);
       const cipher = createSegmentCipher(dek, this.contextOf(meta));
-      const sealed = await this.fetchBatch(meta, 0, count);
+      const pre = this.prefetched.get(meta);
+      this.prefetched.delete(meta);
+      const sealed = pre && count === 1 ? [pre] : await this.fetchBatch(meta, 0, count);
       const plain = sealed.map((seg, i) => openChecked(cipher, meta, i, count, seg));
       return plain.length === 1 ? plain[0]! : Buffer.concat(plain);
     } catch (err) {

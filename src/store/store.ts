@@ -100,9 +100,25 @@ export interface JobRecord {
 
 export type JobPatch = Partial<Pick<JobRecord, "state" | "done" | "total" | "error" | "cursor" | "result">>;
 
+/** getObjectForRead's answer: the metadata, and the sealed segment of a small enough object. */
+export interface ObjectForRead {
+  meta: ObjectMeta;
+  /**
+   * The object's only sealed segment when its size is at most the `inlineMax` asked for (and at
+   * most one segment), else null: read the segments with readSegments. The buffer belongs to the
+   * caller, as readSegments' do.
+   */
+  segment: Buffer | null;
+}
+
 export interface ObjectStore {
   // --- objects -------------------------------------------------------------------------------
   getObject(owner: string, id: string): Promise<ObjectMeta | null>;
+  /**
+   * getObject and, for an object of at most `inlineMax` bytes in a single segment, that segment,
+   * from one consistent read: one round trip for the small objects and items most reads are for.
+   */
+  getObjectForRead(owner: string, id: string, inlineMax: number): Promise<ObjectForRead | null>;
   /** Ids in list order: canonical decimal integers first, numerically; then the rest, bytewise. */
   listObjects(owner: string, opts: ListOptions): Promise<ObjectMeta[]>;
   /** Greatest canonical-integer id of the owner, or null. */

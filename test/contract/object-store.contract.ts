@@ -136,6 +136,35 @@ export function objectStoreContract(name: string, factory: () => Promise<ObjectS
         expect(await store.getObject(owner, "missing")).toBeNull();
       });
 
+      it("getObjectForRead: the metadata, with the only segment of a small enough object", async () => {
+        // One segment of 64 bytes (segmentSize 65536): inline up to the caller's limit.
+        const { meta } = await putInline("small", { size: 48 });
+        const read = await store.getObjectForRead(owner, "small", 4096);
+        expect(read?.meta).toEqual(meta);
+        expectSegments(read?.segment ? [read.segment] : [], [seg(1)]);
+        // Larger than the limit, or more than one segment: metadata only.
+        expect(await store.getObjectForRead(owner, "small", 47)).toEqual({ meta, segment: null });
+        const big = await putStreamed("big", [seg(2, 80), seg(3, 40)], {}, { size: 100, segmentSize: 64 });
+        expect(await store.getObjectForRead(owner, "big", 1 << 20)).toEqual({
+          meta: big.meta,
+          segment: null,
+        });
+        // An empty object is one sealed empty segment.
+        const empty = newMeta(owner, "empty", { size: 0 });
+        await store.commitObject(empty, {}, [Buffer.alloc(16, 9)]);
+        expectSegments([(await store.getObjectForRead(owner, "empty", 0))!.segment!], [Buffer.alloc(16, 9)]);
+        expect(await store.getObjectForRead(owner, "missing", 4096)).toBeNull();
+        // Another owner's object of the same id is not it.
+        expect(await store.getObjectForRead("nobody", "small", 4096)).toBeNull();
+      });
+
+      it("getObjectForRead hands out a segment the caller owns", async () => {
+        await putInline("mine", { size: 48 });
+        const first = await store.getObjectForRead(owner, "mine", 4096);
+        first!.segment!.fill(0);
+        expectSegments([(await store.getObjectForRead(owner, "mine", 4096))!.segment!], [seg(1)]);
+      });
+
       it("keys objects by (owner, id)", async () => {
         const other = newUser();
         await store.createUser(other);

@@ -21,6 +21,7 @@ import type {
   JobPatch,
   JobRecord,
   ListOptions,
+  ObjectForRead,
   ObjectKeyInfo,
   ObjectMeta,
   ObjectStore,
@@ -209,6 +210,17 @@ export class PostgresObjectStore implements ObjectStore {
       [owner, id],
     );
     return row ? toMeta(row) : null;
+  }
+
+  async getObjectForRead(owner: string, id: string, inlineMax: number): Promise<ObjectForRead | null> {
+    const [row] = await this.#db.query<ObjectRow & { segment: Buffer | null }>(
+      `SELECT ${OBJECT_COLUMNS.replace(/(\w+)/g, "o.$1")}, s.data AS segment FROM objects o
+       LEFT JOIN segments s ON o.size <= $3 AND o.size <= o.segment_size
+                           AND s.write_id = o.write_id AND s.idx = 0
+       WHERE o.owner = $1 AND o.id = $2`,
+      [owner, id, inlineMax],
+    );
+    return row ? { meta: toMeta(row), segment: row.segment } : null;
   }
 
   async listObjects(owner: string, opts: ListOptions): Promise<ObjectMeta[]> {

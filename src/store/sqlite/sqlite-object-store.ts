@@ -12,6 +12,7 @@ import type {
   JobPatch,
   JobRecord,
   ListOptions,
+  ObjectForRead,
   ObjectKeyInfo,
   ObjectMeta,
   ObjectStore,
@@ -56,6 +57,12 @@ function prepareStatements(db: Db) {
     ping: p("SELECT 1"),
 
     getObject: p(`SELECT ${OBJECT_COLUMNS} FROM objects WHERE owner = ? AND id = ?`),
+    getObjectForRead: p(
+      `SELECT ${OBJECT_COLUMNS.replace(/(\w+)/g, "o.$1")}, s.data AS segment FROM objects o
+       LEFT JOIN segments s ON o.size <= @inlineMax AND o.size <= o.segment_size
+                           AND s.write_id = o.write_id AND s.idx = 0
+       WHERE o.owner = @owner AND o.id = @id`,
+    ),
     currentObject: p("SELECT etag, write_id, created FROM objects WHERE owner = ? AND id = ?"),
     // INDEXED BY: the (owner, num, id) index gives both halves of the list order as range scans.
     listIntegers: p(
@@ -295,6 +302,13 @@ export class SqliteObjectStore implements ObjectStore {
   async getObject(owner: string, id: string): Promise<ObjectMeta | null> {
     const row = this.#guard(() => this.#s.getObject.get(owner, id)) as ObjectRow | undefined;
     return row ? toMeta(row) : null;
+  }
+
+  async getObjectForRead(owner: string, id: string, inlineMax: number): Promise<ObjectForRead | null> {
+    const row = this.#guard(() => this.#s.getObjectForRead.get({ owner, id, inlineMax })) as
+      | (ObjectRow & { segment: Buffer | null })
+      | undefined;
+    return row ? { meta: toMeta(row), segment: row.segment } : null;
   }
 
   async listObjects(owner: string, opts: ListOptions): Promise<ObjectMeta[]> {
