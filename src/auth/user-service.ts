@@ -17,9 +17,6 @@ export interface IssuedToken {
 }
 
 export class UserService {
-  /** Deletions run one at a time, so that two admins deleting each other cannot leave none. */
-  private deleting: Promise<unknown> = Promise.resolve();
-
   constructor(
     private readonly store: ObjectStore,
     private readonly keys: KeyService,
@@ -62,9 +59,9 @@ export class UserService {
    * ciphertext can be decrypted again. An admin cannot delete itself, and the last admin stays.
    */
   async delete(actor: Principal, name: string): Promise<void> {
-    const run = this.deleting.then(() => this.deleteNow(actor, name));
-    this.deleting = run.catch(() => undefined);
-    return run;
+    // One deletion at a time across every process on the store: two admins deleting each other
+    // at once must not leave none (the second one's check sees the first one's outcome).
+    return this.store.exclusively("user deletion", () => this.deleteNow(actor, name));
   }
 
   private async deleteNow(actor: Principal, name: string): Promise<void> {

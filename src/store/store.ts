@@ -119,6 +119,12 @@ export interface ObjectStore {
    * from one consistent read: one round trip for the small objects and items most reads are for.
    */
   getObjectForRead(owner: string, id: string, inlineMax: number): Promise<ObjectForRead | null>;
+  /**
+   * Runs `fn` while no other `exclusively(name, …)` runs, in this process or in any other process
+   * on the same store: for rare changes whose checks must see each other's outcome (deleting an
+   * admin must leave one). `fn` may use the store meanwhile.
+   */
+  exclusively<T>(name: string, fn: () => Promise<T>): Promise<T>;
   /** Ids in list order: canonical decimal integers first, numerically; then the rest, bytewise. */
   listObjects(owner: string, opts: ListOptions): Promise<ObjectMeta[]>;
   /** Greatest canonical-integer id of the owner, or null. */

@@ -199,6 +199,42 @@ export function objectStoreContract(name: string, factory: () => Promise<ObjectS
       });
     });
 
+    describe("exclusively", () => {
+      it("runs callers of one name one at a time; other names do not wait; errors pass through", async () => {
+        const log: string[] = [];
+        let release!: () => void;
+        const held = new Promise<void>((r) => {
+          release = r;
+        });
+        const first = store.exclusively("x", async () => {
+          log.push("first in");
+          await held;
+          log.push("first out");
+          return 1;
+        });
+        await new Promise((r) => setTimeout(r, 50));
+        const second = store.exclusively("x", async () => {
+          log.push("second");
+          throw new Error("boom");
+        });
+        const third = store.exclusively("x", async () => {
+          log.push("third");
+          return 3;
+        });
+        // Another name runs at once, and may use the store meanwhile.
+        expect(await store.exclusively("y", async () => (await store.listUsers()).length)).toBeGreaterThan(0);
+        await new Promise((r) => setTimeout(r, 50));
+        expect(log).toEqual(["first in"]);
+        release();
+        expect(await first).toBe(1);
+        await expect(second).rejects.toThrow("boom");
+        expect(await third).toBe(3);
+        // The waiters run after the holder (in which order among themselves is not promised).
+        expect(log.slice(0, 2)).toEqual(["first in", "first out"]);
+        expect(log.slice(2).sort()).toEqual(["second", "third"]);
+      });
+    });
+
     describe("write conditions", () => {
       it("ifNoneMatch fails when the object exists and changes nothing", async () => {
         const first = await putInline("c");

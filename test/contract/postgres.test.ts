@@ -189,6 +189,34 @@ describe("PostgreSQL stores", () => {
       ]);
     });
 
+    it("exclusively holds off the same name in another process, even with a pool of one", async () => {
+      const [a, b] = [await openObjects({ poolSize: 1 }), await openObjects({ poolSize: 1 })];
+      let release!: () => void;
+      const held = new Promise<void>((r) => {
+        release = r;
+      });
+      let aDone = false;
+      // `a` holds the lock and uses its only pooled connection meanwhile.
+      const first = a.exclusively("user deletion", async () => {
+        await held;
+        await a.listUsers();
+        aDone = true;
+      });
+      await new Promise((r) => setTimeout(r, 100));
+      const second = b.exclusively("user deletion", async () => aDone);
+      // Another schema's lock of the same name is another lock.
+      const other = await PostgresObjectStore.open(db.url, { schema: `${schema}_other` });
+      try {
+        expect(await other.exclusively("user deletion", async () => "free")).toBe("free");
+      } finally {
+        await other.close();
+        await dropSchema(`${schema}_other`);
+      }
+      release();
+      await first;
+      expect(await second).toBe(true);
+    });
+
     it("a replaced write outlives the grace period while another process still streams it", async () => {
       const fast = { heartbeatMs: 100, trashGraceMs: 300 };
       const [reader, writer] = [await openObjects(fast), await openObjects(fast)];

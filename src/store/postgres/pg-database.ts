@@ -73,10 +73,14 @@ function prepared(text: string, values: unknown[] | undefined): pg.QueryConfig |
 export class PgDatabase {
   readonly schema: string;
   readonly #pool: pg.Pool;
+  readonly #url: string;
+  readonly #connectTimeoutMs: number;
   #closed = false;
 
   constructor(opts: PgDatabaseOptions) {
     this.schema = opts.schema;
+    this.#url = opts.url;
+    this.#connectTimeoutMs = opts.connectTimeoutMs ?? 10_000;
     const session = [
       `SET search_path TO ${quoteIdent(opts.schema)}`,
       // Whatever the server's default, commits are durable unless a transaction says otherwise.
@@ -85,7 +89,7 @@ export class PgDatabase {
     this.#pool = new pg.Pool({
       connectionString: opts.url,
       max: opts.max,
-      connectionTimeoutMillis: opts.connectTimeoutMs ?? 10_000,
+      connectionTimeoutMillis: this.#connectTimeoutMs,
       idleTimeoutMillis: 30_000,
       keepAlive: true,
       application_name: "sse-store",
@@ -152,6 +156,37 @@ export class PgDatabase {
       } finally {
         conn.release();
       }
+    }
+  }
+
+  /**
+   * Runs `fn` holding a session-level advisory lock named `name` (within this schema), waiting for
+   * whoever holds it in any process. The lock lives on a connection of its own, outside the pool,
+   * so that `fn` can use every pooled connection (a pool of one would otherwise deadlock).
+   */
+  async withAdvisoryLock<T>(name: string, fn: () => Promise<T>): Promise<T> {
+    this.#checkOpen();
+    const key = `sse-store ${this.schema} ${name}`;
+    const client = new pg.Client({
+      connectionString: this.#url,
+      connectionTimeoutMillis: this.#connectTimeoutMs,
+      keepAlive: true,
+      application_name: "sse-store",
+    });
+    // Its failure must not crash the process; PostgreSQL releases the lock with the session.
+    client.on("error", () => undefined);
+    try {
+      await client.connect();
+      await client.query("SELECT pg_advisory_lock(hashtextextended($1, 0))", [key]);
+    } catch (err) {
+      await client.end().catch(() => undefined);
+      throw this.#map(err);
+    }
+    try {
+      return await fn();
+    } finally {
+      await client.query("SELECT pg_advisory_unlock(hashtextextended($1, 0))", [key]).catch(() => undefined);
+      await client.end().catch(() => undefined);
     }
   }
 

@@ -223,6 +223,10 @@ export class PostgresObjectStore implements ObjectStore {
     return row ? { meta: toMeta(row), segment: row.segment } : null;
   }
 
+  exclusively<T>(name: string, fn: () => Promise<T>): Promise<T> {
+    return this.#db.withAdvisoryLock(name, fn);
+  }
+
   async listObjects(owner: string, opts: ListOptions): Promise<ObjectMeta[]> {
     const limit = Math.max(0, Math.floor(opts.limit));
     if (limit === 0) return [];

@@ -189,6 +189,8 @@ export class SqliteObjectStore implements ObjectStore {
   #closing = false;
   /** Durable writes that arrived in the same turn of the event loop, committed with one fsync. */
   #queue: QueuedCommit[] = [];
+  /** exclusively(): the last caller of each name, which the next one waits for. */
+  readonly #exclusive = new Map<string, Promise<void>>();
   readonly #checkpointer: BackgroundCheckpointer;
 
   static open(
@@ -309,6 +311,21 @@ export class SqliteObjectStore implements ObjectStore {
       | (ObjectRow & { segment: Buffer | null })
       | undefined;
     return row ? { meta: toMeta(row), segment: row.segment } : null;
+  }
+
+  async exclusively<T>(name: string, fn: () => Promise<T>): Promise<T> {
+    // One process owns the file (see open): a queue per name in this process is enough.
+    const run = (this.#exclusive.get(name) ?? Promise.resolve()).then(fn);
+    const tail = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.#exclusive.set(name, tail);
+    try {
+      return await run;
+    } finally {
+      if (this.#exclusive.get(name) === tail) this.#exclusive.delete(name);
+    }
   }
 
   async listObjects(owner: string, opts: ListOptions): Promise<ObjectMeta[]> {

@@ -1,0 +1,89 @@
+// The last admin stays even when two server processes on one PostgreSQL database delete each
+// other's admins at the same moment: deletions take a lock in the database, so the second one's
+// check sees the first one's outcome (409 last_admin). Two complete service stacks on one real
+// database stand in for the two processes; key destruction is slowed so that both deletions are
+// under way together, which without the lock let both pass their check and left no admin.
+import { mkdtempSync, rmSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import pino from "pino";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { buildServices, type Services } from "../../src/app.js";
+import { loadConfig } from "../../src/config.js";
+import { AppError } from "../../src/errors.js";
+import { createRootKeyProvider } from "../../src/keys/providers.js";
+import type { RootKeyProvider } from "../../src/keys/root-key-provider.js";
+import { openStores } from "../../src/store/open-store.js";
+import type { KeyStore, ObjectStore } from "../../src/store/store.js";
+import { ADMIN_TOKEN } from "../helpers/app.js";
+import { createTestDatabase, type TestDatabase } from "../helpers/postgres.js";
+
+interface Stack {
+  services: Services;
+  stores: { objects: ObjectStore; keys: KeyStore };
+  root: RootKeyProvider;
+}
+
+let db: TestDatabase;
+let dataDir: string;
+const stacks: Stack[] = [];
+
+async function openStack(): Promise<Stack> {
+  const config = loadConfig({ SSE_DATA_DIR: dataDir, SSE_LOG_LEVEL: "silent", SSE_DATABASE_URL: db.url });
+  const logger = pino({ level: "silent" });
+  const stores = await openStores(config, logger);
+  const root = createRootKeyProvider({ config, logger });
+  await root.open();
+  const services = buildServices(config, { store: stores.objects, keyStore: stores.keys, root, logger });
+  // Destroying keys takes a while here, as over a slow link: both deletions are then in flight.
+  const destroy = stores.keys.destroyUserKeys.bind(stores.keys);
+  stores.keys.destroyUserKeys = async (owner: string) => {
+    await new Promise((r) => setTimeout(r, 300));
+    return destroy(owner);
+  };
+  const stack = { services, stores, root };
+  stacks.push(stack);
+  return stack;
+}
+
+beforeAll(async () => {
+  db = await createTestDatabase();
+  dataDir = path.join(mkdtempSync(path.join(os.tmpdir(), "sse-last-admin-")), "data");
+}, 60_000);
+
+afterAll(async () => {
+  for (const s of stacks) {
+    await s.services.objects.settle();
+    await s.stores.objects.close();
+    await s.stores.keys.close();
+    await s.root.close();
+  }
+  await db?.drop();
+  if (dataDir) rmSync(path.dirname(dataDir), { recursive: true, force: true });
+}, 60_000);
+
+describe("the last admin on PostgreSQL with several processes", () => {
+  it("two admins deleting each other through two processes at once: one is refused", async () => {
+    const a = await openStack();
+    await a.services.auth.bootstrap({ token: ADMIN_TOKEN, dataDir });
+    const b = await openStack();
+    // Two admins, each with a token; "admin" acts in process a, "second" in process b.
+    const second = await a.services.auth.createUser("second", "admin");
+    const { token } = await a.services.auth.issueToken(second, {});
+    const asAdmin = (await a.services.auth.authenticate(ADMIN_TOKEN))!;
+    const asSecond = (await b.services.auth.authenticate(token))!;
+
+    const results = await Promise.allSettled([
+      a.services.users.delete(asAdmin, "second"),
+      b.services.users.delete(asSecond, "admin"),
+    ]);
+    const refused = results.filter((r) => r.status === "rejected");
+    expect(results.filter((r) => r.status === "fulfilled")).toHaveLength(1);
+    expect(refused).toHaveLength(1);
+    const err = (refused[0] as PromiseRejectedResult).reason;
+    expect(err).toBeInstanceOf(AppError);
+    expect((err as AppError).code).toBe("last_admin");
+    const admins = (await a.services.users.list()).filter((u) => u.role === "admin");
+    expect(admins).toHaveLength(1);
+  }, 30_000);
+});
