@@ -109,7 +109,7 @@ export async function linkRoutes(app: FastifyInstance, opts: LinkRoutesOptions):
     // `/links/<token>` or `/links/<token>/<file name>`; the name is only there for `wget` and the like.
     const rest = (req.params as { "*": string })["*"];
     const token = rest.split("/", 1)[0] ?? "";
-    const meta = await links.resolve(token);
+    const meta = await links.resolve(token, head ? undefined : (owner, id) => objects.findForRead(owner, id));
     reply.header("Content-Disposition", attachment(downloadName(meta.id, meta.kind)));
     reply.header("X-Content-Type-Options", "nosniff");
     reply.header("Referrer-Policy", "no-referrer");

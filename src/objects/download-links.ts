@@ -65,8 +65,15 @@ export class DownloadLinks {
     return { token: sealToken(signed, mac), expiresAt: new Date(expiresAt * 1000), meta };
   }
 
-  /** The object a link names, or an AppError saying why the link is refused. */
-  async resolve(token: string): Promise<ObjectMeta> {
+  /**
+   * The object a link names, or an AppError saying why the link is refused. `find` looks the object
+   * up once the link is verified (a download passes ObjectService.findForRead, for one read).
+   */
+  async resolve(
+    token: string,
+    find: (owner: string, id: string) => Promise<ObjectMeta | null> = (owner, id) =>
+      this.store.getObject(owner, id),
+  ): Promise<ObjectMeta> {
     const opened = openToken(token);
     if (!opened) throw invalid("the link is malformed");
     const { claims } = opened;
@@ -97,7 +104,7 @@ export class DownloadLinks {
     const tok = await this.store.getToken(claims.tokenId);
     if (!tok || tok.uid !== claims.owner || (tok.expiresAt && tok.expiresAt.getTime() <= this.now()))
       throw invalid("the token that made this link has been revoked or has expired");
-    const meta = await this.store.getObject(claims.owner, claims.objectId);
+    const meta = await find(claims.owner, claims.objectId);
     if (!meta || meta.etag !== claims.etag)
       throw new AppError("object_changed", "the object was replaced or deleted after the link was made");
     return meta;

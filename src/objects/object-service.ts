@@ -96,9 +96,16 @@ export class ObjectService {
 
   /** stat() for a read that follows: a small object's sealed segment comes along for readSmall. */
   async statForRead(owner: string, id: string): Promise<ObjectMeta> {
+    const meta = await this.findForRead(owner, id);
+    if (!meta) throw new AppError("not_found", `no object with id ${id}`);
+    return meta;
+  }
+
+  /** statForRead, with null for a missing object. */
+  async findForRead(owner: string, id: string): Promise<ObjectMeta | null> {
     validateObjectId(id);
     const found = await this.store.getObjectForRead(owner, id, PREFETCH_MAX_BYTES);
-    if (!found) throw new AppError("not_found", `no object with id ${id}`);
+    if (!found) return null;
     if (found.segment) this.prefetched.set(found.meta, found.segment);
     return found.meta;
   }

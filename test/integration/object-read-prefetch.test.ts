@@ -1,5 +1,6 @@
-// A GET of a small object reads the store once: the metadata and the only sealed segment come
-// from one getObjectForRead (one round trip on PostgreSQL instead of two). Larger objects, HEAD,
+// A GET of a small object reads the object once: the metadata and the only sealed segment come
+// from one getObjectForRead (one round trip on PostgreSQL instead of two), through a bearer token
+// or a download link. Larger objects, HEAD,
 // and a read without the prefetch still read their segments as before, and give the same bytes.
 import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
@@ -65,6 +66,21 @@ describe("reading small objects", () => {
     const b = await t.app.inject({ url: "/data/large", headers });
     expect(b.rawPayload.equals(large)).toBe(true);
     expect(calls).toEqual({ getObject: 0, getObjectForRead: 3, readSegments: 1 });
+  });
+
+  it("a download link's GET of a small object makes one object read too", async () => {
+    const body = randomBytes(5000);
+    await put("linked", body);
+    const made = await t.app.inject({ method: "POST", url: "/data/linked/link", headers });
+    const url = new URL((made.json() as { url: string }).url);
+    for (const k of Object.keys(calls) as (keyof typeof calls)[]) calls[k] = 0;
+    const r = await t.app.inject({ url: url.pathname });
+    expect(r.statusCode).toBe(200);
+    expect(r.rawPayload.equals(body)).toBe(true);
+    expect(calls).toEqual({ getObject: 0, getObjectForRead: 1, readSegments: 0 });
+    const head = await t.app.inject({ method: "HEAD", url: url.pathname });
+    expect(head.headers["content-length"]).toBe("5000");
+    expect(calls).toEqual({ getObject: 1, getObjectForRead: 1, readSegments: 0 });
   });
 
   it("HEAD reads only the metadata, and a read without the prefetch fetches the segment", async () => {
