@@ -20,6 +20,27 @@ export interface RowCodec<Time, Scopes> {
   scopes(s: Scopes): Scope[];
 }
 
+/** The columns of an ObjectRow, in the objects table of both schemas. */
+const OBJECT_COLUMN_NAMES = [
+  "owner",
+  "id",
+  "kind",
+  "size",
+  "content_type",
+  "etag",
+  "created",
+  "modified",
+  "write_id",
+  "format_version",
+  "suite",
+  "segment_size",
+  "kek_version",
+  "wrapped_dek",
+] as const satisfies ReadonlyArray<keyof ObjectRow<unknown>>;
+export const OBJECT_COLUMNS = OBJECT_COLUMN_NAMES.join(", ");
+/** OBJECT_COLUMNS of the objects table aliased `o` (for joins). */
+export const OBJECT_COLUMNS_OF_O = OBJECT_COLUMN_NAMES.map((c) => `o.${c}`).join(", ");
+
 export interface ObjectRow<Time> {
   owner: string;
   id: string;

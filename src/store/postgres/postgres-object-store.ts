@@ -14,7 +14,7 @@ import { randomBytes } from "node:crypto";
 import { AppError } from "../../errors.js";
 import { ID_HIGH, integerIdValue, prefixAdmitsIntegers } from "../id-order.js";
 import type * as Rows from "../rows.js";
-import { postgresRows } from "../rows.js";
+import { OBJECT_COLUMNS, OBJECT_COLUMNS_OF_O, postgresRows } from "../rows.js";
 import type {
   CommitResult,
   DekRewrap,
@@ -73,9 +73,6 @@ type TokenUserRow = Rows.TokenUserRow<Date, string[]>;
 type JobRow = Rows.JobRow<Date>;
 const { toMeta, toUser, toToken, toTokenWithUser, toJob } = postgresRows;
 
-const OBJECT_COLUMNS =
-  "owner, id, kind, size, content_type, etag, created, modified, write_id, format_version, suite, " +
-  "segment_size, kek_version, wrapped_dek";
 const JOB_COLUMNS = "id, kind, owner, target, state, done, total, error, cursor, result, created, updated";
 const TOKEN_COLUMNS = "id, uid, label, scopes, secret_hash, created, last_used, expires_at";
 
@@ -214,7 +211,7 @@ export class PostgresObjectStore implements ObjectStore {
 
   async getObjectForRead(owner: string, id: string, inlineMax: number): Promise<ObjectForRead | null> {
     const [row] = await this.#db.query<ObjectRow & { segment: Buffer | null }>(
-      `SELECT ${OBJECT_COLUMNS.replace(/(\w+)/g, "o.$1")}, s.data AS segment FROM objects o
+      `SELECT ${OBJECT_COLUMNS_OF_O}, s.data AS segment FROM objects o
        LEFT JOIN segments s ON o.size <= $3 AND o.size <= o.segment_size
                            AND s.write_id = o.write_id AND s.idx = 0
        WHERE o.owner = $1 AND o.id = $2`,

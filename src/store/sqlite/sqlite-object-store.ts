@@ -5,7 +5,7 @@ import { setImmediate as nextTick } from "node:timers/promises";
 import { AppError } from "../../errors.js";
 import { ID_HIGH, integerIdValue, prefixAdmitsIntegers } from "../id-order.js";
 import type * as Rows from "../rows.js";
-import { sqliteRows } from "../rows.js";
+import { OBJECT_COLUMNS, OBJECT_COLUMNS_OF_O, sqliteRows } from "../rows.js";
 import type {
   CommitResult,
   DekRewrap,
@@ -45,10 +45,6 @@ type TokenUserRow = Rows.TokenUserRow<number, string>;
 type JobRow = Rows.JobRow<number>;
 const { toMeta, toUser, toToken, toTokenWithUser, toJob } = sqliteRows;
 
-const OBJECT_COLUMNS =
-  "owner, id, kind, size, content_type, etag, created, modified, write_id, format_version, suite, " +
-  "segment_size, kek_version, wrapped_dek";
-
 function prepareStatements(db: Db) {
   const p = db.prepare.bind(db);
   return {
@@ -58,7 +54,7 @@ function prepareStatements(db: Db) {
 
     getObject: p(`SELECT ${OBJECT_COLUMNS} FROM objects WHERE owner = ? AND id = ?`),
     getObjectForRead: p(
-      `SELECT ${OBJECT_COLUMNS.replace(/(\w+)/g, "o.$1")}, s.data AS segment FROM objects o
+      `SELECT ${OBJECT_COLUMNS_OF_O}, s.data AS segment FROM objects o
        LEFT JOIN segments s ON o.size <= @inlineMax AND o.size <= o.segment_size
                            AND s.write_id = o.write_id AND s.idx = 0
        WHERE o.owner = @owner AND o.id = @id`,
