@@ -2,6 +2,7 @@
 // Data keys are wrapped and unwrapped here; KEK bytes never leave this module.
 import { dekContext, generateKey, kekContext, unwrapKey, wrapKey, zeroize } from "../crypto/envelope.js";
 import { AppError, IntegrityError } from "../errors.js";
+import { KeyedQueue } from "../keyed-queue.js";
 import type { DekRewrap, KekVersionRecord, KeyStore, ObjectKeyInfo, UserKeyState } from "../store/store.js";
 import { KekCache } from "./kek-cache.js";
 import type { RootKeyProvider } from "./root-key-provider.js";
@@ -45,7 +46,7 @@ export class KeyService {
   /** Unwraps in progress, by owner:version. */
   private readonly loading = new Map<string, Promise<void>>();
   /** Serialises key-state changes per owner within this process (rotate, retire). */
-  private readonly ownerLocks = new Map<string, Promise<unknown>>();
+  private readonly ownerQueue = new KeyedQueue();
 
   constructor(
     readonly keyStore: KeyStore,
@@ -164,7 +165,7 @@ export class KeyService {
 
   /** Adds a KEK version and makes it primary; new writes use it, older versions still decrypt. */
   rotate(owner: string): Promise<number> {
-    return this.exclusive(owner, async () => {
+    return this.ownerQueue.run(owner, async () => {
       await this.state(owner, true);
       const versions = await this.keyStore.listKekVersions(owner);
       const next = Math.max(0, ...versions.map((v) => v.version)) + 1;
@@ -182,7 +183,7 @@ export class KeyService {
    * checked that no object still uses them.
    */
   retireBelow(owner: string, version: number): Promise<void> {
-    return this.exclusive(owner, async () => {
+    return this.ownerQueue.run(owner, async () => {
       const st = await this.state(owner, true);
       try {
         await this.keyStore.retireKekVersionsBelow(owner, version);
@@ -301,17 +302,6 @@ export class KeyService {
     } finally {
       zeroize(kek);
     }
-  }
-
-  private exclusive<T>(owner: string, fn: () => Promise<T>): Promise<T> {
-    const prev = this.ownerLocks.get(owner) ?? Promise.resolve();
-    const run = prev.then(fn, fn);
-    const tail = run.catch(() => undefined);
-    this.ownerLocks.set(owner, tail);
-    void tail.then(() => {
-      if (this.ownerLocks.get(owner) === tail) this.ownerLocks.delete(owner);
-    });
-    return run;
   }
 }
 

@@ -3,6 +3,7 @@
 // that yield to the event loop between them.
 import { setImmediate as nextTick } from "node:timers/promises";
 import { AppError } from "../../errors.js";
+import { KeyedQueue } from "../../keyed-queue.js";
 import { ID_HIGH, integerIdValue, prefixAdmitsIntegers } from "../id-order.js";
 import type * as Rows from "../rows.js";
 import { OBJECT_COLUMNS, OBJECT_COLUMNS_OF_O, sqliteRows } from "../rows.js";
@@ -185,8 +186,8 @@ export class SqliteObjectStore implements ObjectStore {
   #closing = false;
   /** Durable writes that arrived in the same turn of the event loop, committed with one fsync. */
   #queue: QueuedCommit[] = [];
-  /** exclusively(): the last caller of each name, which the next one waits for. */
-  readonly #exclusive = new Map<string, Promise<void>>();
+  /** exclusively()'s callers, one at a time per name. */
+  readonly #exclusive = new KeyedQueue();
   readonly #checkpointer: BackgroundCheckpointer;
 
   static open(
@@ -309,19 +310,9 @@ export class SqliteObjectStore implements ObjectStore {
     return row ? { meta: toMeta(row), segment: row.segment } : null;
   }
 
-  async exclusively<T>(name: string, fn: () => Promise<T>): Promise<T> {
+  exclusively<T>(name: string, fn: () => Promise<T>): Promise<T> {
     // One process owns the file (see open): a queue per name in this process is enough.
-    const run = (this.#exclusive.get(name) ?? Promise.resolve()).then(fn);
-    const tail = run.then(
-      () => undefined,
-      () => undefined,
-    );
-    this.#exclusive.set(name, tail);
-    try {
-      return await run;
-    } finally {
-      if (this.#exclusive.get(name) === tail) this.#exclusive.delete(name);
-    }
+    return this.#exclusive.run(name, fn);
   }
 
   async listObjects(owner: string, opts: ListOptions): Promise<ObjectMeta[]> {
