@@ -42,9 +42,8 @@ step();
 export class BackgroundCheckpointer {
   readonly #worker: Worker;
   #stopped: Promise<void> | null = null;
-  /** Set once the thread has ended, by a stop or by a failure. */
-  #exited: Promise<void>;
-  #hasExited = false;
+  /** Settles once the thread has ended, by a stop or by a failure. */
+  readonly #exited: Promise<void>;
 
   constructor(file: string, onError: (message: string) => void, idleMs = 25) {
     const driver = createRequire(import.meta.url).resolve("better-sqlite3");
@@ -53,12 +52,7 @@ export class BackgroundCheckpointer {
       if (m.error) onError(m.error);
     });
     this.#worker.on("error", (err) => onError(err.message));
-    this.#exited = new Promise<void>((resolve) =>
-      this.#worker.once("exit", () => {
-        this.#hasExited = true;
-        resolve();
-      }),
-    );
+    this.#exited = new Promise<void>((resolve) => this.#worker.once("exit", () => resolve()));
     // The worker must never keep a finished process alive.
     this.#worker.unref();
   }
@@ -66,11 +60,10 @@ export class BackgroundCheckpointer {
   /** Final checkpoint and close; resolves when the worker is gone. */
   stop(): Promise<void> {
     this.#stopped ??= new Promise<void>((resolve) => {
-      // A thread that died (its error was reported) has nothing left to stop.
-      if (this.#hasExited) return resolve();
       // Until it is gone, the worker is what keeps the process alive for whoever awaits this.
       this.#worker.ref();
       const done = () => resolve();
+      // Also what ends a stop of a thread that had already died (its error was reported).
       void this.#exited.then(done);
       this.#worker.on("message", (m: { stopped?: boolean }) => {
         if (m.stopped) void this.#worker.terminate().then(done, done);
