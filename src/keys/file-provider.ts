@@ -1,6 +1,7 @@
 // Root keys in plain form in <dataDir>/root.key (mode 0600). For development: whoever can read
 // that file (or a backup of the data dir) can decrypt everything.
 import path from "node:path";
+import { sodium } from "../crypto/sodium.js";
 import {
   checkKeyring,
   type Keyring,
@@ -11,7 +12,6 @@ import {
   writeSecretFile,
 } from "./local-root-keys.js";
 import type { ProviderContext } from "./root-key-provider.js";
-import { sodium } from "./sodium-binding.js";
 
 const FORMAT = 1;
 

@@ -5,6 +5,7 @@ import { randomBytes as nodeRandomBytes, timingSafeEqual } from "node:crypto";
 import fs from "node:fs/promises";
 import path from "node:path";
 import type { Logger } from "pino";
+import { sodium } from "../crypto/sodium.js";
 import { AppError, IntegrityError, KeyProviderError } from "../errors.js";
 import type { ProviderContext, RootKeyProvider, RootWrapped } from "./root-key-provider.js";
 import {
@@ -15,7 +16,7 @@ import {
   HEADER_BYTES,
   isRootVersion,
 } from "./root-wrap-format.js";
-import { randomBytes, secretBuffer, sodium } from "./sodium-binding.js";
+import { randomBytes, secretBuffer } from "./sodium-binding.js";
 
 export const ROOT_KEY_BYTES = 32;
 const NONCE_BYTES = 24;

@@ -3,6 +3,7 @@
 // so editing them makes the file fail to unseal rather than weakening it.
 import fs from "node:fs/promises";
 import path from "node:path";
+import { sodium } from "../crypto/sodium.js";
 import { KeyProviderError } from "../errors.js";
 import {
   decodeKeyringBinary,
@@ -13,7 +14,7 @@ import {
   writeSecretFile,
 } from "./local-root-keys.js";
 import type { ProviderContext } from "./root-key-provider.js";
-import { randomBytes, secretBuffer, sodium } from "./sodium-binding.js";
+import { randomBytes, secretBuffer } from "./sodium-binding.js";
 
 const FORMAT = 1;
 const KDF_ALG = "argon2id13";

@@ -3,6 +3,7 @@
 // through C_Encrypt/C_Decrypt, so key bytes of the root never exist outside the token.
 import { readFile } from "node:fs/promises";
 import pkcs11js from "pkcs11js";
+import { sodium } from "../crypto/sodium.js";
 import { AppError, IntegrityError, KeyProviderError } from "../errors.js";
 import type { ProviderContext, RootKeyProvider, RootWrapped } from "./root-key-provider.js";
 import {
@@ -13,7 +14,7 @@ import {
   HEADER_BYTES,
   isRootVersion,
 } from "./root-wrap-format.js";
-import { randomBytes, sodium } from "./sodium-binding.js";
+import { randomBytes } from "./sodium-binding.js";
 
 type Handle = Buffer;
 

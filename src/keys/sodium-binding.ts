@@ -1,10 +1,5 @@
-// sodium-native ships no type declarations; this types the few functions the key providers use,
-// loaded through createRequire so no ambient `declare module` can clash with another file's.
-import { type Sodium, sodium } from "../crypto/sodium.js";
-
-/** The keys code uses the project's one sodium binding. */
-export type SodiumKeyApi = Sodium;
-export { sodium };
+// Key material helpers of the key providers, on the project's one sodium binding (crypto/sodium.ts).
+import { sodium } from "../crypto/sodium.js";
 
 export function randomBytes(n: number): Buffer {
   const b = Buffer.alloc(n);
