@@ -3,9 +3,8 @@
 // not there: the key is zeroed only once the stream's generator has finished. Real SQLite store and
 // key service; the store's reads are slowed on demand.
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { ObjectService } from "../../src/objects/object-service.js";
-import type { ObjectStore } from "../../src/store/store.js";
 import { ADMIN_TOKEN, startApp, type TestApp } from "../helpers/app.js";
+import { serviceWithSegmentReads } from "../helpers/object-service.js";
 
 describe("a read closed while a segment batch is being fetched", () => {
   let t: TestApp;
@@ -25,30 +24,16 @@ describe("a read closed while a segment batch is being fetched", () => {
     let hold: Promise<void> | null = null;
     let release!: () => void;
     let fetches = 0;
-    const slowStore = new Proxy(t.stores.objects, {
-      get(target, prop, receiver) {
-        if (prop === "readSegments")
-          return async (...args: Parameters<ObjectStore["readSegments"]>) => {
-            const segs = await target.readSegments(...args);
-            fetches++;
-            if (hold) await hold;
-            return segs;
-          };
-        const v = Reflect.get(target, prop, receiver);
-        return typeof v === "function" ? v.bind(target) : v;
+    const { objects, failures } = serviceWithSegmentReads(
+      t.stores.objects,
+      t.services.keys,
+      async (read, ...args) => {
+        const segs = await read(...args);
+        fetches++;
+        if (hold) await hold;
+        return segs;
       },
-    });
-    let failures = 0;
-    const objects = new ObjectService(slowStore, t.services.keys, {
-      maxObjectBytes: 1 << 30,
-      metrics: {
-        integrityFailure: () => failures++,
-        objectStored: () => undefined,
-        objectDeleted: () => undefined,
-        jobStarted: () => undefined,
-        jobFinished: () => undefined,
-      },
-    });
+    );
     const meta = await objects.stat(uid, "big");
     const stream = await objects.read(meta, null);
     hold = new Promise<void>((resolve) => {
@@ -65,7 +50,7 @@ describe("a read closed while a segment batch is being fetched", () => {
     const fetchesAtClose = fetches;
     release();
     await new Promise((r) => setTimeout(r, 50));
-    expect(failures).toBe(0);
+    expect(failures()).toBe(0);
     // And nothing further was read.
     expect(fetches).toBe(fetchesAtClose);
     await objects.settle();

@@ -7,9 +7,8 @@ import { randomBytes } from "node:crypto";
 import type { Readable } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { IntegrityError } from "../../src/errors.js";
-import { ObjectService } from "../../src/objects/object-service.js";
-import type { ObjectStore } from "../../src/store/store.js";
 import { ADMIN_TOKEN, startApp, type TestApp } from "../helpers/app.js";
+import { serviceWithSegmentReads } from "../helpers/object-service.js";
 
 const SEG = 65536;
 /** 40 full segments and a short last one: three fetch batches of 16. */
@@ -73,35 +72,21 @@ describe("streaming reads across segment batches", () => {
 
   it("stops with an integrity error at a damaged segment of a later batch, after true bytes only", async () => {
     const damaged = 35;
-    const store = new Proxy(t.stores.objects, {
-      get(target, prop, receiver) {
-        if (prop === "readSegments")
-          return async (...args: Parameters<ObjectStore["readSegments"]>) => {
-            const [, first] = args;
-            const segs = await target.readSegments(...args);
-            const i = damaged - first;
-            if (i >= 0 && i < segs.length) segs[i]![100]! ^= 0x01;
-            return segs;
-          };
-        const v = Reflect.get(target, prop, receiver);
-        return typeof v === "function" ? v.bind(target) : v;
+    const { objects, failures } = serviceWithSegmentReads(
+      t.stores.objects,
+      t.services.keys,
+      async (read, ...args) => {
+        const [, first] = args;
+        const segs = await read(...args);
+        const i = damaged - first;
+        if (i >= 0 && i < segs.length) segs[i]![100]! ^= 0x01;
+        return segs;
       },
-    });
-    let failures = 0;
-    const objects = new ObjectService(store, t.services.keys, {
-      maxObjectBytes: 1 << 30,
-      metrics: {
-        integrityFailure: () => failures++,
-        objectStored: () => undefined,
-        objectDeleted: () => undefined,
-        jobStarted: () => undefined,
-        jobFinished: () => undefined,
-      },
-    });
+    );
     const meta = await objects.stat(uid, "big");
     const { bytes, error } = await drain(await objects.read(meta, null));
     expect(error).toBeInstanceOf(IntegrityError);
-    expect(failures).toBe(1);
+    expect(failures()).toBe(1);
     // Everything before the damaged segment's batch, nothing of that batch: no unverified byte.
     expect(bytes.length).toBe(32 * SEG);
     expect(bytes.equals(body.subarray(0, bytes.length))).toBe(true);
