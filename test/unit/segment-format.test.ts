@@ -47,6 +47,15 @@ function sealAll(cipher: SegmentCipher, plaintext: Buffer, segmentSize: number):
 }
 
 /** Opens segments as a reader does: the last stored segment is opened as the last one. */
+/** Copies of `sealed`, each with one bit flipped: one copy per byte. */
+function* oneByteFlipped(sealed: Buffer): Generator<Buffer> {
+  for (let byte = 0; byte < sealed.length; byte++) {
+    const copy = Buffer.from(sealed);
+    copy[byte]! ^= 0x40;
+    yield copy;
+  }
+}
+
 function openAll(cipher: SegmentCipher, segments: Buffer[]): Buffer {
   return Buffer.concat(segments.map((s, i) => cipher.open(i, i === segments.length - 1, s)));
 }
@@ -118,9 +127,7 @@ describe("round trip", () => {
   it("openInPlace rejects every single-bit flip and never yields unauthenticated bytes", () => {
     const cipher = createSegmentCipher(dekA, ctxOf());
     const sealed = cipher.seal(0, true, pattern(SMALL - 5));
-    for (let byte = 0; byte < sealed.length; byte++) {
-      const copy = Buffer.from(sealed);
-      copy[byte]! ^= 0x40;
+    for (const copy of oneByteFlipped(sealed)) {
       expect(() => cipher.openInPlace(0, true, copy)).toThrow(IntegrityError);
       // The plaintext part holds zeros, not a decryption of the forged bytes.
       expect(copy.subarray(0, SMALL - 5).equals(Buffer.alloc(SMALL - 5))).toBe(true);
@@ -153,9 +160,7 @@ describe("round trip", () => {
   it("openInto rejects every single-bit flip, leaving zeros, and refuses an output too small", () => {
     const cipher = createSegmentCipher(dekA, ctxOf());
     const sealed = cipher.seal(0, true, pattern(SMALL - 5));
-    for (let byte = 0; byte < sealed.length; byte++) {
-      const copy = Buffer.from(sealed);
-      copy[byte]! ^= 0x40;
+    for (const copy of oneByteFlipped(sealed)) {
       const out = Buffer.alloc(SMALL, 0xee);
       expect(() => cipher.openInto(0, true, copy, out)).toThrow(IntegrityError);
       expect(out.subarray(0, SMALL - 5).equals(Buffer.alloc(SMALL - 5))).toBe(true);
