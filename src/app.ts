@@ -21,6 +21,7 @@ import { metricsPlugin, metricsRoute, ServiceMetrics } from "./http/metrics.js";
 import { clientErrorHandler, frameworkErrors, problemPlugin } from "./http/problem.js";
 import { genReqId } from "./http/request-id.js";
 import { RequestLog, requestLogPlugin } from "./http/request-log.js";
+import { buildValidator } from "./http/schemas.js";
 import { systemRoutes } from "./http/system-routes.js";
 import { userRoutes } from "./http/user-routes.js";
 import { JobRunner } from "./jobs/job-runner.js";
@@ -110,6 +111,8 @@ export async function build(config: Config, deps: Deps): Promise<App> {
     loggerInstance: deps.logger as FastifyBaseLogger,
     logController: new RequestLog(deps.logger),
     childLoggerFactory: lazyRequestLogger,
+    // Bodies are never type-coerced: http/schemas.ts.
+    schemaController: { compilersFactory: { buildValidator } },
     genReqId,
     routerOptions: { maxParamLength: 4096 },
     exposeHeadRoutes: false,

@@ -7,7 +7,7 @@ import type { JobRecord } from "../store/store.js";
 import { principalOf } from "./auth-plugin.js";
 import { JOB_PATHS } from "./job-paths.js";
 import { accepted, jobAcceptedSchema } from "./key-routes.js";
-import { problemResponses, strictValidator } from "./schemas.js";
+import { problemResponses } from "./schemas.js";
 
 export interface JobRoutesOptions {
   jobs: JobService;
@@ -89,7 +89,6 @@ export async function jobRoutes(app: FastifyInstance, opts: JobRoutesOptions): P
     JOB_PATHS.verifyAll,
     {
       config: { auth: { role: "admin", scope: "read" } },
-      validatorCompiler: strictValidator,
       schema: {
         tags: ["jobs"],
         summary: "Verify every object, or one user's",

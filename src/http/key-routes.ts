@@ -8,7 +8,7 @@ import type { RootKeyProvider } from "../keys/root-key-provider.js";
 import type { JobRecord } from "../store/store.js";
 import { principalOf } from "./auth-plugin.js";
 import { JOB_PATHS } from "./job-paths.js";
-import { problemResponses, strictValidator } from "./schemas.js";
+import { problemResponses } from "./schemas.js";
 
 export interface KeyRoutesOptions {
   keyVersions: KeyVersions;
@@ -135,7 +135,6 @@ export async function keyRoutes(app: FastifyInstance, opts: KeyRoutesOptions): P
       `${r.prefix}/min-decryption-version`,
       {
         config: { auth: { ...r.auth, scope: "write" } },
-        validatorCompiler: strictValidator,
         schema: {
           tags: ["keys"],
           summary: `Raise ${r.who} minimum decryption version`,

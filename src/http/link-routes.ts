@@ -8,7 +8,7 @@ import type { ObjectService } from "../objects/object-service.js";
 import { principalOf } from "./auth-plugin.js";
 import { attachment, downloadName } from "./content-disposition.js";
 import { sendObject } from "./object-response.js";
-import { problemResponses, strictValidator } from "./schemas.js";
+import { problemResponses } from "./schemas.js";
 
 export interface LinkRoutesOptions {
   objects: ObjectService;
@@ -43,7 +43,6 @@ export async function linkRoutes(app: FastifyInstance, opts: LinkRoutesOptions):
     "/data/*",
     {
       config: { auth: { scope: "read" }, openapiUrl: "/data/{id}/link" },
-      validatorCompiler: strictValidator,
       schema: {
         tags: ["objects", "links"],
         summary: "Make an expiring download link for an object",

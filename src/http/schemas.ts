@@ -1,12 +1,11 @@
-// Shared OpenAPI/JSON schemas: the problem document and object metadata; the strict body validator.
+// Shared OpenAPI/JSON schemas: the problem document and object metadata; the app's validators (bodies strict).
+import AjvCompiler, { type ValidatorFactory } from "@fastify/ajv-compiler";
 import AjvModule from "ajv";
-import type { FastifySchemaCompiler } from "fastify";
 import { ERROR_CATALOGUE } from "../errors.js";
 
 // JSON bodies are typed strictly: {"version": "2"} or {"scopes": "read"} is a 422, and so is an
-// unknown field. Fastify's default validator coerces types, which query strings need and bodies
-// must not get, and drops unknown fields silently. Routes with a JSON body use this one (their
-// path parameters are strings, which need no coercion either).
+// unknown field. Fastify's default validator coerces types, which query strings and path
+// parameters need and bodies must not get, and drops unknown fields silently.
 const Ajv = AjvModule.default ?? AjvModule;
 const strictAjv = new Ajv({
   coerceTypes: false,
@@ -14,8 +13,17 @@ const strictAjv = new Ajv({
   removeAdditional: false,
   allErrors: false,
 });
-export const strictValidator: FastifySchemaCompiler<unknown> = ({ schema }) =>
-  strictAjv.compile(schema as object);
+const fastifyValidators = AjvCompiler();
+
+/**
+ * The app's validator factory (Fastify's `schemaController.compilersFactory.buildValidator`):
+ * every route's body through the strict validator above, everything else through Fastify's own
+ * (with Fastify's options).
+ */
+export const buildValidator: ValidatorFactory = (externalSchemas, options) => {
+  const fastifyDefault = fastifyValidators(externalSchemas, options);
+  return (route) => (route.httpPart === "body" ? strictAjv.compile(route.schema) : fastifyDefault(route));
+};
 
 export const problemSchema = {
   $id: "Problem",

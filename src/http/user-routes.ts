@@ -7,7 +7,7 @@ import type { UserService } from "../auth/user-service.js";
 import { AppError } from "../errors.js";
 import type { Scope } from "../store/store.js";
 import { principalOf } from "./auth-plugin.js";
-import { problemResponses, strictValidator } from "./schemas.js";
+import { problemResponses } from "./schemas.js";
 import {
   createTokenBody,
   createUserBody,
@@ -59,7 +59,6 @@ export async function userRoutes(app: FastifyInstance, opts: UserRoutesOptions):
     "/users",
     {
       config: adminOnly("write"),
-      validatorCompiler: strictValidator,
       preValidation: knownFieldsOnly(createUserBody),
       schema: {
         tags: ["users"],
@@ -131,7 +130,6 @@ export async function userRoutes(app: FastifyInstance, opts: UserRoutesOptions):
     "/users/:name/tokens",
     {
       config: adminOrSelf("write"),
-      validatorCompiler: strictValidator,
       // No body at all means "all defaults", like an empty object.
       preValidation: async (req) => {
         if (req.body === undefined || req.body === null) req.body = {};
