@@ -27,6 +27,8 @@ const USAGE = `usage: npm run bench -- [options]
   --database-url URL    for --store postgres: a server whose role may CREATE DATABASE (default:
                         SSE_DATABASE_URL, else an embedded PostgreSQL 17 under --data-root)
   --data-root DIR       where data dirs and the disk-speed file go (default: the OS temp dir)
+  --server-env K=V      a setting of every server under test, repeatable (A/B of settings, e.g.
+                        --server-env SSE_READ_THREAD=false); suites' own settings win
   --server-log-level L  SSE_LOG_LEVEL of the server under test (default warn: no request logs, like the baseline)
   --source              run the server under test from src/ through tsx (default: build, then
                         node dist/main.js, as the Docker image runs it)
@@ -48,6 +50,7 @@ function options(argv: string[]): BenchOptions & { list: boolean } {
       "database-url": { type: "string" },
       "data-root": { type: "string" },
       "server-log-level": { type: "string", default: "warn" },
+      "server-env": { type: "string", multiple: true, default: [] },
       profile: { type: "boolean", default: false },
       source: { type: "boolean", default: false },
       strict: { type: "boolean", default: false },
@@ -84,12 +87,24 @@ function options(argv: string[]): BenchOptions & { list: boolean } {
     databaseUrl,
     dataRoot: realpathSync(values["data-root"] ?? os.tmpdir()),
     serverLogLevel: values["server-log-level"],
+    serverEnv: Object.fromEntries(
+      values["server-env"].map((kv) => {
+        const at = kv.indexOf("=");
+        if (at < 1) usage("--server-env takes K=V");
+        return [kv.slice(0, at), kv.slice(at + 1)];
+      }),
+    ),
     serverBuild: values.source ? "source" : "dist",
     profile: values.profile,
     strict: values.strict,
     resultsDir: path.join(BENCH_DIR, "results"),
     list: values.list,
   };
+}
+
+function serverEnvNote(e: Record<string, string>): string {
+  const kv = Object.entries(e).map(([k, v]) => `${k}=${v}`);
+  return kv.length ? `, server settings ${kv.join(" ")}` : "";
 }
 
 /** `npm run build`, so that the servers under test run what the Docker image runs. */
@@ -159,6 +174,7 @@ function environment(o: BenchOptions) {
     filesystem: fs,
     store: o.store === "postgres" ? "sqlite and postgres, side by side" : o.store,
     serverLogLevel: o.serverLogLevel,
+    serverEnv: o.serverEnv,
     commit,
   };
 }
@@ -257,7 +273,7 @@ async function main(): Promise<number> {
   const envLine =
     `node ${env.node}, ${env.cores} cores (${env.cpuModel}), ${env.memoryGb.toFixed(0)} GB RAM, load ${env.loadAverage.map((l) => l.toFixed(2)).join(" ")}; ` +
     `data dir ${env.dataRoot} on ${env.filesystem.type} (${env.filesystem.device} at ${env.filesystem.mount}); ` +
-    `store ${env.store}, server log level ${env.serverLogLevel}${env.commit ? `, commit ${env.commit}` : ""}; ` +
+    `store ${env.store}, server log level ${env.serverLogLevel}${serverEnvNote(env.serverEnv)}${env.commit ? `, commit ${env.commit}` : ""}; ` +
     `server under test: ${opts.serverBuild === "dist" ? "node dist/main.js (built now)" : "src/main.ts under tsx"}`;
   console.log(envLine);
   if (opts.serverBuild === "dist") buildServer();
@@ -307,7 +323,7 @@ async function main(): Promise<number> {
           build: opts.serverBuild,
           databaseUrl: db?.url,
           profileDir,
-          env: extraEnv,
+          env: { ...opts.serverEnv, ...extraEnv },
         });
       } catch (err) {
         await db?.drop();

@@ -24,6 +24,8 @@ export interface BenchOptions {
   dataRoot: string;
   /** The server's SSE_LOG_LEVEL (--server-log-level); "warn" keeps request logs off, like the baseline. */
   serverLogLevel: string;
+  /** Settings of every server under test (--server-env), under the suites' own. */
+  serverEnv: Record<string, string>;
   /**
    * The server under test: "dist" (default) is the build `npm run build` makes at the bench's start,
    * run as `node dist/main.js` like the Docker image; "source" runs src/main.ts through tsx (--source).
