@@ -1,10 +1,12 @@
 // build(config, deps) → a Fastify instance with every route; no listen, no env reading.
+import { availableParallelism } from "node:os";
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from "fastify";
 import type { Logger } from "pino";
 import { AuthService } from "./auth/auth-service.js";
 import { FailureLimiter } from "./auth/failure-limiter.js";
 import { UserService } from "./auth/user-service.js";
 import type { Config } from "./config.js";
+import { AeadThread } from "./crypto/aead-thread.js";
 import { authPlugin } from "./http/auth-plugin.js";
 import { loadConsoleAssets } from "./http/console-assets.js";
 import { consoleRoutes } from "./http/console-routes.js";
@@ -36,6 +38,7 @@ import { DownloadLinks } from "./objects/download-links.js";
 import { ObjectService } from "./objects/object-service.js";
 import type { KeyStore, ObjectStore } from "./store/store.js";
 import { VERSION } from "./version.js";
+import { YoungCollector } from "./young-gc.js";
 
 export interface Deps {
   store: ObjectStore;
@@ -80,7 +83,18 @@ export function buildServices(
   const objects = new ObjectService(
     deps.store,
     keys,
-    { maxObjectBytes: config.maxObjectBytes, metrics },
+    {
+      maxObjectBytes: config.maxObjectBytes,
+      metrics,
+      youngGc: new YoungCollector(config.gcEveryMib * 1024 * 1024),
+      // A second thread only pays where a second core can run it.
+      aeadThread:
+        config.readThread && availableParallelism() > 1
+          ? new AeadThread({
+              onError: (err) => deps.logger.error({ err }, "the read thread (SSE_READ_THREAD) failed"),
+            })
+          : null,
+    },
     (err, what) => deps.logger.error({ err }, `background ${what} failed`),
   );
   const users = new UserService(deps.store, keys, deps.logger);

@@ -13,6 +13,8 @@ export interface Config {
   readonly keysDatabaseUrl: string | undefined;
   readonly databasePoolSize: number;
   readonly sqliteCacheMib: number;
+  readonly readThread: boolean;
+  readonly gcEveryMib: number;
   readonly bootstrapToken: string | undefined;
   readonly keyProvider: KeyProviderName;
   readonly passphrase: string | undefined;
@@ -115,6 +117,26 @@ export const SETTINGS: readonly SettingSpec[] = [
     min: 1,
     max: 65536,
     description: "SQLite page cache of objects.db, in MiB (the operating system caches the file as well)",
+  },
+  {
+    key: "readThread",
+    env: "SSE_READ_THREAD",
+    flag: "--read-thread",
+    kind: "bool",
+    default: false,
+    description:
+      "decrypt large downloads on a second thread: faster downloads on a machine with cores to spare, for about 20 MB more memory (see docs/OPERATIONS.md)",
+  },
+  {
+    key: "gcEveryMib",
+    env: "SSE_GC_EVERY_MIB",
+    flag: "--gc-every-mib",
+    kind: "int",
+    default: 8,
+    min: 0,
+    max: 1024,
+    description:
+      "ask for a young garbage collection after every this many MiB of streamed object data, which bounds the memory large transfers hold (0: leave it to V8)",
   },
   {
     key: "bootstrapToken",

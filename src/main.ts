@@ -98,6 +98,7 @@ export async function runServer(
       ]);
       // Writes whose client went away, and the reclaimer, still use the stores.
       await attempt("finishing background work", () => services.objects.settle());
+      await attempt("stopping the read thread", () => services.objects.close());
       clearTimeout(deadline);
       await attempt("closing the object store", () => stores.objects.close());
       await attempt("closing the key store", () => stores.keys.close());

@@ -17,7 +17,8 @@ export const MAX_SEGMENT_INDEX = 0xffffffff;
 export const WRITE_ID_BYTES = 16;
 export const NONCE_BYTES = 24;
 const AD_DIGEST_BYTES = 32;
-const AD_BYTES = AD_DIGEST_BYTES + 4 + 1;
+/** Associated data of one segment: the per-object digest ‖ u32be index ‖ last flag. */
+export const AD_BYTES = AD_DIGEST_BYTES + 4 + 1;
 const SEGMENT_MAGIC = "sse-store/segment";
 
 export interface SegmentContext {
@@ -52,6 +53,13 @@ export interface SegmentCipher {
    * without copying them. On failure those bytes of `out` are zeroed, never unverified plaintext.
    */
   openInto(index: number, last: boolean, ciphertext: Buffer, out: Buffer): Buffer;
+  /**
+   * What open() would pass to the AEAD for segment `index` of `sealedLength` bytes: writes its
+   * nonce (NONCE_BYTES) and associated data (AD_BYTES) into the given buffers and returns the
+   * plaintext length, or throws IntegrityError as open() does for an impossible length. For an
+   * AEAD that runs elsewhere (crypto/aead-thread.ts); the key is the DEK this cipher was made with.
+   */
+  openParameters(index: number, last: boolean, sealedLength: number, nonceOut: Buffer, adOut: Buffer): number;
 }
 
 export function segmentCount(size: number, segmentSize: number): number {
@@ -142,6 +150,14 @@ export function createSegmentCipher(dek: Buffer, ctx: SegmentContext): SegmentCi
       return plain;
     },
 
+    openParameters(index, last, sealedLength, nonceOut, adOut) {
+      const n = checkOpenLength(index, last, sealedLength);
+      position(index, last);
+      nonce.copy(nonceOut, 0, 0, NONCE_BYTES);
+      ad.copy(adOut, 0, 0, AD_BYTES);
+      return n;
+    },
+
     openInPlace(index, last, ciphertext) {
       const n = checkOpen(index, last, ciphertext);
       const out = ciphertext.subarray(0, n);
@@ -169,8 +185,12 @@ export function createSegmentCipher(dek: Buffer, ctx: SegmentContext): SegmentCi
   }
 
   function checkOpen(index: number, last: boolean, ciphertext: Buffer): number {
+    return checkOpenLength(index, last, ciphertext.length);
+  }
+
+  function checkOpenLength(index: number, last: boolean, sealedLength: number): number {
     if (!validIndex(index)) throw new IntegrityError("segment index out of range");
-    const n = ciphertext.length - TAG_BYTES;
+    const n = sealedLength - TAG_BYTES;
     if (last ? n < 0 || n > segmentSize || (n === 0 && index > 0) : n !== segmentSize) {
       throw new IntegrityError(`segment ${index} has an invalid length`);
     }

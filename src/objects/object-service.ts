@@ -2,6 +2,7 @@
 // that authenticate every segment before a byte of it leaves.
 import { createHash } from "node:crypto";
 import { Readable } from "node:stream";
+import type { AeadThread, OpenedBatch } from "../crypto/aead-thread.js";
 import { dekContext, generateKey, zeroize } from "../crypto/envelope.js";
 import { EtagHasher } from "../crypto/etag.js";
 import {
@@ -18,6 +19,7 @@ import { type DomainMetrics, NO_METRICS } from "../domain-metrics.js";
 import { AppError, IntegrityError } from "../errors.js";
 import type { KeyService } from "../keys/key-service.js";
 import type { CommitResult, ObjectKind, ObjectMeta, ObjectStore, WriteCondition } from "../store/store.js";
+import { NO_YOUNG_GC, type YoungCollector } from "../young-gc.js";
 import type { ExpectedDigest } from "./content-digest.js";
 import { validateObjectId } from "./object-id.js";
 import { type ByteRange, segmentsForRange } from "./range.js";
@@ -26,6 +28,8 @@ import { newWriteId } from "./write-id.js";
 
 /** Segments per store round trip: bounds memory (about 1 MiB) and amortises transactions. */
 const BATCH_SEGMENTS = 16;
+/** Batches of one read on the AEAD thread at once: one being opened, one waiting. */
+const THREAD_JOBS_IN_FLIGHT = 2;
 /** Objects of at most this many segments (256 KiB) are read whole instead of streamed. */
 export const SMALL_SEGMENTS = 4;
 /**
@@ -55,6 +59,10 @@ export interface ObjectServiceOptions {
   maxObjectBytes: number;
   segmentSize?: number;
   metrics?: DomainMetrics;
+  /** Told of the transfer buffers large reads and writes let go of (young-gc.ts); absent, V8 alone decides. */
+  youngGc?: YoungCollector;
+  /** Opens the segments of large reads on a thread of its own; absent, on the calling thread. */
+  aeadThread?: AeadThread | null;
 }
 
 export class ObjectService {
@@ -68,6 +76,7 @@ export class ObjectService {
   /** Writes and deletes under way: shutdown waits for them before the stores close. */
   private readonly inflight = new Set<Promise<unknown>>();
   private readonly metrics: DomainMetrics;
+  private readonly youngGc: YoungCollector;
   /** Sealed segments that came with statForRead's metadata, taken by readSmall (weak: a 304 drops them). */
   private readonly prefetched = new WeakMap<ObjectMeta, Buffer>();
   /** Whether replaced or deleted writes may be waiting; reads then need not look (hot path). */
@@ -81,6 +90,7 @@ export class ObjectService {
   ) {
     this.segmentSize = opts.segmentSize ?? SEGMENT_SIZE;
     this.metrics = opts.metrics ?? NO_METRICS;
+    this.youngGc = opts.youngGc ?? NO_YOUNG_GC;
   }
 
   get maxObjectBytes(): number {
@@ -173,6 +183,8 @@ export class ObjectService {
           flushed += out.length;
           // The store is done with them (ObjectStore.appendSegments).
           for (const b of out) if (b.length === full) spare.push(b);
+          // The request's chunks that made them are garbage now.
+          this.youngGc.released(out.length * this.segmentSize);
         }
       }
       if (input.contentLength !== undefined && size !== input.contentLength)
@@ -324,8 +336,24 @@ export class ObjectService {
         span.first,
         Math.min(BATCH_SEGMENTS, span.last - span.first + 1),
       );
+      // The first segment is opened (where it lay) before the headers go out.
       const firstPlain = openChecked(cipher, meta, span.first, count, first[0]);
-      const gen = this.counted(this.plaintext(meta, cipher, count, span, wanted, first, firstPlain));
+      const head = firstPlain.subarray(span.skip, span.skip + wanted);
+      const plan: ReadPlan = {
+        meta,
+        cipher,
+        count,
+        first: span.first,
+        last: span.last,
+        wanted,
+        firstBatch: first,
+        head,
+      };
+      const thread = this.opts.aeadThread?.usable ? this.opts.aeadThread : null;
+      const perJob = thread ? thread.batchCapacity(meta.segmentSize) : 0;
+      const gen = this.counted(
+        thread && perJob > 0 ? this.plaintextOnThread(plan, dek, thread, perJob) : this.plaintext(plan),
+      );
       const stream = Readable.from(gen, { objectMode: false, highWaterMark: 2 * meta.segmentSize });
       stream.once("close", release);
       return stream;
@@ -335,28 +363,18 @@ export class ObjectService {
     }
   }
 
-  private async *plaintext(
-    meta: ObjectMeta,
-    cipher: SegmentCipher,
-    count: number,
-    span: { first: number; last: number; skip: number },
-    wanted: number,
-    firstBatch: Buffer[],
-    firstPlain: Buffer,
-  ): AsyncGenerator<Buffer> {
-    let remaining = wanted;
-    if (remaining === 0) return;
-    // The first segment was opened (where it lay) before the headers went out.
-    let head = span.skip > 0 ? firstPlain.subarray(span.skip) : firstPlain;
-    if (head.length > remaining) head = head.subarray(0, remaining);
-    remaining -= head.length;
-    yield head;
-    let index = span.first + 1;
-    let batch = firstBatch;
+  /** The plaintext of a read, each batch of segments opened on this thread into one buffer. */
+  private async *plaintext(plan: ReadPlan): AsyncGenerator<Buffer> {
+    const { meta, cipher, count, last } = plan;
+    let remaining = plan.wanted - plan.head.length;
+    if (plan.wanted === 0) return;
+    yield plan.head;
+    let index = plan.first + 1;
+    let batch = plan.firstBatch;
     let pos = 1;
-    while (index <= span.last && remaining > 0) {
+    while (index <= last && remaining > 0) {
       if (pos >= batch.length) {
-        batch = await this.fetchBatch(meta, index, Math.min(BATCH_SEGMENTS, span.last - index + 1));
+        batch = await this.fetchBatch(meta, index, Math.min(BATCH_SEGMENTS, last - index + 1));
         pos = 0;
       }
       // The rest of the batch is opened into one buffer, which goes out in one socket write: a
@@ -369,9 +387,64 @@ export class ObjectService {
       }
       const chunk = filled > remaining ? out.subarray(0, remaining) : out;
       remaining -= chunk.length;
+      // The batch's sealed segments, and soon the output once sent, are garbage.
+      this.youngGc.released(2 * filled);
       yield chunk;
     }
     if (remaining !== 0) throw new IntegrityError("stored object is shorter than its recorded size");
+  }
+
+  /**
+   * plaintext(), with the segments after the first opened on the AEAD thread, two batches in
+   * flight: while the thread opens one, this thread fetches the next and sends the last. Batches
+   * come back in order; a damaged one ends the stream at its start, as on this thread.
+   */
+  private async *plaintextOnThread(
+    plan: ReadPlan,
+    dek: Buffer,
+    thread: AeadThread,
+    perJob: number,
+  ): AsyncGenerator<Buffer> {
+    const { meta, cipher, count, last } = plan;
+    let remaining = plan.wanted - plan.head.length;
+    if (plan.wanted === 0) return;
+    const queue: Promise<OpenedBatch>[] = [];
+    let next = plan.first + 1;
+    // Sealed segments fetched with the first one and not yet sent to the thread.
+    let carry = plan.firstBatch.slice(1);
+    const fill = async () => {
+      while (queue.length < THREAD_JOBS_IN_FLIGHT && next <= last && remaining > 0) {
+        let segs: Buffer[];
+        if (carry.length > 0) {
+          segs = carry.slice(0, perJob);
+          carry = carry.slice(perJob);
+        } else segs = await this.fetchBatch(meta, next, Math.min(perJob, last - next + 1));
+        const job = thread.open(cipher, dek, next, count - 1, segs);
+        // Awaited in its turn below; until then a failure must not count as unhandled.
+        job.catch(() => undefined);
+        queue.push(job);
+        next += segs.length;
+      }
+    };
+    try {
+      await fill();
+      yield plan.head;
+      while (queue.length > 0 && remaining > 0) {
+        const batch = await queue.shift()!;
+        // Sealed segments of this batch, and the output of earlier ones, are garbage by now;
+        // collecting before this batch's output exists keeps it from surviving into old space.
+        this.youngGc.released(2 * batch.length);
+        const out = batch.take();
+        const chunk = out.length > remaining ? out.subarray(0, remaining) : out;
+        remaining -= chunk.length;
+        await fill();
+        yield chunk;
+      }
+      if (remaining !== 0) throw new IntegrityError("stored object is shorter than its recorded size");
+    } finally {
+      // Slots of batches never taken go back; the data key is zeroed only once no job can copy it.
+      await Promise.allSettled(queue.map((job) => job.then((b) => b.discard())));
+    }
   }
 
   /** Passes a plaintext stream through, counting an integrity failure found mid-stream. */
@@ -447,6 +520,11 @@ export class ObjectService {
       await Promise.allSettled([...this.inflight, this.reclaiming]);
   }
 
+  /** After settle(), at shutdown: stops the AEAD thread, if any (reads still under way fail). */
+  async close(): Promise<void> {
+    await this.opts.aeadThread?.close();
+  }
+
   private track<T>(work: Promise<T>): Promise<T> {
     this.inflight.add(work);
     const done = () => this.inflight.delete(work);
@@ -500,6 +578,23 @@ function openCheckedInto(
 ): Buffer {
   const checked = checkSealedLength(meta, index, count, sealed);
   return cipher.openInto(index, index === count - 1, checked, out);
+}
+
+/** What a streaming read sends: its first segment is opened before the headers go out. */
+interface ReadPlan {
+  meta: ObjectMeta;
+  cipher: SegmentCipher;
+  /** Segments in the object. */
+  count: number;
+  /** First and last segment the read covers. */
+  first: number;
+  last: number;
+  /** Plaintext bytes the read sends. */
+  wanted: number;
+  /** The batch fetched with the first segment (whose first entry is now opened). */
+  firstBatch: Buffer[];
+  /** The bytes of the first segment the read sends. */
+  head: Buffer;
 }
 
 /** Plaintext bytes of segments [first, end) of an object of `count` segments. */

@@ -1,6 +1,7 @@
 // The production build: `npm run build` output, laid out as the Docker image lays it out
 // (package.json, dist/, node_modules/), starts under plain node and serves /ready.
 import { execFile } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import { copyFileSync, cpSync, readdirSync, readFileSync, rmSync, symlinkSync } from "node:fs";
 import { builtinModules } from "node:module";
 import path from "node:path";
@@ -66,6 +67,8 @@ describe("npm run build", () => {
   it("starts with plain node (no tsx) and serves /ready, /metrics and the docs", async () => {
     server = await startServer({
       command: { file: process.execPath, args: [path.join(app, "dist/main.js")], cwd: app },
+      // The AEAD thread loads its worker file from dist/ (emitted by the build with the rest).
+      env: { SSE_READ_THREAD: "true" },
     });
     const ready = await fetch(`${server.url}/ready`);
     expect(ready.status).toBe(200);
@@ -74,6 +77,13 @@ describe("npm run build", () => {
     const pkg = JSON.parse(readFileSync(path.join(ROOT, "package.json"), "utf8")) as { version: string };
     expect(doc.info.version).toBe(pkg.version);
     expect((await fetch(`${server.url}/docs/`)).status).toBe(200);
+    const big = randomBytes(3 * 1024 * 1024 + 5);
+    const auth = { authorization: `Bearer ${server.token}` };
+    expect((await fetch(`${server.url}/data/big`, { method: "PUT", headers: auth, body: big })).status).toBe(
+      201,
+    );
+    const back = await fetch(`${server.url}/data/big`, { headers: auth });
+    expect(Buffer.from(await back.arrayBuffer()).equals(big)).toBe(true);
     // The web console, from dist/console.
     const page = await fetch(`${server.url}/console/`);
     expect(page.status).toBe(200);

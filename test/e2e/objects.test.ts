@@ -25,18 +25,22 @@ const SMALL_LIMIT = 1048576;
 let server: ServerProcess;
 /** A second server whose SSE_MAX_OBJECT_BYTES is 1 MiB, for the size limit. */
 let small: ServerProcess;
+/** A third that decrypts large downloads on its AEAD thread, and collects every MiB streamed. */
+let threaded: ServerProcess;
 
 beforeAll(async () => {
-  [server, small] = await Promise.all([
+  [server, small, threaded] = await Promise.all([
     startServer(),
     startServer({ env: { SSE_MAX_OBJECT_BYTES: String(SMALL_LIMIT) } }),
+    startServer({ env: { SSE_READ_THREAD: "true", SSE_GC_EVERY_MIB: "1" } }),
   ]);
 }, 60_000);
 
 afterAll(async () => {
-  await Promise.all([server?.stop(), small?.stop()]);
+  await Promise.all([server?.stop(), small?.stop(), threaded?.stop()]);
   server?.cleanup();
   small?.cleanup();
+  threaded?.cleanup();
 }, 30_000);
 
 function digestHeader(body: Uint8Array, alg = "sha256"): string {
@@ -184,6 +188,35 @@ describe("GET and HEAD", () => {
       expect(head.status).toBe(404);
     }
   });
+});
+
+describe("SSE_READ_THREAD=true", () => {
+  it("serves whole objects and ranges byte for byte, several at once", async () => {
+    const size = 5 * MiB + 12_345;
+    const data = randomData(size);
+    await putObject(threaded, "threaded", data);
+    const ranges: [number, number][] = [
+      [0, size - 1],
+      [1, size - 2],
+      [65_535, 3 * MiB],
+      [size - 70_000, size - 1],
+    ];
+    const results = await Promise.all(
+      [...ranges, ...ranges].map(async ([start, end]) => {
+        const whole = start === 0 && end === size - 1;
+        const { res, bytes } = await getBytes(
+          threaded,
+          "threaded",
+          whole ? {} : { range: `bytes=${start}-${end}` },
+        );
+        return { start, end, status: res.status, bytes };
+      }),
+    );
+    for (const r of results) {
+      expect(r.status, `${r.start}-${r.end}`).toBe(r.start === 0 && r.end === size - 1 ? 200 : 206);
+      expect(r.bytes.equals(data.subarray(r.start, r.end + 1)), `${r.start}-${r.end}`).toBe(true);
+    }
+  }, 60_000);
 });
 
 describe("ranges", () => {

@@ -60,6 +60,7 @@ export async function startApp(env: Record<string, string> = {}, dataDir = tempD
       await built.services.runner.stop();
       await built.app.close();
       await built.services.objects.settle();
+      await built.services.objects.close();
       await stores.objects.close();
       await stores.keys.close();
       await root.close();

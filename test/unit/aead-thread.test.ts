@@ -1,0 +1,186 @@
+// The AEAD thread opens batches of segments exactly as SegmentCipher.open does on the calling
+// thread: the same plaintext, the same failures for every kind of damage, the key never left in
+// shared memory, and a thread that dies or is closed fails the batches under way instead of
+// hanging them. A real worker thread and libsodium.
+import { randomBytes } from "node:crypto";
+import { afterEach, describe, expect, it } from "vitest";
+import { AeadThread } from "../../src/crypto/aead-thread.js";
+import { generateKey } from "../../src/crypto/envelope.js";
+import {
+  createSegmentCipher,
+  FORMAT_VERSION,
+  type SegmentCipher,
+  SUITE_XCHACHA20_POLY1305,
+} from "../../src/crypto/segment-format.js";
+import { IntegrityError } from "../../src/errors.js";
+
+const SEG = 1024;
+
+function sealedObject(size: number, key = generateKey()) {
+  const cipher = createSegmentCipher(key, {
+    formatVersion: FORMAT_VERSION,
+    suite: SUITE_XCHACHA20_POLY1305,
+    segmentSize: SEG,
+    owner: "u1",
+    objectId: "o1",
+    writeId: randomBytes(16),
+  });
+  const plain = randomBytes(size);
+  const count = Math.max(1, Math.ceil(size / SEG));
+  const sealed = Array.from({ length: count }, (_, i) =>
+    cipher.seal(i, i === count - 1, plain.subarray(i * SEG, Math.min(size, (i + 1) * SEG))),
+  );
+  return { key, cipher, plain, sealed, count };
+}
+
+/** Copies, since the thread is given buffers it may consume. */
+const copies = (bufs: Buffer[]) => bufs.map((b) => Buffer.from(b));
+
+async function openAll(thread: AeadThread, cipher: SegmentCipher, key: Buffer, sealed: Buffer[]) {
+  const per = thread.batchCapacity(SEG);
+  const parts: Buffer[] = [];
+  for (let first = 0; first < sealed.length; first += per) {
+    const batch = await thread.open(
+      cipher,
+      key,
+      first,
+      sealed.length - 1,
+      copies(sealed.slice(first, first + per)),
+    );
+    parts.push(batch.take());
+  }
+  return Buffer.concat(parts);
+}
+
+function sharedKeysAreZero(thread: AeadThread): boolean {
+  const memory = (thread as unknown as { memory: SharedArrayBuffer | null }).memory;
+  if (!memory) return true;
+  const layout = (thread as unknown as { layout: { slotBytes: number } }).layout;
+  const view = Buffer.from(memory);
+  for (let at = 0; at < view.length; at += layout.slotBytes) {
+    if (!view.subarray(at, at + 32).equals(Buffer.alloc(32))) return false;
+  }
+  return true;
+}
+
+describe("AeadThread", () => {
+  const threads: AeadThread[] = [];
+  const make = (opts: ConstructorParameters<typeof AeadThread>[0] = {}) => {
+    const t = new AeadThread({ maxEntries: 4, maxBatchBytes: 4 * SEG, ...opts });
+    threads.push(t);
+    return t;
+  };
+  afterEach(async () => {
+    await Promise.all(threads.splice(0).map((t) => t.close()));
+  });
+
+  it("opens every size around segment and batch boundaries as the calling thread does", async () => {
+    const thread = make();
+    for (const size of [0, 1, SEG - 1, SEG, SEG + 1, 4 * SEG - 1, 4 * SEG, 4 * SEG + 1, 9 * SEG + 7]) {
+      const o = sealedObject(size);
+      const got = await openAll(thread, o.cipher, o.key, o.sealed);
+      expect(got.equals(o.plain), `size ${size}`).toBe(true);
+    }
+    expect(sharedKeysAreZero(thread)).toBe(true);
+  });
+
+  it("rejects a flipped bit in any segment of a batch, and the thread goes on working", async () => {
+    const thread = make();
+    const o = sealedObject(4 * SEG);
+    for (let seg = 0; seg < 4; seg++) {
+      const damaged = copies(o.sealed);
+      damaged[seg]![(seg * 37) % damaged[seg]!.length]! ^= 1 << seg;
+      const err = await thread.open(o.cipher, o.key, 0, 3, damaged).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(IntegrityError);
+      expect((err as Error).message).toBe(`segment ${seg} failed authentication`);
+    }
+    expect((await openAll(thread, o.cipher, o.key, o.sealed)).equals(o.plain)).toBe(true);
+    expect(sharedKeysAreZero(thread)).toBe(true);
+  });
+
+  it("rejects segments out of place: swapped, moved from another object, a wrong last flag, a wrong length", async () => {
+    const thread = make();
+    const o = sealedObject(3 * SEG + 5);
+    const other = sealedObject(3 * SEG + 5, o.key);
+    const cases: [string, Buffer[], number][] = [
+      ["swapped", [o.sealed[1]!, o.sealed[0]!, o.sealed[2]!, o.sealed[3]!], 0],
+      ["from another write", [o.sealed[0]!, other.sealed[1]!, o.sealed[2]!, o.sealed[3]!], 0],
+      // Opened as if the object ended at segment 2: segment 2 is not sealed as a last one.
+      ["not the last", o.sealed.slice(0, 3), 2],
+    ];
+    for (const [name, segs, lastIndex] of cases) {
+      const last = lastIndex || segs.length - 1;
+      const err = await thread.open(o.cipher, o.key, 0, last, copies(segs)).catch((e: unknown) => e);
+      expect(err, name).toBeInstanceOf(IntegrityError);
+    }
+    const short = copies(o.sealed.slice(0, 2));
+    short[1] = short[1]!.subarray(1);
+    const err = await thread.open(o.cipher, o.key, 0, 3, short).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(IntegrityError);
+    expect((err as Error).message).toMatch(/invalid length/);
+    expect(sharedKeysAreZero(thread)).toBe(true);
+  });
+
+  it("gives slots back when batches are discarded, and waits for one when all are taken", async () => {
+    const thread = make({ slots: 2 });
+    const o = sealedObject(8 * SEG);
+    const a = await thread.open(o.cipher, o.key, 0, 7, copies(o.sealed.slice(0, 4)));
+    const b = await thread.open(o.cipher, o.key, 4, 7, copies(o.sealed.slice(4, 8)));
+    let third = false;
+    const c = thread.open(o.cipher, o.key, 0, 7, copies(o.sealed.slice(0, 4))).then((x) => {
+      third = true;
+      return x;
+    });
+    await new Promise((r) => setTimeout(r, 50));
+    expect(third).toBe(false);
+    a.discard();
+    a.discard();
+    expect((await c).take().equals(o.plain.subarray(0, 4 * SEG))).toBe(true);
+    expect(b.take().equals(o.plain.subarray(4 * SEG))).toBe(true);
+    expect(() => b.take()).toThrow(/already taken/);
+  });
+
+  it("fails the batches under way when the thread dies, and starts a new thread for the next", async () => {
+    const errors: unknown[] = [];
+    const thread = make({ onError: (e) => errors.push(e) });
+    const o = sealedObject(4 * SEG);
+    expect((await openAll(thread, o.cipher, o.key, o.sealed)).equals(o.plain)).toBe(true);
+    const worker = (thread as unknown as { worker: { terminate(): Promise<number> } }).worker;
+    const pending = thread.open(o.cipher, o.key, 0, 3, copies(o.sealed));
+    await worker.terminate();
+    await expect(pending).rejects.toThrow(/exited/);
+    expect(errors).toHaveLength(1);
+    expect(sharedKeysAreZero(thread)).toBe(true);
+    expect((await openAll(thread, o.cipher, o.key, o.sealed)).equals(o.plain)).toBe(true);
+  });
+
+  it("gives up, and says so, when the thread cannot start at all", async () => {
+    const errors: unknown[] = [];
+    const thread = make({
+      workerUrl: new URL("./no-such-worker.mjs", import.meta.url),
+      onError: (e) => errors.push(e),
+    });
+    const o = sealedObject(SEG);
+    expect(thread.usable).toBe(true);
+    await expect(thread.open(o.cipher, o.key, 0, 0, copies(o.sealed))).rejects.toThrow();
+    expect(thread.usable).toBe(false);
+    expect(errors).toHaveLength(1);
+    await expect(thread.open(o.cipher, o.key, 0, 0, copies(o.sealed))).rejects.toThrow(/cannot start/);
+    expect(sharedKeysAreZero(thread)).toBe(true);
+  });
+
+  it("refuses work once closed", async () => {
+    const thread = make();
+    const o = sealedObject(SEG);
+    await thread.close();
+    await expect(thread.open(o.cipher, o.key, 0, 0, copies(o.sealed))).rejects.toThrow(/closed/);
+  });
+
+  it("fits as many segments in a batch as its limits allow, and none too large", () => {
+    const thread = make({ maxEntries: 16, maxBatchBytes: 16 * 65536 });
+    expect(thread.batchCapacity(65536)).toBe(16);
+    expect(thread.batchCapacity(16)).toBe(16);
+    expect(thread.batchCapacity(256 * 1024)).toBe(4);
+    expect(thread.batchCapacity(2 * 1024 * 1024)).toBe(0);
+  });
+});
