@@ -125,7 +125,7 @@ export const SETTINGS: readonly SettingSpec[] = [
     kind: "bool",
     default: false,
     description:
-      "decrypt large downloads on a second thread: faster downloads on a machine with cores to spare, for 15-20 MB more memory (see docs/OPERATIONS.md, "Memory")",
+      "decrypt large downloads on a second thread: faster downloads on a machine with cores to spare, for 15-20 MB more memory (docs/OPERATIONS.md, section Memory)",
   },
   {
     key: "gcEveryMib",
