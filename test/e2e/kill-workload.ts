@@ -53,11 +53,9 @@ export async function uploadUntilKilled(
     }
   };
   const clients = Array.from({ length: o.clients }, (_, k) => client(k));
-  await waitFor(
-    () => acked >= o.minAcked || clientErrors.length > 0,
-    `${o.minAcked} acknowledged uploads`,
-    90_000,
-  );
+  await waitFor(`${o.minAcked} acknowledged uploads`, () => acked >= o.minAcked || clientErrors.length > 0, {
+    timeoutMs: 90_000,
+  });
   killing = true;
   await killHard(server);
   await Promise.all(clients);

@@ -178,6 +178,7 @@ describe("using a link", () => {
     expect(Date.parse(expiresAt)).toBeLessThanOrEqual(Date.now() + 1000);
     // Poll until the server refuses it (never a fixed sleep); it must then be 410.
     const res = await waitFor(
+      "the link to expire",
       async () => {
         const r = await fetch(local);
         if (r.status === 200) {
@@ -186,9 +187,7 @@ describe("using a link", () => {
         }
         return r;
       },
-      "the link to expire",
-      5000,
-      100,
+      { timeoutMs: 5000, intervalMs: 100 },
     );
     await expectProblem(res, 410, "link_expired");
   });

@@ -54,11 +54,14 @@ describe("background jobs on several processes", () => {
     const { jobId } = (await started.json()) as { jobId: string };
 
     // Part-way, seen from the other process: one process holds the job, the other has not touched it.
-    await waitFor(async () => {
+    await waitFor("the rewrap to be part-way", async () => {
       const job = (await (await as(b, `/jobs/${jobId}`)).json()) as Job;
-      expect(job.state, "the rewrap finished before it could be killed").toBe("running");
-      return job.done > 0;
-    }, "the rewrap to be part-way");
+      // Not an expect: a thrown check is retried; this one must end the test at once.
+      if (job.state !== "running") return { finishedEarly: job.state };
+      return job.done > 0 ? { finishedEarly: null } : null;
+    }).then(({ finishedEarly }) =>
+      expect(finishedEarly, "the rewrap finished before it could be killed").toBeNull(),
+    );
     const holders = servers.filter((s) => starts(s, jobId).length > 0);
     expect(holders).toHaveLength(1);
     const holder = holders[0]!;
@@ -68,13 +71,12 @@ describe("background jobs on several processes", () => {
 
     // The lease (15 s) runs out; the survivor claims the job and resumes it where it stopped.
     const finished = await waitFor(
+      "the survivor to finish the job",
       async () => {
         const job = (await (await as(survivor, `/jobs/${jobId}`)).json()) as Job;
         return job.state === "running" ? null : job;
       },
-      "the survivor to finish the job",
-      90_000,
-      200,
+      { timeoutMs: 90_000, intervalMs: 200 },
     );
     expect(finished).toMatchObject({ state: "done", done: count, total: count });
     const resumed = starts(survivor, jobId);

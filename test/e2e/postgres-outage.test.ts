@@ -77,8 +77,8 @@ describe("PostgreSQL outage", () => {
 
     // Its first segments are stored before the database goes.
     await waitFor(
-      async () => (await adminQuery(dbUrl, "SELECT 1 FROM sse_objects.segments LIMIT 1")).length > 0,
       "the upload's first segments",
+      async () => (await adminQuery(dbUrl, "SELECT 1 FROM sse_objects.segments LIMIT 1")).length > 0,
     );
     await pgServer.stop();
     release();
@@ -105,11 +105,9 @@ describe("PostgreSQL outage", () => {
     expect(server.proc.exitCode).toBeNull();
 
     await pgServer.start();
-    await waitFor(
-      async () => (await fetch(`${server.url}/ready`)).status === 200,
-      "/ready after recovery",
-      30_000,
-    );
+    await waitFor("/ready after recovery", async () => (await fetch(`${server.url}/ready`)).status === 200, {
+      timeoutMs: 30_000,
+    });
 
     const got = await server.fetch("/data/before");
     expect(got.status).toBe(200);

@@ -78,13 +78,28 @@ describe("malformed requests", () => {
       expect(res.status, `${type} ${body}`).toBeGreaterThanOrEqual(400);
       await res.arrayBuffer();
     }
-    // A body far beyond any item.
-    const huge = await server.fetch("/data", {
-      method: "POST",
-      body: JSON.stringify({ data: "x".repeat(3 * MiB) }),
-      headers: { "content-type": "application/json" },
-    });
-    await expectProblem(huge, 413, "payload_too_large");
+    // A body far beyond any item. Fastify answers 413 from the Content-Length alone and closes the
+    // connection rather than read the body; a client still sending then may see the connection
+    // cut (EPIPE, ECONNRESET) before it reads the answer. Either way nothing is stored; at least
+    // one of a few tries must show the 413 problem itself.
+    let answered = 0;
+    for (let i = 0; i < 5; i++) {
+      const huge = await server
+        .fetch("/data", {
+          method: "POST",
+          body: JSON.stringify({ data: "x".repeat(3 * MiB) }),
+          headers: { "content-type": "application/json" },
+        })
+        .catch((err: unknown) => {
+          const code = (err as { cause?: { code?: string } }).cause?.code;
+          expect(["EPIPE", "ECONNRESET", "UND_ERR_SOCKET"], String(err)).toContain(code);
+          return null;
+        });
+      if (!huge) continue;
+      await expectProblem(huge, 413, "payload_too_large");
+      answered++;
+    }
+    expect(answered).toBeGreaterThan(0);
     expect(await snapshot()).toEqual(before);
   }, 30_000);
 
@@ -271,7 +286,7 @@ describe("malformed requests", () => {
             if (!sock.write(chunk)) await new Promise((r) => sock.once("drain", r));
           }
           // Let the server see the bytes, then vanish mid-body.
-          await waitFor(() => sock.writableLength === 0, "socket flush");
+          await waitFor("socket flush", () => sock.writableLength === 0);
           sock.destroy();
           resolve();
         });
@@ -279,13 +294,13 @@ describe("malformed requests", () => {
       });
       // Wait until the server has finished with the aborted request (it logs with its request id).
       await waitFor(
+        `the server to log the end of ${rid}`,
         () =>
           server
             .output()
             .split("\n")
             .filter((l) => l.includes(rid)).length >= 2,
-        `the server to log the end of ${rid}`,
-        15_000,
+        { timeoutMs: 15_000 },
       ).catch(() => undefined);
       await expectAlive();
     }
@@ -306,9 +321,9 @@ describe("malformed requests", () => {
     }
     const db = path.join(server.dataDir, "objects.db");
     await waitFor(
-      () => storedBlobBytes(db) < live * 1.01 + 128 * KiB,
       "the aborted uploads to be reclaimed",
-      15_000,
+      () => storedBlobBytes(db) < live * 1.01 + 128 * KiB,
+      { timeoutMs: 15_000 },
     ).catch(() => undefined);
     expect(storedBlobBytes(db)).toBeLessThan(live * 1.01 + 128 * KiB);
   }, 60_000);

@@ -6,6 +6,7 @@ import http from "node:http";
 import net from "node:net";
 import Database from "better-sqlite3";
 import { expect } from "vitest";
+import { waitFor } from "../helpers/wait-for.js";
 import type { ServerProcess } from "./harness.js";
 
 export const KiB = 1024;
@@ -47,21 +48,8 @@ export async function expectProblem(res: Response, status: number, code?: string
   return body;
 }
 
-/** Polls `cond` until it is truthy or the deadline passes (then throws). */
-export async function waitFor<T>(
-  cond: () => T | Promise<T>,
-  what: string,
-  timeoutMs = 10_000,
-  intervalMs = 20,
-): Promise<NonNullable<T>> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await cond();
-    if (v) return v as NonNullable<T>;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, intervalMs));
-  }
-}
+/** The tests' one polling helper (test/helpers/wait-for.ts), for the e2e files that import util. */
+export { waitFor };
 
 export interface RawResponse {
   status: number;
@@ -315,7 +303,7 @@ export class RawConnection {
 
   /** Waits until `n` responses have arrived (or the connection closed). */
   async responses(n: number, timeoutMs = 10_000): Promise<number[]> {
-    await waitFor(() => this.closed || statusCodes(this.data).length >= n, `${n} responses`, timeoutMs);
+    await waitFor(`${n} responses`, () => this.closed || statusCodes(this.data).length >= n, { timeoutMs });
     return statusCodes(this.data);
   }
 
@@ -378,14 +366,14 @@ export async function killHard(server: ServerProcess): Promise<void> {
   }
   await server.kill();
   // Nothing may still answer on its port.
-  await waitFor(async () => {
+  await waitFor("the killed server to stop answering", async () => {
     try {
       await fetch(`${server.url}/health`);
       return false;
     } catch {
       return true;
     }
-  }, "the killed server to stop answering");
+  });
 }
 
 const q = (name: string) => `"${name.replaceAll('"', '""')}"`;
