@@ -6,6 +6,7 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from
 import fp from "fastify-plugin";
 import { AppError, ERROR_CATALOGUE, type ErrorCode } from "../errors.js";
 import { loggablePath } from "./redact-path.js";
+import { drainRefusedBody } from "./refused-body.js";
 
 export const PROBLEM_TYPE_BASE = "https://sse-store.dev/problems/";
 
@@ -90,9 +91,11 @@ export const problemPlugin = fp(async (app: FastifyInstance) => {
       reply.raw.destroy();
       return;
     }
+    drainRefusedBody(request, reply);
     return sendProblem(reply, appErr);
   });
   app.setNotFoundHandler((request, reply) => {
+    drainRefusedBody(request, reply);
     return sendProblem(
       reply,
       new AppError("not_found", `no route ${request.method} ${loggablePath(request.url)}`),
@@ -101,11 +104,12 @@ export const problemPlugin = fp(async (app: FastifyInstance) => {
 });
 
 /** Fastify's own routing failures (a malformed percent-encoding, …) as problem+json. */
-export function frameworkErrors(error: FastifyError, _req: FastifyRequest, reply: FastifyReply): void {
+export function frameworkErrors(error: FastifyError, req: FastifyRequest, reply: FastifyReply): void {
   const appErr =
     error.code === "FST_ERR_BAD_URL"
       ? new AppError("bad_request", "the URL is malformed (bad percent-encoding)")
       : (fromFastify(error) ?? new AppError("bad_request", "the request is malformed"));
+  drainRefusedBody(req, reply);
   sendProblem(reply, appErr);
 }
 
