@@ -4,7 +4,7 @@ import { randomUUID } from "node:crypto";
 import type { Logger } from "pino";
 import { AppError } from "../errors.js";
 import type { KeyService } from "../keys/key-service.js";
-import type { ObjectStore, Role, TokenRecord, UserRecord } from "../store/store.js";
+import type { HeldLock, ObjectStore, Role, TokenRecord, UserRecord } from "../store/store.js";
 import type { Principal } from "./principal.js";
 import { generateToken, hashToken, isTokenId, tokenLookupId } from "./token-format.js";
 import { grantToken, type TokenRequest } from "./token-grant.js";
@@ -61,10 +61,10 @@ export class UserService {
   async delete(actor: Principal, name: string): Promise<void> {
     // One deletion at a time across every process on the store: two admins deleting each other
     // at once must not leave none (the second one's check sees the first one's outcome).
-    return this.store.exclusively("user deletion", () => this.deleteNow(actor, name));
+    return this.store.exclusively("user deletion", (held) => this.deleteNow(actor, name, held));
   }
 
-  private async deleteNow(actor: Principal, name: string): Promise<void> {
+  private async deleteNow(actor: Principal, name: string, held: HeldLock): Promise<void> {
     const user = await this.get(name);
     if (user.uid === actor.user.uid)
       throw new AppError("cannot_delete_self", "a user cannot delete itself; another admin can");
@@ -72,6 +72,9 @@ export class UserService {
       const admins = (await this.store.listUsers()).filter((u) => u.role === "admin");
       if (admins.length <= 1) throw new AppError("last_admin", "the last admin cannot be deleted");
     }
+    // The checks above stand only while no other deletion runs: make sure the exclusion still
+    // holds before the step nothing undoes (on PostgreSQL it ends with its connection).
+    await held.confirm();
     // Keys first: if the rest fails, the user is already unreadable and a retry finishes the job.
     await this.keys.destroyUserKeys(user.uid);
     await this.store.deleteUser(user.uid);

@@ -111,6 +111,12 @@ export interface ObjectForRead {
   segment: Buffer | null;
 }
 
+/** The exclusion `exclusively` holds while its function runs. */
+export interface HeldLock {
+  /** Resolves if the exclusion still holds; throws StorageUnavailableError if it was lost. */
+  confirm(): Promise<void>;
+}
+
 export interface ObjectStore {
   // --- objects -------------------------------------------------------------------------------
   getObject(owner: string, id: string): Promise<ObjectMeta | null>;
@@ -122,9 +128,11 @@ export interface ObjectStore {
   /**
    * Runs `fn` while no other `exclusively(name, …)` runs, in this process or in any other process
    * on the same store: for rare changes whose checks must see each other's outcome (deleting an
-   * admin must leave one). `fn` may use the store meanwhile.
+   * admin must leave one). `fn` may use the store meanwhile. Before a step it cannot undo, `fn`
+   * calls `held.confirm()`, which throws StorageUnavailableError if the exclusion was lost on the
+   * way (PostgreSQL ends a lock with its connection).
    */
-  exclusively<T>(name: string, fn: () => Promise<T>): Promise<T>;
+  exclusively<T>(name: string, fn: (held: HeldLock) => Promise<T>): Promise<T>;
   /** Ids in list order: canonical decimal integers first, numerically; then the rest, bytewise. */
   listObjects(owner: string, opts: ListOptions): Promise<ObjectMeta[]>;
   /** Greatest canonical-integer id of the owner, or null. */

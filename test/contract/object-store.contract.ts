@@ -200,6 +200,15 @@ export function objectStoreContract(name: string, factory: () => Promise<ObjectS
     });
 
     describe("exclusively", () => {
+      it("confirms the exclusion it holds", async () => {
+        expect(
+          await store.exclusively("x", async (held) => {
+            await held.confirm();
+            return "held";
+          }),
+        ).toBe("held");
+      });
+
       it("runs callers of one name one at a time; other names do not wait; errors pass through", async () => {
         const log: string[] = [];
         let release!: () => void;

@@ -217,6 +217,26 @@ describe("PostgreSQL stores", () => {
       expect(await second).toBe(true);
     });
 
+    it("exclusively: a lock lost with its connection fails confirm(), and frees the name for others", async () => {
+      const [a, b] = [await openObjects(), await openObjects()];
+      const outcome = a.exclusively("user deletion", async (held) => {
+        await held.confirm();
+        // The lock's own session dies, as when its connection drops.
+        const [killed] = await adminQuery<{ n: string }>(
+          db.url,
+          `SELECT count(pg_terminate_backend(pid)) AS n FROM pg_locks
+           WHERE locktype = 'advisory' AND granted AND pid <> pg_backend_pid()
+             AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`,
+        );
+        expect(Number(killed!.n)).toBe(1);
+        // PostgreSQL released the lock with the session: another process gets it at once.
+        expect(await b.exclusively("user deletion", async () => "b ran")).toBe("b ran");
+        await held.confirm();
+        return "confirmed";
+      });
+      await expect(outcome).rejects.toBeInstanceOf(StorageUnavailableError);
+    });
+
     it("a replaced write outlives the grace period while another process still streams it", async () => {
       const fast = { heartbeatMs: 100, trashGraceMs: 300 };
       const [reader, writer] = [await openObjects(fast), await openObjects(fast)];

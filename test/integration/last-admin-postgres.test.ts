@@ -10,13 +10,13 @@ import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildServices, type Services } from "../../src/app.js";
 import { loadConfig } from "../../src/config.js";
-import { AppError } from "../../src/errors.js";
+import { AppError, StorageUnavailableError } from "../../src/errors.js";
 import { createRootKeyProvider } from "../../src/keys/providers.js";
 import type { RootKeyProvider } from "../../src/keys/root-key-provider.js";
 import { openStores } from "../../src/store/open-store.js";
 import type { KeyStore, ObjectStore } from "../../src/store/store.js";
 import { ADMIN_TOKEN } from "../helpers/app.js";
-import { createTestDatabase, type TestDatabase } from "../helpers/postgres.js";
+import { adminQuery, createTestDatabase, type TestDatabase } from "../helpers/postgres.js";
 
 interface Stack {
   services: Services;
@@ -85,5 +85,32 @@ describe("the last admin on PostgreSQL with several processes", () => {
     expect((err as AppError).code).toBe("last_admin");
     const admins = (await a.services.users.list()).filter((u) => u.role === "admin");
     expect(admins).toHaveLength(1);
+  }, 30_000);
+
+  it("a deletion whose lock is lost before it destroys keys stops there: 503, the user intact", async () => {
+    const a = stacks[0] ?? (await openStack());
+    const asAdmin = (await a.services.auth.authenticate(ADMIN_TOKEN))!;
+    const third = await a.services.auth.createUser("third", "admin");
+    const { token } = await a.services.auth.issueToken(third, {});
+    // The lock's connection drops while the deletion checks the admins (as a network cut would).
+    const list = a.stores.objects.listUsers.bind(a.stores.objects);
+    a.stores.objects.listUsers = async () => {
+      a.stores.objects.listUsers = list;
+      await adminQuery(
+        db.url,
+        `SELECT pg_terminate_backend(pid) FROM pg_locks
+         WHERE locktype = 'advisory' AND granted AND pid <> pg_backend_pid()
+           AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`,
+      );
+      return list();
+    };
+    const err = await a.services.users.delete(asAdmin, "third").catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(StorageUnavailableError);
+    // Nothing was destroyed: the user is there and its token still works.
+    expect((await a.services.users.list()).map((u) => u.name)).toContain("third");
+    expect(await a.services.auth.authenticate(token)).not.toBeNull();
+    // And a retry, with the lock held, deletes it.
+    await a.services.users.delete(asAdmin, "third");
+    expect((await a.services.users.list()).map((u) => u.name)).not.toContain("third");
   }, 30_000);
 });

@@ -5,6 +5,7 @@ import { createHash } from "node:crypto";
 import { setTimeout as delay } from "node:timers/promises";
 import pg from "pg";
 import { AppError, StorageUnavailableError } from "../../errors.js";
+import type { HeldLock } from "../store.js";
 import { BinaryCopyIn, BinaryCopyOut, type CopyRow } from "./binary-copy.js";
 import { isRetryable, pgFault } from "./pg-errors.js";
 
@@ -164,7 +165,7 @@ export class PgDatabase {
    * whoever holds it in any process. The lock lives on a connection of its own, outside the pool,
    * so that `fn` can use every pooled connection (a pool of one would otherwise deadlock).
    */
-  async withAdvisoryLock<T>(name: string, fn: () => Promise<T>): Promise<T> {
+  async withAdvisoryLock<T>(name: string, fn: (held: HeldLock) => Promise<T>): Promise<T> {
     this.#checkOpen();
     const key = `sse-store ${this.schema} ${name}`;
     const client = new pg.Client({
@@ -174,7 +175,13 @@ export class PgDatabase {
       application_name: "sse-store",
     });
     // Its failure must not crash the process; PostgreSQL releases the lock with the session.
-    client.on("error", () => undefined);
+    let lost: unknown = null;
+    client.on("error", (err) => {
+      lost ??= err;
+    });
+    client.on("end", () => {
+      lost ??= new Error("the lock's connection ended");
+    });
     try {
       await client.connect();
       await client.query("SELECT pg_advisory_lock(hashtextextended($1, 0))", [key]);
@@ -182,8 +189,23 @@ export class PgDatabase {
       await client.end().catch(() => undefined);
       throw this.#map(err);
     }
+    const held: HeldLock = {
+      // A round trip on the lock's own session: if it answers, the session, and so the lock, lives.
+      confirm: async () => {
+        if (!lost) {
+          try {
+            await client.query("SELECT 1");
+            return;
+          } catch (err) {
+            lost ??= err;
+          }
+        }
+        // The detail stays generic for clients; the cause (the connection's failure) is for the log.
+        throw new StorageUnavailableError(lost);
+      },
+    };
     try {
-      return await fn();
+      return await fn(held);
     } finally {
       await client.query("SELECT pg_advisory_unlock(hashtextextended($1, 0))", [key]).catch(() => undefined);
       await client.end().catch(() => undefined);

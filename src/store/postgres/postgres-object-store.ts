@@ -18,6 +18,7 @@ import { OBJECT_COLUMNS, OBJECT_COLUMNS_OF_O, postgresRows } from "../rows.js";
 import type {
   CommitResult,
   DekRewrap,
+  HeldLock,
   JobPatch,
   JobRecord,
   ListOptions,
@@ -220,7 +221,7 @@ export class PostgresObjectStore implements ObjectStore {
     return row ? { meta: toMeta(row), segment: row.segment } : null;
   }
 
-  exclusively<T>(name: string, fn: () => Promise<T>): Promise<T> {
+  exclusively<T>(name: string, fn: (held: HeldLock) => Promise<T>): Promise<T> {
     return this.#db.withAdvisoryLock(name, fn);
   }
 

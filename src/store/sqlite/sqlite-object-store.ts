@@ -10,6 +10,7 @@ import { OBJECT_COLUMNS, OBJECT_COLUMNS_OF_O, sqliteRows } from "../rows.js";
 import type {
   CommitResult,
   DekRewrap,
+  HeldLock,
   JobPatch,
   JobRecord,
   ListOptions,
@@ -171,6 +172,9 @@ function prepareStatements(db: Db) {
 
 type Statements = ReturnType<typeof prepareStatements>;
 
+/** The in-process exclusion of SQLite cannot be lost while the process runs. */
+const ALWAYS_HELD: HeldLock = { confirm: async () => undefined };
+
 interface QueuedCommit {
   fn: () => unknown;
   resolve: (v: unknown) => void;
@@ -310,9 +314,10 @@ export class SqliteObjectStore implements ObjectStore {
     return row ? { meta: toMeta(row), segment: row.segment } : null;
   }
 
-  exclusively<T>(name: string, fn: () => Promise<T>): Promise<T> {
-    // One process owns the file (see open): a queue per name in this process is enough.
-    return this.#exclusive.run(name, fn);
+  exclusively<T>(name: string, fn: (held: HeldLock) => Promise<T>): Promise<T> {
+    // One process owns the file (see open): a queue per name in this process is enough, and it
+    // cannot be lost while the process runs.
+    return this.#exclusive.run(name, () => fn(ALWAYS_HELD));
   }
 
   async listObjects(owner: string, opts: ListOptions): Promise<ObjectMeta[]> {
