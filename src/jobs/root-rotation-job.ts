@@ -5,7 +5,7 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { AppError, IntegrityError } from "../errors.js";
 import type { KeyService } from "../keys/key-service.js";
-import type { KeyStore } from "../store/store.js";
+import type { KekRewrap, KeyStore } from "../store/store.js";
 import { type JobHandler, JobInterrupted } from "./job-runner.js";
 
 export const ROOT_ROTATE = "root-rotate";
@@ -52,9 +52,12 @@ export function rootRotationJob(keys: KeyService, keyStore: KeyStore, opts: Root
         await ctx.checkpoint({});
         continue;
       }
+      // Each version rewrapped by the provider, then the page stored in one transaction: one
+      // fsync per page, not one per version.
+      const rewraps: KekRewrap[] = [];
       for (const rec of page) {
         try {
-          await keys.rewrapKekUnderRoot(rec);
+          rewraps.push(await keys.rewrapUnderRoot(rec));
         } catch (err) {
           if (!(err instanceof IntegrityError)) throw err;
           // Retiring the old root would not make it worse, but keep it so the cause can be examined.
@@ -64,6 +67,7 @@ export function rootRotationJob(keys: KeyService, keyStore: KeyStore, opts: Root
           );
         }
       }
+      await keyStore.rewrapKekVersions(rewraps);
       done += page.length;
       total = Math.max(total, done);
       await ctx.checkpoint({ done, total });

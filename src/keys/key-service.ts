@@ -3,7 +3,14 @@
 import { dekContext, generateKey, kekContext, unwrapKey, wrapKey, zeroize } from "../crypto/envelope.js";
 import { AppError, IntegrityError } from "../errors.js";
 import { KeyedQueue } from "../keyed-queue.js";
-import type { DekRewrap, KekVersionRecord, KeyStore, ObjectKeyInfo, UserKeyState } from "../store/store.js";
+import type {
+  DekRewrap,
+  KekRewrap,
+  KekVersionRecord,
+  KeyStore,
+  ObjectKeyInfo,
+  UserKeyState,
+} from "../store/store.js";
 import { KekCache } from "./kek-cache.js";
 import type { RootKeyProvider } from "./root-key-provider.js";
 
@@ -254,13 +261,16 @@ export class KeyService {
     }
   }
 
-  /** Root rotation: one KEK version unwrapped with the root version that wrapped it, rewrapped under the primary. */
-  async rewrapKekUnderRoot(rec: KekVersionRecord): Promise<void> {
+  /**
+   * Root rotation: one KEK version unwrapped with the root version that wrapped it and wrapped
+   * under the primary. Returns the new wrapping; the caller stores a page of them at once.
+   */
+  async rewrapUnderRoot(rec: KekVersionRecord): Promise<KekRewrap> {
     const context = kekContext(rec.owner, rec.version);
     const kek = await this.root.unwrap({ rootVersion: rec.rootVersion, blob: rec.wrappedKek }, context);
     try {
       const w = await this.root.wrap(kek, context);
-      await this.keyStore.rewrapKekVersion(rec.owner, rec.version, w.rootVersion, w.blob);
+      return { owner: rec.owner, version: rec.version, rootVersion: w.rootVersion, wrappedKek: w.blob };
     } finally {
       zeroize(kek);
     }
@@ -297,7 +307,9 @@ export class KeyService {
       await store({ owner, version, rootVersion: w.rootVersion, wrappedKek: w.blob, created: new Date() });
       if (w.rootVersion !== this.root.primaryVersion()) {
         const again = await this.root.wrap(kek, context);
-        await this.keyStore.rewrapKekVersion(owner, version, again.rootVersion, again.blob);
+        await this.keyStore.rewrapKekVersions([
+          { owner, version, rootVersion: again.rootVersion, wrappedKek: again.blob },
+        ]);
       }
     } finally {
       zeroize(kek);

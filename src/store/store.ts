@@ -230,6 +230,14 @@ export interface UserKeyState {
   minDecryptionVersion: number;
 }
 
+/** A KEK version's new wrapping under a root version. */
+export interface KekRewrap {
+  owner: string;
+  version: number;
+  rootVersion: number;
+  wrappedKek: Buffer;
+}
+
 /** Wrapped keys, kept apart from objects (keys.db) so that restoring objects never restores a key. */
 export interface KeyStore {
   /** Creates the user's key with its first version. */
@@ -245,8 +253,12 @@ export interface KeyStore {
    * when the user has no key.
    */
   retireKekVersionsBelow(owner: string, version: number): Promise<void>;
-  /** Root rotation: replaces a version's wrapping. */
-  rewrapKekVersion(owner: string, version: number, rootVersion: number, wrappedKek: Buffer): Promise<void>;
+  /**
+   * Root rotation: replaces the wrapping of each listed version, all in one transaction (one
+   * fsync for a page of versions). A version that no longer exists (its user was deleted
+   * meanwhile) is skipped.
+   */
+  rewrapKekVersions(rewraps: readonly KekRewrap[]): Promise<void>;
   /** All KEK versions wrapped by a root version other than `rootVersion`, a page at a time. */
   kekVersionsNotWrappedBy(rootVersion: number, limit: number): Promise<KekVersionRecord[]>;
   /** How many KEK versions kekVersionsNotWrappedBy would list in all (root rotation progress). */

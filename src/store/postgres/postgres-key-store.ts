@@ -4,7 +4,7 @@
 import { AppError } from "../../errors.js";
 import type * as Rows from "../rows.js";
 import { postgresRows, type StateRow, toState } from "../rows.js";
-import type { KekVersionRecord, KeyStore, UserKeyState } from "../store.js";
+import type { KekRewrap, KekVersionRecord, KeyStore, UserKeyState } from "../store.js";
 import { KEYS_SCHEMA, migrate } from "./migrations.js";
 import { PgDatabase } from "./pg-database.js";
 import { isConstraint } from "./pg-errors.js";
@@ -120,16 +120,23 @@ export class PostgresKeyStore implements KeyStore {
     await this.#vacuum();
   }
 
-  async rewrapKekVersion(
-    owner: string,
-    version: number,
-    rootVersion: number,
-    wrappedKek: Buffer,
-  ): Promise<void> {
-    // No error when the version is gone: the user was deleted while the root rotation ran.
-    await this.#db.query(
-      "UPDATE kek_versions SET root_version = $1, wrapped_kek = $2 WHERE owner = $3 AND version = $4",
-      [rootVersion, wrappedKek, owner, version],
+  async rewrapKekVersions(rewraps: readonly KekRewrap[]): Promise<void> {
+    if (rewraps.length === 0) return;
+    // One statement for the page. No error when a version is gone: the user was deleted while
+    // the root rotation ran.
+    await this.#db.tx("durable", (q) =>
+      q.query(
+        `UPDATE kek_versions k SET root_version = r.root_version, wrapped_kek = r.wrapped_kek
+         FROM unnest($1::text[], $2::int[], $3::int[], $4::bytea[])
+              AS r(owner, version, root_version, wrapped_kek)
+         WHERE k.owner = r.owner COLLATE "C" AND k.version = r.version`,
+        [
+          rewraps.map((r) => r.owner),
+          rewraps.map((r) => r.version),
+          rewraps.map((r) => r.rootVersion),
+          rewraps.map((r) => r.wrappedKek),
+        ],
+      ),
     );
   }
 

@@ -3,7 +3,7 @@
 import { AppError, StorageUnavailableError } from "../../errors.js";
 import type * as Rows from "../rows.js";
 import { type StateRow, sqliteRows, toState } from "../rows.js";
-import type { KekVersionRecord, KeyStore, UserKeyState } from "../store.js";
+import type { KekRewrap, KekVersionRecord, KeyStore, UserKeyState } from "../store.js";
 import { type Db, isConstraint, KEYS_SCHEMA, openDatabase, storageFault } from "./migrations.js";
 
 type KekRow = Rows.KekRow<number>;
@@ -123,14 +123,12 @@ export class SqliteKeyStore implements KeyStore {
     this.#checkpoint();
   }
 
-  async rewrapKekVersion(
-    owner: string,
-    version: number,
-    rootVersion: number,
-    wrappedKek: Buffer,
-  ): Promise<void> {
-    // No error when the version is gone: the user was deleted while the root rotation ran.
-    this.#write(() => this.#s.rewrap.run(rootVersion, wrappedKek, owner, version));
+  async rewrapKekVersions(rewraps: readonly KekRewrap[]): Promise<void> {
+    if (rewraps.length === 0) return;
+    // No error when a version is gone: the user was deleted while the root rotation ran.
+    this.#write(() => {
+      for (const r of rewraps) this.#s.rewrap.run(r.rootVersion, r.wrappedKek, r.owner, r.version);
+    });
   }
 
   async kekVersionsNotWrappedBy(rootVersion: number, limit: number): Promise<KekVersionRecord[]> {
