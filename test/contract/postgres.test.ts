@@ -224,7 +224,7 @@ describe("PostgreSQL stores", () => {
         // The lock's own session dies, as when its connection drops.
         const [killed] = await adminQuery<{ n: string }>(
           db.url,
-          `SELECT count(pg_terminate_backend(pid)) AS n FROM pg_locks
+          `SELECT count(pg_terminate_backend(pid, 5000)) AS n FROM pg_locks
            WHERE locktype = 'advisory' AND granted AND pid <> pg_backend_pid()
              AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`,
         );

@@ -96,12 +96,7 @@ describe("the last admin on PostgreSQL with several processes", () => {
     const list = a.stores.objects.listUsers.bind(a.stores.objects);
     a.stores.objects.listUsers = async () => {
       a.stores.objects.listUsers = list;
-      await adminQuery(
-        db.url,
-        `SELECT pg_terminate_backend(pid) FROM pg_locks
-         WHERE locktype = 'advisory' AND granted AND pid <> pg_backend_pid()
-           AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`,
-      );
+      await killLockSessions();
       return list();
     };
     const err = await a.services.users.delete(asAdmin, "third").catch((e: unknown) => e);
@@ -113,4 +108,29 @@ describe("the last admin on PostgreSQL with several processes", () => {
     await a.services.users.delete(asAdmin, "third");
     expect((await a.services.users.list()).map((u) => u.name)).not.toContain("third");
   }, 30_000);
+
+  it("a lock lost after the keys are destroyed does not fail the finished deletion", async () => {
+    const a = stacks[0] ?? (await openStack());
+    const asAdmin = (await a.services.auth.authenticate(ADMIN_TOKEN))!;
+    await a.services.auth.createUser("fourth", "user");
+    const destroy = a.stores.keys.destroyUserKeys;
+    a.stores.keys.destroyUserKeys = async (owner: string) => {
+      a.stores.keys.destroyUserKeys = destroy;
+      await killLockSessions();
+      return destroy(owner);
+    };
+    // Unlocking on the dead connection may throw at once; the deletion itself succeeded.
+    await a.services.users.delete(asAdmin, "fourth");
+    expect((await a.services.users.list()).map((u) => u.name)).not.toContain("fourth");
+  }, 30_000);
 });
+
+/** Ends the database session of every advisory lock held in the test database. */
+async function killLockSessions(): Promise<void> {
+  await adminQuery(
+    db.url,
+    `SELECT pg_terminate_backend(pid, 5000) FROM pg_locks
+     WHERE locktype = 'advisory' AND granted AND pid <> pg_backend_pid()
+       AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`,
+  );
+}

@@ -207,8 +207,10 @@ export class PgDatabase {
     try {
       return await fn(held);
     } finally {
-      await client.query("SELECT pg_advisory_unlock(hashtextextended($1, 0))", [key]).catch(() => undefined);
-      await client.end().catch(() => undefined);
+      // A client whose connection died may throw at once instead of rejecting: both are ignored,
+      // since PostgreSQL has then released the lock with the session already.
+      await settled(() => client.query("SELECT pg_advisory_unlock(hashtextextended($1, 0))", [key]));
+      await settled(() => client.end());
     }
   }
 
@@ -288,4 +290,13 @@ function queryable(client: pg.PoolClient): Queryable {
 /** A few milliseconds, growing and jittered, so that colliding transactions stop colliding. */
 function backoff(attempt: number): Promise<void> {
   return delay(Math.random() * 5 * 2 ** attempt);
+}
+
+/** Runs `fn` and waits for it, ignoring whether it threw, rejected or resolved. */
+async function settled(fn: () => Promise<unknown>): Promise<void> {
+  try {
+    await fn();
+  } catch {
+    // ignored: see the callers
+  }
 }
