@@ -2,14 +2,13 @@
 // that authenticate every segment before a byte of it leaves.
 import { createHash } from "node:crypto";
 import { Readable } from "node:stream";
-import type { AeadThread, OpenedBatch } from "../crypto/aead-thread.js";
+import type { AeadThread } from "../crypto/aead-thread.js";
 import { dekContext, generateKey, zeroize } from "../crypto/envelope.js";
 import { EtagHasher } from "../crypto/etag.js";
 import {
   createSegmentCipher,
   FORMAT_VERSION,
   SEGMENT_SIZE,
-  type SegmentCipher,
   type SegmentContext,
   SUITE_XCHACHA20_POLY1305,
   segmentCount,
@@ -23,13 +22,16 @@ import { NO_YOUNG_GC, type YoungCollector } from "../young-gc.js";
 import type { ExpectedDigest } from "./content-digest.js";
 import { validateObjectId } from "./object-id.js";
 import { type ByteRange, segmentsForRange } from "./range.js";
+import {
+  BATCH_SEGMENTS,
+  openChecked,
+  plaintextOnAeadThread,
+  plaintextOnThisThread,
+  type ReadPlan,
+} from "./segment-reader.js";
 import { SegmentWriter } from "./segment-writer.js";
 import { newWriteId } from "./write-id.js";
 
-/** Segments per store round trip: bounds memory (about 1 MiB) and amortises transactions. */
-const BATCH_SEGMENTS = 16;
-/** Batches of one read on the AEAD thread at once: one being opened, one waiting. */
-const THREAD_JOBS_IN_FLIGHT = 2;
 /** Objects of at most this many segments (256 KiB) are read whole instead of streamed. */
 export const SMALL_SEGMENTS = 4;
 /**
@@ -340,6 +342,8 @@ export class ObjectService {
       const firstPlain = openChecked(cipher, meta, span.first, count, first[0]);
       const head = firstPlain.subarray(span.skip, span.skip + wanted);
       const plan: ReadPlan = {
+        fetch: (from, n) => this.fetchBatch(meta, from, n),
+        youngGc: this.youngGc,
         meta,
         cipher,
         count,
@@ -352,7 +356,7 @@ export class ObjectService {
       const thread = this.opts.aeadThread?.usable ? this.opts.aeadThread : null;
       const perJob = thread ? thread.batchCapacity(meta.segmentSize) : 0;
       const gen = this.counted(
-        thread && perJob > 0 ? this.plaintextOnThread(plan, dek, thread, perJob) : this.plaintext(plan),
+        thread && perJob > 0 ? plaintextOnAeadThread(plan, dek, thread, perJob) : plaintextOnThisThread(plan),
       );
       const stream = Readable.from(gen, { objectMode: false, highWaterMark: 2 * meta.segmentSize });
       stream.once("close", release);
@@ -360,90 +364,6 @@ export class ObjectService {
     } catch (err) {
       release();
       throw this.noteFailure(err);
-    }
-  }
-
-  /** The plaintext of a read, each batch of segments opened on this thread into one buffer. */
-  private async *plaintext(plan: ReadPlan): AsyncGenerator<Buffer> {
-    const { meta, cipher, count, last } = plan;
-    let remaining = plan.wanted - plan.head.length;
-    if (plan.wanted === 0) return;
-    yield plan.head;
-    let index = plan.first + 1;
-    let batch = plan.firstBatch;
-    let pos = 1;
-    while (index <= last && remaining > 0) {
-      if (pos >= batch.length) {
-        batch = await this.fetchBatch(meta, index, Math.min(BATCH_SEGMENTS, last - index + 1));
-        pos = 0;
-      }
-      // The rest of the batch is opened into one buffer, which goes out in one socket write: a
-      // write per 64 KiB segment costs a wakeup of the reader each, about a sixth of the CPU.
-      const end = index + (batch.length - pos);
-      const out = Buffer.allocUnsafe(plaintextBytes(meta, count, index, end));
-      let filled = 0;
-      for (; pos < batch.length; pos++, index++) {
-        filled += openCheckedInto(cipher, meta, index, count, batch[pos], out.subarray(filled)).length;
-      }
-      const chunk = filled > remaining ? out.subarray(0, remaining) : out;
-      remaining -= chunk.length;
-      // The batch's sealed segments, and soon the output once sent, are garbage.
-      this.youngGc.released(2 * filled);
-      yield chunk;
-    }
-    if (remaining !== 0) throw new IntegrityError("stored object is shorter than its recorded size");
-  }
-
-  /**
-   * plaintext(), with the segments after the first opened on the AEAD thread, two batches in
-   * flight: while the thread opens one, this thread fetches the next and sends the last. Batches
-   * come back in order; a damaged one ends the stream at its start, as on this thread.
-   */
-  private async *plaintextOnThread(
-    plan: ReadPlan,
-    dek: Buffer,
-    thread: AeadThread,
-    perJob: number,
-  ): AsyncGenerator<Buffer> {
-    const { meta, cipher, count, last } = plan;
-    let remaining = plan.wanted - plan.head.length;
-    if (plan.wanted === 0) return;
-    const queue: Promise<OpenedBatch>[] = [];
-    let next = plan.first + 1;
-    // Sealed segments fetched with the first one and not yet sent to the thread.
-    let carry = plan.firstBatch.slice(1);
-    const fill = async () => {
-      while (queue.length < THREAD_JOBS_IN_FLIGHT && next <= last && remaining > 0) {
-        let segs: Buffer[];
-        if (carry.length > 0) {
-          segs = carry.slice(0, perJob);
-          carry = carry.slice(perJob);
-        } else segs = await this.fetchBatch(meta, next, Math.min(perJob, last - next + 1));
-        const job = thread.open(cipher, dek, next, count - 1, segs);
-        // Awaited in its turn below; until then a failure must not count as unhandled.
-        job.catch(() => undefined);
-        queue.push(job);
-        next += segs.length;
-      }
-    };
-    try {
-      await fill();
-      yield plan.head;
-      while (queue.length > 0 && remaining > 0) {
-        const batch = await queue.shift()!;
-        // Sealed segments of this batch, and the output of earlier ones, are garbage by now;
-        // collecting before this batch's output exists keeps it from surviving into old space.
-        this.youngGc.released(2 * batch.length);
-        const out = batch.take();
-        const chunk = out.length > remaining ? out.subarray(0, remaining) : out;
-        remaining -= chunk.length;
-        await fill();
-        yield chunk;
-      }
-      if (remaining !== 0) throw new IntegrityError("stored object is shorter than its recorded size");
-    } finally {
-      // Slots of batches never taken go back; the data key is zeroed only once no job can copy it.
-      await Promise.allSettled(queue.map((job) => job.then((b) => b.discard())));
     }
   }
 
@@ -553,70 +473,6 @@ export class ObjectService {
       writeId: meta.writeId,
     };
   }
-}
-
-function openChecked(
-  cipher: SegmentCipher,
-  meta: ObjectMeta,
-  index: number,
-  count: number,
-  sealed: Buffer | undefined,
-): Buffer {
-  const checked = checkSealedLength(meta, index, count, sealed);
-  // The store hands out buffers the caller owns: decrypted where they lie, no second 64 KiB each.
-  return cipher.openInPlace(index, index === count - 1, checked);
-}
-
-/** openChecked, decrypting into the start of `out` (sized by plaintextBytes). */
-function openCheckedInto(
-  cipher: SegmentCipher,
-  meta: ObjectMeta,
-  index: number,
-  count: number,
-  sealed: Buffer | undefined,
-  out: Buffer,
-): Buffer {
-  const checked = checkSealedLength(meta, index, count, sealed);
-  return cipher.openInto(index, index === count - 1, checked, out);
-}
-
-/** What a streaming read sends: its first segment is opened before the headers go out. */
-interface ReadPlan {
-  meta: ObjectMeta;
-  cipher: SegmentCipher;
-  /** Segments in the object. */
-  count: number;
-  /** First and last segment the read covers. */
-  first: number;
-  last: number;
-  /** Plaintext bytes the read sends. */
-  wanted: number;
-  /** The batch fetched with the first segment (whose first entry is now opened). */
-  firstBatch: Buffer[];
-  /** The bytes of the first segment the read sends. */
-  head: Buffer;
-}
-
-/** Plaintext bytes of segments [first, end) of an object of `count` segments. */
-function plaintextBytes(meta: ObjectMeta, count: number, first: number, end: number): number {
-  const whole = (end - first) * meta.segmentSize;
-  return end === count ? whole - (count * meta.segmentSize - meta.size) : whole;
-}
-
-/**
- * A stored segment must be as long as its place in the object says, before anything is decrypted:
- * a segment that is too long or too short is tampering (or a truncated store).
- */
-function checkSealedLength(
-  meta: ObjectMeta,
-  index: number,
-  count: number,
-  sealed: Buffer | undefined,
-): Buffer {
-  if (!sealed) throw new IntegrityError("stored object is missing segments");
-  const expected = index === count - 1 ? meta.size - index * meta.segmentSize : meta.segmentSize;
-  if (sealed.length !== expected + TAG_BYTES) throw new IntegrityError("stored segment has the wrong length");
-  return sealed;
 }
 
 export function checkCondition(cur: ObjectMeta | null, cond: WriteCondition): void {
