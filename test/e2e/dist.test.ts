@@ -103,6 +103,8 @@ describe("npm run build", () => {
       },
     });
     expect(JSON.parse(whoami.stdout)).toMatchObject({ name: "admin" });
-    expect(await server.stop()).toBe(0);
+    const code = await server.stop();
+    // An unclean stop says why in the server's log: show it with the failure.
+    expect(code, code === 0 ? "" : server.output().slice(-4000)).toBe(0);
   });
 });
