@@ -79,9 +79,9 @@ describe("npm run build", () => {
     expect((await fetch(`${server.url}/docs/`)).status).toBe(200);
     const big = randomBytes(3 * 1024 * 1024 + 5);
     const auth = { authorization: `Bearer ${server.token}` };
-    expect((await fetch(`${server.url}/data/big`, { method: "PUT", headers: auth, body: big })).status).toBe(
-      201,
-    );
+    const put = await fetch(`${server.url}/data/big`, { method: "PUT", headers: auth, body: big });
+    expect(put.status).toBe(201);
+    await put.arrayBuffer();
     const back = await fetch(`${server.url}/data/big`, { headers: auth });
     expect(Buffer.from(await back.arrayBuffer()).equals(big)).toBe(true);
     // The web console, from dist/console.
