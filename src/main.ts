@@ -73,21 +73,29 @@ export async function runServer(
     const shutdown = async (): Promise<ShutdownResult> => {
       built.beginShutdown();
       clearInterval(maintenance);
+      // The steps under way, named in the log if the deadline passes while they still run.
+      const pending = new Set<string>();
       const deadline = setTimeout(() => {
-        logger.error(
-          { seconds: config.shutdownTimeoutSeconds },
-          "shutdown deadline passed; cutting the requests still open",
-        );
-        abortRequests();
+        const waitingFor = [...pending];
+        app.server.getConnections((_err, connections) => {
+          logger.error(
+            { seconds: config.shutdownTimeoutSeconds, waitingFor, connections },
+            "shutdown deadline passed; cutting the requests still open",
+          );
+          abortRequests();
+        });
       }, shutdownTimeoutMs);
       deadline.unref();
       let clean = true;
       const attempt = async (what: string, fn: () => Promise<void>) => {
+        pending.add(what);
         try {
           await fn();
         } catch (err) {
           clean = false;
           logger.error({ err }, `shutdown: ${what} failed`);
+        } finally {
+          pending.delete(what);
         }
       };
       // Every connection closed (in-flight requests finished or were cut), and running jobs
