@@ -21,6 +21,7 @@ import { linkRoutes } from "./http/link-routes.js";
 import { meRoutes } from "./http/me-routes.js";
 import { metricsPlugin, metricsRoute, ServiceMetrics } from "./http/metrics.js";
 import { clientErrorHandler, frameworkErrors, problemPlugin } from "./http/problem.js";
+import { trackQuietConnections } from "./http/quiet-connections.js";
 import { genReqId } from "./http/request-id.js";
 import { RequestLog, requestLogPlugin } from "./http/request-log.js";
 import { buildValidator } from "./http/schemas.js";
@@ -68,6 +69,8 @@ export interface App {
   metrics: ServiceMetrics;
   /** Flips /ready to 503 and refuses new requests (503, connection closed) while in-flight ones finish. */
   beginShutdown(): void;
+  /** Closes the connections with no request in progress (during shutdown; see quiet-connections.ts). */
+  closeQuietConnections(): void;
 }
 
 export function buildServices(
@@ -145,6 +148,7 @@ export async function build(config: Config, deps: Deps): Promise<App> {
     // never closes a kept-alive connection just as a client starts a request on it.
     keepAliveTimeout: 65_000,
   });
+  const connections = trackQuietConnections(app.server);
   app.addHook("onRequest", (req, reply, done) => {
     reply.header("X-Request-Id", req.id);
     done();
@@ -200,5 +204,6 @@ export async function build(config: Config, deps: Deps): Promise<App> {
     beginShutdown() {
       shuttingDown = true;
     },
+    closeQuietConnections: () => connections.closeQuiet(),
   };
 }

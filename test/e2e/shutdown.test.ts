@@ -1,7 +1,9 @@
 // Graceful shutdown of a real server process: SIGTERM lets in-flight uploads finish, refuses new
 // connections, closes the stores and exits 0; the deadline and a second signal cut what is left.
 import { randomBytes } from "node:crypto";
+import { once } from "node:events";
 import http from "node:http";
+import net from "node:net";
 import path from "node:path";
 import Database from "better-sqlite3";
 import { afterEach, describe, expect, it } from "vitest";
@@ -142,6 +144,28 @@ describe("SIGTERM", () => {
       agent.destroy();
     }
   });
+
+  it("does not wait for a connection that never sent a request (a client's spare connection)", async () => {
+    const server = await start({ SSE_SHUTDOWN_TIMEOUT: "20" });
+    const spare = net.connect(server.port, "127.0.0.1");
+    spare.on("error", () => undefined);
+    await once(spare, "connect");
+    // And one that has sent half of its request line.
+    const half = net.connect(server.port, "127.0.0.1");
+    half.on("error", () => undefined);
+    await once(half, "connect");
+    half.write("GET /heal");
+    try {
+      await until(async () => (await fetch(`${server.url}/health`)).status === 200, "the server to answer");
+      const started = Date.now();
+      expect(await server.stop()).toBe(0);
+      // Node counts such a connection as busy: without the sweep, shutdown waited for the deadline.
+      expect(Date.now() - started).toBeLessThan(10_000);
+    } finally {
+      spare.destroy();
+      half.destroy();
+    }
+  }, 40_000);
 
   it("lets a download whose headers already left finish, then closes its kept-alive connection", async () => {
     const server = await start();
