@@ -1,6 +1,7 @@
 // Small HTTP client for end-to-end tests: one call per request, with the token made explicit.
 import { randomBytes } from "node:crypto";
 import { expect } from "vitest";
+import { waitFor } from "../helpers/wait-for.js";
 
 export interface Res {
   status: number;
@@ -77,11 +78,7 @@ export function unknownToken(): string {
   return `sse_${randomBytes(8).toString("hex")}_${randomBytes(32).toString("base64url")}`;
 }
 
-/** Polls `check` until it holds (no fixed sleeps), failing after `timeoutMs`. */
+/** Polls `check` until it holds (no fixed sleeps), failing after `timeoutMs`: the tests' waitFor. */
 export async function until(check: () => Promise<boolean>, what: string, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
+  await waitFor(what, check, { timeoutMs });
 }
