@@ -6,8 +6,8 @@
 // rows are indexed by write id, and ids that grow with time add to the right edge of that B-tree
 // instead of dirtying a random leaf page per write.
 import { randomBytes } from "node:crypto";
+import { WRITE_ID_BYTES } from "../crypto/segment-format.js";
 
-export const WRITE_ID_BYTES = 16;
 const TIME_BYTES = 6;
 
 export function newWriteId(now: number = Date.now()): Buffer {

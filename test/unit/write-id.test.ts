@@ -1,7 +1,8 @@
 // Write ids: 16 bytes, unique, and ordered by time so that the stores' segment index grows at its
 // right edge (see src/objects/write-id.ts).
 import { describe, expect, it } from "vitest";
-import { newWriteId, WRITE_ID_BYTES } from "../../src/objects/write-id.js";
+import { WRITE_ID_BYTES } from "../../src/crypto/segment-format.js";
+import { newWriteId } from "../../src/objects/write-id.js";
 
 describe("newWriteId", () => {
   it("is 16 bytes: the millisecond time, big-endian, then 80 random bits", () => {
