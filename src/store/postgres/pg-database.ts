@@ -186,7 +186,7 @@ export class PgDatabase {
       await client.connect();
       await client.query("SELECT pg_advisory_lock(hashtextextended($1, 0))", [key]);
     } catch (err) {
-      await client.end().catch(() => undefined);
+      await settled(() => client.end());
       throw this.#map(err);
     }
     const held: HeldLock = {
@@ -214,7 +214,7 @@ export class PgDatabase {
     }
   }
 
-  /** Runs `fn` on one connection outside a transaction (VACUUM, advisory locks). */
+  /** Runs `fn` on one pooled connection outside a transaction (VACUUM). */
   async withConnection<T>(fn: (q: Queryable) => Promise<T>): Promise<T> {
     const conn = await this.#checkout();
     try {

@@ -122,21 +122,19 @@ export class PostgresKeyStore implements KeyStore {
 
   async rewrapKekVersions(rewraps: readonly KekRewrap[]): Promise<void> {
     if (rewraps.length === 0) return;
-    // One statement for the page. No error when a version is gone: the user was deleted while
-    // the root rotation ran.
-    await this.#db.tx("durable", (q) =>
-      q.query(
-        `UPDATE kek_versions k SET root_version = r.root_version, wrapped_kek = r.wrapped_kek
-         FROM unnest($1::text[], $2::int[], $3::int[], $4::bytea[])
-              AS r(owner, version, root_version, wrapped_kek)
-         WHERE k.owner = r.owner COLLATE "C" AND k.version = r.version`,
-        [
-          rewraps.map((r) => r.owner),
-          rewraps.map((r) => r.version),
-          rewraps.map((r) => r.rootVersion),
-          rewraps.map((r) => r.wrappedKek),
-        ],
-      ),
+    // One statement for the page, so one transaction and one durable commit. No error when a
+    // version is gone: the user was deleted while the root rotation ran.
+    await this.#db.query(
+      `UPDATE kek_versions k SET root_version = r.root_version, wrapped_kek = r.wrapped_kek
+       FROM unnest($1::text[], $2::int[], $3::int[], $4::bytea[])
+            AS r(owner, version, root_version, wrapped_kek)
+       WHERE k.owner = r.owner COLLATE "C" AND k.version = r.version`,
+      [
+        rewraps.map((r) => r.owner),
+        rewraps.map((r) => r.version),
+        rewraps.map((r) => r.rootVersion),
+        rewraps.map((r) => r.wrappedKek),
+      ],
     );
   }
 
