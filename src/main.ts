@@ -98,14 +98,14 @@ export async function runServer(
           pending.delete(what);
         }
       };
-      // Every connection closed (in-flight requests finished or were cut), and running jobs
-      // stopped at their next checkpoint (they resume from it at the next start).
       // Node closes only the connections it counts as idle, once, when close() is called: not one
       // that never sent a whole request, nor one that goes quiet later. Either held the server
       // open until the deadline (exit 1; seen in CI). The quiet ones are closed until it has closed.
       built.closeQuietConnections();
       const sweep = setInterval(() => built.closeQuietConnections(), 200);
       sweep.unref();
+      // Every connection closed (in-flight requests finished or were cut), and running jobs
+      // stopped at their next checkpoint (they resume from it at the next start).
       await Promise.all([
         attempt("closing the HTTP server", () => app.close().finally(() => clearInterval(sweep))),
         attempt("stopping the background jobs", () => services.runner.stop()),

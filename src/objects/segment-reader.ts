@@ -113,7 +113,7 @@ export async function* plaintextOnThisThread(plan: ReadPlan): AsyncGenerator<Buf
 }
 
 /**
- * plaintext(), with the segments after the first opened on the AEAD thread, two batches in
+ * plaintextOnThisThread(), with the segments after the first opened on the AEAD thread, two batches in
  * flight: while the thread opens one, this thread fetches the next and sends the last. Batches
  * come back in order; a damaged one ends the stream at its start, as on this thread.
  */
