@@ -15,6 +15,8 @@ export type { Principal } from "./principal.js";
 export { ALL_SCOPES };
 
 export const BOOTSTRAP_TOKEN_FILE = "bootstrap-token";
+/** `issuedBy` of the first start's admin token (and of tokens issued in-process). */
+export const ISSUED_BY_BOOTSTRAP = "bootstrap";
 /** lastUsed is written at most this often per token, to keep reads free of writes. */
 const TOUCH_INTERVAL_MS = 60_000;
 const MAX_TRACKED_TOUCHES = 100_000;
@@ -38,6 +40,13 @@ export class AuthService {
     const { token: rec, user } = found;
     const now = Date.now();
     if (rec.expiresAt && rec.expiresAt.getTime() <= now) return null;
+    if (user.enrolledAt === null) {
+      // The first use of a credential of its own: from now on only the user issues its credentials.
+      // Durable before the request is served, so no admin can issue one after it.
+      user.enrolledAt = new Date(now);
+      await this.store.markEnrolled(user.uid, user.enrolledAt);
+      this.logger.info({ user: user.name, tokenId: rec.id }, "user enrolled (first authentication)");
+    }
     const last = this.lastTouch.get(rec.id) ?? 0;
     if (now - last >= TOUCH_INTERVAL_MS) {
       this.lastTouch.set(rec.id, now);
@@ -69,14 +78,14 @@ export class AuthService {
       throw err;
     }
     if (opts.token) {
-      await this.users.storeGivenToken(user, opts.token, { label: "bootstrap" });
+      await this.users.storeGivenToken(user, opts.token, { label: "bootstrap" }, ISSUED_BY_BOOTSTRAP);
       this.logger.info("created user admin with the token from SSE_BOOTSTRAP_TOKEN");
       return;
     }
     const t = generateToken();
     const file = writeSecretFile(opts.dataDir, BOOTSTRAP_TOKEN_FILE, `${t.token}\n`);
     try {
-      await this.users.storeGivenToken(user, t.token, { label: "bootstrap" });
+      await this.users.storeGivenToken(user, t.token, { label: "bootstrap" }, ISSUED_BY_BOOTSTRAP);
     } catch (err) {
       rmSync(file, { force: true });
       throw err;
@@ -92,13 +101,14 @@ export class AuthService {
     return this.users.create(name, role);
   }
 
-  /** In-process token issue for a user, as an admin would (CLI, tests). */
+  /** In-process token issue for a user by whoever runs the process (tests; recorded as `issuedBy`). */
   async issueToken(
     user: UserRecord,
     opts: { label?: string | null; scopes?: Scope[]; expiresInSeconds?: number },
+    issuedBy = ISSUED_BY_BOOTSTRAP,
   ): Promise<{ record: TokenRecord; token: string }> {
     const t = generateToken();
-    const record = await this.users.storeGivenToken(user, t.token, opts);
+    const record = await this.users.storeGivenToken(user, t.token, opts, issuedBy);
     return { record, token: t.token };
   }
 }

@@ -4,10 +4,11 @@ import { randomUUID } from "node:crypto";
 import type { Logger } from "pino";
 import { AppError } from "../errors.js";
 import type { KeyService } from "../keys/key-service.js";
+import { enrolledError } from "../store/enrolled.js";
 import type { HeldLock, ObjectStore, Role, TokenRecord, UserRecord } from "../store/store.js";
 import type { Principal } from "./principal.js";
 import { generateToken, hashToken, isTokenId, tokenLookupId } from "./token-format.js";
-import { grantToken, type TokenRequest } from "./token-grant.js";
+import { grantToken, type TokenGrant, type TokenRequest } from "./token-grant.js";
 import { validateUserName } from "./user-name.js";
 
 export interface IssuedToken {
@@ -29,7 +30,7 @@ export class UserService {
       throw new AppError("validation_error", "role must be admin or user");
     if (await this.store.getUserByName(name))
       throw new AppError("user_exists", `user ${name} already exists`);
-    const user: UserRecord = { uid: randomUUID(), name, role, created: new Date() };
+    const user: UserRecord = { uid: randomUUID(), name, role, created: new Date(), enrolledAt: null };
     // Key first: a user row without a key would be unusable; an orphan key is harmless.
     await this.keys.createUserKey(user.uid);
     try {
@@ -84,15 +85,19 @@ export class UserService {
   }
 
   /**
-   * Issues a token to the named user. Issued by the user to itself, it cannot exceed the token
-   * that asks for it (see grantToken); an admin issuing to someone else grants what is asked.
+   * Issues a token to the named user. It never exceeds the token that asks for it, in scopes or in
+   * lifetime (see grantToken). An admin issues another user's tokens only while that user is
+   * enrolling (403 enrolled afterwards): once a user has used a credential of its own, nobody else
+   * can obtain one of its credentials without resetting it, which revokes them all.
    */
   async issueToken(actor: Principal, name: string, req: TokenRequest): Promise<IssuedToken> {
     const user = await this.get(name);
     const self = user.uid === actor.user.uid;
-    const grant = grantToken(req, new Date(), self ? actor.token : null);
+    if (!self && user.enrolledAt !== null) throw enrolledError();
+    const grant = grantToken(req, new Date(), actor.token);
     const t = generateToken();
-    const record = await this.storeToken(user, t.token, t.id, grant);
+    const record = tokenRecord(user, t.token, t.id, grant, actor.user.name);
+    await this.store.createToken(record, { onlyWhileEnrolling: !self });
     this.logger.info(
       { user: name, tokenId: record.id, scopes: record.scopes, by: actor.user.name },
       "token issued",
@@ -100,9 +105,37 @@ export class UserService {
     return { record, token: t.token };
   }
 
+  /**
+   * Break-glass: revokes every credential of the named user at once, makes it enrolling again and
+   * issues its one new enrollment token (listed with issuedBy "reset"). Never silent: the user's
+   * tools stop working, and the event is logged at warn.
+   */
+  async reset(actor: Principal, name: string, req: TokenRequest): Promise<IssuedToken & { revoked: number }> {
+    const user = await this.get(name);
+    if (user.uid === actor.user.uid)
+      throw new AppError("cannot_reset_self", "a user cannot reset itself; revoke its tokens one by one");
+    const grant = grantToken(req, new Date(), actor.token);
+    const t = generateToken();
+    const record = tokenRecord(user, t.token, t.id, grant, ISSUED_BY_RESET);
+    const revoked = await this.store.resetUser(user.uid, record);
+    if (revoked === null) throw new AppError("not_found", `no user named ${name}`);
+    this.logger.warn(
+      { user: name, by: actor.user.name, revokedCredentials: revoked, tokenId: record.id },
+      "user reset: every credential revoked, one new enrollment token issued",
+    );
+    return { record, token: t.token, revoked };
+  }
+
   /** Stores a token that already exists as a string (the bootstrap token); only its hash is kept. */
-  async storeGivenToken(user: UserRecord, token: string, req: TokenRequest): Promise<TokenRecord> {
-    return this.storeToken(user, token, tokenLookupId(token), grantToken(req, new Date()));
+  async storeGivenToken(
+    user: UserRecord,
+    token: string,
+    req: TokenRequest,
+    issuedBy: string,
+  ): Promise<TokenRecord> {
+    const record = tokenRecord(user, token, tokenLookupId(token), grantToken(req, new Date()), issuedBy);
+    await this.store.createToken(record);
+    return record;
   }
 
   async listTokens(name: string): Promise<TokenRecord[]> {
@@ -117,24 +150,27 @@ export class UserService {
       throw new AppError("not_found", "no such token");
     this.logger.info({ user: name, tokenId, by: actor.user.name }, "token revoked");
   }
+}
 
-  private async storeToken(
-    user: UserRecord,
-    token: string,
-    id: string,
-    grant: { label: string | null; scopes: TokenRecord["scopes"]; expiresAt: Date | null },
-  ): Promise<TokenRecord> {
-    const record: TokenRecord = {
-      id,
-      uid: user.uid,
-      label: grant.label,
-      scopes: grant.scopes,
-      secretHash: hashToken(token),
-      created: new Date(),
-      lastUsed: null,
-      expiresAt: grant.expiresAt,
-    };
-    await this.store.createToken(record);
-    return record;
-  }
+/** `issuedBy` of the token that a reset issues. */
+export const ISSUED_BY_RESET = "reset";
+
+function tokenRecord(
+  user: UserRecord,
+  token: string,
+  id: string,
+  grant: TokenGrant,
+  issuedBy: string,
+): TokenRecord {
+  return {
+    id,
+    uid: user.uid,
+    label: grant.label,
+    scopes: grant.scopes,
+    secretHash: hashToken(token),
+    created: new Date(),
+    lastUsed: null,
+    expiresAt: grant.expiresAt,
+    issuedBy,
+  };
 }

@@ -63,7 +63,27 @@ export interface UserRow<Time> {
   name: string;
   role: string;
   created: Time;
+  enrolled_at: Time | null;
 }
+
+/** The columns of a UserRow, in the users table of both schemas. */
+export const USER_COLUMNS = "uid, name, role, created, enrolled_at";
+
+const TOKEN_COLUMN_NAMES = [
+  "id",
+  "uid",
+  "label",
+  "scopes",
+  "secret_hash",
+  "created",
+  "last_used",
+  "expires_at",
+  "issued_by",
+] as const satisfies ReadonlyArray<keyof TokenRow<unknown, unknown>>;
+/** The columns of a TokenRow, in the tokens table of both schemas. */
+export const TOKEN_COLUMNS = TOKEN_COLUMN_NAMES.join(", ");
+/** TOKEN_COLUMNS of the tokens table aliased `t` (for joins). */
+export const TOKEN_COLUMNS_OF_T = TOKEN_COLUMN_NAMES.map((c) => `t.${c}`).join(", ");
 
 export interface TokenRow<Time, Scopes> {
   id: string;
@@ -74,6 +94,7 @@ export interface TokenRow<Time, Scopes> {
   created: Time;
   last_used: Time | null;
   expires_at: Time | null;
+  issued_by: string | null;
 }
 
 /** A token row joined with its user's columns (getTokenWithUser). */
@@ -81,7 +102,12 @@ export interface TokenUserRow<Time, Scopes> extends TokenRow<Time, Scopes> {
   user_name: string;
   user_role: string;
   user_created: Time;
+  user_enrolled_at: Time | null;
 }
+
+/** The user columns of a TokenUserRow, from the users table aliased `u`. */
+export const TOKEN_USER_COLUMNS =
+  "u.name AS user_name, u.role AS user_role, u.created AS user_created, u.enrolled_at AS user_enrolled_at";
 
 export interface JobRow<Time> {
   id: string;
@@ -127,6 +153,7 @@ export function rowMappers<Time, Scopes>(c: RowCodec<Time, Scopes>) {
     name: r.name,
     role: r.role as Role,
     created: c.time(r.created),
+    enrolledAt: orNull(r.enrolled_at),
   });
   const toToken = (r: TokenRow<Time, Scopes>): TokenRecord => ({
     id: r.id,
@@ -137,13 +164,20 @@ export function rowMappers<Time, Scopes>(c: RowCodec<Time, Scopes>) {
     created: c.time(r.created),
     lastUsed: orNull(r.last_used),
     expiresAt: orNull(r.expires_at),
+    issuedBy: r.issued_by,
   });
   return {
     toUser,
     toToken,
     toTokenWithUser: (r: TokenUserRow<Time, Scopes>): { token: TokenRecord; user: UserRecord } => ({
       token: toToken(r),
-      user: toUser({ uid: r.uid, name: r.user_name, role: r.user_role, created: r.user_created }),
+      user: toUser({
+        uid: r.uid,
+        name: r.user_name,
+        role: r.user_role,
+        created: r.user_created,
+        enrolled_at: r.user_enrolled_at,
+      }),
     }),
     toMeta: (r: ObjectRow<Time>): ObjectMeta => ({
       owner: r.owner,

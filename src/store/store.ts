@@ -13,6 +13,11 @@ export interface UserRecord {
   name: string;
   role: Role;
   created: Date;
+  /**
+   * When the user first authenticated with a credential of its own; null while it is enrolling
+   * (created, or reset, and not yet used). Admins may issue its credentials only while null.
+   */
+  enrolledAt: Date | null;
 }
 
 export interface TokenRecord {
@@ -26,6 +31,17 @@ export interface TokenRecord {
   created: Date;
   lastUsed: Date | null;
   expiresAt: Date | null;
+  /**
+   * Who issued it: a user name, `reset` (an admin's break-glass reset), `bootstrap` (the first
+   * start's admin token), or null for tokens issued before this was recorded.
+   */
+  issuedBy: string | null;
+}
+
+/** Options of createToken. */
+export interface CreateTokenOptions {
+  /** Refuse (AppError "enrolled") unless the user is still enrolling: an admin issuing for another user. */
+  onlyWhileEnrolling?: boolean;
 }
 
 export interface ObjectMeta {
@@ -190,7 +206,20 @@ export interface ObjectStore {
   listUsers(): Promise<UserRecord[]>;
   /** Removes the user, its tokens and all its objects (segments included). */
   deleteUser(uid: string): Promise<boolean>;
-  createToken(token: TokenRecord): Promise<void>;
+  /**
+   * Stores a token. With `onlyWhileEnrolling`, checks in the same transaction that the user is still
+   * enrolling, so that a first authentication racing with it either comes first (the token is
+   * refused with AppError "enrolled") or after (the user authenticates, enrolled from then on).
+   */
+  createToken(token: TokenRecord, opts?: CreateTokenOptions): Promise<void>;
+  /** Records the user's first authentication with its own credential (no-op once enrolled). */
+  markEnrolled(uid: string, at: Date): Promise<void>;
+  /**
+   * Break-glass reset, in one durable transaction: revokes every credential of the user, makes it
+   * enrolling again and stores `token` (its one new enrollment token). Returns how many
+   * credentials were revoked, or null when the user does not exist.
+   */
+  resetUser(uid: string, token: TokenRecord): Promise<number | null>;
   getToken(id: string): Promise<TokenRecord | null>;
   /** A token and its user in one lookup (every authenticated request); null when either is missing. */
   getTokenWithUser(id: string): Promise<{ token: TokenRecord; user: UserRecord } | null>;

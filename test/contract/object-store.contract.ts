@@ -26,6 +26,7 @@ export function newUser(overrides: Partial<UserRecord> = {}): UserRecord {
     name: `user${uidCounter}-${randomBytes(3).toString("hex")}`,
     role: "user",
     created: new Date(1_700_000_000_000),
+    enrolledAt: null,
     ...overrides,
   };
 }
@@ -665,6 +666,7 @@ export function objectStoreContract(name: string, factory: () => Promise<ObjectS
         created: new Date(1_700_000_003_000),
         lastUsed: null,
         expiresAt: new Date(1_900_000_000_000),
+        issuedBy: "admin",
         ...over,
       });
 
@@ -709,6 +711,50 @@ export function objectStoreContract(name: string, factory: () => Promise<ObjectS
         await store.createToken(again);
         await store.deleteUser(u.uid);
         expect(await store.getTokenWithUser(again.id)).toBeNull();
+      });
+
+      it("records enrollment once, and keeps issuedBy", async () => {
+        const u = newUser();
+        await store.createUser(u);
+        expect((await store.getUserByUid(u.uid))?.enrolledAt).toBeNull();
+        const first = token(u.uid, { issuedBy: "root" });
+        await store.createToken(first, { onlyWhileEnrolling: true });
+        expect((await store.getToken(first.id))?.issuedBy).toBe("root");
+        const at = new Date(1_700_000_010_000);
+        await store.markEnrolled(u.uid, at);
+        await store.markEnrolled(u.uid, new Date(1_700_000_020_000));
+        expect((await store.getUserByUid(u.uid))?.enrolledAt?.getTime()).toBe(at.getTime());
+        expect((await store.getTokenWithUser(first.id))?.user.enrolledAt?.getTime()).toBe(at.getTime());
+        const late = token(u.uid);
+        await expectCode(store.createToken(late, { onlyWhileEnrolling: true }), "enrolled");
+        expect(await store.getToken(late.id)).toBeNull();
+        // The user's own tokens need no such check.
+        await store.createToken(late);
+        expect(await store.getToken(late.id)).not.toBeNull();
+        await expectCode(store.createToken(token("no-such-user"), { onlyWhileEnrolling: true }), "not_found");
+      });
+
+      it("resetUser revokes every token, unenrolls and stores the one new token, atomically", async () => {
+        const u = newUser({ enrolledAt: new Date(1_700_000_010_000) });
+        await store.createUser(u);
+        const other = newUser();
+        await store.createUser(other);
+        const keep = token(other.uid);
+        await store.createToken(keep);
+        const old = [token(u.uid), token(u.uid, { scopes: ["read"] })];
+        for (const t of old) await store.createToken(t);
+        const fresh = token(u.uid, { issuedBy: "reset" });
+        expect(await store.resetUser(u.uid, fresh)).toBe(2);
+        for (const t of old) expect(await store.getToken(t.id)).toBeNull();
+        expect(await store.listTokens(u.uid)).toEqual([fresh]);
+        expect((await store.getUserByUid(u.uid))?.enrolledAt).toBeNull();
+        expect(await store.getToken(keep.id)).not.toBeNull();
+        expect(await store.resetUser("no-such-user", token("no-such-user"))).toBeNull();
+        // A token id another user holds fails the whole reset: nothing is revoked.
+        const second = token(u.uid);
+        await store.createToken(second);
+        await expect(store.resetUser(u.uid, token(u.uid, { id: keep.id }))).rejects.toThrow();
+        expect(await store.getToken(second.id)).not.toBeNull();
       });
 
       it("deletes a token only for its own user", async () => {

@@ -7,7 +7,7 @@ import { pathToFileURL } from "node:url";
 import pg from "pg";
 import pino from "pino";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { StorageUnavailableError } from "../../src/errors.js";
+import { AppError, StorageUnavailableError } from "../../src/errors.js";
 import { openPostgresStores } from "../../src/store/open-store.js";
 import { type Commit, PgDatabase } from "../../src/store/postgres/pg-database.js";
 import { isRetryable, pgFault } from "../../src/store/postgres/pg-errors.js";
@@ -88,24 +88,44 @@ describe("PostgreSQL stores", () => {
       expect(await sql(`SELECT version, name FROM ${schema}.schema_migrations ORDER BY version`)).toEqual([
         { version: 1, name: "initial" },
         { version: 2, name: "job results" },
+        { version: 3, name: "enrollment" },
       ]);
       // And again, later: nothing to do.
       await openObjects();
-      expect(await sql(`SELECT count(*)::int AS n FROM ${schema}.schema_migrations`)).toEqual([{ n: 2 }]);
+      expect(await sql(`SELECT count(*)::int AS n FROM ${schema}.schema_migrations`)).toEqual([{ n: 3 }]);
     });
 
     it("bring a schema of an older release up to date, keeping its data", async () => {
       const first = await openObjects();
       const user = newUser();
       await first.createUser(user);
+      // A user that has used its token is enrolled by the upgrade; one that has not stays enrolling.
+      const used = newUser();
+      await first.createUser(used);
+      const usedAt = new Date(1_700_000_050_000);
+      await first.createToken({
+        id: "0123456789abcdef",
+        uid: used.uid,
+        label: null,
+        scopes: ["read"],
+        secretHash: Buffer.alloc(32),
+        created: new Date(1_700_000_040_000),
+        lastUsed: usedAt,
+        expiresAt: null,
+        issuedBy: null,
+      });
       await first.close();
-      // As release 1 left it: no job results yet.
+      // As release 1 left it: no job results, no enrollment yet.
       await sql(
-        `ALTER TABLE ${schema}.jobs DROP COLUMN result; DELETE FROM ${schema}.schema_migrations WHERE version = 2`,
+        `ALTER TABLE ${schema}.jobs DROP COLUMN result;
+         ALTER TABLE ${schema}.users DROP COLUMN enrolled_at;
+         ALTER TABLE ${schema}.tokens DROP COLUMN issued_by;
+         DELETE FROM ${schema}.schema_migrations WHERE version >= 2`,
       );
       const upgraded = await openObjects();
       expect(await upgraded.getUserByUid(user.uid)).toEqual(user);
-      expect(await sql(`SELECT max(version)::int AS v FROM ${schema}.schema_migrations`)).toEqual([{ v: 2 }]);
+      expect((await upgraded.getUserByUid(used.uid))?.enrolledAt).toEqual(usedAt);
+      expect(await sql(`SELECT max(version)::int AS v FROM ${schema}.schema_migrations`)).toEqual([{ v: 3 }]);
       expect(
         await sql(
           "SELECT 1 FROM information_schema.columns WHERE table_schema = $1 AND table_name = 'jobs' AND column_name = 'result'",
@@ -116,10 +136,10 @@ describe("PostgreSQL stores", () => {
 
     it("refuse a schema from a newer release, changing nothing", async () => {
       await openObjects();
-      await sql(`INSERT INTO ${schema}.schema_migrations (version, name) VALUES (3, 'future')`);
+      await sql(`INSERT INTO ${schema}.schema_migrations (version, name) VALUES (4, 'future')`);
       await expect(openObjects()).rejects.toThrow(SchemaVersionError);
-      await expect(openObjects()).rejects.toThrow(/has version 3, but this release only knows up to 2/);
-      expect(await sql(`SELECT max(version)::int AS v FROM ${schema}.schema_migrations`)).toEqual([{ v: 3 }]);
+      await expect(openObjects()).rejects.toThrow(/has version 4, but this release only knows up to 3/);
+      expect(await sql(`SELECT max(version)::int AS v FROM ${schema}.schema_migrations`)).toEqual([{ v: 4 }]);
     });
 
     it("refuse a schema holding someone else's tables", async () => {
@@ -477,6 +497,23 @@ describe("PostgreSQL stores", () => {
       expect(isRetryable(dbError("40001"))).toBe(true);
       expect(isRetryable(dbError("40P01"))).toBe(true);
       expect(isRetryable(dbError("23505"))).toBe(false);
+    });
+
+    it("answers text PostgreSQL cannot store (NUL) as the client's mistake, never a fault", async () => {
+      const store = await openObjects();
+      for (const attempt of [
+        () => store.getUserByName("a\u0000"),
+        () => store.listObjects("u", { prefix: "a\u0000", limit: 1 }),
+        () => store.getJob("job_\u0000"),
+      ]) {
+        const err = await attempt().then(
+          () => null,
+          (e: unknown) => e,
+        );
+        expect(err).toBeInstanceOf(AppError);
+        expect((err as AppError).code).toBe("bad_request");
+      }
+      await store.ping();
     });
   });
 });

@@ -101,6 +101,7 @@ describe("SQLite stores", () => {
     expect(applied(objectsDb())).toEqual([
       { version: 1, name: "initial" },
       { version: 2, name: "job results" },
+      { version: 3, name: "enrollment" },
     ]);
     expect(applied(keysDb())).toEqual([{ version: 1, name: "initial" }]);
   });
@@ -135,20 +136,52 @@ describe("SQLite stores", () => {
     await keys.close();
   });
 
+  it("upgrades a database of the release before enrollment: used tokens mean enrolled", async () => {
+    let { objects, keys } = openSqliteStores(dir);
+    const fresh = newUser();
+    const used = newUser();
+    await objects.createUser(fresh);
+    await objects.createUser(used);
+    const usedAt = new Date(1_700_000_050_000);
+    await objects.createToken({
+      id: "0123456789abcdef",
+      uid: used.uid,
+      label: null,
+      scopes: ["read"],
+      secretHash: Buffer.alloc(32),
+      created: new Date(1_700_000_040_000),
+      lastUsed: usedAt,
+      expiresAt: null,
+      issuedBy: null,
+    });
+    await objects.close();
+    await keys.close();
+    const db = raw(objectsDb());
+    db.exec(`ALTER TABLE users DROP COLUMN enrolled_at; ALTER TABLE tokens DROP COLUMN issued_by;
+             DELETE FROM schema_migrations WHERE version = 3;`);
+    db.close();
+    ({ objects, keys } = openSqliteStores(dir));
+    expect(await objects.getUserByUid(fresh.uid)).toEqual(fresh);
+    expect((await objects.getUserByUid(used.uid))?.enrolledAt).toEqual(usedAt);
+    expect((await objects.getToken("0123456789abcdef"))?.issuedBy).toBeNull();
+    await objects.close();
+    await keys.close();
+  });
+
   it("refuses a database whose schema is newer than this release", async () => {
     const { objects, keys } = openSqliteStores(dir);
     await objects.close();
     await keys.close();
     const db = raw(objectsDb());
-    db.prepare("INSERT INTO schema_migrations (version, name, applied_at) VALUES (3, 'future', 0)").run();
+    db.prepare("INSERT INTO schema_migrations (version, name, applied_at) VALUES (4, 'future', 0)").run();
     db.close();
     expect(() => SqliteObjectStore.open(objectsDb())).toThrow(SchemaVersionError);
     expect(() => SqliteObjectStore.open(objectsDb())).toThrow(
-      /schema version 3, but this release only knows up to 2/,
+      /schema version 4, but this release only knows up to 3/,
     );
     // Refused without touching it.
     const again = raw(objectsDb());
-    expect(again.prepare("SELECT max(version) FROM schema_migrations").pluck().get()).toBe(3);
+    expect(again.prepare("SELECT max(version) FROM schema_migrations").pluck().get()).toBe(4);
     again.close();
   });
 

@@ -385,6 +385,38 @@ describe.skipIf(!HAVE_CHROMIUM)("web console in Chromium", () => {
     await shot("root-key-rotated");
   });
 
+  it("shows enrollment, who issued each token, and resets a user with a one-time token", async () => {
+    // Signed in as the admin (previous test). alice has used her token: she has enrolled.
+    await page.goto(`${server.url}/console/#/users`);
+    await page.locator('tr[data-user="alice"]').getByText("enrolled").waitFor();
+    await page.locator('tr[data-user="alice"]').getByRole("link", { name: "Manage" }).click();
+    const consoleTokenRow = page.locator("tr[data-token]", { hasText: "console test" });
+    await consoleTokenRow.waitFor();
+    expect(await consoleTokenRow.locator("[data-issued-by]").textContent()).toBe("admin");
+    // The admin can no longer issue her tokens: the server says why.
+    await page.getByLabel("Token label").fill("too late");
+    await page.getByRole("button", { name: "Create token" }).click();
+    await page
+      .getByText(/enrolled/)
+      .first()
+      .waitFor();
+    await page.getByRole("button", { name: "Reset user alice" }).click();
+    const confirm = page.getByRole("dialog", { name: "Reset alice?" });
+    await confirm.getByLabel("Type alice to confirm").fill("alice");
+    await confirm.getByRole("button", { name: "Reset user" }).click();
+    const shown = page.getByRole("dialog", { name: "New token for alice" });
+    await shown.waitFor();
+    const fresh = await shown.getByLabel("new token", { exact: true }).inputValue();
+    expect(fresh).toMatch(/^sse_/);
+    await shot("user-reset");
+    await shown.getByRole("button", { name: "I have copied it" }).click();
+    expect((await api("GET", "/me", aliceToken)).status).toBe(401);
+    expect((await api("GET", "/me", fresh)).status).toBe(200);
+    await page.locator("tr[data-token]").first().waitFor();
+    expect(await page.locator("[data-issued-by]").allTextContents()).toEqual(["admin reset"]);
+    aliceToken = fresh;
+  });
+
   it("works on a phone screen", async () => {
     const phone = await newPage(PHONE);
     try {

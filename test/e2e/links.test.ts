@@ -259,7 +259,7 @@ describe("using a link", () => {
     await put(carol.token, "c", Buffer.from("carol's"));
     const link = (await makeLink(carol.token, "c")).url.replace(publicBase, server.url);
     expect(await (await fetch(link)).text()).toBe("carol's");
-    const second = await as(server.token, "POST", "/users/carol/tokens", {});
+    const second = await as(carol.token, "POST", "/users/carol/tokens", {});
     const other = (await second.json()) as { token: string; id: string };
     const link2 = (await makeLink(other.token, "c")).url.replace(publicBase, server.url);
     expect((await as(server.token, "DELETE", `/users/carol/tokens/${carol.id}`)).status).toBe(204);

@@ -171,7 +171,8 @@ describe("tokens", () => {
 
   it("logs who issued and revoked what, never the token", async () => {
     const admin = await principal("root", "admin");
-    await principal("alice");
+    // alice is enrolling: created, no credential of its own used yet.
+    await services.users.create("alice", "user");
     const { record, token } = await services.users.issueToken(admin, "alice", { label: "ci" });
     await services.users.revokeToken(admin, "alice", record.id);
     const log = logLines.join("");

@@ -13,6 +13,7 @@ const token = (scopes: Scope[], expiresAt: Date | null = null): TokenRecord => (
   created: now,
   lastUsed: null,
   expiresAt,
+  issuedBy: null,
 });
 
 function codeOf(fn: () => unknown): string | undefined {

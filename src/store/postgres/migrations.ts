@@ -176,6 +176,16 @@ export const OBJECTS_SCHEMA: PgSchema = {
       name: "job results",
       up: "ALTER TABLE jobs ADD COLUMN result text;",
     },
+    {
+      version: 3,
+      name: "enrollment",
+      // A user whose token was ever used has authenticated with a credential of its own.
+      up: `
+        ALTER TABLE users ADD COLUMN enrolled_at timestamptz;
+        ALTER TABLE tokens ADD COLUMN issued_by text;
+        UPDATE users SET enrolled_at = (SELECT min(t.last_used) FROM tokens t WHERE t.uid = users.uid);
+      `,
+    },
   ],
 };
 

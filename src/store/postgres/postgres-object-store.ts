@@ -12,11 +12,21 @@
 // All times that decide between processes (heartbeats, grace, leases) are the database's clock.
 import { randomBytes } from "node:crypto";
 import { AppError } from "../../errors.js";
+import { enrolledError } from "../enrolled.js";
 import { ID_HIGH, integerIdValue, prefixAdmitsIntegers } from "../id-order.js";
 import type * as Rows from "../rows.js";
-import { OBJECT_COLUMNS, OBJECT_COLUMNS_OF_O, postgresRows } from "../rows.js";
+import {
+  OBJECT_COLUMNS,
+  OBJECT_COLUMNS_OF_O,
+  postgresRows,
+  TOKEN_COLUMNS,
+  TOKEN_COLUMNS_OF_T,
+  TOKEN_USER_COLUMNS,
+  USER_COLUMNS,
+} from "../rows.js";
 import type {
   CommitResult,
+  CreateTokenOptions,
   DekRewrap,
   HeldLock,
   JobPatch,
@@ -75,7 +85,18 @@ type JobRow = Rows.JobRow<Date>;
 const { toMeta, toUser, toToken, toTokenWithUser, toJob } = postgresRows;
 
 const JOB_COLUMNS = "id, kind, owner, target, state, done, total, error, cursor, result, created, updated";
-const TOKEN_COLUMNS = "id, uid, label, scopes, secret_hash, created, last_used, expires_at";
+const TOKEN_VALUES = "$1, $2, $3, $4, $5, $6, $7, $8, $9";
+const tokenValues = (t: TokenRecord) => [
+  t.id,
+  t.uid,
+  t.label,
+  t.scopes,
+  t.secretHash,
+  t.created,
+  t.lastUsed,
+  t.expiresAt,
+  t.issuedBy,
+];
 
 /** Inserts segments `first, first+1, …` of a write, as raw bytes (binary COPY, see binary-copy.ts). */
 async function insertSegments(
@@ -578,11 +599,12 @@ export class PostgresObjectStore implements ObjectStore {
 
   async createUser(user: UserRecord): Promise<void> {
     try {
-      await this.#db.query("INSERT INTO users (uid, name, role, created) VALUES ($1, $2, $3, $4)", [
+      await this.#db.query(`INSERT INTO users (${USER_COLUMNS}) VALUES ($1, $2, $3, $4, $5)`, [
         user.uid,
         user.name,
         user.role,
         user.created,
+        user.enrolledAt,
       ]);
     } catch (err) {
       if (isConstraint(err, "unique", "users_name_key"))
@@ -593,22 +615,17 @@ export class PostgresObjectStore implements ObjectStore {
   }
 
   async getUserByName(name: string): Promise<UserRecord | null> {
-    const [row] = await this.#db.query<UserRow>(
-      "SELECT uid, name, role, created FROM users WHERE name = $1",
-      [name],
-    );
+    const [row] = await this.#db.query<UserRow>(`SELECT ${USER_COLUMNS} FROM users WHERE name = $1`, [name]);
     return row ? toUser(row) : null;
   }
 
   async getUserByUid(uid: string): Promise<UserRecord | null> {
-    const [row] = await this.#db.query<UserRow>("SELECT uid, name, role, created FROM users WHERE uid = $1", [
-      uid,
-    ]);
+    const [row] = await this.#db.query<UserRow>(`SELECT ${USER_COLUMNS} FROM users WHERE uid = $1`, [uid]);
     return row ? toUser(row) : null;
   }
 
   async listUsers(): Promise<UserRecord[]> {
-    const rows = await this.#db.query<UserRow>("SELECT uid, name, role, created FROM users ORDER BY name");
+    const rows = await this.#db.query<UserRow>(`SELECT ${USER_COLUMNS} FROM users ORDER BY name`);
     return rows.map(toUser);
   }
 
@@ -639,23 +656,48 @@ export class PostgresObjectStore implements ObjectStore {
     return true;
   }
 
-  async createToken(token: TokenRecord): Promise<void> {
+  async createToken(token: TokenRecord, opts: CreateTokenOptions = {}): Promise<void> {
     try {
-      await this.#db.query(`INSERT INTO tokens (${TOKEN_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`, [
-        token.id,
-        token.uid,
-        token.label,
-        token.scopes,
-        token.secretHash,
-        token.created,
-        token.lastUsed,
-        token.expiresAt,
-      ]);
+      if (!opts.onlyWhileEnrolling) {
+        await this.#db.query(
+          `INSERT INTO tokens (${TOKEN_COLUMNS}) VALUES (${TOKEN_VALUES})`,
+          tokenValues(token),
+        );
+        return;
+      }
+      await this.#db.tx("durable", async (q) => {
+        // FOR SHARE waits for a first authentication's UPDATE in flight and reads its outcome.
+        const [user] = await q.query<{ enrolled: boolean }>(
+          "SELECT enrolled_at IS NOT NULL AS enrolled FROM users WHERE uid = $1 FOR SHARE",
+          [token.uid],
+        );
+        if (!user) throw new AppError("not_found", "the user does not exist");
+        if (user.enrolled) throw enrolledError();
+        await q.query(`INSERT INTO tokens (${TOKEN_COLUMNS}) VALUES (${TOKEN_VALUES})`, tokenValues(token));
+      });
     } catch (err) {
       if (isConstraint(err, "foreign_key")) throw new AppError("not_found", "the user does not exist");
       if (isConstraint(err, "unique")) throw new AppError("conflict", "token id already exists");
       throw err;
     }
+  }
+
+  async markEnrolled(uid: string, at: Date): Promise<void> {
+    await this.#db.query("UPDATE users SET enrolled_at = $1 WHERE uid = $2 AND enrolled_at IS NULL", [
+      at,
+      uid,
+    ]);
+  }
+
+  async resetUser(uid: string, token: TokenRecord): Promise<number | null> {
+    return this.#db.tx("durable", async (q) => {
+      const found = await q.query("SELECT 1 FROM users WHERE uid = $1 FOR UPDATE", [uid]);
+      if (found.length === 0) return null;
+      const revoked = await q.query("DELETE FROM tokens WHERE uid = $1 RETURNING 1", [uid]);
+      await q.query("UPDATE users SET enrolled_at = NULL WHERE uid = $1", [uid]);
+      await q.query(`INSERT INTO tokens (${TOKEN_COLUMNS}) VALUES (${TOKEN_VALUES})`, tokenValues(token));
+      return revoked.length;
+    });
   }
 
   async getToken(id: string): Promise<TokenRecord | null> {
@@ -665,9 +707,7 @@ export class PostgresObjectStore implements ObjectStore {
 
   async getTokenWithUser(id: string): Promise<{ token: TokenRecord; user: UserRecord } | null> {
     const [row] = await this.#db.query<TokenUserRow>(
-      `SELECT t.id, t.uid, t.label, t.scopes, t.secret_hash, t.created, t.last_used, t.expires_at,
-              u.name AS user_name, u.role AS user_role, u.created AS user_created
-       FROM tokens t JOIN users u ON u.uid = t.uid WHERE t.id = $1`,
+      `SELECT ${TOKEN_COLUMNS_OF_T}, ${TOKEN_USER_COLUMNS} FROM tokens t JOIN users u ON u.uid = t.uid WHERE t.id = $1`,
       [id],
     );
     return row ? toTokenWithUser(row) : null;

@@ -238,6 +238,16 @@ export const OBJECTS_SCHEMA: Schema = {
       name: "job results",
       up: "ALTER TABLE jobs ADD COLUMN result TEXT;",
     },
+    {
+      version: 3,
+      name: "enrollment",
+      // A user whose token was ever used has authenticated with a credential of its own.
+      up: `
+        ALTER TABLE users ADD COLUMN enrolled_at INTEGER;
+        ALTER TABLE tokens ADD COLUMN issued_by TEXT;
+        UPDATE users SET enrolled_at = (SELECT min(t.last_used) FROM tokens t WHERE t.uid = users.uid);
+      `,
+    },
   ],
 };
 

@@ -4,11 +4,21 @@
 import { setImmediate as nextTick } from "node:timers/promises";
 import { AppError } from "../../errors.js";
 import { KeyedQueue } from "../../keyed-queue.js";
+import { enrolledError } from "../enrolled.js";
 import { ID_HIGH, integerIdValue, prefixAdmitsIntegers } from "../id-order.js";
 import type * as Rows from "../rows.js";
-import { OBJECT_COLUMNS, OBJECT_COLUMNS_OF_O, sqliteRows } from "../rows.js";
+import {
+  OBJECT_COLUMNS,
+  OBJECT_COLUMNS_OF_O,
+  sqliteRows,
+  TOKEN_COLUMNS,
+  TOKEN_COLUMNS_OF_T,
+  TOKEN_USER_COLUMNS,
+  USER_COLUMNS,
+} from "../rows.js";
 import type {
   CommitResult,
+  CreateTokenOptions,
   DekRewrap,
   HeldLock,
   JobPatch,
@@ -116,10 +126,13 @@ function prepareStatements(db: Db) {
     countByKek: p("SELECT kek_version AS v, count(*) AS n FROM objects WHERE owner = ? GROUP BY kek_version"),
 
     countUsers: p("SELECT count(*) FROM users").pluck(),
-    insertUser: p("INSERT INTO users (uid, name, role, created) VALUES (?, ?, ?, ?)"),
-    userByName: p("SELECT uid, name, role, created FROM users WHERE name = ?"),
-    userByUid: p("SELECT uid, name, role, created FROM users WHERE uid = ?"),
-    listUsers: p("SELECT uid, name, role, created FROM users ORDER BY name"),
+    insertUser: p("INSERT INTO users (uid, name, role, created, enrolled_at) VALUES (?, ?, ?, ?, ?)"),
+    userByName: p(`SELECT ${USER_COLUMNS} FROM users WHERE name = ?`),
+    userByUid: p(`SELECT ${USER_COLUMNS} FROM users WHERE uid = ?`),
+    listUsers: p(`SELECT ${USER_COLUMNS} FROM users ORDER BY name`),
+    userEnrolledAt: p("SELECT enrolled_at FROM users WHERE uid = ?"),
+    markEnrolled: p("UPDATE users SET enrolled_at = ? WHERE uid = ? AND enrolled_at IS NULL"),
+    unenroll: p("UPDATE users SET enrolled_at = NULL WHERE uid = ?"),
     userExists: p("SELECT 1 FROM users WHERE uid = ?").pluck(),
     userWrites: p(
       "SELECT write_id FROM objects WHERE owner = ? UNION ALL SELECT write_id FROM uploads WHERE owner = ?",
@@ -129,16 +142,12 @@ function prepareStatements(db: Db) {
     deleteUserTokens: p("DELETE FROM tokens WHERE uid = ?"),
     deleteUser: p("DELETE FROM users WHERE uid = ?"),
 
-    insertToken: p(
-      `INSERT INTO tokens (id, uid, label, scopes, secret_hash, created, last_used, expires_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-    ),
-    getToken: p("SELECT * FROM tokens WHERE id = ?"),
+    insertToken: p(`INSERT INTO tokens (${TOKEN_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+    getToken: p(`SELECT ${TOKEN_COLUMNS} FROM tokens WHERE id = ?`),
     tokenWithUser: p(
-      `SELECT t.*, u.name AS user_name, u.role AS user_role, u.created AS user_created
-       FROM tokens t JOIN users u ON u.uid = t.uid WHERE t.id = ?`,
+      `SELECT ${TOKEN_COLUMNS_OF_T}, ${TOKEN_USER_COLUMNS} FROM tokens t JOIN users u ON u.uid = t.uid WHERE t.id = ?`,
     ),
-    listTokens: p("SELECT * FROM tokens WHERE uid = ? ORDER BY created, id"),
+    listTokens: p(`SELECT ${TOKEN_COLUMNS} FROM tokens WHERE uid = ? ORDER BY created, id`),
     deleteToken: p("DELETE FROM tokens WHERE uid = ? AND id = ?"),
     touchToken: p("UPDATE tokens SET last_used = ? WHERE id = ?"),
 
@@ -525,7 +534,15 @@ export class SqliteObjectStore implements ObjectStore {
 
   async createUser(user: UserRecord): Promise<void> {
     try {
-      this.#durable(() => this.#s.insertUser.run(user.uid, user.name, user.role, user.created.getTime()));
+      this.#durable(() =>
+        this.#s.insertUser.run(
+          user.uid,
+          user.name,
+          user.role,
+          user.created.getTime(),
+          user.enrolledAt?.getTime() ?? null,
+        ),
+      );
     } catch (err) {
       if (isConstraint(err, "UNIQUE"))
         throw new AppError("user_exists", "a user with this name already exists");
@@ -574,26 +591,52 @@ export class SqliteObjectStore implements ObjectStore {
     return true;
   }
 
-  async createToken(token: TokenRecord): Promise<void> {
+  async createToken(token: TokenRecord, opts: CreateTokenOptions = {}): Promise<void> {
+    const s = this.#s;
     try {
-      this.#durable(() =>
-        this.#s.insertToken.run(
-          token.id,
-          token.uid,
-          token.label,
-          token.scopes.join(","),
-          token.secretHash,
-          token.created.getTime(),
-          token.lastUsed?.getTime() ?? null,
-          token.expiresAt?.getTime() ?? null,
-        ),
-      );
+      this.#durable(() => {
+        if (opts.onlyWhileEnrolling) {
+          const row = s.userEnrolledAt.get(token.uid) as { enrolled_at: number | null } | undefined;
+          if (!row) throw new AppError("not_found", "the user does not exist");
+          if (row.enrolled_at !== null) throw enrolledError();
+        }
+        this.#insertToken(token);
+      });
     } catch (err) {
       if (isConstraint(err, "FOREIGNKEY")) throw new AppError("not_found", "the user does not exist");
       if (isConstraint(err, "PRIMARYKEY", "UNIQUE"))
         throw new AppError("conflict", "token id already exists");
       throw err;
     }
+  }
+
+  #insertToken(token: TokenRecord): void {
+    this.#s.insertToken.run(
+      token.id,
+      token.uid,
+      token.label,
+      token.scopes.join(","),
+      token.secretHash,
+      token.created.getTime(),
+      token.lastUsed?.getTime() ?? null,
+      token.expiresAt?.getTime() ?? null,
+      token.issuedBy,
+    );
+  }
+
+  async markEnrolled(uid: string, at: Date): Promise<void> {
+    this.#durable(() => this.#s.markEnrolled.run(at.getTime(), uid));
+  }
+
+  async resetUser(uid: string, token: TokenRecord): Promise<number | null> {
+    const s = this.#s;
+    return this.#durable(() => {
+      if (s.userExists.get(uid) === undefined) return null;
+      const revoked = s.deleteUserTokens.run(uid).changes;
+      s.unenroll.run(uid);
+      this.#insertToken(token);
+      return revoked;
+    });
   }
 
   async getToken(id: string): Promise<TokenRecord | null> {
