@@ -14,6 +14,7 @@ import { dataRoutes } from "./http/data-routes.js";
 import { docsPlugin } from "./http/docs.js";
 import { drainingPlugin } from "./http/draining.js";
 import { folderRoutes } from "./http/folder-routes.js";
+import { hostileInputPlugin } from "./http/hostile-input.js";
 import { jobRoutes } from "./http/job-routes.js";
 import { keyRoutes } from "./http/key-routes.js";
 import { lazyRequestLogger } from "./http/lazy-request-logger.js";
@@ -154,6 +155,7 @@ export async function build(config: Config, deps: Deps): Promise<App> {
     done();
   });
   await app.register(problemPlugin);
+  await app.register(hostileInputPlugin);
   await app.register(requestLogPlugin);
   await app.register(metricsPlugin, { metrics });
   await app.register(drainingPlugin, { isDraining: () => shuttingDown });

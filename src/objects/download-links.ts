@@ -3,6 +3,7 @@
 // is replaced or deleted, once the API token that made it is revoked, and once the key version
 // that signed it is retired or destroyed (user deleted).
 import { timingSafeEqual } from "node:crypto";
+import { isTokenId } from "../auth/token-format.js";
 import { linkMac } from "../crypto/link-mac.js";
 import { AppError } from "../errors.js";
 import type { KeyService } from "../keys/key-service.js";
@@ -75,7 +76,7 @@ export class DownloadLinks {
       this.store.getObject(owner, id),
   ): Promise<ObjectMeta> {
     const opened = openToken(token);
-    if (!opened) throw invalid("the link is malformed");
+    if (!opened || !plausibleClaims(opened.claims)) throw invalid("the link is malformed");
     const { claims } = opened;
     // Verify before anything else, so a forged link learns nothing about owners or objects.
     const state = await this.keys.keyStore.getUserKeyState(claims.owner);
@@ -108,6 +109,23 @@ export class DownloadLinks {
     if (!meta || meta.etag !== claims.etag)
       throw new AppError("object_changed", "the object was replaced or deleted after the link was made");
     return meta;
+  }
+}
+
+const UID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+/**
+ * Claims this server could have signed: a user id as users get them, a token id, an object id. The
+ * MAC key is the owner's, so the owner's key is looked up before the MAC can be checked; anything
+ * else in a forged link never reaches a store.
+ */
+function plausibleClaims(c: LinkClaims): boolean {
+  if (!UID.test(c.owner) || !isTokenId(c.tokenId) || /[^\x21-\x7e]/.test(c.etag)) return false;
+  try {
+    validateObjectId(c.objectId);
+    return true;
+  } catch {
+    return false;
   }
 }
 
