@@ -111,7 +111,7 @@ export function setUnauthorizedHandler(fn: (() => void) | null): void {
   onUnauthorized = fn;
 }
 
-/** An id as a URL path: each segment percent-encoded (ids are URL-safe already; this keeps it so). */
+/** An id as a URL path: each `/`-separated part percent-encoded (ids are any UTF-8). */
 export function idPath(id: string | number): string {
   return String(id).split("/").map(encodeURIComponent).join("/");
 }

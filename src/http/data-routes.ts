@@ -3,7 +3,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { AppError } from "../errors.js";
 import { parseContentDigest } from "../objects/content-digest.js";
 import { createItem } from "../objects/items.js";
-import { idToJson, validateObjectId } from "../objects/object-id.js";
+import { idPath, idToJson, validateObjectId } from "../objects/object-id.js";
 import type { ObjectService } from "../objects/object-service.js";
 import type { ObjectMeta, WriteCondition } from "../store/store.js";
 import { principalOf } from "./auth-plugin.js";
@@ -229,7 +229,7 @@ export async function dataRoutes(app: FastifyInstance, opts: DataRoutesOptions):
         });
         reply.code(created ? 201 : 200);
         reply.header("ETag", meta.etag);
-        if (created) reply.header("Location", `/data/${id}`);
+        if (created) reply.header("Location", `/data/${idPath(id)}`);
         return objectInfo(meta);
       },
     );
