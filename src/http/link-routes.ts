@@ -1,5 +1,6 @@
 // Download links: POST /data/{id}/link makes one (bearer, read scope); GET /links/{token} uses it
-// without a token. The token sits in the path, so the request log redacts it (redact-path.ts).
+// without a token. The token sits in the path, so these routes are marked redactPath: the log shows
+// only their pattern (redact-path.ts).
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { AppError } from "../errors.js";
 import { DEFAULT_LINK_SECONDS, type DownloadLinks, MAX_LINK_SECONDS } from "../objects/download-links.js";
@@ -132,13 +133,13 @@ export async function linkRoutes(app: FastifyInstance, opts: LinkRoutesOptions):
   };
   app.get(
     "/links/*",
-    { config: { public: true, openapiUrl: "/links/{token}" }, schema: getSchema },
+    { config: { public: true, redactPath: true, openapiUrl: "/links/{token}" }, schema: getSchema },
     (req, reply) => serve(req, reply, false),
   );
   app.head(
     "/links/*",
     {
-      config: { public: true, openapiUrl: "/links/{token}" },
+      config: { public: true, redactPath: true, openapiUrl: "/links/{token}" },
       schema: { ...getSchema, summary: "A link's headers, no body" },
     },
     (req, reply) => serve(req, reply, true),
@@ -146,7 +147,7 @@ export async function linkRoutes(app: FastifyInstance, opts: LinkRoutesOptions):
   app.route({
     method: ["POST", "PUT", "DELETE", "PATCH", "OPTIONS"],
     url: "/links/*",
-    config: { public: true },
+    config: { public: true, redactPath: true },
     schema: { hide: true },
     handler: async (_req, reply) => {
       reply.header("Allow", "GET, HEAD");

@@ -98,7 +98,7 @@ export const problemPlugin = fp(async (app: FastifyInstance) => {
     drainRefusedBody(request, reply);
     return sendProblem(
       reply,
-      new AppError("not_found", `no route ${request.method} ${loggablePath(request.url)}`),
+      new AppError("not_found", `no route ${request.method} ${loggablePath(request)}`),
     );
   });
 });

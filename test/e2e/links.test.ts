@@ -4,7 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { encodeClaims, openToken, sealToken } from "../../src/objects/download-link.js";
 import { freePort, type ServerProcess, startServer } from "./harness.js";
-import { expectProblem, randomData, sha256, waitFor } from "./util.js";
+import { expectProblem, randomData, rawRequest, sha256, waitFor } from "./util.js";
 
 let server: ServerProcess;
 let publicBase: string;
@@ -279,6 +279,39 @@ describe("using a link", () => {
     await (await fetch(`${server.url}/links/${token}x/a/b`)).arrayBuffer();
     const out = server.output();
     expect(out).toContain("/links/[redacted]");
+    for (let i = 0; i + 24 <= token.length; i += 12) expect(out).not.toContain(token.slice(i, i + 24));
+  });
+
+  it("never reaches the log under another spelling of /links, matched by the router or not", async () => {
+    await put(server.token, "spelled", Buffer.from("spelled"));
+    const token = tokenOf((await makeLink(server.token, "spelled")).url);
+    const requests: [string, string, number][] = [
+      // The router decodes these to /links/…: they download the object.
+      ["HEAD", `/%6cinks/${token}/spelled`, 200],
+      ["GET", `/l%69nks/${token}`, 200],
+      ["GET", `/%6C%49%4e%4b%53/${token}`, 404],
+      ["DELETE", `/link%73/${token}`, 405],
+      // No route: still never logged.
+      ["GET", `/%256cinks/${token}`, 404],
+      ["GET", `/nowhere/links/${token}/x`, 404],
+      ["GET", `/Links%2f${token}`, 404],
+      ["GET", `/links;x/${token}`, 404],
+      // Refused before routing (bad percent-encoding): no request line, but the answer is checked.
+      ["GET", `/l%69nks/${token}/%zz`, 400],
+    ];
+    const ids: string[] = [];
+    for (const [method, path, status] of requests) {
+      const id = `spelling-${ids.length}-${Date.now()}`;
+      if (status !== 400) ids.push(id);
+      const r = await rawRequest({ port: server.port, method, path, headers: { "x-request-id": id } });
+      expect(r.status, `${method} ${path}`).toBe(status);
+      expect(r.body.toString(), `${method} ${path}`).not.toContain(token.slice(0, 24));
+    }
+    // The log is written asynchronously: wait for the line of every routed request.
+    await waitFor("every request's log line", () =>
+      ids.every((id) => server.output().includes(`"reqId":"${id}"`)),
+    );
+    const out = server.output();
     for (let i = 0; i + 24 <= token.length; i += 12) expect(out).not.toContain(token.slice(i, i + 24));
   });
 });
