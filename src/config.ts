@@ -300,7 +300,8 @@ export const SETTINGS: readonly SettingSpec[] = [
     flag: "--metrics-token",
     kind: "string",
     secret: true,
-    description: "when set, GET /metrics needs this bearer token (default: /metrics is public, like /health)",
+    description:
+      "when set, GET /metrics needs this bearer token, from any address (default: /metrics answers only clients on this machine, by their loopback socket address)",
   },
 ];
 
