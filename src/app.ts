@@ -185,7 +185,12 @@ export async function build(config: Config, deps: Deps): Promise<App> {
     await api.register(linkRoutes, {
       objects: services.objects,
       links: services.links,
-      publicUrl: config.publicUrl,
+      publicUrl: {
+        publicUrl: config.publicUrl,
+        trustProxy: config.trustProxy,
+        listenHost: config.host,
+        production: config.production,
+      },
     });
     await api.register(folderRoutes, { objects: services.objects });
   });

@@ -35,6 +35,7 @@ export const ERROR_CATALOGUE = {
   too_many_requests: { status: 429, title: "Too many requests" },
   internal_error: { status: 500, title: "Internal server error" },
   integrity_error: { status: 500, title: "Stored data failed authentication" },
+  public_url_required: { status: 501, title: "Download links need SSE_PUBLIC_URL" },
   storage_unavailable: { status: 503, title: "Storage unavailable" },
   key_provider_unavailable: { status: 503, title: "Key provider unavailable" },
   shutting_down: { status: 503, title: "Server is shutting down" },

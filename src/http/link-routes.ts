@@ -9,13 +9,14 @@ import type { ObjectService } from "../objects/object-service.js";
 import { principalOf } from "./auth-plugin.js";
 import { attachment, downloadName } from "./content-disposition.js";
 import { sendObject } from "./object-response.js";
+import { linkBaseUrl, type PublicUrlOptions } from "./public-url.js";
 import { problemResponses } from "./schemas.js";
 
 export interface LinkRoutesOptions {
   objects: ObjectService;
   links: DownloadLinks;
-  /** SSE_PUBLIC_URL; default: the scheme and host of the request. */
-  publicUrl?: string;
+  /** Where link URLs point (never a client's Host header unless a trusted proxy sets it). */
+  publicUrl: PublicUrlOptions;
 }
 
 const LINK_SUFFIX = "/link";
@@ -47,7 +48,7 @@ export async function linkRoutes(app: FastifyInstance, opts: LinkRoutesOptions):
       schema: {
         tags: ["objects", "links"],
         summary: "Make an expiring download link for an object",
-        description: `The URL downloads this object without a token (GET or HEAD, Range supported, \`Content-Disposition: attachment\` with the id's last segment as file name) until it expires (default ${DEFAULT_LINK_SECONDS} s, at most ${MAX_LINK_SECONDS} s, never past the expiry of the token that made it). It is refused (problem+json) once it expires (410 \`link_expired\`), once the object is replaced or deleted (410 \`object_changed\`), and when it was altered, made for another owner, signed by a retired key version, or its token was revoked (403 \`invalid_link\`). Any other POST /data/{id} answers 405.`,
+        description: `The URL downloads this object without a token (GET or HEAD, Range supported, \`Content-Disposition: attachment\` with the id's last segment as file name) until it expires (default ${DEFAULT_LINK_SECONDS} s, at most ${MAX_LINK_SECONDS} s, never past the expiry of the token that made it). It is refused (problem+json) once it expires (410 \`link_expired\`), once the object is replaced or deleted (410 \`object_changed\`), and when it was altered, made for another owner, signed by a retired key version, or its token was revoked (403 \`invalid_link\`). Any other POST /data/{id} answers 405. The URL starts with SSE_PUBLIC_URL; without it, with SSE_TRUST_PROXY, with the proxy's X-Forwarded-Proto and X-Forwarded-Host (else Host); otherwise with the server's listen address, never with a client's Host header. With NODE_ENV=production and no SSE_PUBLIC_URL, 501 \`public_url_required\`.`,
         params: { type: "object", properties: { id: { type: "string" } } },
         body: {
           type: "object",
@@ -62,7 +63,7 @@ export async function linkRoutes(app: FastifyInstance, opts: LinkRoutesOptions):
             },
           },
         },
-        response: { 201: linkSchema, ...problemResponses(400, 401, 403, 404, 405, 422) },
+        response: { 201: linkSchema, ...problemResponses(400, 401, 403, 404, 405, 422, 501) },
       },
       // Before the body is parsed: a POST to an object is 405 whatever its body and type.
       preParsing: async (req, reply, payload) => {
@@ -86,6 +87,8 @@ export async function linkRoutes(app: FastifyInstance, opts: LinkRoutesOptions):
       validateObjectId(id);
       const p = principalOf(req);
       const body = (req.body ?? {}) as { expiresInSeconds?: number };
+      // Before any work: a link this server cannot address is refused whatever the object.
+      const base = linkBaseUrl(req, opts.publicUrl);
       const made = await links.create({
         owner: p.user.uid,
         id,
@@ -93,7 +96,6 @@ export async function linkRoutes(app: FastifyInstance, opts: LinkRoutesOptions):
         tokenExpiresAt: p.token.expiresAt,
         expiresInSeconds: body.expiresInSeconds,
       });
-      const base = opts.publicUrl ? opts.publicUrl.replace(/\/+$/, "") : `${req.protocol}://${req.host}`;
       const name = encodeURIComponent(downloadName(made.meta.id, made.meta.kind));
       reply.code(201).header("Cache-Control", "no-store");
       return {

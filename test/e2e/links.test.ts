@@ -1,6 +1,7 @@
 // Download links over HTTP against a real server process: made with a bearer token, used without
 // one (as curl would), refused once expired, altered, redirected to another owner, made stale by a
 // change of the object, or orphaned by a revoked token or a deleted user; never logged.
+import { networkInterfaces } from "node:os";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { encodeClaims, openToken, sealToken } from "../../src/objects/download-link.js";
 import { freePort, type ServerProcess, startServer } from "./harness.js";
@@ -313,5 +314,100 @@ describe("using a link", () => {
     );
     const out = server.output();
     for (let i = 0; i + 24 <= token.length; i += 12) expect(out).not.toContain(token.slice(i, i + 24));
+  });
+});
+
+describe("link URLs without SSE_PUBLIC_URL", () => {
+  const started: ServerProcess[] = [];
+  afterAll(async () => {
+    for (const s of started) {
+      await s.stop();
+      s.cleanup();
+    }
+  });
+
+  async function linkWith(s: ServerProcess, headers: Record<string, string>) {
+    const name = `host-${started.length}-${Math.random().toString(36).slice(2)}`;
+    expect((await s.fetch(`/data/${name}.txt`, { method: "PUT", body: "hosted" })).status).toBe(201);
+    return rawRequest({
+      port: s.port,
+      method: "POST",
+      path: `/data/${name}.txt/link`,
+      token: s.token,
+      headers,
+    });
+  }
+
+  it("are built on the listen address, never on the client's Host or X-Forwarded-Host", async () => {
+    const s = await startServer();
+    started.push(s);
+    for (const headers of <Record<string, string>[]>[
+      { host: "evil.example" },
+      { host: "evil.example", "x-forwarded-host": "evil.example", "x-forwarded-proto": "https" },
+    ]) {
+      const r = await linkWith(s, headers);
+      expect(r.status, r.body.toString()).toBe(201);
+      const { url } = JSON.parse(r.body.toString()) as { url: string };
+      expect(url.startsWith(`http://127.0.0.1:${s.port}/links/`), url).toBe(true);
+      expect(url).not.toContain("evil");
+      expect(await (await fetch(url)).text()).toBe("hosted");
+    }
+  });
+
+  it("on a wildcard listen address, are built on the local address the client reached", async () => {
+    // Dual-stack "::" where the machine has IPv6 loopback (IPv4 clients then show as ::ffff:127.0.0.1).
+    const v6Loopback = Object.values(networkInterfaces()).some((l) =>
+      (l ?? []).some((a) => a.internal && a.family === "IPv6"),
+    );
+    const s = await startServer({ env: { SSE_HOST: v6Loopback ? "::" : "0.0.0.0" } });
+    started.push(s);
+    const v4 = await linkWith(s, { host: "evil.example" });
+    expect((JSON.parse(v4.body.toString()) as { url: string }).url).toMatch(
+      new RegExp(`^http://127\\.0\\.0\\.1:${s.port}/links/`),
+    );
+    if (!v6Loopback) return;
+    expect((await s.fetch("/data/v6.txt", { method: "PUT", body: "six" })).status).toBe(201);
+    const v6 = await fetch(`http://[::1]:${s.port}/data/v6.txt/link`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${s.token}` },
+    });
+    const { url } = (await v6.json()) as { url: string };
+    expect(url.startsWith(`http://[::1]:${s.port}/links/`), url).toBe(true);
+    expect(await (await fetch(url)).text()).toBe("six");
+  });
+
+  it("follow the one trusted proxy's X-Forwarded-Proto and X-Forwarded-Host with SSE_TRUST_PROXY", async () => {
+    const s = await startServer({ env: { SSE_TRUST_PROXY: "true" } });
+    started.push(s);
+    const r = await linkWith(s, {
+      host: "127.0.0.1",
+      "x-forwarded-host": "files.example.com",
+      "x-forwarded-proto": "https",
+    });
+    expect(r.status, r.body.toString()).toBe(201);
+    expect((JSON.parse(r.body.toString()) as { url: string }).url).toMatch(
+      /^https:\/\/files\.example\.com\/links\/[^/]+\/host-/,
+    );
+    // Only a host[:port] and http(s): nothing that would turn the link into another URL.
+    for (const headers of [
+      { "x-forwarded-host": "evil.example/x?", "x-forwarded-proto": "https" },
+      { "x-forwarded-host": "a@evil.example", "x-forwarded-proto": "https" },
+      { "x-forwarded-host": "files.example.com", "x-forwarded-proto": "javascript" },
+    ]) {
+      const bad = await linkWith(s, headers);
+      expect(bad.status, JSON.stringify(headers)).toBe(400);
+      expect(JSON.parse(bad.body.toString())).toMatchObject({ code: "invalid_header" });
+    }
+  });
+
+  it("are refused with 501 public_url_required in production, and the start says so", async () => {
+    const s = await startServer({ env: { NODE_ENV: "production" } });
+    started.push(s);
+    const r = await linkWith(s, { host: "evil.example" });
+    expect(r.status).toBe(501);
+    expect(r.headers["content-type"]).toMatch(/^application\/problem\+json/);
+    expect(JSON.parse(r.body.toString())).toMatchObject({ code: "public_url_required" });
+    expect(r.body.toString()).not.toContain("evil");
+    await waitFor("the start-up warning", () => s.output().includes("SSE_PUBLIC_URL is not set"));
   });
 });
