@@ -10,6 +10,7 @@ import { AeadThread } from "./crypto/aead-thread.js";
 import { authPlugin } from "./http/auth-plugin.js";
 import { loadConsoleAssets } from "./http/console-assets.js";
 import { consoleRoutes } from "./http/console-routes.js";
+import { contentSafetyHeaders } from "./http/content-safety.js";
 import { dataRoutes } from "./http/data-routes.js";
 import { docsPlugin } from "./http/docs.js";
 import { drainingPlugin } from "./http/draining.js";
@@ -167,6 +168,11 @@ export async function build(config: Config, deps: Deps): Promise<App> {
   await app.register(metricsRoute, { metrics, token: config.metricsToken });
   const limiter = new FailureLimiter(config.authFailureLimit, config.authFailureWindowSeconds * 1000);
   await app.register(async (api) => {
+    // Every API answer, errors included, may echo what users stored (ids, types, labels, bytes).
+    api.addHook("onRequest", (_req, reply, done) => {
+      contentSafetyHeaders(reply);
+      done();
+    });
     await api.register(authPlugin, {
       auth: services.auth,
       limiter,

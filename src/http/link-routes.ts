@@ -113,10 +113,8 @@ export async function linkRoutes(app: FastifyInstance, opts: LinkRoutesOptions):
     const token = rest.split("/", 1)[0] ?? "";
     const meta = await links.resolve(token, head ? undefined : (owner, id) => objects.findForRead(owner, id));
     reply.header("Content-Disposition", attachment(downloadName(meta.id, meta.kind)));
-    reply.header("X-Content-Type-Options", "nosniff");
+    // The URL is the credential: a page it leads to must not learn it (sendObject adds nosniff and the sandbox).
     reply.header("Referrer-Policy", "no-referrer");
-    // Whatever the stored type, the browser must never run it as a page of this origin.
-    reply.header("Content-Security-Policy", "default-src 'none'; sandbox");
     return sendObject(objects, req, reply, meta, head, "private, no-store");
   };
 
