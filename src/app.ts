@@ -15,6 +15,7 @@ import { dataRoutes } from "./http/data-routes.js";
 import { docsPlugin } from "./http/docs.js";
 import { drainingPlugin } from "./http/draining.js";
 import { folderRoutes } from "./http/folder-routes.js";
+import { headerChecksPlugin } from "./http/header-checks.js";
 import { jobRoutes } from "./http/job-routes.js";
 import { keyRoutes } from "./http/key-routes.js";
 import { lazyRequestLogger } from "./http/lazy-request-logger.js";
@@ -155,6 +156,7 @@ export async function build(config: Config, deps: Deps): Promise<App> {
     done();
   });
   await app.register(problemPlugin);
+  await app.register(headerChecksPlugin);
   await app.register(requestLogPlugin);
   await app.register(metricsPlugin, { metrics });
   await app.register(drainingPlugin, { isDraining: () => shuttingDown });

@@ -10,6 +10,7 @@ export const ERROR_CATALOGUE = {
   digest_mismatch: { status: 400, title: "Content digest mismatch" },
   length_mismatch: { status: 400, title: "Body length does not match Content-Length" },
   incomplete_body: { status: 400, title: "Request body ended early" },
+  unsupported_transfer_encoding: { status: 400, title: "Transfer coding not supported" },
   unauthorized: { status: 401, title: "Authentication required" },
   forbidden: { status: 403, title: "Forbidden" },
   invalid_link: { status: 403, title: "Invalid download link" },

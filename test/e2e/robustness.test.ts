@@ -2,6 +2,7 @@
 // keeps answering. Also the public routes: /health, /ready, /openapi.json, /docs, /metrics.
 import net from "node:net";
 import path from "node:path";
+import { gzipSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ERROR_CATALOGUE } from "../../src/errors.js";
 import { type ServerProcess, startServer } from "./harness.js";
@@ -433,6 +434,75 @@ describe("malformed requests", () => {
     expect((await server.fetch("/data/garbage/chunks")).status).toBe(404);
     expect((await server.fetch("/data/g")).status).toBe(404);
   }, 60_000);
+
+  it("refuses every transfer coding but chunked on every route with a body, storing nothing", async () => {
+    const gz = gzipSync("hello, coded");
+    const chunked = Buffer.concat([
+      Buffer.from(`${gz.length.toString(16)}\r\n`),
+      gz,
+      Buffer.from("\r\n0\r\n\r\n"),
+    ]);
+    // unsupported_transfer_encoding for a coding the server does not implement (a 4xx: clients
+    // never cause 5xx); bad_request and a closed connection (RFC 9112 §6.3) when chunked is not
+    // the last coding, so the body's end cannot be known.
+    const codings: [string, string][] = [
+      ["Transfer-Encoding: gzip, chunked\r\n", "unsupported_transfer_encoding"],
+      ["Transfer-Encoding: identity, chunked\r\n", "unsupported_transfer_encoding"],
+      ["Transfer-Encoding: x-custom ,chunked\r\n", "unsupported_transfer_encoding"],
+      ["Transfer-Encoding: gzip\r\nTransfer-Encoding: chunked\r\n", "unsupported_transfer_encoding"],
+      ["Transfer-Encoding: gzip\r\n", "bad_request"],
+      ["Transfer-Encoding: chunked, gzip\r\n", "bad_request"],
+      ["Transfer-Encoding: identity\r\n", "bad_request"],
+      ["Transfer-Encoding: chunked, chunked\r\n", "bad_request"],
+    ];
+    const routes = [
+      (n: number) => `PUT /data/te/${n}`,
+      () => "POST /data",
+      () => "POST /data/keep/one/link",
+      () => "POST /users",
+      () => "POST /keys/rotate",
+    ];
+    const before = await snapshot();
+    const keys = await (await server.fetch("/keys")).text();
+    const users = await (await server.fetch("/users")).text();
+    const failures: string[] = [];
+    let n = 0;
+    for (const [te, code] of codings)
+      for (const route of routes) {
+        const line = route(n++);
+        const ex = await socketExchange(server.port, [
+          `${line} HTTP/1.1\r\nHost: x\r\n${authLine()}Content-Type: application/json\r\n${te}Connection: close\r\n\r\n`,
+          chunked,
+        ]);
+        const text = ex.data.toString("latin1");
+        const body = text.slice(text.indexOf("\r\n\r\n") + 4);
+        const got = statusCodes(ex.data);
+        // One answer only (the parser's own refusal must not add a second one).
+        if (got.length !== 1 || got[0] !== 400)
+          failures.push(`${line} ${JSON.stringify(te)}: ${got.join(",")}`);
+        else if (!/\r\ncontent-type: application\/problem\+json/i.test(text))
+          failures.push(`${line} ${JSON.stringify(te)}: not problem+json`);
+        else if (JSON.parse(body).code !== code) failures.push(`${line} ${JSON.stringify(te)}: ${body}`);
+      }
+    expect(failures).toEqual([]);
+    expect(await snapshot()).toEqual(before);
+    expect(await (await server.fetch("/keys")).text()).toBe(keys);
+    expect(await (await server.fetch("/users")).text()).toBe(users);
+    // An empty Transfer-Encoding names no framing at all: refused too, even beside a Content-Length.
+    const empty = await socketExchange(server.port, [
+      `PUT /data/te/empty HTTP/1.1\r\nHost: x\r\n${authLine()}Transfer-Encoding: \r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello`,
+    ]);
+    expect(statusCodes(empty.data)).toEqual([400]);
+    expect(empty.data.toString()).toContain('"code":"invalid_header"');
+    expect((await server.fetch("/data/te/empty")).status).toBe(404);
+    // chunked alone, in any case, still works.
+    const ok = await socketExchange(server.port, [
+      `PUT /data/te/plain HTTP/1.1\r\nHost: x\r\n${authLine()}Transfer-Encoding: CHUNKED\r\nConnection: close\r\n\r\n5\r\nhello\r\n0\r\n\r\n`,
+    ]);
+    expect(statusCodes(ok.data)).toEqual([201]);
+    expect(await (await server.fetch("/data/te/plain")).text()).toBe("hello");
+    expect((await server.fetch("/data/te/plain", { method: "DELETE" })).status).toBe(204);
+  });
 
   it("answers an unparseable request with problem+json and an X-Request-Id, like every other error", async () => {
     const ex = await socketExchange(server.port, ["GARBAGE\r\n\r\n"], {
