@@ -1,7 +1,8 @@
-// Request headers refused before any route runs, whatever the route: framing the server would
-// otherwise misread. Node's parser frames a body by `chunked` when it is the last transfer coding
-// and hands over the bytes still coded by the others: `gzip, chunked` would be stored as if the
-// gzip bytes were the plaintext.
+// Request headers refused before any route runs, whatever the route: what the server would
+// otherwise read differently from a proxy in front of it. Node's parser frames a body by `chunked`
+// when it is the last transfer coding and hands over the bytes still coded by the others (`gzip,
+// chunked` would be stored as if the gzip bytes were the plaintext); and of a repeated
+// Authorization, Host or Content-Type it keeps the first line, where a proxy may act on the last.
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import fp from "fastify-plugin";
 import { AppError } from "../errors.js";
@@ -33,9 +34,25 @@ function checkTransferEncoding(req: FastifyRequest): void {
     );
 }
 
+/** Headers that must appear once: Node drops every line after the first (RFC 9112 §3.2 for Host). */
+const SINGLE = new Set(["authorization", "proxy-authorization", "host", "content-type"]);
+
+function checkSingleHeaders(req: FastifyRequest): void {
+  const raw = req.raw.rawHeaders;
+  const seen = new Set<string>();
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!.toLowerCase();
+    if (!SINGLE.has(name)) continue;
+    if (seen.has(name))
+      throw new AppError("invalid_header", `the request has more than one ${raw[i]} header`);
+    seen.add(name);
+  }
+}
+
 /** Runs first on every request (register it before the routes). */
 export const headerChecksPlugin = fp(async (app: FastifyInstance) => {
   app.addHook("onRequest", (req, _reply, done) => {
+    checkSingleHeaders(req);
     checkTransferEncoding(req);
     done();
   });

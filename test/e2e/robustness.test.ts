@@ -504,6 +504,41 @@ describe("malformed requests", () => {
     expect((await server.fetch("/data/te/plain", { method: "DELETE" })).status).toBe(204);
   });
 
+  it("refuses a request with two Authorization (or Host, or Content-Type) headers with 400, storing nothing", async () => {
+    const bad = "Authorization: Bearer sse_0123456789abcdef_not-a-real-token-at-all-000000000000\r\n";
+    const cases: [string, string][] = [
+      ["valid then invalid", `GET /data HTTP/1.1\r\nHost: x\r\n${authLine()}${bad}`],
+      ["invalid then valid", `GET /data HTTP/1.1\r\nHost: x\r\n${bad}${authLine()}`],
+      ["the same twice", `GET /data HTTP/1.1\r\nHost: x\r\n${authLine()}${authLine()}`],
+      ["on a write", `PUT /data/dup/auth HTTP/1.1\r\nHost: x\r\n${authLine()}${bad}Content-Length: 2\r\n`],
+      ["on a public route", `GET /health HTTP/1.1\r\nHost: x\r\n${bad}${bad}`],
+      [
+        "two Hosts",
+        `PUT /data/dup/host HTTP/1.1\r\nHost: x\r\nHost: evil.example\r\n${authLine()}Content-Length: 2\r\n`,
+      ],
+      [
+        "two Content-Types",
+        `PUT /data/dup/type HTTP/1.1\r\nHost: x\r\n${authLine()}Content-Type: text/plain\r\nContent-Type: text/html\r\nContent-Length: 2\r\n`,
+      ],
+    ];
+    const failures: string[] = [];
+    for (const [name, head] of cases) {
+      const body = head.includes("Content-Length") ? "hi" : "";
+      const ex = await socketExchange(server.port, [`${head}Connection: close\r\n\r\n${body}`]);
+      const text = ex.data.toString("latin1");
+      if (statusCodes(ex.data).join(",") !== "400" || !text.includes('"code":"invalid_header"'))
+        failures.push(`${name}: ${text.split("\r\n")[0]} ${text.slice(text.indexOf("\r\n\r\n") + 4)}`);
+    }
+    expect(failures).toEqual([]);
+    for (const id of ["dup/auth", "dup/host", "dup/type"])
+      expect((await server.fetch(`/data/${id}`)).status).toBe(404);
+    // One of each is as good as ever.
+    const one = await socketExchange(server.port, [
+      `GET /data HTTP/1.1\r\nHost: x\r\n${authLine()}Connection: close\r\n\r\n`,
+    ]);
+    expect(statusCodes(one.data)).toEqual([200]);
+  });
+
   it("answers an unparseable request with problem+json and an X-Request-Id, like every other error", async () => {
     const ex = await socketExchange(server.port, ["GARBAGE\r\n\r\n"], {
       until: (d) => d.includes("\r\n\r\n{"),
