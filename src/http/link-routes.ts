@@ -21,6 +21,11 @@ export interface LinkRoutesOptions {
 
 const LINK_SUFFIX = "/link";
 
+/** `/<file name>` for a link URL, for `wget` and the like; none where a URL would resolve it away. */
+function urlName(name: string): string {
+  return name === "" || name === "." || name === ".." ? "" : `/${encodeURIComponent(name)}`;
+}
+
 const linkSchema = {
   type: "object",
   required: ["url", "expiresAt"],
@@ -96,10 +101,9 @@ export async function linkRoutes(app: FastifyInstance, opts: LinkRoutesOptions):
         tokenExpiresAt: p.token.expiresAt,
         expiresInSeconds: body.expiresInSeconds,
       });
-      const name = encodeURIComponent(downloadName(made.meta.id, made.meta.kind));
       reply.code(201).header("Cache-Control", "no-store");
       return {
-        url: `${base}/links/${made.token}/${name}`,
+        url: `${base}/links/${made.token}${urlName(downloadName(made.meta.id, made.meta.kind))}`,
         expiresAt: made.expiresAt.toISOString(),
         id: idToJson(made.meta.id),
         etag: made.meta.etag,
@@ -108,10 +112,17 @@ export async function linkRoutes(app: FastifyInstance, opts: LinkRoutesOptions):
   );
 
   const serve = async (req: FastifyRequest, reply: FastifyReply, head: boolean) => {
-    // `/links/<token>` or `/links/<token>/<file name>`; the name is only there for `wget` and the like.
+    // `/links/<token>` or `/links/<token>/<file name>` (the router has percent-decoded it).
     const rest = (req.params as { "*": string })["*"];
-    const token = rest.split("/", 1)[0] ?? "";
+    const slash = rest.indexOf("/");
+    const token = slash < 0 ? rest : rest.slice(0, slash);
     const meta = await links.resolve(token, head ? undefined : (owner, id) => objects.findForRead(owner, id));
+    // The name is the object's own: a link must not serve its bytes as `anything.html`.
+    if (slash >= 0 && rest.slice(slash + 1) !== downloadName(meta.id, meta.kind))
+      throw new AppError(
+        "not_found",
+        "this link serves its object only under the object's own file name, or none",
+      );
     reply.header("Content-Disposition", attachment(downloadName(meta.id, meta.kind)));
     // The URL is the credential: a page it leads to must not learn it (sendObject adds nosniff and the sandbox).
     reply.header("Referrer-Policy", "no-referrer");
@@ -122,13 +133,13 @@ export async function linkRoutes(app: FastifyInstance, opts: LinkRoutesOptions):
     tags: ["links"],
     summary: "Download an object through a link (no token)",
     description:
-      "Streams the object with its type, `Content-Disposition: attachment`, ETag and `Accept-Ranges: bytes`; `Range` → 206. Refused links: 403 `invalid_link` (malformed, altered, another owner's, retired key version, revoked token), 410 `link_expired`, 410 `object_changed`.",
+      "Streams the object with its type, `Content-Disposition: attachment` (the object's own name), ETag and `Accept-Ranges: bytes`; `Range` → 206. The path is `/links/{token}` or `/links/{token}/{the object's file name}` (percent-encoded as the URL made it, or otherwise); any other name → 404 `not_found`. Refused links: 403 `invalid_link` (malformed, altered, another owner's, retired key version, revoked token), 410 `link_expired`, 410 `object_changed`.",
     params: { type: "object", properties: { token: { type: "string" } } },
     response: {
       200: { description: "The object's bytes", content: binary },
       206: { description: "Partial content", content: binary },
       304: { description: "Not modified", type: "null" },
-      ...problemResponses(403, 410, 416),
+      ...problemResponses(403, 404, 410, 416),
     },
   };
   app.get(

@@ -166,10 +166,58 @@ describe("using a link", () => {
     const head = await fetch(local, { method: "HEAD" });
     expect(head.status).toBe(200);
     expect(head.headers.get("content-length")).toBe("200000");
-    // The file name segment is decoration: the token alone names the object.
+    // The file name may be left out: the token alone names the object.
     const bare = await fetch(`${server.url}/links/${tokenOf(url)}`);
     expect(sha256(Buffer.from(await bare.arrayBuffer()))).toBe(sha256(bytes));
     await expectProblem(await fetch(local, { method: "DELETE" }), 405, "method_not_allowed");
+  });
+
+  it("serves only under the object's own file name, or none: any other name is 404", async () => {
+    await put(server.token, "named/report-v1.2_final~x.pdf", Buffer.from("%PDF-named"), "application/pdf");
+    const { url } = await makeLink(server.token, "named/report-v1.2_final~x.pdf");
+    expect(new URL(url).pathname.endsWith("/report-v1.2_final~x.pdf")).toBe(true);
+    const token = tokenOf(url);
+    const base = `${server.url}/links/${token}`;
+    for (const good of [
+      url.replace(publicBase, server.url),
+      base,
+      // The same name, other percent-spellings.
+      `${base}/report%2Dv1.2_final%7Ex.pdf`,
+      `${base}/%72eport-v1.2_final~x.pdf`,
+    ]) {
+      const r = await fetch(good);
+      expect(r.status, good).toBe(200);
+      expect(r.headers.get("content-disposition")).toBe('attachment; filename="report-v1.2_final~x.pdf"');
+      expect(await r.text()).toBe("%PDF-named");
+      expect((await fetch(good, { method: "HEAD" })).status, good).toBe(200);
+    }
+    for (const bad of [
+      "anything.html",
+      "report-v1.2_final~x.pdf.html",
+      "REPORT-v1.2_final~x.pdf",
+      "named/report-v1.2_final~x.pdf",
+      "named%2Freport-v1.2_final~x.pdf",
+      "x/report-v1.2_final~x.pdf",
+      "",
+    ]) {
+      await expectProblem(await fetch(`${base}/${bad}`), 404, "not_found");
+      const head = await fetch(`${base}/${bad}`, { method: "HEAD" });
+      expect(head.status, bad).toBe(404);
+    }
+    // A bad link is still a bad link, whatever name follows it.
+    await expectProblem(
+      await fetch(`${server.url}/links/${token.slice(0, -3)}AAA/anything.html`),
+      403,
+      "invalid_link",
+    );
+    // An item's file is <id>.json.
+    const item = (await (await as(server.token, "POST", "/data", { data: "item body" })).json()) as {
+      id: number;
+    };
+    const itemLink = (await makeLink(server.token, String(item.id))).url.replace(publicBase, server.url);
+    expect(itemLink.endsWith(`/${item.id}.json`)).toBe(true);
+    expect(((await (await fetch(itemLink)).json()) as { data: string }).data).toBe("item body");
+    await expectProblem(await fetch(itemLink.replace(/\.json$/, ".html")), 404, "not_found");
   });
 
   it("is refused with 410 link_expired once it expires", async () => {
