@@ -10,10 +10,12 @@ import { AeadThread } from "./crypto/aead-thread.js";
 import { authPlugin } from "./http/auth-plugin.js";
 import { loadConsoleAssets } from "./http/console-assets.js";
 import { consoleRoutes } from "./http/console-routes.js";
+import { contentSafetyHeaders } from "./http/content-safety.js";
 import { dataRoutes } from "./http/data-routes.js";
 import { docsPlugin } from "./http/docs.js";
 import { drainingPlugin } from "./http/draining.js";
 import { folderRoutes } from "./http/folder-routes.js";
+import { headerChecksPlugin } from "./http/header-checks.js";
 import { hostileInputPlugin } from "./http/hostile-input.js";
 import { jobRoutes } from "./http/job-routes.js";
 import { keyRoutes } from "./http/key-routes.js";
@@ -155,6 +157,7 @@ export async function build(config: Config, deps: Deps): Promise<App> {
     done();
   });
   await app.register(problemPlugin);
+  await app.register(headerChecksPlugin);
   await app.register(hostileInputPlugin);
   await app.register(requestLogPlugin);
   await app.register(metricsPlugin, { metrics });
@@ -169,6 +172,11 @@ export async function build(config: Config, deps: Deps): Promise<App> {
   await app.register(metricsRoute, { metrics, token: config.metricsToken });
   const limiter = new FailureLimiter(config.authFailureLimit, config.authFailureWindowSeconds * 1000);
   await app.register(async (api) => {
+    // Every API answer, errors included, may echo what users stored (ids, types, labels, bytes).
+    api.addHook("onRequest", (_req, reply, done) => {
+      contentSafetyHeaders(reply);
+      done();
+    });
     await api.register(authPlugin, {
       auth: services.auth,
       limiter,
@@ -187,7 +195,12 @@ export async function build(config: Config, deps: Deps): Promise<App> {
     await api.register(linkRoutes, {
       objects: services.objects,
       links: services.links,
-      publicUrl: config.publicUrl,
+      publicUrl: {
+        publicUrl: config.publicUrl,
+        trustProxy: config.trustProxy,
+        listenHost: config.host,
+        production: config.production,
+      },
     });
     await api.register(folderRoutes, { objects: services.objects });
   });

@@ -62,6 +62,10 @@ export async function runServer(
       { url, store: config.databaseUrl ? "postgres" : "sqlite", keyProvider: root.name },
       "SSE Store listening",
     );
+    if (config.production && !config.publicUrl)
+      logger.warn(
+        "NODE_ENV=production and SSE_PUBLIC_URL is not set: download links are refused (501 public_url_required) until it is",
+      );
 
     const shutdownTimeoutMs = config.shutdownTimeoutSeconds * 1000;
     let cut = false;

@@ -147,7 +147,7 @@ export async function dataRoutes(app: FastifyInstance, opts: DataRoutesOptions):
     tags: ["objects"],
     summary: "Read an object (or an item)",
     description:
-      "An item answers `{id, data}` as JSON. An object answers its plaintext with its Content-Type, a keyed strong ETag and `Accept-Ranges: bytes`; `Range: bytes=a-b | a- | -n` → 206 decrypting only the covering segments; unsatisfiable → 416; `If-None-Match` → 304.",
+      "An item answers `{id, data}` as JSON. An object answers its plaintext with its Content-Type, a keyed strong ETag and `Accept-Ranges: bytes`; `Range: bytes=a-b | a- | -n` → 206 decrypting only the covering segments; unsatisfiable → 416; `If-None-Match` → 304. Every answer carries `X-Content-Type-Options: nosniff` and `Content-Security-Policy: default-src 'none'; sandbox`, so a stored text/html never runs as a page of this origin.",
     params: { type: "object", properties: { "*": { type: "string" } } },
     response: {
       200: {
@@ -199,7 +199,7 @@ export async function dataRoutes(app: FastifyInstance, opts: DataRoutesOptions):
           tags: ["objects"],
           summary: "Create or replace an object (streamed)",
           description:
-            "Streams the body to encrypted storage; 201 on create, 200 on replace. `If-None-Match: *` → 412 if it exists; `If-Match` → 412 on mismatch; `Content-Digest: sha-256=:…:` is checked (mismatch → 400, nothing stored); larger than SSE_MAX_OBJECT_BYTES → 413. Atomic: readers see the old or the new object.",
+            "Streams the body to encrypted storage; 201 on create, 200 on replace. `If-None-Match: *` → 412 if it exists; `If-Match` → 412 on mismatch; `Content-Digest: sha-256=:…:` is checked (mismatch → 400, nothing stored); larger than SSE_MAX_OBJECT_BYTES → 413; a Transfer-Encoding other than chunked → 400 `unsupported_transfer_encoding`, nothing stored. Atomic: readers see the old or the new object.",
           params: { type: "object", properties: { "*": { type: "string" } } },
           response: {
             200: objectInfoSchema,

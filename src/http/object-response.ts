@@ -1,11 +1,13 @@
 // Sends an object (or an item) as GET/HEAD /data/{id} does: conditional requests, ranges, and a
-// body streamed from the segments. Shared by the bearer route and by download links.
+// body streamed from the segments, never runnable by a browser (content-safety.ts). Shared by the
+// bearer route and by download links.
 import type { FastifyReply, FastifyRequest } from "fastify";
 import { AppError } from "../errors.js";
 import { idToJson } from "../objects/object-id.js";
 import type { ObjectService } from "../objects/object-service.js";
 import { parseRange } from "../objects/range.js";
 import type { ObjectMeta } from "../store/store.js";
+import { contentSafetyHeaders } from "./content-safety.js";
 
 /** Parses an entity-tag list header (If-Match / If-None-Match); weak tags count only where `weakOk`. */
 export function parseEtagList(header: string | undefined, weakOk: boolean): string[] | undefined {
@@ -44,6 +46,7 @@ export async function sendObject(
   head: boolean,
   cacheControl = "private, no-cache",
 ): Promise<FastifyReply> {
+  contentSafetyHeaders(reply);
   if (meta.kind === "item") {
     reply.header("Cache-Control", cacheControl);
     const json = JSON.stringify({

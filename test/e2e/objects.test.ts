@@ -152,6 +152,41 @@ describe("GET and HEAD", () => {
     }
   });
 
+  it("never lets a browser run stored content as a page: nosniff and a sandbox CSP on every answer", async () => {
+    const page = "<html><script>document.title='owned'</script></html>";
+    await putObject(server, "evil/page.html", page, { "content-type": "text/html" });
+    const item = (await (
+      await server.fetch("/data", { method: "POST", body: JSON.stringify({ data: "<script>1</script>" }) })
+    ).json()) as { id: number };
+    const etag = (await server.fetch("/data/evil/page.html", { method: "HEAD" })).headers.get("etag")!;
+    const answers: [string, Response][] = [
+      ["GET", await server.fetch("/data/evil/page.html")],
+      ["HEAD", await server.fetch("/data/evil/page.html", { method: "HEAD" })],
+      ["range", await server.fetch("/data/evil/page.html", { headers: { range: "bytes=0-5" } })],
+      ["304", await server.fetch("/data/evil/page.html", { headers: { "if-none-match": etag } })],
+      ["item", await server.fetch(`/data/${item.id}`)],
+      ["item HEAD", await server.fetch(`/data/${item.id}`, { method: "HEAD" })],
+      ["ids", await server.fetch("/data?prefix=evil/")],
+      ["folder", await server.fetch("/objects?prefix=evil/")],
+      [
+        "PUT",
+        await server.fetch("/data/evil/again.html", {
+          method: "PUT",
+          body: page,
+          headers: { "content-type": "text/html" },
+        }),
+      ],
+    ];
+    for (const [what, r] of answers) {
+      expect(r.status, what).toBeLessThan(400);
+      expect(r.headers.get("x-content-type-options"), what).toBe("nosniff");
+      expect(r.headers.get("content-security-policy"), what).toMatch(/\bsandbox\b/);
+      expect(r.headers.get("content-security-policy"), what).toMatch(/default-src 'none'/);
+      await r.arrayBuffer();
+    }
+    expect(answers[0]![1].headers.get("content-type")).toBe("text/html");
+  });
+
   it("gives a strong ETag that changes with content and reveals nothing about it", async () => {
     const a = randomData(70_000);
     const b = Buffer.from(a);

@@ -2,6 +2,7 @@
 // keeps answering. Also the public routes: /health, /ready, /openapi.json, /docs, /metrics.
 import net from "node:net";
 import path from "node:path";
+import { gzipSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ERROR_CATALOGUE } from "../../src/errors.js";
 import { adminQuery, createTestDatabase, type TestDatabase } from "../helpers/postgres.js";
@@ -452,6 +453,110 @@ describe.each(["sqlite", "postgres"] as const)("on %s", (store) => {
       expect((await server.fetch("/data/garbage/chunks")).status).toBe(404);
       expect((await server.fetch("/data/g")).status).toBe(404);
     }, 60_000);
+
+    it("refuses every transfer coding but chunked on every route with a body, storing nothing", async () => {
+      const gz = gzipSync("hello, coded");
+      const chunked = Buffer.concat([
+        Buffer.from(`${gz.length.toString(16)}\r\n`),
+        gz,
+        Buffer.from("\r\n0\r\n\r\n"),
+      ]);
+      // unsupported_transfer_encoding for a coding the server does not implement (a 4xx: clients
+      // never cause 5xx); bad_request and a closed connection (RFC 9112 §6.3) when chunked is not
+      // the last coding, so the body's end cannot be known.
+      const codings: [string, string][] = [
+        ["Transfer-Encoding: gzip, chunked\r\n", "unsupported_transfer_encoding"],
+        ["Transfer-Encoding: identity, chunked\r\n", "unsupported_transfer_encoding"],
+        ["Transfer-Encoding: x-custom ,chunked\r\n", "unsupported_transfer_encoding"],
+        ["Transfer-Encoding: gzip\r\nTransfer-Encoding: chunked\r\n", "unsupported_transfer_encoding"],
+        ["Transfer-Encoding: gzip\r\n", "bad_request"],
+        ["Transfer-Encoding: chunked, gzip\r\n", "bad_request"],
+        ["Transfer-Encoding: identity\r\n", "bad_request"],
+        ["Transfer-Encoding: chunked, chunked\r\n", "bad_request"],
+      ];
+      const routes = [
+        (n: number) => `PUT /data/te/${n}`,
+        () => "POST /data",
+        () => "POST /data/keep/one/link",
+        () => "POST /users",
+        () => "POST /keys/rotate",
+      ];
+      const before = await snapshot();
+      const keys = await (await server.fetch("/keys")).text();
+      const users = await (await server.fetch("/users")).text();
+      const failures: string[] = [];
+      let n = 0;
+      for (const [te, code] of codings)
+        for (const route of routes) {
+          const line = route(n++);
+          const ex = await socketExchange(server.port, [
+            `${line} HTTP/1.1\r\nHost: x\r\n${authLine()}Content-Type: application/json\r\n${te}Connection: close\r\n\r\n`,
+            chunked,
+          ]);
+          const text = ex.data.toString("latin1");
+          const body = text.slice(text.indexOf("\r\n\r\n") + 4);
+          const got = statusCodes(ex.data);
+          // One answer only (the parser's own refusal must not add a second one).
+          if (got.length !== 1 || got[0] !== 400)
+            failures.push(`${line} ${JSON.stringify(te)}: ${got.join(",")}`);
+          else if (!/\r\ncontent-type: application\/problem\+json/i.test(text))
+            failures.push(`${line} ${JSON.stringify(te)}: not problem+json`);
+          else if (JSON.parse(body).code !== code) failures.push(`${line} ${JSON.stringify(te)}: ${body}`);
+        }
+      expect(failures).toEqual([]);
+      expect(await snapshot()).toEqual(before);
+      expect(await (await server.fetch("/keys")).text()).toBe(keys);
+      expect(await (await server.fetch("/users")).text()).toBe(users);
+      // An empty Transfer-Encoding names no framing at all: refused too, even beside a Content-Length.
+      const empty = await socketExchange(server.port, [
+        `PUT /data/te/empty HTTP/1.1\r\nHost: x\r\n${authLine()}Transfer-Encoding: \r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello`,
+      ]);
+      expect(statusCodes(empty.data)).toEqual([400]);
+      expect(empty.data.toString()).toContain('"code":"invalid_header"');
+      expect((await server.fetch("/data/te/empty")).status).toBe(404);
+      // chunked alone, in any case, still works.
+      const ok = await socketExchange(server.port, [
+        `PUT /data/te/plain HTTP/1.1\r\nHost: x\r\n${authLine()}Transfer-Encoding: CHUNKED\r\nConnection: close\r\n\r\n5\r\nhello\r\n0\r\n\r\n`,
+      ]);
+      expect(statusCodes(ok.data)).toEqual([201]);
+      expect(await (await server.fetch("/data/te/plain")).text()).toBe("hello");
+      expect((await server.fetch("/data/te/plain", { method: "DELETE" })).status).toBe(204);
+    });
+
+    it("refuses a request with two Authorization (or Host, or Content-Type) headers with 400, storing nothing", async () => {
+      const bad = "Authorization: Bearer sse_0123456789abcdef_not-a-real-token-at-all-000000000000\r\n";
+      const cases: [string, string][] = [
+        ["valid then invalid", `GET /data HTTP/1.1\r\nHost: x\r\n${authLine()}${bad}`],
+        ["invalid then valid", `GET /data HTTP/1.1\r\nHost: x\r\n${bad}${authLine()}`],
+        ["the same twice", `GET /data HTTP/1.1\r\nHost: x\r\n${authLine()}${authLine()}`],
+        ["on a write", `PUT /data/dup/auth HTTP/1.1\r\nHost: x\r\n${authLine()}${bad}Content-Length: 2\r\n`],
+        ["on a public route", `GET /health HTTP/1.1\r\nHost: x\r\n${bad}${bad}`],
+        [
+          "two Hosts",
+          `PUT /data/dup/host HTTP/1.1\r\nHost: x\r\nHost: evil.example\r\n${authLine()}Content-Length: 2\r\n`,
+        ],
+        [
+          "two Content-Types",
+          `PUT /data/dup/type HTTP/1.1\r\nHost: x\r\n${authLine()}Content-Type: text/plain\r\nContent-Type: text/html\r\nContent-Length: 2\r\n`,
+        ],
+      ];
+      const failures: string[] = [];
+      for (const [name, head] of cases) {
+        const body = head.includes("Content-Length") ? "hi" : "";
+        const ex = await socketExchange(server.port, [`${head}Connection: close\r\n\r\n${body}`]);
+        const text = ex.data.toString("latin1");
+        if (statusCodes(ex.data).join(",") !== "400" || !text.includes('"code":"invalid_header"'))
+          failures.push(`${name}: ${text.split("\r\n")[0]} ${text.slice(text.indexOf("\r\n\r\n") + 4)}`);
+      }
+      expect(failures).toEqual([]);
+      for (const id of ["dup/auth", "dup/host", "dup/type"])
+        expect((await server.fetch(`/data/${id}`)).status).toBe(404);
+      // One of each is as good as ever.
+      const one = await socketExchange(server.port, [
+        `GET /data HTTP/1.1\r\nHost: x\r\n${authLine()}Connection: close\r\n\r\n`,
+      ]);
+      expect(statusCodes(one.data)).toEqual([200]);
+    });
 
     it("answers an unparseable request with problem+json and an X-Request-Id, like every other error", async () => {
       const ex = await socketExchange(server.port, ["GARBAGE\r\n\r\n"], {
