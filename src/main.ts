@@ -6,6 +6,7 @@ import { type Config, ConfigError, loadConfig } from "./config.js";
 import { createRootKeyProvider } from "./keys/providers.js";
 import type { RootKeyProvider } from "./keys/root-key-provider.js";
 import { createLogger } from "./logger.js";
+import { SIGNAL_QUIET_PERIOD_MS, signalClassifier } from "./second-signal.js";
 import { openStores } from "./store/open-store.js";
 import type { KeyStore, ObjectStore } from "./store/store.js";
 
@@ -141,17 +142,26 @@ const HARD_EXIT_GRACE_MS = 10_000;
 
 /**
  * SIGTERM/SIGINT: finish in-flight requests, close the stores, exit 0 (1 if requests had to be
- * cut or a store failed to close). A second signal cuts the requests still open at once.
+ * cut or a store failed to close). A second signal cuts the requests still open at once; one that
+ * comes within SIGNAL_QUIET_PERIOD_MS of the first is a copy relayed by a parent process, not that.
  */
 export function handleSignals(server: RunningServer, logger: Logger): void {
-  let signalled = false;
+  const classify = signalClassifier();
   const onSignal = (signal: NodeJS.Signals) => {
-    if (signalled) {
+    const verdict = classify(performance.now());
+    if (verdict === "copy") {
+      logger.info(
+        { signal, quietPeriodMs: SIGNAL_QUIET_PERIOD_MS },
+        "signal repeated within the quiet period: taken for a copy relayed by a parent process; " +
+          "still finishing in-flight requests (signal again to cut them)",
+      );
+      return;
+    }
+    if (verdict === "second") {
       logger.warn({ signal }, "second signal: cutting the requests still open");
       server.abortRequests();
       return;
     }
-    signalled = true;
     logger.info(
       { signal, timeoutSeconds: server.shutdownTimeoutMs / 1000 },
       "shutting down: finishing in-flight requests",
