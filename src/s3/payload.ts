@@ -39,13 +39,15 @@ export interface PayloadPlan {
   contentMd5?: Buffer;
   /** Every checksum computed over the plaintext (announced, requested, or asked for by the caller). */
   compute: ChecksumAlgorithm[];
+  /** Whether the plaintext's MD5 is computed. */
+  md5: boolean;
   auth: PayloadAuth;
 }
 
 export interface PayloadResult {
   length: number;
-  /** MD5 of the plaintext, always computed (S3 ETags of single PUTs are this). */
-  md5: Buffer;
+  /** MD5 of the plaintext (S3's ETag of a single PUT); absent only when the plan left it out. */
+  md5?: Buffer;
   /** Every computed checksum; those the client sent were checked. */
   checksums: Partial<Record<ChecksumAlgorithm, Buffer>>;
   /** The checksum the client declared (header or trailer), if any. */
@@ -94,12 +96,15 @@ function trailerNames(headers: HeaderIndex, mode: PayloadMode): ChecksumAlgorith
   return out;
 }
 
-/** Checks the body's headers before any byte is read; throws S3Error. `alsoCompute` adds checksums to compute. */
-export function planPayload(
-  auth: PayloadAuth,
-  headers: HeaderIndex,
-  alsoCompute: readonly ChecksumAlgorithm[] = [],
-): PayloadPlan {
+export interface PlanOptions {
+  /** Checksums to compute even if the client sent none (to store them, or to answer checksum mode). */
+  alsoCompute?: readonly ChecksumAlgorithm[];
+  /** Compute the plaintext's MD5 (default true; always when Content-MD5 is sent). */
+  md5?: boolean;
+}
+
+/** Checks the body's headers before any byte is read; throws S3Error. */
+export function planPayload(auth: PayloadAuth, headers: HeaderIndex, opts: PlanOptions = {}): PayloadPlan {
   const mode = auth.payload;
   const chunked = isChunked(mode);
   const decoded = nonNegativeInteger(
@@ -119,7 +124,7 @@ export function planPayload(
       "InvalidRequest",
       "Expecting a single x-amz-checksum- header or trailer. Multiple checksum Types are not allowed.",
     );
-  const compute = new Set<ChecksumAlgorithm>(alsoCompute);
+  const compute = new Set<ChecksumAlgorithm>(opts.alsoCompute);
   for (const a of trailerChecksums) compute.add(a);
   if (headerChecksum) compute.add(headerChecksum.algorithm);
   const requested = requestedAlgorithm(headers);
@@ -129,6 +134,7 @@ export function planPayload(
   const length = chunked ? decoded : contentLength;
   return {
     mode,
+    md5: opts.md5 !== false || contentMd5 !== undefined,
     ...(length !== undefined ? { length } : {}),
     trailerChecksums,
     ...(headerChecksum ? { headerChecksum } : {}),
@@ -158,12 +164,13 @@ function mismatch(a: ChecksumAlgorithm): S3Error {
 
 /** Decodes and checks a request body; iterate `body()` once, then read `result`. */
 export class PayloadDecoder {
-  private readonly md5: Hasher = createHasher("md5");
+  private readonly md5: Hasher | null;
   private readonly hashers = new Map<ChecksumAlgorithm, Hasher>();
   private readonly chunked: Decoder | null;
   private finished: PayloadResult | undefined;
 
   constructor(private readonly plan: PayloadPlan) {
+    this.md5 = plan.md5 ? createHasher("md5") : null;
     for (const a of plan.compute) this.hashers.set(a, createHasher(a));
     const { mode, auth } = plan;
     if (!isChunked(mode)) {
@@ -195,7 +202,7 @@ export class PayloadDecoder {
   }
 
   private update(data: Buffer): void {
-    this.md5.update(data);
+    this.md5?.update(data);
     for (const h of this.hashers.values()) h.update(data);
   }
 
@@ -236,7 +243,7 @@ export class PayloadDecoder {
   private async check(length: number): Promise<PayloadResult> {
     const checksums: Partial<Record<ChecksumAlgorithm, Buffer>> = {};
     for (const [a, h] of this.hashers) checksums[a] = await h.digest();
-    const md5 = await this.md5.digest();
+    const md5 = this.md5 ? await this.md5.digest() : undefined;
     const { mode } = this.plan;
     if (mode.kind === "sha256" && !mode.sha256.equals(checksums.sha256!))
       throw new S3Error("XAmzContentSHA256Mismatch");
@@ -264,9 +271,9 @@ export class PayloadDecoder {
       if (!value.equals(checksums[a]!)) throw mismatch(a);
       declared = a;
     }
-    if (this.plan.contentMd5 && !this.plan.contentMd5.equals(md5))
+    if (this.plan.contentMd5 && !this.plan.contentMd5.equals(md5!))
       throw new S3Error("BadDigest", "The Content-MD5 you specified did not match what we received.");
-    return { length, md5, checksums, ...(declared ? { declared } : {}) };
+    return { length, ...(md5 ? { md5 } : {}), checksums, ...(declared ? { declared } : {}) };
   }
 }
 
@@ -274,7 +281,7 @@ export class PayloadDecoder {
 export function decodePayload(
   auth: PayloadAuth,
   headers: HeaderIndex,
-  alsoCompute: readonly ChecksumAlgorithm[] = [],
+  opts: PlanOptions = {},
 ): PayloadDecoder {
-  return new PayloadDecoder(planPayload(auth, headers, alsoCompute));
+  return new PayloadDecoder(planPayload(auth, headers, opts));
 }

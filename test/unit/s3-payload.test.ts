@@ -60,7 +60,9 @@ async function decode(
   pieces: Buffer[],
   also: ChecksumAlgorithm[] = [],
 ) {
-  const decoder = new PayloadDecoder(planPayload(auth, HeaderIndex.fromObject(headers), also));
+  const decoder = new PayloadDecoder(
+    planPayload(auth, HeaderIndex.fromObject(headers), { alsoCompute: also }),
+  );
   const parts: Buffer[] = [];
   for await (const b of decoder.body(pieces)) parts.push(Buffer.from(b));
   return { data: Buffer.concat(parts), result: decoder.result };
@@ -183,6 +185,25 @@ describe("plain bodies (x-amz-content-sha256 = hex, UNSIGNED-PAYLOAD)", () => {
       decode(plainAuth({ kind: "unsigned" }), { "content-md5": md5.toString("hex") }, [body]),
       "InvalidDigest",
     );
+  });
+
+  it("can leave the MD5 out, unless Content-MD5 asks for it", async () => {
+    const { result } = await decode(plainAuth({ kind: "unsigned" }), {}, [body]);
+    expect(result.md5).toEqual(md5);
+    const none = new PayloadDecoder(
+      planPayload(plainAuth({ kind: "unsigned" }), HeaderIndex.fromObject({}), { md5: false }),
+    );
+    for await (const _ of none.body([body]));
+    expect(none.result.md5).toBeUndefined();
+    const asked = new PayloadDecoder(
+      planPayload(
+        plainAuth({ kind: "unsigned" }),
+        HeaderIndex.fromObject({ "content-md5": md5.toString("base64") }),
+        { md5: false },
+      ),
+    );
+    for await (const _ of asked.body([body]));
+    expect(asked.result.md5).toEqual(md5);
   });
 
   it("computes what the caller asks for and x-amz-sdk-checksum-algorithm", async () => {
