@@ -7,7 +7,7 @@ const doc = readFileSync(new URL("../../docs/S3.md", import.meta.url), "utf8");
 describe("docs/S3.md", () => {
   it("lists every S3 error code with its HTTP status, and no other", () => {
     const section = doc.slice(doc.indexOf("## Error codes"));
-    const rows = [...section.matchAll(/^\| ([A-Za-z0-9]+) \| (\d{3}) \|$/gm)].map((m) => [
+    const rows = [...section.matchAll(/^\|\s*([A-Za-z0-9]+)\s*\|\s*(\d{3})\s*\|$/gm)].map((m) => [
       m[1],
       Number(m[2]),
     ]);
