@@ -8,11 +8,15 @@ const RESERVED_BY_RFC3986 = /[!'()*]/g;
 
 /** Percent-encodes every UTF-8 byte outside A-Z a-z 0-9 - _ . ~ (and "/" too unless keepSlash). */
 export function uriEncode(s: string, keepSlash: boolean): string {
+  let encoded: string;
+  try {
+    encoded = encodeURIComponent(s);
+  } catch {
+    // Only a lone UTF-16 surrogate gets here, and no UTF-8 request can carry one.
+    throw new S3Error("InvalidURI", "Couldn't parse the specified URI: it is not valid Unicode.");
+  }
   // encodeURIComponent leaves !'()* alone; RFC 3986 (and so SigV4) reserves them.
-  const out = encodeURIComponent(s).replace(
-    RESERVED_BY_RFC3986,
-    (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`,
-  );
+  const out = encoded.replace(RESERVED_BY_RFC3986, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
   return keepSlash ? out.replace(/%2F/g, "/") : out;
 }
 
