@@ -40,7 +40,7 @@ import type {
   UserRecord,
   WriteCondition,
 } from "../store.js";
-import { checkWriteCondition } from "../write-condition.js";
+import { checkCondition, objectExists } from "../write-condition.js";
 import { byteaLiteral } from "./binary-copy.js";
 import { migrate, OBJECTS_SCHEMA } from "./migrations.js";
 import { PgDatabase, type Queryable } from "./pg-database.js";
@@ -340,7 +340,7 @@ export class PostgresObjectStore implements ObjectStore {
             "SELECT etag, write_id, created FROM objects WHERE owner = $1 AND id = $2 FOR UPDATE",
             [meta.owner, meta.id],
           );
-          checkWriteCondition(cur, cond);
+          checkCondition(cur, cond);
           if (cur) {
             // `created` stays the first version's.
             await q.query(
@@ -436,7 +436,7 @@ export class PostgresObjectStore implements ObjectStore {
       values,
     );
     if (res?.n === 1) return { created: true, createdAt: row[7] as Date };
-    if (cond.ifNoneMatch) throw new AppError("precondition_failed", "the object already exists");
+    if (cond.ifNoneMatch) throw objectExists();
     return null;
   }
 
@@ -480,7 +480,7 @@ export class PostgresObjectStore implements ObjectStore {
         "SELECT etag, write_id FROM objects WHERE owner = $1 AND id = $2 FOR UPDATE",
         [owner, id],
       );
-      if (cond) checkWriteCondition(cur, cond);
+      if (cond) checkCondition(cur, cond);
       if (!cur) return false;
       await q.query("DELETE FROM objects WHERE owner = $1 AND id = $2", [owner, id]);
       await q.query(

@@ -32,7 +32,7 @@ import type {
   UserRecord,
   WriteCondition,
 } from "../store.js";
-import { checkWriteCondition } from "../write-condition.js";
+import { checkCondition } from "../write-condition.js";
 import { BackgroundCheckpointer } from "./background-checkpoint.js";
 import { type Db, isConstraint, OBJECTS_SCHEMA, openDatabase, storageFault } from "./migrations.js";
 
@@ -405,7 +405,7 @@ export class SqliteObjectStore implements ObjectStore {
         const cur = s.currentObject.get(meta.owner, meta.id) as
           | { etag: string; write_id: Buffer; created: number }
           | undefined;
-        checkWriteCondition(cur, cond);
+        checkCondition(cur, cond);
         if (inlineSegments === undefined && s.uploadExists.get(meta.writeId) === undefined)
           throw uploadGone();
         if (cur) {
@@ -450,7 +450,7 @@ export class SqliteObjectStore implements ObjectStore {
   async deleteObject(owner: string, id: string, cond?: WriteCondition): Promise<boolean> {
     return this.#durableGrouped(() => {
       const cur = this.#s.currentObject.get(owner, id) as { etag: string; write_id: Buffer } | undefined;
-      if (cond) checkWriteCondition(cur, cond);
+      if (cond) checkCondition(cur, cond);
       if (!cur) return false;
       this.#s.deleteObject.run(owner, id);
       this.#s.trash.run(cur.write_id, Date.now());
