@@ -1,11 +1,13 @@
-// The rows both store adapters read (one set of column names) and their mapping to the ports'
-// records. The adapters differ only in how times and a token's scopes come back: SQLite keeps
-// epoch milliseconds and a comma-separated list, PostgreSQL timestamptz and text[]. Each adapter
-// passes its RowCodec to rowMappers once.
+// The rows both store adapters read and write (one set of column names) and their mapping to and
+// from the ports' records. The adapters differ only in how times and a token's scopes are kept:
+// SQLite keeps epoch milliseconds and a comma-separated list, PostgreSQL timestamptz and text[].
+// Each adapter passes its RowCodec to rowMappers once.
+import { integerIdValue } from "./id-order.js";
 import type {
   JobRecord,
   JobState,
   KekVersionRecord,
+  ObjectKeyInfo,
   ObjectKind,
   ObjectMeta,
   Role,
@@ -18,6 +20,45 @@ import type {
 export interface RowCodec<Time, Scopes> {
   time(t: Time): Date;
   scopes(s: Scopes): Scope[];
+  /** The reverse of `time`, for writes. */
+  storeTime(d: Date): Time;
+  /** The reverse of `scopes`, for writes. */
+  storeScopes(s: Scope[]): Scopes;
+}
+
+/** A column list for SQL text. */
+const list = (names: readonly string[], alias?: string) =>
+  names.map((c) => (alias ? `${alias}.${c}` : c)).join(", ");
+
+/** The values of `names` in `row`, in that order (positional parameters). */
+export function valuesOf<R>(names: readonly (keyof R & string)[], row: R): unknown[] {
+  return names.map((c) => row[c]);
+}
+
+/** SQLite named parameters for these columns: `@a, @b, …` (bound from a row object). */
+export const sqliteParams = (names: readonly string[]) => names.map((c) => `@${c}`).join(", ");
+
+/** PostgreSQL positional parameters `$first, …` for `count` values. */
+export const pgParams = (count: number, first = 1) =>
+  Array.from({ length: count }, (_, i) => `$${first + i}`).join(", ");
+
+// --- objects ---------------------------------------------------------------------------------------
+
+export interface ObjectRow<Time> {
+  owner: string;
+  id: string;
+  kind: string;
+  size: number;
+  content_type: string;
+  etag: string;
+  created: Time;
+  modified: Time;
+  write_id: Buffer;
+  format_version: number;
+  suite: number;
+  segment_size: number;
+  kek_version: number;
+  wrapped_dek: Buffer;
 }
 
 /** The columns of an ObjectRow, in the objects table of both schemas. */
@@ -37,26 +78,40 @@ const OBJECT_COLUMN_NAMES = [
   "kek_version",
   "wrapped_dek",
 ] as const satisfies ReadonlyArray<keyof ObjectRow<unknown>>;
-export const OBJECT_COLUMNS = OBJECT_COLUMN_NAMES.join(", ");
+export const OBJECT_COLUMNS = list(OBJECT_COLUMN_NAMES);
 /** OBJECT_COLUMNS of the objects table aliased `o` (for joins). */
-export const OBJECT_COLUMNS_OF_O = OBJECT_COLUMN_NAMES.map((c) => `o.${c}`).join(", ");
+export const OBJECT_COLUMNS_OF_O = list(OBJECT_COLUMN_NAMES, "o");
 
-export interface ObjectRow<Time> {
-  owner: string;
+/** What commitObject writes: an ObjectRow and `num`, the id's integer value (list order). */
+export interface ObjectWriteRow<Time> extends ObjectRow<Time> {
+  num: number | null;
+}
+
+/** The columns commitObject inserts. */
+export const OBJECT_WRITE_COLUMN_NAMES = [...OBJECT_COLUMN_NAMES, "num"] as const satisfies ReadonlyArray<
+  keyof ObjectWriteRow<unknown>
+>;
+export const OBJECT_WRITE_COLUMNS = list(OBJECT_WRITE_COLUMN_NAMES);
+
+/** The columns a replacing write changes: all but the key, `num` (the id's) and the first version's `created`. */
+export const OBJECT_REPLACE_COLUMN_NAMES = OBJECT_COLUMN_NAMES.filter(
+  (c) => c !== "owner" && c !== "id" && c !== "created",
+);
+
+/** The key bookkeeping of an object (ObjectKeyInfo). */
+export interface ObjectKeyRow {
   id: string;
-  kind: string;
-  size: number;
-  content_type: string;
-  etag: string;
-  created: Time;
-  modified: Time;
   write_id: Buffer;
-  format_version: number;
-  suite: number;
-  segment_size: number;
   kek_version: number;
   wrapped_dek: Buffer;
 }
+export const OBJECT_KEY_COLUMNS = "id, write_id, kek_version, wrapped_dek";
+
+export function toKeyInfo(r: ObjectKeyRow): ObjectKeyInfo {
+  return { id: r.id, writeId: r.write_id, kekVersion: r.kek_version, wrappedDek: r.wrapped_dek };
+}
+
+// --- users and tokens -----------------------------------------------------------------------------
 
 export interface UserRow<Time> {
   uid: string;
@@ -67,23 +122,14 @@ export interface UserRow<Time> {
 }
 
 /** The columns of a UserRow, in the users table of both schemas. */
-export const USER_COLUMNS = "uid, name, role, created, enrolled_at";
-
-const TOKEN_COLUMN_NAMES = [
-  "id",
+export const USER_COLUMN_NAMES = [
   "uid",
-  "label",
-  "scopes",
-  "secret_hash",
+  "name",
+  "role",
   "created",
-  "last_used",
-  "expires_at",
-  "issued_by",
-] as const satisfies ReadonlyArray<keyof TokenRow<unknown, unknown>>;
-/** The columns of a TokenRow, in the tokens table of both schemas. */
-export const TOKEN_COLUMNS = TOKEN_COLUMN_NAMES.join(", ");
-/** TOKEN_COLUMNS of the tokens table aliased `t` (for joins). */
-export const TOKEN_COLUMNS_OF_T = TOKEN_COLUMN_NAMES.map((c) => `t.${c}`).join(", ");
+  "enrolled_at",
+] as const satisfies ReadonlyArray<keyof UserRow<unknown>>;
+export const USER_COLUMNS = list(USER_COLUMN_NAMES);
 
 export interface TokenRow<Time, Scopes> {
   id: string;
@@ -97,6 +143,22 @@ export interface TokenRow<Time, Scopes> {
   issued_by: string | null;
 }
 
+/** The columns of a TokenRow, in the tokens table of both schemas. */
+export const TOKEN_COLUMN_NAMES = [
+  "id",
+  "uid",
+  "label",
+  "scopes",
+  "secret_hash",
+  "created",
+  "last_used",
+  "expires_at",
+  "issued_by",
+] as const satisfies ReadonlyArray<keyof TokenRow<unknown, unknown>>;
+export const TOKEN_COLUMNS = list(TOKEN_COLUMN_NAMES);
+/** TOKEN_COLUMNS of the tokens table aliased `t` (for joins). */
+export const TOKEN_COLUMNS_OF_T = list(TOKEN_COLUMN_NAMES, "t");
+
 /** A token row joined with its user's columns (getTokenWithUser). */
 export interface TokenUserRow<Time, Scopes> extends TokenRow<Time, Scopes> {
   user_name: string;
@@ -108,6 +170,8 @@ export interface TokenUserRow<Time, Scopes> extends TokenRow<Time, Scopes> {
 /** The user columns of a TokenUserRow, from the users table aliased `u`. */
 export const TOKEN_USER_COLUMNS =
   "u.name AS user_name, u.role AS user_role, u.created AS user_created, u.enrolled_at AS user_enrolled_at";
+
+// --- jobs -----------------------------------------------------------------------------------------
 
 export interface JobRow<Time> {
   id: string;
@@ -124,6 +188,25 @@ export interface JobRow<Time> {
   updated: Time;
 }
 
+/** The columns of a JobRow, in the jobs table of both schemas (the lease columns stay inside the adapters). */
+export const JOB_COLUMN_NAMES = [
+  "id",
+  "kind",
+  "owner",
+  "target",
+  "state",
+  "done",
+  "total",
+  "error",
+  "cursor",
+  "result",
+  "created",
+  "updated",
+] as const satisfies ReadonlyArray<keyof JobRow<unknown>>;
+export const JOB_COLUMNS = list(JOB_COLUMN_NAMES);
+
+// --- keys -----------------------------------------------------------------------------------------
+
 export interface KekRow<Time> {
   owner: string;
   version: number;
@@ -132,11 +215,29 @@ export interface KekRow<Time> {
   created: Time;
 }
 
+/** The columns of a KekRow, in the kek_versions table of both schemas. */
+export const KEK_COLUMN_NAMES = [
+  "owner",
+  "version",
+  "root_version",
+  "wrapped_kek",
+  "created",
+] as const satisfies ReadonlyArray<keyof KekRow<unknown>>;
+export const KEK_COLUMNS = list(KEK_COLUMN_NAMES);
+
 export interface StateRow {
   owner: string;
   primary_version: number;
   min_decryption_version: number;
 }
+
+/** The columns of a StateRow, in the user_keys table of both schemas. */
+export const STATE_COLUMN_NAMES = [
+  "owner",
+  "primary_version",
+  "min_decryption_version",
+] as const satisfies ReadonlyArray<keyof StateRow>;
+export const STATE_COLUMNS = list(STATE_COLUMN_NAMES);
 
 export function toState(r: StateRow): UserKeyState {
   return {
@@ -146,8 +247,20 @@ export function toState(r: StateRow): UserKeyState {
   };
 }
 
+export function fromState(s: UserKeyState): StateRow {
+  return {
+    owner: s.owner,
+    primary_version: s.primaryVersion,
+    min_decryption_version: s.minDecryptionVersion,
+  };
+}
+
+// --- the mappings, per codec ----------------------------------------------------------------------
+
 export function rowMappers<Time, Scopes>(c: RowCodec<Time, Scopes>) {
   const orNull = (t: Time | null): Date | null => (t === null ? null : c.time(t));
+  // Undefined too: callers in plain JavaScript may leave an optional time out.
+  const storeOrNull = (d: Date | null | undefined): Time | null => (d == null ? null : c.storeTime(d));
   const toUser = (r: UserRow<Time>): UserRecord => ({
     uid: r.uid,
     name: r.name,
@@ -168,7 +281,25 @@ export function rowMappers<Time, Scopes>(c: RowCodec<Time, Scopes>) {
   });
   return {
     toUser,
+    fromUser: (u: UserRecord): UserRow<Time> => ({
+      uid: u.uid,
+      name: u.name,
+      role: u.role,
+      created: c.storeTime(u.created),
+      enrolled_at: storeOrNull(u.enrolledAt),
+    }),
     toToken,
+    fromToken: (t: TokenRecord): TokenRow<Time, Scopes> => ({
+      id: t.id,
+      uid: t.uid,
+      label: t.label,
+      scopes: c.storeScopes(t.scopes),
+      secret_hash: t.secretHash,
+      created: c.storeTime(t.created),
+      last_used: storeOrNull(t.lastUsed),
+      expires_at: storeOrNull(t.expiresAt),
+      issued_by: t.issuedBy,
+    }),
     toTokenWithUser: (r: TokenUserRow<Time, Scopes>): { token: TokenRecord; user: UserRecord } => ({
       token: toToken(r),
       user: toUser({
@@ -195,6 +326,23 @@ export function rowMappers<Time, Scopes>(c: RowCodec<Time, Scopes>) {
       kekVersion: r.kek_version,
       wrappedDek: r.wrapped_dek,
     }),
+    fromMeta: (m: ObjectMeta): ObjectWriteRow<Time> => ({
+      owner: m.owner,
+      id: m.id,
+      num: integerIdValue(m.id),
+      kind: m.kind,
+      size: m.size,
+      content_type: m.contentType,
+      etag: m.etag,
+      created: c.storeTime(m.created),
+      modified: c.storeTime(m.modified),
+      write_id: m.writeId,
+      format_version: m.formatVersion,
+      suite: m.suite,
+      segment_size: m.segmentSize,
+      kek_version: m.kekVersion,
+      wrapped_dek: m.wrappedDek,
+    }),
     toJob: (r: JobRow<Time>): JobRecord => ({
       id: r.id,
       kind: r.kind,
@@ -209,12 +357,24 @@ export function rowMappers<Time, Scopes>(c: RowCodec<Time, Scopes>) {
       created: c.time(r.created),
       updated: c.time(r.updated),
     }),
+    fromJob: (j: JobRecord): JobRow<Time> => ({
+      ...j,
+      created: c.storeTime(j.created),
+      updated: c.storeTime(j.updated),
+    }),
     toKek: (r: KekRow<Time>): KekVersionRecord => ({
       owner: r.owner,
       version: r.version,
       rootVersion: r.root_version,
       wrappedKek: r.wrapped_kek,
       created: c.time(r.created),
+    }),
+    fromKek: (k: KekVersionRecord): KekRow<Time> => ({
+      owner: k.owner,
+      version: k.version,
+      root_version: k.rootVersion,
+      wrapped_kek: k.wrappedKek,
+      created: c.storeTime(k.created),
     }),
   };
 }
@@ -223,10 +383,14 @@ export function rowMappers<Time, Scopes>(c: RowCodec<Time, Scopes>) {
 export const sqliteRows = rowMappers<number, string>({
   time: (t) => new Date(t),
   scopes: (s) => (s === "" ? [] : (s.split(",") as Scope[])),
+  storeTime: (d) => d.getTime(),
+  storeScopes: (s) => s.join(","),
 });
 
 /** PostgreSQL: timestamptz comes back as a Date, scopes as text[]. */
 export const postgresRows = rowMappers<Date, string[]>({
   time: (t) => t,
   scopes: (s) => s as Scope[],
+  storeTime: (d) => d,
+  storeScopes: (s) => s,
 });

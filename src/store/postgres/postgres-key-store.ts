@@ -3,7 +3,18 @@
 // restoring objects never brings back a destroyed key.
 import { AppError } from "../../errors.js";
 import type * as Rows from "../rows.js";
-import { postgresRows, type StateRow, toState } from "../rows.js";
+import {
+  fromState,
+  KEK_COLUMN_NAMES,
+  KEK_COLUMNS,
+  pgParams,
+  postgresRows,
+  STATE_COLUMN_NAMES,
+  STATE_COLUMNS,
+  type StateRow,
+  toState,
+  valuesOf,
+} from "../rows.js";
 import type { KekRewrap, KekVersionRecord, KeyStore, UserKeyState } from "../store.js";
 import { KEYS_SCHEMA, migrate } from "./migrations.js";
 import { PgDatabase } from "./pg-database.js";
@@ -20,9 +31,10 @@ export interface PostgresKeyStoreOptions {
 }
 
 type KekRow = Rows.KekRow<Date>;
-const { toKek } = postgresRows;
+const { toKek, fromKek } = postgresRows;
 
-const KEK_COLUMNS = "owner, version, root_version, wrapped_kek, created";
+const INSERT_KEK = `INSERT INTO kek_versions (${KEK_COLUMNS}) VALUES (${pgParams(KEK_COLUMN_NAMES.length)})`;
+const kekValues = (rec: KekVersionRecord) => valuesOf(KEK_COLUMN_NAMES, fromKek(rec));
 
 export class PostgresKeyStore implements KeyStore {
   readonly #db: PgDatabase;
@@ -53,13 +65,10 @@ export class PostgresKeyStore implements KeyStore {
     try {
       await this.#db.tx("durable", async (q) => {
         await q.query(
-          "INSERT INTO user_keys (owner, primary_version, min_decryption_version) VALUES ($1, $2, $3)",
-          [state.owner, state.primaryVersion, state.minDecryptionVersion],
+          `INSERT INTO user_keys (${STATE_COLUMNS}) VALUES (${pgParams(STATE_COLUMN_NAMES.length)})`,
+          valuesOf(STATE_COLUMN_NAMES, fromState(state)),
         );
-        await q.query(
-          `INSERT INTO kek_versions (${KEK_COLUMNS}) VALUES ($1, $2, $3, $4, $5)`,
-          kekValues(first),
-        );
+        await q.query(INSERT_KEK, kekValues(first));
       });
     } catch (err) {
       if (isConstraint(err, "unique")) throw new AppError("conflict", "the user already has a key");
@@ -68,10 +77,9 @@ export class PostgresKeyStore implements KeyStore {
   }
 
   async getUserKeyState(owner: string): Promise<UserKeyState | null> {
-    const [row] = await this.#db.query<StateRow>(
-      "SELECT owner, primary_version, min_decryption_version FROM user_keys WHERE owner = $1",
-      [owner],
-    );
+    const [row] = await this.#db.query<StateRow>(`SELECT ${STATE_COLUMNS} FROM user_keys WHERE owner = $1`, [
+      owner,
+    ]);
     return row ? toState(row) : null;
   }
 
@@ -94,10 +102,7 @@ export class PostgresKeyStore implements KeyStore {
   async addKekVersion(rec: KekVersionRecord): Promise<void> {
     try {
       await this.#db.tx("durable", async (q) => {
-        await q.query(
-          `INSERT INTO kek_versions (${KEK_COLUMNS}) VALUES ($1, $2, $3, $4, $5)`,
-          kekValues(rec),
-        );
+        await q.query(INSERT_KEK, kekValues(rec));
         await q.query("UPDATE user_keys SET primary_version = $1 WHERE owner = $2", [rec.version, rec.owner]);
       });
     } catch (err) {
@@ -188,8 +193,4 @@ export class PostgresKeyStore implements KeyStore {
   async close(): Promise<void> {
     await this.#db.close();
   }
-}
-
-function kekValues(rec: KekVersionRecord): unknown[] {
-  return [rec.owner, rec.version, rec.rootVersion, rec.wrappedKek, rec.created];
 }

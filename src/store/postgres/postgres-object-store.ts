@@ -16,13 +16,25 @@ import { enrolledError } from "../enrolled.js";
 import { ID_HIGH, integerIdValue, prefixAdmitsIntegers } from "../id-order.js";
 import type * as Rows from "../rows.js";
 import {
+  JOB_COLUMN_NAMES,
+  JOB_COLUMNS,
   OBJECT_COLUMNS,
   OBJECT_COLUMNS_OF_O,
+  OBJECT_KEY_COLUMNS,
+  OBJECT_REPLACE_COLUMN_NAMES,
+  OBJECT_WRITE_COLUMN_NAMES,
+  OBJECT_WRITE_COLUMNS,
+  type ObjectKeyRow,
+  pgParams,
   postgresRows,
+  TOKEN_COLUMN_NAMES,
   TOKEN_COLUMNS,
   TOKEN_COLUMNS_OF_T,
   TOKEN_USER_COLUMNS,
+  toKeyInfo,
+  USER_COLUMN_NAMES,
   USER_COLUMNS,
+  valuesOf,
 } from "../rows.js";
 import type {
   CommitResult,
@@ -82,21 +94,17 @@ type UserRow = Rows.UserRow<Date>;
 type TokenRow = Rows.TokenRow<Date, string[]>;
 type TokenUserRow = Rows.TokenUserRow<Date, string[]>;
 type JobRow = Rows.JobRow<Date>;
-const { toMeta, toUser, toToken, toTokenWithUser, toJob } = postgresRows;
+const { toMeta, fromMeta, toUser, fromUser, toToken, fromToken, toTokenWithUser, toJob, fromJob } =
+  postgresRows;
 
-const JOB_COLUMNS = "id, kind, owner, target, state, done, total, error, cursor, result, created, updated";
-const TOKEN_VALUES = "$1, $2, $3, $4, $5, $6, $7, $8, $9";
-const tokenValues = (t: TokenRecord) => [
-  t.id,
-  t.uid,
-  t.label,
-  t.scopes,
-  t.secretHash,
-  t.created,
-  t.lastUsed,
-  t.expiresAt,
-  t.issuedBy,
-];
+/** Inserts an object row from valuesOf(OBJECT_WRITE_COLUMN_NAMES, …), doing nothing when the id is taken. */
+const INSERT_OBJECT = `INSERT INTO objects (${OBJECT_WRITE_COLUMNS})
+  VALUES (${pgParams(OBJECT_WRITE_COLUMN_NAMES.length)}) ON CONFLICT (owner, id) DO NOTHING`;
+/** Replaces an object's row: $1 owner, $2 id, then the values of OBJECT_REPLACE_COLUMN_NAMES. */
+const REPLACE_OBJECT = `UPDATE objects SET ${OBJECT_REPLACE_COLUMN_NAMES.map((c, i) => `${c} = $${i + 3}`).join(", ")}
+  WHERE owner = $1 AND id = $2`;
+const INSERT_TOKEN = `INSERT INTO tokens (${TOKEN_COLUMNS}) VALUES (${pgParams(TOKEN_COLUMN_NAMES.length)})`;
+const tokenValues = (t: TokenRecord) => valuesOf(TOKEN_COLUMN_NAMES, fromToken(t));
 
 /** Inserts segments `first, first+1, …` of a write, as raw bytes (binary COPY, see binary-copy.ts). */
 async function insertSegments(
@@ -308,26 +316,10 @@ export class PostgresObjectStore implements ObjectStore {
     cond: WriteCondition,
     inlineSegments?: Buffer[],
   ): Promise<CommitResult> {
-    const row = [
-      meta.owner,
-      meta.id,
-      integerIdValue(meta.id),
-      meta.kind,
-      meta.size,
-      meta.contentType,
-      meta.etag,
-      meta.created,
-      meta.modified,
-      meta.writeId,
-      meta.formatVersion,
-      meta.suite,
-      meta.segmentSize,
-      meta.kekVersion,
-      meta.wrappedDek,
-    ];
+    const row = fromMeta(meta);
     let result: CommitResult;
     try {
-      const created = await this.#tryCreateInline(row, cond, inlineSegments);
+      const created = await this.#tryCreateInline(meta, cond, inlineSegments);
       if (created) return created;
       result = await this.#db.tx("durable", async (q) => {
         if (inlineSegments === undefined) {
@@ -343,27 +335,11 @@ export class PostgresObjectStore implements ObjectStore {
           checkCondition(cur, cond);
           if (cur) {
             // `created` stays the first version's.
-            await q.query(
-              `UPDATE objects SET kind = $3, size = $4, content_type = $5, etag = $6, modified = $7,
-                 write_id = $8, format_version = $9, suite = $10, segment_size = $11, kek_version = $12,
-                 wrapped_dek = $13
-               WHERE owner = $1 AND id = $2`,
-              [
-                meta.owner,
-                meta.id,
-                meta.kind,
-                meta.size,
-                meta.contentType,
-                meta.etag,
-                meta.modified,
-                meta.writeId,
-                meta.formatVersion,
-                meta.suite,
-                meta.segmentSize,
-                meta.kekVersion,
-                meta.wrappedDek,
-              ],
-            );
+            await q.query(REPLACE_OBJECT, [
+              meta.owner,
+              meta.id,
+              ...valuesOf(OBJECT_REPLACE_COLUMN_NAMES, row),
+            ]);
             // Readers may still be streaming the old write: the reclaimer deletes it once they are done.
             if (!cur.write_id.equals(meta.writeId)) {
               await q.query(
@@ -373,11 +349,8 @@ export class PostgresObjectStore implements ObjectStore {
             }
           } else {
             const inserted = await q.query(
-              `INSERT INTO objects (owner, id, num, kind, size, content_type, etag, created, modified, write_id,
-                 format_version, suite, segment_size, kek_version, wrapped_dek)
-               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
-               ON CONFLICT (owner, id) DO NOTHING RETURNING 1`,
-              row,
+              `${INSERT_OBJECT} RETURNING 1`,
+              valuesOf(OBJECT_WRITE_COLUMN_NAMES, row),
             );
             // Another process created the object since our SELECT: look again, under its lock.
             if (inserted.length === 0) {
@@ -405,7 +378,7 @@ export class PostgresObjectStore implements ObjectStore {
    * Null when the general path must decide (the object exists and may be replaced).
    */
   async #tryCreateInline(
-    row: unknown[],
+    meta: ObjectMeta,
     cond: WriteCondition,
     inlineSegments: Buffer[] | undefined,
   ): Promise<CommitResult | null> {
@@ -415,7 +388,7 @@ export class PostgresObjectStore implements ObjectStore {
       inlineSegments.length > INLINE_CREATE_MAX
     )
       return null;
-    const values = [...row];
+    const values = valuesOf(OBJECT_WRITE_COLUMN_NAMES, fromMeta(meta));
     const segs = inlineSegments.map((seg, i) => {
       values.push(seg);
       return `(${i}, $${values.length}::bytea)`;
@@ -427,15 +400,11 @@ export class PostgresObjectStore implements ObjectStore {
              SELECT ins.write_id, v.idx, v.data FROM ins CROSS JOIN (VALUES ${segs.join(", ")}) AS v(idx, data))`;
     // ON CONFLICT waits for a concurrent creator to commit: "not inserted" means the object exists.
     const [res] = await this.#db.query<{ n: number }>(
-      `WITH ins AS (
-         INSERT INTO objects (owner, id, num, kind, size, content_type, etag, created, modified, write_id,
-           format_version, suite, segment_size, kek_version, wrapped_dek)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
-         ON CONFLICT (owner, id) DO NOTHING RETURNING write_id)${withSegments}
+      `WITH ins AS (${INSERT_OBJECT} RETURNING write_id)${withSegments}
        SELECT count(*)::integer AS n FROM ins`,
       values,
     );
-    if (res?.n === 1) return { created: true, createdAt: row[7] as Date };
+    if (res?.n === 1) return { created: true, createdAt: meta.created };
     if (cond.ifNoneMatch) throw objectExists();
     return null;
   }
@@ -530,22 +499,11 @@ export class PostgresObjectStore implements ObjectStore {
 
   async objectKeyInfo(owner: string, afterId: string | null, limit: number): Promise<ObjectKeyInfo[]> {
     if (limit <= 0) return [];
-    const rows = await this.#db.query<{
-      id: string;
-      write_id: Buffer;
-      kek_version: number;
-      wrapped_dek: Buffer;
-    }>(
-      `SELECT id, write_id, kek_version, wrapped_dek FROM objects
-       WHERE owner = $1 AND id > $2 ORDER BY id LIMIT $3`,
+    const rows = await this.#db.query<ObjectKeyRow>(
+      `SELECT ${OBJECT_KEY_COLUMNS} FROM objects WHERE owner = $1 AND id > $2 ORDER BY id LIMIT $3`,
       [owner, afterId ?? "", limit],
     );
-    return rows.map((r) => ({
-      id: r.id,
-      writeId: r.write_id,
-      kekVersion: r.kek_version,
-      wrappedDek: r.wrapped_dek,
-    }));
+    return rows.map(toKeyInfo);
   }
 
   async updateWrappedDek(
@@ -599,13 +557,10 @@ export class PostgresObjectStore implements ObjectStore {
 
   async createUser(user: UserRecord): Promise<void> {
     try {
-      await this.#db.query(`INSERT INTO users (${USER_COLUMNS}) VALUES ($1, $2, $3, $4, $5)`, [
-        user.uid,
-        user.name,
-        user.role,
-        user.created,
-        user.enrolledAt,
-      ]);
+      await this.#db.query(
+        `INSERT INTO users (${USER_COLUMNS}) VALUES (${pgParams(USER_COLUMN_NAMES.length)})`,
+        valuesOf(USER_COLUMN_NAMES, fromUser(user)),
+      );
     } catch (err) {
       if (isConstraint(err, "unique", "users_name_key"))
         throw new AppError("user_exists", "a user with this name already exists");
@@ -659,10 +614,7 @@ export class PostgresObjectStore implements ObjectStore {
   async createToken(token: TokenRecord, opts: CreateTokenOptions = {}): Promise<void> {
     try {
       if (!opts.onlyWhileEnrolling) {
-        await this.#db.query(
-          `INSERT INTO tokens (${TOKEN_COLUMNS}) VALUES (${TOKEN_VALUES})`,
-          tokenValues(token),
-        );
+        await this.#db.query(INSERT_TOKEN, tokenValues(token));
         return;
       }
       await this.#db.tx("durable", async (q) => {
@@ -673,7 +625,7 @@ export class PostgresObjectStore implements ObjectStore {
         );
         if (!user) throw new AppError("not_found", "the user does not exist");
         if (user.enrolled) throw enrolledError();
-        await q.query(`INSERT INTO tokens (${TOKEN_COLUMNS}) VALUES (${TOKEN_VALUES})`, tokenValues(token));
+        await q.query(INSERT_TOKEN, tokenValues(token));
       });
     } catch (err) {
       if (isConstraint(err, "foreign_key")) throw new AppError("not_found", "the user does not exist");
@@ -695,7 +647,7 @@ export class PostgresObjectStore implements ObjectStore {
       if (found.length === 0) return null;
       const revoked = await q.query("DELETE FROM tokens WHERE uid = $1 RETURNING 1", [uid]);
       await q.query("UPDATE users SET enrolled_at = NULL WHERE uid = $1", [uid]);
-      await q.query(`INSERT INTO tokens (${TOKEN_COLUMNS}) VALUES (${TOKEN_VALUES})`, tokenValues(token));
+      await q.query(INSERT_TOKEN, tokenValues(token));
       return revoked.length;
     });
   }
@@ -735,21 +687,8 @@ export class PostgresObjectStore implements ObjectStore {
   async createJob(job: JobRecord): Promise<void> {
     try {
       await this.#db.query(
-        `INSERT INTO jobs (${JOB_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
-        [
-          job.id,
-          job.kind,
-          job.owner,
-          job.target,
-          job.state,
-          job.done,
-          job.total,
-          job.error,
-          job.cursor,
-          job.result,
-          job.created,
-          job.updated,
-        ],
+        `INSERT INTO jobs (${JOB_COLUMNS}) VALUES (${pgParams(JOB_COLUMN_NAMES.length)})`,
+        valuesOf(JOB_COLUMN_NAMES, fromJob(job)),
       );
     } catch (err) {
       if (isConstraint(err, "unique")) throw new AppError("conflict", "job id already exists");

@@ -2,26 +2,34 @@
 // destroyed key is overwritten in the file and a truncating checkpoint so that no copy stays in the WAL.
 import { AppError, StorageUnavailableError } from "../../errors.js";
 import type * as Rows from "../rows.js";
-import { type StateRow, sqliteRows, toState } from "../rows.js";
+import {
+  fromState,
+  KEK_COLUMN_NAMES,
+  KEK_COLUMNS,
+  STATE_COLUMN_NAMES,
+  STATE_COLUMNS,
+  type StateRow,
+  sqliteParams,
+  sqliteRows,
+  toState,
+} from "../rows.js";
 import type { KekRewrap, KekVersionRecord, KeyStore, UserKeyState } from "../store.js";
 import { type Db, isConstraint, KEYS_SCHEMA, openDatabase, storageFault } from "./migrations.js";
 
 type KekRow = Rows.KekRow<number>;
-const { toKek } = sqliteRows;
-
-const KEK_COLUMNS = "owner, version, root_version, wrapped_kek, created";
+const { toKek, fromKek } = sqliteRows;
 
 function prepareStatements(db: Db) {
   const p = db.prepare.bind(db);
   return {
     ping: p("SELECT 1"),
-    insertState: p("INSERT INTO user_keys (owner, primary_version, min_decryption_version) VALUES (?, ?, ?)"),
-    getState: p("SELECT owner, primary_version, min_decryption_version FROM user_keys WHERE owner = ?"),
+    insertState: p(`INSERT INTO user_keys (${STATE_COLUMNS}) VALUES (${sqliteParams(STATE_COLUMN_NAMES)})`),
+    getState: p(`SELECT ${STATE_COLUMNS} FROM user_keys WHERE owner = ?`),
     setPrimary: p("UPDATE user_keys SET primary_version = ? WHERE owner = ?"),
     raiseMin: p(
       "UPDATE user_keys SET min_decryption_version = max(min_decryption_version, ?) WHERE owner = ?",
     ),
-    insertKek: p(`INSERT INTO kek_versions (${KEK_COLUMNS}) VALUES (?, ?, ?, ?, ?)`),
+    insertKek: p(`INSERT INTO kek_versions (${KEK_COLUMNS}) VALUES (${sqliteParams(KEK_COLUMN_NAMES)})`),
     listKeks: p(`SELECT ${KEK_COLUMNS} FROM kek_versions WHERE owner = ? ORDER BY version`),
     getKek: p(`SELECT ${KEK_COLUMNS} FROM kek_versions WHERE owner = ? AND version = ?`),
     rewrap: p("UPDATE kek_versions SET root_version = ?, wrapped_kek = ? WHERE owner = ? AND version = ?"),
@@ -71,18 +79,14 @@ export class SqliteKeyStore implements KeyStore {
   async createUserKey(state: UserKeyState, first: KekVersionRecord): Promise<void> {
     try {
       this.#write(() => {
-        this.#s.insertState.run(state.owner, state.primaryVersion, state.minDecryptionVersion);
-        this.#insertKek(first);
+        this.#s.insertState.run(fromState(state));
+        this.#s.insertKek.run(fromKek(first));
       });
     } catch (err) {
       if (isConstraint(err, "PRIMARYKEY", "UNIQUE"))
         throw new AppError("conflict", "the user already has a key");
       throw err;
     }
-  }
-
-  #insertKek(rec: KekVersionRecord): void {
-    this.#s.insertKek.run(rec.owner, rec.version, rec.rootVersion, rec.wrappedKek, rec.created.getTime());
   }
 
   async getUserKeyState(owner: string): Promise<UserKeyState | null> {
@@ -102,7 +106,7 @@ export class SqliteKeyStore implements KeyStore {
   async addKekVersion(rec: KekVersionRecord): Promise<void> {
     try {
       this.#write(() => {
-        this.#insertKek(rec);
+        this.#s.insertKek.run(fromKek(rec));
         this.#s.setPrimary.run(rec.version, rec.owner);
       });
     } catch (err) {

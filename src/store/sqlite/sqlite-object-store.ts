@@ -8,12 +8,23 @@ import { enrolledError } from "../enrolled.js";
 import { ID_HIGH, integerIdValue, prefixAdmitsIntegers } from "../id-order.js";
 import type * as Rows from "../rows.js";
 import {
+  JOB_COLUMN_NAMES,
+  JOB_COLUMNS,
   OBJECT_COLUMNS,
   OBJECT_COLUMNS_OF_O,
+  OBJECT_KEY_COLUMNS,
+  OBJECT_REPLACE_COLUMN_NAMES,
+  OBJECT_WRITE_COLUMN_NAMES,
+  OBJECT_WRITE_COLUMNS,
+  type ObjectKeyRow,
+  sqliteParams,
   sqliteRows,
+  TOKEN_COLUMN_NAMES,
   TOKEN_COLUMNS,
   TOKEN_COLUMNS_OF_T,
   TOKEN_USER_COLUMNS,
+  toKeyInfo,
+  USER_COLUMN_NAMES,
   USER_COLUMNS,
 } from "../rows.js";
 import type {
@@ -55,7 +66,8 @@ type UserRow = Rows.UserRow<number>;
 type TokenRow = Rows.TokenRow<number, string>;
 type TokenUserRow = Rows.TokenUserRow<number, string>;
 type JobRow = Rows.JobRow<number>;
-const { toMeta, toUser, toToken, toTokenWithUser, toJob } = sqliteRows;
+const { toMeta, fromMeta, toUser, fromUser, toToken, fromToken, toTokenWithUser, toJob, fromJob } =
+  sqliteRows;
 
 function prepareStatements(db: Db) {
   const p = db.prepare.bind(db);
@@ -86,16 +98,11 @@ function prepareStatements(db: Db) {
        WHERE owner = ? AND num IS NOT NULL ORDER BY num DESC LIMIT 1`,
     ).pluck(),
     insertObject: p(
-      `INSERT INTO objects (owner, id, num, kind, size, content_type, etag, created, modified, write_id,
-         format_version, suite, segment_size, kek_version, wrapped_dek)
-       VALUES (@owner, @id, @num, @kind, @size, @contentType, @etag, @created, @modified, @writeId,
-         @formatVersion, @suite, @segmentSize, @kekVersion, @wrappedDek)`,
+      `INSERT INTO objects (${OBJECT_WRITE_COLUMNS}) VALUES (${sqliteParams(OBJECT_WRITE_COLUMN_NAMES)})`,
     ),
     // `created` is left alone: it stays the first version's.
     replaceObject: p(
-      `UPDATE objects SET kind = @kind, size = @size, content_type = @contentType, etag = @etag,
-         modified = @modified, write_id = @writeId, format_version = @formatVersion, suite = @suite,
-         segment_size = @segmentSize, kek_version = @kekVersion, wrapped_dek = @wrappedDek
+      `UPDATE objects SET ${OBJECT_REPLACE_COLUMN_NAMES.map((c) => `${c} = @${c}`).join(", ")}
        WHERE owner = @owner AND id = @id`,
     ),
     deleteObject: p("DELETE FROM objects WHERE owner = ? AND id = ?"),
@@ -115,10 +122,7 @@ function prepareStatements(db: Db) {
     trashed: p("SELECT write_id FROM trash ORDER BY trashed_at").pluck(),
     untrash: p("DELETE FROM trash WHERE write_id = ?"),
 
-    keyInfo: p(
-      `SELECT id, write_id, kek_version, wrapped_dek FROM objects
-       WHERE owner = ? AND id > ? ORDER BY id LIMIT ?`,
-    ),
+    keyInfo: p(`SELECT ${OBJECT_KEY_COLUMNS} FROM objects WHERE owner = ? AND id > ? ORDER BY id LIMIT ?`),
     updateWrappedDek: p(
       `UPDATE objects SET kek_version = ?, wrapped_dek = ?
        WHERE owner = ? AND id = ? AND write_id = ?`,
@@ -126,7 +130,7 @@ function prepareStatements(db: Db) {
     countByKek: p("SELECT kek_version AS v, count(*) AS n FROM objects WHERE owner = ? GROUP BY kek_version"),
 
     countUsers: p("SELECT count(*) FROM users").pluck(),
-    insertUser: p("INSERT INTO users (uid, name, role, created, enrolled_at) VALUES (?, ?, ?, ?, ?)"),
+    insertUser: p(`INSERT INTO users (${USER_COLUMNS}) VALUES (${sqliteParams(USER_COLUMN_NAMES)})`),
     userByName: p(`SELECT ${USER_COLUMNS} FROM users WHERE name = ?`),
     userByUid: p(`SELECT ${USER_COLUMNS} FROM users WHERE uid = ?`),
     listUsers: p(`SELECT ${USER_COLUMNS} FROM users ORDER BY name`),
@@ -142,7 +146,7 @@ function prepareStatements(db: Db) {
     deleteUserTokens: p("DELETE FROM tokens WHERE uid = ?"),
     deleteUser: p("DELETE FROM users WHERE uid = ?"),
 
-    insertToken: p(`INSERT INTO tokens (${TOKEN_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+    insertToken: p(`INSERT INTO tokens (${TOKEN_COLUMNS}) VALUES (${sqliteParams(TOKEN_COLUMN_NAMES)})`),
     getToken: p(`SELECT ${TOKEN_COLUMNS} FROM tokens WHERE id = ?`),
     tokenWithUser: p(
       `SELECT ${TOKEN_COLUMNS_OF_T}, ${TOKEN_USER_COLUMNS} FROM tokens t JOIN users u ON u.uid = t.uid WHERE t.id = ?`,
@@ -151,11 +155,8 @@ function prepareStatements(db: Db) {
     deleteToken: p("DELETE FROM tokens WHERE uid = ? AND id = ?"),
     touchToken: p("UPDATE tokens SET last_used = ? WHERE id = ?"),
 
-    insertJob: p(
-      `INSERT INTO jobs (id, kind, owner, target, state, done, total, error, cursor, result, created, updated)
-       VALUES (@id, @kind, @owner, @target, @state, @done, @total, @error, @cursor, @result, @created, @updated)`,
-    ),
-    getJob: p("SELECT * FROM jobs WHERE id = ?"),
+    insertJob: p(`INSERT INTO jobs (${JOB_COLUMNS}) VALUES (${sqliteParams(JOB_COLUMN_NAMES)})`),
+    getJob: p(`SELECT ${JOB_COLUMNS} FROM jobs WHERE id = ?`),
     // One statement for every patch shape: a flag per field says whether to set it.
     updateJob: p(
       `UPDATE jobs SET
@@ -172,7 +173,7 @@ function prepareStatements(db: Db) {
       `UPDATE jobs SET lease_owner = @worker, lease_until = @until
        WHERE id = (SELECT id FROM jobs WHERE state = 'running' AND (lease_until IS NULL OR lease_until <= @now)
                    ORDER BY created LIMIT 1)
-       RETURNING *`,
+       RETURNING ${JOB_COLUMNS}`,
     ),
     renewLease: p("UPDATE jobs SET lease_until = ? WHERE id = ? AND lease_owner = ? AND state = 'running'"),
     freeLeases: p("UPDATE jobs SET lease_owner = NULL, lease_until = NULL WHERE lease_owner IS NOT NULL"),
@@ -382,23 +383,7 @@ export class SqliteObjectStore implements ObjectStore {
     inlineSegments?: Buffer[],
   ): Promise<CommitResult> {
     const s = this.#s;
-    const params = {
-      owner: meta.owner,
-      id: meta.id,
-      num: integerIdValue(meta.id),
-      kind: meta.kind,
-      size: meta.size,
-      contentType: meta.contentType,
-      etag: meta.etag,
-      created: meta.created.getTime(),
-      modified: meta.modified.getTime(),
-      writeId: meta.writeId,
-      formatVersion: meta.formatVersion,
-      suite: meta.suite,
-      segmentSize: meta.segmentSize,
-      kekVersion: meta.kekVersion,
-      wrappedDek: meta.wrappedDek,
-    };
+    const row = fromMeta(meta);
     let result: CommitResult;
     try {
       result = await this.#durableGrouped(() => {
@@ -409,15 +394,15 @@ export class SqliteObjectStore implements ObjectStore {
         if (inlineSegments === undefined && s.uploadExists.get(meta.writeId) === undefined)
           throw uploadGone();
         if (cur) {
-          s.replaceObject.run(params);
+          s.replaceObject.run(row);
           // Readers may still be streaming the old write: the reclaimer deletes it once they are done.
           if (!cur.write_id.equals(meta.writeId)) s.trash.run(cur.write_id, Date.now());
         } else {
-          s.insertObject.run(params);
+          s.insertObject.run(row);
         }
         for (const [i, seg] of (inlineSegments ?? []).entries()) s.insertSegment.run(meta.writeId, i, seg);
         s.deleteUpload.run(meta.writeId);
-        return { created: !cur, createdAt: new Date(cur ? cur.created : params.created) };
+        return { created: !cur, createdAt: cur ? new Date(cur.created) : meta.created };
       });
     } catch (err) {
       if (isConstraint(err, "FOREIGNKEY")) throw new AppError("not_found", "the owner does not exist");
@@ -481,18 +466,8 @@ export class SqliteObjectStore implements ObjectStore {
 
   async objectKeyInfo(owner: string, afterId: string | null, limit: number): Promise<ObjectKeyInfo[]> {
     if (limit <= 0) return [];
-    const rows = this.#guard(() => this.#s.keyInfo.all(owner, afterId ?? "", limit)) as {
-      id: string;
-      write_id: Buffer;
-      kek_version: number;
-      wrapped_dek: Buffer;
-    }[];
-    return rows.map((r) => ({
-      id: r.id,
-      writeId: r.write_id,
-      kekVersion: r.kek_version,
-      wrappedDek: r.wrapped_dek,
-    }));
+    const rows = this.#guard(() => this.#s.keyInfo.all(owner, afterId ?? "", limit)) as ObjectKeyRow[];
+    return rows.map(toKeyInfo);
   }
 
   async updateWrappedDek(
@@ -534,15 +509,7 @@ export class SqliteObjectStore implements ObjectStore {
 
   async createUser(user: UserRecord): Promise<void> {
     try {
-      this.#durable(() =>
-        this.#s.insertUser.run(
-          user.uid,
-          user.name,
-          user.role,
-          user.created.getTime(),
-          user.enrolledAt?.getTime() ?? null,
-        ),
-      );
+      this.#durable(() => this.#s.insertUser.run(fromUser(user)));
     } catch (err) {
       if (isConstraint(err, "UNIQUE"))
         throw new AppError("user_exists", "a user with this name already exists");
@@ -611,17 +578,7 @@ export class SqliteObjectStore implements ObjectStore {
   }
 
   #insertToken(token: TokenRecord): void {
-    this.#s.insertToken.run(
-      token.id,
-      token.uid,
-      token.label,
-      token.scopes.join(","),
-      token.secretHash,
-      token.created.getTime(),
-      token.lastUsed?.getTime() ?? null,
-      token.expiresAt?.getTime() ?? null,
-      token.issuedBy,
-    );
+    this.#s.insertToken.run(fromToken(token));
   }
 
   async markEnrolled(uid: string, at: Date): Promise<void> {
@@ -666,13 +623,7 @@ export class SqliteObjectStore implements ObjectStore {
 
   async createJob(job: JobRecord): Promise<void> {
     try {
-      this.#durable(() =>
-        this.#s.insertJob.run({
-          ...job,
-          created: job.created.getTime(),
-          updated: job.updated.getTime(),
-        }),
-      );
+      this.#durable(() => this.#s.insertJob.run(fromJob(job)));
     } catch (err) {
       if (isConstraint(err, "PRIMARYKEY", "UNIQUE")) throw new AppError("conflict", "job id already exists");
       throw err;
