@@ -7,7 +7,7 @@ import { createRootKeyProvider } from "./keys/providers.js";
 import type { RootKeyProvider } from "./keys/root-key-provider.js";
 import { createLogger } from "./logger.js";
 import { openStores } from "./store/open-store.js";
-import type { KeyStore, ObjectStore } from "./store/store.js";
+import type { Stores } from "./store/stores.js";
 
 export { createLogger, REDACT_PATHS } from "./logger.js";
 
@@ -33,7 +33,7 @@ export async function runServer(
   config: Config,
   logger: Logger = createLogger(config),
 ): Promise<RunningServer> {
-  let opened: { objects: ObjectStore; keys: KeyStore } | undefined;
+  let opened: Stores | undefined;
   let provider: RootKeyProvider | undefined;
   try {
     const stores = await openStores(config, logger);
@@ -41,7 +41,7 @@ export async function runServer(
     const root = createRootKeyProvider({ config, logger });
     provider = root;
     await root.open();
-    const built = await build(config, { store: stores.objects, keyStore: stores.keys, root, logger });
+    const built = await build(config, { stores, root, logger });
     const { app, services } = built;
     const maintain = async () => {
       const swept = await services.objects.maintain();
@@ -114,8 +114,7 @@ export async function runServer(
       await attempt("finishing background work", () => services.objects.settle());
       await attempt("stopping the read thread", () => services.objects.close());
       clearTimeout(deadline);
-      await attempt("closing the object store", () => stores.objects.close());
-      await attempt("closing the key store", () => stores.keys.close());
+      await attempt("closing the stores", () => stores.close());
       await attempt("closing the key provider", () => root.close());
       if (cut) clean = false;
       if (clean) logger.info("SSE Store stopped");
@@ -125,8 +124,7 @@ export async function runServer(
     let closing: Promise<ShutdownResult> | null = null;
     return { url, shutdownTimeoutMs, close: () => (closing ??= shutdown()), abortRequests };
   } catch (err) {
-    await opened?.objects.close().catch(() => undefined);
-    await opened?.keys.close().catch(() => undefined);
+    await opened?.close().catch(() => undefined);
     await provider?.close().catch(() => undefined);
     throw err;
   }

@@ -5,7 +5,7 @@ import { AppError } from "../errors.js";
 import { idToJson } from "../objects/object-id.js";
 import type { ObjectService } from "../objects/object-service.js";
 import { parseRange } from "../objects/range.js";
-import type { ObjectMeta } from "../store/store.js";
+import type { ObjectMeta } from "../store/records.js";
 import { checkCondition } from "../store/write-condition.js";
 
 /** Parses an entity-tag list header (If-Match / If-None-Match); weak tags count only where `weakOk`. */

@@ -2,7 +2,8 @@
 // that has a further `/` folded into one folder entry. Folders are skipped with one store query
 // each (an `after` just past the folder), so a folder of a million ids costs as much as one id.
 import { AppError } from "../errors.js";
-import type { ObjectMeta, ObjectStore } from "../store/store.js";
+import type { ObjectStore } from "../store/object-store.js";
+import type { ObjectMeta } from "../store/records.js";
 
 /** Sorts after every character an id may hold, so `folder + PAST` follows every id in the folder. */
 const PAST = "\x7f";

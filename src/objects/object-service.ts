@@ -17,7 +17,8 @@ import {
 import { type DomainMetrics, NO_METRICS } from "../domain-metrics.js";
 import { AppError, IntegrityError } from "../errors.js";
 import type { KeyService } from "../keys/key-service.js";
-import type { CommitResult, ObjectKind, ObjectMeta, ObjectStore, WriteCondition } from "../store/store.js";
+import type { CommitResult, ObjectStore, WriteCondition } from "../store/object-store.js";
+import type { ObjectKind, ObjectMeta } from "../store/records.js";
 import { checkCondition } from "../store/write-condition.js";
 import { NO_YOUNG_GC, type YoungCollector } from "../young-gc.js";
 import type { ExpectedDigest } from "./content-digest.js";

@@ -15,7 +15,7 @@ import type {
   TokenRecord,
   UserKeyState,
   UserRecord,
-} from "./store.js";
+} from "./records.js";
 
 export interface RowCodec<Time, Scopes> {
   time(t: Time): Date;

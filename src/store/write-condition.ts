@@ -1,7 +1,7 @@
 // The rule of a write's condition (If-None-Match: *, If-Match) against the current object: checked
 // by the object service before the body is read, and by every adapter inside its commit transaction.
 import { AppError } from "../errors.js";
-import type { WriteCondition } from "./store.js";
+import type { WriteCondition } from "./object-store.js";
 
 export function checkCondition(current: { etag: string } | null | undefined, cond: WriteCondition): void {
   if (cond.ifNoneMatch && current) throw objectExists();

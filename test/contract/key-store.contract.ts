@@ -2,11 +2,14 @@
 import { randomBytes } from "node:crypto";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { StorageUnavailableError } from "../../src/errors.js";
-import type { KekVersionRecord, KeyStore, UserKeyState } from "../../src/store/store.js";
+import type { KeyStore } from "../../src/store/key-store.js";
+import type { KekVersionRecord, UserKeyState } from "../../src/store/records.js";
+import type { KeysDatabase } from "../../src/store/stores.js";
 import { expectCode } from "./object-store.contract.js";
 
 export interface KeyStoreFixture {
-  store: KeyStore;
+  /** The keys database, freshly opened. */
+  db: KeysDatabase;
   cleanup(): Promise<void>;
 }
 
@@ -28,7 +31,7 @@ export function keyStoreContract(name: string, factory: () => Promise<KeyStoreFi
 
     beforeEach(async () => {
       fx = await factory();
-      store = fx.store;
+      store = fx.db.keys;
     });
     afterEach(async () => {
       await fx.cleanup();
@@ -149,14 +152,14 @@ export function keyStoreContract(name: string, factory: () => Promise<KeyStoreFi
     });
 
     it("pings, and reports StorageUnavailableError once closed", async () => {
-      await store.ping();
-      await store.close();
-      await expect(store.ping()).rejects.toBeInstanceOf(StorageUnavailableError);
+      await fx.db.ping();
+      await fx.db.close();
+      await expect(fx.db.ping()).rejects.toBeInstanceOf(StorageUnavailableError);
       await expect(store.getUserKeyState("alice")).rejects.toBeInstanceOf(StorageUnavailableError);
       await expect(store.createUserKey(state("x"), kek("x", 1))).rejects.toBeInstanceOf(
         StorageUnavailableError,
       );
-      await store.close();
+      await fx.db.close();
     });
   });
 }

@@ -2,17 +2,15 @@
 import { randomBytes } from "node:crypto";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { AppError, StorageUnavailableError } from "../../src/errors.js";
-import type {
-  JobRecord,
-  ObjectMeta,
-  ObjectStore,
-  TokenRecord,
-  UserRecord,
-  WriteCondition,
-} from "../../src/store/store.js";
+import { type AccountStore, UserOwnsObjects } from "../../src/store/account-store.js";
+import type { JobStore } from "../../src/store/job-store.js";
+import type { ObjectStore, WriteCondition } from "../../src/store/object-store.js";
+import type { JobRecord, ObjectMeta, TokenRecord, UserRecord } from "../../src/store/records.js";
+import type { ObjectsDatabase } from "../../src/store/stores.js";
 
 export interface ObjectStoreFixture {
-  store: ObjectStore;
+  /** The objects database, freshly opened: its ports share one connection. */
+  db: ObjectsDatabase;
   cleanup(): Promise<void>;
 }
 
@@ -90,13 +88,15 @@ export function objectStoreContract(name: string, factory: () => Promise<ObjectS
   describe(`ObjectStore contract: ${name}`, () => {
     let fx: ObjectStoreFixture;
     let store: ObjectStore;
+    let accounts: AccountStore;
+    let jobs: JobStore;
     let owner: string;
 
     beforeEach(async () => {
       fx = await factory();
-      store = fx.store;
+      ({ objects: store, accounts, jobs } = fx.db);
       const u = newUser();
-      await store.createUser(u);
+      await accounts.createUser(u);
       owner = u.uid;
     });
     afterEach(async () => {
@@ -168,7 +168,7 @@ export function objectStoreContract(name: string, factory: () => Promise<ObjectS
 
       it("keys objects by (owner, id)", async () => {
         const other = newUser();
-        await store.createUser(other);
+        await accounts.createUser(other);
         await putInline("x", { size: 1 });
         await putInline("x", { owner: other.uid, size: 2 });
         expect((await store.getObject(owner, "x"))?.size).toBe(1);
@@ -203,7 +203,7 @@ export function objectStoreContract(name: string, factory: () => Promise<ObjectS
     describe("exclusively", () => {
       it("confirms the exclusion it holds", async () => {
         expect(
-          await store.exclusively("x", async (held) => {
+          await accounts.exclusively("x", async (held) => {
             await held.confirm();
             return "held";
           }),
@@ -216,7 +216,7 @@ export function objectStoreContract(name: string, factory: () => Promise<ObjectS
         const held = new Promise<void>((r) => {
           release = r;
         });
-        const first = store.exclusively("x", async () => {
+        const first = accounts.exclusively("x", async () => {
           log.push("first in");
           await held;
           log.push("first out");
@@ -224,7 +224,7 @@ export function objectStoreContract(name: string, factory: () => Promise<ObjectS
         });
         await new Promise((r) => setTimeout(r, 50));
         // Settled into a value at once: it may fail before the test gets to look at it.
-        const second = store
+        const second = accounts
           .exclusively("x", async () => {
             log.push("second");
             throw new Error("boom");
@@ -233,12 +233,14 @@ export function objectStoreContract(name: string, factory: () => Promise<ObjectS
             () => null,
             (err: unknown) => err,
           );
-        const third = store.exclusively("x", async () => {
+        const third = accounts.exclusively("x", async () => {
           log.push("third");
           return 3;
         });
         // Another name runs at once, and may use the store meanwhile.
-        expect(await store.exclusively("y", async () => (await store.listUsers()).length)).toBeGreaterThan(0);
+        expect(
+          await accounts.exclusively("y", async () => (await accounts.listUsers()).length),
+        ).toBeGreaterThan(0);
         await new Promise((r) => setTimeout(r, 50));
         expect(log).toEqual(["first in"]);
         release();
@@ -417,7 +419,7 @@ export function objectStoreContract(name: string, factory: () => Promise<ObjectS
       it("maxIntegerId is the greatest canonical integer, or null", async () => {
         expect(await store.maxIntegerId(owner)).toBe(10);
         const other = newUser();
-        await store.createUser(other);
+        await accounts.createUser(other);
         expect(await store.maxIntegerId(other.uid)).toBeNull();
         await putInline("abc", { owner: other.uid });
         await putInline("9007199254740993", { owner: other.uid });
@@ -609,7 +611,7 @@ export function objectStoreContract(name: string, factory: () => Promise<ObjectS
         const b = (await putInline("b")).meta;
         const c = (await putInline("c")).meta;
         const other = newUser();
-        await store.createUser(other);
+        await accounts.createUser(other);
         const theirs = (await putInline("a", { owner: other.uid })).meta;
         await putInline("b"); // replaced: its write id changed
         await store.deleteObject(owner, "c");
@@ -672,111 +674,114 @@ export function objectStoreContract(name: string, factory: () => Promise<ObjectS
 
       it("creates, finds and lists users; names are unique", async () => {
         const u = newUser({ role: "admin" });
-        await store.createUser(u);
-        expect(await store.getUserByName(u.name)).toEqual(u);
-        expect(await store.getUserByUid(u.uid)).toEqual(u);
-        expect(await store.getUserByName("nobody")).toBeNull();
-        expect(await store.getUserByUid("nobody")).toBeNull();
-        expect(await store.countUsers()).toBe(2);
-        expect((await store.listUsers()).map((x) => x.uid).sort()).toEqual([owner, u.uid].sort());
-        await expectCode(store.createUser(newUser({ name: u.name })), "user_exists");
-        expect(await store.countUsers()).toBe(2);
+        await accounts.createUser(u);
+        expect(await accounts.getUserByName(u.name)).toEqual(u);
+        expect(await accounts.getUserByUid(u.uid)).toEqual(u);
+        expect(await accounts.getUserByName("nobody")).toBeNull();
+        expect(await accounts.getUserByUid("nobody")).toBeNull();
+        expect(await accounts.countUsers()).toBe(2);
+        expect((await accounts.listUsers()).map((x) => x.uid).sort()).toEqual([owner, u.uid].sort());
+        await expectCode(accounts.createUser(newUser({ name: u.name })), "user_exists");
+        expect(await accounts.countUsers()).toBe(2);
       });
 
       it("stores tokens with their fields and touches lastUsed", async () => {
         const t = token(owner);
-        await store.createToken(t);
-        expect(await store.getToken(t.id)).toEqual(t);
+        await accounts.createToken(t);
+        expect(await accounts.getToken(t.id)).toEqual(t);
         const bare = token(owner, { label: null, scopes: [], expiresAt: null });
-        await store.createToken(bare);
-        expect(await store.getToken(bare.id)).toEqual(bare);
-        expect((await store.listTokens(owner)).map((x) => x.id).sort()).toEqual([t.id, bare.id].sort());
+        await accounts.createToken(bare);
+        expect(await accounts.getToken(bare.id)).toEqual(bare);
+        expect((await accounts.listTokens(owner)).map((x) => x.id).sort()).toEqual([t.id, bare.id].sort());
         const at = new Date(1_700_000_009_000);
-        await store.touchToken(t.id, at);
-        expect((await store.getToken(t.id))?.lastUsed?.getTime()).toBe(at.getTime());
-        expect(await store.getToken("nope")).toBeNull();
-        await expectCode(store.createToken(token("no-such-user")), "not_found");
+        await accounts.touchToken(t.id, at);
+        expect((await accounts.getToken(t.id))?.lastUsed?.getTime()).toBe(at.getTime());
+        expect(await accounts.getToken("nope")).toBeNull();
+        await expectCode(accounts.createToken(token("no-such-user")), "not_found");
       });
 
       it("finds a token with its user in one lookup, and neither once the user is gone", async () => {
         const u = newUser({ role: "admin" });
-        await store.createUser(u);
+        await accounts.createUser(u);
         const t = token(u.uid, { lastUsed: new Date(1_700_000_004_000) });
-        await store.createToken(t);
-        expect(await store.getTokenWithUser(t.id)).toEqual({ token: t, user: u });
-        expect(await store.getTokenWithUser("nope")).toBeNull();
-        await store.deleteToken(u.uid, t.id);
-        expect(await store.getTokenWithUser(t.id)).toBeNull();
+        await accounts.createToken(t);
+        expect(await accounts.getTokenWithUser(t.id)).toEqual({ token: t, user: u });
+        expect(await accounts.getTokenWithUser("nope")).toBeNull();
+        await accounts.deleteToken(u.uid, t.id);
+        expect(await accounts.getTokenWithUser(t.id)).toBeNull();
         const again = token(u.uid);
-        await store.createToken(again);
-        await store.deleteUser(u.uid);
-        expect(await store.getTokenWithUser(again.id)).toBeNull();
+        await accounts.createToken(again);
+        await accounts.deleteUser(u.uid);
+        expect(await accounts.getTokenWithUser(again.id)).toBeNull();
       });
 
       it("records enrollment once, and keeps issuedBy", async () => {
         const u = newUser();
-        await store.createUser(u);
-        expect((await store.getUserByUid(u.uid))?.enrolledAt).toBeNull();
+        await accounts.createUser(u);
+        expect((await accounts.getUserByUid(u.uid))?.enrolledAt).toBeNull();
         const first = token(u.uid, { issuedBy: "root" });
-        await store.createToken(first, { onlyWhileEnrolling: true });
-        expect((await store.getToken(first.id))?.issuedBy).toBe("root");
+        await accounts.createToken(first, { onlyWhileEnrolling: true });
+        expect((await accounts.getToken(first.id))?.issuedBy).toBe("root");
         const at = new Date(1_700_000_010_000);
-        await store.markEnrolled(u.uid, at);
-        await store.markEnrolled(u.uid, new Date(1_700_000_020_000));
-        expect((await store.getUserByUid(u.uid))?.enrolledAt?.getTime()).toBe(at.getTime());
-        expect((await store.getTokenWithUser(first.id))?.user.enrolledAt?.getTime()).toBe(at.getTime());
+        await accounts.markEnrolled(u.uid, at);
+        await accounts.markEnrolled(u.uid, new Date(1_700_000_020_000));
+        expect((await accounts.getUserByUid(u.uid))?.enrolledAt?.getTime()).toBe(at.getTime());
+        expect((await accounts.getTokenWithUser(first.id))?.user.enrolledAt?.getTime()).toBe(at.getTime());
         const late = token(u.uid);
-        await expectCode(store.createToken(late, { onlyWhileEnrolling: true }), "enrolled");
-        expect(await store.getToken(late.id)).toBeNull();
+        await expectCode(accounts.createToken(late, { onlyWhileEnrolling: true }), "enrolled");
+        expect(await accounts.getToken(late.id)).toBeNull();
         // The user's own tokens need no such check.
-        await store.createToken(late);
-        expect(await store.getToken(late.id)).not.toBeNull();
-        await expectCode(store.createToken(token("no-such-user"), { onlyWhileEnrolling: true }), "not_found");
+        await accounts.createToken(late);
+        expect(await accounts.getToken(late.id)).not.toBeNull();
+        await expectCode(
+          accounts.createToken(token("no-such-user"), { onlyWhileEnrolling: true }),
+          "not_found",
+        );
       });
 
       it("resetUser revokes every token, unenrolls and stores the one new token, atomically", async () => {
         const u = newUser({ enrolledAt: new Date(1_700_000_010_000) });
-        await store.createUser(u);
+        await accounts.createUser(u);
         const other = newUser();
-        await store.createUser(other);
+        await accounts.createUser(other);
         const keep = token(other.uid);
-        await store.createToken(keep);
+        await accounts.createToken(keep);
         const old = [token(u.uid), token(u.uid, { scopes: ["read"] })];
-        for (const t of old) await store.createToken(t);
+        for (const t of old) await accounts.createToken(t);
         const fresh = token(u.uid, { issuedBy: "reset" });
-        expect(await store.resetUser(u.uid, fresh)).toBe(2);
-        for (const t of old) expect(await store.getToken(t.id)).toBeNull();
-        expect(await store.listTokens(u.uid)).toEqual([fresh]);
-        expect((await store.getUserByUid(u.uid))?.enrolledAt).toBeNull();
-        expect(await store.getToken(keep.id)).not.toBeNull();
-        expect(await store.resetUser("no-such-user", token("no-such-user"))).toBeNull();
+        expect(await accounts.resetUser(u.uid, fresh)).toBe(2);
+        for (const t of old) expect(await accounts.getToken(t.id)).toBeNull();
+        expect(await accounts.listTokens(u.uid)).toEqual([fresh]);
+        expect((await accounts.getUserByUid(u.uid))?.enrolledAt).toBeNull();
+        expect(await accounts.getToken(keep.id)).not.toBeNull();
+        expect(await accounts.resetUser("no-such-user", token("no-such-user"))).toBeNull();
         // A token id another user holds fails the whole reset: nothing is revoked.
         const second = token(u.uid);
-        await store.createToken(second);
-        await expect(store.resetUser(u.uid, token(u.uid, { id: keep.id }))).rejects.toThrow();
-        expect(await store.getToken(second.id)).not.toBeNull();
+        await accounts.createToken(second);
+        await expect(accounts.resetUser(u.uid, token(u.uid, { id: keep.id }))).rejects.toThrow();
+        expect(await accounts.getToken(second.id)).not.toBeNull();
       });
 
       it("deletes a token only for its own user", async () => {
         const other = newUser();
-        await store.createUser(other);
+        await accounts.createUser(other);
         const t = token(owner);
-        await store.createToken(t);
-        expect(await store.deleteToken(other.uid, t.id)).toBe(false);
-        expect(await store.deleteToken(owner, t.id)).toBe(true);
-        expect(await store.getToken(t.id)).toBeNull();
-        expect(await store.deleteToken(owner, t.id)).toBe(false);
+        await accounts.createToken(t);
+        expect(await accounts.deleteToken(other.uid, t.id)).toBe(false);
+        expect(await accounts.deleteToken(owner, t.id)).toBe(true);
+        expect(await accounts.getToken(t.id)).toBeNull();
+        expect(await accounts.deleteToken(owner, t.id)).toBe(false);
       });
 
-      it("deleteUser removes the user, its tokens, objects, segments and uploads, and nothing else", async () => {
+      it("deleteOwnerObjects, then deleteUser: the user, its tokens, objects, segments and uploads go, nothing else", async () => {
         const other = newUser();
-        await store.createUser(other);
+        await accounts.createUser(other);
         const keep = await putStreamed("keep", [seg(1)], {}, { owner: other.uid });
         const otherToken = token(other.uid);
-        await store.createToken(otherToken);
+        await accounts.createToken(otherToken);
 
         const t = token(owner);
-        await store.createToken(t);
+        await accounts.createToken(t);
         const obj = await putStreamed("o", [seg(1), seg(2)]);
         const replaced = await putStreamed("o", [seg(3)]);
         const item = await putInline("1");
@@ -784,10 +789,15 @@ export function objectStoreContract(name: string, factory: () => Promise<ObjectS
         await store.beginUpload(owner, "up", up.writeId);
         await store.appendSegments(up.writeId, 0, [seg(5)]);
 
-        expect(await store.deleteUser(owner)).toBe(true);
-        expect(await store.getUserByUid(owner)).toBeNull();
-        expect(await store.getToken(t.id)).toBeNull();
-        expect(await store.listTokens(owner)).toEqual([]);
+        // Objects refer to their owner: the user goes only once they are gone, and a refusal changes nothing.
+        await expect(accounts.deleteUser(owner)).rejects.toBeInstanceOf(UserOwnsObjects);
+        expect(await accounts.getToken(t.id)).not.toBeNull();
+        await store.deleteOwnerObjects(owner);
+        expect(await accounts.getUserByUid(owner)).not.toBeNull();
+        expect(await accounts.deleteUser(owner)).toBe(true);
+        expect(await accounts.getUserByUid(owner)).toBeNull();
+        expect(await accounts.getToken(t.id)).toBeNull();
+        expect(await accounts.listTokens(owner)).toEqual([]);
         expect(await store.getObject(owner, "o")).toBeNull();
         expect(await store.listObjects(owner, { limit: 10 })).toEqual([]);
         expect(await store.maxIntegerId(owner)).toBeNull();
@@ -799,90 +809,92 @@ export function objectStoreContract(name: string, factory: () => Promise<ObjectS
         await store.reclaim(new Set());
         expect(await store.readSegments(obj.meta.writeId, 0, 5)).toEqual([]);
 
-        expect(await store.getUserByUid(other.uid)).not.toBeNull();
-        expect(await store.getToken(otherToken.id)).not.toBeNull();
+        expect(await accounts.getUserByUid(other.uid)).not.toBeNull();
+        expect(await accounts.getToken(otherToken.id)).not.toBeNull();
         expect(await store.readSegments(keep.meta.writeId, 0, 5)).toEqual([seg(1)]);
-        expect(await store.deleteUser(owner)).toBe(false);
-        expect(await store.countUsers()).toBe(1);
+        // Both steps are idempotent: a retry after a crash finishes the deletion.
+        await store.deleteOwnerObjects(owner);
+        expect(await accounts.deleteUser(owner)).toBe(false);
+        expect(await accounts.countUsers()).toBe(1);
       });
     });
 
     describe("jobs", () => {
       it("creates, reads and patches jobs", async () => {
         const job = newJob(owner);
-        await store.createJob(job);
-        expect(await store.getJob(job.id)).toEqual(job);
-        expect(await store.getJob("nope")).toBeNull();
-        await store.updateJob(job.id, { done: 4, cursor: "abc" });
-        let got = await store.getJob(job.id);
+        await jobs.createJob(job);
+        expect(await jobs.getJob(job.id)).toEqual(job);
+        expect(await jobs.getJob("nope")).toBeNull();
+        await jobs.updateJob(job.id, { done: 4, cursor: "abc" });
+        let got = await jobs.getJob(job.id);
         expect(got).toMatchObject({ state: "running", done: 4, total: 10, cursor: "abc", error: null });
         expect(got!.updated.getTime()).toBeGreaterThan(job.updated.getTime());
-        await store.updateJob(job.id, { state: "failed", error: "boom", cursor: null });
-        got = await store.getJob(job.id);
+        await jobs.updateJob(job.id, { state: "failed", error: "boom", cursor: null });
+        got = await jobs.getJob(job.id);
         expect(got).toMatchObject({ state: "failed", done: 4, error: "boom", cursor: null });
         expect(got!.created.getTime()).toBe(job.created.getTime());
-        await expectCode(store.createJob(job), "conflict");
+        await expectCode(jobs.createJob(job), "conflict");
       });
 
       it("keeps a job's result, and patches it apart from the other fields", async () => {
         const job = newJob(owner, { result: '{"damaged":[]}' });
-        await store.createJob(job);
-        expect((await store.getJob(job.id))?.result).toBe('{"damaged":[]}');
-        await store.updateJob(job.id, { done: 1 });
-        expect((await store.getJob(job.id))?.result).toBe('{"damaged":[]}');
+        await jobs.createJob(job);
+        expect((await jobs.getJob(job.id))?.result).toBe('{"damaged":[]}');
+        await jobs.updateJob(job.id, { done: 1 });
+        expect((await jobs.getJob(job.id))?.result).toBe('{"damaged":[]}');
         const big = JSON.stringify({
           damaged: Array.from({ length: 1000 }, (_, i) => ({ id: `x${i}`, error: "e" })),
         });
-        await store.updateJob(job.id, { result: big, state: "done" });
-        expect(await store.getJob(job.id)).toMatchObject({ result: big, state: "done", done: 1 });
-        await store.updateJob(job.id, { result: null });
-        expect((await store.getJob(job.id))?.result).toBeNull();
+        await jobs.updateJob(job.id, { result: big, state: "done" });
+        expect(await jobs.getJob(job.id)).toMatchObject({ result: big, state: "done", done: 1 });
+        await jobs.updateJob(job.id, { result: null });
+        expect((await jobs.getJob(job.id))?.result).toBeNull();
       });
 
       it("a lease given back (renewJobLease with -1) can be claimed at once", async () => {
         const job = newJob(owner);
-        await store.createJob(job);
-        expect((await store.claimJob("w1", 60_000))?.id).toBe(job.id);
-        expect(await store.renewJobLease(job.id, "w1", -1)).toBe(true);
-        expect((await store.claimJob("w2", 60_000))?.id).toBe(job.id);
+        await jobs.createJob(job);
+        expect((await jobs.claimJob("w1", 60_000))?.id).toBe(job.id);
+        expect(await jobs.renewJobLease(job.id, "w1", -1)).toBe(true);
+        expect((await jobs.claimJob("w2", 60_000))?.id).toBe(job.id);
       });
 
       it("claimJob hands a running job to one worker at a time", async () => {
-        expect(await store.claimJob("w1", 60_000)).toBeNull();
+        expect(await jobs.claimJob("w1", 60_000)).toBeNull();
         const job = newJob(owner);
-        await store.createJob(job);
-        await store.createJob(newJob(owner, { state: "done" }));
-        await store.createJob(newJob(owner, { state: "failed" }));
-        const claimed = await store.claimJob("w1", 60_000);
+        await jobs.createJob(job);
+        await jobs.createJob(newJob(owner, { state: "done" }));
+        await jobs.createJob(newJob(owner, { state: "failed" }));
+        const claimed = await jobs.claimJob("w1", 60_000);
         expect(claimed?.id).toBe(job.id);
-        expect(await store.claimJob("w2", 60_000)).toBeNull();
-        expect(await store.renewJobLease(job.id, "w2", 60_000)).toBe(false);
-        expect(await store.renewJobLease(job.id, "w1", 60_000)).toBe(true);
+        expect(await jobs.claimJob("w2", 60_000)).toBeNull();
+        expect(await jobs.renewJobLease(job.id, "w2", 60_000)).toBe(false);
+        expect(await jobs.renewJobLease(job.id, "w1", 60_000)).toBe(true);
       });
 
       it("an expired lease can be taken over; the old worker then loses it", async () => {
         const job = newJob(owner);
-        await store.createJob(job);
+        await jobs.createJob(job);
         // A lease that ended in the past stands for a worker that died.
-        expect((await store.claimJob("w1", -1000))?.id).toBe(job.id);
-        expect((await store.claimJob("w2", 60_000))?.id).toBe(job.id);
-        expect(await store.renewJobLease(job.id, "w1", 60_000)).toBe(false);
-        expect(await store.claimJob("w3", 60_000)).toBeNull();
-        await store.updateJob(job.id, { state: "done" });
-        expect(await store.renewJobLease(job.id, "w2", 60_000)).toBe(false);
+        expect((await jobs.claimJob("w1", -1000))?.id).toBe(job.id);
+        expect((await jobs.claimJob("w2", 60_000))?.id).toBe(job.id);
+        expect(await jobs.renewJobLease(job.id, "w1", 60_000)).toBe(false);
+        expect(await jobs.claimJob("w3", 60_000)).toBeNull();
+        await jobs.updateJob(job.id, { state: "done" });
+        expect(await jobs.renewJobLease(job.id, "w2", 60_000)).toBe(false);
       });
     });
 
     describe("lifecycle", () => {
       it("pings, and reports StorageUnavailableError once closed", async () => {
-        await store.ping();
-        await store.close();
-        await expect(store.ping()).rejects.toBeInstanceOf(StorageUnavailableError);
+        await fx.db.ping();
+        await fx.db.close();
+        await expect(fx.db.ping()).rejects.toBeInstanceOf(StorageUnavailableError);
         await expect(store.getObject(owner, "x")).rejects.toBeInstanceOf(StorageUnavailableError);
         await expect(store.commitObject(newMeta(owner, "x"), {}, [seg(1)])).rejects.toBeInstanceOf(
           StorageUnavailableError,
         );
-        await store.close();
+        await fx.db.close();
       });
     });
   });

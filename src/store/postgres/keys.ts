@@ -2,6 +2,8 @@
 // database of its own), so that the keys are backed up and restored apart from the objects and
 // restoring objects never brings back a destroyed key.
 import { AppError } from "../../errors.js";
+import type { KeyStore } from "../key-store.js";
+import type { KekRewrap, KekVersionRecord, UserKeyState } from "../records.js";
 import type * as Rows from "../rows.js";
 import {
   fromState,
@@ -15,20 +17,8 @@ import {
   toState,
   valuesOf,
 } from "../rows.js";
-import type { KekRewrap, KekVersionRecord, KeyStore, UserKeyState } from "../store.js";
-import { KEYS_SCHEMA, migrate } from "./migrations.js";
-import { PgDatabase } from "./pg-database.js";
+import type { PgDatabase } from "./pg-database.js";
 import { isConstraint } from "./pg-errors.js";
-
-export const DEFAULT_KEYS_SCHEMA = "sse_keys";
-
-export interface PostgresKeyStoreOptions {
-  /** Schema of the tables (default sse_keys). */
-  schema?: string;
-  /** Most connections of this process (default 4: keys are read rarely, they are cached). */
-  poolSize?: number;
-  onError?: (err: unknown, what: string) => void;
-}
 
 type KekRow = Rows.KekRow<Date>;
 const { toKek, fromKek } = postgresRows;
@@ -40,23 +30,8 @@ export class PostgresKeyStore implements KeyStore {
   readonly #db: PgDatabase;
   readonly #onError: (err: unknown, what: string) => void;
 
-  static async open(url: string, opts: PostgresKeyStoreOptions = {}): Promise<PostgresKeyStore> {
-    const db = new PgDatabase({
-      url,
-      schema: opts.schema ?? DEFAULT_KEYS_SCHEMA,
-      max: opts.poolSize ?? 4,
-      onIdleError: (err) => opts.onError?.(err, "idle database connection"),
-    });
-    try {
-      await migrate(db, KEYS_SCHEMA);
-    } catch (err) {
-      await db.close().catch(() => undefined);
-      throw err;
-    }
-    return new PostgresKeyStore(db, opts.onError ?? (() => undefined));
-  }
-
-  private constructor(db: PgDatabase, onError: (err: unknown, what: string) => void) {
+  /** `onError`: a VACUUM after erasing keys that failed (best effort), for the log. */
+  constructor(db: PgDatabase, onError: (err: unknown, what: string) => void) {
     this.#db = db;
     this.#onError = onError;
   }
@@ -184,13 +159,5 @@ export class PostgresKeyStore implements KeyStore {
     await this.#db
       .withConnection((q) => q.query("VACUUM kek_versions, user_keys"))
       .catch((err: unknown) => this.#onError(err, "VACUUM after erasing keys"));
-  }
-
-  async ping(): Promise<void> {
-    await this.#db.query("SELECT 1");
-  }
-
-  async close(): Promise<void> {
-    await this.#db.close();
   }
 }

@@ -1,6 +1,9 @@
-// The embedded KeyStore: wrapped KEK versions in their own file (keys.db), with secure_delete so that a
-// destroyed key is overwritten in the file and a truncating checkpoint so that no copy stays in the WAL.
+// The KeyStore on keys.db, a file of its own: with secure_delete, so that a destroyed key is
+// overwritten in the file, and a truncating checkpoint, so that no copy stays in the WAL. Every
+// write here is a key change and commits durably.
 import { AppError, StorageUnavailableError } from "../../errors.js";
+import type { KeyStore } from "../key-store.js";
+import type { KekRewrap, KekVersionRecord, UserKeyState } from "../records.js";
 import type * as Rows from "../rows.js";
 import {
   fromState,
@@ -13,16 +16,15 @@ import {
   sqliteRows,
   toState,
 } from "../rows.js";
-import type { KekRewrap, KekVersionRecord, KeyStore, UserKeyState } from "../store.js";
-import { type Db, isConstraint, KEYS_SCHEMA, openDatabase, storageFault } from "./migrations.js";
+import type { SqliteDatabase } from "./database.js";
+import { isConstraint } from "./migrations.js";
 
 type KekRow = Rows.KekRow<number>;
 const { toKek, fromKek } = sqliteRows;
 
-function prepareStatements(db: Db) {
+function prepareStatements(db: SqliteDatabase) {
   const p = db.prepare.bind(db);
   return {
-    ping: p("SELECT 1"),
     insertState: p(`INSERT INTO user_keys (${STATE_COLUMNS}) VALUES (${sqliteParams(STATE_COLUMN_NAMES)})`),
     getState: p(`SELECT ${STATE_COLUMNS} FROM user_keys WHERE owner = ?`),
     setPrimary: p("UPDATE user_keys SET primary_version = ? WHERE owner = ?"),
@@ -48,37 +50,17 @@ function prepareStatements(db: Db) {
 }
 
 export class SqliteKeyStore implements KeyStore {
-  readonly #db: Db;
+  readonly #db: SqliteDatabase;
   readonly #s: ReturnType<typeof prepareStatements>;
-  #closed = false;
 
-  static open(file: string): SqliteKeyStore {
-    // Small rows: the default page size; every write here is a key change and stays synchronous=FULL.
-    return new SqliteKeyStore(
-      openDatabase(file, KEYS_SCHEMA, { pageSize: 4096, walAutocheckpointPages: 1000, secureDelete: true }),
-    );
-  }
-
-  private constructor(db: Db) {
+  constructor(db: SqliteDatabase) {
     this.#db = db;
     this.#s = prepareStatements(db);
   }
 
-  #guard<T>(fn: () => T): T {
-    try {
-      return fn();
-    } catch (err) {
-      throw storageFault(err) ?? err;
-    }
-  }
-
-  #write<T>(fn: () => T): T {
-    return this.#guard(() => this.#db.transaction(fn).immediate());
-  }
-
   async createUserKey(state: UserKeyState, first: KekVersionRecord): Promise<void> {
     try {
-      this.#write(() => {
+      this.#db.durable(() => {
         this.#s.insertState.run(fromState(state));
         this.#s.insertKek.run(fromKek(first));
       });
@@ -90,22 +72,22 @@ export class SqliteKeyStore implements KeyStore {
   }
 
   async getUserKeyState(owner: string): Promise<UserKeyState | null> {
-    const row = this.#guard(() => this.#s.getState.get(owner)) as StateRow | undefined;
+    const row = this.#db.guard(() => this.#s.getState.get(owner)) as StateRow | undefined;
     return row ? toState(row) : null;
   }
 
   async listKekVersions(owner: string): Promise<KekVersionRecord[]> {
-    return (this.#guard(() => this.#s.listKeks.all(owner)) as KekRow[]).map(toKek);
+    return (this.#db.guard(() => this.#s.listKeks.all(owner)) as KekRow[]).map(toKek);
   }
 
   async getKekVersion(owner: string, version: number): Promise<KekVersionRecord | null> {
-    const row = this.#guard(() => this.#s.getKek.get(owner, version)) as KekRow | undefined;
+    const row = this.#db.guard(() => this.#s.getKek.get(owner, version)) as KekRow | undefined;
     return row ? toKek(row) : null;
   }
 
   async addKekVersion(rec: KekVersionRecord): Promise<void> {
     try {
-      this.#write(() => {
+      this.#db.durable(() => {
         this.#s.insertKek.run(fromKek(rec));
         this.#s.setPrimary.run(rec.version, rec.owner);
       });
@@ -118,7 +100,7 @@ export class SqliteKeyStore implements KeyStore {
   }
 
   async retireKekVersionsBelow(owner: string, version: number): Promise<void> {
-    const { changes } = this.#write(() => {
+    const { changes } = this.#db.durable(() => {
       const r = this.#s.raiseMin.run(version, owner);
       if (r.changes > 0) this.#s.deleteKeksBelow.run(owner, version);
       return r;
@@ -130,14 +112,14 @@ export class SqliteKeyStore implements KeyStore {
   async rewrapKekVersions(rewraps: readonly KekRewrap[]): Promise<void> {
     if (rewraps.length === 0) return;
     // No error when a version is gone: the user was deleted while the root rotation ran.
-    this.#write(() => {
+    this.#db.durable(() => {
       for (const r of rewraps) this.#s.rewrap.run(r.rootVersion, r.wrappedKek, r.owner, r.version);
     });
   }
 
   async kekVersionsNotWrappedBy(rootVersion: number, limit: number): Promise<KekVersionRecord[]> {
     if (limit <= 0) return [];
-    const rows = this.#guard(() => {
+    const rows = this.#db.guard(() => {
       const below = this.#s.wrappedBelow.all(rootVersion, limit) as KekRow[];
       if (below.length >= limit) return below;
       return below.concat(this.#s.wrappedAbove.all(rootVersion, limit - below.length) as KekRow[]);
@@ -146,11 +128,11 @@ export class SqliteKeyStore implements KeyStore {
   }
 
   async countKekVersionsNotWrappedBy(rootVersion: number): Promise<number> {
-    return this.#guard(() => this.#s.countNotWrappedBy.get(rootVersion)) as number;
+    return this.#db.guard(() => this.#s.countNotWrappedBy.get(rootVersion)) as number;
   }
 
   async destroyUserKeys(owner: string): Promise<void> {
-    this.#write(() => {
+    this.#db.durable(() => {
       this.#s.deleteKeks.run(owner);
       this.#s.deleteState.run(owner);
     });
@@ -160,20 +142,10 @@ export class SqliteKeyStore implements KeyStore {
   #checkpoint(): void {
     // secure_delete zeroed the freed pages in the WAL; copy them over the file and drop the WAL so
     // neither the file nor the log keeps the old bytes.
-    const [res] = this.#guard(() => this.#db.pragma("wal_checkpoint(TRUNCATE)")) as { busy: number }[];
+    const [res] = this.#db.pragma("wal_checkpoint(TRUNCATE)") as { busy: number }[];
     if (res?.busy !== 0) {
       // Retrying is safe: the rows are gone, only the checkpoint is left to do.
       throw new StorageUnavailableError(new Error("keys.db checkpoint was blocked by another connection"));
     }
-  }
-
-  async ping(): Promise<void> {
-    this.#guard(() => this.#s.ping.get());
-  }
-
-  async close(): Promise<void> {
-    if (this.#closed) return;
-    this.#closed = true;
-    this.#guard(() => this.#db.close());
   }
 }
