@@ -20,8 +20,11 @@ import { SchemaVersionError } from "../../src/store/schema-version-error.js";
 import { killWhenReady } from "../helpers/kill-when-ready.js";
 import { adminQuery, createTestDatabase, type TestDatabase } from "../helpers/postgres.js";
 import { waitFor } from "../helpers/wait-for.js";
-import { kek, keyStoreContract } from "./key-store.contract.js";
-import { expectSegments, newMeta, newUser, objectStoreContract } from "./object-store.contract.js";
+import { accountStoreContract } from "./accounts.contract.js";
+import { expectSegments, kek, newMeta, newUser, type ObjectsFixture } from "./fixtures.js";
+import { jobStoreContract } from "./jobs.contract.js";
+import { keyStoreContract } from "./keys.contract.js";
+import { objectStoreContract } from "./objects.contract.js";
 
 const ROOT = path.resolve(import.meta.dirname, "../..");
 
@@ -36,7 +39,7 @@ afterAll(async () => {
 const freshSchema = () => `t_${randomBytes(6).toString("hex")}`;
 const dropSchema = (schema: string) => adminQuery(db.url, `DROP SCHEMA IF EXISTS ${schema} CASCADE`);
 
-objectStoreContract("postgres", async () => {
+async function objectsSchema(): Promise<ObjectsFixture> {
   const schema = freshSchema();
   // No grace period: the contract is about one process, whose own busy set is exact.
   const objectsDb = await openObjectsSchema(db.url, { schema, trashGraceMs: 0 });
@@ -47,7 +50,11 @@ objectStoreContract("postgres", async () => {
       await dropSchema(schema);
     },
   };
-});
+}
+
+objectStoreContract("postgres", objectsSchema);
+accountStoreContract("postgres", objectsSchema);
+jobStoreContract("postgres", objectsSchema);
 
 keyStoreContract("postgres", async () => {
   const schema = freshSchema();

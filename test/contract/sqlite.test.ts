@@ -10,13 +10,16 @@ import { BackgroundCheckpointer } from "../../src/store/sqlite/background-checkp
 import { SchemaVersionError, storageFault } from "../../src/store/sqlite/migrations.js";
 import { openKeysFile, openObjectsFile, openSqliteStores } from "../../src/store/sqlite/open.js";
 import { killWhenReady } from "../helpers/kill-when-ready.js";
-import { kek, keyStoreContract } from "./key-store.contract.js";
-import { expectSegments, newMeta, newUser, objectStoreContract } from "./object-store.contract.js";
+import { accountStoreContract } from "./accounts.contract.js";
+import { expectSegments, kek, newMeta, newUser, type ObjectsFixture } from "./fixtures.js";
+import { jobStoreContract } from "./jobs.contract.js";
+import { keyStoreContract } from "./keys.contract.js";
+import { objectStoreContract } from "./objects.contract.js";
 
 const ROOT = path.resolve(import.meta.dirname, "../..");
 const tempDir = () => mkdtempSync(path.join(os.tmpdir(), "sse-sqlite-"));
 
-objectStoreContract("sqlite", async () => {
+async function objectsFile(): Promise<ObjectsFixture> {
   const dir = tempDir();
   const db = openObjectsFile(path.join(dir, "objects.db"));
   return {
@@ -26,7 +29,11 @@ objectStoreContract("sqlite", async () => {
       rmSync(dir, { recursive: true, force: true });
     },
   };
-});
+}
+
+objectStoreContract("sqlite", objectsFile);
+accountStoreContract("sqlite", objectsFile);
+jobStoreContract("sqlite", objectsFile);
 
 keyStoreContract("sqlite", async () => {
   const dir = tempDir();

@@ -4,28 +4,11 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { StorageUnavailableError } from "../../src/errors.js";
 import type { KeyStore } from "../../src/store/key-store.js";
 import type { KekVersionRecord, UserKeyState } from "../../src/store/records.js";
-import type { KeysDatabase } from "../../src/store/stores.js";
-import { expectCode } from "./object-store.contract.js";
+import { expectCode, type KeysFixture, kek } from "./fixtures.js";
 
-export interface KeyStoreFixture {
-  /** The keys database, freshly opened. */
-  db: KeysDatabase;
-  cleanup(): Promise<void>;
-}
-
-export function kek(owner: string, version: number, rootVersion = 1): KekVersionRecord {
-  return {
-    owner,
-    version,
-    rootVersion,
-    wrappedKek: randomBytes(72),
-    created: new Date(1_700_000_000_000 + version),
-  };
-}
-
-export function keyStoreContract(name: string, factory: () => Promise<KeyStoreFixture>): void {
+export function keyStoreContract(name: string, factory: () => Promise<KeysFixture>): void {
   describe(`KeyStore contract: ${name}`, () => {
-    let fx: KeyStoreFixture;
+    let fx: KeysFixture;
     let store: KeyStore;
     const state = (owner: string): UserKeyState => ({ owner, primaryVersion: 1, minDecryptionVersion: 1 });
 

@@ -1,100 +1,23 @@
-// The ObjectStore contract: every adapter runs this suite unchanged. It talks only to the port.
+// The ObjectStore contract: every adapter runs this suite unchanged. It talks only to the ports
+// (the account port creates the owners objects refer to).
 import { randomBytes } from "node:crypto";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { AppError, StorageUnavailableError } from "../../src/errors.js";
-import { type AccountStore, UserOwnsObjects } from "../../src/store/account-store.js";
-import type { JobStore } from "../../src/store/job-store.js";
+import type { AccountStore } from "../../src/store/account-store.js";
 import type { ObjectStore, WriteCondition } from "../../src/store/object-store.js";
-import type { JobRecord, ObjectMeta, TokenRecord, UserRecord } from "../../src/store/records.js";
-import type { ObjectsDatabase } from "../../src/store/stores.js";
+import type { ObjectMeta } from "../../src/store/records.js";
+import { expectCode, expectSegments, newMeta, newUser, type ObjectsFixture, seg } from "./fixtures.js";
 
-export interface ObjectStoreFixture {
-  /** The objects database, freshly opened: its ports share one connection. */
-  db: ObjectsDatabase;
-  cleanup(): Promise<void>;
-}
-
-const seg = (n: number, size = 64) => Buffer.alloc(size, n);
-
-let uidCounter = 0;
-export function newUser(overrides: Partial<UserRecord> = {}): UserRecord {
-  uidCounter++;
-  return {
-    uid: `uid-${uidCounter}-${randomBytes(4).toString("hex")}`,
-    name: `user${uidCounter}-${randomBytes(3).toString("hex")}`,
-    role: "user",
-    created: new Date(1_700_000_000_000),
-    enrolledAt: null,
-    ...overrides,
-  };
-}
-
-export function newMeta(owner: string, id: string, overrides: Partial<ObjectMeta> = {}): ObjectMeta {
-  return {
-    owner,
-    id,
-    kind: "blob",
-    size: 10,
-    contentType: "application/octet-stream",
-    etag: `"${randomBytes(8).toString("hex")}"`,
-    created: new Date(1_700_000_001_000),
-    modified: new Date(1_700_000_001_000),
-    writeId: randomBytes(16),
-    formatVersion: 1,
-    suite: 1,
-    segmentSize: 65536,
-    kekVersion: 1,
-    wrappedDek: randomBytes(72),
-    ...overrides,
-  };
-}
-
-function newJob(owner: string, overrides: Partial<JobRecord> = {}): JobRecord {
-  const at = new Date(1_700_000_002_000);
-  return {
-    id: `job-${randomBytes(6).toString("hex")}`,
-    kind: "rewrap",
-    owner,
-    target: owner,
-    state: "running",
-    done: 0,
-    total: 10,
-    error: null,
-    cursor: null,
-    result: null,
-    created: at,
-    updated: at,
-    ...overrides,
-  };
-}
-
-/** Compares segment lists by bytes (deep equality on large Buffers is slow). */
-export function expectSegments(got: Buffer[], want: Buffer[]): void {
-  expect(got.map((b) => b.length)).toEqual(want.map((b) => b.length));
-  for (const [i, b] of got.entries()) expect(b.equals(want[i]!), `segment ${i} differs`).toBe(true);
-}
-
-/** Awaits a rejection and checks it is an AppError with this code (shared by the contract suites). */
-export async function expectCode(p: Promise<unknown>, code: string): Promise<void> {
-  const err = await p.then(
-    () => null,
-    (e: unknown) => e,
-  );
-  expect(err, `expected a rejection with code ${code}`).toBeInstanceOf(AppError);
-  expect((err as AppError).code).toBe(code);
-}
-
-export function objectStoreContract(name: string, factory: () => Promise<ObjectStoreFixture>): void {
+export function objectStoreContract(name: string, factory: () => Promise<ObjectsFixture>): void {
   describe(`ObjectStore contract: ${name}`, () => {
-    let fx: ObjectStoreFixture;
+    let fx: ObjectsFixture;
     let store: ObjectStore;
     let accounts: AccountStore;
-    let jobs: JobStore;
     let owner: string;
 
     beforeEach(async () => {
       fx = await factory();
-      ({ objects: store, accounts, jobs } = fx.db);
+      ({ objects: store, accounts } = fx.db);
       const u = newUser();
       await accounts.createUser(u);
       owner = u.uid;
@@ -197,59 +120,6 @@ export function objectStoreContract(name: string, factory: () => Promise<ObjectS
       it("rejects an owner that does not exist", async () => {
         await expectCode(store.commitObject(newMeta("no-such-user", "x"), {}, [seg(1)]), "not_found");
         await expectCode(store.beginUpload("no-such-user", "x", randomBytes(16)), "not_found");
-      });
-    });
-
-    describe("exclusively", () => {
-      it("confirms the exclusion it holds", async () => {
-        expect(
-          await accounts.exclusively("x", async (held) => {
-            await held.confirm();
-            return "held";
-          }),
-        ).toBe("held");
-      });
-
-      it("runs callers of one name one at a time; other names do not wait; errors pass through", async () => {
-        const log: string[] = [];
-        let release!: () => void;
-        const held = new Promise<void>((r) => {
-          release = r;
-        });
-        const first = accounts.exclusively("x", async () => {
-          log.push("first in");
-          await held;
-          log.push("first out");
-          return 1;
-        });
-        await new Promise((r) => setTimeout(r, 50));
-        // Settled into a value at once: it may fail before the test gets to look at it.
-        const second = accounts
-          .exclusively("x", async () => {
-            log.push("second");
-            throw new Error("boom");
-          })
-          .then(
-            () => null,
-            (err: unknown) => err,
-          );
-        const third = accounts.exclusively("x", async () => {
-          log.push("third");
-          return 3;
-        });
-        // Another name runs at once, and may use the store meanwhile.
-        expect(
-          await accounts.exclusively("y", async () => (await accounts.listUsers()).length),
-        ).toBeGreaterThan(0);
-        await new Promise((r) => setTimeout(r, 50));
-        expect(log).toEqual(["first in"]);
-        release();
-        expect(await first).toBe(1);
-        expect(await second).toEqual(new Error("boom"));
-        expect(await third).toBe(3);
-        // The waiters run after the holder (in which order among themselves is not promised).
-        expect(log.slice(0, 2)).toEqual(["first in", "first out"]);
-        expect(log.slice(2).sort()).toEqual(["second", "third"]);
       });
     });
 
@@ -658,130 +528,11 @@ export function objectStoreContract(name: string, factory: () => Promise<ObjectS
       });
     });
 
-    describe("users and tokens", () => {
-      const token = (uid: string, over: Partial<TokenRecord> = {}): TokenRecord => ({
-        id: `tok_${randomBytes(6).toString("hex")}`,
-        uid,
-        label: "laptop",
-        scopes: ["read", "write"],
-        secretHash: randomBytes(32),
-        created: new Date(1_700_000_003_000),
-        lastUsed: null,
-        expiresAt: new Date(1_900_000_000_000),
-        issuedBy: "admin",
-        ...over,
-      });
-
-      it("creates, finds and lists users; names are unique", async () => {
-        const u = newUser({ role: "admin" });
-        await accounts.createUser(u);
-        expect(await accounts.getUserByName(u.name)).toEqual(u);
-        expect(await accounts.getUserByUid(u.uid)).toEqual(u);
-        expect(await accounts.getUserByName("nobody")).toBeNull();
-        expect(await accounts.getUserByUid("nobody")).toBeNull();
-        expect(await accounts.countUsers()).toBe(2);
-        expect((await accounts.listUsers()).map((x) => x.uid).sort()).toEqual([owner, u.uid].sort());
-        await expectCode(accounts.createUser(newUser({ name: u.name })), "user_exists");
-        expect(await accounts.countUsers()).toBe(2);
-      });
-
-      it("stores tokens with their fields and touches lastUsed", async () => {
-        const t = token(owner);
-        await accounts.createToken(t);
-        expect(await accounts.getToken(t.id)).toEqual(t);
-        const bare = token(owner, { label: null, scopes: [], expiresAt: null });
-        await accounts.createToken(bare);
-        expect(await accounts.getToken(bare.id)).toEqual(bare);
-        expect((await accounts.listTokens(owner)).map((x) => x.id).sort()).toEqual([t.id, bare.id].sort());
-        const at = new Date(1_700_000_009_000);
-        await accounts.touchToken(t.id, at);
-        expect((await accounts.getToken(t.id))?.lastUsed?.getTime()).toBe(at.getTime());
-        expect(await accounts.getToken("nope")).toBeNull();
-        await expectCode(accounts.createToken(token("no-such-user")), "not_found");
-      });
-
-      it("finds a token with its user in one lookup, and neither once the user is gone", async () => {
-        const u = newUser({ role: "admin" });
-        await accounts.createUser(u);
-        const t = token(u.uid, { lastUsed: new Date(1_700_000_004_000) });
-        await accounts.createToken(t);
-        expect(await accounts.getTokenWithUser(t.id)).toEqual({ token: t, user: u });
-        expect(await accounts.getTokenWithUser("nope")).toBeNull();
-        await accounts.deleteToken(u.uid, t.id);
-        expect(await accounts.getTokenWithUser(t.id)).toBeNull();
-        const again = token(u.uid);
-        await accounts.createToken(again);
-        await accounts.deleteUser(u.uid);
-        expect(await accounts.getTokenWithUser(again.id)).toBeNull();
-      });
-
-      it("records enrollment once, and keeps issuedBy", async () => {
-        const u = newUser();
-        await accounts.createUser(u);
-        expect((await accounts.getUserByUid(u.uid))?.enrolledAt).toBeNull();
-        const first = token(u.uid, { issuedBy: "root" });
-        await accounts.createToken(first, { onlyWhileEnrolling: true });
-        expect((await accounts.getToken(first.id))?.issuedBy).toBe("root");
-        const at = new Date(1_700_000_010_000);
-        await accounts.markEnrolled(u.uid, at);
-        await accounts.markEnrolled(u.uid, new Date(1_700_000_020_000));
-        expect((await accounts.getUserByUid(u.uid))?.enrolledAt?.getTime()).toBe(at.getTime());
-        expect((await accounts.getTokenWithUser(first.id))?.user.enrolledAt?.getTime()).toBe(at.getTime());
-        const late = token(u.uid);
-        await expectCode(accounts.createToken(late, { onlyWhileEnrolling: true }), "enrolled");
-        expect(await accounts.getToken(late.id)).toBeNull();
-        // The user's own tokens need no such check.
-        await accounts.createToken(late);
-        expect(await accounts.getToken(late.id)).not.toBeNull();
-        await expectCode(
-          accounts.createToken(token("no-such-user"), { onlyWhileEnrolling: true }),
-          "not_found",
-        );
-      });
-
-      it("resetUser revokes every token, unenrolls and stores the one new token, atomically", async () => {
-        const u = newUser({ enrolledAt: new Date(1_700_000_010_000) });
-        await accounts.createUser(u);
-        const other = newUser();
-        await accounts.createUser(other);
-        const keep = token(other.uid);
-        await accounts.createToken(keep);
-        const old = [token(u.uid), token(u.uid, { scopes: ["read"] })];
-        for (const t of old) await accounts.createToken(t);
-        const fresh = token(u.uid, { issuedBy: "reset" });
-        expect(await accounts.resetUser(u.uid, fresh)).toBe(2);
-        for (const t of old) expect(await accounts.getToken(t.id)).toBeNull();
-        expect(await accounts.listTokens(u.uid)).toEqual([fresh]);
-        expect((await accounts.getUserByUid(u.uid))?.enrolledAt).toBeNull();
-        expect(await accounts.getToken(keep.id)).not.toBeNull();
-        expect(await accounts.resetUser("no-such-user", token("no-such-user"))).toBeNull();
-        // A token id another user holds fails the whole reset: nothing is revoked.
-        const second = token(u.uid);
-        await accounts.createToken(second);
-        await expect(accounts.resetUser(u.uid, token(u.uid, { id: keep.id }))).rejects.toThrow();
-        expect(await accounts.getToken(second.id)).not.toBeNull();
-      });
-
-      it("deletes a token only for its own user", async () => {
-        const other = newUser();
-        await accounts.createUser(other);
-        const t = token(owner);
-        await accounts.createToken(t);
-        expect(await accounts.deleteToken(other.uid, t.id)).toBe(false);
-        expect(await accounts.deleteToken(owner, t.id)).toBe(true);
-        expect(await accounts.getToken(t.id)).toBeNull();
-        expect(await accounts.deleteToken(owner, t.id)).toBe(false);
-      });
-
-      it("deleteOwnerObjects, then deleteUser: the user, its tokens, objects, segments and uploads go, nothing else", async () => {
+    describe("deleting an owner's objects", () => {
+      it("deleteOwnerObjects removes the owner's objects, segments and uploads, and nothing else", async () => {
         const other = newUser();
         await accounts.createUser(other);
         const keep = await putStreamed("keep", [seg(1)], {}, { owner: other.uid });
-        const otherToken = token(other.uid);
-        await accounts.createToken(otherToken);
-
-        const t = token(owner);
-        await accounts.createToken(t);
         const obj = await putStreamed("o", [seg(1), seg(2)]);
         const replaced = await putStreamed("o", [seg(3)]);
         const item = await putInline("1");
@@ -789,15 +540,7 @@ export function objectStoreContract(name: string, factory: () => Promise<ObjectS
         await store.beginUpload(owner, "up", up.writeId);
         await store.appendSegments(up.writeId, 0, [seg(5)]);
 
-        // Objects refer to their owner: the user goes only once they are gone, and a refusal changes nothing.
-        await expect(accounts.deleteUser(owner)).rejects.toBeInstanceOf(UserOwnsObjects);
-        expect(await accounts.getToken(t.id)).not.toBeNull();
         await store.deleteOwnerObjects(owner);
-        expect(await accounts.getUserByUid(owner)).not.toBeNull();
-        expect(await accounts.deleteUser(owner)).toBe(true);
-        expect(await accounts.getUserByUid(owner)).toBeNull();
-        expect(await accounts.getToken(t.id)).toBeNull();
-        expect(await accounts.listTokens(owner)).toEqual([]);
         expect(await store.getObject(owner, "o")).toBeNull();
         expect(await store.listObjects(owner, { limit: 10 })).toEqual([]);
         expect(await store.maxIntegerId(owner)).toBeNull();
@@ -808,80 +551,13 @@ export function objectStoreContract(name: string, factory: () => Promise<ObjectS
         // The write replaced before the deletion still goes through the reclaimer.
         await store.reclaim(new Set());
         expect(await store.readSegments(obj.meta.writeId, 0, 5)).toEqual([]);
-
-        expect(await accounts.getUserByUid(other.uid)).not.toBeNull();
-        expect(await accounts.getToken(otherToken.id)).not.toBeNull();
+        // The owner's account is the account store's to delete; another owner's objects stay.
+        expect(await accounts.getUserByUid(owner)).not.toBeNull();
+        expect(await store.getObject(other.uid, "keep")).not.toBeNull();
         expect(await store.readSegments(keep.meta.writeId, 0, 5)).toEqual([seg(1)]);
-        // Both steps are idempotent: a retry after a crash finishes the deletion.
+        // Idempotent: a retry after a crash finishes the deletion.
         await store.deleteOwnerObjects(owner);
-        expect(await accounts.deleteUser(owner)).toBe(false);
-        expect(await accounts.countUsers()).toBe(1);
-      });
-    });
-
-    describe("jobs", () => {
-      it("creates, reads and patches jobs", async () => {
-        const job = newJob(owner);
-        await jobs.createJob(job);
-        expect(await jobs.getJob(job.id)).toEqual(job);
-        expect(await jobs.getJob("nope")).toBeNull();
-        await jobs.updateJob(job.id, { done: 4, cursor: "abc" });
-        let got = await jobs.getJob(job.id);
-        expect(got).toMatchObject({ state: "running", done: 4, total: 10, cursor: "abc", error: null });
-        expect(got!.updated.getTime()).toBeGreaterThan(job.updated.getTime());
-        await jobs.updateJob(job.id, { state: "failed", error: "boom", cursor: null });
-        got = await jobs.getJob(job.id);
-        expect(got).toMatchObject({ state: "failed", done: 4, error: "boom", cursor: null });
-        expect(got!.created.getTime()).toBe(job.created.getTime());
-        await expectCode(jobs.createJob(job), "conflict");
-      });
-
-      it("keeps a job's result, and patches it apart from the other fields", async () => {
-        const job = newJob(owner, { result: '{"damaged":[]}' });
-        await jobs.createJob(job);
-        expect((await jobs.getJob(job.id))?.result).toBe('{"damaged":[]}');
-        await jobs.updateJob(job.id, { done: 1 });
-        expect((await jobs.getJob(job.id))?.result).toBe('{"damaged":[]}');
-        const big = JSON.stringify({
-          damaged: Array.from({ length: 1000 }, (_, i) => ({ id: `x${i}`, error: "e" })),
-        });
-        await jobs.updateJob(job.id, { result: big, state: "done" });
-        expect(await jobs.getJob(job.id)).toMatchObject({ result: big, state: "done", done: 1 });
-        await jobs.updateJob(job.id, { result: null });
-        expect((await jobs.getJob(job.id))?.result).toBeNull();
-      });
-
-      it("a lease given back (renewJobLease with -1) can be claimed at once", async () => {
-        const job = newJob(owner);
-        await jobs.createJob(job);
-        expect((await jobs.claimJob("w1", 60_000))?.id).toBe(job.id);
-        expect(await jobs.renewJobLease(job.id, "w1", -1)).toBe(true);
-        expect((await jobs.claimJob("w2", 60_000))?.id).toBe(job.id);
-      });
-
-      it("claimJob hands a running job to one worker at a time", async () => {
-        expect(await jobs.claimJob("w1", 60_000)).toBeNull();
-        const job = newJob(owner);
-        await jobs.createJob(job);
-        await jobs.createJob(newJob(owner, { state: "done" }));
-        await jobs.createJob(newJob(owner, { state: "failed" }));
-        const claimed = await jobs.claimJob("w1", 60_000);
-        expect(claimed?.id).toBe(job.id);
-        expect(await jobs.claimJob("w2", 60_000)).toBeNull();
-        expect(await jobs.renewJobLease(job.id, "w2", 60_000)).toBe(false);
-        expect(await jobs.renewJobLease(job.id, "w1", 60_000)).toBe(true);
-      });
-
-      it("an expired lease can be taken over; the old worker then loses it", async () => {
-        const job = newJob(owner);
-        await jobs.createJob(job);
-        // A lease that ended in the past stands for a worker that died.
-        expect((await jobs.claimJob("w1", -1000))?.id).toBe(job.id);
-        expect((await jobs.claimJob("w2", 60_000))?.id).toBe(job.id);
-        expect(await jobs.renewJobLease(job.id, "w1", 60_000)).toBe(false);
-        expect(await jobs.claimJob("w3", 60_000)).toBeNull();
-        await jobs.updateJob(job.id, { state: "done" });
-        expect(await jobs.renewJobLease(job.id, "w2", 60_000)).toBe(false);
+        expect(await store.sweepAbandonedUploads()).toBe(0);
       });
     });
 
