@@ -9,10 +9,10 @@ import {
 } from "../account-store.js";
 import { enrolledError } from "../enrolled.js";
 import type { TokenRecord, UserRecord } from "../records.js";
+import { postgresRows } from "../row-mapping.js";
 import type * as Rows from "../rows.js";
 import {
   pgParams,
-  postgresRows,
   TOKEN_COLUMN_NAMES,
   TOKEN_COLUMNS,
   TOKEN_COLUMNS_OF_T,

@@ -3,8 +3,9 @@
 import { AppError } from "../../errors.js";
 import type { JobPatch, JobStore } from "../job-store.js";
 import type { JobRecord } from "../records.js";
+import { postgresRows } from "../row-mapping.js";
 import type * as Rows from "../rows.js";
-import { JOB_COLUMN_NAMES, JOB_COLUMNS, pgParams, postgresRows, valuesOf } from "../rows.js";
+import { JOB_COLUMN_NAMES, JOB_COLUMNS, pgParams, valuesOf } from "../rows.js";
 import { interval } from "./liveness.js";
 import type { PgDatabase } from "./pg-database.js";
 import { isConstraint } from "./pg-errors.js";

@@ -4,17 +4,15 @@
 import { AppError } from "../../errors.js";
 import type { KeyStore } from "../key-store.js";
 import type { KekRewrap, KekVersionRecord, UserKeyState } from "../records.js";
+import { fromState, postgresRows, toState } from "../row-mapping.js";
 import type * as Rows from "../rows.js";
 import {
-  fromState,
   KEK_COLUMN_NAMES,
   KEK_COLUMNS,
   pgParams,
-  postgresRows,
   STATE_COLUMN_NAMES,
   STATE_COLUMNS,
   type StateRow,
-  toState,
   valuesOf,
 } from "../rows.js";
 import type { PgDatabase } from "./pg-database.js";

@@ -19,6 +19,7 @@ import type {
   WriteCondition,
 } from "../object-store.js";
 import type { DekRewrap, ObjectKeyInfo, ObjectMeta } from "../records.js";
+import { postgresRows, toKeyInfo } from "../row-mapping.js";
 import type * as Rows from "../rows.js";
 import {
   OBJECT_COLUMNS,
@@ -29,8 +30,6 @@ import {
   OBJECT_WRITE_COLUMNS,
   type ObjectKeyRow,
   pgParams,
-  postgresRows,
-  toKeyInfo,
   valuesOf,
 } from "../rows.js";
 import { checkCondition, objectExists } from "../write-condition.js";

@@ -3,8 +3,9 @@
 import { AppError } from "../../errors.js";
 import type { JobPatch, JobStore } from "../job-store.js";
 import type { JobRecord } from "../records.js";
+import { sqliteRows } from "../row-mapping.js";
 import type * as Rows from "../rows.js";
-import { JOB_COLUMN_NAMES, JOB_COLUMNS, sqliteParams, sqliteRows } from "../rows.js";
+import { JOB_COLUMN_NAMES, JOB_COLUMNS, sqliteParams } from "../rows.js";
 import type { SqliteDatabase } from "./database.js";
 import { isConstraint } from "./migrations.js";
 

@@ -4,17 +4,15 @@
 import { AppError, StorageUnavailableError } from "../../errors.js";
 import type { KeyStore } from "../key-store.js";
 import type { KekRewrap, KekVersionRecord, UserKeyState } from "../records.js";
+import { fromState, sqliteRows, toState } from "../row-mapping.js";
 import type * as Rows from "../rows.js";
 import {
-  fromState,
   KEK_COLUMN_NAMES,
   KEK_COLUMNS,
   STATE_COLUMN_NAMES,
   STATE_COLUMNS,
   type StateRow,
   sqliteParams,
-  sqliteRows,
-  toState,
 } from "../rows.js";
 import type { SqliteDatabase } from "./database.js";
 import { isConstraint } from "./migrations.js";

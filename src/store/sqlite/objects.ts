@@ -12,6 +12,7 @@ import type {
   WriteCondition,
 } from "../object-store.js";
 import type { DekRewrap, ObjectKeyInfo, ObjectMeta } from "../records.js";
+import { sqliteRows, toKeyInfo } from "../row-mapping.js";
 import type * as Rows from "../rows.js";
 import {
   OBJECT_COLUMNS,
@@ -22,8 +23,6 @@ import {
   OBJECT_WRITE_COLUMNS,
   type ObjectKeyRow,
   sqliteParams,
-  sqliteRows,
-  toKeyInfo,
 } from "../rows.js";
 import { checkCondition } from "../write-condition.js";
 import type { SqliteDatabase } from "./database.js";
