@@ -1,22 +1,49 @@
-// The rows both store adapters read and write: their shapes and one list of column names per
-// table, from which the adapters build their SQL. The mapping to and from the ports' records is in
+// The rows both store adapters read and write: their shapes, and the columns of each table, named
+// once, from which the adapters build their SQL. The mapping to and from the ports' records is in
 // row-mapping.ts.
 
-/** A column list for SQL text. */
-const list = (names: readonly string[], alias?: string) =>
-  names.map((c) => (alias ? `${alias}.${c}` : c)).join(", ");
+/** A table's columns (or some of them): their names, for binding values, and as SQL text. */
+export interface Columns<N extends string> {
+  readonly table: string;
+  readonly names: readonly N[];
+  /** `a, b, c` */
+  readonly list: string;
+  /** `x.a, x.b, x.c`: the list for the table aliased `x` in a join. */
+  of(alias: string): string;
+}
+
+/** The words of a space-separated list, as a tuple type. */
+type Words<S extends string> = S extends `${infer W} ${infer Rest}` ? [W, ...Words<Rest>] : [S];
+
+function columnSet<N extends string>(table: string, names: readonly N[]): Columns<N> {
+  return {
+    table,
+    names,
+    list: names.join(", "),
+    of: (alias) => names.map((c) => `${alias}.${c}`).join(", "),
+  };
+}
+
+/** The columns of row type R in `table`, named in one space-separated list; a name R does not have fails to compile. */
+function columns<R>() {
+  return <const S extends string>(
+    table: string,
+    spec: S & (Words<S>[number] extends keyof R ? unknown : never),
+  ): Columns<Words<S>[number]> => columnSet(table, spec.split(" ") as Words<S>[number][]);
+}
 
 /** The values of `names` in `row`, in that order (positional parameters). */
 export function valuesOf<R>(names: readonly (keyof R & string)[], row: R): unknown[] {
   return names.map((c) => row[c]);
 }
 
-/** SQLite named parameters for these columns: `@a, @b, …` (bound from a row object). */
-export const sqliteParams = (names: readonly string[]) => names.map((c) => `@${c}`).join(", ");
+/** SQLite's insert of a row into these columns, its values bound by name from a row object. */
+export const sqliteInsert = (c: Columns<string>) =>
+  `INSERT INTO ${c.table} (${c.list}) VALUES (${c.names.map((n) => `@${n}`).join(", ")})`;
 
-/** PostgreSQL positional parameters `$first, …` for `count` values. */
-export const pgParams = (count: number, first = 1) =>
-  Array.from({ length: count }, (_, i) => `$${first + i}`).join(", ");
+/** PostgreSQL's insert of a row into these columns, its values from valuesOf(c.names, row). */
+export const pgInsert = (c: Columns<string>) =>
+  `INSERT INTO ${c.table} (${c.list}) VALUES (${c.names.map((_, i) => `$${i + 1}`).join(", ")})`;
 
 // --- objects ---------------------------------------------------------------------------------------
 
@@ -38,25 +65,10 @@ export interface ObjectRow<Time> {
 }
 
 /** The columns of an ObjectRow, in the objects table of both schemas. */
-const OBJECT_COLUMN_NAMES = [
-  "owner",
-  "id",
-  "kind",
-  "size",
-  "content_type",
-  "etag",
-  "created",
-  "modified",
-  "write_id",
-  "format_version",
-  "suite",
-  "segment_size",
-  "kek_version",
-  "wrapped_dek",
-] as const satisfies ReadonlyArray<keyof ObjectRow<unknown>>;
-export const OBJECT_COLUMNS = list(OBJECT_COLUMN_NAMES);
-/** OBJECT_COLUMNS of the objects table aliased `o` (for joins). */
-export const OBJECT_COLUMNS_OF_O = list(OBJECT_COLUMN_NAMES, "o");
+export const OBJECTS = columns<ObjectRow<unknown>>()(
+  "objects",
+  "owner id kind size content_type etag created modified write_id format_version suite segment_size kek_version wrapped_dek",
+);
 
 /** What commitObject writes: an ObjectRow and `num`, the id's integer value (list order). */
 export interface ObjectWriteRow<Time> extends ObjectRow<Time> {
@@ -64,14 +76,12 @@ export interface ObjectWriteRow<Time> extends ObjectRow<Time> {
 }
 
 /** The columns commitObject inserts. */
-export const OBJECT_WRITE_COLUMN_NAMES = [...OBJECT_COLUMN_NAMES, "num"] as const satisfies ReadonlyArray<
-  keyof ObjectWriteRow<unknown>
->;
-export const OBJECT_WRITE_COLUMNS = list(OBJECT_WRITE_COLUMN_NAMES);
+export const OBJECTS_WRITTEN = columnSet<keyof ObjectWriteRow<unknown>>("objects", [...OBJECTS.names, "num"]);
 
 /** The columns a replacing write changes: all but the key, `num` (the id's) and the first version's `created`. */
-export const OBJECT_REPLACE_COLUMN_NAMES = OBJECT_COLUMN_NAMES.filter(
-  (c) => c !== "owner" && c !== "id" && c !== "created",
+export const OBJECTS_REPLACED = columnSet(
+  "objects",
+  OBJECTS.names.filter((c) => c !== "owner" && c !== "id" && c !== "created"),
 );
 
 /** The key bookkeeping of an object (ObjectKeyInfo). */
@@ -81,7 +91,7 @@ export interface ObjectKeyRow {
   kek_version: number;
   wrapped_dek: Buffer;
 }
-export const OBJECT_KEY_COLUMNS = "id, write_id, kek_version, wrapped_dek";
+export const OBJECT_KEYS = columns<ObjectKeyRow>()("objects", "id write_id kek_version wrapped_dek");
 
 // --- users and tokens -----------------------------------------------------------------------------
 
@@ -94,14 +104,7 @@ export interface UserRow<Time> {
 }
 
 /** The columns of a UserRow, in the users table of both schemas. */
-export const USER_COLUMN_NAMES = [
-  "uid",
-  "name",
-  "role",
-  "created",
-  "enrolled_at",
-] as const satisfies ReadonlyArray<keyof UserRow<unknown>>;
-export const USER_COLUMNS = list(USER_COLUMN_NAMES);
+export const USERS = columns<UserRow<unknown>>()("users", "uid name role created enrolled_at");
 
 export interface TokenRow<Time, Scopes> {
   id: string;
@@ -116,20 +119,10 @@ export interface TokenRow<Time, Scopes> {
 }
 
 /** The columns of a TokenRow, in the tokens table of both schemas. */
-export const TOKEN_COLUMN_NAMES = [
-  "id",
-  "uid",
-  "label",
-  "scopes",
-  "secret_hash",
-  "created",
-  "last_used",
-  "expires_at",
-  "issued_by",
-] as const satisfies ReadonlyArray<keyof TokenRow<unknown, unknown>>;
-export const TOKEN_COLUMNS = list(TOKEN_COLUMN_NAMES);
-/** TOKEN_COLUMNS of the tokens table aliased `t` (for joins). */
-export const TOKEN_COLUMNS_OF_T = list(TOKEN_COLUMN_NAMES, "t");
+export const TOKENS = columns<TokenRow<unknown, unknown>>()(
+  "tokens",
+  "id uid label scopes secret_hash created last_used expires_at issued_by",
+);
 
 /** A token row joined with its user's columns (getTokenWithUser). */
 export interface TokenUserRow<Time, Scopes> extends TokenRow<Time, Scopes> {
@@ -161,21 +154,10 @@ export interface JobRow<Time> {
 }
 
 /** The columns of a JobRow, in the jobs table of both schemas (the lease columns stay inside the adapters). */
-export const JOB_COLUMN_NAMES = [
-  "id",
-  "kind",
-  "owner",
-  "target",
-  "state",
-  "done",
-  "total",
-  "error",
-  "cursor",
-  "result",
-  "created",
-  "updated",
-] as const satisfies ReadonlyArray<keyof JobRow<unknown>>;
-export const JOB_COLUMNS = list(JOB_COLUMN_NAMES);
+export const JOBS = columns<JobRow<unknown>>()(
+  "jobs",
+  "id kind owner target state done total error cursor result created updated",
+);
 
 // --- keys -----------------------------------------------------------------------------------------
 
@@ -188,14 +170,10 @@ export interface KekRow<Time> {
 }
 
 /** The columns of a KekRow, in the kek_versions table of both schemas. */
-export const KEK_COLUMN_NAMES = [
-  "owner",
-  "version",
-  "root_version",
-  "wrapped_kek",
-  "created",
-] as const satisfies ReadonlyArray<keyof KekRow<unknown>>;
-export const KEK_COLUMNS = list(KEK_COLUMN_NAMES);
+export const KEK_VERSIONS = columns<KekRow<unknown>>()(
+  "kek_versions",
+  "owner version root_version wrapped_kek created",
+);
 
 export interface StateRow {
   owner: string;
@@ -204,9 +182,4 @@ export interface StateRow {
 }
 
 /** The columns of a StateRow, in the user_keys table of both schemas. */
-export const STATE_COLUMN_NAMES = [
-  "owner",
-  "primary_version",
-  "min_decryption_version",
-] as const satisfies ReadonlyArray<keyof StateRow>;
-export const STATE_COLUMNS = list(STATE_COLUMN_NAMES);
+export const USER_KEYS = columns<StateRow>()("user_keys", "owner primary_version min_decryption_version");

@@ -11,16 +11,7 @@ import { enrolledError } from "../enrolled.js";
 import type { TokenRecord, UserRecord } from "../records.js";
 import { postgresRows } from "../row-mapping.js";
 import type * as Rows from "../rows.js";
-import {
-  pgParams,
-  TOKEN_COLUMN_NAMES,
-  TOKEN_COLUMNS,
-  TOKEN_COLUMNS_OF_T,
-  TOKEN_USER_COLUMNS,
-  USER_COLUMN_NAMES,
-  USER_COLUMNS,
-  valuesOf,
-} from "../rows.js";
+import { pgInsert, TOKEN_USER_COLUMNS, TOKENS, USERS, valuesOf } from "../rows.js";
 import type { PgDatabase } from "./pg-database.js";
 import { isConstraint } from "./pg-errors.js";
 
@@ -29,8 +20,8 @@ type TokenRow = Rows.TokenRow<Date, string[]>;
 type TokenUserRow = Rows.TokenUserRow<Date, string[]>;
 const { toUser, fromUser, toToken, fromToken, toTokenWithUser } = postgresRows;
 
-const INSERT_TOKEN = `INSERT INTO tokens (${TOKEN_COLUMNS}) VALUES (${pgParams(TOKEN_COLUMN_NAMES.length)})`;
-const tokenValues = (t: TokenRecord) => valuesOf(TOKEN_COLUMN_NAMES, fromToken(t));
+const INSERT_TOKEN = pgInsert(TOKENS);
+const tokenValues = (t: TokenRecord) => valuesOf(TOKENS.names, fromToken(t));
 
 export class PostgresAccountStore implements AccountStore {
   readonly #db: PgDatabase;
@@ -48,10 +39,7 @@ export class PostgresAccountStore implements AccountStore {
 
   async createUser(user: UserRecord): Promise<void> {
     try {
-      await this.#db.query(
-        `INSERT INTO users (${USER_COLUMNS}) VALUES (${pgParams(USER_COLUMN_NAMES.length)})`,
-        valuesOf(USER_COLUMN_NAMES, fromUser(user)),
-      );
+      await this.#db.query(pgInsert(USERS), valuesOf(USERS.names, fromUser(user)));
     } catch (err) {
       if (isConstraint(err, "unique", "users_name_key"))
         throw new AppError("user_exists", "a user with this name already exists");
@@ -61,17 +49,17 @@ export class PostgresAccountStore implements AccountStore {
   }
 
   async getUserByName(name: string): Promise<UserRecord | null> {
-    const [row] = await this.#db.query<UserRow>(`SELECT ${USER_COLUMNS} FROM users WHERE name = $1`, [name]);
+    const [row] = await this.#db.query<UserRow>(`SELECT ${USERS.list} FROM users WHERE name = $1`, [name]);
     return row ? toUser(row) : null;
   }
 
   async getUserByUid(uid: string): Promise<UserRecord | null> {
-    const [row] = await this.#db.query<UserRow>(`SELECT ${USER_COLUMNS} FROM users WHERE uid = $1`, [uid]);
+    const [row] = await this.#db.query<UserRow>(`SELECT ${USERS.list} FROM users WHERE uid = $1`, [uid]);
     return row ? toUser(row) : null;
   }
 
   async listUsers(): Promise<UserRecord[]> {
-    const rows = await this.#db.query<UserRow>(`SELECT ${USER_COLUMNS} FROM users ORDER BY name`);
+    const rows = await this.#db.query<UserRow>(`SELECT ${USERS.list} FROM users ORDER BY name`);
     return rows.map(toUser);
   }
 
@@ -132,13 +120,13 @@ export class PostgresAccountStore implements AccountStore {
   }
 
   async getToken(id: string): Promise<TokenRecord | null> {
-    const [row] = await this.#db.query<TokenRow>(`SELECT ${TOKEN_COLUMNS} FROM tokens WHERE id = $1`, [id]);
+    const [row] = await this.#db.query<TokenRow>(`SELECT ${TOKENS.list} FROM tokens WHERE id = $1`, [id]);
     return row ? toToken(row) : null;
   }
 
   async getTokenWithUser(id: string): Promise<{ token: TokenRecord; user: UserRecord } | null> {
     const [row] = await this.#db.query<TokenUserRow>(
-      `SELECT ${TOKEN_COLUMNS_OF_T}, ${TOKEN_USER_COLUMNS} FROM tokens t JOIN users u ON u.uid = t.uid WHERE t.id = $1`,
+      `SELECT ${TOKENS.of("t")}, ${TOKEN_USER_COLUMNS} FROM tokens t JOIN users u ON u.uid = t.uid WHERE t.id = $1`,
       [id],
     );
     return row ? toTokenWithUser(row) : null;
@@ -146,7 +134,7 @@ export class PostgresAccountStore implements AccountStore {
 
   async listTokens(uid: string): Promise<TokenRecord[]> {
     const rows = await this.#db.query<TokenRow>(
-      `SELECT ${TOKEN_COLUMNS} FROM tokens WHERE uid = $1 ORDER BY created, id`,
+      `SELECT ${TOKENS.list} FROM tokens WHERE uid = $1 ORDER BY created, id`,
       [uid],
     );
     return rows.map(toToken);

@@ -5,7 +5,7 @@ import type { JobPatch, JobStore } from "../job-store.js";
 import type { JobRecord } from "../records.js";
 import { postgresRows } from "../row-mapping.js";
 import type * as Rows from "../rows.js";
-import { JOB_COLUMN_NAMES, JOB_COLUMNS, pgParams, valuesOf } from "../rows.js";
+import { JOBS, pgInsert, valuesOf } from "../rows.js";
 import { interval } from "./liveness.js";
 import type { PgDatabase } from "./pg-database.js";
 import { isConstraint } from "./pg-errors.js";
@@ -22,10 +22,7 @@ export class PostgresJobStore implements JobStore {
 
   async createJob(job: JobRecord): Promise<void> {
     try {
-      await this.#db.query(
-        `INSERT INTO jobs (${JOB_COLUMNS}) VALUES (${pgParams(JOB_COLUMN_NAMES.length)})`,
-        valuesOf(JOB_COLUMN_NAMES, fromJob(job)),
-      );
+      await this.#db.query(pgInsert(JOBS), valuesOf(JOBS.names, fromJob(job)));
     } catch (err) {
       if (isConstraint(err, "unique")) throw new AppError("conflict", "job id already exists");
       throw err;
@@ -33,7 +30,7 @@ export class PostgresJobStore implements JobStore {
   }
 
   async getJob(id: string): Promise<JobRecord | null> {
-    const [row] = await this.#db.query<JobRow>(`SELECT ${JOB_COLUMNS} FROM jobs WHERE id = $1`, [id]);
+    const [row] = await this.#db.query<JobRow>(`SELECT ${JOBS.list} FROM jobs WHERE id = $1`, [id]);
     return row ? toJob(row) : null;
   }
 
@@ -56,7 +53,7 @@ export class PostgresJobStore implements JobStore {
        WHERE id = (SELECT id FROM jobs
                    WHERE state = 'running' AND (lease_until IS NULL OR lease_until <= now())
                    ORDER BY created LIMIT 1 FOR UPDATE SKIP LOCKED)
-       RETURNING ${JOB_COLUMNS}`,
+       RETURNING ${JOBS.list}`,
       [worker, interval(leaseMs)],
     );
     return row ? toJob(row) : null;

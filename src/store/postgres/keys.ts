@@ -6,23 +6,15 @@ import type { KeyStore } from "../key-store.js";
 import type { KekRewrap, KekVersionRecord, UserKeyState } from "../records.js";
 import { fromState, postgresRows, toState } from "../row-mapping.js";
 import type * as Rows from "../rows.js";
-import {
-  KEK_COLUMN_NAMES,
-  KEK_COLUMNS,
-  pgParams,
-  STATE_COLUMN_NAMES,
-  STATE_COLUMNS,
-  type StateRow,
-  valuesOf,
-} from "../rows.js";
+import { KEK_VERSIONS, pgInsert, USER_KEYS, valuesOf } from "../rows.js";
 import type { PgDatabase } from "./pg-database.js";
 import { isConstraint } from "./pg-errors.js";
 
 type KekRow = Rows.KekRow<Date>;
 const { toKek, fromKek } = postgresRows;
 
-const INSERT_KEK = `INSERT INTO kek_versions (${KEK_COLUMNS}) VALUES (${pgParams(KEK_COLUMN_NAMES.length)})`;
-const kekValues = (rec: KekVersionRecord) => valuesOf(KEK_COLUMN_NAMES, fromKek(rec));
+const INSERT_KEK = pgInsert(KEK_VERSIONS);
+const kekValues = (rec: KekVersionRecord) => valuesOf(KEK_VERSIONS.names, fromKek(rec));
 
 export class PostgresKeyStore implements KeyStore {
   readonly #db: PgDatabase;
@@ -37,10 +29,7 @@ export class PostgresKeyStore implements KeyStore {
   async createUserKey(state: UserKeyState, first: KekVersionRecord): Promise<void> {
     try {
       await this.#db.tx("durable", async (q) => {
-        await q.query(
-          `INSERT INTO user_keys (${STATE_COLUMNS}) VALUES (${pgParams(STATE_COLUMN_NAMES.length)})`,
-          valuesOf(STATE_COLUMN_NAMES, fromState(state)),
-        );
+        await q.query(pgInsert(USER_KEYS), valuesOf(USER_KEYS.names, fromState(state)));
         await q.query(INSERT_KEK, kekValues(first));
       });
     } catch (err) {
@@ -50,15 +39,16 @@ export class PostgresKeyStore implements KeyStore {
   }
 
   async getUserKeyState(owner: string): Promise<UserKeyState | null> {
-    const [row] = await this.#db.query<StateRow>(`SELECT ${STATE_COLUMNS} FROM user_keys WHERE owner = $1`, [
-      owner,
-    ]);
+    const [row] = await this.#db.query<Rows.StateRow>(
+      `SELECT ${USER_KEYS.list} FROM user_keys WHERE owner = $1`,
+      [owner],
+    );
     return row ? toState(row) : null;
   }
 
   async listKekVersions(owner: string): Promise<KekVersionRecord[]> {
     const rows = await this.#db.query<KekRow>(
-      `SELECT ${KEK_COLUMNS} FROM kek_versions WHERE owner = $1 ORDER BY version`,
+      `SELECT ${KEK_VERSIONS.list} FROM kek_versions WHERE owner = $1 ORDER BY version`,
       [owner],
     );
     return rows.map(toKek);
@@ -66,7 +56,7 @@ export class PostgresKeyStore implements KeyStore {
 
   async getKekVersion(owner: string, version: number): Promise<KekVersionRecord | null> {
     const [row] = await this.#db.query<KekRow>(
-      `SELECT ${KEK_COLUMNS} FROM kek_versions WHERE owner = $1 AND version = $2`,
+      `SELECT ${KEK_VERSIONS.list} FROM kek_versions WHERE owner = $1 AND version = $2`,
       [owner, version],
     );
     return row ? toKek(row) : null;
@@ -120,10 +110,10 @@ export class PostgresKeyStore implements KeyStore {
     if (limit <= 0) return [];
     // Two range scans of (root_version, owner, version) instead of a full scan for `<>`.
     const rows = await this.#db.query<KekRow>(
-      `(SELECT ${KEK_COLUMNS} FROM kek_versions WHERE root_version < $1
+      `(SELECT ${KEK_VERSIONS.list} FROM kek_versions WHERE root_version < $1
         ORDER BY root_version, owner, version LIMIT $2)
        UNION ALL
-       (SELECT ${KEK_COLUMNS} FROM kek_versions WHERE root_version > $1
+       (SELECT ${KEK_VERSIONS.list} FROM kek_versions WHERE root_version > $1
         ORDER BY root_version, owner, version LIMIT $2)
        ORDER BY root_version, owner, version LIMIT $2`,
       [rootVersion, limit],

@@ -21,17 +21,7 @@ import type {
 import type { DekRewrap, ObjectKeyInfo, ObjectMeta } from "../records.js";
 import { postgresRows, toKeyInfo } from "../row-mapping.js";
 import type * as Rows from "../rows.js";
-import {
-  OBJECT_COLUMNS,
-  OBJECT_COLUMNS_OF_O,
-  OBJECT_KEY_COLUMNS,
-  OBJECT_REPLACE_COLUMN_NAMES,
-  OBJECT_WRITE_COLUMN_NAMES,
-  OBJECT_WRITE_COLUMNS,
-  type ObjectKeyRow,
-  pgParams,
-  valuesOf,
-} from "../rows.js";
+import { OBJECT_KEYS, OBJECTS, OBJECTS_REPLACED, OBJECTS_WRITTEN, pgInsert, valuesOf } from "../rows.js";
 import { checkCondition, objectExists } from "../write-condition.js";
 import { byteaLiteral } from "./binary-copy.js";
 import { interval, type Liveness } from "./liveness.js";
@@ -48,11 +38,10 @@ const ownerMissing = () => new AppError("not_found", "the owner does not exist")
 type ObjectRow = Rows.ObjectRow<Date>;
 const { toMeta, fromMeta } = postgresRows;
 
-/** Inserts an object row from valuesOf(OBJECT_WRITE_COLUMN_NAMES, …), doing nothing when the id is taken. */
-const INSERT_OBJECT = `INSERT INTO objects (${OBJECT_WRITE_COLUMNS})
-  VALUES (${pgParams(OBJECT_WRITE_COLUMN_NAMES.length)}) ON CONFLICT (owner, id) DO NOTHING`;
-/** Replaces an object's row: $1 owner, $2 id, then the values of OBJECT_REPLACE_COLUMN_NAMES. */
-const REPLACE_OBJECT = `UPDATE objects SET ${OBJECT_REPLACE_COLUMN_NAMES.map((c, i) => `${c} = $${i + 3}`).join(", ")}
+/** Inserts an object row from valuesOf(OBJECTS_WRITTEN.names, …), doing nothing when the id is taken. */
+const INSERT_OBJECT = `${pgInsert(OBJECTS_WRITTEN)} ON CONFLICT (owner, id) DO NOTHING`;
+/** Replaces an object's row: $1 owner, $2 id, then the values of OBJECTS_REPLACED.names. */
+const REPLACE_OBJECT = `UPDATE objects SET ${OBJECTS_REPLACED.names.map((c, i) => `${c} = $${i + 3}`).join(", ")}
   WHERE owner = $1 AND id = $2`;
 
 /** Inserts segments `first, first+1, …` of a write, as raw bytes (binary COPY, see binary-copy.ts). */
@@ -86,7 +75,7 @@ export class PostgresObjectStore implements ObjectStore {
 
   async getObject(owner: string, id: string): Promise<ObjectMeta | null> {
     const [row] = await this.#db.query<ObjectRow>(
-      `SELECT ${OBJECT_COLUMNS} FROM objects WHERE owner = $1 AND id = $2`,
+      `SELECT ${OBJECTS.list} FROM objects WHERE owner = $1 AND id = $2`,
       [owner, id],
     );
     return row ? toMeta(row) : null;
@@ -94,7 +83,7 @@ export class PostgresObjectStore implements ObjectStore {
 
   async getObjectForRead(owner: string, id: string, inlineMax: number): Promise<ObjectForRead | null> {
     const [row] = await this.#db.query<ObjectRow & { segment: Buffer | null }>(
-      `SELECT ${OBJECT_COLUMNS_OF_O}, s.data AS segment FROM objects o
+      `SELECT ${OBJECTS.of("o")}, s.data AS segment FROM objects o
        LEFT JOIN segments s ON o.size <= $3 AND o.size <= o.segment_size
                            AND s.write_id = o.write_id AND s.idx = 0
        WHERE o.owner = $1 AND o.id = $2`,
@@ -111,9 +100,9 @@ export class PostgresObjectStore implements ObjectStore {
     // An `after` that is not an integer id lies past every integer id.
     const withIntegers = (opts.after === undefined || afterNum !== null) && prefixAdmitsIntegers(prefix);
     const afterString = opts.after === undefined || afterNum !== null ? "" : opts.after;
-    const strings = `(SELECT 1 AS part, num, ${OBJECT_COLUMNS} FROM objects
+    const strings = `(SELECT 1 AS part, num, ${OBJECTS.list} FROM objects
        WHERE owner = $1 AND num IS NULL AND id > $2 AND id >= $3 AND id < $4 ORDER BY id LIMIT $5)`;
-    const integers = `(SELECT 0 AS part, num, ${OBJECT_COLUMNS} FROM objects
+    const integers = `(SELECT 0 AS part, num, ${OBJECTS.list} FROM objects
        WHERE owner = $1 AND num IS NOT NULL AND num > $6 AND id >= $3 AND id < $4 ORDER BY num LIMIT $5)`;
     const values: unknown[] = [owner, afterString, prefix, prefix + ID_HIGH, limit];
     let text = strings;
@@ -158,17 +147,13 @@ export class PostgresObjectStore implements ObjectStore {
           checkCondition(cur, cond);
           if (cur) {
             // `created` stays the first version's.
-            await q.query(REPLACE_OBJECT, [
-              meta.owner,
-              meta.id,
-              ...valuesOf(OBJECT_REPLACE_COLUMN_NAMES, row),
-            ]);
+            await q.query(REPLACE_OBJECT, [meta.owner, meta.id, ...valuesOf(OBJECTS_REPLACED.names, row)]);
             // Readers may still be streaming the old write: the reclaimer deletes it once they are done.
             if (!cur.write_id.equals(meta.writeId)) await q.query(TRASH, [cur.write_id]);
           } else {
             const inserted = await q.query(
               `${INSERT_OBJECT} RETURNING 1`,
-              valuesOf(OBJECT_WRITE_COLUMN_NAMES, row),
+              valuesOf(OBJECTS_WRITTEN.names, row),
             );
             // Another process created the object since our SELECT: look again, under its lock.
             if (inserted.length === 0) {
@@ -206,7 +191,7 @@ export class PostgresObjectStore implements ObjectStore {
       inlineSegments.length > INLINE_CREATE_MAX
     )
       return null;
-    const values = valuesOf(OBJECT_WRITE_COLUMN_NAMES, fromMeta(meta));
+    const values = valuesOf(OBJECTS_WRITTEN.names, fromMeta(meta));
     const segs = inlineSegments.map((seg, i) => {
       values.push(seg);
       return `(${i}, $${values.length}::bytea)`;
@@ -338,8 +323,8 @@ export class PostgresObjectStore implements ObjectStore {
 
   async objectKeyInfo(owner: string, afterId: string | null, limit: number): Promise<ObjectKeyInfo[]> {
     if (limit <= 0) return [];
-    const rows = await this.#db.query<ObjectKeyRow>(
-      `SELECT ${OBJECT_KEY_COLUMNS} FROM objects WHERE owner = $1 AND id > $2 ORDER BY id LIMIT $3`,
+    const rows = await this.#db.query<Rows.ObjectKeyRow>(
+      `SELECT ${OBJECT_KEYS.list} FROM objects WHERE owner = $1 AND id > $2 ORDER BY id LIMIT $3`,
       [owner, afterId ?? "", limit],
     );
     return rows.map(toKeyInfo);

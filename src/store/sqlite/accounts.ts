@@ -11,15 +11,7 @@ import { enrolledError } from "../enrolled.js";
 import type { TokenRecord, UserRecord } from "../records.js";
 import { sqliteRows } from "../row-mapping.js";
 import type * as Rows from "../rows.js";
-import {
-  sqliteParams,
-  TOKEN_COLUMN_NAMES,
-  TOKEN_COLUMNS,
-  TOKEN_COLUMNS_OF_T,
-  TOKEN_USER_COLUMNS,
-  USER_COLUMN_NAMES,
-  USER_COLUMNS,
-} from "../rows.js";
+import { sqliteInsert, TOKEN_USER_COLUMNS, TOKENS, USERS } from "../rows.js";
 import type { SqliteDatabase } from "./database.js";
 import { isConstraint } from "./migrations.js";
 
@@ -35,10 +27,10 @@ function prepareStatements(db: SqliteDatabase) {
   const p = db.prepare.bind(db);
   return {
     countUsers: p("SELECT count(*) FROM users").pluck(),
-    insertUser: p(`INSERT INTO users (${USER_COLUMNS}) VALUES (${sqliteParams(USER_COLUMN_NAMES)})`),
-    userByName: p(`SELECT ${USER_COLUMNS} FROM users WHERE name = ?`),
-    userByUid: p(`SELECT ${USER_COLUMNS} FROM users WHERE uid = ?`),
-    listUsers: p(`SELECT ${USER_COLUMNS} FROM users ORDER BY name`),
+    insertUser: p(sqliteInsert(USERS)),
+    userByName: p(`SELECT ${USERS.list} FROM users WHERE name = ?`),
+    userByUid: p(`SELECT ${USERS.list} FROM users WHERE uid = ?`),
+    listUsers: p(`SELECT ${USERS.list} FROM users ORDER BY name`),
     userEnrolledAt: p("SELECT enrolled_at FROM users WHERE uid = ?"),
     markEnrolled: p("UPDATE users SET enrolled_at = ? WHERE uid = ? AND enrolled_at IS NULL"),
     unenroll: p("UPDATE users SET enrolled_at = NULL WHERE uid = ?"),
@@ -46,12 +38,12 @@ function prepareStatements(db: SqliteDatabase) {
     deleteUserTokens: p("DELETE FROM tokens WHERE uid = ?"),
     deleteUser: p("DELETE FROM users WHERE uid = ?"),
 
-    insertToken: p(`INSERT INTO tokens (${TOKEN_COLUMNS}) VALUES (${sqliteParams(TOKEN_COLUMN_NAMES)})`),
-    getToken: p(`SELECT ${TOKEN_COLUMNS} FROM tokens WHERE id = ?`),
+    insertToken: p(sqliteInsert(TOKENS)),
+    getToken: p(`SELECT ${TOKENS.list} FROM tokens WHERE id = ?`),
     tokenWithUser: p(
-      `SELECT ${TOKEN_COLUMNS_OF_T}, ${TOKEN_USER_COLUMNS} FROM tokens t JOIN users u ON u.uid = t.uid WHERE t.id = ?`,
+      `SELECT ${TOKENS.of("t")}, ${TOKEN_USER_COLUMNS} FROM tokens t JOIN users u ON u.uid = t.uid WHERE t.id = ?`,
     ),
-    listTokens: p(`SELECT ${TOKEN_COLUMNS} FROM tokens WHERE uid = ? ORDER BY created, id`),
+    listTokens: p(`SELECT ${TOKENS.list} FROM tokens WHERE uid = ? ORDER BY created, id`),
     deleteToken: p("DELETE FROM tokens WHERE uid = ? AND id = ?"),
     touchToken: p("UPDATE tokens SET last_used = ? WHERE id = ?"),
   };

@@ -5,7 +5,7 @@ import type { JobPatch, JobStore } from "../job-store.js";
 import type { JobRecord } from "../records.js";
 import { sqliteRows } from "../row-mapping.js";
 import type * as Rows from "../rows.js";
-import { JOB_COLUMN_NAMES, JOB_COLUMNS, sqliteParams } from "../rows.js";
+import { JOBS, sqliteInsert } from "../rows.js";
 import type { SqliteDatabase } from "./database.js";
 import { isConstraint } from "./migrations.js";
 
@@ -15,8 +15,8 @@ const { toJob, fromJob } = sqliteRows;
 function prepareStatements(db: SqliteDatabase) {
   const p = db.prepare.bind(db);
   return {
-    insertJob: p(`INSERT INTO jobs (${JOB_COLUMNS}) VALUES (${sqliteParams(JOB_COLUMN_NAMES)})`),
-    getJob: p(`SELECT ${JOB_COLUMNS} FROM jobs WHERE id = ?`),
+    insertJob: p(sqliteInsert(JOBS)),
+    getJob: p(`SELECT ${JOBS.list} FROM jobs WHERE id = ?`),
     // One statement for every patch shape: a flag per field says whether to set it.
     updateJob: p(
       `UPDATE jobs SET
@@ -33,7 +33,7 @@ function prepareStatements(db: SqliteDatabase) {
       `UPDATE jobs SET lease_owner = @worker, lease_until = @until
        WHERE id = (SELECT id FROM jobs WHERE state = 'running' AND (lease_until IS NULL OR lease_until <= @now)
                    ORDER BY created LIMIT 1)
-       RETURNING ${JOB_COLUMNS}`,
+       RETURNING ${JOBS.list}`,
     ),
     renewLease: p("UPDATE jobs SET lease_until = ? WHERE id = ? AND lease_owner = ? AND state = 'running'"),
     freeLeases: p("UPDATE jobs SET lease_owner = NULL, lease_until = NULL WHERE lease_owner IS NOT NULL"),

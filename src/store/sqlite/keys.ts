@@ -6,14 +6,7 @@ import type { KeyStore } from "../key-store.js";
 import type { KekRewrap, KekVersionRecord, UserKeyState } from "../records.js";
 import { fromState, sqliteRows, toState } from "../row-mapping.js";
 import type * as Rows from "../rows.js";
-import {
-  KEK_COLUMN_NAMES,
-  KEK_COLUMNS,
-  STATE_COLUMN_NAMES,
-  STATE_COLUMNS,
-  type StateRow,
-  sqliteParams,
-} from "../rows.js";
+import { KEK_VERSIONS, sqliteInsert, USER_KEYS } from "../rows.js";
 import type { SqliteDatabase } from "./database.js";
 import { isConstraint } from "./migrations.js";
 
@@ -23,22 +16,22 @@ const { toKek, fromKek } = sqliteRows;
 function prepareStatements(db: SqliteDatabase) {
   const p = db.prepare.bind(db);
   return {
-    insertState: p(`INSERT INTO user_keys (${STATE_COLUMNS}) VALUES (${sqliteParams(STATE_COLUMN_NAMES)})`),
-    getState: p(`SELECT ${STATE_COLUMNS} FROM user_keys WHERE owner = ?`),
+    insertState: p(sqliteInsert(USER_KEYS)),
+    getState: p(`SELECT ${USER_KEYS.list} FROM user_keys WHERE owner = ?`),
     setPrimary: p("UPDATE user_keys SET primary_version = ? WHERE owner = ?"),
     raiseMin: p(
       "UPDATE user_keys SET min_decryption_version = max(min_decryption_version, ?) WHERE owner = ?",
     ),
-    insertKek: p(`INSERT INTO kek_versions (${KEK_COLUMNS}) VALUES (${sqliteParams(KEK_COLUMN_NAMES)})`),
-    listKeks: p(`SELECT ${KEK_COLUMNS} FROM kek_versions WHERE owner = ? ORDER BY version`),
-    getKek: p(`SELECT ${KEK_COLUMNS} FROM kek_versions WHERE owner = ? AND version = ?`),
+    insertKek: p(sqliteInsert(KEK_VERSIONS)),
+    listKeks: p(`SELECT ${KEK_VERSIONS.list} FROM kek_versions WHERE owner = ? ORDER BY version`),
+    getKek: p(`SELECT ${KEK_VERSIONS.list} FROM kek_versions WHERE owner = ? AND version = ?`),
     rewrap: p("UPDATE kek_versions SET root_version = ?, wrapped_kek = ? WHERE owner = ? AND version = ?"),
     // Two range scans of (root_version, owner, version) instead of a full scan for `<>`.
     wrappedBelow: p(
-      `SELECT ${KEK_COLUMNS} FROM kek_versions WHERE root_version < ? ORDER BY root_version, owner, version LIMIT ?`,
+      `SELECT ${KEK_VERSIONS.list} FROM kek_versions WHERE root_version < ? ORDER BY root_version, owner, version LIMIT ?`,
     ),
     wrappedAbove: p(
-      `SELECT ${KEK_COLUMNS} FROM kek_versions WHERE root_version > ? ORDER BY root_version, owner, version LIMIT ?`,
+      `SELECT ${KEK_VERSIONS.list} FROM kek_versions WHERE root_version > ? ORDER BY root_version, owner, version LIMIT ?`,
     ),
     deleteKeks: p("DELETE FROM kek_versions WHERE owner = ?"),
     deleteKeksBelow: p("DELETE FROM kek_versions WHERE owner = ? AND version < ?"),
@@ -70,7 +63,7 @@ export class SqliteKeyStore implements KeyStore {
   }
 
   async getUserKeyState(owner: string): Promise<UserKeyState | null> {
-    const row = this.#db.guard(() => this.#s.getState.get(owner)) as StateRow | undefined;
+    const row = this.#db.guard(() => this.#s.getState.get(owner)) as Rows.StateRow | undefined;
     return row ? toState(row) : null;
   }
 

@@ -14,16 +14,7 @@ import type {
 import type { DekRewrap, ObjectKeyInfo, ObjectMeta } from "../records.js";
 import { sqliteRows, toKeyInfo } from "../row-mapping.js";
 import type * as Rows from "../rows.js";
-import {
-  OBJECT_COLUMNS,
-  OBJECT_COLUMNS_OF_O,
-  OBJECT_KEY_COLUMNS,
-  OBJECT_REPLACE_COLUMN_NAMES,
-  OBJECT_WRITE_COLUMN_NAMES,
-  OBJECT_WRITE_COLUMNS,
-  type ObjectKeyRow,
-  sqliteParams,
-} from "../rows.js";
+import { OBJECT_KEYS, OBJECTS, OBJECTS_REPLACED, OBJECTS_WRITTEN, sqliteInsert } from "../rows.js";
 import { checkCondition } from "../write-condition.js";
 import type { SqliteDatabase } from "./database.js";
 import { isConstraint } from "./migrations.js";
@@ -42,9 +33,9 @@ const { toMeta, fromMeta } = sqliteRows;
 function prepareStatements(db: SqliteDatabase) {
   const p = db.prepare.bind(db);
   return {
-    getObject: p(`SELECT ${OBJECT_COLUMNS} FROM objects WHERE owner = ? AND id = ?`),
+    getObject: p(`SELECT ${OBJECTS.list} FROM objects WHERE owner = ? AND id = ?`),
     getObjectForRead: p(
-      `SELECT ${OBJECT_COLUMNS_OF_O}, s.data AS segment FROM objects o
+      `SELECT ${OBJECTS.of("o")}, s.data AS segment FROM objects o
        LEFT JOIN segments s ON o.size <= @inlineMax AND o.size <= o.segment_size
                            AND s.write_id = o.write_id AND s.idx = 0
        WHERE o.owner = @owner AND o.id = @id`,
@@ -52,23 +43,21 @@ function prepareStatements(db: SqliteDatabase) {
     currentObject: p("SELECT etag, write_id, created FROM objects WHERE owner = ? AND id = ?"),
     // INDEXED BY: the (owner, num, id) index gives both halves of the list order as range scans.
     listIntegers: p(
-      `SELECT ${OBJECT_COLUMNS} FROM objects INDEXED BY objects_list
+      `SELECT ${OBJECTS.list} FROM objects INDEXED BY objects_list
        WHERE owner = @owner AND num > @after AND id >= @lo AND id < @hi ORDER BY num LIMIT @limit`,
     ),
     listStrings: p(
-      `SELECT ${OBJECT_COLUMNS} FROM objects INDEXED BY objects_list
+      `SELECT ${OBJECTS.list} FROM objects INDEXED BY objects_list
        WHERE owner = @owner AND num IS NULL AND id > @after AND id >= @lo AND id < @hi ORDER BY id LIMIT @limit`,
     ),
     maxIntegerId: p(
       `SELECT num FROM objects INDEXED BY objects_list
        WHERE owner = ? AND num IS NOT NULL ORDER BY num DESC LIMIT 1`,
     ).pluck(),
-    insertObject: p(
-      `INSERT INTO objects (${OBJECT_WRITE_COLUMNS}) VALUES (${sqliteParams(OBJECT_WRITE_COLUMN_NAMES)})`,
-    ),
+    insertObject: p(sqliteInsert(OBJECTS_WRITTEN)),
     // `created` is left alone: it stays the first version's.
     replaceObject: p(
-      `UPDATE objects SET ${OBJECT_REPLACE_COLUMN_NAMES.map((c) => `${c} = @${c}`).join(", ")}
+      `UPDATE objects SET ${OBJECTS_REPLACED.names.map((c) => `${c} = @${c}`).join(", ")}
        WHERE owner = @owner AND id = @id`,
     ),
     deleteObject: p("DELETE FROM objects WHERE owner = ? AND id = ?"),
@@ -93,7 +82,7 @@ function prepareStatements(db: SqliteDatabase) {
     trashed: p("SELECT write_id FROM trash ORDER BY trashed_at").pluck(),
     untrash: p("DELETE FROM trash WHERE write_id = ?"),
 
-    keyInfo: p(`SELECT ${OBJECT_KEY_COLUMNS} FROM objects WHERE owner = ? AND id > ? ORDER BY id LIMIT ?`),
+    keyInfo: p(`SELECT ${OBJECT_KEYS.list} FROM objects WHERE owner = ? AND id > ? ORDER BY id LIMIT ?`),
     updateWrappedDek: p(
       `UPDATE objects SET kek_version = ?, wrapped_dek = ?
        WHERE owner = ? AND id = ? AND write_id = ?`,
@@ -293,7 +282,9 @@ export class SqliteObjectStore implements ObjectStore {
 
   async objectKeyInfo(owner: string, afterId: string | null, limit: number): Promise<ObjectKeyInfo[]> {
     if (limit <= 0) return [];
-    const rows = this.#db.guard(() => this.#s.keyInfo.all(owner, afterId ?? "", limit)) as ObjectKeyRow[];
+    const rows = this.#db.guard(() =>
+      this.#s.keyInfo.all(owner, afterId ?? "", limit),
+    ) as Rows.ObjectKeyRow[];
     return rows.map(toKeyInfo);
   }
 
