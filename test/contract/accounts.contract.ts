@@ -1,28 +1,14 @@
 // The AccountStore contract: every adapter runs this suite unchanged. It talks only to the ports
 // (the object port makes the objects that keep a user from being deleted).
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { StorageUnavailableError } from "../../src/errors.js";
-import { type AccountStore, UserOwnsObjects } from "../../src/store/account-store.js";
-import type { ObjectStore } from "../../src/store/object-store.js";
-import { expectCode, newMeta, newToken, newUser, type ObjectsFixture, seg } from "./fixtures.js";
+import { UserOwnsObjects } from "../../src/store/account-store.js";
+import { expectCode } from "./assertions.js";
+import { freshObjectsDatabase, newMeta, newToken, newUser, type ObjectsFixture, seg } from "./fixtures.js";
 
 export function accountStoreContract(name: string, factory: () => Promise<ObjectsFixture>): void {
   describe(`AccountStore contract: ${name}`, () => {
-    let fx: ObjectsFixture;
-    let accounts: AccountStore;
-    let objects: ObjectStore;
-    let owner: string;
-
-    beforeEach(async () => {
-      fx = await factory();
-      ({ accounts, objects } = fx.db);
-      const u = newUser();
-      await accounts.createUser(u);
-      owner = u.uid;
-    });
-    afterEach(async () => {
-      await fx.cleanup();
-    });
+    const { owner, accounts, objects, db } = freshObjectsDatabase(factory);
 
     describe("exclusively", () => {
       it("confirms the exclusion it holds", async () => {
@@ -212,10 +198,10 @@ export function accountStoreContract(name: string, factory: () => Promise<Object
 
     describe("lifecycle", () => {
       it("reports StorageUnavailableError once its database is closed", async () => {
-        await fx.db.close();
+        await db.close();
         await expect(accounts.getUserByName("x")).rejects.toBeInstanceOf(StorageUnavailableError);
         await expect(accounts.createUser(newUser())).rejects.toBeInstanceOf(StorageUnavailableError);
-        await fx.db.close();
+        await db.close();
       });
     });
   });

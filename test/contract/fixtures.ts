@@ -1,8 +1,10 @@
-// What the contract suites share: records to store, the fixture each adapter's runner opens
-// (sqlite.test.ts, postgres.test.ts), and the assertions they have in common.
+// What the contract suites share: the databases each adapter's runner opens (sqlite.test.ts,
+// postgres.test.ts), fresh for every test, and records to store in them.
 import { randomBytes } from "node:crypto";
-import { expect } from "vitest";
-import { AppError } from "../../src/errors.js";
+import { afterEach, beforeEach } from "vitest";
+import type { AccountStore } from "../../src/store/account-store.js";
+import type { JobStore } from "../../src/store/job-store.js";
+import type { ObjectStore } from "../../src/store/object-store.js";
 import type {
   JobRecord,
   KekVersionRecord,
@@ -10,12 +12,62 @@ import type {
   TokenRecord,
   UserRecord,
 } from "../../src/store/records.js";
-import type { KeysDatabase, ObjectsDatabase } from "../../src/store/stores.js";
+import type { Database, KeysDatabase, ObjectsDatabase } from "../../src/store/stores.js";
 
 /** The objects database, freshly opened: its object, account and job ports share one connection. */
 export interface ObjectsFixture {
   db: ObjectsDatabase;
   cleanup(): Promise<void>;
+}
+
+/** The ports of the objects database that each test opens afresh, and a user in it, `owner`. */
+export interface FreshObjectsDatabase {
+  readonly owner: string;
+  readonly objects: ObjectStore;
+  readonly accounts: AccountStore;
+  readonly jobs: JobStore;
+  /** The database itself: ping and close. */
+  readonly db: Database;
+}
+
+/**
+ * The setup of the object, account and job suites: before each test a freshly opened objects
+ * database holding the user `owner`, closed after the test. The ports returned stand for the
+ * current test's: every call goes to them.
+ */
+export function freshObjectsDatabase(factory: () => Promise<ObjectsFixture>): FreshObjectsDatabase {
+  const user = newUser();
+  let fx: ObjectsFixture | undefined;
+  const db = (): ObjectsDatabase => {
+    if (!fx) throw new Error("the objects database is open only while a test runs");
+    return fx.db;
+  };
+  beforeEach(async () => {
+    fx = await factory();
+    await fx.db.accounts.createUser(user);
+  });
+  afterEach(async () => {
+    await fx?.cleanup();
+    fx = undefined;
+  });
+  return {
+    owner: user.uid,
+    objects: current(() => db().objects),
+    accounts: current(() => db().accounts),
+    jobs: current(() => db().jobs),
+    db: current(db),
+  };
+}
+
+/** A stand-in for the object `get` returns at the time of each call. */
+function current<T extends object>(get: () => T): T {
+  return new Proxy({} as T, {
+    get(_target, prop) {
+      const target = get();
+      const value = Reflect.get(target, prop, target);
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  });
 }
 
 /** The keys database, freshly opened. */
@@ -76,22 +128,6 @@ export function newJob(owner: string, overrides: Partial<JobRecord> = {}): JobRe
     updated: at,
     ...overrides,
   };
-}
-
-/** Compares segment lists by bytes (deep equality on large Buffers is slow). */
-export function expectSegments(got: Buffer[], want: Buffer[]): void {
-  expect(got.map((b) => b.length)).toEqual(want.map((b) => b.length));
-  for (const [i, b] of got.entries()) expect(b.equals(want[i]!), `segment ${i} differs`).toBe(true);
-}
-
-/** Awaits a rejection and checks it is an AppError with this code (shared by the contract suites). */
-export async function expectCode(p: Promise<unknown>, code: string): Promise<void> {
-  const err = await p.then(
-    () => null,
-    (e: unknown) => e,
-  );
-  expect(err, `expected a rejection with code ${code}`).toBeInstanceOf(AppError);
-  expect((err as AppError).code).toBe(code);
 }
 
 export function newToken(uid: string, over: Partial<TokenRecord> = {}): TokenRecord {

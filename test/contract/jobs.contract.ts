@@ -1,24 +1,13 @@
 // The JobStore contract: every adapter runs this suite unchanged. It talks only to the port.
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { StorageUnavailableError } from "../../src/errors.js";
-import type { JobStore } from "../../src/store/job-store.js";
-import { expectCode, newJob, newUser, type ObjectsFixture } from "./fixtures.js";
+import { expectCode } from "./assertions.js";
+import { freshObjectsDatabase, newJob, type ObjectsFixture } from "./fixtures.js";
 
 export function jobStoreContract(name: string, factory: () => Promise<ObjectsFixture>): void {
   describe(`JobStore contract: ${name}`, () => {
-    let fx: ObjectsFixture;
-    let jobs: JobStore;
-    /** Jobs name the user who started them (no row needed: jobs outlive their owner). */
-    let owner: string;
-
-    beforeEach(async () => {
-      fx = await factory();
-      jobs = fx.db.jobs;
-      owner = newUser().uid;
-    });
-    afterEach(async () => {
-      await fx.cleanup();
-    });
+    /** Jobs name the user who started them. */
+    const { owner, jobs, db } = freshObjectsDatabase(factory);
 
     describe("jobs", () => {
       it("creates, reads and patches jobs", async () => {
@@ -88,10 +77,10 @@ export function jobStoreContract(name: string, factory: () => Promise<ObjectsFix
 
     describe("lifecycle", () => {
       it("reports StorageUnavailableError once its database is closed", async () => {
-        await fx.db.close();
+        await db.close();
         await expect(jobs.getJob("x")).rejects.toBeInstanceOf(StorageUnavailableError);
         await expect(jobs.createJob(newJob(owner))).rejects.toBeInstanceOf(StorageUnavailableError);
-        await fx.db.close();
+        await db.close();
       });
     });
   });

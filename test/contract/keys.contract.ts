@@ -4,7 +4,8 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { StorageUnavailableError } from "../../src/errors.js";
 import type { KeyStore } from "../../src/store/key-store.js";
 import type { KekVersionRecord, UserKeyState } from "../../src/store/records.js";
-import { expectCode, type KeysFixture, kek } from "./fixtures.js";
+import { expectCode } from "./assertions.js";
+import { type KeysFixture, kek } from "./fixtures.js";
 
 export function keyStoreContract(name: string, factory: () => Promise<KeysFixture>): void {
   describe(`KeyStore contract: ${name}`, () => {

@@ -1,30 +1,16 @@
 // The ObjectStore contract: every adapter runs this suite unchanged. It talks only to the ports
 // (the account port creates the owners objects refer to).
 import { randomBytes } from "node:crypto";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { beforeEach, describe, expect, it } from "vitest";
 import { AppError, StorageUnavailableError } from "../../src/errors.js";
-import type { AccountStore } from "../../src/store/account-store.js";
-import type { ObjectStore, WriteCondition } from "../../src/store/object-store.js";
+import type { WriteCondition } from "../../src/store/object-store.js";
 import type { ObjectMeta } from "../../src/store/records.js";
-import { expectCode, expectSegments, newMeta, newUser, type ObjectsFixture, seg } from "./fixtures.js";
+import { expectCode, expectSegments } from "./assertions.js";
+import { freshObjectsDatabase, newMeta, newUser, type ObjectsFixture, seg } from "./fixtures.js";
 
 export function objectStoreContract(name: string, factory: () => Promise<ObjectsFixture>): void {
   describe(`ObjectStore contract: ${name}`, () => {
-    let fx: ObjectsFixture;
-    let store: ObjectStore;
-    let accounts: AccountStore;
-    let owner: string;
-
-    beforeEach(async () => {
-      fx = await factory();
-      ({ objects: store, accounts } = fx.db);
-      const u = newUser();
-      await accounts.createUser(u);
-      owner = u.uid;
-    });
-    afterEach(async () => {
-      await fx.cleanup();
-    });
+    const { owner, objects: store, accounts, db } = freshObjectsDatabase(factory);
 
     /** A committed object whose data went through beginUpload/appendSegments. */
     async function putStreamed(
@@ -563,14 +549,14 @@ export function objectStoreContract(name: string, factory: () => Promise<Objects
 
     describe("lifecycle", () => {
       it("pings, and reports StorageUnavailableError once closed", async () => {
-        await fx.db.ping();
-        await fx.db.close();
-        await expect(fx.db.ping()).rejects.toBeInstanceOf(StorageUnavailableError);
+        await db.ping();
+        await db.close();
+        await expect(db.ping()).rejects.toBeInstanceOf(StorageUnavailableError);
         await expect(store.getObject(owner, "x")).rejects.toBeInstanceOf(StorageUnavailableError);
         await expect(store.commitObject(newMeta(owner, "x"), {}, [seg(1)])).rejects.toBeInstanceOf(
           StorageUnavailableError,
         );
-        await fx.db.close();
+        await db.close();
       });
     });
   });

@@ -11,7 +11,8 @@ import { SchemaVersionError, storageFault } from "../../src/store/sqlite/migrati
 import { openKeysFile, openObjectsFile, openSqliteStores } from "../../src/store/sqlite/open.js";
 import { killWhenReady } from "../helpers/kill-when-ready.js";
 import { accountStoreContract } from "./accounts.contract.js";
-import { expectSegments, kek, newMeta, newUser, type ObjectsFixture } from "./fixtures.js";
+import { expectSegments } from "./assertions.js";
+import { kek, newMeta, newUser, type ObjectsFixture } from "./fixtures.js";
 import { jobStoreContract } from "./jobs.contract.js";
 import { keyStoreContract } from "./keys.contract.js";
 import { objectStoreContract } from "./objects.contract.js";
