@@ -94,7 +94,7 @@ export class UserService {
 
   /**
    * The user's objects and uploads, then its tokens and itself: objects refer to the user, so they
-   * go first. A write that slips in between (its KEK was still cached when the keys went) makes
+   * go first. A write that slips in between (it wrapped its data key before the keys went) makes
    * deleteUser refuse with UserOwnsObjects: the objects are deleted again, a few rounds at most.
    */
   private async deleteObjectsThenAccount(uid: string): Promise<void> {
