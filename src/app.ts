@@ -40,13 +40,12 @@ import { KeyVersions } from "./keys/key-versions.js";
 import type { RootKeyProvider } from "./keys/root-key-provider.js";
 import { DownloadLinks } from "./objects/download-links.js";
 import { ObjectService } from "./objects/object-service.js";
-import type { KeyStore, ObjectStore } from "./store/store.js";
+import type { Stores } from "./store/stores.js";
 import { VERSION } from "./version.js";
 import { YoungCollector } from "./young-gc.js";
 
 export interface Deps {
-  store: ObjectStore;
-  keyStore: KeyStore;
+  stores: Stores;
   root: RootKeyProvider;
   logger: Logger;
 }
@@ -81,13 +80,14 @@ export function buildServices(
   deps: Deps,
   metrics: ServiceMetrics = new ServiceMetrics(VERSION),
 ): Services {
-  const keys = new KeyService(deps.keyStore, deps.root, {
+  const { stores } = deps;
+  const keys = new KeyService(stores.keys, deps.root, {
     cacheSize: config.keyCacheSize,
     cacheTtlMs: config.keyCacheTtlSeconds * 1000,
   });
   metrics.observeKeyCache(keys.cache);
   const objects = new ObjectService(
-    deps.store,
+    stores.objects,
     keys,
     {
       maxObjectBytes: config.maxObjectBytes,
@@ -103,23 +103,23 @@ export function buildServices(
     },
     (err, what) => deps.logger.error({ err }, `background ${what} failed`),
   );
-  const users = new UserService(deps.store, keys, deps.logger);
-  const auth = new AuthService(deps.store, users, deps.logger);
+  const users = new UserService(stores.accounts, stores.objects, keys, deps.logger);
+  const auth = new AuthService(stores.accounts, users, deps.logger);
   const runner = new JobRunner(
-    deps.store,
+    stores.jobs,
     {
-      [REWRAP]: rewrapJob(keys, deps.store),
-      [ROOT_ROTATE]: rootRotationJob(keys, deps.keyStore, {
+      [REWRAP]: rewrapJob(keys, stores.objects, stores.accounts),
+      [ROOT_ROTATE]: rootRotationJob(keys, stores.keys, {
         // One process owns an SQLite store; PostgreSQL is shared by any number of them.
         retireGraceMs: config.databaseUrl ? MULTI_PROCESS_ROOT_RETIRE_GRACE_MS : 0,
       }),
-      [VERIFY]: verifyJob(objects),
+      [VERIFY]: verifyJob(objects, stores.accounts),
     },
     { logger: deps.logger.child({ component: "jobs" }), metrics },
   );
-  const keyVersions = new KeyVersions(keys, deps.store);
-  const jobs = new JobService(deps.store, runner);
-  const links = new DownloadLinks(deps.store, keys);
+  const keyVersions = new KeyVersions(keys, stores.objects);
+  const jobs = new JobService(stores.jobs, stores.objects, stores.accounts, runner);
+  const links = new DownloadLinks(stores.objects, stores.accounts, keys);
   return { objects, keys, keyVersions, auth, users, jobs, runner, links };
 }
 
@@ -164,8 +164,7 @@ export async function build(config: Config, deps: Deps): Promise<App> {
   await app.register(drainingPlugin, { isDraining: () => shuttingDown });
   await app.register(docsPlugin, { version: VERSION });
   await app.register(systemRoutes, {
-    store: deps.store,
-    keyStore: deps.keyStore,
+    stores: deps.stores,
     root: deps.root,
     isShuttingDown: () => shuttingDown,
   });

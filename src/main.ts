@@ -8,7 +8,7 @@ import type { RootKeyProvider } from "./keys/root-key-provider.js";
 import { createLogger } from "./logger.js";
 import { SIGNAL_QUIET_PERIOD_MS, signalClassifier } from "./second-signal.js";
 import { openStores } from "./store/open-store.js";
-import type { KeyStore, ObjectStore } from "./store/store.js";
+import type { Stores } from "./store/stores.js";
 
 export { createLogger, REDACT_PATHS } from "./logger.js";
 
@@ -34,7 +34,7 @@ export async function runServer(
   config: Config,
   logger: Logger = createLogger(config),
 ): Promise<RunningServer> {
-  let opened: { objects: ObjectStore; keys: KeyStore } | undefined;
+  let opened: Stores | undefined;
   let provider: RootKeyProvider | undefined;
   try {
     const stores = await openStores(config, logger);
@@ -42,7 +42,7 @@ export async function runServer(
     const root = createRootKeyProvider({ config, logger });
     provider = root;
     await root.open();
-    const built = await build(config, { store: stores.objects, keyStore: stores.keys, root, logger });
+    const built = await build(config, { stores, root, logger });
     const { app, services } = built;
     const maintain = async () => {
       const swept = await services.objects.maintain();
@@ -119,8 +119,7 @@ export async function runServer(
       await attempt("finishing background work", () => services.objects.settle());
       await attempt("stopping the read thread", () => services.objects.close());
       clearTimeout(deadline);
-      await attempt("closing the object store", () => stores.objects.close());
-      await attempt("closing the key store", () => stores.keys.close());
+      await attempt("closing the stores", () => stores.close());
       await attempt("closing the key provider", () => root.close());
       if (cut) clean = false;
       if (clean) logger.info("SSE Store stopped");
@@ -130,8 +129,7 @@ export async function runServer(
     let closing: Promise<ShutdownResult> | null = null;
     return { url, shutdownTimeoutMs, close: () => (closing ??= shutdown()), abortRequests };
   } catch (err) {
-    await opened?.objects.close().catch(() => undefined);
-    await opened?.keys.close().catch(() => undefined);
+    await opened?.close().catch(() => undefined);
     await provider?.close().catch(() => undefined);
     throw err;
   }

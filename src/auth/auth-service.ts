@@ -5,7 +5,8 @@ import { chmodSync, mkdirSync, renameSync, rmSync, writeFileSync } from "node:fs
 import path from "node:path";
 import type { Logger } from "pino";
 import { AppError } from "../errors.js";
-import type { ObjectStore, Role, Scope, TokenRecord, UserRecord } from "../store/store.js";
+import type { AccountStore } from "../store/account-store.js";
+import type { Role, Scope, TokenRecord, UserRecord } from "../store/records.js";
 import type { Principal } from "./principal.js";
 import { generateToken, hashMatches, hashToken, isPlausibleToken, tokenLookupId } from "./token-format.js";
 import { ALL_SCOPES } from "./token-grant.js";
@@ -25,7 +26,7 @@ export class AuthService {
   private readonly lastTouch = new Map<string, number>();
 
   constructor(
-    private readonly store: ObjectStore,
+    private readonly accounts: AccountStore,
     private readonly users: UserService,
     private readonly logger: Logger,
   ) {}
@@ -35,7 +36,7 @@ export class AuthService {
     if (!isPlausibleToken(token)) return null;
     // One hash per request: it is both the comparison value and, for a bootstrap token, the lookup id.
     const hash = hashToken(token);
-    const found = await this.store.getTokenWithUser(tokenLookupId(token, hash));
+    const found = await this.accounts.getTokenWithUser(tokenLookupId(token, hash));
     if (!found || !hashMatches(hash, found.token.secretHash)) return null;
     const { token: rec, user } = found;
     const now = Date.now();
@@ -44,7 +45,7 @@ export class AuthService {
       // The first use of a credential of its own: from now on only the user issues its credentials.
       // Durable before the request is served, so no admin can issue one after it.
       user.enrolledAt = new Date(now);
-      await this.store.markEnrolled(user.uid, user.enrolledAt);
+      await this.accounts.markEnrolled(user.uid, user.enrolledAt);
       this.logger.info({ user: user.name, tokenId: rec.id }, "user enrolled (first authentication)");
     }
     const last = this.lastTouch.get(rec.id) ?? 0;
@@ -53,7 +54,7 @@ export class AuthService {
       if (this.lastTouch.size > MAX_TRACKED_TOUCHES) this.lastTouch.clear();
       rec.lastUsed = new Date(now);
       // Best effort: a failed lastUsed update must not fail the request.
-      this.store
+      this.accounts
         .touchToken(rec.id, rec.lastUsed)
         .catch((err) => this.logger.warn({ err }, "token lastUsed update failed"));
     }
@@ -65,7 +66,7 @@ export class AuthService {
    * random token written to `<dataDir>/bootstrap-token` (mode 0600). The token is never logged.
    */
   async bootstrap(opts: { token?: string; dataDir: string }): Promise<void> {
-    if ((await this.store.countUsers()) > 0) {
+    if ((await this.accounts.countUsers()) > 0) {
       if (opts.token) this.logger.info("users exist: SSE_BOOTSTRAP_TOKEN is not used");
       return;
     }

@@ -2,7 +2,7 @@
 // itself can never exceed the token it authenticates with, neither in scopes nor in lifetime.
 import { hasControlCharacter } from "../control-characters.js";
 import { AppError } from "../errors.js";
-import type { Scope, TokenRecord } from "../store/store.js";
+import type { Scope, TokenRecord } from "../store/records.js";
 
 export const ALL_SCOPES: readonly Scope[] = ["read", "write"];
 /** Ten years: long enough for any service account, short enough to stay a number of seconds. */

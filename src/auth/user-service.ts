@@ -4,12 +4,17 @@ import { randomUUID } from "node:crypto";
 import type { Logger } from "pino";
 import { AppError } from "../errors.js";
 import type { KeyService } from "../keys/key-service.js";
+import { type AccountStore, type HeldLock, UserOwnsObjects } from "../store/account-store.js";
 import { enrolledError } from "../store/enrolled.js";
-import type { HeldLock, ObjectStore, Role, TokenRecord, UserRecord } from "../store/store.js";
+import type { ObjectStore } from "../store/object-store.js";
+import type { Role, TokenRecord, UserRecord } from "../store/records.js";
 import type { Principal } from "./principal.js";
 import { generateToken, hashToken, isTokenId, tokenLookupId } from "./token-format.js";
 import { grantToken, type TokenGrant, type TokenRequest } from "./token-grant.js";
 import { validateUserName } from "./user-name.js";
+
+/** Rounds of deleting a user's objects before its account, when writes keep landing in between. */
+const DELETE_ROUNDS = 3;
 
 export interface IssuedToken {
   record: TokenRecord;
@@ -19,7 +24,9 @@ export interface IssuedToken {
 
 export class UserService {
   constructor(
-    private readonly store: ObjectStore,
+    private readonly accounts: AccountStore,
+    /** For deleting a user's objects. */
+    private readonly objects: ObjectStore,
     private readonly keys: KeyService,
     private readonly logger: Logger,
   ) {}
@@ -28,13 +35,13 @@ export class UserService {
     validateUserName(name);
     if (role !== "admin" && role !== "user")
       throw new AppError("validation_error", "role must be admin or user");
-    if (await this.store.getUserByName(name))
+    if (await this.accounts.getUserByName(name))
       throw new AppError("user_exists", `user ${name} already exists`);
     const user: UserRecord = { uid: randomUUID(), name, role, created: new Date(), enrolledAt: null };
     // Key first: a user row without a key would be unusable; an orphan key is harmless.
     await this.keys.createUserKey(user.uid);
     try {
-      await this.store.createUser(user);
+      await this.accounts.createUser(user);
     } catch (err) {
       await this.keys.destroyUserKeys(user.uid).catch(() => undefined);
       throw err;
@@ -46,13 +53,13 @@ export class UserService {
   /** The named user; 404 when there is none (and 400 for a name that could not exist). */
   async get(name: string): Promise<UserRecord> {
     validateUserName(name);
-    const user = await this.store.getUserByName(name);
+    const user = await this.accounts.getUserByName(name);
     if (!user) throw new AppError("not_found", `no user named ${name}`);
     return user;
   }
 
   list(): Promise<UserRecord[]> {
-    return this.store.listUsers();
+    return this.accounts.listUsers();
   }
 
   /**
@@ -62,7 +69,7 @@ export class UserService {
   async delete(actor: Principal, name: string): Promise<void> {
     // One deletion at a time across every process on the store: two admins deleting each other
     // at once must not leave none (the second one's check sees the first one's outcome).
-    return this.store.exclusively("user deletion", (held) => this.deleteNow(actor, name, held));
+    return this.accounts.exclusively("user deletion", (held) => this.deleteNow(actor, name, held));
   }
 
   private async deleteNow(actor: Principal, name: string, held: HeldLock): Promise<void> {
@@ -70,18 +77,36 @@ export class UserService {
     if (user.uid === actor.user.uid)
       throw new AppError("cannot_delete_self", "a user cannot delete itself; another admin can");
     if (user.role === "admin") {
-      const admins = (await this.store.listUsers()).filter((u) => u.role === "admin");
+      const admins = (await this.accounts.listUsers()).filter((u) => u.role === "admin");
       if (admins.length <= 1) throw new AppError("last_admin", "the last admin cannot be deleted");
     }
     // The checks above stand only while no other deletion runs: make sure the exclusion still
     // holds before the step nothing undoes (on PostgreSQL it ends with its connection).
     await held.confirm();
-    // Keys first: if the rest fails, the user is already unreadable and a retry finishes the job.
+    // Keys first: from then on the user's data is unreadable, whatever fails next. Each step is
+    // idempotent, so retrying a deletion that failed or crashed half-way finishes it.
     await this.keys.destroyUserKeys(user.uid);
-    await this.store.deleteUser(user.uid);
+    await this.deleteObjectsThenAccount(user.uid);
     // A request that unwrapped a KEK during the deletion may have cached it again.
     this.keys.cache.forgetOwner(user.uid);
     this.logger.info({ user: name, by: actor.user.name }, "user deleted; its keys are destroyed");
+  }
+
+  /**
+   * The user's objects and uploads, then its tokens and itself: objects refer to the user, so they
+   * go first. A write that slips in between (it wrapped its data key before the keys went) makes
+   * deleteUser refuse with UserOwnsObjects: the objects are deleted again, a few rounds at most.
+   */
+  private async deleteObjectsThenAccount(uid: string): Promise<void> {
+    for (let round = 1; ; round++) {
+      await this.objects.deleteOwnerObjects(uid);
+      try {
+        await this.accounts.deleteUser(uid);
+        return;
+      } catch (err) {
+        if (!(err instanceof UserOwnsObjects) || round >= DELETE_ROUNDS) throw err;
+      }
+    }
   }
 
   /**
@@ -97,7 +122,7 @@ export class UserService {
     const grant = grantToken(req, new Date(), actor.token);
     const t = generateToken();
     const record = tokenRecord(user, t.token, t.id, grant, actor.user.name);
-    await this.store.createToken(record, { onlyWhileEnrolling: !self });
+    await this.accounts.createToken(record, { onlyWhileEnrolling: !self });
     this.logger.info(
       { user: name, tokenId: record.id, scopes: record.scopes, by: actor.user.name },
       "token issued",
@@ -117,7 +142,7 @@ export class UserService {
     const grant = grantToken(req, new Date(), actor.token);
     const t = generateToken();
     const record = tokenRecord(user, t.token, t.id, grant, ISSUED_BY_RESET);
-    const revoked = await this.store.resetUser(user.uid, record);
+    const revoked = await this.accounts.resetUser(user.uid, record);
     if (revoked === null) throw new AppError("not_found", `no user named ${name}`);
     this.logger.warn(
       { user: name, by: actor.user.name, revokedCredentials: revoked, tokenId: record.id },
@@ -134,19 +159,19 @@ export class UserService {
     issuedBy: string,
   ): Promise<TokenRecord> {
     const record = tokenRecord(user, token, tokenLookupId(token), grantToken(req, new Date()), issuedBy);
-    await this.store.createToken(record);
+    await this.accounts.createToken(record);
     return record;
   }
 
   async listTokens(name: string): Promise<TokenRecord[]> {
     const user = await this.get(name);
-    return this.store.listTokens(user.uid);
+    return this.accounts.listTokens(user.uid);
   }
 
   /** Revokes one of the named user's tokens; every server instance refuses it from the next request. */
   async revokeToken(actor: Principal, name: string, tokenId: string): Promise<void> {
     const user = await this.get(name);
-    if (!isTokenId(tokenId) || !(await this.store.deleteToken(user.uid, tokenId)))
+    if (!isTokenId(tokenId) || !(await this.accounts.deleteToken(user.uid, tokenId)))
       throw new AppError("not_found", "no such token");
     this.logger.info({ user: name, tokenId, by: actor.user.name }, "token revoked");
   }

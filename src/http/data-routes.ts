@@ -5,7 +5,9 @@ import { parseContentDigest } from "../objects/content-digest.js";
 import { createItem } from "../objects/items.js";
 import { idPath, idToJson, validateObjectId } from "../objects/object-id.js";
 import type { ObjectService } from "../objects/object-service.js";
-import type { ObjectMeta, WriteCondition } from "../store/store.js";
+import { checkObjectSize } from "../objects/size-limit.js";
+import type { WriteCondition } from "../store/object-store.js";
+import type { ObjectMeta } from "../store/records.js";
 import { principalOf } from "./auth-plugin.js";
 import { parseEtagList, sendObject } from "./object-response.js";
 import { objectInfoSchema, problemResponses } from "./schemas.js";
@@ -215,8 +217,7 @@ export async function dataRoutes(app: FastifyInstance, opts: DataRoutesOptions):
         const digest = parseContentDigest(req.headers["content-digest"] as string | undefined);
         const cl = req.headers["content-length"];
         const contentLength = cl === undefined ? undefined : Number(cl);
-        if (contentLength !== undefined && contentLength > objects.maxObjectBytes)
-          throw new AppError("payload_too_large", `objects are limited to ${objects.maxObjectBytes} bytes`);
+        if (contentLength !== undefined) checkObjectSize(contentLength, objects.maxObjectBytes);
         await objects.precheck(p.user.uid, id, cond);
         const { meta, created } = await objects.put({
           owner: p.user.uid,

@@ -6,7 +6,8 @@ import { AppError } from "../errors.js";
 import { idToJson } from "../objects/object-id.js";
 import type { ObjectService } from "../objects/object-service.js";
 import { parseRange } from "../objects/range.js";
-import type { ObjectMeta } from "../store/store.js";
+import type { ObjectMeta } from "../store/records.js";
+import { checkCondition } from "../store/write-condition.js";
 import { contentSafetyHeaders } from "./content-safety.js";
 
 /** Parses an entity-tag list header (If-Match / If-None-Match); weak tags count only where `weakOk`. */
@@ -64,8 +65,7 @@ export async function sendObject(
   const inm = parseEtagList(req.headers["if-none-match"], true);
   if (inm && (inm.includes("*") || inm.includes(meta.etag))) return reply.code(304).send();
   const im = parseEtagList(req.headers["if-match"], false);
-  if (im && !im.includes("*") && !im.includes(meta.etag))
-    throw new AppError("precondition_failed", "the object's ETag does not match If-Match");
+  if (im) checkCondition(meta, { ifMatch: im });
   let range = parseRange(req.headers.range, meta.size);
   const ifRange = req.headers["if-range"];
   if (range && ifRange !== undefined && ifRange !== meta.etag) range = null;

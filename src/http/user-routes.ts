@@ -5,7 +5,7 @@ import type { FastifyInstance, FastifyRequest } from "fastify";
 import type { TokenRequest } from "../auth/token-grant.js";
 import type { UserService } from "../auth/user-service.js";
 import { AppError } from "../errors.js";
-import type { Scope } from "../store/store.js";
+import type { Scope } from "../store/records.js";
 import { principalOf } from "./auth-plugin.js";
 import { problemResponses } from "./schemas.js";
 import {

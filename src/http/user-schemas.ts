@@ -1,7 +1,7 @@
 // JSON shapes of users and tokens as the API shows them (never a secret but the one new token).
 import type { Principal } from "../auth/principal.js";
 import { MAX_LABEL_LENGTH, MAX_TOKEN_LIFETIME_SECONDS } from "../auth/token-grant.js";
-import type { TokenRecord, UserRecord } from "../store/store.js";
+import type { TokenRecord, UserRecord } from "../store/records.js";
 
 const dateTime = { type: "string", format: "date-time" } as const;
 const nullableDateTime = { type: ["string", "null"], format: "date-time" } as const;

@@ -7,7 +7,9 @@ import { isTokenId } from "../auth/token-format.js";
 import { linkMac } from "../crypto/link-mac.js";
 import { AppError } from "../errors.js";
 import type { KeyService } from "../keys/key-service.js";
-import type { ObjectMeta, ObjectStore } from "../store/store.js";
+import type { AccountStore } from "../store/account-store.js";
+import type { ObjectStore } from "../store/object-store.js";
+import type { ObjectMeta } from "../store/records.js";
 import { encodeClaims, type LinkClaims, macInput, openToken, sealToken } from "./download-link.js";
 import { validateObjectId } from "./object-id.js";
 
@@ -31,7 +33,9 @@ export interface CreatedLink {
 
 export class DownloadLinks {
   constructor(
-    private readonly store: ObjectStore,
+    private readonly objects: ObjectStore,
+    /** For the token that made a link. */
+    private readonly accounts: AccountStore,
     private readonly keys: KeyService,
     private readonly now: () => number = Date.now,
   ) {}
@@ -44,7 +48,7 @@ export class DownloadLinks {
         "validation_error",
         `expiresInSeconds must be an integer from 1 to ${MAX_LINK_SECONDS}`,
       );
-    const meta = await this.store.getObject(input.owner, input.id);
+    const meta = await this.objects.getObject(input.owner, input.id);
     if (!meta) throw new AppError("not_found", `no object with id ${input.id}`);
     const state = await this.keys.state(input.owner);
     let expiresAt = Math.floor(this.now() / 1000) + seconds;
@@ -73,7 +77,7 @@ export class DownloadLinks {
   async resolve(
     token: string,
     find: (owner: string, id: string) => Promise<ObjectMeta | null> = (owner, id) =>
-      this.store.getObject(owner, id),
+      this.objects.getObject(owner, id),
   ): Promise<ObjectMeta> {
     const opened = openToken(token);
     if (!opened || !plausibleClaims(opened.claims)) throw invalid("the link is malformed");
@@ -102,7 +106,7 @@ export class DownloadLinks {
         "link_expired",
         `the link expired at ${new Date(claims.expiresAt * 1000).toISOString()}`,
       );
-    const tok = await this.store.getToken(claims.tokenId);
+    const tok = await this.accounts.getToken(claims.tokenId);
     if (!tok || tok.uid !== claims.owner || (tok.expiresAt && tok.expiresAt.getTime() <= this.now()))
       throw invalid("the token that made this link has been revoked or has expired");
     const meta = await find(claims.owner, claims.objectId);

@@ -4,7 +4,8 @@
 import { hasC0Control } from "../control-characters.js";
 import { AppError } from "../errors.js";
 import { ID_HIGH } from "../store/id-order.js";
-import type { ObjectMeta, ObjectStore } from "../store/store.js";
+import type { ObjectStore } from "../store/object-store.js";
+import type { ObjectMeta } from "../store/records.js";
 
 /** Sorts after every character an id may hold, so `folder + PAST` follows every id in the folder. */
 const PAST = ID_HIGH;

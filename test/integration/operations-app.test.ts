@@ -11,7 +11,7 @@ import { ServiceMetrics } from "../../src/http/metrics.js";
 import { createRootKeyProvider } from "../../src/keys/providers.js";
 import type { RootKeyProvider } from "../../src/keys/root-key-provider.js";
 import { createLogger } from "../../src/logger.js";
-import { openSqliteStores } from "../../src/store/open-store.js";
+import { openSqliteStores } from "../../src/store/sqlite/open.js";
 import { metricValue, parseMetrics } from "../helpers/prometheus.js";
 
 const TOKEN = "sse_ops_test_token_0123456789abcdefghijklmnopqrstuvwxyz0123";
@@ -35,13 +35,12 @@ async function setup(env: Record<string, string> = {}): Promise<App> {
   const stores = openSqliteStores(dir);
   const root: RootKeyProvider = createRootKeyProvider({ config, logger });
   await root.open();
-  built = await build(config, { store: stores.objects, keyStore: stores.keys, root, logger });
+  built = await build(config, { stores, root, logger });
   await built.services.auth.bootstrap({ token: TOKEN, dataDir: dir });
   closeAll = async () => {
     await built.app.close();
     await built.services.objects.settle();
-    await stores.objects.close();
-    await stores.keys.close();
+    await stores.close();
     await root.close();
   };
   return built;

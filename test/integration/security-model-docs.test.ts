@@ -6,7 +6,7 @@ import os from "node:os";
 import path from "node:path";
 import Database from "better-sqlite3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { openSqliteStores } from "../../src/store/open-store.js";
+import { openSqliteStores } from "../../src/store/sqlite/open.js";
 
 const ROOT = path.resolve(import.meta.dirname, "../..");
 
@@ -65,9 +65,7 @@ let db: Database.Database;
 
 beforeAll(async () => {
   dir = mkdtempSync(path.join(os.tmpdir(), "sse-model-"));
-  const stores = openSqliteStores(dir);
-  await stores.objects.close();
-  await stores.keys.close();
+  await openSqliteStores(dir).close();
   db = new Database(path.join(dir, "objects.db"), { readonly: true });
 });
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { decide } from "../../src/auth/policy.js";
 import type { Principal } from "../../src/auth/principal.js";
-import type { Role, Scope } from "../../src/store/store.js";
+import type { Role, Scope } from "../../src/store/records.js";
 
 const caller = (name: string, role: Role, scopes: Scope[]): Principal => ({
   user: { uid: `uid-${name}`, name, role, created: new Date(0), enrolledAt: new Date(0) },

@@ -5,7 +5,7 @@ import { createHash } from "node:crypto";
 import { setTimeout as delay } from "node:timers/promises";
 import pg from "pg";
 import { AppError, StorageUnavailableError } from "../../errors.js";
-import type { HeldLock } from "../store.js";
+import type { HeldLock } from "../account-store.js";
 import { BinaryCopyIn, BinaryCopyOut, type CopyRow } from "./binary-copy.js";
 import { isRetryable, pgFault, unstorableText } from "./pg-errors.js";
 
