@@ -97,10 +97,12 @@ describe("PostgreSQL stores", () => {
         { version: 1, name: "initial" },
         { version: 2, name: "job results" },
         { version: 3, name: "enrollment" },
+        { version: 4, name: "access keys" },
+        { version: 5, name: "s3 objects" },
       ]);
       // And again, later: nothing to do.
       await openObjects();
-      expect(await sql(`SELECT count(*)::int AS n FROM ${schema}.schema_migrations`)).toEqual([{ n: 3 }]);
+      expect(await sql(`SELECT count(*)::int AS n FROM ${schema}.schema_migrations`)).toEqual([{ n: 5 }]);
     });
 
     it("bring a schema of an older release up to date, keeping its data", async () => {
@@ -128,12 +130,15 @@ describe("PostgreSQL stores", () => {
         `ALTER TABLE ${schema}.jobs DROP COLUMN result;
          ALTER TABLE ${schema}.users DROP COLUMN enrolled_at;
          ALTER TABLE ${schema}.tokens DROP COLUMN issued_by;
+         DROP TABLE ${schema}.access_keys, ${schema}.buckets, ${schema}.multipart_parts,
+           ${schema}.multipart_uploads, ${schema}.object_parts, ${schema}.manifests;
+         ALTER TABLE ${schema}.objects DROP COLUMN sealed_meta;
          DELETE FROM ${schema}.schema_migrations WHERE version >= 2`,
       );
       const upgraded = await openObjects();
       expect(await upgraded.accounts.getUserByUid(user.uid)).toEqual(user);
       expect((await upgraded.accounts.getUserByUid(used.uid))?.enrolledAt).toEqual(usedAt);
-      expect(await sql(`SELECT max(version)::int AS v FROM ${schema}.schema_migrations`)).toEqual([{ v: 3 }]);
+      expect(await sql(`SELECT max(version)::int AS v FROM ${schema}.schema_migrations`)).toEqual([{ v: 5 }]);
       expect(
         await sql(
           "SELECT 1 FROM information_schema.columns WHERE table_schema = $1 AND table_name = 'jobs' AND column_name = 'result'",
@@ -144,10 +149,10 @@ describe("PostgreSQL stores", () => {
 
     it("refuse a schema from a newer release, changing nothing", async () => {
       await openObjects();
-      await sql(`INSERT INTO ${schema}.schema_migrations (version, name) VALUES (4, 'future')`);
+      await sql(`INSERT INTO ${schema}.schema_migrations (version, name) VALUES (6, 'future')`);
       await expect(openObjects()).rejects.toThrow(SchemaVersionError);
-      await expect(openObjects()).rejects.toThrow(/has version 4, but this release only knows up to 3/);
-      expect(await sql(`SELECT max(version)::int AS v FROM ${schema}.schema_migrations`)).toEqual([{ v: 4 }]);
+      await expect(openObjects()).rejects.toThrow(/has version 6, but this release only knows up to 5/);
+      expect(await sql(`SELECT max(version)::int AS v FROM ${schema}.schema_migrations`)).toEqual([{ v: 6 }]);
     });
 
     it("refuse a schema holding someone else's tables", async () => {

@@ -100,6 +100,8 @@ describe("SQLite stores", () => {
       { version: 1, name: "initial" },
       { version: 2, name: "job results" },
       { version: 3, name: "enrollment" },
+      { version: 4, name: "access keys" },
+      { version: 5, name: "s3 objects" },
     ]);
     expect(applied(keysDb())).toEqual([{ version: 1, name: "initial" }]);
   });
@@ -153,7 +155,10 @@ describe("SQLite stores", () => {
     await stores.close();
     const db = raw(objectsDb());
     db.exec(`ALTER TABLE users DROP COLUMN enrolled_at; ALTER TABLE tokens DROP COLUMN issued_by;
-             DELETE FROM schema_migrations WHERE version = 3;`);
+             DROP TABLE access_keys; DROP TABLE buckets; DROP TABLE multipart_parts;
+             DROP TABLE multipart_uploads; DROP TABLE object_parts; DROP TABLE manifests;
+             ALTER TABLE objects DROP COLUMN sealed_meta;
+             DELETE FROM schema_migrations WHERE version >= 3;`);
     db.close();
     stores = openSqliteStores(dir);
     expect(await stores.accounts.getUserByUid(fresh.uid)).toEqual(fresh);
@@ -165,15 +170,15 @@ describe("SQLite stores", () => {
   it("refuses a database whose schema is newer than this release", async () => {
     await openSqliteStores(dir).close();
     const db = raw(objectsDb());
-    db.prepare("INSERT INTO schema_migrations (version, name, applied_at) VALUES (4, 'future', 0)").run();
+    db.prepare("INSERT INTO schema_migrations (version, name, applied_at) VALUES (6, 'future', 0)").run();
     db.close();
     expect(() => openObjectsFile(objectsDb())).toThrow(SchemaVersionError);
     expect(() => openObjectsFile(objectsDb())).toThrow(
-      /schema version 4, but this release only knows up to 3/,
+      /schema version 6, but this release only knows up to 5/,
     );
     // Refused without touching it.
     const again = raw(objectsDb());
-    expect(again.prepare("SELECT max(version) FROM schema_migrations").pluck().get()).toBe(4);
+    expect(again.prepare("SELECT max(version) FROM schema_migrations").pluck().get()).toBe(6);
     again.close();
   });
 
