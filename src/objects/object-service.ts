@@ -4,10 +4,11 @@ import { createHash } from "node:crypto";
 import { Readable } from "node:stream";
 import type { AeadThread } from "../crypto/aead-thread.js";
 import { dekContext, generateKey, zeroize } from "../crypto/envelope.js";
-import { EtagHasher } from "../crypto/etag.js";
+import { openJson, RecordPurpose, sealJson } from "../crypto/sealed-record.js";
 import {
   createSegmentCipher,
   FORMAT_VERSION,
+  FORMAT_VERSION_PART,
   SEGMENT_SIZE,
   type SegmentContext,
   SUITE_XCHACHA20_POLY1305,
@@ -17,12 +18,18 @@ import {
 import { type DomainMetrics, NO_METRICS } from "../domain-metrics.js";
 import { AppError, IntegrityError } from "../errors.js";
 import type { KeyService } from "../keys/key-service.js";
+import type { MultipartStore } from "../store/multipart-store.js";
 import type { CommitResult, ObjectStore, WriteCondition } from "../store/object-store.js";
 import type { ObjectKind, ObjectMeta } from "../store/records.js";
 import { checkCondition } from "../store/write-condition.js";
 import { NO_YOUNG_GC, type YoungCollector } from "../young-gc.js";
+import { BodySealer } from "./body-sealer.js";
 import type { ExpectedDigest } from "./content-digest.js";
+import { type FolderPage, type FolderQuery, listFolder } from "./folder-listing.js";
+import { checkManifest, type Manifest } from "./multipart-manifest.js";
+import { multipartPlaintext } from "./multipart-reader.js";
 import { validateObjectId } from "./object-id.js";
+import { isObjectMetadata, type ObjectMetadata } from "./object-metadata.js";
 import { type ByteRange, segmentsForRange } from "./range.js";
 import {
   BATCH_SEGMENTS,
@@ -31,7 +38,6 @@ import {
   plaintextOnThisThread,
   type ReadPlan,
 } from "./segment-reader.js";
-import { SegmentWriter } from "./segment-writer.js";
 import { checkObjectSize } from "./size-limit.js";
 import { newWriteId } from "./write-id.js";
 
@@ -53,11 +59,20 @@ export interface PutInput {
   digest?: ExpectedDigest;
   cond: WriteCondition;
   kind?: ObjectKind;
+  /** Compute the plaintext's MD5 (for describe). */
+  md5?: boolean;
+  /**
+   * The write's metadata record, once the whole body is in (and checked by whoever reads it):
+   * sealed under the write's DEK and committed with it. `md5` is empty unless asked for.
+   */
+  describe?: (written: { size: number; md5: Buffer }) => ObjectMetadata;
 }
 
 export interface PutResult {
   meta: ObjectMeta;
   created: boolean;
+  /** What describe returned, as sealed. */
+  metadata?: ObjectMetadata;
 }
 
 export interface ObjectServiceOptions {
@@ -68,7 +83,12 @@ export interface ObjectServiceOptions {
   youngGc?: YoungCollector;
   /** Opens the segments of large reads on a thread of its own; absent, on the calling thread. */
   aeadThread?: AeadThread | null;
+  /** Where multipart objects' sealed manifests are (MultipartStore); absent, they cannot be read. */
+  manifests?: Pick<MultipartStore, "getManifest">;
 }
+
+/** Manifests opened recently, by write id: a range read of a large multipart object needs its own. */
+const MANIFEST_CACHE_ENTRIES = 64;
 
 export class ObjectService {
   private readonly segmentSize: number;
@@ -86,6 +106,8 @@ export class ObjectService {
   private readonly prefetched = new WeakMap<ObjectMeta, Buffer>();
   /** Whether replaced or deleted writes may be waiting; reads then need not look (hot path). */
   private trashPending = true;
+  /** Opened manifests by write id (immutable per write), least recently used first. */
+  private readonly manifests = new Map<string, Manifest>();
 
   constructor(
     readonly store: ObjectStore,
@@ -107,6 +129,77 @@ export class ObjectService {
     const meta = await this.store.getObject(owner, id);
     if (!meta) throw new AppError("not_found", `no object with id ${id}`);
     return meta;
+  }
+
+  /** The object, or null. */
+  async find(owner: string, id: string): Promise<ObjectMeta | null> {
+    validateObjectId(id);
+    return this.store.getObject(owner, id);
+  }
+
+  /** A page of the owner's objects under a prefix, folded into folders by a delimiter (folder-listing.ts). */
+  listFolder(owner: string, q: FolderQuery): Promise<FolderPage> {
+    return listFolder(this.store, owner, q);
+  }
+
+  /**
+   * The write's sealed metadata record, opened (null when it has none: the native API's writes).
+   * It is authenticated under the write's DEK, so what it says is what the writer stored.
+   */
+  async metadataOf(meta: ObjectMeta): Promise<ObjectMetadata | null> {
+    if (!meta.sealedMeta) return null;
+    const dek = await this.unwrapDekOf(meta);
+    try {
+      const binding = { owner: meta.owner, objectId: meta.id, writeId: meta.writeId };
+      const md = openJson<unknown>(dek, binding, RecordPurpose.metadata, meta.sealedMeta);
+      if (!isObjectMetadata(md)) throw new IntegrityError("the object's metadata record is malformed");
+      return md;
+    } catch (err) {
+      throw this.noteFailure(err);
+    } finally {
+      zeroize(dek);
+    }
+  }
+
+  /**
+   * Bytes of part `n` (1-based) of the object: a multipart object's part as uploaded, and all of a
+   * single-part object as its part 1 (as S3 answers GetObject with partNumber). Null past the last.
+   */
+  async partRange(meta: ObjectMeta, n: number): Promise<(ByteRange & { count: number }) | null> {
+    if (meta.formatVersion !== FORMAT_VERSION_PART)
+      return n === 1 ? { start: 0, end: meta.size - 1, count: 1 } : null;
+    const m = await this.manifestOf(meta);
+    let offset = 0;
+    for (const [i, p] of m.parts.entries()) {
+      if (i === n - 1) return { start: offset, end: offset + p.size - 1, count: m.parts.length };
+      offset += p.size;
+    }
+    return null;
+  }
+
+  /** The opened manifest of a multipart object (cached by write id). */
+  private async manifestOf(meta: ObjectMeta): Promise<Manifest> {
+    const key = meta.writeId.toString("hex");
+    const cached = this.manifests.get(key);
+    if (cached) {
+      this.manifests.delete(key);
+      this.manifests.set(key, cached);
+      return cached;
+    }
+    const sealed = await this.opts.manifests?.getManifest(meta.writeId);
+    if (!sealed) throw new IntegrityError("the multipart object's manifest is missing");
+    const dek = await this.unwrapDekOf(meta);
+    let m: Manifest;
+    try {
+      const binding = { owner: meta.owner, objectId: meta.id, writeId: meta.writeId };
+      m = checkManifest(openJson<unknown>(dek, binding, RecordPurpose.manifest, sealed), meta.size);
+    } finally {
+      zeroize(dek);
+    }
+    this.manifests.set(key, m);
+    if (this.manifests.size > MANIFEST_CACHE_ENTRIES)
+      this.manifests.delete(this.manifests.keys().next().value!);
+    return m;
   }
 
   /** stat() for a read that follows: a small object's sealed segment comes along for readSmall. */
@@ -145,71 +238,33 @@ export class ObjectService {
     const writeId = newWriteId();
     const ctx = this.context(owner, id, writeId);
     const dek = generateKey();
-    let began = false;
-    let flushed = 0;
+    let sealer: BodySealer | null = null;
     try {
       const { kekVersion, wrappedDek } = await this.keys.wrapDek(owner, dek, dekContext(owner, id, writeId));
-      const cipher = createSegmentCipher(dek, ctx);
-      const etag = new EtagHasher(dek);
-      const hash = input.digest ? createHash(input.digest.algorithm) : null;
-      let batch: Buffer[] = [];
-      // Full sealed segments go back here once the store has them: one batch of buffers per upload.
-      const spare: Buffer[] = [];
-      const full = this.segmentSize + TAG_BYTES;
-      const writer = new SegmentWriter(
-        cipher,
-        this.segmentSize,
-        (sealed) => {
-          // The ETag covers the segment tags (each commits to its segment); see docs/FORMAT.md.
-          etag.update(sealed.subarray(sealed.length - TAG_BYTES));
-          batch.push(sealed);
-        },
-        () => spare.pop() ?? Buffer.allocUnsafe(full),
-      );
-      let size = 0;
-
-      for await (const chunk of input.body) {
-        size += chunk.length;
-        checkObjectSize(size, max);
-        if (input.contentLength !== undefined && size > input.contentLength)
-          throw new AppError("length_mismatch", "the body is longer than Content-Length");
-        hash?.update(chunk);
-        writer.write(chunk);
-        if (batch.length >= BATCH_SEGMENTS) {
-          if (!began) {
-            await this.store.beginUpload(owner, id, writeId);
-            began = true;
-          }
-          const out = batch;
-          batch = [];
-          await this.store.appendSegments(writeId, flushed, out);
-          flushed += out.length;
-          // The store is done with them (ObjectStore.appendSegments).
-          for (const b of out) if (b.length === full) spare.push(b);
-          // The request's chunks that made them are garbage now.
-          this.youngGc.released(out.length * this.segmentSize);
-        }
-      }
-      if (input.contentLength !== undefined && size !== input.contentLength)
-        throw new AppError("length_mismatch", "the body is shorter than Content-Length");
-      writer.end();
-      const sizeBytes = Buffer.alloc(8);
-      sizeBytes.writeBigUInt64BE(BigInt(size));
-      etag.update(sizeBytes);
-      if (hash && input.digest && !hash.digest().equals(input.digest.value))
-        throw new AppError(
-          "digest_mismatch",
-          `the body does not match its Content-Digest ${input.digest.algorithm}`,
-        );
-
+      sealer = new BodySealer(this.store, {
+        owner,
+        id,
+        writeId,
+        cipher: createSegmentCipher(dek, ctx),
+        dek,
+        segmentSize: this.segmentSize,
+        maxBytes: max,
+        ...(input.contentLength !== undefined ? { contentLength: input.contentLength } : {}),
+        ...(input.digest ? { digest: input.digest } : {}),
+        md5: input.md5 === true,
+        youngGc: this.youngGc,
+      });
+      const body = await sealer.seal(input.body);
+      // What the caller keeps about the plaintext, sealed under the same DEK (never in clear).
+      const metadata = input.describe?.({ size: body.size, md5: body.md5 ?? Buffer.alloc(0) });
       const now = new Date();
       const meta: ObjectMeta = {
         owner,
         id,
         kind: input.kind ?? "blob",
-        size,
+        size: body.size,
         contentType: input.contentType,
-        etag: etag.digest(),
+        etag: body.etag,
         created: now,
         modified: now,
         writeId,
@@ -218,24 +273,27 @@ export class ObjectService {
         segmentSize: ctx.segmentSize,
         kekVersion,
         wrappedDek,
+        sealedMeta: metadata
+          ? sealJson(dek, { owner, objectId: id, writeId }, RecordPurpose.metadata, metadata)
+          : null,
       };
       let result: CommitResult;
-      if (!began) {
+      if (!sealer.began) {
         // Small object: segments and metadata in one transaction.
-        result = await this.store.commitObject(meta, input.cond, batch);
+        result = await this.store.commitObject(meta, input.cond, body.pending);
       } else {
-        if (batch.length > 0) await this.store.appendSegments(writeId, flushed, batch);
+        await sealer.flush(body);
         result = await this.store.commitObject(meta, input.cond);
       }
-      began = false;
+      sealer.began = false;
       if (!result.created) this.scheduleReclaim();
-      this.metrics.objectStored(result.created, size);
+      this.metrics.objectStored(result.created, body.size);
       meta.created = result.createdAt;
       await this.followRotation(meta, dek);
-      return { meta, created: result.created };
+      return { meta, created: result.created, ...(metadata ? { metadata } : {}) };
     } finally {
       zeroize(dek);
-      if (began) {
+      if (sealer?.began) {
         // Aborted, refused or failed: no partial object, no garbage left behind.
         await this.store.abortUpload(writeId).catch((err) => this.onError(err, "abort upload"));
       }
@@ -312,7 +370,11 @@ export class ObjectService {
   }
 
   isSmall(meta: ObjectMeta): boolean {
-    return segmentCount(meta.size, meta.segmentSize) <= SMALL_SEGMENTS;
+    // A multipart object is streamed part by part, whatever its size.
+    return (
+      meta.formatVersion !== FORMAT_VERSION_PART &&
+      segmentCount(meta.size, meta.segmentSize) <= SMALL_SEGMENTS
+    );
   }
 
   /**
@@ -320,6 +382,7 @@ export class ObjectService {
    * segment are authenticated before this resolves, so damage found early becomes a clean 500.
    */
   async read(meta: ObjectMeta, range: ByteRange | null): Promise<Readable> {
+    if (meta.formatVersion === FORMAT_VERSION_PART) return this.readMultipart(meta, range);
     const count = segmentCount(meta.size, meta.segmentSize);
     const r = range ?? { start: 0, end: meta.size - 1 };
     const span = meta.size === 0 ? { first: 0, last: 0, skip: 0 } : segmentsForRange(r, meta.segmentSize);
@@ -360,6 +423,38 @@ export class ObjectService {
         thread && perJob > 0 ? plaintextOnAeadThread(plan, dek, thread, perJob) : plaintextOnThisThread(plan),
       );
       const stream = Readable.from(gen, { objectMode: false, highWaterMark: 2 * meta.segmentSize });
+      stream.once("close", release);
+      return stream;
+    } catch (err) {
+      release();
+      throw this.noteFailure(err);
+    }
+  }
+
+  /** read() of a multipart object: its parts in turn (multipart-reader.ts). */
+  private async readMultipart(meta: ObjectMeta, range: ByteRange | null): Promise<Readable> {
+    const unhold = this.hold(meta);
+    let dek: Buffer | null = null;
+    const release = () => {
+      if (dek) zeroize(dek);
+      dek = null;
+      unhold();
+    };
+    try {
+      const manifest = await this.manifestOf(meta);
+      dek = await this.unwrapDekOf(meta);
+      const gen = await multipartPlaintext(meta, manifest, dek, range, {
+        fetch: async (writeId, first, n) => {
+          const segs = await this.store.readSegments(writeId, first, n);
+          if (segs.length !== n) throw new IntegrityError("stored object is missing segments");
+          return segs;
+        },
+        youngGc: this.youngGc,
+      });
+      const stream = Readable.from(this.counted(gen), {
+        objectMode: false,
+        highWaterMark: 2 * meta.segmentSize,
+      });
       stream.once("close", release);
       return stream;
     } catch (err) {

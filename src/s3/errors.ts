@@ -53,6 +53,7 @@ export const S3_ERRORS = {
     status: 400,
     message: "The list of parts was not in ascending order. Parts must be ordered by part number.",
   },
+  InvalidPartNumber: { status: 416, message: "The requested partnumber is not satisfiable." },
   InvalidRange: { status: 416, message: "The requested range is not satisfiable." },
   InvalidRequest: { status: 400, message: "Invalid request." },
   InvalidStorageClass: { status: 400, message: "The storage class you specified is not valid." },
@@ -81,6 +82,7 @@ export const S3_ERRORS = {
   NoSuchCORSConfiguration: { status: 404, message: "The CORS configuration does not exist." },
   NoSuchKey: { status: 404, message: "The specified key does not exist." },
   NoSuchLifecycleConfiguration: { status: 404, message: "The lifecycle configuration does not exist." },
+  NoSuchVersion: { status: 404, message: "The specified version does not exist." },
   NoSuchTagSet: { status: 404, message: "The TagSet does not exist." },
   NoSuchUpload: {
     status: 404,
