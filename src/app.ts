@@ -38,8 +38,12 @@ import { VERIFY, verifyJob } from "./jobs/verify-job.js";
 import { KeyService } from "./keys/key-service.js";
 import { KeyVersions } from "./keys/key-versions.js";
 import type { RootKeyProvider } from "./keys/root-key-provider.js";
+import { Buckets } from "./objects/buckets.js";
 import { DownloadLinks } from "./objects/download-links.js";
+import { MultipartUploads } from "./objects/multipart.js";
 import { ObjectService } from "./objects/object-service.js";
+import { s3Operations } from "./s3/ops/index.js";
+import { buildS3App, type S3Server } from "./s3/server.js";
 import type { Stores } from "./store/stores.js";
 import { VERSION } from "./version.js";
 import { YoungCollector } from "./young-gc.js";
@@ -52,6 +56,8 @@ export interface Deps {
 
 export interface Services {
   objects: ObjectService;
+  buckets: Buckets;
+  multipart: MultipartUploads;
   keys: KeyService;
   keyVersions: KeyVersions;
   auth: AuthService;
@@ -67,6 +73,8 @@ const MULTI_PROCESS_ROOT_RETIRE_GRACE_MS = 65_000;
 
 export interface App {
   app: FastifyInstance;
+  /** The S3 listener's app (SSE_S3_PORT), or null when it is off; main.ts listens on it. */
+  s3: S3Server | null;
   services: Services;
   metrics: ServiceMetrics;
   /** Flips /ready to 503 and refuses new requests (503, connection closed) while in-flight ones finish. */
@@ -100,9 +108,17 @@ export function buildServices(
               onError: (err) => deps.logger.error({ err }, "the read thread (SSE_READ_THREAD) failed"),
             })
           : null,
+      manifests: stores.multipart,
     },
     (err, what) => deps.logger.error({ err }, `background ${what} failed`),
   );
+  const buckets = new Buckets(stores.buckets, stores.objects, stores.multipart);
+  const multipart = new MultipartUploads(stores.multipart, stores.objects, keys, {
+    maxObjectBytes: config.maxObjectBytes,
+    youngGc: new YoungCollector(config.gcEveryMib * 1024 * 1024),
+    reclaim: () => objects.scheduleReclaim(),
+    onError: (err, what) => deps.logger.error({ err }, `background ${what} failed`),
+  });
   const users = new UserService(stores.accounts, stores.objects, keys, deps.logger);
   const auth = new AuthService(stores.accounts, users, deps.logger);
   const runner = new JobRunner(
@@ -120,7 +136,7 @@ export function buildServices(
   const keyVersions = new KeyVersions(keys, stores.objects);
   const jobs = new JobService(stores.jobs, stores.objects, stores.accounts, runner);
   const links = new DownloadLinks(stores.objects, stores.accounts, keys);
-  return { objects, keys, keyVersions, auth, users, jobs, runner, links };
+  return { objects, buckets, multipart, keys, keyVersions, auth, users, jobs, runner, links };
 }
 
 export async function build(config: Config, deps: Deps): Promise<App> {
@@ -211,13 +227,42 @@ export async function build(config: Config, deps: Deps): Promise<App> {
     }),
     settings: { maxObjectBytes: config.maxObjectBytes, version: VERSION },
   });
+  // The S3 listener: the same services behind S3's protocol (src/s3/), its own Fastify instance.
+  const s3 =
+    config.s3Port > 0
+      ? await buildS3App(
+          {
+            ...(config.s3Domain ? { domain: config.s3Domain } : {}),
+            region: config.s3Region,
+            trustProxy: config.trustProxy,
+          },
+          {
+            logger: deps.logger,
+            ops: s3Operations({
+              objects: services.objects,
+              buckets: services.buckets,
+              multipart: services.multipart,
+              region: config.s3Region,
+            }),
+            lookupKey: (id) => services.accessKeys.lookup(id),
+            onAuthenticated: (caller) => services.accessKeys.authenticated(caller),
+            limiter: new FailureLimiter(config.authFailureLimit, config.authFailureWindowSeconds * 1000),
+            isDraining: () => shuttingDown,
+            onAuthFailure: (reason) => metrics.authFailure(reason),
+          },
+        )
+      : null;
   return {
     app,
+    s3,
     services,
     metrics,
     beginShutdown() {
       shuttingDown = true;
     },
-    closeQuietConnections: () => connections.closeQuiet(),
+    closeQuietConnections: () => {
+      connections.closeQuiet();
+      s3?.closeQuietConnections();
+    },
   };
 }

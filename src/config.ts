@@ -35,6 +35,10 @@ export interface Config {
   readonly keyCacheSize: number;
   readonly keyCacheTtlSeconds: number;
   readonly metricsToken: string | undefined;
+  readonly s3Port: number;
+  readonly s3Domain: string | undefined;
+  readonly s3Region: string;
+  readonly s3MultipartTtlSeconds: number;
   /** NODE_ENV=production: download links only on SSE_PUBLIC_URL (http/public-url.ts). */
   readonly production: boolean;
 }
@@ -223,9 +227,10 @@ export const SETTINGS: readonly SettingSpec[] = [
     env: "SSE_MAX_OBJECT_BYTES",
     flag: "--max-object-bytes",
     kind: "int",
-    default: 5 * GiB,
+    default: 5 * 1024 * GiB,
     min: 1,
-    description: "largest accepted object, in bytes",
+    description:
+      "largest accepted object, in bytes (5 TiB, as S3; one S3 PutObject or part stays within 5 GiB)",
   },
   {
     key: "logLevel",
@@ -306,6 +311,42 @@ export const SETTINGS: readonly SettingSpec[] = [
     secret: true,
     description:
       "when set, GET /metrics needs this bearer token, from any address (default: /metrics answers only clients on this machine, by their loopback socket address)",
+  },
+  {
+    key: "s3Port",
+    env: "SSE_S3_PORT",
+    flag: "--s3-port",
+    kind: "int",
+    default: 9000,
+    min: 0,
+    max: 65535,
+    description: "port of the S3 API, on SSE_HOST (0 turns it off)",
+  },
+  {
+    key: "s3Domain",
+    env: "SSE_S3_DOMAIN",
+    flag: "--s3-domain",
+    kind: "string",
+    description: "domain of virtual-hosted-style S3 requests (bucket.DOMAIN); path-style works always",
+  },
+  {
+    key: "s3Region",
+    env: "SSE_S3_REGION",
+    flag: "--s3-region",
+    kind: "string",
+    default: "us-east-1",
+    description: "the region the S3 API names (requests signed for any region are accepted)",
+  },
+  {
+    key: "s3MultipartTtlSeconds",
+    env: "SSE_S3_MULTIPART_TTL",
+    flag: "--s3-multipart-ttl",
+    kind: "int",
+    default: 7 * 24 * 3600,
+    min: 60,
+    max: 365 * 24 * 3600,
+    description:
+      "seconds after which an S3 multipart upload never completed is aborted and its parts reclaimed",
   },
 ];
 

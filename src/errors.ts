@@ -25,6 +25,8 @@ export const ERROR_CATALOGUE = {
   user_exists: { status: 409, title: "User already exists" },
   cannot_delete_self: { status: 409, title: "A user cannot delete itself" },
   cannot_reset_self: { status: 409, title: "A user cannot reset itself" },
+  bucket_exists: { status: 409, title: "The bucket exists" },
+  bucket_not_empty: { status: 409, title: "The bucket is not empty" },
   last_admin: { status: 409, title: "The last admin cannot be deleted" },
   key_version_in_use: { status: 409, title: "Key version still in use" },
   gone: { status: 410, title: "Gone" },

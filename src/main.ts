@@ -22,6 +22,8 @@ const MAINTENANCE_INTERVAL_MS = 60_000;
 
 export interface RunningServer {
   url: string;
+  /** The S3 API's URL, or null when SSE_S3_PORT is 0. */
+  s3Url: string | null;
   /** Milliseconds in-flight requests get once close() is called (SSE_SHUTDOWN_TIMEOUT). */
   shutdownTimeoutMs: number;
   /** Stops accepting, lets in-flight requests finish (until the deadline), closes the stores. */
@@ -47,6 +49,9 @@ export async function runServer(
     const maintain = async () => {
       const swept = await services.objects.maintain();
       if (swept > 0) logger.info({ uploads: swept }, "reclaimed interrupted uploads");
+      const expired = await services.multipart.sweepExpired(config.s3MultipartTtlSeconds * 1000);
+      if (expired > 0)
+        logger.info({ uploads: expired }, "aborted multipart uploads older than SSE_S3_MULTIPART_TTL");
     };
     await maintain();
     // Not only at start: on PostgreSQL another process may die mid-upload, and replaced writes
@@ -59,8 +64,9 @@ export async function runServer(
     // Jobs left running by a previous process (crash, restart) resume here.
     services.runner.start();
     const url = await app.listen({ host: config.host, port: config.port });
+    const s3Url = built.s3 ? await built.s3.app.listen({ host: config.host, port: config.s3Port }) : null;
     logger.info(
-      { url, store: config.databaseUrl ? "postgres" : "sqlite", keyProvider: root.name },
+      { url, s3Url, store: config.databaseUrl ? "postgres" : "sqlite", keyProvider: root.name },
       "SSE Store listening",
     );
     if (config.production && !config.publicUrl)
@@ -74,6 +80,7 @@ export async function runServer(
       if (cut) return;
       cut = true;
       app.server.closeAllConnections();
+      built.s3?.app.server.closeAllConnections();
     };
     const shutdown = async (): Promise<ShutdownResult> => {
       built.beginShutdown();
@@ -112,7 +119,9 @@ export async function runServer(
       // Every connection closed (in-flight requests finished or were cut), and running jobs
       // stopped at their next checkpoint (they resume from it at the next start).
       await Promise.all([
-        attempt("closing the HTTP server", () => app.close().finally(() => clearInterval(sweep))),
+        attempt("closing the HTTP server", () =>
+          Promise.all([app.close(), built.s3?.app.close()]).finally(() => clearInterval(sweep)),
+        ),
         attempt("stopping the background jobs", () => services.runner.stop()),
       ]);
       // Writes whose client went away, and the reclaimer, still use the stores.
@@ -127,7 +136,7 @@ export async function runServer(
       return { clean };
     };
     let closing: Promise<ShutdownResult> | null = null;
-    return { url, shutdownTimeoutMs, close: () => (closing ??= shutdown()), abortRequests };
+    return { url, s3Url, shutdownTimeoutMs, close: () => (closing ??= shutdown()), abortRequests };
   } catch (err) {
     await opened?.close().catch(() => undefined);
     await provider?.close().catch(() => undefined);

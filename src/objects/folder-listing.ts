@@ -21,10 +21,12 @@ export interface FolderPage {
 
 export interface FolderQuery {
   prefix: string;
-  /** "/" folds ids into folders; undefined lists every id under the prefix. */
-  delimiter?: "/";
+  /** Folds the ids that hold it after the prefix into folders ("/" in the console); undefined: none. */
+  delimiter?: string;
   /** A cursor from a previous page. */
   cursor?: string;
+  /** Without a cursor: start strictly after this id in list order (S3's start-after and marker). */
+  after?: string;
   limit: number;
 }
 
@@ -46,7 +48,7 @@ export function decodeCursor(cursor: string): string {
 export async function listFolder(store: ObjectStore, owner: string, q: FolderQuery): Promise<FolderPage> {
   const entries: FolderEntry[] = [];
   /** The list position after the last entry taken; becomes the next page's cursor. */
-  let after = q.cursor === undefined ? undefined : decodeCursor(q.cursor);
+  let after = q.cursor === undefined ? q.after : decodeCursor(q.cursor);
   const want = q.limit + 1;
   let positions: string[] = [];
   for (;;) {

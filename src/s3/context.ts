@@ -1,7 +1,7 @@
 // One S3 request as the operations see it: who is calling (verified), what it addresses, its query
 // and headers (a presigned URL's signed x-amz-* parameters included), and where the answer goes.
 import type { FastifyReply, FastifyRequest } from "fastify";
-import type { Scope, UserRecord } from "../store/store.js";
+import type { Scope, UserRecord } from "../store/records.js";
 import type { S3Address } from "./addressing.js";
 import { S3Error } from "./errors.js";
 import type { HeaderIndex } from "./headers.js";

@@ -4,7 +4,7 @@
 // the response-* overrides of a GET, and the conditional headers of reads and writes.
 import type { FastifyReply } from "fastify";
 import type { ObjectMetadata, StoredHeaders } from "../objects/object-metadata.js";
-import type { ObjectMeta } from "../store/store.js";
+import type { ObjectMeta } from "../store/records.js";
 import { CHECKSUM_ALGORITHMS, checksumHeader } from "./checksums.js";
 import { S3Error } from "./errors.js";
 import type { HeaderIndex } from "./headers.js";
@@ -86,7 +86,8 @@ export function writeObjectHeaders(
   if (opts.checksums && md?.checksums) {
     for (const a of CHECKSUM_ALGORITHMS) {
       const v = md.checksums[a];
-      if (v) reply.header(checksumHeader(a), md.checksumType === "COMPOSITE" ? `${v}-${opts.partsCount ?? 1}` : v);
+      if (v)
+        reply.header(checksumHeader(a), md.checksumType === "COMPOSITE" ? `${v}-${opts.partsCount ?? 1}` : v);
     }
     if (md.checksumType) reply.header("x-amz-checksum-type", md.checksumType);
   }
@@ -134,7 +135,8 @@ export function checkReadConditions(h: HeaderIndex, etag: string, modified: Date
   const im = h.get("if-match");
   const ius = date(h.get("if-unmodified-since"));
   if (im !== undefined) {
-    if (!matches(etagList(im), etag)) throw new S3Error("PreconditionFailed", undefined, { Condition: "If-Match" });
+    if (!matches(etagList(im), etag))
+      throw new S3Error("PreconditionFailed", undefined, { Condition: "If-Match" });
   } else if (ius !== null && seconds > ius)
     throw new S3Error("PreconditionFailed", undefined, { Condition: "If-Unmodified-Since" });
   const inm = h.get("if-none-match");

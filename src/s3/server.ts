@@ -2,7 +2,12 @@
 // is verified (SigV4), then routed by method, bucket, key and query (router.ts) to an operation that
 // calls the same domain services as the native API. Errors are S3's XML documents.
 import { randomBytes } from "node:crypto";
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+} from "fastify";
 import type { Logger } from "pino";
 import type { FailureLimiter } from "../auth/failure-limiter.js";
 import { clientErrorHandler } from "../http/problem.js";

@@ -24,11 +24,16 @@ export interface ServerOptions {
    * kill() then signal the whole group (for a command such as `npm start` whose server is a child).
    */
   detached?: boolean;
+  /** Serve the S3 API too, on a free port of its own (else SSE_S3_PORT=0: no S3 listener). */
+  s3?: boolean;
 }
 
 export interface ServerProcess {
   url: string;
   port: number;
+  /** The S3 API's URL and port, when started with `s3`. */
+  s3Url: string;
+  s3Port: number;
   token: string;
   dataDir: string;
   proc: ChildProcess;
@@ -69,12 +74,15 @@ export async function startServer(opts: ServerOptions = {}): Promise<ServerProce
   const ownDir = !opts.dataDir;
   const dataDir = opts.dataDir ?? tempDir();
   const port = opts.port ?? (await freePort());
+  // Servers of parallel test files must never race for the default S3 port.
+  const s3Port = opts.s3 ? await freePort() : 0;
   const token = opts.token ?? TEST_TOKEN;
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !k.startsWith("SSE_")) env[k] = v;
   Object.assign(env, {
     SSE_HOST: "127.0.0.1",
     SSE_PORT: String(port),
+    SSE_S3_PORT: String(s3Port),
     SSE_DATA_DIR: dataDir,
     SSE_BOOTSTRAP_TOKEN: token,
     SSE_LOG_LEVEL: "info",
@@ -118,6 +126,8 @@ export async function startServer(opts: ServerOptions = {}): Promise<ServerProce
   const server: ServerProcess = {
     url,
     port,
+    s3Url: s3Port ? `http://127.0.0.1:${s3Port}` : "",
+    s3Port,
     token,
     dataDir,
     proc,

@@ -36,7 +36,8 @@ function maxKeysOf(v: string | undefined, name = "max-keys"): number {
 function encodingOf(ctx: S3Context): "url" | undefined {
   const e = ctx.query.get("encoding-type");
   if (e === undefined) return undefined;
-  if (e.toLowerCase() !== "url") throw new S3Error("InvalidArgument", "Invalid Encoding Method specified in Request");
+  if (e.toLowerCase() !== "url")
+    throw new S3Error("InvalidArgument", "Invalid Encoding Method specified in Request");
   return "url";
 }
 
@@ -66,7 +67,8 @@ export function bucketOps(d: S3Domain) {
     try {
       await buckets.create(ctx.owner, name);
     } catch (err) {
-      if (err instanceof AppError && err.code === "bucket_exists") throw new S3Error("BucketAlreadyOwnedByYou");
+      if (err instanceof AppError && err.code === "bucket_exists")
+        throw new S3Error("BucketAlreadyOwnedByYou");
       throw err;
     }
     ctx.reply.header("Location", `/${name}`);
@@ -120,7 +122,10 @@ export function bucketOps(d: S3Domain) {
   }
 
   /** One page of a bucket's keys, folded by the delimiter; `after` is a position in the bucket. */
-  async function page(ctx: S3Context, q: { prefix: string; delimiter?: string; after?: string; cursor?: string; max: number }) {
+  async function page(
+    ctx: S3Context,
+    q: { prefix: string; delimiter?: string; after?: string; cursor?: string; max: number },
+  ) {
     const bucket = bucketOf(ctx);
     await requireBucket(ctx, d, bucket);
     const base = `${bucket}/`;
@@ -130,7 +135,6 @@ export function bucketOps(d: S3Domain) {
       ...(q.cursor !== undefined ? { cursor: q.cursor } : {}),
       ...(q.after !== undefined ? { after: base + q.after } : {}),
       limit: q.max,
-      objectsOnly: true,
     });
     const fetchOwner = ctx.query.get("fetch-owner") === "true";
     const contents: ObjectEntry[] = [];
@@ -149,7 +153,9 @@ export function bucketOps(d: S3Domain) {
       }
     }
     const last = result.entries.at(-1);
-    const lastKey = last ? (last.kind === "folder" ? last.prefix : last.meta.id).slice(base.length) : undefined;
+    const lastKey = last
+      ? (last.kind === "folder" ? last.prefix : last.meta.id).slice(base.length)
+      : undefined;
     return { bucket, contents, prefixes, next: result.next, lastKey };
   }
 
@@ -200,8 +206,14 @@ export function bucketOps(d: S3Domain) {
     const max = maxKeysOf(ctx.query.get("max-keys"));
     const encodingType = encodingOf(ctx);
     // A marker that is a common prefix skips everything under it, as S3 does.
-    const after = marker !== undefined && delimiter && marker.endsWith(delimiter) ? `${marker}\u{10FFFF}` : marker;
-    const r = await page(ctx, { prefix, ...(delimiter ? { delimiter } : {}), ...(after ? { after } : {}), max });
+    const after =
+      marker !== undefined && delimiter && marker.endsWith(delimiter) ? `${marker}\u{10FFFF}` : marker;
+    const r = await page(ctx, {
+      prefix,
+      ...(delimiter ? { delimiter } : {}),
+      ...(after ? { after } : {}),
+      max,
+    });
     for (const c of r.contents) c.owner = ownerOf(ctx);
     return sendXml(
       ctx,

@@ -102,7 +102,8 @@ export function multipartOps(d: S3Domain) {
     ctx.reply.header("ETag", `"${part.md5}"`);
     ctx.reply.header("x-amz-server-side-encryption", "AES256");
     const declared = decoder.result.declared;
-    if (declared && part.checksums[declared]) ctx.reply.header(`x-amz-checksum-${declared}`, part.checksums[declared]);
+    if (declared && part.checksums[declared])
+      ctx.reply.header(`x-amz-checksum-${declared}`, part.checksums[declared]);
     return ctx.reply.code(200).send();
   }
 
@@ -118,15 +119,33 @@ export function multipartOps(d: S3Domain) {
     let range = null;
     if (rangeHeader !== undefined) {
       range = parseRange(rangeHeader, source.size);
-      if (!range || !/^bytes=\d+-\d+$/.test(rangeHeader.trim()) || range.end !== Number(rangeHeader.split("-")[1]))
-        throw new S3Error("InvalidArgument", "The x-amz-copy-source-range value must be of the form bytes=first-last where first and last are the zero-based offsets of the first and last bytes to copy");
+      if (
+        !range ||
+        !/^bytes=\d+-\d+$/.test(rangeHeader.trim()) ||
+        range.end !== Number(rangeHeader.split("-")[1])
+      )
+        throw new S3Error(
+          "InvalidArgument",
+          "The x-amz-copy-source-range value must be of the form bytes=first-last where first and last are the zero-based offsets of the first and last bytes to copy",
+        );
     }
     const size = range ? range.end - range.start + 1 : source.size;
     const body =
-      size === 0 ? [] : objects.isSmall(source) && !range ? [await objects.readSmall(source)] : await objects.read(source, range);
+      size === 0
+        ? []
+        : objects.isSmall(source) && !range
+          ? [await objects.readSmall(source)]
+          : await objects.read(source, range);
     let part: Awaited<ReturnType<typeof multipart.uploadPart>>;
     try {
-      part = await multipart.uploadPart({ owner: ctx.owner, id, uploadId, number, body, contentLength: size });
+      part = await multipart.uploadPart({
+        owner: ctx.owner,
+        id,
+        uploadId,
+        number,
+        body,
+        contentLength: size,
+      });
     } catch (err) {
       throw asUploadError(err);
     }
@@ -243,7 +262,9 @@ export function multipartOps(d: S3Domain) {
         bucket,
         ...(keyMarker !== undefined ? { keyMarker } : {}),
         ...(uploadIdMarker !== undefined ? { uploadIdMarker } : {}),
-        ...(page.truncated && last ? { nextKeyMarker: last.id.slice(base.length), nextUploadIdMarker: last.uploadId } : {}),
+        ...(page.truncated && last
+          ? { nextKeyMarker: last.id.slice(base.length), nextUploadIdMarker: last.uploadId }
+          : {}),
         prefix,
         ...(delimiter ? { delimiter } : {}),
         maxUploads: max,

@@ -4,10 +4,10 @@
 import type { Readable } from "node:stream";
 import { contentSafetyHeaders } from "../../http/content-safety.js";
 import type { ObjectMetadata } from "../../objects/object-metadata.js";
-import { parseRange } from "../../objects/range.js";
-import type { ObjectMeta } from "../../store/store.js";
+import { type ByteRange, parseRange } from "../../objects/range.js";
+import type { ObjectMeta } from "../../store/records.js";
 import { CHECKSUM_ALGORITHMS, type ChecksumAlgorithm, checksumHeader } from "../checksums.js";
-import { type S3Context, requireScope } from "../context.js";
+import { requireScope, type S3Context } from "../context.js";
 import { toS3Error } from "../error-map.js";
 import { S3Error } from "../errors.js";
 import { HeaderIndex } from "../headers.js";
@@ -20,7 +20,7 @@ import {
   userMetadata,
   writeObjectHeaders,
 } from "../object-headers.js";
-import { type PayloadResult, PayloadDecoder, planPayload } from "../payload.js";
+import { PayloadDecoder, type PayloadResult, planPayload } from "../payload.js";
 import { copyObjectXml, taggingXml } from "../xml-responses.js";
 import type { S3Domain } from "./domain.js";
 import { resolveObject, sendXml, writeConditionFor } from "./shared.js";
@@ -57,7 +57,7 @@ export function objectOps(d: S3Domain) {
     const contentType = contentTypeOf(ctx.headers);
     const stored = headersToStore(ctx.headers);
     const user = userMetadata(ctx.headers);
-    const { meta } = await objects.put({
+    const { meta, metadata } = await objects.put({
       owner: ctx.owner,
       id,
       body: decoder.body(ctx.req.raw),
@@ -74,8 +74,7 @@ export function objectOps(d: S3Domain) {
         checksumType: "FULL_OBJECT",
       }),
     });
-    const md = meta.metadata ?? null;
-    ctx.reply.header("ETag", s3Etag(meta, md));
+    ctx.reply.header("ETag", s3Etag(meta, metadata ?? null));
     ctx.reply.header("x-amz-server-side-encryption", "AES256");
     echoChecksum(ctx, decoder.result);
     return ctx.reply.code(200).send();
@@ -89,14 +88,14 @@ export function objectOps(d: S3Domain) {
     checkReadConditions(ctx.headers, etag, meta.modified);
     const reply = ctx.reply;
     contentSafetyHeaders(reply);
-    const partsCount = objects.partsCount(meta);
     const whole = !ctx.headers.has("range") && !ctx.query.has("partNumber");
+    const { range: wanted, partsCount } = await rangeOf(ctx, meta);
     writeObjectHeaders(reply, meta, md, {
       checksums: whole && ctx.headers.get("x-amz-checksum-mode")?.toUpperCase() === "ENABLED",
       ...(partsCount !== undefined ? { partsCount } : {}),
     });
     if (!head) applyResponseOverrides(reply, ctx.query);
-    let range = await rangeOf(ctx, meta);
+    let range = wanted;
     const ifRange = ctx.headers.get("if-range");
     if (range && ifRange !== undefined && ifRange !== etag && Date.parse(ifRange) < meta.modified.getTime())
       range = null;
@@ -115,16 +114,24 @@ export function objectOps(d: S3Domain) {
   }
 
   /** Range, or ?partNumber=N (the bytes of part N; part 1 of a single-part object is all of it). */
-  async function rangeOf(ctx: S3Context, meta: ObjectMeta) {
+  async function rangeOf(
+    ctx: S3Context,
+    meta: ObjectMeta,
+  ): Promise<{ range: ByteRange | null; partsCount?: number }> {
     const part = ctx.query.get("partNumber");
     if (part !== undefined) {
-      if (!/^[1-9][0-9]{0,4}$/.test(part)) throw new S3Error("InvalidArgument", "Part number must be an integer between 1 and 10000, inclusive.");
+      if (!/^[1-9][0-9]{0,4}$/.test(part))
+        throw new S3Error(
+          "InvalidArgument",
+          "Part number must be an integer between 1 and 10000, inclusive.",
+        );
       const r = await objects.partRange(meta, Number(part));
-      if (!r) throw new S3Error("InvalidPartNumber", "The requested partnumber is not satisfiable.");
-      return r.end < r.start ? null : r;
+      if (!r) throw new S3Error("InvalidPartNumber");
+      const range = r.end < r.start ? null : { start: r.start, end: r.end };
+      return { range, partsCount: r.count };
     }
     try {
-      return parseRange(ctx.headers.get("range"), meta.size);
+      return { range: parseRange(ctx.headers.get("range"), meta.size) };
     } catch (err) {
       throw toS3Error(err) ?? err;
     }
@@ -162,8 +169,10 @@ export function objectOps(d: S3Domain) {
     const headers = replace ? headersToStore(ctx.headers) : (srcMd?.headers ?? {});
     const user = replace ? userMetadata(ctx.headers) : (srcMd?.user ?? {});
     const cond = await writeConditionFor(ctx, d, id);
-    const body = objects.isSmall(source) ? [await objects.readSmall(source)] : await objects.read(source, null);
-    const { meta } = await objects.put({
+    const body = objects.isSmall(source)
+      ? [await objects.readSmall(source)]
+      : await objects.read(source, null);
+    const { meta, metadata } = await objects.put({
       owner: ctx.owner,
       id,
       body,
@@ -173,7 +182,7 @@ export function objectOps(d: S3Domain) {
       md5: true,
       describe: ({ md5 }) => ({ contentType, headers, user, etag: md5.toString("hex") }),
     });
-    return sendXml(ctx, copyObjectXml({ etag: s3Etag(meta, meta.metadata ?? null), lastModified: meta.modified }));
+    return sendXml(ctx, copyObjectXml({ etag: s3Etag(meta, metadata ?? null), lastModified: meta.modified }));
   }
 
   return {
@@ -218,7 +227,10 @@ export async function resolveCopySource(ctx: S3Context, d: S3Domain): Promise<Ob
     throw new S3Error("InvalidArgument", "x-amz-copy-source must name a bucket and a key.");
   const bucket = path.slice(0, slash);
   const key = path.slice(slash + 1);
-  const { meta } = await resolveObject({ ...ctx, address: { bucket, key } }, d, { mustExist: true, forRead: true });
+  const { meta } = await resolveObject({ ...ctx, address: { bucket, key } }, d, {
+    mustExist: true,
+    forRead: true,
+  });
   return meta;
 }
 

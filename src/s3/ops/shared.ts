@@ -2,7 +2,8 @@
 // conditional writes, and XML answers.
 import { AppError } from "../../errors.js";
 import { MAX_ID_BYTES, validateObjectId } from "../../objects/object-id.js";
-import type { ObjectMeta, WriteCondition } from "../../store/store.js";
+import type { WriteCondition } from "../../store/object-store.js";
+import type { ObjectMeta } from "../../store/records.js";
 import { bucketOf, keyOf, type S3Context } from "../context.js";
 import { S3Error } from "../errors.js";
 import { s3Etag, writeConditionOf } from "../object-headers.js";
@@ -61,7 +62,9 @@ export async function resolveObject(
     await requireBucket(ctx, d, bucket);
     return { id };
   }
-  const meta = opts.forRead ? await d.objects.findForRead(ctx.owner, id) : await d.objects.find(ctx.owner, id);
+  const meta = opts.forRead
+    ? await d.objects.findForRead(ctx.owner, id)
+    : await d.objects.find(ctx.owner, id);
   if (meta && meta.kind !== "item") return { id, meta };
   await requireBucket(ctx, d, bucket);
   throw new S3Error("NoSuchKey");
@@ -96,7 +99,11 @@ export function sendXml(ctx: S3Context, xml: string, status = 200): unknown {
  * A small request body (XML), read through the same checks as an object's: its signed SHA-256,
  * signed chunks, checksums and Content-MD5 all hold before a byte of it is used.
  */
-export async function readVerifiedBody(ctx: S3Context, maxBytes: number, allowEmpty = false): Promise<Buffer> {
+export async function readVerifiedBody(
+  ctx: S3Context,
+  maxBytes: number,
+  allowEmpty = false,
+): Promise<Buffer> {
   const decoder = new PayloadDecoder(planPayload(ctx.verified, ctx.headers, { md5: false }));
   return readBoundedBody(decoder.body(ctx.req.raw), maxBytes, allowEmpty);
 }

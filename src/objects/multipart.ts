@@ -1,0 +1,364 @@
+// Multipart uploads (S3's CreateMultipartUpload … CompleteMultipartUpload): one data key per
+// upload, each part encrypted as it streams in under a part write of its own (format version 2),
+// any order, in parallel, retried at will; Complete joins the named parts into the object without
+// copying a byte, behind an authenticated manifest. docs/FORMAT.md, "Multipart objects".
+import { randomBytes } from "node:crypto";
+import { dekContext, generateKey, zeroize } from "../crypto/envelope.js";
+import { EtagHasher } from "../crypto/etag.js";
+import { openJson, RecordPurpose, sealJson } from "../crypto/sealed-record.js";
+import {
+  createSegmentCipher,
+  FORMAT_VERSION_PART,
+  SEGMENT_SIZE,
+  SUITE_XCHACHA20_POLY1305,
+} from "../crypto/segment-format.js";
+import { AppError, IntegrityError } from "../errors.js";
+import type { KeyService } from "../keys/key-service.js";
+import type { MultipartStore } from "../store/multipart-store.js";
+import type { ObjectStore, WriteCondition } from "../store/object-store.js";
+import type { MultipartUploadRecord, ObjectMeta } from "../store/records.js";
+import { NO_YOUNG_GC, type YoungCollector } from "../young-gc.js";
+import { BodySealer } from "./body-sealer.js";
+import {
+  MAX_PART_BYTES,
+  manifestOf,
+  manifestSize,
+  multipartEtag,
+  type RequestedPart,
+  type UploadedPart,
+} from "./multipart-manifest.js";
+import { validateObjectId } from "./object-id.js";
+import { isObjectMetadata, type ObjectMetadata } from "./object-metadata.js";
+import { checkObjectSize } from "./size-limit.js";
+import { newWriteId } from "./write-id.js";
+
+/** What a part record (sealed) holds. */
+interface PartInfo {
+  size: number;
+  md5: string;
+  checksums: Record<string, string>;
+}
+
+export interface PartUpload {
+  owner: string;
+  id: string;
+  uploadId: string;
+  number: number;
+  body: AsyncIterable<Buffer> | Iterable<Buffer>;
+  contentLength?: number;
+  /** Checksums of the part's plaintext, asked once the body is in (the caller verified them). */
+  checksums?: () => Record<string, string>;
+}
+
+export interface UploadedPartInfo {
+  number: number;
+  size: number;
+  /** Hex MD5: the part's S3 ETag. */
+  md5: string;
+  checksums: Record<string, string>;
+  created: Date;
+}
+
+export interface UploadSummary {
+  uploadId: string;
+  id: string;
+  created: Date;
+}
+
+export interface MultipartOptions {
+  maxObjectBytes: number;
+  segmentSize?: number;
+  youngGc?: YoungCollector;
+  /** Hands replaced and abandoned part writes to the reclaimer (ObjectService.scheduleReclaim). */
+  reclaim: () => void;
+  onError?: (err: unknown, what: string) => void;
+}
+
+export class MultipartUploads {
+  private readonly segmentSize: number;
+  private readonly youngGc: YoungCollector;
+
+  constructor(
+    private readonly store: MultipartStore,
+    private readonly objects: ObjectStore,
+    private readonly keys: KeyService,
+    private readonly opts: MultipartOptions,
+  ) {
+    this.segmentSize = opts.segmentSize ?? SEGMENT_SIZE;
+    this.youngGc = opts.youngGc ?? NO_YOUNG_GC;
+  }
+
+  async create(
+    owner: string,
+    id: string,
+    init: { contentType: string; metadata: ObjectMetadata },
+  ): Promise<{ uploadId: string }> {
+    validateObjectId(id);
+    const writeId = newWriteId();
+    const dek = generateKey();
+    try {
+      const { kekVersion, wrappedDek } = await this.keys.wrapDek(owner, dek, dekContext(owner, id, writeId));
+      const uploadId = randomBytes(24).toString("base64url");
+      await this.store.createMultipart({
+        uploadId,
+        owner,
+        id,
+        writeId,
+        formatVersion: FORMAT_VERSION_PART,
+        suite: SUITE_XCHACHA20_POLY1305,
+        segmentSize: this.segmentSize,
+        kekVersion,
+        wrappedDek,
+        contentType: init.contentType,
+        sealedMeta: sealJson(dek, { owner, objectId: id, writeId }, RecordPurpose.metadata, init.metadata),
+        created: new Date(),
+      });
+      return { uploadId };
+    } finally {
+      zeroize(dek);
+    }
+  }
+
+  /** The upload, when it is this owner's upload to this object; not_found otherwise. */
+  private async open(owner: string, id: string, uploadId: string): Promise<MultipartUploadRecord> {
+    const u = uploadId.length <= 128 ? await this.store.getMultipart(uploadId) : null;
+    if (!u || u.owner !== owner || u.id !== id) throw new AppError("not_found", "no such multipart upload");
+    return u;
+  }
+
+  private dekOf(u: MultipartUploadRecord): Promise<Buffer> {
+    return this.keys.unwrapDek(u.owner, u.kekVersion, u.wrappedDek, dekContext(u.owner, u.id, u.writeId));
+  }
+
+  async uploadPart(p: PartUpload): Promise<UploadedPartInfo> {
+    const u = await this.open(p.owner, p.id, p.uploadId);
+    if (p.contentLength !== undefined) checkObjectSize(p.contentLength, MAX_PART_BYTES);
+    const writeId = newWriteId();
+    const dek = await this.dekOf(u);
+    let sealer: BodySealer | null = null;
+    try {
+      const cipher = createSegmentCipher(dek, {
+        formatVersion: FORMAT_VERSION_PART,
+        suite: u.suite,
+        segmentSize: u.segmentSize,
+        owner: u.owner,
+        objectId: u.id,
+        writeId,
+        part: { uploadWriteId: u.writeId, number: p.number },
+      });
+      sealer = new BodySealer(this.objects, {
+        owner: u.owner,
+        id: u.id,
+        writeId,
+        cipher,
+        dek,
+        segmentSize: u.segmentSize,
+        maxBytes: Math.min(MAX_PART_BYTES, this.opts.maxObjectBytes),
+        ...(p.contentLength !== undefined ? { contentLength: p.contentLength } : {}),
+        md5: true,
+        youngGc: this.youngGc,
+      });
+      const body = await sealer.seal(p.body);
+      await sealer.flush(body);
+      const info: PartInfo = {
+        size: body.size,
+        md5: body.md5!.toString("hex"),
+        checksums: p.checksums?.() ?? {},
+      };
+      const created = new Date();
+      await this.store.commitPart({
+        uploadId: u.uploadId,
+        number: p.number,
+        writeId,
+        size: body.size,
+        sealedInfo: sealJson(dek, { owner: u.owner, objectId: u.id, writeId }, RecordPurpose.part, info),
+        created,
+      });
+      sealer.began = false;
+      // The part this one replaced, if any, waits for the reclaimer.
+      this.opts.reclaim();
+      return { number: p.number, ...info, created };
+    } finally {
+      zeroize(dek);
+      if (sealer?.began)
+        await this.objects.abortUpload(writeId).catch((err) => this.opts.onError?.(err, "abort part upload"));
+    }
+  }
+
+  /** Opens the part records of an upload's parts (all, or a page). */
+  private async partsOf(u: MultipartUploadRecord, after: number, limit: number): Promise<UploadedPartInfo[]> {
+    const rows = await this.store.listParts(u.uploadId, after, limit);
+    if (rows.length === 0) return [];
+    const dek = await this.dekOf(u);
+    try {
+      return rows.map((r) => {
+        const info = openJson<PartInfo>(
+          dek,
+          { owner: u.owner, objectId: u.id, writeId: r.writeId },
+          RecordPurpose.part,
+          r.sealedInfo,
+        );
+        if (info.size !== r.size || typeof info.md5 !== "string")
+          throw new IntegrityError("a part record is malformed");
+        return {
+          number: r.number,
+          size: r.size,
+          md5: info.md5,
+          checksums: info.checksums ?? {},
+          created: r.created,
+        };
+      });
+    } finally {
+      zeroize(dek);
+    }
+  }
+
+  async listParts(
+    owner: string,
+    id: string,
+    uploadId: string,
+    page: { after: number; limit: number },
+  ): Promise<{ parts: UploadedPartInfo[]; truncated: boolean }> {
+    const u = await this.open(owner, id, uploadId);
+    const parts = await this.partsOf(u, page.after, page.limit + 1);
+    const truncated = parts.length > page.limit;
+    return { parts: parts.slice(0, page.limit), truncated };
+  }
+
+  /**
+   * Joins the named parts into the object, as S3 checks them (multipart-manifest.ts), atomically
+   * (MultipartStore.completeMultipart). The object's S3 ETag is S3's `md5-of-md5s-N`.
+   */
+  async complete(c: {
+    owner: string;
+    id: string;
+    uploadId: string;
+    parts: readonly (RequestedPart & { checksums?: Record<string, string> })[];
+    cond: WriteCondition;
+  }): Promise<ObjectMeta & { metadata: ObjectMetadata }> {
+    const u = await this.open(c.owner, c.id, c.uploadId);
+    const rows = await this.store.listParts(u.uploadId, 0, 10_001);
+    const infos = await this.partsOf(u, 0, 10_001);
+    const uploaded = new Map<number, UploadedPart>();
+    rows.forEach((r, i) =>
+      uploaded.set(r.number, { number: r.number, writeId: r.writeId, size: r.size, md5: infos[i]!.md5 }),
+    );
+    const manifest = manifestOf(c.parts, uploaded);
+    for (const want of c.parts) {
+      const got = infos.find((p) => p.number === want.number)?.checksums ?? {};
+      for (const [alg, value] of Object.entries(want.checksums ?? {}))
+        if (got[alg] !== undefined && got[alg] !== value)
+          throw new AppError(
+            "invalid_part",
+            `part ${want.number} was not uploaded with that ${alg} checksum`,
+          );
+    }
+    const size = manifestSize(manifest);
+    checkObjectSize(size, this.opts.maxObjectBytes);
+    const dek = await this.dekOf(u);
+    try {
+      const binding = { owner: u.owner, objectId: u.id, writeId: u.writeId };
+      const stored = u.sealedMeta
+        ? openJson<unknown>(dek, binding, RecordPurpose.metadata, u.sealedMeta)
+        : null;
+      const base: ObjectMetadata = isObjectMetadata(stored) ? stored : { contentType: u.contentType };
+      const metadata: ObjectMetadata = { ...base, etag: multipartEtag(manifest.parts) };
+      const sealedManifest = sealJson(dek, binding, RecordPurpose.manifest, manifest);
+      // The native API's keyed ETag: over the manifest (it names every part write) and the size.
+      const etag = new EtagHasher(dek);
+      etag.update(sealedManifest.subarray(sealedManifest.length - 16));
+      const sizeBytes = Buffer.alloc(8);
+      sizeBytes.writeBigUInt64BE(BigInt(size));
+      etag.update(sizeBytes);
+      const now = new Date();
+      const meta: ObjectMeta = {
+        owner: u.owner,
+        id: u.id,
+        kind: "blob",
+        size,
+        contentType: base.contentType,
+        etag: etag.digest(),
+        created: now,
+        modified: now,
+        writeId: u.writeId,
+        formatVersion: FORMAT_VERSION_PART,
+        suite: u.suite,
+        segmentSize: u.segmentSize,
+        kekVersion: u.kekVersion,
+        wrappedDek: u.wrappedDek,
+        sealedMeta: sealJson(dek, binding, RecordPurpose.metadata, metadata),
+      };
+      const parts = manifest.parts.map((p) => ({ number: p.n, writeId: Buffer.from(p.w, "hex") }));
+      const result = await this.store.completeMultipart(u.uploadId, meta, parts, sealedManifest, c.cond);
+      this.opts.reclaim();
+      return { ...meta, created: result.createdAt, metadata };
+    } finally {
+      zeroize(dek);
+    }
+  }
+
+  async abort(owner: string, id: string, uploadId: string): Promise<void> {
+    const u = await this.open(owner, id, uploadId);
+    if (!(await this.store.abortMultipart(u.uploadId)))
+      throw new AppError("not_found", "no such multipart upload");
+    this.opts.reclaim();
+  }
+
+  /**
+   * The owner's uploads in progress under `prefix`, by key then upload id, folded into common
+   * prefixes by `delimiter` as S3's ListMultipartUploads does.
+   */
+  async listUploads(
+    owner: string,
+    q: { prefix: string; delimiter?: string; keyMarker?: string; uploadIdMarker?: string; limit: number },
+  ): Promise<{ uploads: UploadSummary[]; prefixes: string[]; truncated: boolean }> {
+    const uploads: UploadSummary[] = [];
+    const prefixes: string[] = [];
+    let after =
+      q.keyMarker !== undefined ? { id: q.keyMarker, uploadId: q.uploadIdMarker ?? "\u{10FFFF}" } : undefined;
+    let entries = 0;
+    let truncated = false;
+    for (;;) {
+      const batch = await this.store.listMultipart(owner, {
+        prefix: q.prefix,
+        ...(after ? { after } : {}),
+        limit: 1000,
+      });
+      for (const u of batch) {
+        after = { id: u.id, uploadId: u.uploadId };
+        const rest = u.id.slice(q.prefix.length);
+        const cut = q.delimiter ? rest.indexOf(q.delimiter) : -1;
+        if (cut >= 0) {
+          const p = q.prefix + rest.slice(0, cut + q.delimiter!.length);
+          if (prefixes.at(-1) === p) continue;
+          if (entries === q.limit) {
+            truncated = true;
+            break;
+          }
+          prefixes.push(p);
+        } else {
+          if (entries === q.limit) {
+            truncated = true;
+            break;
+          }
+          uploads.push({ uploadId: u.uploadId, id: u.id, created: u.created });
+        }
+        entries++;
+      }
+      if (truncated || batch.length < 1000) break;
+    }
+    return { uploads, prefixes, truncated };
+  }
+
+  /** Aborts uploads begun more than `ttlMs` ago (SSE_S3_MULTIPART_TTL); returns how many. */
+  async sweepExpired(ttlMs: number): Promise<number> {
+    let n = 0;
+    for (;;) {
+      const ids = await this.store.expiredMultipart(new Date(Date.now() - ttlMs), 100);
+      for (const id of ids) if (await this.store.abortMultipart(id)) n++;
+      if (ids.length < 100) break;
+    }
+    if (n > 0) this.opts.reclaim();
+    return n;
+  }
+}
