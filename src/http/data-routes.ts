@@ -87,7 +87,7 @@ export async function dataRoutes(app: FastifyInstance, opts: DataRoutesOptions):
               required: ["id", "data"],
               properties: { id: { type: "integer" }, data: { type: "string" } },
             },
-            ...problemResponses(400, 401, 403, 413, 422),
+            ...problemResponses(400, 401, 403, 413, 422, 503, 507),
           },
         },
       },
@@ -204,7 +204,7 @@ export async function dataRoutes(app: FastifyInstance, opts: DataRoutesOptions):
           response: {
             200: objectInfoSchema,
             201: objectInfoSchema,
-            ...problemResponses(400, 401, 403, 412, 413, 500),
+            ...problemResponses(400, 401, 403, 412, 413, 500, 503, 507),
           },
         },
       },

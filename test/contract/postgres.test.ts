@@ -7,7 +7,7 @@ import { pathToFileURL } from "node:url";
 import pg from "pg";
 import pino from "pino";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { StorageUnavailableError } from "../../src/errors.js";
+import { DiskFullError, StorageUnavailableError } from "../../src/errors.js";
 import { openPostgresStores } from "../../src/store/open-store.js";
 import { type Commit, PgDatabase } from "../../src/store/postgres/pg-database.js";
 import { isRetryable, pgFault } from "../../src/store/postgres/pg-errors.js";
@@ -474,6 +474,11 @@ describe("PostgreSQL stores", () => {
         StorageUnavailableError,
       );
       expect(pgFault(new TypeError("x is not a function"))).toBeNull();
+      // disk_full: 507 like a full disk under SQLite; the other insufficient-resources codes stay 503.
+      expect(pgFault(dbError("53100"))).toBeInstanceOf(DiskFullError);
+      expect(pgFault(dbError("53100"))?.status).toBe(507);
+      expect(pgFault(dbError("53100"))?.detail).toMatch(/disk is full/);
+      expect(pgFault(dbError("53300"))?.status).toBe(503);
       expect(isRetryable(dbError("40001"))).toBe(true);
       expect(isRetryable(dbError("40P01"))).toBe(true);
       expect(isRetryable(dbError("23505"))).toBe(false);
