@@ -8,6 +8,7 @@ import type { ObjectService } from "../objects/object-service.js";
 import type { ObjectMeta, WriteCondition } from "../store/store.js";
 import { principalOf } from "./auth-plugin.js";
 import { parseEtagList, sendObject } from "./object-response.js";
+import { requestBody } from "./request-body.js";
 import { objectInfoSchema, problemResponses } from "./schemas.js";
 
 export interface DataRoutesOptions {
@@ -221,7 +222,7 @@ export async function dataRoutes(app: FastifyInstance, opts: DataRoutesOptions):
         const { meta, created } = await objects.put({
           owner: p.user.uid,
           id,
-          body: req.raw,
+          body: requestBody(req.raw),
           contentType: req.headers["content-type"] || "application/octet-stream",
           contentLength,
           digest,

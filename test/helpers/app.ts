@@ -12,7 +12,7 @@ import type { RootKeyProvider } from "../../src/keys/root-key-provider.js";
 import { openSqliteStores, openStores } from "../../src/store/open-store.js";
 import type { SqliteKeyStore } from "../../src/store/sqlite/sqlite-key-store.js";
 import type { SqliteObjectStore } from "../../src/store/sqlite/sqlite-object-store.js";
-import type { Role, Scope, UserRecord } from "../../src/store/store.js";
+import type { ObjectStore, Role, Scope, UserRecord } from "../../src/store/store.js";
 
 export const ADMIN_TOKEN = "sse_test_bootstrap_token_0123456789abcdefghijklmnopqrstuvwxyz";
 
@@ -39,10 +39,22 @@ async function open(env: Record<string, string>, dataDir: string) {
   return { config, logger, stores, root };
 }
 
-/** build() on fresh SQLite files in a temp dir, the admin bootstrapped, the job runner started. */
-export async function startApp(env: Record<string, string> = {}, dataDir = tempDataDir()): Promise<TestApp> {
+/**
+ * build() on fresh SQLite files in a temp dir, the admin bootstrapped, the job runner started.
+ * `interpose` may put a layer between the services and the real object store (to inject a fault).
+ */
+export async function startApp(
+  env: Record<string, string> = {},
+  dataDir = tempDataDir(),
+  interpose: (store: ObjectStore) => ObjectStore = (store) => store,
+): Promise<TestApp> {
   const { config, logger, stores, root } = await open(env, dataDir);
-  const built = await build(config, { store: stores.objects, keyStore: stores.keys, root, logger });
+  const built = await build(config, {
+    store: interpose(stores.objects),
+    keyStore: stores.keys,
+    root,
+    logger,
+  });
   await built.services.auth.bootstrap({ token: ADMIN_TOKEN, dataDir });
   built.services.runner.start();
   return {
