@@ -7,6 +7,7 @@ import { FailureLimiter } from "./auth/failure-limiter.js";
 import { UserService } from "./auth/user-service.js";
 import type { Config } from "./config.js";
 import { AeadThread } from "./crypto/aead-thread.js";
+import { FailureLogs } from "./failure-log.js";
 import { authPlugin } from "./http/auth-plugin.js";
 import { loadConsoleAssets } from "./http/console-assets.js";
 import { consoleRoutes } from "./http/console-routes.js";
@@ -98,7 +99,7 @@ export function buildServices(
             })
           : null,
     },
-    (err, what) => deps.logger.error({ err }, `background ${what} failed`),
+    new FailureLogs(deps.logger, "background "),
   );
   const users = new UserService(deps.store, keys, deps.logger);
   const auth = new AuthService(deps.store, users, deps.logger);

@@ -16,6 +16,7 @@ import {
 } from "../crypto/segment-format.js";
 import { type DomainMetrics, NO_METRICS } from "../domain-metrics.js";
 import { AppError, IntegrityError } from "../errors.js";
+import { type BackgroundReport, NO_REPORT } from "../failure-log.js";
 import type { KeyService } from "../keys/key-service.js";
 import type { CommitResult, ObjectKind, ObjectMeta, ObjectStore, WriteCondition } from "../store/store.js";
 import { NO_YOUNG_GC, type YoungCollector } from "../young-gc.js";
@@ -88,7 +89,8 @@ export class ObjectService {
     readonly store: ObjectStore,
     private readonly keys: KeyService,
     private readonly opts: ObjectServiceOptions,
-    private readonly onError: (err: unknown, what: string) => void = () => undefined,
+    /** Failures of work the client does not wait for (abort, reclaim, rewrap), logged without flooding. */
+    private readonly report: BackgroundReport = NO_REPORT,
   ) {
     this.segmentSize = opts.segmentSize ?? SEGMENT_SIZE;
     this.metrics = opts.metrics ?? NO_METRICS;
@@ -236,7 +238,10 @@ export class ObjectService {
       zeroize(dek);
       if (began) {
         // Aborted, refused or failed: no partial object, no garbage left behind.
-        await this.store.abortUpload(writeId).catch((err) => this.onError(err, "abort upload"));
+        await this.store.abortUpload(writeId).then(
+          () => this.report.succeeded("abort upload"),
+          (err) => this.report.failed("abort upload", err),
+        );
       }
     }
   }
@@ -254,7 +259,7 @@ export class ObjectService {
       }
     } catch (err) {
       // The write stands under its older version; a rewrap job moves it later.
-      this.onError(err, "rewrap after rotation");
+      this.report.failed("rewrap after rotation", err);
     }
   }
 
@@ -421,7 +426,10 @@ export class ObjectService {
         if (skipped === 0 && !this.reclaimAgain) this.trashPending = false;
       } while (this.reclaimAgain);
     })()
-      .catch((err) => this.onError(err, "reclaim"))
+      .then(
+        () => this.report.succeeded("reclaim"),
+        (err) => this.report.failed("reclaim", err),
+      )
       .finally(() => {
         this.reclaiming = null;
       });

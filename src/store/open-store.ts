@@ -3,8 +3,10 @@ import { mkdirSync } from "node:fs";
 import path from "node:path";
 import type { Logger } from "pino";
 import type { Config } from "../config.js";
+import { FailureLog, FailureLogs } from "../failure-log.js";
 import type { PostgresKeyStore } from "./postgres/postgres-key-store.js";
 import type { PostgresObjectStore } from "./postgres/postgres-object-store.js";
+import type { CheckpointEvents } from "./sqlite/background-checkpoint.js";
 import { SqliteKeyStore } from "./sqlite/sqlite-key-store.js";
 import { SqliteObjectStore } from "./sqlite/sqlite-object-store.js";
 import type { KeyStore, ObjectStore } from "./store.js";
@@ -12,11 +14,11 @@ import type { KeyStore, ObjectStore } from "./store.js";
 /** objects.db and keys.db in `dataDir` (created 0700 if missing); apart so that a backup of one never restores the other. */
 export function openSqliteStores(
   dataDir: string,
-  opts: { cacheMib?: number; onBackgroundError?: (message: string) => void } = {},
+  opts: { cacheMib?: number; checkpointEvents?: CheckpointEvents } = {},
 ): { objects: SqliteObjectStore; keys: SqliteKeyStore } {
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const cacheKib = opts.cacheMib === undefined ? undefined : opts.cacheMib * 1024;
-  const objects = SqliteObjectStore.open(path.join(dataDir, "objects.db"), opts.onBackgroundError, {
+  const objects = SqliteObjectStore.open(path.join(dataDir, "objects.db"), opts.checkpointEvents, {
     cacheKib,
   });
   try {
@@ -32,10 +34,11 @@ export async function openStores(
   logger: Logger,
 ): Promise<{ objects: ObjectStore; keys: KeyStore }> {
   if (config.databaseUrl) return openPostgresStores(config.databaseUrl, config, logger);
+  // The WAL keeps growing while checkpoints fail: logged once, then summarised (not 40 lines a second).
+  const checkpoint = new FailureLog(logger, "SQLite background checkpoint");
   const stores = openSqliteStores(config.dataDir, {
     cacheMib: config.sqliteCacheMib,
-    // The WAL keeps growing while checkpoints fail; an operator must hear about it.
-    onBackgroundError: (message) => logger.error({ error: message }, "SQLite background checkpoint failed"),
+    checkpointEvents: { failed: (m) => checkpoint.failed(m), recovered: () => checkpoint.succeeded() },
   });
   logger.debug(
     { dataDir: config.dataDir, pageCacheKib: stores.objects.pageCacheKib },
@@ -59,8 +62,15 @@ export async function openPostgresStores(
       import("./postgres/postgres-object-store.js"),
       import("./postgres/postgres-key-store.js"),
     ]);
-  const onError = (err: unknown, what: string) => logger.warn({ err }, `PostgreSQL: ${what} failed`);
-  const objects = await PostgresObjectStore.open(databaseUrl, { poolSize: config.databasePoolSize, onError });
+  // Logged once, then summarised: an outage fails every idle connection and every heartbeat.
+  const logs = new FailureLogs(logger, "PostgreSQL: ");
+  const onError = (err: unknown, what: string) => logs.failed(what, err);
+  const onRecovered = (what: string) => logs.succeeded(what);
+  const objects = await PostgresObjectStore.open(databaseUrl, {
+    poolSize: config.databasePoolSize,
+    onError,
+    onRecovered,
+  });
   try {
     const keys = await PostgresKeyStore.open(config.keysDatabaseUrl ?? databaseUrl, { onError });
     logger.debug(

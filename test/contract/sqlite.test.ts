@@ -223,7 +223,10 @@ describe("SQLite stores", () => {
   it("reports a checkpointer that cannot work, and still stops", async () => {
     const errors: string[] = [];
     const missing = path.join(dir, "no-such-dir", "objects.db");
-    const checkpointer = new BackgroundCheckpointer(missing, (m) => errors.push(m));
+    const checkpointer = new BackgroundCheckpointer(missing, {
+      failed: (m) => errors.push(m),
+      recovered: () => undefined,
+    });
     const deadline = Date.now() + 10_000;
     while (errors.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     expect(errors.join("\n")).toMatch(/directory does not exist|unable to open/i);

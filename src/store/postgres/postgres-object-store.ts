@@ -54,6 +54,8 @@ export interface PostgresObjectStoreOptions {
   uploadStaleMs?: number;
   /** Background failures (heartbeat, idle connections), for the log. */
   onError?: (err: unknown, what: string) => void;
+  /** The same background work succeeding again after a failure (the heartbeat). */
+  onRecovered?: (what: string) => void;
 }
 
 /** Segments deleted per statement when purging a write (~16 MiB). */
@@ -138,8 +140,13 @@ export class PostgresObjectStore implements ObjectStore {
         "the heartbeat must run at least twice within the grace period and thrice within the staleness threshold",
       );
     this.#onError = opts.onError ?? (() => undefined);
+    const recovered = opts.onRecovered ?? (() => undefined);
+    // A fixed beat, failing or not: the other processes judge this one's uploads by it.
     this.#heartbeat = setInterval(() => {
-      this.#beat().catch((err) => this.#onError(err, "heartbeat"));
+      this.#beat().then(
+        () => recovered("heartbeat"),
+        (err) => this.#onError(err, "heartbeat"),
+      );
     }, every);
     this.#heartbeat.unref();
   }

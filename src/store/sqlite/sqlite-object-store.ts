@@ -23,7 +23,11 @@ import type {
   WriteCondition,
 } from "../store.js";
 import { checkWriteCondition } from "../write-condition.js";
-import { BackgroundCheckpointer } from "./background-checkpoint.js";
+import {
+  BackgroundCheckpointer,
+  type CheckpointEvents,
+  NO_CHECKPOINT_EVENTS,
+} from "./background-checkpoint.js";
 import { type Db, isConstraint, OBJECTS_SCHEMA, openDatabase, storageFault } from "./migrations.js";
 
 /** 16 KiB pages: the best measured write throughput for 64 KiB segments, ~3% space overhead. */
@@ -196,7 +200,7 @@ export class SqliteObjectStore implements ObjectStore {
 
   static open(
     file: string,
-    onBackgroundError: (message: string) => void = () => undefined,
+    checkpointEvents: CheckpointEvents = NO_CHECKPOINT_EVENTS,
     opts: { cacheKib?: number } = {},
   ): SqliteObjectStore {
     const db = openDatabase(file, OBJECTS_SCHEMA, {
@@ -204,7 +208,7 @@ export class SqliteObjectStore implements ObjectStore {
       walAutocheckpointPages: WAL_AUTOCHECKPOINT_PAGES,
       cacheKib: opts.cacheKib,
     });
-    return new SqliteObjectStore(db, new BackgroundCheckpointer(file, onBackgroundError));
+    return new SqliteObjectStore(db, new BackgroundCheckpointer(file, checkpointEvents));
   }
 
   private constructor(db: Db, checkpointer: BackgroundCheckpointer) {
