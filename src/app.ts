@@ -38,6 +38,7 @@ import { KeyVersions } from "./keys/key-versions.js";
 import type { RootKeyProvider } from "./keys/root-key-provider.js";
 import { DownloadLinks } from "./objects/download-links.js";
 import { ObjectService } from "./objects/object-service.js";
+import type { SpaceGuard, SpaceStatus } from "./objects/storage-reserve.js";
 import type { KeyStore, ObjectStore } from "./store/store.js";
 import { VERSION } from "./version.js";
 import { YoungCollector } from "./young-gc.js";
@@ -47,6 +48,8 @@ export interface Deps {
   keyStore: KeyStore;
   root: RootKeyProvider;
   logger: Logger;
+  /** The free-space reserve and its state (openStores makes it); absent, writes are never refused for space. */
+  space?: SpaceGuard & SpaceStatus;
 }
 
 export interface Services {
@@ -90,6 +93,7 @@ export function buildServices(
     {
       maxObjectBytes: config.maxObjectBytes,
       metrics,
+      space: deps.space,
       youngGc: new YoungCollector(config.gcEveryMib * 1024 * 1024),
       // A second thread only pays where a second core can run it.
       aeadThread:
@@ -124,6 +128,7 @@ export function buildServices(
 export async function build(config: Config, deps: Deps): Promise<App> {
   const metrics = new ServiceMetrics(VERSION);
   const services = buildServices(config, deps, metrics);
+  if (deps.space) metrics.observeSpace(deps.space);
   let shuttingDown = false;
   const app = Fastify({
     loggerInstance: deps.logger as FastifyBaseLogger,
@@ -163,6 +168,7 @@ export async function build(config: Config, deps: Deps): Promise<App> {
     store: deps.store,
     keyStore: deps.keyStore,
     root: deps.root,
+    space: deps.space,
     isShuttingDown: () => shuttingDown,
   });
   await app.register(metricsRoute, { metrics, token: config.metricsToken });

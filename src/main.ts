@@ -44,7 +44,13 @@ export async function runServer(
     const root = createRootKeyProvider({ config, logger });
     provider = root;
     await root.open();
-    const built = await build(config, { store: stores.objects, keyStore: stores.keys, root, logger });
+    const built = await build(config, {
+      store: stores.objects,
+      keyStore: stores.keys,
+      root,
+      logger,
+      space: stores.space,
+    });
     const { app, services } = built;
     const maintain = async () => {
       const swept = await services.objects.maintain();

@@ -15,7 +15,7 @@ import {
   TAG_BYTES,
 } from "../crypto/segment-format.js";
 import { type DomainMetrics, NO_METRICS } from "../domain-metrics.js";
-import { AppError, IntegrityError } from "../errors.js";
+import { AppError, DiskFullError, IntegrityError } from "../errors.js";
 import { type BackgroundReport, NO_REPORT } from "../failure-log.js";
 import type { KeyService } from "../keys/key-service.js";
 import type { CommitResult, ObjectKind, ObjectMeta, ObjectStore, WriteCondition } from "../store/store.js";
@@ -31,6 +31,7 @@ import {
   type ReadPlan,
 } from "./segment-reader.js";
 import { SegmentWriter } from "./segment-writer.js";
+import { NO_SPACE_GUARD, type SpaceClaim, type SpaceGuard } from "./storage-reserve.js";
 import { newWriteId } from "./write-id.js";
 
 /** Objects of at most this many segments (256 KiB) are read whole instead of streamed. */
@@ -66,6 +67,8 @@ export interface ObjectServiceOptions {
   youngGc?: YoungCollector;
   /** Opens the segments of large reads on a thread of its own; absent, on the calling thread. */
   aeadThread?: AeadThread | null;
+  /** The reserve of free space that writes may not enter (disk-space.ts); absent, none. */
+  space?: SpaceGuard;
 }
 
 export class ObjectService {
@@ -80,6 +83,7 @@ export class ObjectService {
   private readonly inflight = new Set<Promise<unknown>>();
   private readonly metrics: DomainMetrics;
   private readonly youngGc: YoungCollector;
+  private readonly space: SpaceGuard;
   /** Sealed segments that came with statForRead's metadata, taken by readSmall (weak: a 304 drops them). */
   private readonly prefetched = new WeakMap<ObjectMeta, Buffer>();
   /** Whether replaced or deleted writes may be waiting; reads then need not look (hot path). */
@@ -95,6 +99,7 @@ export class ObjectService {
     this.segmentSize = opts.segmentSize ?? SEGMENT_SIZE;
     this.metrics = opts.metrics ?? NO_METRICS;
     this.youngGc = opts.youngGc ?? NO_YOUNG_GC;
+    this.space = opts.space ?? NO_SPACE_GUARD;
   }
 
   get maxObjectBytes(): number {
@@ -137,12 +142,27 @@ export class ObjectService {
   }
 
   private async write(input: PutInput): Promise<PutResult> {
-    const { owner, id } = input;
-    validateObjectId(id);
+    validateObjectId(input.id);
     const max = this.opts.maxObjectBytes;
     if (input.contentLength !== undefined && input.contentLength > max)
       throw new AppError("payload_too_large", `objects are limited to ${max} bytes`);
+    // Before any byte is read or stored: an upload that would enter the reserve is refused (507).
+    const claim = await this.space.admit(input.kind === "item" ? "small" : "upload", input.contentLength);
+    try {
+      const result = await this.storeBody(input, claim);
+      this.space.stored();
+      return result;
+    } catch (err) {
+      if (err instanceof DiskFullError) this.space.diskFull();
+      throw err;
+    } finally {
+      claim.end();
+    }
+  }
 
+  private async storeBody(input: PutInput, claim: SpaceClaim): Promise<PutResult> {
+    const { owner, id } = input;
+    const max = this.opts.maxObjectBytes;
     const writeId = newWriteId();
     const ctx = this.context(owner, id, writeId);
     const dek = generateKey();
@@ -174,6 +194,7 @@ export class ObjectService {
         if (size > max) throw new AppError("payload_too_large", `objects are limited to ${max} bytes`);
         if (input.contentLength !== undefined && size > input.contentLength)
           throw new AppError("length_mismatch", "the body is longer than Content-Length");
+        claim.add(chunk.length);
         hash?.update(chunk);
         writer.write(chunk);
         if (batch.length >= BATCH_SEGMENTS) {

@@ -1,50 +1,93 @@
 // Chooses and opens the configured store: the embedded SQLite files in the data dir, or PostgreSQL.
-import { mkdirSync } from "node:fs";
+import { mkdirSync, statfsSync } from "node:fs";
 import path from "node:path";
 import type { Logger } from "pino";
 import type { Config } from "../config.js";
 import { FailureLog, FailureLogs } from "../failure-log.js";
+import type { SpaceGuard, SpaceStatus } from "../objects/storage-reserve.js";
+import { DiskSpace, ObservedSpace } from "./disk-space.js";
 import type { PostgresKeyStore } from "./postgres/postgres-key-store.js";
 import type { PostgresObjectStore } from "./postgres/postgres-object-store.js";
 import type { CheckpointEvents } from "./sqlite/background-checkpoint.js";
+import { EMERGENCY_FILE, EmergencySpace, emergencySizeFor } from "./sqlite/emergency-space.js";
 import { SqliteKeyStore } from "./sqlite/sqlite-key-store.js";
 import { SqliteObjectStore } from "./sqlite/sqlite-object-store.js";
 import type { KeyStore, ObjectStore } from "./store.js";
 
-/** objects.db and keys.db in `dataDir` (created 0700 if missing); apart so that a backup of one never restores the other. */
+/**
+ * objects.db and keys.db in `dataDir` (created 0700 if missing); apart so that a backup of one never
+ * restores the other. Both may give up the emergency space of the data dir when the disk is full.
+ */
 export function openSqliteStores(
   dataDir: string,
   opts: { cacheMib?: number; checkpointEvents?: CheckpointEvents } = {},
-): { objects: SqliteObjectStore; keys: SqliteKeyStore } {
+): { objects: SqliteObjectStore; keys: SqliteKeyStore; emergency: EmergencySpace } {
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  const volume = statfsSync(dataDir);
+  const emergency = new EmergencySpace(
+    path.join(dataDir, EMERGENCY_FILE),
+    emergencySizeFor(volume.blocks * volume.bsize),
+  );
   const cacheKib = opts.cacheMib === undefined ? undefined : opts.cacheMib * 1024;
   const objects = SqliteObjectStore.open(path.join(dataDir, "objects.db"), opts.checkpointEvents, {
     cacheKib,
+    emergency,
   });
   try {
-    return { objects, keys: SqliteKeyStore.open(path.join(dataDir, "keys.db")) };
+    return { objects, keys: SqliteKeyStore.open(path.join(dataDir, "keys.db"), { emergency }), emergency };
   } catch (err) {
     void objects.close().catch(() => undefined);
     throw err;
   }
 }
 
+export interface OpenedStores {
+  objects: ObjectStore;
+  keys: KeyStore;
+  /** The reserve and the state of the space writes need (SQLite: the data dir's volume). */
+  space: SpaceGuard & SpaceStatus;
+}
+
 export async function openStores(
-  config: Pick<Config, "dataDir" | "databaseUrl" | "keysDatabaseUrl" | "databasePoolSize" | "sqliteCacheMib">,
+  config: Pick<
+    Config,
+    "dataDir" | "databaseUrl" | "keysDatabaseUrl" | "databasePoolSize" | "sqliteCacheMib" | "minFreeBytes"
+  >,
   logger: Logger,
-): Promise<{ objects: ObjectStore; keys: KeyStore }> {
-  if (config.databaseUrl) return openPostgresStores(config.databaseUrl, config, logger);
+): Promise<OpenedStores> {
+  if (config.databaseUrl) {
+    const stores = await openPostgresStores(config.databaseUrl, config, logger);
+    return { ...stores, space: new ObservedSpace(logger) };
+  }
   // The WAL keeps growing while checkpoints fail: logged once, then summarised (not 40 lines a second).
   const checkpoint = new FailureLog(logger, "SQLite background checkpoint");
   const stores = openSqliteStores(config.dataDir, {
     cacheMib: config.sqliteCacheMib,
     checkpointEvents: { failed: (m) => checkpoint.failed(m), recovered: () => checkpoint.succeeded() },
   });
+  const space = new DiskSpace({
+    dir: config.dataDir,
+    reserve: config.minFreeBytes,
+    store: stores.objects,
+    emergency: stores.emergency,
+    logger,
+  });
+  try {
+    await space.start();
+  } catch (err) {
+    await stores.objects.close().catch(() => undefined);
+    await stores.keys.close().catch(() => undefined);
+    throw err;
+  }
   logger.debug(
     { dataDir: config.dataDir, pageCacheKib: stores.objects.pageCacheKib },
     "opened the SQLite stores",
   );
-  return stores;
+  logger.info(
+    { reserveBytes: space.reserve, emergencySpaceBytes: stores.emergency.held ? stores.emergency.bytes : 0 },
+    "free space reserve of the data directory's volume: uploads that would go below it are refused",
+  );
+  return { objects: stores.objects, keys: stores.keys, space };
 }
 
 /**

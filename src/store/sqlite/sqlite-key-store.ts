@@ -4,6 +4,7 @@ import { AppError, StorageUnavailableError } from "../../errors.js";
 import type * as Rows from "../rows.js";
 import { type StateRow, sqliteRows, toState } from "../rows.js";
 import type { KekRewrap, KekVersionRecord, KeyStore, UserKeyState } from "../store.js";
+import { type EmergencySpace, withEmergencyRoom } from "./emergency-space.js";
 import { type Db, isConstraint, KEYS_SCHEMA, openDatabase, storageFault } from "./migrations.js";
 
 type KekRow = Rows.KekRow<number>;
@@ -44,14 +45,19 @@ export class SqliteKeyStore implements KeyStore {
   readonly #s: ReturnType<typeof prepareStatements>;
   #closed = false;
 
-  static open(file: string): SqliteKeyStore {
+  static open(file: string, opts: { emergency?: EmergencySpace } = {}): SqliteKeyStore {
     // Small rows: the default page size; every write here is a key change and stays synchronous=FULL.
     return new SqliteKeyStore(
       openDatabase(file, KEYS_SCHEMA, { pageSize: 4096, walAutocheckpointPages: 1000, secureDelete: true }),
+      opts.emergency ?? null,
     );
   }
 
-  private constructor(db: Db) {
+  private constructor(
+    db: Db,
+    /** Key changes go on when the disk is full: they may use the emergency space (emergency-space.ts). */
+    private readonly emergency: EmergencySpace | null,
+  ) {
     this.#db = db;
     this.#s = prepareStatements(db);
   }
@@ -65,7 +71,7 @@ export class SqliteKeyStore implements KeyStore {
   }
 
   #write<T>(fn: () => T): T {
-    return this.#guard(() => this.#db.transaction(fn).immediate());
+    return this.#guard(() => withEmergencyRoom(this.emergency, () => this.#db.transaction(fn).immediate()));
   }
 
   async createUserKey(state: UserKeyState, first: KekVersionRecord): Promise<void> {

@@ -1,6 +1,7 @@
 // The embedded ObjectStore: metadata and ciphertext segments in one SQLite file (objects.db), so that
 // one transaction covers both. better-sqlite3 is synchronous; long deletions run in small batches
 // that yield to the event loop between them.
+import { statSync } from "node:fs";
 import { setImmediate as nextTick } from "node:timers/promises";
 import { AppError } from "../../errors.js";
 import { KeyedQueue } from "../../keyed-queue.js";
@@ -28,7 +29,15 @@ import {
   type CheckpointEvents,
   NO_CHECKPOINT_EVENTS,
 } from "./background-checkpoint.js";
-import { type Db, isConstraint, OBJECTS_SCHEMA, openDatabase, storageFault } from "./migrations.js";
+import { type EmergencySpace, withEmergencyRoom } from "./emergency-space.js";
+import {
+  type Db,
+  isConstraint,
+  isDiskFull,
+  OBJECTS_SCHEMA,
+  openDatabase,
+  storageFault,
+} from "./migrations.js";
 
 /** 16 KiB pages: the best measured write throughput for 64 KiB segments, ~3% space overhead. */
 const PAGE_SIZE = 16384;
@@ -57,6 +66,7 @@ function prepareStatements(db: Db) {
     syncFull: p("PRAGMA synchronous = FULL"),
     syncNormal: p("PRAGMA synchronous = NORMAL"),
     ping: p("SELECT 1"),
+    freelistCount: p("PRAGMA freelist_count").pluck(),
 
     getObject: p(`SELECT ${OBJECT_COLUMNS} FROM objects WHERE owner = ? AND id = ?`),
     getObjectForRead: p(
@@ -198,25 +208,63 @@ export class SqliteObjectStore implements ObjectStore {
   readonly #exclusive = new KeyedQueue();
   readonly #checkpointer: BackgroundCheckpointer;
 
+  /** Given up when a delete or a metadata change finds the disk full (emergency-space.ts). */
+  readonly #emergency: EmergencySpace | null;
+  readonly #file: string;
+
   static open(
     file: string,
     checkpointEvents: CheckpointEvents = NO_CHECKPOINT_EVENTS,
-    opts: { cacheKib?: number } = {},
+    opts: { cacheKib?: number; emergency?: EmergencySpace } = {},
   ): SqliteObjectStore {
     const db = openDatabase(file, OBJECTS_SCHEMA, {
       pageSize: PAGE_SIZE,
       walAutocheckpointPages: WAL_AUTOCHECKPOINT_PAGES,
       cacheKib: opts.cacheKib,
     });
-    return new SqliteObjectStore(db, new BackgroundCheckpointer(file, checkpointEvents));
+    return new SqliteObjectStore(
+      db,
+      file,
+      new BackgroundCheckpointer(file, checkpointEvents),
+      opts.emergency ?? null,
+    );
   }
 
-  private constructor(db: Db, checkpointer: BackgroundCheckpointer) {
+  private constructor(
+    db: Db,
+    file: string,
+    checkpointer: BackgroundCheckpointer,
+    emergency: EmergencySpace | null,
+  ) {
     this.#db = db;
+    this.#file = file;
     this.#s = prepareStatements(db);
     this.#checkpointer = checkpointer;
+    this.#emergency = emergency;
     // One process owns the file: a lease still held was held by a process that died.
     this.#relaxed(() => this.#s.freeLeases.run());
+  }
+
+  /**
+   * Where writes go before the files grow: free pages inside objects.db, and the WAL already on
+   * disk (rewritten from its start once checkpointed); for the reserve's arithmetic.
+   */
+  spaceUse(): { reusable: number; journal: number } {
+    return this.#guard(() => {
+      const pages = this.#s.freelistCount.get() as number;
+      let journal = 0;
+      try {
+        journal = statSync(`${this.#file}-wal`).size;
+      } catch {
+        // No WAL file (yet): nothing to reuse.
+      }
+      return { reusable: pages * PAGE_SIZE, journal };
+    });
+  }
+
+  /** Whether the background checkpoint fails (the WAL then grows with every write). */
+  get checkpointFailing(): boolean {
+    return this.#checkpointer.failing;
   }
 
   /** The page cache this connection was given, in KiB, as SQLite reports it. */
@@ -235,15 +283,21 @@ export class SqliteObjectStore implements ObjectStore {
     }
   }
 
-  /** Writes that a 2xx depends on: the WAL is fsynced at commit, which also hardens earlier frames. */
+  /**
+   * Writes that a 2xx depends on: the WAL is fsynced at commit, which also hardens earlier frames.
+   * When the disk is full they may use the emergency space: deletes, tokens, keys, small items (an
+   * upload's commit is small too; its segments are already stored).
+   */
   #durable<T>(fn: () => T): T {
-    return this.#guard(() => {
-      if (!this.#fullSync) {
-        this.#s.syncFull.run();
-        this.#fullSync = true;
-      }
-      return this.#db.transaction(fn).immediate();
-    });
+    return this.#guard(() =>
+      withEmergencyRoom(this.#emergency, () => {
+        if (!this.#fullSync) {
+          this.#s.syncFull.run();
+          this.#fullSync = true;
+        }
+        return this.#db.transaction(fn).immediate();
+      }),
+    );
   }
 
   /**
@@ -260,14 +314,17 @@ export class SqliteObjectStore implements ObjectStore {
   #flush(): void {
     const batch = this.#queue;
     this.#queue = [];
-    const outcomes: { ok: boolean; value: unknown }[] = [];
+    let outcomes: { ok: boolean; value: unknown }[] = [];
     try {
       this.#durable(() => {
+        outcomes = [];
         for (const item of batch) {
           try {
             // A nested better-sqlite3 transaction is a savepoint: a throw undoes only this item.
             outcomes.push({ ok: true, value: this.#db.transaction(item.fn)() });
           } catch (err) {
+            // A full disk fails the whole group, which then runs again in the emergency space.
+            if (isDiskFull(err)) throw err;
             outcomes.push({ ok: false, value: err });
           }
         }
@@ -283,7 +340,11 @@ export class SqliteObjectStore implements ObjectStore {
     });
   }
 
-  /** Writes that may be lost on power failure without harm (segments before commit, bookkeeping). */
+  /**
+   * Writes that may be lost on power failure without harm (segments before commit, bookkeeping).
+   * Never in the emergency space: that is for what a client asked for (a purge only moves pages to
+   * the free list, which gives the volume nothing back while the disk is full).
+   */
   #relaxed<T>(fn: () => T): T {
     return this.#guard(() => {
       if (this.#fullSync) {
