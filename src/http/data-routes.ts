@@ -246,7 +246,7 @@ export async function dataRoutes(app: FastifyInstance, opts: DataRoutesOptions):
         params: { type: "object", properties: { "*": { type: "string" } } },
         response: {
           204: { description: "Deleted", type: "null" },
-          ...problemResponses(400, 401, 403, 404, 412),
+          ...problemResponses(400, 401, 403, 404, 412, 503, 507),
         },
       },
     },

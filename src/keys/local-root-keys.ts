@@ -6,7 +6,7 @@ import fs from "node:fs/promises";
 import path from "node:path";
 import type { Logger } from "pino";
 import { sodium } from "../crypto/sodium.js";
-import { AppError, IntegrityError, KeyProviderError } from "../errors.js";
+import { AppError, DiskFullError, IntegrityError, isNoSpaceErrno, KeyProviderError } from "../errors.js";
 import { FailureLog } from "../failure-log.js";
 import type { ProviderContext, RootKeyProvider, RootWrapped } from "./root-key-provider.js";
 import {
@@ -278,6 +278,7 @@ export abstract class LocalRootKeyProvider implements RootKeyProvider {
         await this.saveKeyring(updated, "replace");
       } catch (e) {
         sodium.sodium_memzero(next.key);
+        if (isNoSpaceErrno(e)) throw new DiskFullError(e);
         throw new KeyProviderError("could not store the new root key version", e);
       }
       this.install(updated);
@@ -296,6 +297,7 @@ export abstract class LocalRootKeyProvider implements RootKeyProvider {
       try {
         await this.saveKeyring(updated, "replace");
       } catch (e) {
+        if (isNoSpaceErrno(e)) throw new DiskFullError(e);
         throw new KeyProviderError("could not store the key ring without the retired version", e);
       }
       this.install(updated);
