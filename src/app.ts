@@ -11,10 +11,13 @@ import { FailureLogs } from "./failure-log.js";
 import { authPlugin } from "./http/auth-plugin.js";
 import { loadConsoleAssets } from "./http/console-assets.js";
 import { consoleRoutes } from "./http/console-routes.js";
+import { contentSafetyHeaders } from "./http/content-safety.js";
 import { dataRoutes } from "./http/data-routes.js";
 import { docsPlugin } from "./http/docs.js";
 import { drainingPlugin } from "./http/draining.js";
 import { folderRoutes } from "./http/folder-routes.js";
+import { headerChecksPlugin } from "./http/header-checks.js";
+import { hostileInputPlugin } from "./http/hostile-input.js";
 import { jobRoutes } from "./http/job-routes.js";
 import { keyRoutes } from "./http/key-routes.js";
 import { lazyRequestLogger } from "./http/lazy-request-logger.js";
@@ -38,18 +41,14 @@ import { KeyVersions } from "./keys/key-versions.js";
 import type { RootKeyProvider } from "./keys/root-key-provider.js";
 import { DownloadLinks } from "./objects/download-links.js";
 import { ObjectService } from "./objects/object-service.js";
-import type { SpaceGuard, SpaceStatus } from "./objects/storage-reserve.js";
-import type { KeyStore, ObjectStore } from "./store/store.js";
+import type { Stores } from "./store/stores.js";
 import { VERSION } from "./version.js";
 import { YoungCollector } from "./young-gc.js";
 
 export interface Deps {
-  store: ObjectStore;
-  keyStore: KeyStore;
+  stores: Stores;
   root: RootKeyProvider;
   logger: Logger;
-  /** The free-space reserve and its state (openStores makes it); absent, writes are never refused for space. */
-  space?: SpaceGuard & SpaceStatus;
 }
 
 export interface Services {
@@ -82,18 +81,19 @@ export function buildServices(
   deps: Deps,
   metrics: ServiceMetrics = new ServiceMetrics(VERSION),
 ): Services {
-  const keys = new KeyService(deps.keyStore, deps.root, {
+  const { stores } = deps;
+  const keys = new KeyService(stores.keys, deps.root, {
     cacheSize: config.keyCacheSize,
     cacheTtlMs: config.keyCacheTtlSeconds * 1000,
   });
   metrics.observeKeyCache(keys.cache);
   const objects = new ObjectService(
-    deps.store,
+    stores.objects,
     keys,
     {
       maxObjectBytes: config.maxObjectBytes,
       metrics,
-      space: deps.space,
+      space: stores.space,
       youngGc: new YoungCollector(config.gcEveryMib * 1024 * 1024),
       // A second thread only pays where a second core can run it.
       aeadThread:
@@ -105,30 +105,30 @@ export function buildServices(
     },
     new FailureLogs(deps.logger, "background "),
   );
-  const users = new UserService(deps.store, keys, deps.logger);
-  const auth = new AuthService(deps.store, users, deps.logger);
+  const users = new UserService(stores.accounts, stores.objects, keys, deps.logger);
+  const auth = new AuthService(stores.accounts, users, deps.logger);
   const runner = new JobRunner(
-    deps.store,
+    stores.jobs,
     {
-      [REWRAP]: rewrapJob(keys, deps.store),
-      [ROOT_ROTATE]: rootRotationJob(keys, deps.keyStore, {
+      [REWRAP]: rewrapJob(keys, stores.objects, stores.accounts),
+      [ROOT_ROTATE]: rootRotationJob(keys, stores.keys, {
         // One process owns an SQLite store; PostgreSQL is shared by any number of them.
         retireGraceMs: config.databaseUrl ? MULTI_PROCESS_ROOT_RETIRE_GRACE_MS : 0,
       }),
-      [VERIFY]: verifyJob(objects),
+      [VERIFY]: verifyJob(objects, stores.accounts),
     },
     { logger: deps.logger.child({ component: "jobs" }), metrics },
   );
-  const keyVersions = new KeyVersions(keys, deps.store);
-  const jobs = new JobService(deps.store, runner);
-  const links = new DownloadLinks(deps.store, keys);
+  const keyVersions = new KeyVersions(keys, stores.objects);
+  const jobs = new JobService(stores.jobs, stores.objects, stores.accounts, runner);
+  const links = new DownloadLinks(stores.objects, stores.accounts, keys);
   return { objects, keys, keyVersions, auth, users, jobs, runner, links };
 }
 
 export async function build(config: Config, deps: Deps): Promise<App> {
   const metrics = new ServiceMetrics(VERSION);
   const services = buildServices(config, deps, metrics);
-  if (deps.space) metrics.observeSpace(deps.space);
+  if (deps.stores.space) metrics.observeSpace(deps.stores.space);
   let shuttingDown = false;
   const app = Fastify({
     loggerInstance: deps.logger as FastifyBaseLogger,
@@ -160,20 +160,26 @@ export async function build(config: Config, deps: Deps): Promise<App> {
     done();
   });
   await app.register(problemPlugin);
+  await app.register(headerChecksPlugin);
+  await app.register(hostileInputPlugin);
   await app.register(requestLogPlugin);
   await app.register(metricsPlugin, { metrics });
   await app.register(drainingPlugin, { isDraining: () => shuttingDown });
   await app.register(docsPlugin, { version: VERSION });
   await app.register(systemRoutes, {
-    store: deps.store,
-    keyStore: deps.keyStore,
+    stores: deps.stores,
     root: deps.root,
-    space: deps.space,
+    space: deps.stores.space,
     isShuttingDown: () => shuttingDown,
   });
   await app.register(metricsRoute, { metrics, token: config.metricsToken });
   const limiter = new FailureLimiter(config.authFailureLimit, config.authFailureWindowSeconds * 1000);
   await app.register(async (api) => {
+    // Every API answer, errors included, may echo what users stored (ids, types, labels, bytes).
+    api.addHook("onRequest", (_req, reply, done) => {
+      contentSafetyHeaders(reply);
+      done();
+    });
     await api.register(authPlugin, {
       auth: services.auth,
       limiter,
@@ -192,7 +198,12 @@ export async function build(config: Config, deps: Deps): Promise<App> {
     await api.register(linkRoutes, {
       objects: services.objects,
       links: services.links,
-      publicUrl: config.publicUrl,
+      publicUrl: {
+        publicUrl: config.publicUrl,
+        trustProxy: config.trustProxy,
+        listenHost: config.host,
+        production: config.production,
+      },
     });
     await api.register(folderRoutes, { objects: services.objects });
   });

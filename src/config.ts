@@ -37,6 +37,8 @@ export interface Config {
   readonly keyCacheSize: number;
   readonly keyCacheTtlSeconds: number;
   readonly metricsToken: string | undefined;
+  /** NODE_ENV=production: download links only on SSE_PUBLIC_URL (http/public-url.ts). */
+  readonly production: boolean;
 }
 
 type Kind = "string" | "int" | "bool" | "enum";
@@ -259,7 +261,8 @@ export const SETTINGS: readonly SettingSpec[] = [
     env: "SSE_PUBLIC_URL",
     flag: "--public-url",
     kind: "string",
-    description: "base URL clients reach the server at (for download links; default: from the request)",
+    description:
+      "base URL clients reach the server at, for download links (default: with --trust-proxy the proxy's X-Forwarded-Proto/-Host, else the listen address; required for links when NODE_ENV=production)",
   },
   {
     key: "trustProxy",
@@ -267,7 +270,8 @@ export const SETTINGS: readonly SettingSpec[] = [
     flag: "--trust-proxy",
     kind: "bool",
     default: false,
-    description: "take the client address from X-Forwarded-For, as appended by one proxy you run in front",
+    description:
+      "trust the one proxy you run in front: the client address from X-Forwarded-For (the address it appended), and without --public-url the links' scheme and host from its X-Forwarded-Proto/-Host",
   },
   {
     key: "authFailureLimit",
@@ -311,7 +315,8 @@ export const SETTINGS: readonly SettingSpec[] = [
     flag: "--metrics-token",
     kind: "string",
     secret: true,
-    description: "when set, GET /metrics needs this bearer token (default: /metrics is public, like /health)",
+    description:
+      "when set, GET /metrics needs this bearer token, from any address (default: /metrics answers only clients on this machine, by their loopback socket address)",
   },
 ];
 
@@ -361,6 +366,7 @@ export function loadConfig(
     else out[spec.key] = parseOne(spec, raw);
   }
   out.dataDir = path.resolve(out.dataDir as string);
+  out.production = env.NODE_ENV === "production";
   const cfg = out as unknown as Config;
   if (cfg.keyProvider === "passphrase" && !cfg.passphrase && !cfg.passphraseFile)
     throw new ConfigError("SSE_KEY_PROVIDER=passphrase needs SSE_PASSPHRASE or SSE_PASSPHRASE_FILE");

@@ -2,7 +2,7 @@
 // serializer that keeps only what is safe to log (no headers, no query string).
 import pino, { type DestinationStream, type Logger } from "pino";
 import type { Config } from "./config.js";
-import { loggablePath } from "./http/redact-path.js";
+import { loggablePath, type PathSource } from "./http/redact-path.js";
 
 /** Field names whose values are secret, wherever a log call puts them (top level or one object down). */
 const SECRET_FIELDS = [
@@ -33,11 +33,9 @@ export const REDACT_PATHS = [
   ...SECRET_FIELDS.map((f) => `*.${f}`),
 ];
 
-interface LoggableRequest {
+interface LoggableRequest extends PathSource {
   method: string;
-  url: string;
   ip?: string;
-  routeOptions?: { url?: string };
 }
 
 export function createLogger(config: Pick<Config, "logLevel">, destination?: DestinationStream): Logger {
@@ -49,7 +47,7 @@ export function createLogger(config: Pick<Config, "logLevel">, destination?: Des
         // URLs carry download-link tokens (path) and may carry secrets (query): log neither.
         req: (req: LoggableRequest) => ({
           method: req.method,
-          path: loggablePath(req.url),
+          path: loggablePath(req),
           route: req.routeOptions?.url,
           remoteAddress: req.ip,
         }),

@@ -7,8 +7,9 @@ import { Backoff, FailureLog } from "./failure-log.js";
 import { createRootKeyProvider } from "./keys/providers.js";
 import type { RootKeyProvider } from "./keys/root-key-provider.js";
 import { createLogger } from "./logger.js";
+import { SIGNAL_QUIET_PERIOD_MS, signalClassifier } from "./second-signal.js";
 import { openStores } from "./store/open-store.js";
-import type { KeyStore, ObjectStore } from "./store/store.js";
+import type { Stores } from "./store/stores.js";
 
 export { createLogger, REDACT_PATHS } from "./logger.js";
 
@@ -36,7 +37,7 @@ export async function runServer(
   config: Config,
   logger: Logger = createLogger(config),
 ): Promise<RunningServer> {
-  let opened: { objects: ObjectStore; keys: KeyStore } | undefined;
+  let opened: Stores | undefined;
   let provider: RootKeyProvider | undefined;
   try {
     const stores = await openStores(config, logger);
@@ -44,13 +45,7 @@ export async function runServer(
     const root = createRootKeyProvider({ config, logger });
     provider = root;
     await root.open();
-    const built = await build(config, {
-      store: stores.objects,
-      keyStore: stores.keys,
-      root,
-      logger,
-      space: stores.space,
-    });
+    const built = await build(config, { stores, root, logger });
     const { app, services } = built;
     const maintain = async () => {
       const swept = await services.objects.maintain();
@@ -90,6 +85,10 @@ export async function runServer(
       { url, store: config.databaseUrl ? "postgres" : "sqlite", keyProvider: root.name },
       "SSE Store listening",
     );
+    if (config.production && !config.publicUrl)
+      logger.warn(
+        "NODE_ENV=production and SSE_PUBLIC_URL is not set: download links are refused (501 public_url_required) until it is",
+      );
 
     const shutdownTimeoutMs = config.shutdownTimeoutSeconds * 1000;
     let cut = false;
@@ -143,8 +142,7 @@ export async function runServer(
       await attempt("finishing background work", () => services.objects.settle());
       await attempt("stopping the read thread", () => services.objects.close());
       clearTimeout(deadline);
-      await attempt("closing the object store", () => stores.objects.close());
-      await attempt("closing the key store", () => stores.keys.close());
+      await attempt("closing the stores", () => stores.close());
       await attempt("closing the key provider", () => root.close());
       if (cut) clean = false;
       if (clean) logger.info("SSE Store stopped");
@@ -154,8 +152,7 @@ export async function runServer(
     let closing: Promise<ShutdownResult> | null = null;
     return { url, shutdownTimeoutMs, close: () => (closing ??= shutdown()), abortRequests };
   } catch (err) {
-    await opened?.objects.close().catch(() => undefined);
-    await opened?.keys.close().catch(() => undefined);
+    await opened?.close().catch(() => undefined);
     await provider?.close().catch(() => undefined);
     throw err;
   }
@@ -166,17 +163,26 @@ const HARD_EXIT_GRACE_MS = 10_000;
 
 /**
  * SIGTERM/SIGINT: finish in-flight requests, close the stores, exit 0 (1 if requests had to be
- * cut or a store failed to close). A second signal cuts the requests still open at once.
+ * cut or a store failed to close). A second signal cuts the requests still open at once; one that
+ * comes within SIGNAL_QUIET_PERIOD_MS of the first is a copy relayed by a parent process, not that.
  */
 export function handleSignals(server: RunningServer, logger: Logger): void {
-  let signalled = false;
+  const classify = signalClassifier();
   const onSignal = (signal: NodeJS.Signals) => {
-    if (signalled) {
+    const verdict = classify(performance.now());
+    if (verdict === "copy") {
+      logger.info(
+        { signal, quietPeriodMs: SIGNAL_QUIET_PERIOD_MS },
+        "signal repeated within the quiet period: taken for a copy relayed by a parent process; " +
+          "still finishing in-flight requests (signal again to cut them)",
+      );
+      return;
+    }
+    if (verdict === "second") {
       logger.warn({ signal }, "second signal: cutting the requests still open");
       server.abortRequests();
       return;
     }
-    signalled = true;
     logger.info(
       { signal, timeoutSeconds: server.shutdownTimeoutMs / 1000 },
       "shutting down: finishing in-flight requests",

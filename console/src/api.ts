@@ -48,6 +48,8 @@ export interface User {
   name: string;
   role: "admin" | "user";
   created?: string;
+  /** False while the user is enrolling: only then may an admin issue its credentials. */
+  enrolled?: boolean;
 }
 
 export interface TokenInfo {
@@ -57,6 +59,7 @@ export interface TokenInfo {
   created?: string;
   lastUsed?: string | null;
   expiresAt?: string | null;
+  issuedBy?: string | null;
 }
 
 export interface NewToken {
@@ -64,6 +67,9 @@ export interface NewToken {
   token: string;
   scopes: string[];
   expiresAt: string | null;
+  issuedBy?: string | null;
+  /** Only from a reset: how many credentials it revoked. */
+  revoked?: number;
 }
 
 export interface KeyInfo {
@@ -105,7 +111,7 @@ export function setUnauthorizedHandler(fn: (() => void) | null): void {
   onUnauthorized = fn;
 }
 
-/** An id as a URL path: each segment percent-encoded (ids are URL-safe already; this keeps it so). */
+/** An id as a URL path: each `/`-separated part percent-encoded (ids are any UTF-8). */
 export function idPath(id: string | number): string {
   return String(id).split("/").map(encodeURIComponent).join("/");
 }
@@ -185,6 +191,7 @@ export const api = {
   users: async () => list(await call<User[] | Record<string, User[]>>("GET", "/users"), "users"),
   createUser: (name: string, role: string) => call<User>("POST", "/users", { name, role }),
   deleteUser: (name: string) => call<void>("DELETE", `/users/${seg(name)}`),
+  resetUser: (name: string) => call<NewToken>("POST", `/users/${seg(name)}/reset`, {}),
   tokens: async (name: string) =>
     list(
       await call<TokenInfo[] | Record<string, TokenInfo[]>>("GET", `/users/${seg(name)}/tokens`),

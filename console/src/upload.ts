@@ -9,11 +9,14 @@ export interface UploadHandle {
 
 export class UploadAborted extends Error {}
 
-/** Object ids allow A-Z a-z 0-9 . _ ~ - and /: anything else in a file name becomes _. */
+/**
+ * The object id part for a file name: the name itself (ids take any UTF-8, as S3 keys do), with
+ * only control characters, which no id may hold, replaced by _.
+ */
 export function idForFileName(name: string): string {
-  let s = name.replace(/[^A-Za-z0-9._~-]+/g, "_");
-  if (s === "" || s === "." || s === "..") s = `_${s}`;
-  return s;
+  let s = "";
+  for (const ch of name) s += ch.charCodeAt(0) < 0x20 ? "_" : ch;
+  return s === "" ? "_" : s;
 }
 
 export function putFile(

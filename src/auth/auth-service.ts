@@ -6,7 +6,8 @@ import path from "node:path";
 import type { Logger } from "pino";
 import { AppError } from "../errors.js";
 import { FailureLog } from "../failure-log.js";
-import type { ObjectStore, Role, Scope, TokenRecord, UserRecord } from "../store/store.js";
+import type { AccountStore } from "../store/account-store.js";
+import type { Role, Scope, TokenRecord, UserRecord } from "../store/records.js";
 import type { Principal } from "./principal.js";
 import { generateToken, hashMatches, hashToken, isPlausibleToken, tokenLookupId } from "./token-format.js";
 import { ALL_SCOPES } from "./token-grant.js";
@@ -16,6 +17,8 @@ export type { Principal } from "./principal.js";
 export { ALL_SCOPES };
 
 export const BOOTSTRAP_TOKEN_FILE = "bootstrap-token";
+/** `issuedBy` of the first start's admin token (and of tokens issued in-process). */
+export const ISSUED_BY_BOOTSTRAP = "bootstrap";
 /** lastUsed is written at most this often per token, to keep reads free of writes. */
 const TOUCH_INTERVAL_MS = 60_000;
 const MAX_TRACKED_TOUCHES = 100_000;
@@ -26,7 +29,7 @@ export class AuthService {
   private readonly touchFailures: FailureLog;
 
   constructor(
-    private readonly store: ObjectStore,
+    private readonly accounts: AccountStore,
     private readonly users: UserService,
     private readonly logger: Logger,
   ) {
@@ -38,18 +41,25 @@ export class AuthService {
     if (!isPlausibleToken(token)) return null;
     // One hash per request: it is both the comparison value and, for a bootstrap token, the lookup id.
     const hash = hashToken(token);
-    const found = await this.store.getTokenWithUser(tokenLookupId(token, hash));
+    const found = await this.accounts.getTokenWithUser(tokenLookupId(token, hash));
     if (!found || !hashMatches(hash, found.token.secretHash)) return null;
     const { token: rec, user } = found;
     const now = Date.now();
     if (rec.expiresAt && rec.expiresAt.getTime() <= now) return null;
+    if (user.enrolledAt === null) {
+      // The first use of a credential of its own: from now on only the user issues its credentials.
+      // Durable before the request is served, so no admin can issue one after it.
+      user.enrolledAt = new Date(now);
+      await this.accounts.markEnrolled(user.uid, user.enrolledAt);
+      this.logger.info({ user: user.name, tokenId: rec.id }, "user enrolled (first authentication)");
+    }
     const last = this.lastTouch.get(rec.id) ?? 0;
     if (now - last >= TOUCH_INTERVAL_MS) {
       this.lastTouch.set(rec.id, now);
       if (this.lastTouch.size > MAX_TRACKED_TOUCHES) this.lastTouch.clear();
       rec.lastUsed = new Date(now);
       // Best effort: a failed lastUsed update must not fail the request.
-      this.store.touchToken(rec.id, rec.lastUsed).then(
+      this.accounts.touchToken(rec.id, rec.lastUsed).then(
         () => this.touchFailures.succeeded(),
         (err) => this.touchFailures.failed(err),
       );
@@ -62,7 +72,7 @@ export class AuthService {
    * random token written to `<dataDir>/bootstrap-token` (mode 0600). The token is never logged.
    */
   async bootstrap(opts: { token?: string; dataDir: string }): Promise<void> {
-    if ((await this.store.countUsers()) > 0) {
+    if ((await this.accounts.countUsers()) > 0) {
       if (opts.token) this.logger.info("users exist: SSE_BOOTSTRAP_TOKEN is not used");
       return;
     }
@@ -75,14 +85,14 @@ export class AuthService {
       throw err;
     }
     if (opts.token) {
-      await this.users.storeGivenToken(user, opts.token, { label: "bootstrap" });
+      await this.users.storeGivenToken(user, opts.token, { label: "bootstrap" }, ISSUED_BY_BOOTSTRAP);
       this.logger.info("created user admin with the token from SSE_BOOTSTRAP_TOKEN");
       return;
     }
     const t = generateToken();
     const file = writeSecretFile(opts.dataDir, BOOTSTRAP_TOKEN_FILE, `${t.token}\n`);
     try {
-      await this.users.storeGivenToken(user, t.token, { label: "bootstrap" });
+      await this.users.storeGivenToken(user, t.token, { label: "bootstrap" }, ISSUED_BY_BOOTSTRAP);
     } catch (err) {
       rmSync(file, { force: true });
       throw err;
@@ -98,13 +108,14 @@ export class AuthService {
     return this.users.create(name, role);
   }
 
-  /** In-process token issue for a user, as an admin would (CLI, tests). */
+  /** In-process token issue for a user by whoever runs the process (tests; recorded as `issuedBy`). */
   async issueToken(
     user: UserRecord,
     opts: { label?: string | null; scopes?: Scope[]; expiresInSeconds?: number },
+    issuedBy = ISSUED_BY_BOOTSTRAP,
   ): Promise<{ record: TokenRecord; token: string }> {
     const t = generateToken();
-    const record = await this.users.storeGivenToken(user, t.token, opts);
+    const record = await this.users.storeGivenToken(user, t.token, opts, issuedBy);
     return { record, token: t.token };
   }
 }

@@ -4,7 +4,7 @@
 // - `role: "admin"` routes are closed to other roles with 403 (they reveal nothing about a user).
 // - With `selfParam`, the route is also open to the user it names; a non-admin naming someone else
 //   gets 404, the same answer as for a user who does not exist, so names never leak.
-import type { Role, Scope } from "../store/store.js";
+import type { Role, Scope } from "../store/records.js";
 import type { Principal } from "./principal.js";
 
 export interface Requirement {

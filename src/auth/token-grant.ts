@@ -1,7 +1,8 @@
 // What a token request is granted: its scopes, expiry and label, checked. A user issuing a token to
 // itself can never exceed the token it authenticates with, neither in scopes nor in lifetime.
+import { hasControlCharacter } from "../control-characters.js";
 import { AppError } from "../errors.js";
-import type { Scope, TokenRecord } from "../store/store.js";
+import type { Scope, TokenRecord } from "../store/records.js";
 
 export const ALL_SCOPES: readonly Scope[] = ["read", "write"];
 /** Ten years: long enough for any service account, short enough to stay a number of seconds. */
@@ -71,12 +72,4 @@ export function grantToken(req: TokenRequest, now: Date, ceiling: TokenRecord | 
       throw new AppError("forbidden", "a token cannot create a token that outlives it");
   }
   return { label, scopes, expiresAt };
-}
-
-function hasControlCharacter(s: string): boolean {
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c < 0x20 || c === 0x7f) return true;
-  }
-  return false;
 }

@@ -4,11 +4,17 @@ import { randomUUID } from "node:crypto";
 import type { Logger } from "pino";
 import { AppError } from "../errors.js";
 import type { KeyService } from "../keys/key-service.js";
-import type { HeldLock, ObjectStore, Role, TokenRecord, UserRecord } from "../store/store.js";
+import { type AccountStore, type HeldLock, UserOwnsObjects } from "../store/account-store.js";
+import { enrolledError } from "../store/enrolled.js";
+import type { ObjectStore } from "../store/object-store.js";
+import type { Role, TokenRecord, UserRecord } from "../store/records.js";
 import type { Principal } from "./principal.js";
 import { generateToken, hashToken, isTokenId, tokenLookupId } from "./token-format.js";
-import { grantToken, type TokenRequest } from "./token-grant.js";
+import { grantToken, type TokenGrant, type TokenRequest } from "./token-grant.js";
 import { validateUserName } from "./user-name.js";
+
+/** Rounds of deleting a user's objects before its account, when writes keep landing in between. */
+const DELETE_ROUNDS = 3;
 
 export interface IssuedToken {
   record: TokenRecord;
@@ -18,7 +24,9 @@ export interface IssuedToken {
 
 export class UserService {
   constructor(
-    private readonly store: ObjectStore,
+    private readonly accounts: AccountStore,
+    /** For deleting a user's objects. */
+    private readonly objects: ObjectStore,
     private readonly keys: KeyService,
     private readonly logger: Logger,
   ) {}
@@ -27,13 +35,13 @@ export class UserService {
     validateUserName(name);
     if (role !== "admin" && role !== "user")
       throw new AppError("validation_error", "role must be admin or user");
-    if (await this.store.getUserByName(name))
+    if (await this.accounts.getUserByName(name))
       throw new AppError("user_exists", `user ${name} already exists`);
-    const user: UserRecord = { uid: randomUUID(), name, role, created: new Date() };
+    const user: UserRecord = { uid: randomUUID(), name, role, created: new Date(), enrolledAt: null };
     // Key first: a user row without a key would be unusable; an orphan key is harmless.
     await this.keys.createUserKey(user.uid);
     try {
-      await this.store.createUser(user);
+      await this.accounts.createUser(user);
     } catch (err) {
       await this.keys.destroyUserKeys(user.uid).catch(() => undefined);
       throw err;
@@ -45,13 +53,13 @@ export class UserService {
   /** The named user; 404 when there is none (and 400 for a name that could not exist). */
   async get(name: string): Promise<UserRecord> {
     validateUserName(name);
-    const user = await this.store.getUserByName(name);
+    const user = await this.accounts.getUserByName(name);
     if (!user) throw new AppError("not_found", `no user named ${name}`);
     return user;
   }
 
   list(): Promise<UserRecord[]> {
-    return this.store.listUsers();
+    return this.accounts.listUsers();
   }
 
   /**
@@ -61,7 +69,7 @@ export class UserService {
   async delete(actor: Principal, name: string): Promise<void> {
     // One deletion at a time across every process on the store: two admins deleting each other
     // at once must not leave none (the second one's check sees the first one's outcome).
-    return this.store.exclusively("user deletion", (held) => this.deleteNow(actor, name, held));
+    return this.accounts.exclusively("user deletion", (held) => this.deleteNow(actor, name, held));
   }
 
   private async deleteNow(actor: Principal, name: string, held: HeldLock): Promise<void> {
@@ -69,30 +77,52 @@ export class UserService {
     if (user.uid === actor.user.uid)
       throw new AppError("cannot_delete_self", "a user cannot delete itself; another admin can");
     if (user.role === "admin") {
-      const admins = (await this.store.listUsers()).filter((u) => u.role === "admin");
+      const admins = (await this.accounts.listUsers()).filter((u) => u.role === "admin");
       if (admins.length <= 1) throw new AppError("last_admin", "the last admin cannot be deleted");
     }
     // The checks above stand only while no other deletion runs: make sure the exclusion still
     // holds before the step nothing undoes (on PostgreSQL it ends with its connection).
     await held.confirm();
-    // Keys first: if the rest fails, the user is already unreadable and a retry finishes the job.
+    // Keys first: from then on the user's data is unreadable, whatever fails next. Each step is
+    // idempotent, so retrying a deletion that failed or crashed half-way finishes it.
     await this.keys.destroyUserKeys(user.uid);
-    await this.store.deleteUser(user.uid);
+    await this.deleteObjectsThenAccount(user.uid);
     // A request that unwrapped a KEK during the deletion may have cached it again.
     this.keys.cache.forgetOwner(user.uid);
     this.logger.info({ user: name, by: actor.user.name }, "user deleted; its keys are destroyed");
   }
 
   /**
-   * Issues a token to the named user. Issued by the user to itself, it cannot exceed the token
-   * that asks for it (see grantToken); an admin issuing to someone else grants what is asked.
+   * The user's objects and uploads, then its tokens and itself: objects refer to the user, so they
+   * go first. A write that slips in between (it wrapped its data key before the keys went) makes
+   * deleteUser refuse with UserOwnsObjects: the objects are deleted again, a few rounds at most.
+   */
+  private async deleteObjectsThenAccount(uid: string): Promise<void> {
+    for (let round = 1; ; round++) {
+      await this.objects.deleteOwnerObjects(uid);
+      try {
+        await this.accounts.deleteUser(uid);
+        return;
+      } catch (err) {
+        if (!(err instanceof UserOwnsObjects) || round >= DELETE_ROUNDS) throw err;
+      }
+    }
+  }
+
+  /**
+   * Issues a token to the named user. It never exceeds the token that asks for it, in scopes or in
+   * lifetime (see grantToken). An admin issues another user's tokens only while that user is
+   * enrolling (403 enrolled afterwards): once a user has used a credential of its own, nobody else
+   * can obtain one of its credentials without resetting it, which revokes them all.
    */
   async issueToken(actor: Principal, name: string, req: TokenRequest): Promise<IssuedToken> {
     const user = await this.get(name);
     const self = user.uid === actor.user.uid;
-    const grant = grantToken(req, new Date(), self ? actor.token : null);
+    if (!self && user.enrolledAt !== null) throw enrolledError();
+    const grant = grantToken(req, new Date(), actor.token);
     const t = generateToken();
-    const record = await this.storeToken(user, t.token, t.id, grant);
+    const record = tokenRecord(user, t.token, t.id, grant, actor.user.name);
+    await this.accounts.createToken(record, { onlyWhileEnrolling: !self });
     this.logger.info(
       { user: name, tokenId: record.id, scopes: record.scopes, by: actor.user.name },
       "token issued",
@@ -100,41 +130,72 @@ export class UserService {
     return { record, token: t.token };
   }
 
+  /**
+   * Break-glass: revokes every credential of the named user at once, makes it enrolling again and
+   * issues its one new enrollment token (listed with issuedBy "reset"). Never silent: the user's
+   * tools stop working, and the event is logged at warn.
+   */
+  async reset(actor: Principal, name: string, req: TokenRequest): Promise<IssuedToken & { revoked: number }> {
+    const user = await this.get(name);
+    if (user.uid === actor.user.uid)
+      throw new AppError("cannot_reset_self", "a user cannot reset itself; revoke its tokens one by one");
+    const grant = grantToken(req, new Date(), actor.token);
+    const t = generateToken();
+    const record = tokenRecord(user, t.token, t.id, grant, ISSUED_BY_RESET);
+    const revoked = await this.accounts.resetUser(user.uid, record);
+    if (revoked === null) throw new AppError("not_found", `no user named ${name}`);
+    this.logger.warn(
+      { user: name, by: actor.user.name, revokedCredentials: revoked, tokenId: record.id },
+      "user reset: every credential revoked, one new enrollment token issued",
+    );
+    return { record, token: t.token, revoked };
+  }
+
   /** Stores a token that already exists as a string (the bootstrap token); only its hash is kept. */
-  async storeGivenToken(user: UserRecord, token: string, req: TokenRequest): Promise<TokenRecord> {
-    return this.storeToken(user, token, tokenLookupId(token), grantToken(req, new Date()));
+  async storeGivenToken(
+    user: UserRecord,
+    token: string,
+    req: TokenRequest,
+    issuedBy: string,
+  ): Promise<TokenRecord> {
+    const record = tokenRecord(user, token, tokenLookupId(token), grantToken(req, new Date()), issuedBy);
+    await this.accounts.createToken(record);
+    return record;
   }
 
   async listTokens(name: string): Promise<TokenRecord[]> {
     const user = await this.get(name);
-    return this.store.listTokens(user.uid);
+    return this.accounts.listTokens(user.uid);
   }
 
   /** Revokes one of the named user's tokens; every server instance refuses it from the next request. */
   async revokeToken(actor: Principal, name: string, tokenId: string): Promise<void> {
     const user = await this.get(name);
-    if (!isTokenId(tokenId) || !(await this.store.deleteToken(user.uid, tokenId)))
+    if (!isTokenId(tokenId) || !(await this.accounts.deleteToken(user.uid, tokenId)))
       throw new AppError("not_found", "no such token");
     this.logger.info({ user: name, tokenId, by: actor.user.name }, "token revoked");
   }
+}
 
-  private async storeToken(
-    user: UserRecord,
-    token: string,
-    id: string,
-    grant: { label: string | null; scopes: TokenRecord["scopes"]; expiresAt: Date | null },
-  ): Promise<TokenRecord> {
-    const record: TokenRecord = {
-      id,
-      uid: user.uid,
-      label: grant.label,
-      scopes: grant.scopes,
-      secretHash: hashToken(token),
-      created: new Date(),
-      lastUsed: null,
-      expiresAt: grant.expiresAt,
-    };
-    await this.store.createToken(record);
-    return record;
-  }
+/** `issuedBy` of the token that a reset issues. */
+export const ISSUED_BY_RESET = "reset";
+
+function tokenRecord(
+  user: UserRecord,
+  token: string,
+  id: string,
+  grant: TokenGrant,
+  issuedBy: string,
+): TokenRecord {
+  return {
+    id,
+    uid: user.uid,
+    label: grant.label,
+    scopes: grant.scopes,
+    secretHash: hashToken(token),
+    created: new Date(),
+    lastUsed: null,
+    expiresAt: grant.expiresAt,
+    issuedBy,
+  };
 }

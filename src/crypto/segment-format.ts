@@ -6,6 +6,10 @@ import { KEY_BYTES, lengthPrefixed, u8, u32be } from "./envelope.js";
 import { sodium } from "./sodium.js";
 
 export const FORMAT_VERSION = 1;
+/** The segments of one part of a multipart object: the AD also binds the upload and part number. */
+export const FORMAT_VERSION_PART = 2;
+/** Part numbers, as S3 numbers them. */
+export const MAX_PART_NUMBER = 10_000;
 export const SUITE_XCHACHA20_POLY1305 = 1;
 export const SEGMENT_SIZE = 65536;
 export const TAG_BYTES = 16;
@@ -20,6 +24,7 @@ const AD_DIGEST_BYTES = 32;
 /** Associated data of one segment: the per-object digest ‖ u32be index ‖ last flag. */
 export const AD_BYTES = AD_DIGEST_BYTES + 4 + 1;
 const SEGMENT_MAGIC = "sse-store/segment";
+const PART_MAGIC = "sse-store/part";
 
 export interface SegmentContext {
   formatVersion: number;
@@ -27,8 +32,17 @@ export interface SegmentContext {
   segmentSize: number;
   owner: string;
   objectId: string;
-  /** 16 bytes, unique per write. */
+  /** 16 bytes, unique per write (for a part: per upload of that part). */
   writeId: Buffer;
+  /** Format version 2 only: the multipart upload and place in it that this part write belongs to. */
+  part?: PartBinding;
+}
+
+export interface PartBinding {
+  /** The write id of the multipart object (its upload), which every part of it names. */
+  uploadWriteId: Buffer;
+  /** 1 … MAX_PART_NUMBER. */
+  number: number;
 }
 
 export interface SegmentCipher {
@@ -70,20 +84,23 @@ export function segmentCount(size: number, segmentSize: number): number {
 
 /** The per-object part of every segment's AD: BLAKE2b-256 over the length-prefixed context, into `out`. */
 function adPrefix(ctx: SegmentContext, out: Buffer): void {
-  const encoded = lengthPrefixed([
-    SEGMENT_MAGIC,
-    u8(ctx.formatVersion),
-    u8(ctx.suite),
-    u32be(ctx.segmentSize),
-    ctx.owner,
-    ctx.objectId,
-    ctx.writeId,
-  ]);
+  const common = [u8(ctx.formatVersion), u8(ctx.suite), u32be(ctx.segmentSize), ctx.owner, ctx.objectId];
+  const encoded = ctx.part
+    ? lengthPrefixed([PART_MAGIC, ...common, ctx.part.uploadWriteId, u32be(ctx.part.number), ctx.writeId])
+    : lengthPrefixed([SEGMENT_MAGIC, ...common, ctx.writeId]);
   sodium.crypto_generichash(out, encoded);
 }
 
 function validate(dek: Buffer, ctx: SegmentContext): void {
-  if (ctx.formatVersion !== FORMAT_VERSION) throw new IntegrityError("unknown segment format version");
+  if (ctx.formatVersion === FORMAT_VERSION) {
+    if (ctx.part) throw new IntegrityError("format version 1 has no parts");
+  } else if (ctx.formatVersion === FORMAT_VERSION_PART) {
+    const p = ctx.part;
+    if (!p || !Number.isInteger(p.number) || p.number < 1 || p.number > MAX_PART_NUMBER)
+      throw new IntegrityError("invalid part number");
+    if (!Buffer.isBuffer(p.uploadWriteId) || p.uploadWriteId.length !== WRITE_ID_BYTES)
+      throw new IntegrityError("invalid upload write id");
+  } else throw new IntegrityError("unknown segment format version");
   if (ctx.suite !== SUITE_XCHACHA20_POLY1305) throw new IntegrityError("unknown segment cipher suite");
   const s = ctx.segmentSize;
   if (!Number.isInteger(s) || s < MIN_SEGMENT_SIZE || s > MAX_SEGMENT_SIZE) {

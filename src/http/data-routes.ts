@@ -3,9 +3,11 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { AppError } from "../errors.js";
 import { parseContentDigest } from "../objects/content-digest.js";
 import { createItem } from "../objects/items.js";
-import { idToJson, validateObjectId } from "../objects/object-id.js";
+import { idPath, idToJson, validateObjectId } from "../objects/object-id.js";
 import type { ObjectService } from "../objects/object-service.js";
-import type { ObjectMeta, WriteCondition } from "../store/store.js";
+import { checkObjectSize } from "../objects/size-limit.js";
+import type { WriteCondition } from "../store/object-store.js";
+import type { ObjectMeta } from "../store/records.js";
 import { principalOf } from "./auth-plugin.js";
 import { parseEtagList, sendObject } from "./object-response.js";
 import { requestBody } from "./request-body.js";
@@ -148,7 +150,7 @@ export async function dataRoutes(app: FastifyInstance, opts: DataRoutesOptions):
     tags: ["objects"],
     summary: "Read an object (or an item)",
     description:
-      "An item answers `{id, data}` as JSON. An object answers its plaintext with its Content-Type, a keyed strong ETag and `Accept-Ranges: bytes`; `Range: bytes=a-b | a- | -n` → 206 decrypting only the covering segments; unsatisfiable → 416; `If-None-Match` → 304.",
+      "An item answers `{id, data}` as JSON. An object answers its plaintext with its Content-Type, a keyed strong ETag and `Accept-Ranges: bytes`; `Range: bytes=a-b | a- | -n` → 206 decrypting only the covering segments; unsatisfiable → 416; `If-None-Match` → 304. Every answer carries `X-Content-Type-Options: nosniff` and `Content-Security-Policy: default-src 'none'; sandbox`, so a stored text/html never runs as a page of this origin.",
     params: { type: "object", properties: { "*": { type: "string" } } },
     response: {
       200: {
@@ -200,7 +202,7 @@ export async function dataRoutes(app: FastifyInstance, opts: DataRoutesOptions):
           tags: ["objects"],
           summary: "Create or replace an object (streamed)",
           description:
-            "Streams the body to encrypted storage; 201 on create, 200 on replace. `If-None-Match: *` → 412 if it exists; `If-Match` → 412 on mismatch; `Content-Digest: sha-256=:…:` is checked (mismatch → 400, nothing stored); larger than SSE_MAX_OBJECT_BYTES → 413. Atomic: readers see the old or the new object.",
+            "Streams the body to encrypted storage; 201 on create, 200 on replace. `If-None-Match: *` → 412 if it exists; `If-Match` → 412 on mismatch; `Content-Digest: sha-256=:…:` is checked (mismatch → 400, nothing stored); larger than SSE_MAX_OBJECT_BYTES → 413; a Transfer-Encoding other than chunked → 400 `unsupported_transfer_encoding`, nothing stored. Atomic: readers see the old or the new object.",
           params: { type: "object", properties: { "*": { type: "string" } } },
           response: {
             200: objectInfoSchema,
@@ -216,8 +218,7 @@ export async function dataRoutes(app: FastifyInstance, opts: DataRoutesOptions):
         const digest = parseContentDigest(req.headers["content-digest"] as string | undefined);
         const cl = req.headers["content-length"];
         const contentLength = cl === undefined ? undefined : Number(cl);
-        if (contentLength !== undefined && contentLength > objects.maxObjectBytes)
-          throw new AppError("payload_too_large", `objects are limited to ${objects.maxObjectBytes} bytes`);
+        if (contentLength !== undefined) checkObjectSize(contentLength, objects.maxObjectBytes);
         await objects.precheck(p.user.uid, id, cond);
         const { meta, created } = await objects.put({
           owner: p.user.uid,
@@ -230,7 +231,7 @@ export async function dataRoutes(app: FastifyInstance, opts: DataRoutesOptions):
         });
         reply.code(created ? 201 : 200);
         reply.header("ETag", meta.etag);
-        if (created) reply.header("Location", `/data/${id}`);
+        if (created) reply.header("Location", `/data/${idPath(id)}`);
         return objectInfo(meta);
       },
     );

@@ -64,7 +64,8 @@ export const docsPlugin = fp(async (app: FastifyInstance, opts: { version: strin
           properties: {
             id: {
               type: "string",
-              description: "Object id: 1-1024 bytes of A-Z a-z 0-9 . _ ~ - and / between segments",
+              description:
+                "Object id: 1-1024 bytes of UTF-8, as S3 keys are (spaces, accents, ()+%#?, // and a trailing / included), percent-encoded in the URL; never a control character U+0000-U+001F",
             },
           },
         };

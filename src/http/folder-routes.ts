@@ -28,7 +28,7 @@ export async function folderRoutes(app: FastifyInstance, opts: FolderRoutesOptio
           type: "object",
           additionalProperties: false,
           properties: {
-            prefix: { type: "string", maxLength: 1024, pattern: "^[A-Za-z0-9._~/-]*$", default: "" },
+            prefix: { type: "string", maxLength: 1024, default: "" },
             delimiter: { type: "string", enum: ["/"] },
             cursor: { type: "string", minLength: 1, maxLength: 2048 },
             limit: { type: "integer", minimum: 1, maximum: MAX_LIMIT, default: DEFAULT_LIMIT },

@@ -3,7 +3,7 @@
 import type { FastifyInstance } from "fastify";
 import type { UserService } from "../auth/user-service.js";
 import type { JobService } from "../jobs/job-service.js";
-import type { JobRecord } from "../store/store.js";
+import type { JobRecord } from "../store/records.js";
 import { principalOf } from "./auth-plugin.js";
 import { JOB_PATHS } from "./job-paths.js";
 import { accepted, jobAcceptedSchema } from "./key-routes.js";

@@ -5,7 +5,7 @@ import type { UserService } from "../auth/user-service.js";
 import type { JobService } from "../jobs/job-service.js";
 import type { KeyInfo, KeyVersions } from "../keys/key-versions.js";
 import type { RootKeyProvider } from "../keys/root-key-provider.js";
-import type { JobRecord } from "../store/store.js";
+import type { JobRecord } from "../store/records.js";
 import { principalOf } from "./auth-plugin.js";
 import { JOB_PATHS } from "./job-paths.js";
 import { problemResponses } from "./schemas.js";

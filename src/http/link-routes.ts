@@ -1,5 +1,6 @@
 // Download links: POST /data/{id}/link makes one (bearer, read scope); GET /links/{token} uses it
-// without a token. The token sits in the path, so the request log redacts it (redact-path.ts).
+// without a token. The token sits in the path, so these routes are marked redactPath: the log shows
+// only their pattern (redact-path.ts).
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { AppError } from "../errors.js";
 import { DEFAULT_LINK_SECONDS, type DownloadLinks, MAX_LINK_SECONDS } from "../objects/download-links.js";
@@ -8,16 +9,22 @@ import type { ObjectService } from "../objects/object-service.js";
 import { principalOf } from "./auth-plugin.js";
 import { attachment, downloadName } from "./content-disposition.js";
 import { sendObject } from "./object-response.js";
+import { linkBaseUrl, type PublicUrlOptions } from "./public-url.js";
 import { problemResponses } from "./schemas.js";
 
 export interface LinkRoutesOptions {
   objects: ObjectService;
   links: DownloadLinks;
-  /** SSE_PUBLIC_URL; default: the scheme and host of the request. */
-  publicUrl?: string;
+  /** Where link URLs point (never a client's Host header unless a trusted proxy sets it). */
+  publicUrl: PublicUrlOptions;
 }
 
 const LINK_SUFFIX = "/link";
+
+/** `/<file name>` for a link URL, for `wget` and the like; none where a URL would resolve it away. */
+function urlName(name: string): string {
+  return name === "" || name === "." || name === ".." ? "" : `/${encodeURIComponent(name)}`;
+}
 
 const linkSchema = {
   type: "object",
@@ -46,7 +53,7 @@ export async function linkRoutes(app: FastifyInstance, opts: LinkRoutesOptions):
       schema: {
         tags: ["objects", "links"],
         summary: "Make an expiring download link for an object",
-        description: `The URL downloads this object without a token (GET or HEAD, Range supported, \`Content-Disposition: attachment\` with the id's last segment as file name) until it expires (default ${DEFAULT_LINK_SECONDS} s, at most ${MAX_LINK_SECONDS} s, never past the expiry of the token that made it). It is refused (problem+json) once it expires (410 \`link_expired\`), once the object is replaced or deleted (410 \`object_changed\`), and when it was altered, made for another owner, signed by a retired key version, or its token was revoked (403 \`invalid_link\`). Any other POST /data/{id} answers 405.`,
+        description: `The URL downloads this object without a token (GET or HEAD, Range supported, \`Content-Disposition: attachment\` with the id's last segment as file name) until it expires (default ${DEFAULT_LINK_SECONDS} s, at most ${MAX_LINK_SECONDS} s, never past the expiry of the token that made it). It is refused (problem+json) once it expires (410 \`link_expired\`), once the object is replaced or deleted (410 \`object_changed\`), and when it was altered, made for another owner, signed by a retired key version, or its token was revoked (403 \`invalid_link\`). Any other POST /data/{id} answers 405. The URL starts with SSE_PUBLIC_URL; without it, with SSE_TRUST_PROXY, with the proxy's X-Forwarded-Proto and X-Forwarded-Host (else Host); otherwise with the server's listen address, never with a client's Host header. With NODE_ENV=production and no SSE_PUBLIC_URL, 501 \`public_url_required\`.`,
         params: { type: "object", properties: { id: { type: "string" } } },
         body: {
           type: "object",
@@ -61,7 +68,7 @@ export async function linkRoutes(app: FastifyInstance, opts: LinkRoutesOptions):
             },
           },
         },
-        response: { 201: linkSchema, ...problemResponses(400, 401, 403, 404, 405, 422) },
+        response: { 201: linkSchema, ...problemResponses(400, 401, 403, 404, 405, 422, 501) },
       },
       // Before the body is parsed: a POST to an object is 405 whatever its body and type.
       preParsing: async (req, reply, payload) => {
@@ -85,6 +92,8 @@ export async function linkRoutes(app: FastifyInstance, opts: LinkRoutesOptions):
       validateObjectId(id);
       const p = principalOf(req);
       const body = (req.body ?? {}) as { expiresInSeconds?: number };
+      // Before any work: a link this server cannot address is refused whatever the object.
+      const base = linkBaseUrl(req, opts.publicUrl);
       const made = await links.create({
         owner: p.user.uid,
         id,
@@ -92,11 +101,9 @@ export async function linkRoutes(app: FastifyInstance, opts: LinkRoutesOptions):
         tokenExpiresAt: p.token.expiresAt,
         expiresInSeconds: body.expiresInSeconds,
       });
-      const base = opts.publicUrl ? opts.publicUrl.replace(/\/+$/, "") : `${req.protocol}://${req.host}`;
-      const name = encodeURIComponent(downloadName(made.meta.id, made.meta.kind));
       reply.code(201).header("Cache-Control", "no-store");
       return {
-        url: `${base}/links/${made.token}/${name}`,
+        url: `${base}/links/${made.token}${urlName(downloadName(made.meta.id, made.meta.kind))}`,
         expiresAt: made.expiresAt.toISOString(),
         id: idToJson(made.meta.id),
         etag: made.meta.etag,
@@ -105,15 +112,20 @@ export async function linkRoutes(app: FastifyInstance, opts: LinkRoutesOptions):
   );
 
   const serve = async (req: FastifyRequest, reply: FastifyReply, head: boolean) => {
-    // `/links/<token>` or `/links/<token>/<file name>`; the name is only there for `wget` and the like.
+    // `/links/<token>` or `/links/<token>/<file name>` (the router has percent-decoded it).
     const rest = (req.params as { "*": string })["*"];
-    const token = rest.split("/", 1)[0] ?? "";
+    const slash = rest.indexOf("/");
+    const token = slash < 0 ? rest : rest.slice(0, slash);
     const meta = await links.resolve(token, head ? undefined : (owner, id) => objects.findForRead(owner, id));
+    // The name is the object's own: a link must not serve its bytes as `anything.html`.
+    if (slash >= 0 && rest.slice(slash + 1) !== downloadName(meta.id, meta.kind))
+      throw new AppError(
+        "not_found",
+        "this link serves its object only under the object's own file name, or none",
+      );
     reply.header("Content-Disposition", attachment(downloadName(meta.id, meta.kind)));
-    reply.header("X-Content-Type-Options", "nosniff");
+    // The URL is the credential: a page it leads to must not learn it (sendObject adds nosniff and the sandbox).
     reply.header("Referrer-Policy", "no-referrer");
-    // Whatever the stored type, the browser must never run it as a page of this origin.
-    reply.header("Content-Security-Policy", "default-src 'none'; sandbox");
     return sendObject(objects, req, reply, meta, head, "private, no-store");
   };
 
@@ -121,24 +133,24 @@ export async function linkRoutes(app: FastifyInstance, opts: LinkRoutesOptions):
     tags: ["links"],
     summary: "Download an object through a link (no token)",
     description:
-      "Streams the object with its type, `Content-Disposition: attachment`, ETag and `Accept-Ranges: bytes`; `Range` → 206. Refused links: 403 `invalid_link` (malformed, altered, another owner's, retired key version, revoked token), 410 `link_expired`, 410 `object_changed`.",
+      "Streams the object with its type, `Content-Disposition: attachment` (the object's own name), ETag and `Accept-Ranges: bytes`; `Range` → 206. The path is `/links/{token}` or `/links/{token}/{the object's file name}` (percent-encoded as the URL made it, or otherwise); any other name → 404 `not_found`. Refused links: 403 `invalid_link` (malformed, altered, another owner's, retired key version, revoked token), 410 `link_expired`, 410 `object_changed`.",
     params: { type: "object", properties: { token: { type: "string" } } },
     response: {
       200: { description: "The object's bytes", content: binary },
       206: { description: "Partial content", content: binary },
       304: { description: "Not modified", type: "null" },
-      ...problemResponses(403, 410, 416),
+      ...problemResponses(403, 404, 410, 416),
     },
   };
   app.get(
     "/links/*",
-    { config: { public: true, openapiUrl: "/links/{token}" }, schema: getSchema },
+    { config: { public: true, redactPath: true, openapiUrl: "/links/{token}" }, schema: getSchema },
     (req, reply) => serve(req, reply, false),
   );
   app.head(
     "/links/*",
     {
-      config: { public: true, openapiUrl: "/links/{token}" },
+      config: { public: true, redactPath: true, openapiUrl: "/links/{token}" },
       schema: { ...getSchema, summary: "A link's headers, no body" },
     },
     (req, reply) => serve(req, reply, true),
@@ -146,7 +158,7 @@ export async function linkRoutes(app: FastifyInstance, opts: LinkRoutesOptions):
   app.route({
     method: ["POST", "PUT", "DELETE", "PATCH", "OPTIONS"],
     url: "/links/*",
-    config: { public: true },
+    config: { public: true, redactPath: true },
     schema: { hide: true },
     handler: async (_req, reply) => {
       reply.header("Allow", "GET, HEAD");

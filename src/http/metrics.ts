@@ -1,7 +1,7 @@
 // Prometheus metrics: one registry per app (so several apps in one process never clash), HTTP
 // hooks that time every request and count its bytes on the wire, and the domain's counters.
 import type { Socket } from "node:net";
-import type { FastifyInstance } from "fastify";
+import type { FastifyInstance, FastifyRequest } from "fastify";
 import fp from "fastify-plugin";
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
 import { hashToken, tokenMatches } from "../auth/token-format.js";
@@ -21,6 +21,19 @@ export interface KeyCacheStats {
 const DURATION_BUCKETS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300];
 /** The route label of requests that matched no route: never the raw URL, which would explode cardinality. */
 export const UNMATCHED_ROUTE = "unmatched";
+
+const MiB = 1024 * 1024;
+
+/**
+ * Bytes as a metric may count them: each write or request on its own, to the nearest whole MiB.
+ * Exact counts let whoever scrapes before and after a write read its size (and a size names a
+ * known file); rounding each one, not the running total, leaves no remainder to calibrate
+ * against. Nearest rather than up, so that the many small requests add nothing instead of a
+ * MiB each: volume stays right where it is, in the large transfers.
+ */
+export function coarseBytes(n: number): number {
+  return Math.round(n / MiB) * MiB;
+}
 
 export class ServiceMetrics implements DomainMetrics {
   readonly registry = new Registry();
@@ -60,13 +73,13 @@ export class ServiceMetrics implements DomainMetrics {
     });
     this.received = new Counter({
       name: "sse_http_received_bytes_total",
-      help: "Bytes read from clients' connections (request line, headers and body), by route pattern",
+      help: "Bytes read from clients' connections (request line, headers and body), by route pattern; each request counted to the nearest whole MiB",
       labelNames: ["route"],
       registers,
     });
     this.sent = new Counter({
       name: "sse_http_sent_bytes_total",
-      help: "Bytes written to clients' connections (status line, headers and body), by route pattern",
+      help: "Bytes written to clients' connections (status line, headers and body), by route pattern; each request counted to the nearest whole MiB",
       labelNames: ["route"],
       registers,
     });
@@ -89,7 +102,7 @@ export class ServiceMetrics implements DomainMetrics {
     });
     this.storedBytes = new Counter({
       name: "sse_objects_stored_bytes_total",
-      help: "Plaintext bytes of the objects committed",
+      help: "Plaintext bytes of the objects committed; each write counted to the nearest whole MiB",
       registers,
     });
     this.deleted = new Counter({
@@ -191,7 +204,7 @@ export class ServiceMetrics implements DomainMetrics {
 
   objectStored(created: boolean, bytes: number): void {
     this.stored.inc({ result: created ? "created" : "replaced" });
-    this.storedBytes.inc(bytes);
+    this.storedBytes.inc(coarseBytes(bytes));
   }
 
   objectDeleted(): void {
@@ -214,8 +227,10 @@ export class ServiceMetrics implements DomainMetrics {
     return (status, received, sent) => {
       this.inFlight.dec({ method, route });
       this.duration.observe({ method, route, status }, Number(process.hrtime.bigint() - started) / 1e9);
-      if (received > 0) this.received.inc({ route }, received);
-      if (sent > 0) this.sent.inc({ route }, sent);
+      const inBytes = coarseBytes(received);
+      const outBytes = coarseBytes(sent);
+      if (inBytes > 0) this.received.inc({ route }, inBytes);
+      if (outBytes > 0) this.sent.inc({ route }, outBytes);
     };
   }
 }
@@ -235,8 +250,19 @@ function socketDelta(socket: Socket | undefined): { read: number; written: numbe
 
 export interface MetricsRouteOptions {
   metrics: ServiceMetrics;
-  /** When set, GET /metrics needs `Authorization: Bearer <token>`. */
+  /** When set, GET /metrics needs `Authorization: Bearer <token>`; unset, only loopback clients get it. */
   token?: string;
+}
+
+const LOOPBACK = /^(?:127(?:\.\d{1,3}){3}|::1|::ffff:127(?:\.\d{1,3}){3})$/i;
+/** Headers a proxy adds: a request carrying one came from elsewhere, whatever socket it arrived on. */
+const FORWARDING_HEADERS = ["forwarded", "x-forwarded-for", "x-real-ip"] as const;
+
+/** A client on this machine, by the socket's own address (never a header), and not relayed by a proxy. */
+function isLocalClient(req: FastifyRequest): boolean {
+  const address = req.raw.socket?.remoteAddress;
+  if (address === undefined || !LOOPBACK.test(address)) return false;
+  return FORWARDING_HEADERS.every((h) => req.headers[h] === undefined);
 }
 
 /** Times every request and counts its wire bytes; register it before any route. */
@@ -277,9 +303,9 @@ export async function metricsRoute(app: FastifyInstance, opts: MetricsRouteOptio
         tags: ["system"],
         summary: "Prometheus metrics (text format)",
         description:
-          "Public unless SSE_METRICS_TOKEN is set; then `Authorization: Bearer <SSE_METRICS_TOKEN>` is needed (user tokens are not accepted).",
+          "With SSE_METRICS_TOKEN set, needs `Authorization: Bearer <SSE_METRICS_TOKEN>` (user tokens are not accepted), from any address. Without it, served only to clients on the server's own machine (a loopback socket address, and no Forwarded, X-Forwarded-For or X-Real-IP header): 403 otherwise. No metric reveals the size of one object: byte counts move in whole MiB per request.",
         response: {
-          ...problemResponses(401),
+          ...problemResponses(401, 403),
           200: {
             description: "Prometheus text exposition format",
             content: { "text/plain": { schema: { type: "string" } } },
@@ -296,7 +322,11 @@ export async function metricsRoute(app: FastifyInstance, opts: MetricsRouteOptio
             "WWW-Authenticate": 'Bearer realm="sse-store-metrics"',
           });
         }
-      }
+      } else if (!isLocalClient(req))
+        throw new AppError(
+          "forbidden",
+          "without SSE_METRICS_TOKEN, /metrics is served only to clients on the server's own machine",
+        );
       reply.type(metrics.registry.contentType);
       return metrics.registry.metrics();
     },

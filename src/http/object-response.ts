@@ -1,11 +1,14 @@
 // Sends an object (or an item) as GET/HEAD /data/{id} does: conditional requests, ranges, and a
-// body streamed from the segments. Shared by the bearer route and by download links.
+// body streamed from the segments, never runnable by a browser (content-safety.ts). Shared by the
+// bearer route and by download links.
 import type { FastifyReply, FastifyRequest } from "fastify";
 import { AppError } from "../errors.js";
 import { idToJson } from "../objects/object-id.js";
 import type { ObjectService } from "../objects/object-service.js";
 import { parseRange } from "../objects/range.js";
-import type { ObjectMeta } from "../store/store.js";
+import type { ObjectMeta } from "../store/records.js";
+import { checkCondition } from "../store/write-condition.js";
+import { contentSafetyHeaders } from "./content-safety.js";
 
 /** Parses an entity-tag list header (If-Match / If-None-Match); weak tags count only where `weakOk`. */
 export function parseEtagList(header: string | undefined, weakOk: boolean): string[] | undefined {
@@ -44,6 +47,7 @@ export async function sendObject(
   head: boolean,
   cacheControl = "private, no-cache",
 ): Promise<FastifyReply> {
+  contentSafetyHeaders(reply);
   if (meta.kind === "item") {
     reply.header("Cache-Control", cacheControl);
     const json = JSON.stringify({
@@ -61,8 +65,7 @@ export async function sendObject(
   const inm = parseEtagList(req.headers["if-none-match"], true);
   if (inm && (inm.includes("*") || inm.includes(meta.etag))) return reply.code(304).send();
   const im = parseEtagList(req.headers["if-match"], false);
-  if (im && !im.includes("*") && !im.includes(meta.etag))
-    throw new AppError("precondition_failed", "the object's ETag does not match If-Match");
+  if (im) checkCondition(meta, { ifMatch: im });
   let range = parseRange(req.headers.range, meta.size);
   const ifRange = req.headers["if-range"];
   if (range && ifRange !== undefined && ifRange !== meta.etag) range = null;

@@ -1,6 +1,7 @@
 // The one error handler: every failure becomes RFC 9457 problem+json with a stable code and the
 // request id. Nothing internal (stack, SQL, key material, paths) ever reaches the client.
 import { randomUUID } from "node:crypto";
+import type { ServerResponse } from "node:http";
 import type { Duplex } from "node:stream";
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import fp from "fastify-plugin";
@@ -102,7 +103,7 @@ export const problemPlugin = fp(async (app: FastifyInstance) => {
     drainRefusedBody(request, reply);
     return sendProblem(
       reply,
-      new AppError("not_found", `no route ${request.method} ${loggablePath(request.url)}`),
+      new AppError("not_found", `no route ${request.method} ${loggablePath(request)}`),
     );
   });
 });
@@ -124,6 +125,15 @@ export function frameworkErrors(error: FastifyError, req: FastifyRequest, reply:
 export function clientErrorHandler(err: NodeJS.ErrnoException, socket: Duplex): void {
   if (!socket.writable) {
     socket.destroy();
+    return;
+  }
+  // The parser may fail right after it handed the request over (a Transfer-Encoding it refuses,
+  // found once the headers were read), when a hook has already answered: a second answer would be
+  // read as the reply to the client's next request. Close once the first one is out.
+  const answering = (socket as { _httpMessage?: ServerResponse | null })._httpMessage;
+  if (answering?.headersSent) {
+    if (answering.writableFinished) socket.end();
+    else answering.once("finish", () => socket.end());
     return;
   }
   let appErr: AppError;

@@ -60,7 +60,7 @@ export class RequestLog extends LogController {
     const d = this.#direct!;
     const route = request.routeOptions.url;
     const req =
-      `{"method":${JSON.stringify(request.method)},"path":${JSON.stringify(loggablePath(request.url))}` +
+      `{"method":${JSON.stringify(request.method)},"path":${JSON.stringify(loggablePath(request))}` +
       `${route === undefined ? "" : `,"route":${JSON.stringify(route)}`}` +
       `${request.ip === undefined ? "" : `,"remoteAddress":${JSON.stringify(request.ip)}`}}`;
     return (

@@ -4,12 +4,11 @@ import type { FastifyInstance } from "fastify";
 import { AppError } from "../errors.js";
 import type { RootKeyProvider } from "../keys/root-key-provider.js";
 import type { SpaceStatus } from "../objects/storage-reserve.js";
-import type { KeyStore, ObjectStore } from "../store/store.js";
+import { DatabaseUnreachable, type Stores } from "../store/stores.js";
 import { problemResponses } from "./schemas.js";
 
 export interface SystemRoutesOptions {
-  store: ObjectStore;
-  keyStore: KeyStore;
+  stores: Pick<Stores, "ping">;
   root: RootKeyProvider;
   /** The free-space state; absent, writes are always reported possible. */
   space?: SpaceStatus;
@@ -67,21 +66,23 @@ export async function systemRoutes(app: FastifyInstance, opts: SystemRoutesOptio
       if (opts.isShuttingDown()) throw new AppError("shutting_down", "the server is shutting down");
       const checks: Record<string, string> = {};
       const probe = async (
-        name: string,
+        names: string[],
         code: "storage_unavailable" | "key_provider_unavailable",
         fn: () => Promise<void>,
       ) => {
         try {
           await fn();
-          checks[name] = "ok";
+          for (const name of names) checks[name] = "ok";
         } catch (err) {
-          req.log.warn({ err, check: name }, "readiness check failed");
+          // The stores' ping names the database that did not answer.
+          const name = err instanceof DatabaseUnreachable ? err.database : names[0];
+          const cause = err instanceof DatabaseUnreachable ? err.cause : err;
+          req.log.warn({ err: cause, check: name }, "readiness check failed");
           throw new AppError(code, `${name} is not usable`);
         }
       };
-      await probe("objects", "storage_unavailable", () => opts.store.ping());
-      await probe("keys", "storage_unavailable", () => opts.keyStore.ping());
-      await probe("keyProvider", "key_provider_unavailable", () => opts.root.ping());
+      await probe(["objects", "keys"], "storage_unavailable", () => opts.stores.ping());
+      await probe(["keyProvider"], "key_provider_unavailable", () => opts.root.ping());
       const space = opts.space ? await opts.space.current() : null;
       checks.space = space?.reason ?? "ok";
       return { status: "ready", writable: space?.writable ?? true, checks };

@@ -5,14 +5,16 @@ import type { FastifyInstance, FastifyRequest } from "fastify";
 import type { TokenRequest } from "../auth/token-grant.js";
 import type { UserService } from "../auth/user-service.js";
 import { AppError } from "../errors.js";
-import type { Scope } from "../store/store.js";
+import type { Scope } from "../store/records.js";
 import { principalOf } from "./auth-plugin.js";
 import { problemResponses } from "./schemas.js";
 import {
   createTokenBody,
   createUserBody,
   nameParams,
+  newTokenJson,
   newTokenSchema,
+  resetTokenSchema,
   tokenInfoJson,
   tokenInfoSchema,
   tokenParams,
@@ -137,9 +139,9 @@ export async function userRoutes(app: FastifyInstance, opts: UserRoutesOptions):
       },
       schema: {
         tags: ["users"],
-        summary: "Issue a token (admin, or the user itself)",
+        summary: "Issue a token (the user itself; an admin only while the user is enrolling)",
         description:
-          "The token is shown only in this response; only its hash is stored. Needs the write scope, so a read-only token cannot manage tokens. A user issuing a token to itself gets at most the scopes and the lifetime of the token it uses (403 otherwise); by default exactly those.",
+          "The token is shown only in this response; only its hash is stored. Needs the write scope, so a read-only token cannot manage tokens. The new token gets at most the scopes and the lifetime of the token that asks for it (403 otherwise); by default exactly those. An admin may issue another user's tokens only while that user is enrolling, i.e. has not yet authenticated with a credential of its own (403 enrolled afterwards; see POST /users/{name}/reset).",
         params: nameParams,
         body: createTokenBody,
         response: { 201: newTokenSchema, ...problemResponses(400, 401, 403, 404, 422, 429) },
@@ -149,14 +151,33 @@ export async function userRoutes(app: FastifyInstance, opts: UserRoutesOptions):
       const { name } = req.params as { name: string };
       const issued = await users.issueToken(principalOf(req), name, req.body as TokenRequest);
       reply.code(201).header("Cache-Control", "no-store");
-      const r = issued.record;
-      return {
-        id: r.id,
-        token: issued.token,
-        label: r.label,
-        scopes: r.scopes,
-        expiresAt: r.expiresAt?.toISOString() ?? null,
-      };
+      return newTokenJson(issued.record, issued.token);
+    },
+  );
+
+  app.post(
+    "/users/:name/reset",
+    {
+      config: adminOnly("write"),
+      preValidation: async (req) => {
+        if (req.body === undefined || req.body === null) req.body = {};
+        await knownFieldsOnly(createTokenBody)(req);
+      },
+      schema: {
+        tags: ["users"],
+        summary: "Reset a user: revoke every credential, issue one enrollment token (admin)",
+        description:
+          "Break-glass access to an account, never silent: every token (and S3 access key) of the user is revoked at once, the user is enrolling again, and the one new token is returned here (listed with issuedBy `reset`). Logged at warn. The body is optional, as for POST /users/{name}/tokens; the token gets at most the scopes and the lifetime of the admin's own token. An admin cannot reset itself (409 cannot_reset_self).",
+        params: nameParams,
+        body: createTokenBody,
+        response: { 201: resetTokenSchema, ...problemResponses(400, 401, 403, 404, 409, 422, 429) },
+      },
+    },
+    async (req, reply) => {
+      const { name } = req.params as { name: string };
+      const issued = await users.reset(principalOf(req), name, req.body as TokenRequest);
+      reply.code(201).header("Cache-Control", "no-store");
+      return { ...newTokenJson(issued.record, issued.token), revoked: issued.revoked };
     },
   );
 
@@ -204,6 +225,7 @@ export async function userRoutes(app: FastifyInstance, opts: UserRoutesOptions):
     ["/users", ["GET", "POST"]],
     ["/users/:name", ["GET", "DELETE"]],
     ["/users/:name/tokens", ["GET", "POST"]],
+    ["/users/:name/reset", ["POST"]],
     ["/users/:name/tokens/:id", ["DELETE"]],
   ] as const) {
     const others = (["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"] as const).filter(

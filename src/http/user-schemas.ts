@@ -1,25 +1,35 @@
 // JSON shapes of users and tokens as the API shows them (never a secret but the one new token).
 import type { Principal } from "../auth/principal.js";
 import { MAX_LABEL_LENGTH, MAX_TOKEN_LIFETIME_SECONDS } from "../auth/token-grant.js";
-import type { TokenRecord, UserRecord } from "../store/store.js";
+import type { TokenRecord, UserRecord } from "../store/records.js";
 
 const dateTime = { type: "string", format: "date-time" } as const;
 const nullableDateTime = { type: ["string", "null"], format: "date-time" } as const;
+const issuedBy = {
+  type: ["string", "null"],
+  description:
+    "Who issued it: a user name, `reset` (an admin's reset of the user), `bootstrap` (the first start's admin token); null for tokens issued before this was recorded",
+} as const;
 const scopes = { type: "array", items: { type: "string", enum: ["read", "write"] } } as const;
 
 export const userSchema = {
   type: "object",
-  required: ["name", "role", "created"],
+  required: ["name", "role", "created", "enrolled"],
   properties: {
     name: { type: "string" },
     role: { type: "string", enum: ["admin", "user"] },
     created: dateTime,
+    enrolled: {
+      type: "boolean",
+      description:
+        "False while the user is enrolling (created or reset, and no credential of its own used yet): only then may an admin issue its credentials",
+    },
   },
 } as const;
 
 export const tokenInfoSchema = {
   type: "object",
-  required: ["id", "label", "scopes", "created", "lastUsed", "expiresAt"],
+  required: ["id", "label", "scopes", "created", "lastUsed", "expiresAt", "issuedBy"],
   properties: {
     id: { type: "string", description: "Public id of the token (part of the token string); revoke by it" },
     label: { type: ["string", "null"] },
@@ -27,18 +37,20 @@ export const tokenInfoSchema = {
     created: dateTime,
     lastUsed: { ...nullableDateTime, description: "Last successful use, updated at most once a minute" },
     expiresAt: nullableDateTime,
+    issuedBy,
   },
 } as const;
 
 export const newTokenSchema = {
   type: "object",
-  required: ["id", "token", "scopes", "expiresAt"],
+  required: ["id", "token", "scopes", "expiresAt", "issuedBy"],
   properties: {
     id: { type: "string" },
     token: { type: "string", description: "The bearer token `sse_…`; shown only in this response" },
     label: { type: ["string", "null"] },
     scopes,
     expiresAt: nullableDateTime,
+    issuedBy,
   },
 } as const;
 
@@ -108,8 +120,28 @@ export const tokenParams = {
 
 const iso = (d: Date | null) => (d ? d.toISOString() : null);
 
+export const resetTokenSchema = {
+  ...newTokenSchema,
+  required: [...newTokenSchema.required, "revoked"],
+  properties: {
+    ...newTokenSchema.properties,
+    revoked: { type: "integer", description: "How many credentials the reset revoked" },
+  },
+} as const;
+
 export function userJson(u: UserRecord) {
-  return { name: u.name, role: u.role, created: u.created.toISOString() };
+  return { name: u.name, role: u.role, created: u.created.toISOString(), enrolled: u.enrolledAt !== null };
+}
+
+export function newTokenJson(r: TokenRecord, token: string) {
+  return {
+    id: r.id,
+    token,
+    label: r.label,
+    scopes: r.scopes,
+    expiresAt: iso(r.expiresAt),
+    issuedBy: r.issuedBy,
+  };
 }
 
 export function tokenInfoJson(t: TokenRecord) {
@@ -120,6 +152,7 @@ export function tokenInfoJson(t: TokenRecord) {
     created: t.created.toISOString(),
     lastUsed: iso(t.lastUsed),
     expiresAt: iso(t.expiresAt),
+    issuedBy: t.issuedBy,
   };
 }
 

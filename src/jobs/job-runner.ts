@@ -8,7 +8,8 @@ import type { Logger } from "pino";
 import { type DomainMetrics, type JobOutcome, NO_METRICS } from "../domain-metrics.js";
 import { AppError } from "../errors.js";
 import { Backoff, FailureLog } from "../failure-log.js";
-import type { JobPatch, JobRecord, ObjectStore } from "../store/store.js";
+import type { JobPatch, JobStore } from "../store/job-store.js";
+import type { JobRecord } from "../store/records.js";
 
 export interface JobContext {
   readonly job: JobRecord;
@@ -61,7 +62,7 @@ export class JobRunner {
   private readonly renewFailures: FailureLog;
 
   constructor(
-    private readonly store: ObjectStore,
+    private readonly jobs: JobStore,
     private readonly handlers: Readonly<Record<string, JobHandler>>,
     private readonly opts: JobRunnerOptions,
   ) {
@@ -106,7 +107,7 @@ export class JobRunner {
       let pause = this.pollMs;
       try {
         while (!this.stopping && this.running.size < this.concurrency) {
-          const job = await this.store.claimJob(this.workerId, this.leaseMs);
+          const job = await this.jobs.claimJob(this.workerId, this.leaseMs);
           if (!job) break;
           this.launch(job);
         }
@@ -137,7 +138,7 @@ export class JobRunner {
       if (lost) return false;
       let held: boolean;
       try {
-        held = await this.store.renewJobLease(job.id, this.workerId, this.leaseMs);
+        held = await this.jobs.renewJobLease(job.id, this.workerId, this.leaseMs);
       } catch (err) {
         this.renewFailures.failed(err);
         throw err;
@@ -162,7 +163,7 @@ export class JobRunner {
       checkpoint: async (patch) => {
         await yieldToEventLoop();
         if (abort.signal.aborted || !(await renew())) throw new JobInterrupted();
-        await this.store.updateJob(job.id, patch);
+        await this.jobs.updateJob(job.id, patch);
       },
     };
 
@@ -178,14 +179,14 @@ export class JobRunner {
         const last = await handler(ctx);
         if (abort.signal.aborted) throw new JobInterrupted();
         if (await renew()) {
-          await this.store.updateJob(job.id, { ...last, state: "done" });
+          await this.jobs.updateJob(job.id, { ...last, state: "done" });
           outcome = "done";
           log.info("job done");
         }
       } catch (err) {
         if (err instanceof JobInterrupted || abort.signal.aborted) {
           // Left running: the next worker (or this one after a restart) resumes from the cursor.
-          if (!lost) await this.store.renewJobLease(job.id, this.workerId, -1).catch(() => undefined);
+          if (!lost) await this.jobs.renewJobLease(job.id, this.workerId, -1).catch(() => undefined);
           log.info("job interrupted; it resumes from its last checkpoint");
         } else {
           log.error({ err }, "job failed");
@@ -196,7 +197,7 @@ export class JobRunner {
               ? (err.detail ?? err.message)
               : "an unexpected error occurred; see the server log";
           if (await renew().catch(() => false))
-            await this.store
+            await this.jobs
               .updateJob(job.id, { state: "failed", error })
               .catch((e) => log.error({ err: e }, "could not record the job's failure"));
         }

@@ -3,7 +3,10 @@
 import { randomBytes } from "node:crypto";
 import type { Principal } from "../auth/auth-service.js";
 import { AppError } from "../errors.js";
-import type { JobRecord, ObjectStore } from "../store/store.js";
+import type { AccountStore } from "../store/account-store.js";
+import type { JobStore } from "../store/job-store.js";
+import type { ObjectStore } from "../store/object-store.js";
+import type { JobRecord } from "../store/records.js";
 import type { JobRunner } from "./job-runner.js";
 import { REWRAP } from "./rewrap-job.js";
 import { ROOT_ROTATE } from "./root-rotation-job.js";
@@ -11,7 +14,11 @@ import { VERIFY, verifyScope } from "./verify-job.js";
 
 export class JobService {
   constructor(
-    private readonly store: ObjectStore,
+    private readonly jobs: JobStore,
+    /** For the object counts a job's progress starts from. */
+    private readonly objects: ObjectStore,
+    /** For the users a verify job covers. */
+    private readonly accounts: AccountStore,
     private readonly runner: JobRunner,
   ) {}
 
@@ -27,13 +34,13 @@ export class JobService {
 
   /** Reads and authenticates every object of `owner` (uid), or of every user when null. */
   async startVerify(by: string, owner: string | null): Promise<JobRecord> {
-    const users = await verifyScope(this.store, owner);
+    const users = await verifyScope(this.accounts, owner);
     return this.create(VERIFY, by, owner, await this.objectCount(users.map((u) => u.uid)));
   }
 
   /** The job, when `p` started it or is an admin; not_found otherwise (its existence stays hidden). */
   async get(id: string, p: Principal): Promise<JobRecord> {
-    const job = await this.store.getJob(id);
+    const job = await this.jobs.getJob(id);
     if (!job || (job.owner !== p.user.uid && p.user.role !== "admin"))
       throw new AppError("not_found", `no job ${id}`);
     return job;
@@ -41,7 +48,7 @@ export class JobService {
 
   private async objectCount(owners: string[]): Promise<number> {
     let n = 0;
-    for (const o of owners) for (const c of (await this.store.countByKekVersion(o)).values()) n += c;
+    for (const o of owners) for (const c of (await this.objects.countByKekVersion(o)).values()) n += c;
     return n;
   }
 
@@ -61,7 +68,7 @@ export class JobService {
       created: now,
       updated: now,
     };
-    await this.store.createJob(job);
+    await this.jobs.createJob(job);
     this.runner.wake();
     return job;
   }

@@ -2,7 +2,8 @@
 // durable transaction, without touching the data. The cursor is the last object id handled; a
 // batch applied but not yet checkpointed is simply found already moved on resume.
 import type { KeyService } from "../keys/key-service.js";
-import type { ObjectStore } from "../store/store.js";
+import type { AccountStore } from "../store/account-store.js";
+import type { ObjectStore } from "../store/object-store.js";
 import { DamageReport } from "./damage-report.js";
 import type { JobHandler } from "./job-runner.js";
 
@@ -10,22 +11,27 @@ export const REWRAP = "rewrap";
 /** Objects per transaction: large enough that the fsync is amortised, small enough to keep requests flowing. */
 export const REWRAP_BATCH = 1000;
 
-export function rewrapJob(keys: KeyService, store: ObjectStore, batch = REWRAP_BATCH): JobHandler {
+export function rewrapJob(
+  keys: KeyService,
+  objects: ObjectStore,
+  accounts: AccountStore,
+  batch = REWRAP_BATCH,
+): JobHandler {
   return async (ctx) => {
     const owner = ctx.job.target;
     if (!owner) throw new Error("a rewrap job needs a target user");
-    const name = (await store.getUserByUid(owner))?.name ?? owner;
+    const name = (await accounts.getUserByUid(owner))?.name ?? owner;
     const damage = DamageReport.fromJson(ctx.job.result);
     let after = ctx.job.cursor;
     let done = ctx.job.done;
     const result = () => JSON.stringify(damage);
     for (;;) {
-      const page = await store.objectKeyInfo(owner, after, batch);
+      const page = await objects.objectKeyInfo(owner, after, batch);
       if (page.length === 0) break;
       // Read per batch: a rotation while the job runs moves the rest to the newer primary.
       const { primaryVersion } = await keys.state(owner, true);
       const out = await keys.rewrapDeks(owner, page, primaryVersion);
-      await store.updateWrappedDeks(owner, out.updates);
+      await objects.updateWrappedDeks(owner, out.updates);
       for (const f of out.failed) damage.add(name, f.id, f.error);
       after = page[page.length - 1]!.id;
       done += page.length;

@@ -5,7 +5,8 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { AppError, IntegrityError } from "../errors.js";
 import type { KeyService } from "../keys/key-service.js";
-import type { KekRewrap, KeyStore } from "../store/store.js";
+import type { KeyStore } from "../store/key-store.js";
+import type { KekRewrap } from "../store/records.js";
 import { type JobHandler, JobInterrupted } from "./job-runner.js";
 
 export const ROOT_ROTATE = "root-rotate";

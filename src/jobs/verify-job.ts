@@ -3,7 +3,9 @@
 import { setImmediate as yieldToEventLoop } from "node:timers/promises";
 import { KeyProviderError, StorageUnavailableError } from "../errors.js";
 import type { ObjectService } from "../objects/object-service.js";
-import type { ObjectMeta, ObjectStore, UserRecord } from "../store/store.js";
+import type { AccountStore } from "../store/account-store.js";
+import type { ObjectStore } from "../store/object-store.js";
+import type { ObjectMeta, UserRecord } from "../store/records.js";
 import { DamageReport } from "./damage-report.js";
 import { type JobContext, type JobHandler, JobInterrupted } from "./job-runner.js";
 
@@ -21,15 +23,15 @@ interface Cursor {
 }
 
 /** The users a verify job covers: one (target uid) or all, in uid order. */
-export async function verifyScope(store: ObjectStore, target: string | null): Promise<UserRecord[]> {
+export async function verifyScope(accounts: AccountStore, target: string | null): Promise<UserRecord[]> {
   if (target) {
-    const u = await store.getUserByUid(target);
+    const u = await accounts.getUserByUid(target);
     return u ? [u] : [];
   }
-  return (await store.listUsers()).sort((a, b) => (a.uid < b.uid ? -1 : a.uid > b.uid ? 1 : 0));
+  return (await accounts.listUsers()).sort((a, b) => (a.uid < b.uid ? -1 : a.uid > b.uid ? 1 : 0));
 }
 
-export function verifyJob(objects: ObjectService): JobHandler {
+export function verifyJob(objects: ObjectService, accounts: AccountStore): JobHandler {
   const store = objects.store;
   return async (ctx) => {
     const damage = DamageReport.fromJson(ctx.job.result);
@@ -45,7 +47,7 @@ export function verifyJob(objects: ObjectService): JobHandler {
         result: JSON.stringify(damage),
       });
     };
-    for (const user of await verifyScope(store, ctx.job.target)) {
+    for (const user of await verifyScope(accounts, ctx.job.target)) {
       if (saved && user.uid < saved.owner) continue;
       let after = saved && user.uid === saved.owner ? saved.after : null;
       for (;;) {

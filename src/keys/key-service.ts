@@ -3,14 +3,14 @@
 import { dekContext, generateKey, kekContext, unwrapKey, wrapKey, zeroize } from "../crypto/envelope.js";
 import { AppError, IntegrityError } from "../errors.js";
 import { KeyedQueue } from "../keyed-queue.js";
+import type { KeyStore } from "../store/key-store.js";
 import type {
   DekRewrap,
   KekRewrap,
   KekVersionRecord,
-  KeyStore,
   ObjectKeyInfo,
   UserKeyState,
-} from "../store/store.js";
+} from "../store/records.js";
 import { KekCache } from "./kek-cache.js";
 import type { RootKeyProvider } from "./root-key-provider.js";
 

@@ -1,7 +1,7 @@
 // A user's key versions seen together with the objects that use them: the listing, rotation and
 // the minimum decryption version, which may only rise past versions no object uses any more.
 import { AppError } from "../errors.js";
-import type { ObjectStore } from "../store/store.js";
+import type { ObjectStore } from "../store/object-store.js";
 import type { KeyService } from "./key-service.js";
 
 export interface KeyVersionInfo {
@@ -20,14 +20,14 @@ export interface KeyInfo {
 export class KeyVersions {
   constructor(
     private readonly keys: KeyService,
-    private readonly store: ObjectStore,
+    private readonly objects: ObjectStore,
   ) {}
 
   async info(owner: string): Promise<KeyInfo> {
     const st = await this.keys.state(owner, true);
     const [versions, counts] = await Promise.all([
       this.keys.keyStore.listKekVersions(owner),
-      this.store.countByKekVersion(owner),
+      this.objects.countByKekVersion(owner),
     ]);
     return {
       primaryVersion: st.primaryVersion,
@@ -64,7 +64,7 @@ export class KeyVersions {
     if (version > st.minDecryptionVersion) {
       // The primary was set before this count, so a write still in flight under an older version
       // moves itself to the primary after its commit (ObjectService): none slips past this check.
-      const counts = await this.store.countByKekVersion(owner);
+      const counts = await this.objects.countByKekVersion(owner);
       const inUse = [...counts].filter(([v, n]) => v < version && n > 0).reduce((sum, [, n]) => sum + n, 0);
       if (inUse > 0)
         throw new AppError(

@@ -3,10 +3,13 @@
 // is replaced or deleted, once the API token that made it is revoked, and once the key version
 // that signed it is retired or destroyed (user deleted).
 import { timingSafeEqual } from "node:crypto";
+import { isTokenId } from "../auth/token-format.js";
 import { linkMac } from "../crypto/link-mac.js";
 import { AppError } from "../errors.js";
 import type { KeyService } from "../keys/key-service.js";
-import type { ObjectMeta, ObjectStore } from "../store/store.js";
+import type { AccountStore } from "../store/account-store.js";
+import type { ObjectStore } from "../store/object-store.js";
+import type { ObjectMeta } from "../store/records.js";
 import { encodeClaims, type LinkClaims, macInput, openToken, sealToken } from "./download-link.js";
 import { validateObjectId } from "./object-id.js";
 
@@ -30,7 +33,9 @@ export interface CreatedLink {
 
 export class DownloadLinks {
   constructor(
-    private readonly store: ObjectStore,
+    private readonly objects: ObjectStore,
+    /** For the token that made a link. */
+    private readonly accounts: AccountStore,
     private readonly keys: KeyService,
     private readonly now: () => number = Date.now,
   ) {}
@@ -43,7 +48,7 @@ export class DownloadLinks {
         "validation_error",
         `expiresInSeconds must be an integer from 1 to ${MAX_LINK_SECONDS}`,
       );
-    const meta = await this.store.getObject(input.owner, input.id);
+    const meta = await this.objects.getObject(input.owner, input.id);
     if (!meta) throw new AppError("not_found", `no object with id ${input.id}`);
     const state = await this.keys.state(input.owner);
     let expiresAt = Math.floor(this.now() / 1000) + seconds;
@@ -72,10 +77,10 @@ export class DownloadLinks {
   async resolve(
     token: string,
     find: (owner: string, id: string) => Promise<ObjectMeta | null> = (owner, id) =>
-      this.store.getObject(owner, id),
+      this.objects.getObject(owner, id),
   ): Promise<ObjectMeta> {
     const opened = openToken(token);
-    if (!opened) throw invalid("the link is malformed");
+    if (!opened || !plausibleClaims(opened.claims)) throw invalid("the link is malformed");
     const { claims } = opened;
     // Verify before anything else, so a forged link learns nothing about owners or objects.
     const state = await this.keys.keyStore.getUserKeyState(claims.owner);
@@ -101,13 +106,30 @@ export class DownloadLinks {
         "link_expired",
         `the link expired at ${new Date(claims.expiresAt * 1000).toISOString()}`,
       );
-    const tok = await this.store.getToken(claims.tokenId);
+    const tok = await this.accounts.getToken(claims.tokenId);
     if (!tok || tok.uid !== claims.owner || (tok.expiresAt && tok.expiresAt.getTime() <= this.now()))
       throw invalid("the token that made this link has been revoked or has expired");
     const meta = await find(claims.owner, claims.objectId);
     if (!meta || meta.etag !== claims.etag)
       throw new AppError("object_changed", "the object was replaced or deleted after the link was made");
     return meta;
+  }
+}
+
+const UID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+/**
+ * Claims this server could have signed: a user id as users get them, a token id, an object id. The
+ * MAC key is the owner's, so the owner's key is looked up before the MAC can be checked; anything
+ * else in a forged link never reaches a store.
+ */
+function plausibleClaims(c: LinkClaims): boolean {
+  if (!UID.test(c.owner) || !isTokenId(c.tokenId) || /[^\x21-\x7e]/.test(c.etag)) return false;
+  try {
+    validateObjectId(c.objectId);
+    return true;
+  } catch {
+    return false;
   }
 }
 

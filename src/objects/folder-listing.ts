@@ -1,11 +1,14 @@
 // Listing with a delimiter, the way S3's ListObjectsV2 does it: ids under a prefix, with every id
 // that has a further `/` folded into one folder entry. Folders are skipped with one store query
 // each (an `after` just past the folder), so a folder of a million ids costs as much as one id.
+import { hasC0Control } from "../control-characters.js";
 import { AppError } from "../errors.js";
-import type { ObjectMeta, ObjectStore } from "../store/store.js";
+import { ID_HIGH } from "../store/id-order.js";
+import type { ObjectStore } from "../store/object-store.js";
+import type { ObjectMeta } from "../store/records.js";
 
 /** Sorts after every character an id may hold, so `folder + PAST` follows every id in the folder. */
-const PAST = "\x7f";
+const PAST = ID_HIGH;
 const MAX_CURSOR_CHARS = 2048;
 
 export type FolderEntry = { kind: "folder"; prefix: string } | { kind: "object"; meta: ObjectMeta };
@@ -32,9 +35,11 @@ export function encodeCursor(after: string): string {
 export function decodeCursor(cursor: string): string {
   if (cursor.length > MAX_CURSOR_CHARS || !/^[A-Za-z0-9_-]+$/.test(cursor))
     throw new AppError("bad_request", "cursor is not one this server issued");
-  const after = Buffer.from(cursor, "base64url").toString("utf8");
-  if (after.length === 0 || !/^[\x20-\x7f]+$/.test(after))
-    throw new AppError("bad_request", "cursor is not one this server issued");
+  const raw = Buffer.from(cursor, "base64url");
+  const after = raw.toString("utf8");
+  // Only what encodeCursor makes of an id, or of a folder and PAST: valid UTF-8, no controls.
+  const plausible = after.length > 0 && Buffer.byteLength(after) === raw.length && !hasC0Control(after);
+  if (!plausible) throw new AppError("bad_request", "cursor is not one this server issued");
   return after;
 }
 

@@ -18,7 +18,9 @@ import { type DomainMetrics, NO_METRICS } from "../domain-metrics.js";
 import { AppError, DiskFullError, IntegrityError } from "../errors.js";
 import { type BackgroundReport, NO_REPORT } from "../failure-log.js";
 import type { KeyService } from "../keys/key-service.js";
-import type { CommitResult, ObjectKind, ObjectMeta, ObjectStore, WriteCondition } from "../store/store.js";
+import type { CommitResult, ObjectStore, WriteCondition } from "../store/object-store.js";
+import type { ObjectKind, ObjectMeta } from "../store/records.js";
+import { checkCondition } from "../store/write-condition.js";
 import { NO_YOUNG_GC, type YoungCollector } from "../young-gc.js";
 import type { ExpectedDigest } from "./content-digest.js";
 import { validateObjectId } from "./object-id.js";
@@ -31,6 +33,7 @@ import {
   type ReadPlan,
 } from "./segment-reader.js";
 import { SegmentWriter } from "./segment-writer.js";
+import { checkObjectSize } from "./size-limit.js";
 import { NO_SPACE_GUARD, type SpaceClaim, type SpaceGuard } from "./storage-reserve.js";
 import { newWriteId } from "./write-id.js";
 
@@ -133,8 +136,7 @@ export class ObjectService {
   async precheck(owner: string, id: string, cond: WriteCondition): Promise<void> {
     validateObjectId(id);
     if (!cond.ifNoneMatch && !cond.ifMatch) return;
-    const cur = await this.store.getObject(owner, id);
-    checkCondition(cur, cond);
+    checkCondition(await this.store.getObject(owner, id), cond);
   }
 
   put(input: PutInput): Promise<PutResult> {
@@ -144,8 +146,7 @@ export class ObjectService {
   private async write(input: PutInput): Promise<PutResult> {
     validateObjectId(input.id);
     const max = this.opts.maxObjectBytes;
-    if (input.contentLength !== undefined && input.contentLength > max)
-      throw new AppError("payload_too_large", `objects are limited to ${max} bytes`);
+    if (input.contentLength !== undefined) checkObjectSize(input.contentLength, max);
     // Before any byte is read or stored: an upload that would enter the reserve is refused (507).
     const claim = await this.space.admit(input.kind === "item" ? "small" : "upload", input.contentLength);
     try {
@@ -191,7 +192,7 @@ export class ObjectService {
 
       for await (const chunk of input.body) {
         size += chunk.length;
-        if (size > max) throw new AppError("payload_too_large", `objects are limited to ${max} bytes`);
+        checkObjectSize(size, max);
         if (input.contentLength !== undefined && size > input.contentLength)
           throw new AppError("length_mismatch", "the body is longer than Content-Length");
         claim.add(chunk.length);
@@ -501,15 +502,5 @@ export class ObjectService {
       objectId: meta.id,
       writeId: meta.writeId,
     };
-  }
-}
-
-export function checkCondition(cur: ObjectMeta | null, cond: WriteCondition): void {
-  if (cond.ifNoneMatch && cur)
-    throw new AppError("precondition_failed", "the object exists (If-None-Match: *)");
-  if (cond.ifMatch) {
-    if (!cur) throw new AppError("precondition_failed", "the object does not exist (If-Match)");
-    if (!cond.ifMatch.includes("*") && !cond.ifMatch.includes(cur.etag))
-      throw new AppError("precondition_failed", "the object's ETag does not match If-Match");
   }
 }

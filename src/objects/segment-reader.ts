@@ -5,7 +5,7 @@
 import type { AeadThread, OpenedBatch } from "../crypto/aead-thread.js";
 import { type SegmentCipher, TAG_BYTES } from "../crypto/segment-format.js";
 import { IntegrityError } from "../errors.js";
-import type { ObjectMeta } from "../store/store.js";
+import type { ObjectMeta } from "../store/records.js";
 import type { YoungCollector } from "../young-gc.js";
 
 /** Segments per store round trip: bounds memory (about 1 MiB) and amortises transactions. */

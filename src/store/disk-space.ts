@@ -23,7 +23,7 @@ import type { EmergencySpace } from "./sqlite/emergency-space.js";
 /** How long a statfs answer is trusted. */
 export const SPACE_REFRESH_MS = 1000;
 
-/** What the embedded store tells about its files (SqliteObjectStore). */
+/** What the embedded store tells about objects.db (sqlite/open.ts): free pages, WAL, checkpoint. */
 export interface StoreSpaceUse {
   spaceUse(): { reusable: number; journal: number };
   readonly checkpointFailing: boolean;

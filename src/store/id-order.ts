@@ -1,8 +1,11 @@
 // The list order of object ids, shared by every adapter: canonical decimal integers first, by value,
 // then every other id bytewise. Adapters store `integerIdValue(id)` beside the id to index both halves.
 
-/** Greater than every character allowed in an id, so [p, p + ID_HIGH) holds the ids starting with p. */
-export const ID_HIGH = "\x7f";
+/**
+ * U+10FFFF, whose UTF-8 form (F4 8F BF BF) sorts after every other character's in byte order, the
+ * order of both stores: so [p, p + ID_HIGH) holds the ids starting with p. Ids may not contain it.
+ */
+export const ID_HIGH = "\u{10FFFF}";
 
 const CANONICAL_INT = /^(?:0|-?[1-9][0-9]*)$/;
 

@@ -1,45 +1,51 @@
-// The rows both store adapters read (one set of column names) and their mapping to the ports'
-// records. The adapters differ only in how times and a token's scopes come back: SQLite keeps
-// epoch milliseconds and a comma-separated list, PostgreSQL timestamptz and text[]. Each adapter
-// passes its RowCodec to rowMappers once.
-import type {
-  JobRecord,
-  JobState,
-  KekVersionRecord,
-  ObjectKind,
-  ObjectMeta,
-  Role,
-  Scope,
-  TokenRecord,
-  UserKeyState,
-  UserRecord,
-} from "./store.js";
+// The rows both store adapters read and write: their shapes, and the columns of each table, named
+// once, from which the adapters build their SQL. The mapping to and from the ports' records is in
+// row-mapping.ts.
 
-export interface RowCodec<Time, Scopes> {
-  time(t: Time): Date;
-  scopes(s: Scopes): Scope[];
+/** A table's columns (or some of them): their names, for binding values, and as SQL text. */
+export interface Columns<N extends string> {
+  readonly table: string;
+  readonly names: readonly N[];
+  /** `a, b, c` */
+  readonly list: string;
+  /** `x.a, x.b, x.c`: the list for the table aliased `x` in a join. */
+  of(alias: string): string;
 }
 
-/** The columns of an ObjectRow, in the objects table of both schemas. */
-const OBJECT_COLUMN_NAMES = [
-  "owner",
-  "id",
-  "kind",
-  "size",
-  "content_type",
-  "etag",
-  "created",
-  "modified",
-  "write_id",
-  "format_version",
-  "suite",
-  "segment_size",
-  "kek_version",
-  "wrapped_dek",
-] as const satisfies ReadonlyArray<keyof ObjectRow<unknown>>;
-export const OBJECT_COLUMNS = OBJECT_COLUMN_NAMES.join(", ");
-/** OBJECT_COLUMNS of the objects table aliased `o` (for joins). */
-export const OBJECT_COLUMNS_OF_O = OBJECT_COLUMN_NAMES.map((c) => `o.${c}`).join(", ");
+/** The words of a space-separated list, as a tuple type. */
+type Words<S extends string> = S extends `${infer W} ${infer Rest}` ? [W, ...Words<Rest>] : [S];
+
+function columnSet<N extends string>(table: string, names: readonly N[]): Columns<N> {
+  return {
+    table,
+    names,
+    list: names.join(", "),
+    of: (alias) => names.map((c) => `${alias}.${c}`).join(", "),
+  };
+}
+
+/** The columns of row type R in `table`, named in one space-separated list; a name R does not have fails to compile. */
+function columns<R>() {
+  return <const S extends string>(
+    table: string,
+    spec: S & (Words<S>[number] extends keyof R ? unknown : never),
+  ): Columns<Words<S>[number]> => columnSet(table, spec.split(" ") as Words<S>[number][]);
+}
+
+/** The values of `names` in `row`, in that order (positional parameters). */
+export function valuesOf<R>(names: readonly (keyof R & string)[], row: R): unknown[] {
+  return names.map((c) => row[c]);
+}
+
+/** SQLite's insert of a row into these columns, its values bound by name from a row object. */
+export const sqliteInsert = (c: Columns<string>) =>
+  `INSERT INTO ${c.table} (${c.list}) VALUES (${c.names.map((n) => `@${n}`).join(", ")})`;
+
+/** PostgreSQL's insert of a row into these columns, its values from valuesOf(c.names, row). */
+export const pgInsert = (c: Columns<string>) =>
+  `INSERT INTO ${c.table} (${c.list}) VALUES (${c.names.map((_, i) => `$${i + 1}`).join(", ")})`;
+
+// --- objects ---------------------------------------------------------------------------------------
 
 export interface ObjectRow<Time> {
   owner: string;
@@ -58,12 +64,47 @@ export interface ObjectRow<Time> {
   wrapped_dek: Buffer;
 }
 
+/** The columns of an ObjectRow, in the objects table of both schemas. */
+export const OBJECTS = columns<ObjectRow<unknown>>()(
+  "objects",
+  "owner id kind size content_type etag created modified write_id format_version suite segment_size kek_version wrapped_dek",
+);
+
+/** What commitObject writes: an ObjectRow and `num`, the id's integer value (list order). */
+export interface ObjectWriteRow<Time> extends ObjectRow<Time> {
+  num: number | null;
+}
+
+/** The columns commitObject inserts. */
+export const OBJECTS_WRITTEN = columnSet<keyof ObjectWriteRow<unknown>>("objects", [...OBJECTS.names, "num"]);
+
+/** The columns a replacing write changes: all but the key, `num` (the id's) and the first version's `created`. */
+export const OBJECTS_REPLACED = columnSet(
+  "objects",
+  OBJECTS.names.filter((c) => c !== "owner" && c !== "id" && c !== "created"),
+);
+
+/** The key bookkeeping of an object (ObjectKeyInfo). */
+export interface ObjectKeyRow {
+  id: string;
+  write_id: Buffer;
+  kek_version: number;
+  wrapped_dek: Buffer;
+}
+export const OBJECT_KEYS = columns<ObjectKeyRow>()("objects", "id write_id kek_version wrapped_dek");
+
+// --- users and tokens -----------------------------------------------------------------------------
+
 export interface UserRow<Time> {
   uid: string;
   name: string;
   role: string;
   created: Time;
+  enrolled_at: Time | null;
 }
+
+/** The columns of a UserRow, in the users table of both schemas. */
+export const USERS = columns<UserRow<unknown>>()("users", "uid name role created enrolled_at");
 
 export interface TokenRow<Time, Scopes> {
   id: string;
@@ -74,14 +115,28 @@ export interface TokenRow<Time, Scopes> {
   created: Time;
   last_used: Time | null;
   expires_at: Time | null;
+  issued_by: string | null;
 }
+
+/** The columns of a TokenRow, in the tokens table of both schemas. */
+export const TOKENS = columns<TokenRow<unknown, unknown>>()(
+  "tokens",
+  "id uid label scopes secret_hash created last_used expires_at issued_by",
+);
 
 /** A token row joined with its user's columns (getTokenWithUser). */
 export interface TokenUserRow<Time, Scopes> extends TokenRow<Time, Scopes> {
   user_name: string;
   user_role: string;
   user_created: Time;
+  user_enrolled_at: Time | null;
 }
+
+/** The user columns of a TokenUserRow, from the users table aliased `u`. */
+export const TOKEN_USER_COLUMNS =
+  "u.name AS user_name, u.role AS user_role, u.created AS user_created, u.enrolled_at AS user_enrolled_at";
+
+// --- jobs -----------------------------------------------------------------------------------------
 
 export interface JobRow<Time> {
   id: string;
@@ -98,6 +153,14 @@ export interface JobRow<Time> {
   updated: Time;
 }
 
+/** The columns of a JobRow, in the jobs table of both schemas (the lease columns stay inside the adapters). */
+export const JOBS = columns<JobRow<unknown>>()(
+  "jobs",
+  "id kind owner target state done total error cursor result created updated",
+);
+
+// --- keys -----------------------------------------------------------------------------------------
+
 export interface KekRow<Time> {
   owner: string;
   version: number;
@@ -106,93 +169,17 @@ export interface KekRow<Time> {
   created: Time;
 }
 
+/** The columns of a KekRow, in the kek_versions table of both schemas. */
+export const KEK_VERSIONS = columns<KekRow<unknown>>()(
+  "kek_versions",
+  "owner version root_version wrapped_kek created",
+);
+
 export interface StateRow {
   owner: string;
   primary_version: number;
   min_decryption_version: number;
 }
 
-export function toState(r: StateRow): UserKeyState {
-  return {
-    owner: r.owner,
-    primaryVersion: r.primary_version,
-    minDecryptionVersion: r.min_decryption_version,
-  };
-}
-
-export function rowMappers<Time, Scopes>(c: RowCodec<Time, Scopes>) {
-  const orNull = (t: Time | null): Date | null => (t === null ? null : c.time(t));
-  const toUser = (r: UserRow<Time>): UserRecord => ({
-    uid: r.uid,
-    name: r.name,
-    role: r.role as Role,
-    created: c.time(r.created),
-  });
-  const toToken = (r: TokenRow<Time, Scopes>): TokenRecord => ({
-    id: r.id,
-    uid: r.uid,
-    label: r.label,
-    scopes: c.scopes(r.scopes),
-    secretHash: r.secret_hash,
-    created: c.time(r.created),
-    lastUsed: orNull(r.last_used),
-    expiresAt: orNull(r.expires_at),
-  });
-  return {
-    toUser,
-    toToken,
-    toTokenWithUser: (r: TokenUserRow<Time, Scopes>): { token: TokenRecord; user: UserRecord } => ({
-      token: toToken(r),
-      user: toUser({ uid: r.uid, name: r.user_name, role: r.user_role, created: r.user_created }),
-    }),
-    toMeta: (r: ObjectRow<Time>): ObjectMeta => ({
-      owner: r.owner,
-      id: r.id,
-      kind: r.kind as ObjectKind,
-      size: r.size,
-      contentType: r.content_type,
-      etag: r.etag,
-      created: c.time(r.created),
-      modified: c.time(r.modified),
-      writeId: r.write_id,
-      formatVersion: r.format_version,
-      suite: r.suite,
-      segmentSize: r.segment_size,
-      kekVersion: r.kek_version,
-      wrappedDek: r.wrapped_dek,
-    }),
-    toJob: (r: JobRow<Time>): JobRecord => ({
-      id: r.id,
-      kind: r.kind,
-      owner: r.owner,
-      target: r.target,
-      state: r.state as JobState,
-      done: r.done,
-      total: r.total,
-      error: r.error,
-      cursor: r.cursor,
-      result: r.result,
-      created: c.time(r.created),
-      updated: c.time(r.updated),
-    }),
-    toKek: (r: KekRow<Time>): KekVersionRecord => ({
-      owner: r.owner,
-      version: r.version,
-      rootVersion: r.root_version,
-      wrappedKek: r.wrapped_kek,
-      created: c.time(r.created),
-    }),
-  };
-}
-
-/** SQLite: times as epoch milliseconds, scopes as a comma-separated list ("" for none). */
-export const sqliteRows = rowMappers<number, string>({
-  time: (t) => new Date(t),
-  scopes: (s) => (s === "" ? [] : (s.split(",") as Scope[])),
-});
-
-/** PostgreSQL: timestamptz comes back as a Date, scopes as text[]. */
-export const postgresRows = rowMappers<Date, string[]>({
-  time: (t) => t,
-  scopes: (s) => s as Scope[],
-});
+/** The columns of a StateRow, in the user_keys table of both schemas. */
+export const USER_KEYS = columns<StateRow>()("user_keys", "owner primary_version min_decryption_version");

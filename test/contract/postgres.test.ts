@@ -7,21 +7,25 @@ import { pathToFileURL } from "node:url";
 import pg from "pg";
 import pino from "pino";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { DiskFullError, StorageUnavailableError } from "../../src/errors.js";
-import { openPostgresStores } from "../../src/store/open-store.js";
+import { AppError, DiskFullError, StorageUnavailableError } from "../../src/errors.js";
+import {
+  type ObjectsSchemaOptions,
+  openKeysSchema,
+  openObjectsSchema,
+  openPostgresStores,
+} from "../../src/store/postgres/open.js";
 import { type Commit, PgDatabase } from "../../src/store/postgres/pg-database.js";
 import { isRetryable, pgFault } from "../../src/store/postgres/pg-errors.js";
-import { PostgresKeyStore } from "../../src/store/postgres/postgres-key-store.js";
-import {
-  PostgresObjectStore,
-  type PostgresObjectStoreOptions,
-} from "../../src/store/postgres/postgres-object-store.js";
 import { SchemaVersionError } from "../../src/store/schema-version-error.js";
 import { killWhenReady } from "../helpers/kill-when-ready.js";
 import { adminQuery, createTestDatabase, type TestDatabase } from "../helpers/postgres.js";
 import { waitFor } from "../helpers/wait-for.js";
-import { kek, keyStoreContract } from "./key-store.contract.js";
-import { expectSegments, newMeta, newUser, objectStoreContract } from "./object-store.contract.js";
+import { accountStoreContract } from "./accounts.contract.js";
+import { expectSegments } from "./assertions.js";
+import { kek, newMeta, newUser, type ObjectsFixture } from "./fixtures.js";
+import { jobStoreContract } from "./jobs.contract.js";
+import { keyStoreContract } from "./keys.contract.js";
+import { objectStoreContract } from "./objects.contract.js";
 
 const ROOT = path.resolve(import.meta.dirname, "../..");
 
@@ -36,26 +40,30 @@ afterAll(async () => {
 const freshSchema = () => `t_${randomBytes(6).toString("hex")}`;
 const dropSchema = (schema: string) => adminQuery(db.url, `DROP SCHEMA IF EXISTS ${schema} CASCADE`);
 
-objectStoreContract("postgres", async () => {
+async function objectsSchema(): Promise<ObjectsFixture> {
   const schema = freshSchema();
   // No grace period: the contract is about one process, whose own busy set is exact.
-  const store = await PostgresObjectStore.open(db.url, { schema, trashGraceMs: 0 });
+  const objectsDb = await openObjectsSchema(db.url, { schema, trashGraceMs: 0 });
   return {
-    store,
+    db: objectsDb,
     async cleanup() {
-      await store.close();
+      await objectsDb.close();
       await dropSchema(schema);
     },
   };
-});
+}
+
+objectStoreContract("postgres", objectsSchema);
+accountStoreContract("postgres", objectsSchema);
+jobStoreContract("postgres", objectsSchema);
 
 keyStoreContract("postgres", async () => {
   const schema = freshSchema();
-  const store = await PostgresKeyStore.open(db.url, { schema });
+  const keysDb = await openKeysSchema(db.url, { schema });
   return {
-    store,
+    db: keysDb,
     async cleanup() {
-      await store.close();
+      await keysDb.close();
       await dropSchema(schema);
     },
   };
@@ -65,8 +73,8 @@ describe("PostgreSQL stores", () => {
   let schema: string;
   const opened: { close(): Promise<void> }[] = [];
   /** A store as one server process would open it; closed after the test. */
-  async function openObjects(opts: PostgresObjectStoreOptions = {}) {
-    const s = await PostgresObjectStore.open(db.url, { schema, ...opts });
+  async function openObjects(opts: ObjectsSchemaOptions = {}) {
+    const s = await openObjectsSchema(db.url, { schema, ...opts });
     opened.push(s);
     return s;
   }
@@ -88,24 +96,49 @@ describe("PostgreSQL stores", () => {
       expect(await sql(`SELECT version, name FROM ${schema}.schema_migrations ORDER BY version`)).toEqual([
         { version: 1, name: "initial" },
         { version: 2, name: "job results" },
+        { version: 3, name: "enrollment" },
+        { version: 4, name: "access keys" },
+        { version: 5, name: "s3 objects" },
       ]);
       // And again, later: nothing to do.
       await openObjects();
-      expect(await sql(`SELECT count(*)::int AS n FROM ${schema}.schema_migrations`)).toEqual([{ n: 2 }]);
+      expect(await sql(`SELECT count(*)::int AS n FROM ${schema}.schema_migrations`)).toEqual([{ n: 5 }]);
     });
 
     it("bring a schema of an older release up to date, keeping its data", async () => {
       const first = await openObjects();
       const user = newUser();
-      await first.createUser(user);
+      await first.accounts.createUser(user);
+      // A user that has used its token is enrolled by the upgrade; one that has not stays enrolling.
+      const used = newUser();
+      await first.accounts.createUser(used);
+      const usedAt = new Date(1_700_000_050_000);
+      await first.accounts.createToken({
+        id: "0123456789abcdef",
+        uid: used.uid,
+        label: null,
+        scopes: ["read"],
+        secretHash: Buffer.alloc(32),
+        created: new Date(1_700_000_040_000),
+        lastUsed: usedAt,
+        expiresAt: null,
+        issuedBy: null,
+      });
       await first.close();
-      // As release 1 left it: no job results yet.
+      // As release 1 left it: no job results, no enrollment yet.
       await sql(
-        `ALTER TABLE ${schema}.jobs DROP COLUMN result; DELETE FROM ${schema}.schema_migrations WHERE version = 2`,
+        `ALTER TABLE ${schema}.jobs DROP COLUMN result;
+         ALTER TABLE ${schema}.users DROP COLUMN enrolled_at;
+         ALTER TABLE ${schema}.tokens DROP COLUMN issued_by;
+         DROP TABLE ${schema}.access_keys, ${schema}.buckets, ${schema}.multipart_parts,
+           ${schema}.multipart_uploads, ${schema}.object_parts, ${schema}.manifests;
+         ALTER TABLE ${schema}.objects DROP COLUMN sealed_meta;
+         DELETE FROM ${schema}.schema_migrations WHERE version >= 2`,
       );
       const upgraded = await openObjects();
-      expect(await upgraded.getUserByUid(user.uid)).toEqual(user);
-      expect(await sql(`SELECT max(version)::int AS v FROM ${schema}.schema_migrations`)).toEqual([{ v: 2 }]);
+      expect(await upgraded.accounts.getUserByUid(user.uid)).toEqual(user);
+      expect((await upgraded.accounts.getUserByUid(used.uid))?.enrolledAt).toEqual(usedAt);
+      expect(await sql(`SELECT max(version)::int AS v FROM ${schema}.schema_migrations`)).toEqual([{ v: 5 }]);
       expect(
         await sql(
           "SELECT 1 FROM information_schema.columns WHERE table_schema = $1 AND table_name = 'jobs' AND column_name = 'result'",
@@ -116,10 +149,10 @@ describe("PostgreSQL stores", () => {
 
     it("refuse a schema from a newer release, changing nothing", async () => {
       await openObjects();
-      await sql(`INSERT INTO ${schema}.schema_migrations (version, name) VALUES (3, 'future')`);
+      await sql(`INSERT INTO ${schema}.schema_migrations (version, name) VALUES (6, 'future')`);
       await expect(openObjects()).rejects.toThrow(SchemaVersionError);
-      await expect(openObjects()).rejects.toThrow(/has version 3, but this release only knows up to 2/);
-      expect(await sql(`SELECT max(version)::int AS v FROM ${schema}.schema_migrations`)).toEqual([{ v: 3 }]);
+      await expect(openObjects()).rejects.toThrow(/has version 6, but this release only knows up to 5/);
+      expect(await sql(`SELECT max(version)::int AS v FROM ${schema}.schema_migrations`)).toEqual([{ v: 6 }]);
     });
 
     it("refuse a schema holding someone else's tables", async () => {
@@ -138,8 +171,7 @@ describe("PostgreSQL stores", () => {
         { owner: "u", primaryVersion: 1, minDecryptionVersion: 1 },
         kek("u", 1),
       );
-      await stores.objects.close();
-      await stores.keys.close();
+      await stores.close();
       const tables = await sql<{ schema: string; table: string }>(
         `SELECT table_schema AS schema, table_name AS table FROM information_schema.tables
          WHERE table_schema IN ('sse_objects', 'sse_keys') AND table_name IN ('objects', 'kek_versions')
@@ -161,8 +193,7 @@ describe("PostgreSQL stores", () => {
           { owner: "v", primaryVersion: 1, minDecryptionVersion: 1 },
           kek("v", 1),
         );
-        await stores.objects.close();
-        await stores.keys.close();
+        await stores.close();
         expect(await adminQuery(keysDb.url, "SELECT owner FROM sse_keys.user_keys")).toEqual([
           { owner: "v" },
         ]);
@@ -177,13 +208,13 @@ describe("PostgreSQL stores", () => {
     it("what one commits, another reads at once", async () => {
       const [a, b] = [await openObjects(), await openObjects()];
       const user = newUser();
-      await a.createUser(user);
+      await a.accounts.createUser(user);
       const meta = newMeta(user.uid, "x");
-      await a.beginUpload(user.uid, "x", meta.writeId);
-      await a.appendSegments(meta.writeId, 0, [Buffer.alloc(65552, 1), Buffer.alloc(100, 2)]);
-      await a.commitObject(meta, {});
-      expect(await b.getObject(user.uid, "x")).toEqual(meta);
-      expectSegments(await b.readSegments(meta.writeId, 0, 5), [
+      await a.objects.beginUpload(user.uid, "x", meta.writeId);
+      await a.objects.appendSegments(meta.writeId, 0, [Buffer.alloc(65552, 1), Buffer.alloc(100, 2)]);
+      await a.objects.commitObject(meta, {});
+      expect(await b.objects.getObject(user.uid, "x")).toEqual(meta);
+      expectSegments(await b.objects.readSegments(meta.writeId, 0, 5), [
         Buffer.alloc(65552, 1),
         Buffer.alloc(100, 2),
       ]);
@@ -197,17 +228,17 @@ describe("PostgreSQL stores", () => {
       });
       let aDone = false;
       // `a` holds the lock and uses its only pooled connection meanwhile.
-      const first = a.exclusively("user deletion", async () => {
+      const first = a.accounts.exclusively("user deletion", async () => {
         await held;
-        await a.listUsers();
+        await a.accounts.listUsers();
         aDone = true;
       });
       await new Promise((r) => setTimeout(r, 100));
-      const second = b.exclusively("user deletion", async () => aDone);
+      const second = b.accounts.exclusively("user deletion", async () => aDone);
       // Another schema's lock of the same name is another lock.
-      const other = await PostgresObjectStore.open(db.url, { schema: `${schema}_other` });
+      const other = await openObjectsSchema(db.url, { schema: `${schema}_other` });
       try {
-        expect(await other.exclusively("user deletion", async () => "free")).toBe("free");
+        expect(await other.accounts.exclusively("user deletion", async () => "free")).toBe("free");
       } finally {
         await other.close();
         await dropSchema(`${schema}_other`);
@@ -219,7 +250,7 @@ describe("PostgreSQL stores", () => {
 
     it("exclusively: a lock lost with its connection fails confirm(), and frees the name for others", async () => {
       const [a, b] = [await openObjects(), await openObjects()];
-      const outcome = a.exclusively("user deletion", async (held) => {
+      const outcome = a.accounts.exclusively("user deletion", async (held) => {
         await held.confirm();
         // The lock's own session dies, as when its connection drops.
         const [killed] = await adminQuery<{ n: string }>(
@@ -230,7 +261,7 @@ describe("PostgreSQL stores", () => {
         );
         expect(Number(killed!.n)).toBe(1);
         // PostgreSQL released the lock with the session: another process gets it at once.
-        expect(await b.exclusively("user deletion", async () => "b ran")).toBe("b ran");
+        expect(await b.accounts.exclusively("user deletion", async () => "b ran")).toBe("b ran");
         await held.confirm();
         return "confirmed";
       });
@@ -241,15 +272,15 @@ describe("PostgreSQL stores", () => {
       const fast = { heartbeatMs: 100, trashGraceMs: 300 };
       const [reader, writer] = [await openObjects(fast), await openObjects(fast)];
       const user = newUser();
-      await writer.createUser(user);
+      await writer.accounts.createUser(user);
       const old = newMeta(user.uid, "doc");
-      await writer.commitObject(old, {}, [Buffer.from("old")]);
+      await writer.objects.commitObject(old, {}, [Buffer.from("old")]);
       // The reader's object service starts streaming the old write…
       const reading = new Set([old.writeId.toString("hex")]);
-      await reader.reclaim(reading);
+      await reader.objects.reclaim(reading);
       // …when the writer replaces it and tries to reclaim it at once: the grace period holds it back.
-      await writer.commitObject(newMeta(user.uid, "doc"), {}, [Buffer.from("new")]);
-      expect(await writer.reclaim(new Set())).toBe(0);
+      await writer.objects.commitObject(newMeta(user.uid, "doc"), {}, [Buffer.from("new")]);
+      expect(await writer.objects.reclaim(new Set())).toBe(0);
       // The reader's heartbeat pins the trashed write; past the grace period it is still kept.
       await waitFor(
         "the reader's pin",
@@ -261,12 +292,12 @@ describe("PostgreSQL stores", () => {
         );
         return r?.over;
       });
-      expect(await writer.reclaim(new Set())).toBe(0);
-      expect(await reader.readSegments(old.writeId, 0, 1)).toEqual([Buffer.from("old")]);
+      expect(await writer.objects.reclaim(new Set())).toBe(0);
+      expect(await reader.objects.readSegments(old.writeId, 0, 1)).toEqual([Buffer.from("old")]);
       // The stream ends: once the pin runs out, the write goes.
       reading.clear();
-      await waitFor("the write to be reclaimed", async () => (await writer.reclaim(new Set())) === 1);
-      expect(await reader.readSegments(old.writeId, 0, 1)).toEqual([]);
+      await waitFor("the write to be reclaimed", async () => (await writer.objects.reclaim(new Set())) === 1);
+      expect(await reader.objects.readSegments(old.writeId, 0, 1)).toEqual([]);
       expect(await sql(`SELECT * FROM ${schema}.read_pins`)).toEqual([]);
     });
 
@@ -274,10 +305,10 @@ describe("PostgreSQL stores", () => {
       const fast = { heartbeatMs: 100, uploadStaleMs: 300 };
       const [uploader, sweeper] = [await openObjects(fast), await openObjects(fast)];
       const user = newUser();
-      await uploader.createUser(user);
+      await uploader.accounts.createUser(user);
       const meta = newMeta(user.uid, "slow");
-      await uploader.beginUpload(user.uid, "slow", meta.writeId);
-      await uploader.appendSegments(meta.writeId, 0, [Buffer.from("a")]);
+      await uploader.objects.beginUpload(user.uid, "slow", meta.writeId);
+      await uploader.objects.appendSegments(meta.writeId, 0, [Buffer.from("a")]);
       const [upload] = await sql<{ started: Date }>(`SELECT started FROM ${schema}.uploads`);
       const started = upload!.started;
       // Several staleness periods without a single append: the heartbeat keeps it alive.
@@ -286,34 +317,37 @@ describe("PostgreSQL stores", () => {
           `SELECT now() > $1::timestamptz + interval '900 milliseconds' AS over`,
           [started],
         );
-        expect(await sweeper.sweepAbandonedUploads()).toBe(0);
+        expect(await sweeper.objects.sweepAbandonedUploads()).toBe(0);
         return r?.over;
       });
-      await uploader.appendSegments(meta.writeId, 1, [Buffer.from("b")]);
-      await uploader.commitObject(meta, {});
-      expect(await sweeper.readSegments(meta.writeId, 0, 5)).toEqual([Buffer.from("a"), Buffer.from("b")]);
+      await uploader.objects.appendSegments(meta.writeId, 1, [Buffer.from("b")]);
+      await uploader.objects.commitObject(meta, {});
+      expect(await sweeper.objects.readSegments(meta.writeId, 0, 5)).toEqual([
+        Buffer.from("a"),
+        Buffer.from("b"),
+      ]);
     });
 
     it("uploads of a process killed with -9 are swept by another; what it committed stays", async () => {
       const user = newUser();
       const setup = await openObjects();
-      await setup.createUser(user);
-      const storeUrl = pathToFileURL(path.join(ROOT, "src/store/postgres/postgres-object-store.ts")).href;
+      await setup.accounts.createUser(user);
+      const storeUrl = pathToFileURL(path.join(ROOT, "src/store/postgres/open.ts")).href;
       const dir = mkdtempSync(path.join(os.tmpdir(), "sse-pg-child-"));
       const script = path.join(dir, "child.mts");
       writeFileSync(
         script,
-        `import { PostgresObjectStore } from ${JSON.stringify(storeUrl)};
-         const s = await PostgresObjectStore.open(${JSON.stringify(db.url)}, { schema: ${JSON.stringify(schema)} });
+        `import { openObjectsSchema } from ${JSON.stringify(storeUrl)};
+         const s = await openObjectsSchema(${JSON.stringify(db.url)}, { schema: ${JSON.stringify(schema)} });
          const w = (n) => Buffer.alloc(16, n);
          const meta = { owner: ${JSON.stringify(user.uid)}, id: "1", kind: "blob", size: 3, contentType: "x/y",
            etag: "e", created: new Date(1), modified: new Date(1), writeId: w(1), formatVersion: 1, suite: 1,
            segmentSize: 65536, kekVersion: 1, wrappedDek: w(9) };
-         await s.beginUpload(meta.owner, "1", w(1));
-         await s.appendSegments(w(1), 0, [Buffer.alloc(65552, 1), Buffer.alloc(65552, 2)]);
-         await s.commitObject(meta, {});
-         await s.beginUpload(meta.owner, "2", w(2));
-         await s.appendSegments(w(2), 0, [Buffer.alloc(65552, 3)]);
+         await s.objects.beginUpload(meta.owner, "1", w(1));
+         await s.objects.appendSegments(w(1), 0, [Buffer.alloc(65552, 1), Buffer.alloc(65552, 2)]);
+         await s.objects.commitObject(meta, {});
+         await s.objects.beginUpload(meta.owner, "2", w(2));
+         await s.objects.appendSegments(w(2), 0, [Buffer.alloc(65552, 3)]);
          process.stdout.write("ready\\n");
          setInterval(() => {}, 1000);`,
       );
@@ -324,15 +358,18 @@ describe("PostgreSQL stores", () => {
       }
 
       const other = await openObjects({ heartbeatMs: 100, uploadStaleMs: 300 });
-      expect((await other.getObject(user.uid, "1"))?.etag).toBe("e");
-      expectSegments(await other.readSegments(Buffer.alloc(16, 1), 0, 5), [
+      expect((await other.objects.getObject(user.uid, "1"))?.etag).toBe("e");
+      expectSegments(await other.objects.readSegments(Buffer.alloc(16, 1), 0, 5), [
         Buffer.alloc(65552, 1),
         Buffer.alloc(65552, 2),
       ]);
       // Not at once (its writer might be alive), but once its heartbeat is stale.
-      expect(await other.sweepAbandonedUploads()).toBe(0);
-      await waitFor("the dead upload to be swept", async () => (await other.sweepAbandonedUploads()) === 1);
-      expect(await other.readSegments(Buffer.alloc(16, 2), 0, 5)).toEqual([]);
+      expect(await other.objects.sweepAbandonedUploads()).toBe(0);
+      await waitFor(
+        "the dead upload to be swept",
+        async () => (await other.objects.sweepAbandonedUploads()) === 1,
+      );
+      expect(await other.objects.readSegments(Buffer.alloc(16, 2), 0, 5)).toEqual([]);
       expect(await sql(`SELECT * FROM ${schema}.uploads`)).toEqual([]);
       expect(await sql(`SELECT * FROM ${schema}.trash`)).toEqual([]);
     }, 30_000);
@@ -340,23 +377,23 @@ describe("PostgreSQL stores", () => {
     it("abortUpload after a commit whose answer was lost leaves the object intact", async () => {
       const s = await openObjects();
       const user = newUser();
-      await s.createUser(user);
+      await s.accounts.createUser(user);
       const meta = newMeta(user.uid, "amb");
-      await s.beginUpload(user.uid, "amb", meta.writeId);
-      await s.appendSegments(meta.writeId, 0, [Buffer.from("x")]);
-      await s.commitObject(meta, {});
-      await s.abortUpload(meta.writeId);
-      expect(await s.readSegments(meta.writeId, 0, 5)).toEqual([Buffer.from("x")]);
-      expect(await s.reclaim(new Set())).toBe(0);
+      await s.objects.beginUpload(user.uid, "amb", meta.writeId);
+      await s.objects.appendSegments(meta.writeId, 0, [Buffer.from("x")]);
+      await s.objects.commitObject(meta, {});
+      await s.objects.abortUpload(meta.writeId);
+      expect(await s.objects.readSegments(meta.writeId, 0, 5)).toEqual([Buffer.from("x")]);
+      expect(await s.objects.reclaim(new Set())).toBe(0);
     });
 
     it("each job is claimed by exactly one of several processes", async () => {
       const stores = await Promise.all([openObjects(), openObjects(), openObjects()]);
       const user = newUser();
-      await stores[0]!.createUser(user);
+      await stores[0]!.accounts.createUser(user);
       const ids = Array.from({ length: 30 }, (_, i) => `job-${i}`);
       for (const [i, id] of ids.entries()) {
-        await stores[0]!.createJob({
+        await stores[0]!.jobs.createJob({
           id,
           kind: "test",
           owner: user.uid,
@@ -376,7 +413,7 @@ describe("PostgreSQL stores", () => {
           [0, 1, 2, 3].map(async (k) => {
             const mine: string[] = [];
             for (;;) {
-              const job = await s.claimJob(`worker-${n}-${k}`, 60_000);
+              const job = await s.jobs.claimJob(`worker-${n}-${k}`, 60_000);
               if (!job) return mine;
               mine.push(job.id);
             }
@@ -436,7 +473,7 @@ describe("PostgreSQL stores", () => {
 
     it("an unreachable database is StorageUnavailableError, without the URL or SQL in the detail", async () => {
       const url = `postgres://postgres:secret-pw@127.0.0.1:${await closedPort()}/nowhere`;
-      const err = await PostgresObjectStore.open(url, { schema }).then(
+      const err = await openObjectsSchema(url, { schema }).then(
         () => null,
         (e: unknown) => e,
       );
@@ -482,6 +519,23 @@ describe("PostgreSQL stores", () => {
       expect(isRetryable(dbError("40001"))).toBe(true);
       expect(isRetryable(dbError("40P01"))).toBe(true);
       expect(isRetryable(dbError("23505"))).toBe(false);
+    });
+
+    it("answers text PostgreSQL cannot store (NUL) as the client's mistake, never a fault", async () => {
+      const store = await openObjects();
+      for (const attempt of [
+        () => store.accounts.getUserByName("a\u0000"),
+        () => store.objects.listObjects("u", { prefix: "a\u0000", limit: 1 }),
+        () => store.jobs.getJob("job_\u0000"),
+      ]) {
+        const err = await attempt().then(
+          () => null,
+          (e: unknown) => e,
+        );
+        expect(err).toBeInstanceOf(AppError);
+        expect((err as AppError).code).toBe("bad_request");
+      }
+      await store.ping();
     });
   });
 });

@@ -6,37 +6,43 @@ import { pathToFileURL } from "node:url";
 import Database from "better-sqlite3";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { DiskFullError, StorageUnavailableError } from "../../src/errors.js";
-import { openSqliteStores } from "../../src/store/open-store.js";
 import { BackgroundCheckpointer } from "../../src/store/sqlite/background-checkpoint.js";
 import { SchemaVersionError, storageFault } from "../../src/store/sqlite/migrations.js";
-import { SqliteKeyStore } from "../../src/store/sqlite/sqlite-key-store.js";
-import { SqliteObjectStore } from "../../src/store/sqlite/sqlite-object-store.js";
+import { openKeysFile, openObjectsFile, openSqliteStores } from "../../src/store/sqlite/open.js";
 import { killWhenReady } from "../helpers/kill-when-ready.js";
-import { kek, keyStoreContract } from "./key-store.contract.js";
-import { expectSegments, newMeta, newUser, objectStoreContract } from "./object-store.contract.js";
+import { accountStoreContract } from "./accounts.contract.js";
+import { expectSegments } from "./assertions.js";
+import { kek, newMeta, newUser, type ObjectsFixture } from "./fixtures.js";
+import { jobStoreContract } from "./jobs.contract.js";
+import { keyStoreContract } from "./keys.contract.js";
+import { objectStoreContract } from "./objects.contract.js";
 
 const ROOT = path.resolve(import.meta.dirname, "../..");
 const tempDir = () => mkdtempSync(path.join(os.tmpdir(), "sse-sqlite-"));
 
-objectStoreContract("sqlite", async () => {
+async function objectsFile(): Promise<ObjectsFixture> {
   const dir = tempDir();
-  const store = SqliteObjectStore.open(path.join(dir, "objects.db"));
+  const db = openObjectsFile(path.join(dir, "objects.db"));
   return {
-    store,
+    db,
     async cleanup() {
-      await store.close();
+      await db.close();
       rmSync(dir, { recursive: true, force: true });
     },
   };
-});
+}
+
+objectStoreContract("sqlite", objectsFile);
+accountStoreContract("sqlite", objectsFile);
+jobStoreContract("sqlite", objectsFile);
 
 keyStoreContract("sqlite", async () => {
   const dir = tempDir();
-  const store = SqliteKeyStore.open(path.join(dir, "keys.db"));
+  const db = openKeysFile(path.join(dir, "keys.db"));
   return {
-    store,
+    db,
     async cleanup() {
-      await store.close();
+      await db.close();
       rmSync(dir, { recursive: true, force: true });
     },
   };
@@ -57,9 +63,7 @@ describe("SQLite stores", () => {
   });
 
   it("creates the data dir 0700 with objects.db and keys.db (0600) in WAL mode", async () => {
-    const { objects, keys } = openSqliteStores(dir);
-    await objects.close();
-    await keys.close();
+    await openSqliteStores(dir).close();
     expect(statSync(dir).mode & 0o777).toBe(0o700);
     for (const f of [objectsDb(), keysDb()]) expect(statSync(f).mode & 0o777).toBe(0o600);
     const o = raw(objectsDb());
@@ -73,23 +77,17 @@ describe("SQLite stores", () => {
 
   it("gives objects.db a 2 MiB page cache unless SSE_SQLITE_CACHE_MIB says otherwise", async () => {
     // better-sqlite3 builds with 16 MiB, which one large upload fills and the process keeps.
-    let { objects, keys } = openSqliteStores(dir);
-    expect(objects.pageCacheKib).toBe(2048);
-    await objects.close();
-    await keys.close();
-    ({ objects, keys } = openSqliteStores(dir, { cacheMib: 64 }));
-    expect(objects.pageCacheKib).toBe(65536);
-    await objects.close();
-    await keys.close();
+    let stores = openSqliteStores(dir);
+    expect(stores.pageCacheKib).toBe(2048);
+    await stores.close();
+    stores = openSqliteStores(dir, { cacheMib: 64 });
+    expect(stores.pageCacheKib).toBe(65536);
+    await stores.close();
     expect(() => openSqliteStores(dir, { cacheMib: 0 })).toThrow(RangeError);
   });
 
   it("applies migrations once; reopening changes nothing", async () => {
-    for (let i = 0; i < 3; i++) {
-      const { objects, keys } = openSqliteStores(dir);
-      await objects.close();
-      await keys.close();
-    }
+    for (let i = 0; i < 3; i++) await openSqliteStores(dir).close();
     const applied = (f: string) => {
       const db = raw(f);
       try {
@@ -101,14 +99,17 @@ describe("SQLite stores", () => {
     expect(applied(objectsDb())).toEqual([
       { version: 1, name: "initial" },
       { version: 2, name: "job results" },
+      { version: 3, name: "enrollment" },
+      { version: 4, name: "access keys" },
+      { version: 5, name: "s3 objects" },
     ]);
     expect(applied(keysDb())).toEqual([{ version: 1, name: "initial" }]);
   });
 
   it("keeps everything across close and reopen", async () => {
-    let { objects, keys } = openSqliteStores(dir);
+    let { objects, accounts, keys, close } = openSqliteStores(dir);
     const user = newUser();
-    await objects.createUser(user);
+    await accounts.createUser(user);
     const meta = newMeta(user.uid, "42");
     await objects.beginUpload(user.uid, "42", meta.writeId);
     await objects.appendSegments(meta.writeId, 0, [Buffer.from("one"), Buffer.from("two")]);
@@ -118,11 +119,10 @@ describe("SQLite stores", () => {
     await objects.commitObject(newMeta(user.uid, "r"), {}, [Buffer.from("new")]);
     const v1 = kek(user.uid, 1);
     await keys.createUserKey({ owner: user.uid, primaryVersion: 1, minDecryptionVersion: 1 }, v1);
-    await objects.close();
-    await keys.close();
+    await close();
 
-    ({ objects, keys } = openSqliteStores(dir));
-    expect(await objects.getUserByUid(user.uid)).toEqual(user);
+    ({ objects, accounts, keys, close } = openSqliteStores(dir));
+    expect(await accounts.getUserByUid(user.uid)).toEqual(user);
     expect(await objects.getObject(user.uid, "42")).toEqual(meta);
     expect(await objects.readSegments(meta.writeId, 0, 5)).toEqual([Buffer.from("one"), Buffer.from("two")]);
     expect(await objects.maxIntegerId(user.uid)).toBe(42);
@@ -131,44 +131,73 @@ describe("SQLite stores", () => {
     expect(await objects.readSegments(old.writeId, 0, 1)).toEqual([Buffer.from("old")]);
     expect(await objects.reclaim(new Set())).toBe(1);
     expect(await objects.readSegments(old.writeId, 0, 1)).toEqual([]);
-    await objects.close();
-    await keys.close();
+    await close();
+  });
+
+  it("upgrades a database of the release before enrollment: used tokens mean enrolled", async () => {
+    let stores = openSqliteStores(dir);
+    const fresh = newUser();
+    const used = newUser();
+    await stores.accounts.createUser(fresh);
+    await stores.accounts.createUser(used);
+    const usedAt = new Date(1_700_000_050_000);
+    await stores.accounts.createToken({
+      id: "0123456789abcdef",
+      uid: used.uid,
+      label: null,
+      scopes: ["read"],
+      secretHash: Buffer.alloc(32),
+      created: new Date(1_700_000_040_000),
+      lastUsed: usedAt,
+      expiresAt: null,
+      issuedBy: null,
+    });
+    await stores.close();
+    const db = raw(objectsDb());
+    db.exec(`ALTER TABLE users DROP COLUMN enrolled_at; ALTER TABLE tokens DROP COLUMN issued_by;
+             DROP TABLE access_keys; DROP TABLE buckets; DROP TABLE multipart_parts;
+             DROP TABLE multipart_uploads; DROP TABLE object_parts; DROP TABLE manifests;
+             ALTER TABLE objects DROP COLUMN sealed_meta;
+             DELETE FROM schema_migrations WHERE version >= 3;`);
+    db.close();
+    stores = openSqliteStores(dir);
+    expect(await stores.accounts.getUserByUid(fresh.uid)).toEqual(fresh);
+    expect((await stores.accounts.getUserByUid(used.uid))?.enrolledAt).toEqual(usedAt);
+    expect((await stores.accounts.getToken("0123456789abcdef"))?.issuedBy).toBeNull();
+    await stores.close();
   });
 
   it("refuses a database whose schema is newer than this release", async () => {
-    const { objects, keys } = openSqliteStores(dir);
-    await objects.close();
-    await keys.close();
+    await openSqliteStores(dir).close();
     const db = raw(objectsDb());
-    db.prepare("INSERT INTO schema_migrations (version, name, applied_at) VALUES (3, 'future', 0)").run();
+    db.prepare("INSERT INTO schema_migrations (version, name, applied_at) VALUES (6, 'future', 0)").run();
     db.close();
-    expect(() => SqliteObjectStore.open(objectsDb())).toThrow(SchemaVersionError);
-    expect(() => SqliteObjectStore.open(objectsDb())).toThrow(
-      /schema version 3, but this release only knows up to 2/,
+    expect(() => openObjectsFile(objectsDb())).toThrow(SchemaVersionError);
+    expect(() => openObjectsFile(objectsDb())).toThrow(
+      /schema version 6, but this release only knows up to 5/,
     );
     // Refused without touching it.
     const again = raw(objectsDb());
-    expect(again.prepare("SELECT max(version) FROM schema_migrations").pluck().get()).toBe(3);
+    expect(again.prepare("SELECT max(version) FROM schema_migrations").pluck().get()).toBe(6);
     again.close();
   });
 
   it("refuses swapped or foreign files", async () => {
-    const { objects, keys } = openSqliteStores(dir);
-    await objects.close();
-    await keys.close();
-    expect(() => SqliteObjectStore.open(keysDb())).toThrow(/not an SSE Store objects database/);
-    expect(() => SqliteKeyStore.open(objectsDb())).toThrow(/not an SSE Store keys database/);
+    await openSqliteStores(dir).close();
+    expect(() => openObjectsFile(keysDb())).toThrow(/not an SSE Store objects database/);
+    expect(() => openKeysFile(objectsDb())).toThrow(/not an SSE Store keys database/);
     const foreign = path.join(dir, "other.db");
     const db = raw(foreign);
     db.exec("CREATE TABLE t (x)");
     db.close();
-    expect(() => SqliteObjectStore.open(foreign)).toThrow(SchemaVersionError);
+    expect(() => openObjectsFile(foreign)).toThrow(SchemaVersionError);
   });
 
   it("a fresh instance sweeps uploads that never committed, and their segments", async () => {
-    let objects = SqliteObjectStore.open(objectsDb());
+    let db = openObjectsFile(objectsDb());
     const user = newUser();
-    await objects.createUser(user);
+    await db.accounts.createUser(user);
+    let objects = db.objects;
     const done = newMeta(user.uid, "done");
     await objects.beginUpload(user.uid, "done", done.writeId);
     await objects.appendSegments(done.writeId, 0, [Buffer.from("a")]);
@@ -178,25 +207,27 @@ describe("SQLite stores", () => {
       await objects.beginUpload(user.uid, "lost", w);
       await objects.appendSegments(w, 0, [Buffer.from("x"), Buffer.from("y")]);
     }
-    await objects.close();
+    await db.close();
 
-    objects = SqliteObjectStore.open(objectsDb());
+    db = openObjectsFile(objectsDb());
+    objects = db.objects;
     expect(await objects.sweepAbandonedUploads()).toBe(2);
     for (const w of lost) expect(await objects.readSegments(w, 0, 5)).toEqual([]);
     expect(await objects.readSegments(done.writeId, 0, 5)).toEqual([Buffer.from("a")]);
     expect(await objects.sweepAbandonedUploads()).toBe(0);
-    await objects.close();
+    await db.close();
   });
 
   it("survives kill -9: what commitObject resolved is there, the open upload is swept", async () => {
     const script = path.join(path.dirname(dir), "child.mts");
-    const storeUrl = pathToFileURL(path.join(ROOT, "src/store/sqlite/sqlite-object-store.ts")).href;
+    const storeUrl = pathToFileURL(path.join(ROOT, "src/store/sqlite/open.ts")).href;
     writeFileSync(
       script,
-      `import { SqliteObjectStore } from ${JSON.stringify(storeUrl)};
-       const s = SqliteObjectStore.open(${JSON.stringify(objectsDb())});
+      `import { openObjectsFile } from ${JSON.stringify(storeUrl)};
+       const db = openObjectsFile(${JSON.stringify(objectsDb())});
+       const s = db.objects;
        const w = (n) => Buffer.alloc(16, n);
-       await s.createUser({ uid: "u", name: "u", role: "user", created: new Date(0) });
+       await db.accounts.createUser({ uid: "u", name: "u", role: "user", created: new Date(0) });
        const meta = { owner: "u", id: "1", kind: "blob", size: 3, contentType: "x/y", etag: "e", created: new Date(1),
          modified: new Date(1), writeId: w(1), formatVersion: 1, suite: 1, segmentSize: 65536, kekVersion: 1, wrappedDek: w(9) };
        await s.beginUpload("u", "1", w(1));
@@ -209,7 +240,8 @@ describe("SQLite stores", () => {
     );
     await killWhenReady(script);
 
-    const objects = SqliteObjectStore.open(objectsDb());
+    const db = openObjectsFile(objectsDb());
+    const { objects } = db;
     expect((await objects.getObject("u", "1"))?.etag).toBe("e");
     expectSegments(await objects.readSegments(Buffer.alloc(16, 1), 0, 5), [
       Buffer.alloc(65552, 1),
@@ -217,7 +249,7 @@ describe("SQLite stores", () => {
     ]);
     expect(await objects.sweepAbandonedUploads()).toBe(1);
     expect(await objects.readSegments(Buffer.alloc(16, 2), 0, 5)).toEqual([]);
-    await objects.close();
+    await db.close();
   }, 30_000);
 
   it("reports a checkpointer that cannot work, and still stops", async () => {
@@ -235,9 +267,10 @@ describe("SQLite stores", () => {
   });
 
   it("copies the WAL into objects.db in the background and keeps it bounded", async () => {
-    const objects = SqliteObjectStore.open(objectsDb());
+    const db = openObjectsFile(objectsDb());
+    const { objects } = db;
     const user = newUser();
-    await objects.createUser(user);
+    await db.accounts.createUser(user);
     const w = randomBytes(16);
     await objects.beginUpload(user.uid, "big", w);
     const chunk = Array.from({ length: 16 }, () => randomBytes(65552));
@@ -249,17 +282,18 @@ describe("SQLite stores", () => {
       await new Promise((r) => setTimeout(r, 20));
     }
     expect(statSync(`${objectsDb()}-wal`).size).toBeLessThan(300 * 1024 * 1024);
-    await objects.close();
+    await db.close();
     // The last connection's final checkpoint leaves no WAL behind.
     expect(existsSync(`${objectsDb()}-wal`) ? statSync(`${objectsDb()}-wal`).size : 0).toBe(0);
   });
 
   it("destroyUserKeys leaves no copy of the wrapped key in keys.db or its WAL", async () => {
-    let keys = SqliteKeyStore.open(keysDb());
+    let db = openKeysFile(keysDb());
     const checkpointed = kek("alice", 1);
-    await keys.createUserKey({ owner: "alice", primaryVersion: 1, minDecryptionVersion: 1 }, checkpointed);
-    await keys.close(); // the last close checkpoints it into keys.db
-    keys = SqliteKeyStore.open(keysDb());
+    await db.keys.createUserKey({ owner: "alice", primaryVersion: 1, minDecryptionVersion: 1 }, checkpointed);
+    await db.close(); // the last close checkpoints it into keys.db
+    db = openKeysFile(keysDb());
+    const { keys } = db;
     const inWal = kek("alice", 2);
     await keys.addKekVersion(inWal);
     const bob = kek("bob", 1);
@@ -275,11 +309,12 @@ describe("SQLite stores", () => {
     expect(bytes.includes(inWal.wrappedKek)).toBe(false);
     expect(bytes.includes(bob.wrappedKek)).toBe(true);
     expect(await keys.getKekVersion("bob", 1)).toEqual(bob);
-    await keys.close();
+    await db.close();
   });
 
   it("retireKekVersionsBelow leaves no copy of the retired versions in keys.db or its WAL", async () => {
-    const keys = SqliteKeyStore.open(keysDb());
+    const db = openKeysFile(keysDb());
+    const { keys } = db;
     const v1 = kek("alice", 1);
     const v2 = kek("alice", 2);
     await keys.createUserKey({ owner: "alice", primaryVersion: 1, minDecryptionVersion: 1 }, v1);
@@ -290,13 +325,13 @@ describe("SQLite stores", () => {
     await keys.retireKekVersionsBelow("alice", 2);
     expect(onDisk().includes(v1.wrappedKek)).toBe(false);
     expect(onDisk().includes(v2.wrappedKek)).toBe(true);
-    await keys.close();
+    await db.close();
   });
 
   it("a job lease held when the file was last open is free on the next open", async () => {
-    let objects = SqliteObjectStore.open(objectsDb());
+    let db = openObjectsFile(objectsDb());
     const user = newUser();
-    await objects.createUser(user);
+    await db.accounts.createUser(user);
     const at = new Date();
     const job = {
       id: "j1",
@@ -312,13 +347,13 @@ describe("SQLite stores", () => {
       created: at,
       updated: at,
     };
-    await objects.createJob(job);
-    expect((await objects.claimJob("dead-worker", 3_600_000))?.id).toBe("j1");
-    expect(await objects.claimJob("other", 3_600_000)).toBeNull();
-    await objects.close();
-    objects = SqliteObjectStore.open(objectsDb());
-    expect((await objects.claimJob("next-worker", 60_000))?.id).toBe("j1");
-    await objects.close();
+    await db.jobs.createJob(job);
+    expect((await db.jobs.claimJob("dead-worker", 3_600_000))?.id).toBe("j1");
+    expect(await db.jobs.claimJob("other", 3_600_000)).toBeNull();
+    await db.close();
+    db = openObjectsFile(objectsDb());
+    expect((await db.jobs.claimJob("next-worker", 60_000))?.id).toBe("j1");
+    await db.close();
   });
 
   it("maps database failures to StorageUnavailableError without SQL or paths in the detail", () => {
@@ -362,6 +397,6 @@ describe("SQLite stores", () => {
   it("reports an unusable file as StorageUnavailableError", () => {
     const bad = path.join(path.dirname(dir), "garbage.db");
     writeFileSync(bad, randomBytes(8192));
-    expect(() => SqliteObjectStore.open(bad)).toThrow(StorageUnavailableError);
+    expect(() => openObjectsFile(bad)).toThrow(StorageUnavailableError);
   });
 });

@@ -45,6 +45,13 @@ export async function call(
   return { status: r.status, headers: r.headers, text, json };
 }
 
+/**
+ * Per server and user, the full-scope token the admin issued while the user was enrolling: once a
+ * user has enrolled, only the user issues its own tokens, so issueToken issues through this one.
+ */
+const ownTokens = new Map<string, Map<string, string>>();
+
+/** Creates `name`, and as its enrollment the admin issues it a full-scope token kept for issueToken. */
 export async function createUser(
   server: Target,
   name: string,
@@ -52,6 +59,11 @@ export async function createUser(
 ): Promise<void> {
   const r = await call(server, "POST", "/users", server.token, { name, role });
   expect(r.status, r.text).toBe(201);
+  const own = await call(server, "POST", `/users/${name}/tokens`, server.token, { label: "enrollment" });
+  expect(own.status, own.text).toBe(201);
+  const byUser = ownTokens.get(server.url) ?? new Map<string, string>();
+  byUser.set(name, own.json.token);
+  ownTokens.set(server.url, byUser);
 }
 
 export interface Issued {
@@ -59,14 +71,18 @@ export interface Issued {
   token: string;
   scopes: string[];
   expiresAt: string | null;
+  issuedBy: string | null;
 }
 
-/** Issues a token to `name`, as the admin unless `as` is given. */
+/**
+ * Issues a token to `name`: as `as` when given, else as the user itself through the token that
+ * createUser enrolled it with, else (a user made some other way) as the admin.
+ */
 export async function issueToken(
   server: Target,
   name: string,
   opts: { label?: string; scopes?: string[]; expiresInSeconds?: number } = {},
-  as: string = server.token,
+  as: string = ownTokens.get(server.url)?.get(name) ?? server.token,
 ): Promise<Issued> {
   const r = await call(server, "POST", `/users/${name}/tokens`, as, opts);
   expect(r.status, r.text).toBe(201);

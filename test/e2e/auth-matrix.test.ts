@@ -73,7 +73,13 @@ const ROUTES: Route[] = [
       path: `/users/${s.name}/tokens`,
       body: { scopes: ["read"], label: "new" },
     }),
-    expect: [...UNAUTH, 403, 201, 404, 201],
+    // The subject has enrolled (it issued its own tokens): the admin no longer may.
+    expect: [...UNAUTH, 403, 201, 404, 403],
+  },
+  {
+    label: "POST /users/{name}/reset",
+    request: (s) => ({ method: "POST", path: `/users/${s.name}/reset`, body: {} }),
+    expect: [...UNAUTH, 403, 403, 403, 201],
   },
   {
     label: "POST /users/{unknown}/tokens",
@@ -264,6 +270,12 @@ describe("authorization matrix: every route × every caller", () => {
       `document of ${put.name}`,
     );
     expect((await call(server, "GET", `/data/${put.objectId}`, server.token)).text).toBe("replacement");
+    // Reset by the admin: every token of the user stops working; refused resets changed nothing.
+    const reset = subjects.get(key(routeIndex("POST /users/{name}/reset"), adminCol))!;
+    for (const t of [reset.tokens.read, reset.tokens.readWrite, reset.tokens.spare])
+      expect((await call(server, "GET", "/me", t)).status).toBe(401);
+    const notReset = subjects.get(key(routeIndex("POST /users/{name}/reset"), rw))!;
+    expect((await call(server, "GET", "/me", notReset.tokens.spare)).status).toBe(200);
     // A refused delete left the object in place.
     const ro = subjects.get(key(routeIndex("DELETE /data/{object}"), CALLERS.indexOf("aliceRead")))!;
     expect((await call(server, "GET", `/data/${ro.objectId}`, ro.tokens.read)).status).toBe(200);

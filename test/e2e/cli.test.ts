@@ -217,5 +217,26 @@ describe("ssestore against a real server", () => {
     expect(JSON.parse(list.out)).toEqual(expect.arrayContaining([expect.objectContaining({ label: "e2e" })]));
     const users = await cli(["--json", "users", "ls"]);
     expect(JSON.stringify(JSON.parse(users.out))).toContain("carol");
+    const table = await cli(["tokens", "ls", "--user", "carol"]);
+    expect(table.out).toMatch(/ISSUED BY/);
+    expect(table.out).toMatch(/e2e .* admin\s*$/m);
+
+    // carol has enrolled: the admin can no longer issue her tokens, only reset her.
+    const late = await cli(["tokens", "create", "--user", "carol"]);
+    expect(late.code).not.toBe(0);
+    expect(late.stderr).toMatch(/enrolled/);
+    expect((await cli(["users", "reset", "carol"])).code).not.toBe(0);
+    const reset = await cli(["users", "reset", "carol", "--yes", "--label", "again"]);
+    expect(reset.code, reset.stderr).toBe(0);
+    const fresh = reset.out.trim();
+    expect(fresh).toMatch(/^sse_/);
+    expect(reset.stderr).toMatch(/1 credential\(s\) revoked/);
+    expect((await cli(["whoami"], { token })).code).not.toBe(0);
+    expect((await cli(["get", "mine.txt"], { token: fresh })).out).toBe("carol's");
+    const mine = JSON.parse((await cli(["--json", "tokens", "ls"], { token: fresh })).out);
+    expect(mine).toEqual([expect.objectContaining({ label: "again", issuedBy: "reset" })]);
+    const ls = await cli(["users", "ls"]);
+    expect(ls.out).toMatch(/STATUS/);
+    expect(ls.out).toMatch(/^carol\s+user\s+enrolled/m);
   });
 });

@@ -19,6 +19,11 @@ export interface ServerOptions {
   port?: number;
   /** The server command; default: src/main.ts under tsx. */
   command?: { file: string; args: string[]; cwd?: string };
+  /**
+   * Start the command in a process group of its own, as a terminal or a supervisor does; stop() and
+   * kill() then signal the whole group (for a command such as `npm start` whose server is a child).
+   */
+  detached?: boolean;
 }
 
 export interface ServerProcess {
@@ -27,6 +32,8 @@ export interface ServerProcess {
   token: string;
   dataDir: string;
   proc: ChildProcess;
+  /** Sends a signal to the process, or to its whole process group when started detached. */
+  signal(sig: NodeJS.Signals): void;
   /** Everything the process wrote to stdout and stderr so far. */
   output(): string;
   /** SIGTERM and wait for exit; resolves with the exit code. */
@@ -81,7 +88,12 @@ export async function startServer(opts: ServerOptions = {}): Promise<ServerProce
     file: process.execPath,
     args: ["--import", "tsx", path.join(ROOT, "src/main.ts")],
   };
-  const proc = spawn(cmd.file, cmd.args, { cwd: cmd.cwd ?? ROOT, env, stdio: ["ignore", "pipe", "pipe"] });
+  const proc = spawn(cmd.file, cmd.args, {
+    cwd: cmd.cwd ?? ROOT,
+    env,
+    stdio: ["ignore", "pipe", "pipe"],
+    detached: opts.detached === true,
+  });
   let out = "";
   proc.stdout?.on("data", (d) => {
     out += d.toString();
@@ -90,6 +102,18 @@ export async function startServer(opts: ServerOptions = {}): Promise<ServerProce
     out += d.toString();
   });
   const exited = new Promise<number | null>((resolve) => proc.on("exit", (code) => resolve(code)));
+  const signal = (sig: NodeJS.Signals) => {
+    if (!opts.detached) {
+      proc.kill(sig);
+      return;
+    }
+    try {
+      // The group outlives its leader while a member lives: a server that npm left behind is reached too.
+      if (proc.pid !== undefined) process.kill(-proc.pid, sig);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== "ESRCH") throw err;
+    }
+  };
   const url = `http://127.0.0.1:${port}`;
   const server: ServerProcess = {
     url,
@@ -97,13 +121,14 @@ export async function startServer(opts: ServerOptions = {}): Promise<ServerProce
     token,
     dataDir,
     proc,
+    signal,
     output: () => out,
     async stop() {
-      if (proc.exitCode === null && proc.signalCode === null) proc.kill("SIGTERM");
+      if (proc.exitCode === null && proc.signalCode === null) signal("SIGTERM");
       return exited;
     },
     async kill() {
-      if (proc.exitCode === null && proc.signalCode === null) proc.kill("SIGKILL");
+      if (opts.detached || (proc.exitCode === null && proc.signalCode === null)) signal("SIGKILL");
       await exited;
     },
     cleanup() {

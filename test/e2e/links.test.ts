@@ -1,10 +1,11 @@
 // Download links over HTTP against a real server process: made with a bearer token, used without
 // one (as curl would), refused once expired, altered, redirected to another owner, made stale by a
 // change of the object, or orphaned by a revoked token or a deleted user; never logged.
+import { networkInterfaces } from "node:os";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { encodeClaims, openToken, sealToken } from "../../src/objects/download-link.js";
 import { freePort, type ServerProcess, startServer } from "./harness.js";
-import { expectProblem, randomData, sha256, waitFor } from "./util.js";
+import { expectProblem, randomData, rawRequest, sha256, waitFor } from "./util.js";
 
 let server: ServerProcess;
 let publicBase: string;
@@ -113,7 +114,7 @@ describe("making a link", () => {
   it("needs a token with the read scope, an existing object and a valid id", async () => {
     await expectProblem(await as(null, "POST", "/data/docs/report.pdf/link"), 401, "unauthorized");
     await expectProblem(await as(server.token, "POST", "/data/nothing/here/link"), 404, "not_found");
-    await expectProblem(await as(server.token, "POST", "/data/a//b/link"), 400, "invalid_id");
+    await expectProblem(await as(server.token, "POST", "/data/a%00b/link"), 400, "invalid_id");
     await expectProblem(await as(server.token, "POST", "/data/link"), 405, "method_not_allowed");
     const writer = await newUser("writer", ["write"]);
     await put(writer.token, "w", Buffer.from("w"));
@@ -165,10 +166,58 @@ describe("using a link", () => {
     const head = await fetch(local, { method: "HEAD" });
     expect(head.status).toBe(200);
     expect(head.headers.get("content-length")).toBe("200000");
-    // The file name segment is decoration: the token alone names the object.
+    // The file name may be left out: the token alone names the object.
     const bare = await fetch(`${server.url}/links/${tokenOf(url)}`);
     expect(sha256(Buffer.from(await bare.arrayBuffer()))).toBe(sha256(bytes));
     await expectProblem(await fetch(local, { method: "DELETE" }), 405, "method_not_allowed");
+  });
+
+  it("serves only under the object's own file name, or none: any other name is 404", async () => {
+    await put(server.token, "named/report-v1.2_final~x.pdf", Buffer.from("%PDF-named"), "application/pdf");
+    const { url } = await makeLink(server.token, "named/report-v1.2_final~x.pdf");
+    expect(new URL(url).pathname.endsWith("/report-v1.2_final~x.pdf")).toBe(true);
+    const token = tokenOf(url);
+    const base = `${server.url}/links/${token}`;
+    for (const good of [
+      url.replace(publicBase, server.url),
+      base,
+      // The same name, other percent-spellings.
+      `${base}/report%2Dv1.2_final%7Ex.pdf`,
+      `${base}/%72eport-v1.2_final~x.pdf`,
+    ]) {
+      const r = await fetch(good);
+      expect(r.status, good).toBe(200);
+      expect(r.headers.get("content-disposition")).toBe('attachment; filename="report-v1.2_final~x.pdf"');
+      expect(await r.text()).toBe("%PDF-named");
+      expect((await fetch(good, { method: "HEAD" })).status, good).toBe(200);
+    }
+    for (const bad of [
+      "anything.html",
+      "report-v1.2_final~x.pdf.html",
+      "REPORT-v1.2_final~x.pdf",
+      "named/report-v1.2_final~x.pdf",
+      "named%2Freport-v1.2_final~x.pdf",
+      "x/report-v1.2_final~x.pdf",
+      "",
+    ]) {
+      await expectProblem(await fetch(`${base}/${bad}`), 404, "not_found");
+      const head = await fetch(`${base}/${bad}`, { method: "HEAD" });
+      expect(head.status, bad).toBe(404);
+    }
+    // A bad link is still a bad link, whatever name follows it.
+    await expectProblem(
+      await fetch(`${server.url}/links/${token.slice(0, -3)}AAA/anything.html`),
+      403,
+      "invalid_link",
+    );
+    // An item's file is <id>.json.
+    const item = (await (await as(server.token, "POST", "/data", { data: "item body" })).json()) as {
+      id: number;
+    };
+    const itemLink = (await makeLink(server.token, String(item.id))).url.replace(publicBase, server.url);
+    expect(itemLink.endsWith(`/${item.id}.json`)).toBe(true);
+    expect(((await (await fetch(itemLink)).json()) as { data: string }).data).toBe("item body");
+    await expectProblem(await fetch(itemLink.replace(/\.json$/, ".html")), 404, "not_found");
   });
 
   it("is refused with 410 link_expired once it expires", async () => {
@@ -259,7 +308,7 @@ describe("using a link", () => {
     await put(carol.token, "c", Buffer.from("carol's"));
     const link = (await makeLink(carol.token, "c")).url.replace(publicBase, server.url);
     expect(await (await fetch(link)).text()).toBe("carol's");
-    const second = await as(server.token, "POST", "/users/carol/tokens", {});
+    const second = await as(carol.token, "POST", "/users/carol/tokens", {});
     const other = (await second.json()) as { token: string; id: string };
     const link2 = (await makeLink(other.token, "c")).url.replace(publicBase, server.url);
     expect((await as(server.token, "DELETE", `/users/carol/tokens/${carol.id}`)).status).toBe(204);
@@ -280,5 +329,133 @@ describe("using a link", () => {
     const out = server.output();
     expect(out).toContain("/links/[redacted]");
     for (let i = 0; i + 24 <= token.length; i += 12) expect(out).not.toContain(token.slice(i, i + 24));
+  });
+
+  it("never reaches the log under another spelling of /links, matched by the router or not", async () => {
+    await put(server.token, "spelled", Buffer.from("spelled"));
+    const token = tokenOf((await makeLink(server.token, "spelled")).url);
+    const requests: [string, string, number][] = [
+      // The router decodes these to /links/…: they download the object.
+      ["HEAD", `/%6cinks/${token}/spelled`, 200],
+      ["GET", `/l%69nks/${token}`, 200],
+      ["GET", `/%6C%49%4e%4b%53/${token}`, 404],
+      ["DELETE", `/link%73/${token}`, 405],
+      // No route: still never logged.
+      ["GET", `/%256cinks/${token}`, 404],
+      ["GET", `/nowhere/links/${token}/x`, 404],
+      ["GET", `/Links%2f${token}`, 404],
+      ["GET", `/links;x/${token}`, 404],
+      // Refused before routing (bad percent-encoding): no request line, but the answer is checked.
+      ["GET", `/l%69nks/${token}/%zz`, 400],
+    ];
+    const ids: string[] = [];
+    for (const [method, path, status] of requests) {
+      const id = `spelling-${ids.length}-${Date.now()}`;
+      if (status !== 400) ids.push(id);
+      const r = await rawRequest({ port: server.port, method, path, headers: { "x-request-id": id } });
+      expect(r.status, `${method} ${path}`).toBe(status);
+      expect(r.body.toString(), `${method} ${path}`).not.toContain(token.slice(0, 24));
+    }
+    // The log is written asynchronously: wait for the line of every routed request.
+    await waitFor("every request's log line", () =>
+      ids.every((id) => server.output().includes(`"reqId":"${id}"`)),
+    );
+    const out = server.output();
+    for (let i = 0; i + 24 <= token.length; i += 12) expect(out).not.toContain(token.slice(i, i + 24));
+  });
+});
+
+describe("link URLs without SSE_PUBLIC_URL", () => {
+  const started: ServerProcess[] = [];
+  afterAll(async () => {
+    for (const s of started) {
+      await s.stop();
+      s.cleanup();
+    }
+  });
+
+  async function linkWith(s: ServerProcess, headers: Record<string, string>) {
+    const name = `host-${started.length}-${Math.random().toString(36).slice(2)}`;
+    expect((await s.fetch(`/data/${name}.txt`, { method: "PUT", body: "hosted" })).status).toBe(201);
+    return rawRequest({
+      port: s.port,
+      method: "POST",
+      path: `/data/${name}.txt/link`,
+      token: s.token,
+      headers,
+    });
+  }
+
+  it("are built on the listen address, never on the client's Host or X-Forwarded-Host", async () => {
+    const s = await startServer();
+    started.push(s);
+    for (const headers of <Record<string, string>[]>[
+      { host: "evil.example" },
+      { host: "evil.example", "x-forwarded-host": "evil.example", "x-forwarded-proto": "https" },
+    ]) {
+      const r = await linkWith(s, headers);
+      expect(r.status, r.body.toString()).toBe(201);
+      const { url } = JSON.parse(r.body.toString()) as { url: string };
+      expect(url.startsWith(`http://127.0.0.1:${s.port}/links/`), url).toBe(true);
+      expect(url).not.toContain("evil");
+      expect(await (await fetch(url)).text()).toBe("hosted");
+    }
+  });
+
+  it("on a wildcard listen address, are built on the local address the client reached", async () => {
+    // Dual-stack "::" where the machine has IPv6 loopback (IPv4 clients then show as ::ffff:127.0.0.1).
+    const v6Loopback = Object.values(networkInterfaces()).some((l) =>
+      (l ?? []).some((a) => a.internal && a.family === "IPv6"),
+    );
+    const s = await startServer({ env: { SSE_HOST: v6Loopback ? "::" : "0.0.0.0" } });
+    started.push(s);
+    const v4 = await linkWith(s, { host: "evil.example" });
+    expect((JSON.parse(v4.body.toString()) as { url: string }).url).toMatch(
+      new RegExp(`^http://127\\.0\\.0\\.1:${s.port}/links/`),
+    );
+    if (!v6Loopback) return;
+    expect((await s.fetch("/data/v6.txt", { method: "PUT", body: "six" })).status).toBe(201);
+    const v6 = await fetch(`http://[::1]:${s.port}/data/v6.txt/link`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${s.token}` },
+    });
+    const { url } = (await v6.json()) as { url: string };
+    expect(url.startsWith(`http://[::1]:${s.port}/links/`), url).toBe(true);
+    expect(await (await fetch(url)).text()).toBe("six");
+  });
+
+  it("follow the one trusted proxy's X-Forwarded-Proto and X-Forwarded-Host with SSE_TRUST_PROXY", async () => {
+    const s = await startServer({ env: { SSE_TRUST_PROXY: "true" } });
+    started.push(s);
+    const r = await linkWith(s, {
+      host: "127.0.0.1",
+      "x-forwarded-host": "files.example.com",
+      "x-forwarded-proto": "https",
+    });
+    expect(r.status, r.body.toString()).toBe(201);
+    expect((JSON.parse(r.body.toString()) as { url: string }).url).toMatch(
+      /^https:\/\/files\.example\.com\/links\/[^/]+\/host-/,
+    );
+    // Only a host[:port] and http(s): nothing that would turn the link into another URL.
+    for (const headers of [
+      { "x-forwarded-host": "evil.example/x?", "x-forwarded-proto": "https" },
+      { "x-forwarded-host": "a@evil.example", "x-forwarded-proto": "https" },
+      { "x-forwarded-host": "files.example.com", "x-forwarded-proto": "javascript" },
+    ]) {
+      const bad = await linkWith(s, headers);
+      expect(bad.status, JSON.stringify(headers)).toBe(400);
+      expect(JSON.parse(bad.body.toString())).toMatchObject({ code: "invalid_header" });
+    }
+  });
+
+  it("are refused with 501 public_url_required in production, and the start says so", async () => {
+    const s = await startServer({ env: { NODE_ENV: "production" } });
+    started.push(s);
+    const r = await linkWith(s, { host: "evil.example" });
+    expect(r.status).toBe(501);
+    expect(r.headers["content-type"]).toMatch(/^application\/problem\+json/);
+    expect(JSON.parse(r.body.toString())).toMatchObject({ code: "public_url_required" });
+    expect(r.body.toString()).not.toContain("evil");
+    await waitFor("the start-up warning", () => s.output().includes("SSE_PUBLIC_URL is not set"));
   });
 });

@@ -1,10 +1,12 @@
 // /metrics on a real server process: the counters move with the requests that cause them.
 import { randomBytes } from "node:crypto";
+import { networkInterfaces } from "node:os";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { metricValue, parseMetrics, type Sample } from "../helpers/prometheus.js";
 import { flipSegmentBit } from "../helpers/tamper.js";
 import { type ServerProcess, startServer } from "./harness.js";
 
+const MiB = 1024 * 1024;
 let server: ServerProcess;
 
 async function scrape(): Promise<Sample[]> {
@@ -23,7 +25,7 @@ afterAll(async () => {
 });
 
 describe("GET /metrics", () => {
-  it("is public and speaks the Prometheus text format", async () => {
+  it("is served to a client on this machine without a token, in the Prometheus text format", async () => {
     const r = await fetch(`${server.url}/metrics`);
     expect(r.status).toBe(200);
     expect(r.headers.get("content-type")).toMatch(/^text\/plain; version=0\.0\.4/);
@@ -33,7 +35,7 @@ describe("GET /metrics", () => {
     expect(metricValue(samples, "process_cpu_user_seconds_total")).toBeGreaterThan(0);
   });
 
-  it("is listed in the OpenAPI document as a public route", async () => {
+  it("is listed in the OpenAPI document without a user token (it has a guard of its own)", async () => {
     const doc = (await (await fetch(`${server.url}/openapi.json`)).json()) as {
       paths: Record<string, { get?: { security?: unknown[] } }>;
     };
@@ -43,7 +45,7 @@ describe("GET /metrics", () => {
   it("counts requests by route pattern and status, and bytes in and out on the wire", async () => {
     const labels = { method: "PUT", route: "/data/*", status: "201" };
     const before = await scrape();
-    const body = randomBytes(300 * 1024);
+    const body = randomBytes(3 * MiB + 300 * 1024);
     const id = `metrics/${randomBytes(6).toString("hex")}`;
     const put = await server.fetch(`/data/${id}`, { method: "PUT", body });
     expect(put.status).toBe(201);
@@ -60,13 +62,33 @@ describe("GET /metrics", () => {
     ).toBe(1);
     const inBytes = (s: Sample[]) => metricValue(s, "sse_http_received_bytes_total", { route: "/data/*" });
     const outBytes = (s: Sample[]) => metricValue(s, "sse_http_sent_bytes_total", { route: "/data/*" });
-    // The body plus a request line and headers (no more than a few hundred bytes each way).
-    expect(inBytes(after) - inBytes(before)).toBeGreaterThanOrEqual(body.length);
-    expect(inBytes(after) - inBytes(before)).toBeLessThan(body.length + 4096);
-    expect(outBytes(after) - outBytes(before)).toBeGreaterThanOrEqual(body.length);
-    expect(outBytes(after) - outBytes(before)).toBeLessThan(body.length + 4096);
+    // The body plus a request line and headers, each request to the nearest whole MiB: 3 MiB.
+    expect(inBytes(after) - inBytes(before)).toBe(3 * MiB);
+    expect(outBytes(after) - outBytes(before)).toBe(3 * MiB);
     // Routes are patterns: an object id never becomes a label.
     expect(after.some((s) => Object.values(s.labels).some((v) => v.includes(id)))).toBe(false);
+  });
+
+  it("never moves a metric by one object's size, on upload or download", async () => {
+    // Sizes that no rounding of theirs could hide inside the window checked below.
+    for (const size of [777, 300 * 1024 + 5, 1_234_567, 3 * 1024 * 1024 + 4321]) {
+      const id = `size-${size}-${randomBytes(4).toString("hex")}`;
+      const body = randomBytes(size);
+      const before = await scrape();
+      expect((await server.fetch(`/data/${id}`, { method: "PUT", body })).status).toBe(201);
+      const got = await server.fetch(`/data/${id}`);
+      expect((await got.arrayBuffer()).byteLength).toBe(size);
+      const after = await scrape();
+      const key = (x: Sample) => `${x.name}${JSON.stringify(x.labels)}`;
+      const was = new Map(before.map((x) => [key(x), x.value]));
+      for (const s of after.filter((x) => x.name.startsWith("sse_"))) {
+        const delta = s.value - (was.get(key(s)) ?? 0);
+        // The size itself, or the size plus a request line and headers: either names the object's size.
+        expect(delta >= size && delta <= size + 4096, `${key(s)} moved by ${delta} for ${size} bytes`).toBe(
+          false,
+        );
+      }
+    }
   });
 
   it("counts objects stored (created, replaced) and deleted, and their bytes", async () => {
@@ -83,8 +105,25 @@ describe("GET /metrics", () => {
       metricValue(after, name, labels) - metricValue(before, name, labels);
     expect(diff("sse_objects_stored_total", { result: "created" })).toBe(2);
     expect(diff("sse_objects_stored_total", { result: "replaced" })).toBe(1);
-    expect(diff("sse_objects_stored_bytes_total")).toBe(3 + 6 + 4);
+    // Each write to the nearest whole MiB: these small ones count nothing.
+    expect(diff("sse_objects_stored_bytes_total")).toBe(0);
     expect(diff("sse_objects_deleted_total")).toBe(1);
+  });
+
+  it("counts the bytes of large writes in whole MiB, one write at a time", async () => {
+    const before = await scrape();
+    for (const size of [2 * MiB + 600 * 1024, MiB + 1, MiB / 2 - 1]) {
+      const id = `mib-${size}-${randomBytes(4).toString("hex")}`;
+      expect((await server.fetch(`/data/${id}`, { method: "PUT", body: randomBytes(size) })).status).toBe(
+        201,
+      );
+    }
+    const after = await scrape();
+    // 2.6 MiB → 3, 1 MiB + 1 byte → 1, just under half a MiB → 0.
+    expect(
+      metricValue(after, "sse_objects_stored_bytes_total") -
+        metricValue(before, "sse_objects_stored_bytes_total"),
+    ).toBe(4 * MiB);
   });
 
   it("counts authentication failures by reason", async () => {
@@ -194,5 +233,42 @@ describe("GET /metrics", () => {
       metricValue(after, "sse_http_request_duration_seconds_count", aborted) -
         metricValue(before, "sse_http_request_duration_seconds_count", aborted),
     ).toBe(1);
+  });
+});
+
+/** An address of this machine that is not loopback, if it has one. */
+function externalIPv4(): string | undefined {
+  for (const list of Object.values(networkInterfaces()))
+    for (const a of list ?? []) if (a.family === "IPv4" && !a.internal) return a.address;
+  return undefined;
+}
+
+describe("who may read /metrics without SSE_METRICS_TOKEN", () => {
+  let open: ServerProcess;
+  beforeAll(async () => {
+    open = await startServer({ env: { SSE_HOST: "0.0.0.0" } });
+  });
+  afterAll(async () => {
+    await open?.stop();
+    open?.cleanup();
+  });
+
+  it("a client on loopback; not one whose request a proxy relayed", async () => {
+    expect((await fetch(`http://127.0.0.1:${open.port}/metrics`)).status).toBe(200);
+    const relayed = await fetch(`http://127.0.0.1:${open.port}/metrics`, {
+      headers: { "x-forwarded-for": "203.0.113.9" },
+    });
+    expect(relayed.status).toBe(403);
+    expect(((await relayed.json()) as { code: string }).code).toBe("forbidden");
+  });
+
+  const external = externalIPv4();
+  it.skipIf(!external)("not a client that reaches it over the network (403 problem+json)", async () => {
+    const r = await fetch(`http://${external}:${open.port}/metrics`, {
+      headers: { "x-forwarded-for": "127.0.0.1" },
+    });
+    expect(r.status).toBe(403);
+    expect(r.headers.get("content-type")).toMatch(/^application\/problem\+json/);
+    expect(await r.text()).not.toContain("sse_build_info");
   });
 });

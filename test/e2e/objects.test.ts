@@ -1,7 +1,9 @@
 // Binary objects end to end: streamed PUT/GET/HEAD/DELETE, ranges, conditional requests,
 // Content-Digest, size limits, ids, and atomic replace under concurrent reads.
+
 import { createHash } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { hasC0Control } from "../../src/control-characters.js";
 import { type ServerProcess, startServer } from "./harness.js";
 import {
   expectProblem,
@@ -148,6 +150,41 @@ describe("GET and HEAD", () => {
       const { res } = await getBytes(server, id);
       expect(res.headers.get("content-type"), id).toBe(type);
     }
+  });
+
+  it("never lets a browser run stored content as a page: nosniff and a sandbox CSP on every answer", async () => {
+    const page = "<html><script>document.title='owned'</script></html>";
+    await putObject(server, "evil/page.html", page, { "content-type": "text/html" });
+    const item = (await (
+      await server.fetch("/data", { method: "POST", body: JSON.stringify({ data: "<script>1</script>" }) })
+    ).json()) as { id: number };
+    const etag = (await server.fetch("/data/evil/page.html", { method: "HEAD" })).headers.get("etag")!;
+    const answers: [string, Response][] = [
+      ["GET", await server.fetch("/data/evil/page.html")],
+      ["HEAD", await server.fetch("/data/evil/page.html", { method: "HEAD" })],
+      ["range", await server.fetch("/data/evil/page.html", { headers: { range: "bytes=0-5" } })],
+      ["304", await server.fetch("/data/evil/page.html", { headers: { "if-none-match": etag } })],
+      ["item", await server.fetch(`/data/${item.id}`)],
+      ["item HEAD", await server.fetch(`/data/${item.id}`, { method: "HEAD" })],
+      ["ids", await server.fetch("/data?prefix=evil/")],
+      ["folder", await server.fetch("/objects?prefix=evil/")],
+      [
+        "PUT",
+        await server.fetch("/data/evil/again.html", {
+          method: "PUT",
+          body: page,
+          headers: { "content-type": "text/html" },
+        }),
+      ],
+    ];
+    for (const [what, r] of answers) {
+      expect(r.status, what).toBeLessThan(400);
+      expect(r.headers.get("x-content-type-options"), what).toBe("nosniff");
+      expect(r.headers.get("content-security-policy"), what).toMatch(/\bsandbox\b/);
+      expect(r.headers.get("content-security-policy"), what).toMatch(/default-src 'none'/);
+      await r.arrayBuffer();
+    }
+    expect(answers[0]![1].headers.get("content-type")).toBe("text/html");
   });
 
   it("gives a strong ETag that changes with content and reveals nothing about it", async () => {
@@ -593,27 +630,13 @@ describe("ids", () => {
 
   it("refuses invalid ids with 400 invalid_id on every method", async () => {
     const bad = [
-      "..",
-      ".",
-      "a/..",
-      "../a",
-      "a/../b",
-      "a//b",
-      "/a",
-      "a/",
-      "a/./b",
-      "%20",
-      "a%20b",
-      "a%2F%2Fb",
       "x".repeat(1025),
-      "%C3%A9",
-      "caf%C3%A9",
+      "%C3%A9".repeat(512) + "x",
       "a%00b",
       "a%0Ab",
-      "a:b",
-      "a*b",
-      "a%5Cb",
-      "",
+      "a%09b",
+      "%1F",
+      "a%F4%8F%BF%BF",
     ];
     const failures: string[] = [];
     for (const id of bad) {
@@ -630,14 +653,102 @@ describe("ids", () => {
           failures.push(`${method} /data/${id.slice(0, 30)} → ${res.status} ${code}`);
       }
     }
+    // Percent-encoding that is not UTF-8 never names an object either.
+    for (const id of ["%FF", "a%C3", "%E2%82"]) {
+      const res = await rawRequest({
+        port: server.port,
+        method: "PUT",
+        path: `/data/${id}`,
+        token: server.token,
+        body: "x",
+      });
+      if (res.status !== 400) failures.push(`PUT /data/${id} → ${res.status}`);
+    }
     expect(failures).toEqual([]);
     const listed = await listAll(server);
     expect(
-      listed.filter(
-        (id) => typeof id === "string" && /\s|\.\.|%|é/.test(id) && id !== "..." && id !== "a/.../b",
-      ),
+      listed.filter((id) => typeof id === "string" && (hasC0Control(id) || id.includes("should"))),
     ).toEqual([]);
   }, 30_000);
+
+  it("takes every S3 key as an id: odd names round-trip through PUT, GET, HEAD, the listings and DELETE", async () => {
+    const names = [
+      "odd/Quarterly Report (final) \u00e9.txt",
+      "odd/a+b=c&d",
+      "odd/100%/done",
+      "odd/hash#tag",
+      "odd/what?",
+      "odd/double//slash",
+      "odd/trailing/",
+      "odd/\u{1F600} emoji",
+      "odd/\u6f22\u5b57 \u0444\u0430\u0439\u043b",
+      "odd/quote\"and'apostrophe",
+      "odd/back\\slash",
+      "odd/semi;colon:comma,",
+      "odd/ leading and trailing space ",
+      "odd/tilde~star*bang!at@dollar$",
+      "odd/brackets[]{}<>|^`",
+    ];
+    for (const id of names) {
+      const path = `/data/${id.split("/").map(encodeURIComponent).join("/")}`;
+      const put = await server.fetch(path, {
+        method: "PUT",
+        body: `content of ${id}`,
+        headers: { "content-type": "text/plain" },
+      });
+      expect(put.status, id).toBe(201);
+      const info = (await put.json()) as { id: string };
+      expect(info.id).toBe(id);
+      expect(put.headers.get("location")).toBe(path);
+      const got = await server.fetch(path);
+      expect(await got.text(), id).toBe(`content of ${id}`);
+      const head = await server.fetch(path, { method: "HEAD" });
+      expect(head.status, id).toBe(200);
+    }
+    const listed = await listAll(server);
+    for (const id of names) expect(listed, id).toContain(id);
+    const folder = (await (await server.fetch("/objects?prefix=odd%2F&delimiter=%2F&limit=1000")).json()) as {
+      folders: string[];
+      objects: { id: string }[];
+    };
+    expect(folder.folders.sort()).toEqual(["odd/100%/", "odd/double/", "odd/trailing/"]);
+    const inFolder = folder.objects.map((o) => o.id);
+    for (const id of names.filter((n) => !n.slice(4).includes("/"))) expect(inFolder, id).toContain(id);
+    // Listings come in byte order of the UTF-8 ids, page by page with the cursor.
+    const paged: string[] = [];
+    let cursor: string | null = null;
+    do {
+      const q: string = `/objects?prefix=odd%2F&limit=3${cursor ? `&cursor=${cursor}` : ""}`;
+      const page = (await (await server.fetch(q)).json()) as {
+        objects: { id: string }[];
+        next: string | null;
+      };
+      paged.push(...page.objects.map((o) => o.id));
+      cursor = page.next;
+    } while (cursor);
+    const byBytes = [...names].sort((x, y) => Buffer.compare(Buffer.from(x), Buffer.from(y)));
+    expect(paged).toEqual(byBytes);
+    for (const id of names) {
+      const path = `/data/${id.split("/").map(encodeURIComponent).join("/")}`;
+      expect((await server.fetch(path, { method: "DELETE" })).status, id).toBe(204);
+    }
+    // Dot segments are ids too, for a client that sends them as they are (fetch would resolve them).
+    const dots = "odd/./dot/../dots";
+    const put = await rawRequest({
+      port: server.port,
+      method: "PUT",
+      path: `/data/${dots}`,
+      token: server.token,
+      body: "dots",
+    });
+    expect(put.status).toBe(201);
+    expect(rawJson<{ id: string }>(put).id).toBe(dots);
+    expect(await listAll(server)).toContain(dots);
+    expect(
+      (await rawRequest({ port: server.port, method: "DELETE", path: `/data/${dots}`, token: server.token }))
+        .status,
+    ).toBe(204);
+  });
 
   it("refuses a raw non-ASCII byte in the id with 400", async () => {
     const res = await rawRequest({

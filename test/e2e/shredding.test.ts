@@ -13,7 +13,7 @@ import { dekContext } from "../../src/crypto/envelope.js";
 import { AppError } from "../../src/errors.js";
 import { KeyService } from "../../src/keys/key-service.js";
 import { createRootKeyProvider } from "../../src/keys/providers.js";
-import { openSqliteStores } from "../../src/store/open-store.js";
+import { openSqliteStores } from "../../src/store/sqlite/open.js";
 import { ADMIN_TOKEN } from "../helpers/app.js";
 import { type ServerProcess, startServer, tempDir } from "./harness.js";
 
@@ -155,8 +155,7 @@ describe("crypto-shredding", () => {
       }
       expect(await stores.keys.listKekVersions(uid)).toEqual([]);
     } finally {
-      await stores.objects.close();
-      await stores.keys.close();
+      await stores.close();
       await root.close();
     }
     // And no plaintext in any file of the data dir.

@@ -5,12 +5,14 @@ import { once } from "node:events";
 import http from "node:http";
 import net from "node:net";
 import path from "node:path";
+import { setTimeout as delay } from "node:timers/promises";
 import Database from "better-sqlite3";
 import { afterEach, describe, expect, it } from "vitest";
+import { SIGNAL_QUIET_PERIOD_MS } from "../../src/second-signal.js";
 import { createTestDatabase } from "../helpers/postgres.js";
-import { metricValue, parseMetrics } from "../helpers/prometheus.js";
 import { until } from "./api.js";
 import { type ServerProcess, startServer } from "./harness.js";
+import { uploadInFlight } from "./util.js";
 
 const open: ServerProcess[] = [];
 
@@ -57,15 +59,6 @@ function slowUpload(server: ServerProcess, id: string, first: Buffer, agent?: ht
   return { req, response };
 }
 
-/** The server has the upload in hand (it shows in the in-flight gauge). */
-async function inFlight(server: ServerProcess): Promise<void> {
-  const labels = { method: "PUT", route: "/data/*" };
-  await until(async () => {
-    const text = await (await fetch(`${server.url}/metrics`)).text();
-    return metricValue(parseMetrics(text), "sse_http_requests_in_flight", labels) === 1;
-  }, "the upload to be in flight");
-}
-
 /** True once the port no longer accepts connections. */
 async function refused(server: ServerProcess): Promise<boolean> {
   try {
@@ -102,7 +95,7 @@ describe("SIGTERM", () => {
     const server = await start();
     const parts = [randomBytes(100_000), randomBytes(100_000), randomBytes(100_000)];
     const upload = slowUpload(server, "during-shutdown", parts[0]!);
-    await inFlight(server);
+    await uploadInFlight(server);
     const exit = exited(server);
     server.proc.kill("SIGTERM");
     await until(() => refused(server), "new connections to be refused");
@@ -203,7 +196,7 @@ describe("SIGTERM", () => {
   it("cuts what is still open at SSE_SHUTDOWN_TIMEOUT, leaves no partial upload, and exits 1", async () => {
     const server = await start({ SSE_SHUTDOWN_TIMEOUT: "1" });
     const upload = slowUpload(server, "cut-by-deadline", randomBytes(200_000));
-    await inFlight(server);
+    await uploadInFlight(server);
     const exit = exited(server);
     server.proc.kill("SIGTERM");
     await expect(upload.response).rejects.toThrow();
@@ -212,13 +205,32 @@ describe("SIGTERM", () => {
     expect(leftovers(server.dataDir)).toEqual({ uploads: 0, segments: 0, objects: 0 });
   });
 
-  it("cuts in-flight requests at once on a second signal", async () => {
+  it("takes a repeated signal within the quiet period for a relayed copy: the upload still finishes", async () => {
     const server = await start({ SSE_SHUTDOWN_TIMEOUT: "120" });
-    const upload = slowUpload(server, "cut-by-second-signal", randomBytes(200_000));
-    await inFlight(server);
+    const parts = [randomBytes(100_000), randomBytes(100_000)];
+    const upload = slowUpload(server, "copy-of-the-signal", parts[0]!);
+    await uploadInFlight(server);
     const exit = exited(server);
     server.proc.kill("SIGTERM");
     await until(() => refused(server), "new connections to be refused");
+    // What npm or tsx does when the whole process group was signalled: the same signal once more.
+    server.proc.kill("SIGTERM");
+    await until(async () => server.output().includes("taken for a copy"), "the copy to be logged");
+    upload.req.end(parts[1]!);
+    expect((await upload.response).status).toBe(201);
+    expect(await exit).toBe(0);
+    expect(server.output()).not.toContain("second signal");
+  });
+
+  it("cuts in-flight requests at once on a second signal", async () => {
+    const server = await start({ SSE_SHUTDOWN_TIMEOUT: "120" });
+    const upload = slowUpload(server, "cut-by-second-signal", randomBytes(200_000));
+    await uploadInFlight(server);
+    const exit = exited(server);
+    server.proc.kill("SIGTERM");
+    await until(() => refused(server), "new connections to be refused");
+    // An operator's second signal comes after the quiet period; one within it is a relayed copy.
+    await delay(SIGNAL_QUIET_PERIOD_MS + 500);
     server.proc.kill("SIGINT");
     await expect(upload.response).rejects.toThrow();
     expect(await exit).toBe(1);
@@ -234,7 +246,7 @@ describe("SIGTERM on PostgreSQL", () => {
       const server = await start({ SSE_DATABASE_URL: db.url });
       const parts = [randomBytes(100_000), randomBytes(100_000)];
       const upload = slowUpload(server, "pg-during-shutdown", parts[0]!);
-      await inFlight(server);
+      await uploadInFlight(server);
       const exit = exited(server);
       server.proc.kill("SIGTERM");
       await until(() => refused(server), "new connections to be refused");
@@ -252,7 +264,7 @@ describe("SIGTERM on PostgreSQL", () => {
       const got = Buffer.from(await (await again.fetch("/data/pg-during-shutdown")).arrayBuffer());
       expect(got.equals(Buffer.concat(parts))).toBe(true);
       const cut = slowUpload(again, "pg-cut", randomBytes(200_000));
-      await inFlight(again);
+      await uploadInFlight(again);
       const exitAgain = exited(again);
       again.proc.kill("SIGTERM");
       await expect(cut.response).rejects.toThrow();

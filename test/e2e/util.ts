@@ -6,6 +6,7 @@ import http from "node:http";
 import net from "node:net";
 import Database from "better-sqlite3";
 import { expect } from "vitest";
+import { metricValue, parseMetrics } from "../helpers/prometheus.js";
 import { waitFor } from "../helpers/wait-for.js";
 import type { ServerProcess } from "./harness.js";
 
@@ -50,6 +51,15 @@ export async function expectProblem(res: Response, status: number, code?: string
 
 /** The tests' one polling helper (test/helpers/wait-for.ts), for the e2e files that import util. */
 export { waitFor };
+
+/** The server has an upload in hand: it shows in the in-flight gauge (`count` of them). */
+export async function uploadInFlight(server: ServerProcess, count = 1): Promise<void> {
+  const labels = { method: "PUT", route: "/data/*" };
+  await waitFor("the upload to be in flight", async () => {
+    const text = await (await fetch(`${server.url}/metrics`)).text();
+    return metricValue(parseMetrics(text), "sse_http_requests_in_flight", labels) === count;
+  });
+}
 
 export interface RawResponse {
   status: number;

@@ -9,17 +9,18 @@ import { type App, build, buildServices, type Services } from "../../src/app.js"
 import { type Config, loadConfig } from "../../src/config.js";
 import { createRootKeyProvider } from "../../src/keys/providers.js";
 import type { RootKeyProvider } from "../../src/keys/root-key-provider.js";
-import { openSqliteStores, openStores } from "../../src/store/open-store.js";
-import type { SqliteKeyStore } from "../../src/store/sqlite/sqlite-key-store.js";
-import type { SqliteObjectStore } from "../../src/store/sqlite/sqlite-object-store.js";
-import type { ObjectStore, Role, Scope, UserRecord } from "../../src/store/store.js";
+import type { ObjectStore } from "../../src/store/object-store.js";
+import { openStores } from "../../src/store/open-store.js";
+import type { Role, Scope, UserRecord } from "../../src/store/records.js";
+import { openSqliteStores } from "../../src/store/sqlite/open.js";
+import type { Stores } from "../../src/store/stores.js";
 
 export const ADMIN_TOKEN = "sse_test_bootstrap_token_0123456789abcdefghijklmnopqrstuvwxyz";
 
 export interface TestApp extends App {
   config: Config;
   dataDir: string;
-  stores: { objects: SqliteObjectStore; keys: SqliteKeyStore };
+  stores: Stores;
   root: RootKeyProvider;
   /** Creates a user with a token (all scopes unless given). */
   user(name: string, opts?: { role?: Role; scopes?: Scope[] }): Promise<{ user: UserRecord; token: string }>;
@@ -50,8 +51,7 @@ export async function startApp(
 ): Promise<TestApp> {
   const { config, logger, stores, root } = await open(env, dataDir);
   const built = await build(config, {
-    store: interpose(stores.objects),
-    keyStore: stores.keys,
+    stores: { ...stores, objects: interpose(stores.objects) },
     root,
     logger,
   });
@@ -73,8 +73,7 @@ export async function startApp(
       await built.app.close();
       await built.services.objects.settle();
       await built.services.objects.close();
-      await stores.objects.close();
-      await stores.keys.close();
+      await stores.close();
       await root.close();
       rmSync(path.dirname(dataDir), { recursive: true, force: true });
     },
@@ -98,7 +97,7 @@ export async function populate(
   const stores = await openStores(config, logger);
   const root = createRootKeyProvider({ config, logger });
   await root.open();
-  const services = buildServices(config, { store: stores.objects, keyStore: stores.keys, root, logger });
+  const services = buildServices(config, { stores, root, logger });
   await services.auth.bootstrap({ token: ADMIN_TOKEN, dataDir });
   const user = await services.auth.createUser(name, "user");
   const { token } = await services.auth.issueToken(user, {});
@@ -120,8 +119,7 @@ export async function populate(
     services,
     async close() {
       await services.objects.settle();
-      await stores.objects.close();
-      await stores.keys.close();
+      await stores.close();
       await root.close();
     },
   };

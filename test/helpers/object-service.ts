@@ -4,7 +4,7 @@ import type { AeadThread } from "../../src/crypto/aead-thread.js";
 import { NO_METRICS } from "../../src/domain-metrics.js";
 import type { KeyService } from "../../src/keys/key-service.js";
 import { ObjectService } from "../../src/objects/object-service.js";
-import type { ObjectStore } from "../../src/store/store.js";
+import type { ObjectStore } from "../../src/store/object-store.js";
 
 type ReadSegments = ObjectStore["readSegments"];
 

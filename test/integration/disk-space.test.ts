@@ -9,7 +9,7 @@ import pino from "pino";
 import { afterEach, describe, expect, it } from "vitest";
 import { AppError } from "../../src/errors.js";
 import { DiskSpace, ObservedSpace } from "../../src/store/disk-space.js";
-import { openSqliteStores } from "../../src/store/open-store.js";
+import { openSqliteStores } from "../../src/store/sqlite/open.js";
 
 const MiB = 1024 * 1024;
 let cleanup: (() => Promise<void>) | null = null;
@@ -32,8 +32,7 @@ async function open(reserve: (available: number) => number) {
   const dir = await mkdtemp(path.join(os.tmpdir(), "sse-space-"));
   const stores = openSqliteStores(dir);
   cleanup = async () => {
-    await stores.objects.close();
-    await stores.keys.close();
+    await stores.close();
     await rm(dir, { recursive: true, force: true });
   };
   const fs = statfsSync(dir);
@@ -41,7 +40,7 @@ async function open(reserve: (available: number) => number) {
   const space = new DiskSpace({
     dir,
     reserve: reserve(fs.bavail * fs.bsize),
-    store: stores.objects,
+    store: stores.objectsFile,
     emergency: stores.emergency,
     logger,
   });

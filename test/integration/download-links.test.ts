@@ -11,8 +11,8 @@ import { AppError } from "../../src/errors.js";
 import { FileRootKeyProvider } from "../../src/keys/file-provider.js";
 import { encodeClaims, openToken, sealToken } from "../../src/objects/download-link.js";
 import { DownloadLinks, MAX_LINK_SECONDS } from "../../src/objects/download-links.js";
-import { openSqliteStores } from "../../src/store/open-store.js";
-import type { TokenRecord, UserRecord } from "../../src/store/store.js";
+import type { TokenRecord, UserRecord } from "../../src/store/records.js";
+import { openSqliteStores } from "../../src/store/sqlite/open.js";
 
 let dir: string;
 let stores: ReturnType<typeof openSqliteStores>;
@@ -69,15 +69,14 @@ beforeEach(async () => {
   stores = openSqliteStores(dir);
   root = new FileRootKeyProvider({ config, logger });
   await root.open();
-  services = buildServices(config, { store: stores.objects, keyStore: stores.keys, root, logger });
+  services = buildServices(config, { stores, root, logger });
   now = Date.UTC(2030, 0, 1);
-  links = new DownloadLinks(stores.objects, services.keys, () => now);
+  links = new DownloadLinks(stores.objects, stores.accounts, services.keys, () => now);
 });
 
 afterEach(async () => {
   await services.objects.settle();
-  await stores.objects.close();
-  await stores.keys.close();
+  await stores.close();
   await root.close();
   rmSync(dir, { recursive: true, force: true });
 });
@@ -174,7 +173,7 @@ describe("download links", () => {
     const alice = await account("alice");
     await put(alice, "x", "x");
     const made = await link(alice, "x");
-    await stores.objects.deleteToken(alice.user.uid, alice.token.id);
+    await stores.accounts.deleteToken(alice.user.uid, alice.token.id);
     expect(await refusal(made.token)).toEqual({ code: "invalid_link", status: 403 });
   });
 

@@ -9,8 +9,8 @@ import { buildServices, type Services } from "../../src/app.js";
 import { loadConfig } from "../../src/config.js";
 import { FileRootKeyProvider } from "../../src/keys/file-provider.js";
 import { type FolderQuery, listFolder } from "../../src/objects/folder-listing.js";
-import { openSqliteStores } from "../../src/store/open-store.js";
-import type { ObjectStore } from "../../src/store/store.js";
+import type { ObjectStore } from "../../src/store/object-store.js";
+import { openSqliteStores } from "../../src/store/sqlite/open.js";
 
 let dir: string;
 let stores: ReturnType<typeof openSqliteStores>;
@@ -40,7 +40,7 @@ beforeAll(async () => {
   stores = openSqliteStores(dir);
   root = new FileRootKeyProvider({ config, logger });
   await root.open();
-  services = buildServices(config, { store: stores.objects, keyStore: stores.keys, root, logger });
+  services = buildServices(config, { stores, root, logger });
   owner = (await services.auth.createUser("alice", "user")).uid;
   for (const id of IDS)
     await services.objects.put({ owner, id, body: [Buffer.from(id)], contentType: "text/plain", cond: {} });
@@ -48,8 +48,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await services.objects.settle();
-  await stores.objects.close();
-  await stores.keys.close();
+  await stores.close();
   await root.close();
   rmSync(dir, { recursive: true, force: true });
 });

@@ -9,21 +9,24 @@ import pino from "pino";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { AppError } from "../../src/errors.js";
 import { type JobHandler, JobRunner } from "../../src/jobs/job-runner.js";
-import { SqliteObjectStore } from "../../src/store/sqlite/sqlite-object-store.js";
-import type { JobRecord } from "../../src/store/store.js";
+import type { JobRecord } from "../../src/store/records.js";
+import { openObjectsFile } from "../../src/store/sqlite/open.js";
+import type { ObjectsDatabase } from "../../src/store/stores.js";
 
 let dir: string;
-let store: SqliteObjectStore;
+let db: ObjectsDatabase;
+let store: ObjectsDatabase["jobs"];
 const runners: JobRunner[] = [];
 const logger = pino({ level: "silent" });
 
 beforeEach(() => {
   dir = mkdtempSync(path.join(os.tmpdir(), "sse-jobs-"));
-  store = SqliteObjectStore.open(path.join(dir, "objects.db"));
+  db = openObjectsFile(path.join(dir, "objects.db"));
+  store = db.jobs;
 });
 afterEach(async () => {
   for (const r of runners.splice(0)) await r.stop();
-  await store.close();
+  await db.close();
   rmSync(dir, { recursive: true, force: true });
 });
 

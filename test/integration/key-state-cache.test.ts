@@ -11,12 +11,15 @@ import { generateKey } from "../../src/crypto/envelope.js";
 import { KEY_STATE_TTL_MS, KeyService } from "../../src/keys/key-service.js";
 import { createRootKeyProvider } from "../../src/keys/providers.js";
 import type { RootKeyProvider } from "../../src/keys/root-key-provider.js";
-import { SqliteKeyStore } from "../../src/store/sqlite/sqlite-key-store.js";
-import type { KeyStore, UserKeyState } from "../../src/store/store.js";
+import type { KeyStore } from "../../src/store/key-store.js";
+import type { UserKeyState } from "../../src/store/records.js";
+import { openKeysFile } from "../../src/store/sqlite/open.js";
+import type { KeysDatabase } from "../../src/store/stores.js";
 
 describe("KeyService key-state cache", () => {
   let dir: string;
-  let store: SqliteKeyStore;
+  let db: KeysDatabase;
+  let store: KeyStore;
   let root: RootKeyProvider;
   let reads: number;
   let gate: Promise<void> | null;
@@ -24,7 +27,8 @@ describe("KeyService key-state cache", () => {
 
   beforeEach(async () => {
     dir = mkdtempSync(path.join(os.tmpdir(), "sse-keystate-"));
-    store = SqliteKeyStore.open(path.join(dir, "keys.db"));
+    db = openKeysFile(path.join(dir, "keys.db"));
+    store = db.keys;
     const config = loadConfig({ SSE_DATA_DIR: dir, SSE_LOG_LEVEL: "silent" });
     root = createRootKeyProvider({ config, logger: pino({ level: "silent" }) });
     await root.open();
@@ -48,7 +52,7 @@ describe("KeyService key-state cache", () => {
 
   afterEach(async () => {
     vi.useRealTimers();
-    await store.close();
+    await db.close();
     await root.close();
     rmSync(dir, { recursive: true, force: true });
   });

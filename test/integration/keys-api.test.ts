@@ -120,7 +120,7 @@ describe("key versions", () => {
     expect(raised.json()).toMatchObject({ primaryVersion: 3, minDecryptionVersion: 3 });
     expect(raised.json().versions.map((v: { version: number }) => v.version)).toEqual([3]);
     expect(
-      await t.stores.keys.listKekVersions((await t.stores.objects.getUserByName("alice"))!.uid),
+      await t.stores.keys.listKekVersions((await t.stores.accounts.getUserByName("alice"))!.uid),
     ).toHaveLength(1);
     for (const [id, b] of bodies) expect((await call("GET", `/data/${id}`, alice)).raw.equals(b)).toBe(true);
   });
@@ -148,7 +148,7 @@ describe("key versions", () => {
 
   it("data under a retired version (an older objects.db restored) answers 410 key_destroyed, never plaintext", async () => {
     await put(alice, "old", Buffer.from("secret words"));
-    const owner = (await t.stores.objects.getUserByName("alice"))!.uid;
+    const owner = (await t.stores.accounts.getUserByName("alice"))!.uid;
     const before = (await t.stores.objects.getObject(owner, "old"))!;
     await call("POST", "/keys/rotate", alice);
     await finished((await call("POST", "/keys/rewrap", alice)).json().jobId, alice);
@@ -167,7 +167,7 @@ describe("key versions", () => {
   });
 
   it("a rotation during an upload: the write ends under the new primary", async () => {
-    const owner = (await t.stores.objects.getUserByName("alice"))!.uid;
+    const owner = (await t.stores.accounts.getUserByName("alice"))!.uid;
     let release!: () => void;
     const gate = new Promise<void>((r) => {
       release = r;
@@ -279,7 +279,7 @@ describe("verify", () => {
     await put(alice, "bad", randomBytes(150_000));
     await put(bob, "fine", Buffer.from("bob"));
     await put(bob, "bad-too", Buffer.from("bob's damaged"));
-    const owner = async (name: string) => (await t.stores.objects.getUserByName(name))!.uid;
+    const owner = async (name: string) => (await t.stores.accounts.getUserByName(name))!.uid;
     const db = new Database(path.join(t.dataDir, "objects.db"));
     const flip = (uid: string, id: string, idx: number) => {
       const w = db

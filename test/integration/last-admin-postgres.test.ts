@@ -15,13 +15,13 @@ import { AppError, StorageUnavailableError } from "../../src/errors.js";
 import { createRootKeyProvider } from "../../src/keys/providers.js";
 import type { RootKeyProvider } from "../../src/keys/root-key-provider.js";
 import { openStores } from "../../src/store/open-store.js";
-import type { KeyStore, ObjectStore } from "../../src/store/store.js";
+import type { Stores } from "../../src/store/stores.js";
 import { ADMIN_TOKEN } from "../helpers/app.js";
 import { adminQuery, createTestDatabase, type TestDatabase } from "../helpers/postgres.js";
 
 interface Stack {
   services: Services;
-  stores: { objects: ObjectStore; keys: KeyStore };
+  stores: Stores;
   root: RootKeyProvider;
 }
 
@@ -35,7 +35,7 @@ async function openStack(): Promise<Stack> {
   const stores = await openStores(config, logger);
   const root = createRootKeyProvider({ config, logger });
   await root.open();
-  const services = buildServices(config, { store: stores.objects, keyStore: stores.keys, root, logger });
+  const services = buildServices(config, { stores, root, logger });
   // Destroying keys takes a while here, as over a slow link: both deletions are then in flight.
   const destroy = stores.keys.destroyUserKeys.bind(stores.keys);
   stores.keys.destroyUserKeys = async (owner: string) => {
@@ -55,8 +55,7 @@ beforeAll(async () => {
 afterAll(async () => {
   for (const s of stacks) {
     await s.services.objects.settle();
-    await s.stores.objects.close();
-    await s.stores.keys.close();
+    await s.stores.close();
     await s.root.close();
   }
   await db?.drop();
@@ -94,9 +93,9 @@ describe("the last admin on PostgreSQL with several processes", () => {
     const third = await a.services.auth.createUser("third", "admin");
     const { token } = await a.services.auth.issueToken(third, {});
     // The lock's connection drops while the deletion checks the admins (as a network cut would).
-    const list = a.stores.objects.listUsers.bind(a.stores.objects);
-    a.stores.objects.listUsers = async () => {
-      a.stores.objects.listUsers = list;
+    const list = a.stores.accounts.listUsers.bind(a.stores.accounts);
+    a.stores.accounts.listUsers = async () => {
+      a.stores.accounts.listUsers = list;
       await killLockSessions();
       return list();
     };

@@ -4,7 +4,7 @@
 // and a read without the prefetch still read their segments as before, and give the same bytes.
 import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import type { ObjectStore } from "../../src/store/store.js";
+import type { ObjectStore } from "../../src/store/object-store.js";
 import { ADMIN_TOKEN, startApp, type TestApp } from "../helpers/app.js";
 
 let t: TestApp;

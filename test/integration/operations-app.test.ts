@@ -11,7 +11,7 @@ import { ServiceMetrics } from "../../src/http/metrics.js";
 import { createRootKeyProvider } from "../../src/keys/providers.js";
 import type { RootKeyProvider } from "../../src/keys/root-key-provider.js";
 import { createLogger } from "../../src/logger.js";
-import { openSqliteStores } from "../../src/store/open-store.js";
+import { openSqliteStores } from "../../src/store/sqlite/open.js";
 import { metricValue, parseMetrics } from "../helpers/prometheus.js";
 
 const TOKEN = "sse_ops_test_token_0123456789abcdefghijklmnopqrstuvwxyz0123";
@@ -35,13 +35,12 @@ async function setup(env: Record<string, string> = {}): Promise<App> {
   const stores = openSqliteStores(dir);
   const root: RootKeyProvider = createRootKeyProvider({ config, logger });
   await root.open();
-  built = await build(config, { store: stores.objects, keyStore: stores.keys, root, logger });
+  built = await build(config, { stores, root, logger });
   await built.services.auth.bootstrap({ token: TOKEN, dataDir: dir });
   closeAll = async () => {
     await built.app.close();
     await built.services.objects.settle();
-    await stores.objects.close();
-    await stores.keys.close();
+    await stores.close();
     await root.close();
   };
   return built;
@@ -74,9 +73,41 @@ describe("draining", () => {
 });
 
 describe("SSE_METRICS_TOKEN", () => {
-  it("leaves /metrics public when unset", async () => {
+  it("serves /metrics only to loopback clients when unset, judged by the socket's address", async () => {
     const { app } = await setup();
-    expect((await app.inject({ url: "/metrics" })).statusCode).toBe(200);
+    for (const remoteAddress of ["127.0.0.1", "127.8.9.10", "::1", "::ffff:127.0.0.1"])
+      expect((await app.inject({ url: "/metrics", remoteAddress })).statusCode, remoteAddress).toBe(200);
+    for (const remoteAddress of ["192.0.2.10", "10.0.0.1", "::ffff:10.0.0.1", "fd00::1", "128.0.0.1"]) {
+      const r = await app.inject({ url: "/metrics", remoteAddress });
+      expect(r.statusCode, remoteAddress).toBe(403);
+      expect(r.headers["content-type"]).toMatch(/^application\/problem\+json/);
+      expect(r.json()).toMatchObject({ code: "forbidden" });
+      expect(r.body).not.toContain("sse_");
+    }
+    // A header cannot make a remote client local; a forwarded request is a remote client's.
+    const claimed = await app.inject({
+      url: "/metrics",
+      remoteAddress: "192.0.2.10",
+      headers: { "x-forwarded-for": "127.0.0.1" },
+    });
+    expect(claimed.statusCode).toBe(403);
+    for (const headers of [
+      { "x-forwarded-for": "203.0.113.7" },
+      { forwarded: "for=203.0.113.7" },
+      { "x-real-ip": "203.0.113.7" },
+    ])
+      expect((await app.inject({ url: "/metrics", remoteAddress: "127.0.0.1", headers })).statusCode).toBe(
+        403,
+      );
+  });
+
+  it("serves /metrics to any address with the token when set", async () => {
+    const { app } = await setup({ SSE_METRICS_TOKEN: METRICS_TOKEN });
+    const bearer = { authorization: `Bearer ${METRICS_TOKEN}` };
+    expect(
+      (await app.inject({ url: "/metrics", remoteAddress: "192.0.2.10", headers: bearer })).statusCode,
+    ).toBe(200);
+    expect((await app.inject({ url: "/metrics", remoteAddress: "192.0.2.10" })).statusCode).toBe(401);
   });
 
   it("guards /metrics with its own bearer token when set; user tokens do not open it", async () => {

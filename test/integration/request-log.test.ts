@@ -31,13 +31,14 @@ async function linesFor(direct: boolean): Promise<{ lines: Record<string, unknow
     genReqId,
   });
   app.get("/data/*", async () => ({ ok: true }));
-  app.get("/links/:token", async () => "x");
+  app.get("/links/:token", { config: { redactPath: true } }, async () => "x");
   app.get("/quiet", { logLevel: "silent" }, async () => "shh");
   await app.ready();
   const requests = [
     { url: "/data/a%20b?token=secret", headers: { "x-request-id": "req.1_a-b" } },
     { url: "/nowhere?x=1", headers: { "x-request-id": "req-2" } },
     { url: "/links/sometoken", headers: { "x-request-id": "req-3" } },
+    { url: "/%6cinks/othertoken", headers: { "x-request-id": "req-3b" } },
     { url: "/quiet", headers: { "x-request-id": "req-4" } },
     { url: "/data/ünïcode", headers: { "x-request-id": "req-5" } },
   ];
@@ -60,11 +61,12 @@ describe("RequestLog's direct request line", () => {
     // Each request line through pino needs a child logger; written directly, it does not (404s
     // and the silent route, with a level of its own, still make theirs).
     expect(genericChildren - directChildren).toBeGreaterThanOrEqual(2);
-    expect(direct).toHaveLength(4); // the silent route logs nothing either way
+    expect(direct).toHaveLength(5); // the silent route logs nothing either way
     expect(direct).toEqual(generic);
     expect(direct.map((l) => Object.keys(l))).toEqual(generic.map((l) => Object.keys(l)));
     const text = JSON.stringify(direct);
     expect(text).not.toContain("secret");
     expect(text).not.toContain("sometoken");
+    expect(text).not.toContain("othertoken");
   });
 });

@@ -1,5 +1,6 @@
 // UserService and AuthService in process, over the real SQLite stores and the file key provider:
 // keys per user, deletion with key destruction, the admin guards, bootstrap, authentication.
+import { randomBytes } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -13,11 +14,11 @@ import { loadConfig } from "../../src/config.js";
 import { dekContext } from "../../src/crypto/envelope.js";
 import { AppError } from "../../src/errors.js";
 import { FileRootKeyProvider } from "../../src/keys/file-provider.js";
-import { openSqliteStores } from "../../src/store/open-store.js";
-import type { KeyStore, ObjectStore } from "../../src/store/store.js";
+import { openSqliteStores } from "../../src/store/sqlite/open.js";
+import type { Stores } from "../../src/store/stores.js";
 
 let dir: string;
-let stores: { objects: ObjectStore; keys: KeyStore };
+let stores: Stores;
 let root: FileRootKeyProvider;
 let services: Services;
 let logLines: string[];
@@ -46,13 +47,12 @@ beforeEach(async () => {
   stores = openSqliteStores(dir);
   root = new FileRootKeyProvider({ config, logger });
   await root.open();
-  services = buildServices(config, { store: stores.objects, keyStore: stores.keys, root, logger });
+  services = buildServices(config, { stores, root, logger });
 });
 
 afterEach(async () => {
   await services.objects.settle();
-  await stores.objects.close();
-  await stores.keys.close();
+  await stores.close();
   await root.close();
   rmSync(dir, { recursive: true, force: true });
 });
@@ -106,7 +106,7 @@ describe("deleting a user", () => {
     await services.users.delete(admin, "alice");
 
     expect(await services.auth.authenticate(alice.secret)).toBeNull();
-    expect(await stores.objects.getUserByUid(alice.user.uid)).toBeNull();
+    expect(await stores.accounts.getUserByUid(alice.user.uid)).toBeNull();
     expect(await stores.objects.getObject(alice.user.uid, "doc")).toBeNull();
     expect(await stores.objects.readSegments(meta.writeId, 0, 10)).toEqual([]);
     expect(await stores.keys.getUserKeyState(alice.user.uid)).toBeNull();
@@ -121,11 +121,54 @@ describe("deleting a user", () => {
     expect(await stores.objects.listObjects(again.user.uid, { limit: 10 })).toEqual([]);
   });
 
+  it("deletes an upload that began between the objects' deletion and the account's", async () => {
+    const admin = await principal("root", "admin");
+    const alice = await principal("alice");
+    const { meta } = await putObject(alice.user.uid, "doc", "alice's");
+    const late = randomBytes(16);
+    // A write that authenticated before the deletion and still had the KEK at hand.
+    const deleteOwnerObjects = stores.objects.deleteOwnerObjects.bind(stores.objects);
+    let rounds = 0;
+    stores.objects.deleteOwnerObjects = async (owner: string) => {
+      await deleteOwnerObjects(owner);
+      if (++rounds === 1) await stores.objects.beginUpload(owner, "late", late);
+    };
+
+    await services.users.delete(admin, "alice");
+
+    expect(rounds).toBe(2);
+    expect(await stores.accounts.getUserByUid(alice.user.uid)).toBeNull();
+    expect(await stores.objects.readSegments(meta.writeId, 0, 10)).toEqual([]);
+    expect(await codeOf(stores.objects.appendSegments(late, 0, [Buffer.from("x")]))).toBe("conflict");
+  });
+
+  it("a deletion cut short after the keys were destroyed is finished by a retry", async () => {
+    const admin = await principal("root", "admin");
+    const alice = await principal("alice");
+    const { meta } = await putObject(alice.user.uid, "doc", "alice's");
+    const deleteOwnerObjects = stores.objects.deleteOwnerObjects.bind(stores.objects);
+    stores.objects.deleteOwnerObjects = async () => {
+      stores.objects.deleteOwnerObjects = deleteOwnerObjects;
+      throw new Error("the process died here");
+    };
+
+    await expect(services.users.delete(admin, "alice")).rejects.toThrow("the process died here");
+    // The keys are gone already (nothing is readable), the rest is still there…
+    expect(await stores.keys.getUserKeyState(alice.user.uid)).toBeNull();
+    expect(await stores.accounts.getUserByUid(alice.user.uid)).not.toBeNull();
+    // …and deleting again finishes the job.
+    await services.users.delete(admin, "alice");
+    expect(await stores.accounts.getUserByUid(alice.user.uid)).toBeNull();
+    expect(await stores.objects.getObject(alice.user.uid, "doc")).toBeNull();
+    expect(await stores.objects.readSegments(meta.writeId, 0, 10)).toEqual([]);
+    expect(await services.auth.authenticate(alice.secret)).toBeNull();
+  });
+
   it("refuses an admin deleting itself", async () => {
     const admin = await principal("root", "admin");
     await principal("other", "admin");
     expect(await codeOf(services.users.delete(admin, "root"))).toBe("cannot_delete_self");
-    expect(await stores.objects.getUserByName("root")).not.toBeNull();
+    expect(await stores.accounts.getUserByName("root")).not.toBeNull();
   });
 
   it("never deletes the last admin, even when two admins delete each other at once", async () => {
@@ -135,7 +178,7 @@ describe("deleting a user", () => {
     expect(results.map((r) => r.status).sort()).toEqual(["fulfilled", "rejected"]);
     const refused = results.find((r) => r.status === "rejected") as PromiseRejectedResult;
     expect((refused.reason as AppError).code).toBe("last_admin");
-    expect((await stores.objects.listUsers()).filter((u) => u.role === "admin")).toHaveLength(1);
+    expect((await stores.accounts.listUsers()).filter((u) => u.role === "admin")).toHaveLength(1);
   });
 
   it("answers 404 for a user that does not exist and 400 for a name that cannot", async () => {
@@ -164,14 +207,15 @@ describe("tokens", () => {
     const { record, token } = await services.users.issueToken(alice, "alice", { expiresInSeconds: 60 });
     expect(await services.auth.authenticate(token)).not.toBeNull();
     // Move the stored expiry into the past, as time would.
-    await stores.objects.deleteToken(alice.user.uid, record.id);
-    await stores.objects.createToken({ ...record, expiresAt: new Date(Date.now() - 1) });
+    await stores.accounts.deleteToken(alice.user.uid, record.id);
+    await stores.accounts.createToken({ ...record, expiresAt: new Date(Date.now() - 1) });
     expect(await services.auth.authenticate(token)).toBeNull();
   });
 
   it("logs who issued and revoked what, never the token", async () => {
     const admin = await principal("root", "admin");
-    await principal("alice");
+    // alice is enrolling: created, no credential of its own used yet.
+    await services.users.create("alice", "user");
     const { record, token } = await services.users.issueToken(admin, "alice", { label: "ci" });
     await services.users.revokeToken(admin, "alice", record.id);
     const log = logLines.join("");
@@ -199,7 +243,7 @@ describe("bootstrap", () => {
     // Later starts leave everything alone.
     await services.auth.bootstrap({ dataDir: dir, token: "x".repeat(40) });
     expect(await services.auth.authenticate("x".repeat(40))).toBeNull();
-    expect(await stores.objects.countUsers()).toBe(1);
+    expect(await stores.accounts.countUsers()).toBe(1);
   });
 
   it("uses SSE_BOOTSTRAP_TOKEN when given, storing only its hash", async () => {
@@ -217,7 +261,7 @@ describe("bootstrap", () => {
       services.auth.bootstrap({ dataDir: dir, token: given }),
       services.auth.bootstrap({ dataDir: dir, token: given }),
     ]);
-    const users = await stores.objects.listUsers();
+    const users = await stores.accounts.listUsers();
     expect(users.map((u) => u.name)).toEqual(["admin"]);
     expect((await services.auth.authenticate(given))?.user.uid).toBe(users[0]!.uid);
     const keys = new Database(path.join(dir, "keys.db"), { readonly: true });

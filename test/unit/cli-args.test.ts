@@ -338,7 +338,7 @@ describe("users, tokens, keys, jobs", () => {
   it("users ls accepts a bare array or a wrapped list", async () => {
     for (const body of [[{ name: "admin", role: "admin" }], { users: [{ name: "admin", role: "admin" }] }]) {
       const r = await runCli(["users", "ls"], { fetch: async () => json(200, body) });
-      expect(r.stdout).toMatch(/^NAME\s+ROLE\s+CREATED\nadmin\s+admin\s+-\n$/);
+      expect(r.stdout).toMatch(/^NAME\s+ROLE\s+STATUS\s+CREATED\nadmin\s+admin\s+-\s+-\n$/);
     }
   });
 

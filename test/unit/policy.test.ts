@@ -1,10 +1,10 @@
 import { describe, expect, it } from "vitest";
 import { decide } from "../../src/auth/policy.js";
 import type { Principal } from "../../src/auth/principal.js";
-import type { Role, Scope } from "../../src/store/store.js";
+import type { Role, Scope } from "../../src/store/records.js";
 
 const caller = (name: string, role: Role, scopes: Scope[]): Principal => ({
-  user: { uid: `uid-${name}`, name, role, created: new Date(0) },
+  user: { uid: `uid-${name}`, name, role, created: new Date(0), enrolledAt: new Date(0) },
   token: {
     id: "0123456789abcdef",
     uid: `uid-${name}`,
@@ -14,6 +14,7 @@ const caller = (name: string, role: Role, scopes: Scope[]): Principal => ({
     created: new Date(0),
     lastUsed: null,
     expiresAt: null,
+    issuedBy: null,
   },
 });
 

@@ -283,7 +283,9 @@ describe("tampering is detected", () => {
 
 describe("context validation", () => {
   it.each<[string, Partial<SegmentContext>]>([
-    ["unknown format version", { formatVersion: 2 }],
+    ["unknown format version", { formatVersion: 3 }],
+    ["version 2 without its part", { formatVersion: 2 }],
+    ["version 1 with a part", { part: { uploadWriteId: Buffer.alloc(16), number: 1 } }],
     ["unknown suite", { suite: 2 }],
     ["segment size below 16", { segmentSize: 15 }],
     ["fractional segment size", { segmentSize: 64.5 }],

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { grantToken, MAX_TOKEN_LIFETIME_SECONDS } from "../../src/auth/token-grant.js";
 import { AppError } from "../../src/errors.js";
-import type { Scope, TokenRecord } from "../../src/store/store.js";
+import type { Scope, TokenRecord } from "../../src/store/records.js";
 
 const now = new Date(1_800_000_000_000);
 const token = (scopes: Scope[], expiresAt: Date | null = null): TokenRecord => ({
@@ -13,6 +13,7 @@ const token = (scopes: Scope[], expiresAt: Date | null = null): TokenRecord => (
   created: now,
   lastUsed: null,
   expiresAt,
+  issuedBy: null,
 });
 
 function codeOf(fn: () => unknown): string | undefined {

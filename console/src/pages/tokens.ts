@@ -177,6 +177,7 @@ export function tokensPanel(ctx: PageContext, name: string, onSignOut: () => voi
         h("td", { class: "hide-sm" }, date(t.created)),
         h("td", { class: "hide-sm" }, relative(t.lastUsed)),
         h("td", { class: "hide-sm" }, t.expiresAt ? date(t.expiresAt) : "never"),
+        h("td", { class: "hide-sm", "data-issued-by": t.issuedBy ?? "" }, issuedByText(t.issuedBy)),
         h("td", { class: "row-actions" }, revoke),
       );
     });
@@ -196,6 +197,7 @@ export function tokensPanel(ctx: PageContext, name: string, onSignOut: () => voi
             h("th", { class: "hide-sm" }, "Created"),
             h("th", { class: "hide-sm" }, "Last used"),
             h("th", { class: "hide-sm" }, "Expires"),
+            h("th", { class: "hide-sm" }, "Issued by"),
             h("th", { class: "row-actions" }, h("span", { class: "offscreen" }, "Actions")),
           ),
         ),
@@ -206,4 +208,11 @@ export function tokensPanel(ctx: PageContext, name: string, onSignOut: () => voi
 
   load();
   return card(`Tokens of ${name}`, listHost, h("h3", { class: "section-title" }, "New token"), form, formErr);
+}
+
+/** Who issued a token, as a person reads it: a reset stands out, as it revoked everything else. */
+function issuedByText(by: string | null | undefined): HTMLElement | string {
+  if (by === "reset") return badge("admin reset", "warning");
+  if (by === "bootstrap") return "first start";
+  return by ?? "—";
 }

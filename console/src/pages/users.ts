@@ -1,6 +1,6 @@
 // Administration of users: list, create, delete (which destroys the user's data for good), and a
 // page per user with its tokens and key.
-import { api, type User } from "../api.js";
+import { api, type NewToken, type User } from "../api.js";
 import type { PageContext } from "../context.js";
 import { clear, h } from "../dom.js";
 import { date } from "../format.js";
@@ -8,6 +8,7 @@ import {
   badge,
   button,
   card,
+  copyField,
   dialog,
   emptyState,
   errorText,
@@ -93,6 +94,11 @@ export function usersPage(ctx: PageContext): HTMLElement {
           u.name === ctx.me.name ? badge("you", "info") : null,
         ),
         h("td", null, badge(u.role, u.role === "admin" ? "accent" : "neutral")),
+        h(
+          "td",
+          { class: "hide-sm" },
+          u.enrolled === false ? badge("enrolling", "warning") : badge("enrolled", "neutral"),
+        ),
         h("td", { class: "hide-sm" }, date(u.created)),
         h(
           "td",
@@ -115,6 +121,7 @@ export function usersPage(ctx: PageContext): HTMLElement {
             null,
             h("th", null, "Name"),
             h("th", null, "Role"),
+            h("th", { class: "hide-sm" }, "Status"),
             h("th", { class: "hide-sm" }, "Created"),
             h("th", { class: "row-actions" }, h("span", { class: "offscreen" }, "Actions")),
           ),
@@ -156,7 +163,50 @@ export async function deleteUser(name: string, after: () => void): Promise<void>
   }
 }
 
+/**
+ * Break-glass: every credential of the user is revoked and one new enrollment token is shown here
+ * once. Never silent: the user's tools stop working and the server logs it.
+ */
+export async function resetUser(name: string, after: () => void): Promise<void> {
+  let issued: NewToken | null = null;
+  const ok = await dialog({
+    title: `Reset ${name}?`,
+    body: [
+      notice(
+        "warning",
+        h("strong", null, "Every token and access key of this user stops working at once."),
+        ` You get one new token for ${name} to enroll with again; ${name} will see it listed as issued by an admin reset.`,
+      ),
+      h("p", null, "Use this to regain access to an account, or when its credentials may have leaked."),
+    ],
+    confirm: "Reset user",
+    danger: true,
+    typeToConfirm: name,
+    action: async () => {
+      issued = await api.resetUser(name);
+    },
+  });
+  const t = issued as NewToken | null;
+  if (!ok || !t) return;
+  await dialog({
+    title: `New token for ${name}`,
+    body: [
+      notice("warning", "Copy this token now and hand it to the user: it is shown only once."),
+      copyField(t.token, "new token"),
+      h("p", { class: "muted small" }, `${t.revoked ?? 0} credential(s) revoked.`),
+    ],
+    confirm: "I have copied it",
+    cancel: "",
+  });
+  after();
+}
+
 export function userPage(ctx: PageContext, name: string): HTMLElement {
+  const reset = button("Reset", { icon: "key", variant: "secondary" });
+  reset.disabled = name === ctx.me.name;
+  if (reset.disabled) reset.title = "You cannot reset yourself";
+  reset.setAttribute("aria-label", `Reset user ${name}`);
+  reset.addEventListener("click", () => resetUser(name, () => location.reload()));
   const del = button("Delete user", { icon: "trash", variant: "danger-outline" });
   del.disabled = name === ctx.me.name;
   del.addEventListener("click", () =>
@@ -171,7 +221,8 @@ export function userPage(ctx: PageContext, name: string): HTMLElement {
     back,
     pageHeader(
       name,
-      "Tokens and encryption key of this user. Administrators cannot read users' objects.",
+      "Tokens and encryption key of this user. Administrators cannot read users' objects, and issue a user's tokens only until it first signs in; after that, only a reset (which revokes every credential) gives access again.",
+      reset,
       del,
     ),
     tokensPanel(ctx, name, () => location.reload()),

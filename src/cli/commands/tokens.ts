@@ -14,6 +14,7 @@ interface TokenInfo {
   created?: string;
   lastUsed?: string | null;
   expiresAt?: string | null;
+  issuedBy?: string | null;
 }
 
 async function userOrSelf(ctx: CliContext, user: string | undefined): Promise<string> {
@@ -26,7 +27,7 @@ export function registerTokens(program: Command, ctx: CliContext): void {
   tokens
     .command("create")
     .description("create a token; it is printed once, on stdout")
-    .option("--user <name>", "for this user (admin; default: you)")
+    .option("--user <name>", "for this user (admin, while the user is enrolling; default: you)")
     .option("--label <text>", "a label to recognise the token by")
     .option("--scopes <list>", "comma-separated scopes, e.g. read or read,write", scopeList)
     .option("--expires-in <seconds>", "lifetime in seconds (default: no expiry)", positiveInt)
@@ -69,8 +70,9 @@ export function registerTokens(program: Command, ctx: CliContext): void {
             formatDate(t.created),
             formatDate(t.lastUsed),
             t.expiresAt ? formatDate(t.expiresAt) : "never",
+            t.issuedBy ?? "-",
           ]),
-          ["ID", "LABEL", "SCOPES", "CREATED", "LAST USED", "EXPIRES"],
+          ["ID", "LABEL", "SCOPES", "CREATED", "LAST USED", "EXPIRES", "ISSUED BY"],
         ),
       );
     });

@@ -1,5 +1,6 @@
 // `users create|ls|rm`: the admin's user management (POST/GET/DELETE /users).
 import type { Command } from "commander";
+import { positiveInt, scopeList } from "../args.js";
 import { seg } from "../client.js";
 import type { CliContext } from "../context.js";
 import { usageError } from "../errors.js";
@@ -44,11 +45,65 @@ export function registerUsers(program: Command, ctx: CliContext): void {
       const list = listOf<User>(await ctx.client().json("/users"), "users");
       await ctx.out.result(list, () =>
         table(
-          list.map((u) => [u.name, u.role ?? "-", formatDate(u.created)]),
-          ["NAME", "ROLE", "CREATED"],
+          list.map((u) => [
+            u.name,
+            u.role ?? "-",
+            u.enrolled === false ? "enrolling" : u.enrolled === true ? "enrolled" : "-",
+            formatDate(u.created),
+          ]),
+          ["NAME", "ROLE", "STATUS", "CREATED"],
         ),
       );
     });
+
+  users
+    .command("reset")
+    .description(
+      "revoke every credential of a user at once and issue one new enrollment token (admin); the token is printed once, on stdout",
+    )
+    .argument("<name>", "user name")
+    .option("--label <text>", "a label for the new token")
+    .option(
+      "--scopes <list>",
+      "comma-separated scopes of the new token (default: those of your token)",
+      scopeList,
+    )
+    .option("--expires-in <seconds>", "lifetime of the new token in seconds", positiveInt)
+    .option("-y, --yes", "do not ask for confirmation")
+    .action(
+      async (
+        name: string,
+        opts: { label?: string; scopes?: string[]; expiresIn?: number; yes?: boolean },
+      ) => {
+        if (!opts.yes) {
+          if (!canPrompt(ctx.deps))
+            throw usageError(
+              `resetting user ${name} revokes all of its tokens and access keys; add --yes to confirm`,
+            );
+          const answer = await askLine(
+            ctx.deps,
+            `Revoke every token and access key of ${name} and issue one new token? Type the name to confirm: `,
+          );
+          if (answer.trim() !== name) throw usageError("not confirmed; nothing revoked");
+        }
+        const body: Record<string, unknown> = {};
+        if (opts.label !== undefined) body.label = opts.label;
+        if (opts.scopes !== undefined) body.scopes = opts.scopes;
+        if (opts.expiresIn !== undefined) body.expiresInSeconds = opts.expiresIn;
+        const reset = await ctx
+          .client()
+          .json<{ token: string; id: string; revoked?: number }>(`/users/${seg(name)}/reset`, {
+            method: "POST",
+            json: body,
+            notFound: `user ${name}`,
+          });
+        // Only the token on stdout, as `tokens create` does.
+        await ctx.out.result({ user: name, ...reset }, reset.token);
+        ctx.out.note(
+          `reset ${name}: ${reset.revoked ?? 0} credential(s) revoked; new token ${reset.id}, shown only this once`,
+        );
+      },
+    );
 
   users
     .command("rm")

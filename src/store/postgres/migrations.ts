@@ -176,6 +176,92 @@ export const OBJECTS_SCHEMA: PgSchema = {
       name: "job results",
       up: "ALTER TABLE jobs ADD COLUMN result text;",
     },
+    {
+      version: 3,
+      name: "enrollment",
+      // A user whose token was ever used has authenticated with a credential of its own.
+      up: `
+        ALTER TABLE users ADD COLUMN enrolled_at timestamptz;
+        ALTER TABLE tokens ADD COLUMN issued_by text;
+        UPDATE users SET enrolled_at = (SELECT min(t.last_used) FROM tokens t WHERE t.uid = users.uid);
+      `,
+    },
+    {
+      version: 4,
+      name: "access keys",
+      // S3 access keys: SigV4 needs the secret itself, so it is kept wrapped under the user's KEK.
+      up: `
+        CREATE TABLE access_keys (
+          id text COLLATE "C" PRIMARY KEY,
+          uid text COLLATE "C" NOT NULL REFERENCES users (uid) ON DELETE CASCADE,
+          label text,
+          scopes text[] NOT NULL,
+          kek_version integer NOT NULL,
+          wrapped_secret bytea NOT NULL,
+          created timestamptz NOT NULL,
+          last_used timestamptz,
+          expires_at timestamptz,
+          issued_by text
+        );
+        CREATE INDEX access_keys_by_uid ON access_keys (uid);
+      `,
+    },
+    {
+      version: 5,
+      name: "s3 objects",
+      // Buckets, multipart uploads and their parts, the parts and manifest of completed multipart
+      // objects, and each object's sealed metadata record (docs/FORMAT.md, "Sealed records").
+      up: `
+        ALTER TABLE objects ADD COLUMN sealed_meta bytea;
+
+        CREATE TABLE buckets (
+          owner text COLLATE "C" NOT NULL REFERENCES users (uid),
+          name text COLLATE "C" NOT NULL,
+          created timestamptz NOT NULL,
+          PRIMARY KEY (owner, name)
+        );
+
+        CREATE TABLE multipart_uploads (
+          upload_id text COLLATE "C" PRIMARY KEY,
+          owner text COLLATE "C" NOT NULL REFERENCES users (uid),
+          id text COLLATE "C" NOT NULL,
+          write_id bytea NOT NULL UNIQUE,
+          format_version integer NOT NULL,
+          suite integer NOT NULL,
+          segment_size integer NOT NULL,
+          kek_version integer NOT NULL,
+          wrapped_dek bytea NOT NULL,
+          content_type text NOT NULL,
+          sealed_meta bytea,
+          created timestamptz NOT NULL
+        );
+        CREATE INDEX multipart_uploads_list ON multipart_uploads (owner, id, upload_id);
+        CREATE INDEX multipart_uploads_by_age ON multipart_uploads (created);
+
+        CREATE TABLE multipart_parts (
+          upload_id text COLLATE "C" NOT NULL REFERENCES multipart_uploads (upload_id) ON DELETE CASCADE,
+          number integer NOT NULL,
+          write_id bytea NOT NULL UNIQUE,
+          size bigint NOT NULL,
+          sealed_info bytea NOT NULL,
+          created timestamptz NOT NULL,
+          PRIMARY KEY (upload_id, number)
+        );
+
+        CREATE TABLE object_parts (
+          write_id bytea NOT NULL,
+          number integer NOT NULL,
+          part_write_id bytea NOT NULL UNIQUE,
+          PRIMARY KEY (write_id, number)
+        );
+
+        CREATE TABLE manifests (
+          write_id bytea PRIMARY KEY,
+          sealed bytea NOT NULL
+        );
+        ALTER TABLE manifests ALTER COLUMN sealed SET STORAGE EXTERNAL;
+      `,
+    },
   ],
 };
 

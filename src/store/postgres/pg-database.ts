@@ -5,9 +5,9 @@ import { createHash } from "node:crypto";
 import { setTimeout as delay } from "node:timers/promises";
 import pg from "pg";
 import { AppError, StorageUnavailableError } from "../../errors.js";
-import type { HeldLock } from "../store.js";
+import type { HeldLock } from "../account-store.js";
 import { BinaryCopyIn, BinaryCopyOut, type CopyRow } from "./binary-copy.js";
-import { isRetryable, pgFault } from "./pg-errors.js";
+import { isRetryable, pgFault, unstorableText } from "./pg-errors.js";
 
 export interface Queryable {
   query<R extends object = Record<string, unknown>>(text: string, values?: unknown[]): Promise<R[]>;
@@ -269,7 +269,7 @@ export class PgDatabase {
   #map(err: unknown): unknown {
     if (err instanceof AppError) return err;
     if (this.#closed) return new StorageUnavailableError(err);
-    return pgFault(err) ?? err;
+    return pgFault(err) ?? unstorableText(err) ?? err;
   }
 }
 

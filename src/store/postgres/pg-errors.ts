@@ -1,8 +1,9 @@
 // How PostgreSQL and node-postgres failures map onto the error catalogue: the database or the network
-// failing becomes StorageUnavailableError (503), its disk being full DiskFullError (507); constraint violations are recognised by SQLSTATE;
-// serialization failures and deadlocks are worth retrying. SQL text never reaches an error's detail.
+// failing becomes StorageUnavailableError (503), its disk being full DiskFullError (507); constraint
+// violations are recognised by SQLSTATE; serialization failures and deadlocks are worth retrying.
+// SQL text never reaches an error's detail.
 import pg from "pg";
-import { DiskFullError, StorageUnavailableError } from "../../errors.js";
+import { AppError, DiskFullError, StorageUnavailableError } from "../../errors.js";
 
 /**
  * SQLSTATE classes and codes that mean "the database cannot serve us now": connection exceptions,
@@ -54,6 +55,18 @@ export function pgFault(err: unknown): StorageUnavailableError | null {
   const code = (err as NodeJS.ErrnoException).code;
   if (typeof code === "string" && NETWORK_CODES.has(code)) return new StorageUnavailableError(err);
   if (DRIVER_MESSAGES.test(err.message)) return new StorageUnavailableError(err);
+  return null;
+}
+
+/**
+ * Text PostgreSQL cannot store (a NUL byte: character_not_in_repertoire, 22021; or an
+ * untranslatable character, 22P05) as the client mistake it is. The edge refuses such input first
+ * (http/hostile-input.ts); this is the last line of defence, so that it can never become a 500.
+ */
+export function unstorableText(err: unknown): AppError | null {
+  const state = sqlState(err);
+  if (state === "22021" || state === "22P05")
+    return new AppError("bad_request", "the request holds a character that cannot be stored (NUL)");
   return null;
 }
 

@@ -247,6 +247,91 @@ export const OBJECTS_SCHEMA: Schema = {
       name: "job results",
       up: "ALTER TABLE jobs ADD COLUMN result TEXT;",
     },
+    {
+      version: 3,
+      name: "enrollment",
+      // A user whose token was ever used has authenticated with a credential of its own.
+      up: `
+        ALTER TABLE users ADD COLUMN enrolled_at INTEGER;
+        ALTER TABLE tokens ADD COLUMN issued_by TEXT;
+        UPDATE users SET enrolled_at = (SELECT min(t.last_used) FROM tokens t WHERE t.uid = users.uid);
+      `,
+    },
+    {
+      version: 4,
+      name: "access keys",
+      // S3 access keys: SigV4 needs the secret itself, so it is kept wrapped under the user's KEK.
+      up: `
+        CREATE TABLE access_keys (
+          id TEXT PRIMARY KEY,
+          uid TEXT NOT NULL REFERENCES users (uid) ON DELETE CASCADE,
+          label TEXT,
+          scopes TEXT NOT NULL,
+          kek_version INTEGER NOT NULL,
+          wrapped_secret BLOB NOT NULL,
+          created INTEGER NOT NULL,
+          last_used INTEGER,
+          expires_at INTEGER,
+          issued_by TEXT
+        ) STRICT;
+        CREATE INDEX access_keys_by_uid ON access_keys (uid);
+      `,
+    },
+    {
+      version: 5,
+      name: "s3 objects",
+      // Buckets, multipart uploads and their parts, the parts and manifest of completed multipart
+      // objects, and each object's sealed metadata record (docs/FORMAT.md, "Sealed records").
+      up: `
+        ALTER TABLE objects ADD COLUMN sealed_meta BLOB;
+
+        CREATE TABLE buckets (
+          owner TEXT NOT NULL REFERENCES users (uid),
+          name TEXT NOT NULL,
+          created INTEGER NOT NULL,
+          PRIMARY KEY (owner, name)
+        ) STRICT;
+
+        CREATE TABLE multipart_uploads (
+          upload_id TEXT PRIMARY KEY,
+          owner TEXT NOT NULL REFERENCES users (uid),
+          id TEXT NOT NULL,
+          write_id BLOB NOT NULL UNIQUE,
+          format_version INTEGER NOT NULL,
+          suite INTEGER NOT NULL,
+          segment_size INTEGER NOT NULL,
+          kek_version INTEGER NOT NULL,
+          wrapped_dek BLOB NOT NULL,
+          content_type TEXT NOT NULL,
+          sealed_meta BLOB,
+          created INTEGER NOT NULL
+        ) STRICT;
+        CREATE INDEX multipart_uploads_list ON multipart_uploads (owner, id, upload_id);
+        CREATE INDEX multipart_uploads_by_age ON multipart_uploads (created);
+
+        CREATE TABLE multipart_parts (
+          upload_id TEXT NOT NULL REFERENCES multipart_uploads (upload_id) ON DELETE CASCADE,
+          number INTEGER NOT NULL,
+          write_id BLOB NOT NULL UNIQUE,
+          size INTEGER NOT NULL,
+          sealed_info BLOB NOT NULL,
+          created INTEGER NOT NULL,
+          PRIMARY KEY (upload_id, number)
+        ) STRICT;
+
+        CREATE TABLE object_parts (
+          write_id BLOB NOT NULL,
+          number INTEGER NOT NULL,
+          part_write_id BLOB NOT NULL UNIQUE,
+          PRIMARY KEY (write_id, number)
+        ) STRICT;
+
+        CREATE TABLE manifests (
+          write_id BLOB PRIMARY KEY,
+          sealed BLOB NOT NULL
+        ) STRICT;
+      `,
+    },
   ],
 };
 

@@ -2,49 +2,26 @@
 // database of its own), so that the keys are backed up and restored apart from the objects and
 // restoring objects never brings back a destroyed key.
 import { AppError } from "../../errors.js";
+import type { KeyStore } from "../key-store.js";
+import type { KekRewrap, KekVersionRecord, UserKeyState } from "../records.js";
+import { fromState, postgresRows, toState } from "../row-mapping.js";
 import type * as Rows from "../rows.js";
-import { postgresRows, type StateRow, toState } from "../rows.js";
-import type { KekRewrap, KekVersionRecord, KeyStore, UserKeyState } from "../store.js";
-import { KEYS_SCHEMA, migrate } from "./migrations.js";
-import { PgDatabase } from "./pg-database.js";
+import { KEK_VERSIONS, pgInsert, USER_KEYS, valuesOf } from "../rows.js";
+import type { PgDatabase } from "./pg-database.js";
 import { isConstraint } from "./pg-errors.js";
 
-export const DEFAULT_KEYS_SCHEMA = "sse_keys";
-
-export interface PostgresKeyStoreOptions {
-  /** Schema of the tables (default sse_keys). */
-  schema?: string;
-  /** Most connections of this process (default 4: keys are read rarely, they are cached). */
-  poolSize?: number;
-  onError?: (err: unknown, what: string) => void;
-}
-
 type KekRow = Rows.KekRow<Date>;
-const { toKek } = postgresRows;
+const { toKek, fromKek } = postgresRows;
 
-const KEK_COLUMNS = "owner, version, root_version, wrapped_kek, created";
+const INSERT_KEK = pgInsert(KEK_VERSIONS);
+const kekValues = (rec: KekVersionRecord) => valuesOf(KEK_VERSIONS.names, fromKek(rec));
 
 export class PostgresKeyStore implements KeyStore {
   readonly #db: PgDatabase;
   readonly #onError: (err: unknown, what: string) => void;
 
-  static async open(url: string, opts: PostgresKeyStoreOptions = {}): Promise<PostgresKeyStore> {
-    const db = new PgDatabase({
-      url,
-      schema: opts.schema ?? DEFAULT_KEYS_SCHEMA,
-      max: opts.poolSize ?? 4,
-      onIdleError: (err) => opts.onError?.(err, "idle database connection"),
-    });
-    try {
-      await migrate(db, KEYS_SCHEMA);
-    } catch (err) {
-      await db.close().catch(() => undefined);
-      throw err;
-    }
-    return new PostgresKeyStore(db, opts.onError ?? (() => undefined));
-  }
-
-  private constructor(db: PgDatabase, onError: (err: unknown, what: string) => void) {
+  /** `onError`: a VACUUM after erasing keys that failed (best effort), for the log. */
+  constructor(db: PgDatabase, onError: (err: unknown, what: string) => void) {
     this.#db = db;
     this.#onError = onError;
   }
@@ -52,14 +29,8 @@ export class PostgresKeyStore implements KeyStore {
   async createUserKey(state: UserKeyState, first: KekVersionRecord): Promise<void> {
     try {
       await this.#db.tx("durable", async (q) => {
-        await q.query(
-          "INSERT INTO user_keys (owner, primary_version, min_decryption_version) VALUES ($1, $2, $3)",
-          [state.owner, state.primaryVersion, state.minDecryptionVersion],
-        );
-        await q.query(
-          `INSERT INTO kek_versions (${KEK_COLUMNS}) VALUES ($1, $2, $3, $4, $5)`,
-          kekValues(first),
-        );
+        await q.query(pgInsert(USER_KEYS), valuesOf(USER_KEYS.names, fromState(state)));
+        await q.query(INSERT_KEK, kekValues(first));
       });
     } catch (err) {
       if (isConstraint(err, "unique")) throw new AppError("conflict", "the user already has a key");
@@ -68,8 +39,8 @@ export class PostgresKeyStore implements KeyStore {
   }
 
   async getUserKeyState(owner: string): Promise<UserKeyState | null> {
-    const [row] = await this.#db.query<StateRow>(
-      "SELECT owner, primary_version, min_decryption_version FROM user_keys WHERE owner = $1",
+    const [row] = await this.#db.query<Rows.StateRow>(
+      `SELECT ${USER_KEYS.list} FROM user_keys WHERE owner = $1`,
       [owner],
     );
     return row ? toState(row) : null;
@@ -77,7 +48,7 @@ export class PostgresKeyStore implements KeyStore {
 
   async listKekVersions(owner: string): Promise<KekVersionRecord[]> {
     const rows = await this.#db.query<KekRow>(
-      `SELECT ${KEK_COLUMNS} FROM kek_versions WHERE owner = $1 ORDER BY version`,
+      `SELECT ${KEK_VERSIONS.list} FROM kek_versions WHERE owner = $1 ORDER BY version`,
       [owner],
     );
     return rows.map(toKek);
@@ -85,7 +56,7 @@ export class PostgresKeyStore implements KeyStore {
 
   async getKekVersion(owner: string, version: number): Promise<KekVersionRecord | null> {
     const [row] = await this.#db.query<KekRow>(
-      `SELECT ${KEK_COLUMNS} FROM kek_versions WHERE owner = $1 AND version = $2`,
+      `SELECT ${KEK_VERSIONS.list} FROM kek_versions WHERE owner = $1 AND version = $2`,
       [owner, version],
     );
     return row ? toKek(row) : null;
@@ -94,10 +65,7 @@ export class PostgresKeyStore implements KeyStore {
   async addKekVersion(rec: KekVersionRecord): Promise<void> {
     try {
       await this.#db.tx("durable", async (q) => {
-        await q.query(
-          `INSERT INTO kek_versions (${KEK_COLUMNS}) VALUES ($1, $2, $3, $4, $5)`,
-          kekValues(rec),
-        );
+        await q.query(INSERT_KEK, kekValues(rec));
         await q.query("UPDATE user_keys SET primary_version = $1 WHERE owner = $2", [rec.version, rec.owner]);
       });
     } catch (err) {
@@ -142,10 +110,10 @@ export class PostgresKeyStore implements KeyStore {
     if (limit <= 0) return [];
     // Two range scans of (root_version, owner, version) instead of a full scan for `<>`.
     const rows = await this.#db.query<KekRow>(
-      `(SELECT ${KEK_COLUMNS} FROM kek_versions WHERE root_version < $1
+      `(SELECT ${KEK_VERSIONS.list} FROM kek_versions WHERE root_version < $1
         ORDER BY root_version, owner, version LIMIT $2)
        UNION ALL
-       (SELECT ${KEK_COLUMNS} FROM kek_versions WHERE root_version > $1
+       (SELECT ${KEK_VERSIONS.list} FROM kek_versions WHERE root_version > $1
         ORDER BY root_version, owner, version LIMIT $2)
        ORDER BY root_version, owner, version LIMIT $2`,
       [rootVersion, limit],
@@ -180,16 +148,4 @@ export class PostgresKeyStore implements KeyStore {
       .withConnection((q) => q.query("VACUUM kek_versions, user_keys"))
       .catch((err: unknown) => this.#onError(err, "VACUUM after erasing keys"));
   }
-
-  async ping(): Promise<void> {
-    await this.#db.query("SELECT 1");
-  }
-
-  async close(): Promise<void> {
-    await this.#db.close();
-  }
-}
-
-function kekValues(rec: KekVersionRecord): unknown[] {
-  return [rec.owner, rec.version, rec.rootVersion, rec.wrappedKek, rec.created];
 }

@@ -2,33 +2,20 @@
 import { randomBytes } from "node:crypto";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { StorageUnavailableError } from "../../src/errors.js";
-import type { KekVersionRecord, KeyStore, UserKeyState } from "../../src/store/store.js";
-import { expectCode } from "./object-store.contract.js";
+import type { KeyStore } from "../../src/store/key-store.js";
+import type { KekVersionRecord, UserKeyState } from "../../src/store/records.js";
+import { expectCode } from "./assertions.js";
+import { type KeysFixture, kek } from "./fixtures.js";
 
-export interface KeyStoreFixture {
-  store: KeyStore;
-  cleanup(): Promise<void>;
-}
-
-export function kek(owner: string, version: number, rootVersion = 1): KekVersionRecord {
-  return {
-    owner,
-    version,
-    rootVersion,
-    wrappedKek: randomBytes(72),
-    created: new Date(1_700_000_000_000 + version),
-  };
-}
-
-export function keyStoreContract(name: string, factory: () => Promise<KeyStoreFixture>): void {
+export function keyStoreContract(name: string, factory: () => Promise<KeysFixture>): void {
   describe(`KeyStore contract: ${name}`, () => {
-    let fx: KeyStoreFixture;
+    let fx: KeysFixture;
     let store: KeyStore;
     const state = (owner: string): UserKeyState => ({ owner, primaryVersion: 1, minDecryptionVersion: 1 });
 
     beforeEach(async () => {
       fx = await factory();
-      store = fx.store;
+      store = fx.db.keys;
     });
     afterEach(async () => {
       await fx.cleanup();
@@ -149,14 +136,14 @@ export function keyStoreContract(name: string, factory: () => Promise<KeyStoreFi
     });
 
     it("pings, and reports StorageUnavailableError once closed", async () => {
-      await store.ping();
-      await store.close();
-      await expect(store.ping()).rejects.toBeInstanceOf(StorageUnavailableError);
+      await fx.db.ping();
+      await fx.db.close();
+      await expect(fx.db.ping()).rejects.toBeInstanceOf(StorageUnavailableError);
       await expect(store.getUserKeyState("alice")).rejects.toBeInstanceOf(StorageUnavailableError);
       await expect(store.createUserKey(state("x"), kek("x", 1))).rejects.toBeInstanceOf(
         StorageUnavailableError,
       );
-      await store.close();
+      await fx.db.close();
     });
   });
 }

@@ -1,37 +1,37 @@
-// The embedded KeyStore: wrapped KEK versions in their own file (keys.db), with secure_delete so that a
-// destroyed key is overwritten in the file and a truncating checkpoint so that no copy stays in the WAL.
+// The KeyStore on keys.db, a file of its own: with secure_delete, so that a destroyed key is
+// overwritten in the file, and a truncating checkpoint, so that no copy stays in the WAL. Every
+// write here is a key change and commits durably.
 import { AppError, StorageUnavailableError } from "../../errors.js";
+import type { KeyStore } from "../key-store.js";
+import type { KekRewrap, KekVersionRecord, UserKeyState } from "../records.js";
+import { fromState, sqliteRows, toState } from "../row-mapping.js";
 import type * as Rows from "../rows.js";
-import { type StateRow, sqliteRows, toState } from "../rows.js";
-import type { KekRewrap, KekVersionRecord, KeyStore, UserKeyState } from "../store.js";
-import { type EmergencySpace, withEmergencyRoom } from "./emergency-space.js";
-import { type Db, isConstraint, KEYS_SCHEMA, openDatabase, storageFault } from "./migrations.js";
+import { KEK_VERSIONS, sqliteInsert, USER_KEYS } from "../rows.js";
+import type { SqliteDatabase } from "./database.js";
+import { isConstraint } from "./migrations.js";
 
 type KekRow = Rows.KekRow<number>;
-const { toKek } = sqliteRows;
+const { toKek, fromKek } = sqliteRows;
 
-const KEK_COLUMNS = "owner, version, root_version, wrapped_kek, created";
-
-function prepareStatements(db: Db) {
+function prepareStatements(db: SqliteDatabase) {
   const p = db.prepare.bind(db);
   return {
-    ping: p("SELECT 1"),
-    insertState: p("INSERT INTO user_keys (owner, primary_version, min_decryption_version) VALUES (?, ?, ?)"),
-    getState: p("SELECT owner, primary_version, min_decryption_version FROM user_keys WHERE owner = ?"),
+    insertState: p(sqliteInsert(USER_KEYS)),
+    getState: p(`SELECT ${USER_KEYS.list} FROM user_keys WHERE owner = ?`),
     setPrimary: p("UPDATE user_keys SET primary_version = ? WHERE owner = ?"),
     raiseMin: p(
       "UPDATE user_keys SET min_decryption_version = max(min_decryption_version, ?) WHERE owner = ?",
     ),
-    insertKek: p(`INSERT INTO kek_versions (${KEK_COLUMNS}) VALUES (?, ?, ?, ?, ?)`),
-    listKeks: p(`SELECT ${KEK_COLUMNS} FROM kek_versions WHERE owner = ? ORDER BY version`),
-    getKek: p(`SELECT ${KEK_COLUMNS} FROM kek_versions WHERE owner = ? AND version = ?`),
+    insertKek: p(sqliteInsert(KEK_VERSIONS)),
+    listKeks: p(`SELECT ${KEK_VERSIONS.list} FROM kek_versions WHERE owner = ? ORDER BY version`),
+    getKek: p(`SELECT ${KEK_VERSIONS.list} FROM kek_versions WHERE owner = ? AND version = ?`),
     rewrap: p("UPDATE kek_versions SET root_version = ?, wrapped_kek = ? WHERE owner = ? AND version = ?"),
     // Two range scans of (root_version, owner, version) instead of a full scan for `<>`.
     wrappedBelow: p(
-      `SELECT ${KEK_COLUMNS} FROM kek_versions WHERE root_version < ? ORDER BY root_version, owner, version LIMIT ?`,
+      `SELECT ${KEK_VERSIONS.list} FROM kek_versions WHERE root_version < ? ORDER BY root_version, owner, version LIMIT ?`,
     ),
     wrappedAbove: p(
-      `SELECT ${KEK_COLUMNS} FROM kek_versions WHERE root_version > ? ORDER BY root_version, owner, version LIMIT ?`,
+      `SELECT ${KEK_VERSIONS.list} FROM kek_versions WHERE root_version > ? ORDER BY root_version, owner, version LIMIT ?`,
     ),
     deleteKeks: p("DELETE FROM kek_versions WHERE owner = ?"),
     deleteKeksBelow: p("DELETE FROM kek_versions WHERE owner = ? AND version < ?"),
@@ -41,44 +41,19 @@ function prepareStatements(db: Db) {
 }
 
 export class SqliteKeyStore implements KeyStore {
-  readonly #db: Db;
+  readonly #db: SqliteDatabase;
   readonly #s: ReturnType<typeof prepareStatements>;
-  #closed = false;
 
-  static open(file: string, opts: { emergency?: EmergencySpace } = {}): SqliteKeyStore {
-    // Small rows: the default page size; every write here is a key change and stays synchronous=FULL.
-    return new SqliteKeyStore(
-      openDatabase(file, KEYS_SCHEMA, { pageSize: 4096, walAutocheckpointPages: 1000, secureDelete: true }),
-      opts.emergency ?? null,
-    );
-  }
-
-  private constructor(
-    db: Db,
-    /** Key changes go on when the disk is full: they may use the emergency space (emergency-space.ts). */
-    private readonly emergency: EmergencySpace | null,
-  ) {
+  constructor(db: SqliteDatabase) {
     this.#db = db;
     this.#s = prepareStatements(db);
   }
 
-  #guard<T>(fn: () => T): T {
-    try {
-      return fn();
-    } catch (err) {
-      throw storageFault(err) ?? err;
-    }
-  }
-
-  #write<T>(fn: () => T): T {
-    return this.#guard(() => withEmergencyRoom(this.emergency, () => this.#db.transaction(fn).immediate()));
-  }
-
   async createUserKey(state: UserKeyState, first: KekVersionRecord): Promise<void> {
     try {
-      this.#write(() => {
-        this.#s.insertState.run(state.owner, state.primaryVersion, state.minDecryptionVersion);
-        this.#insertKek(first);
+      this.#db.durable(() => {
+        this.#s.insertState.run(fromState(state));
+        this.#s.insertKek.run(fromKek(first));
       });
     } catch (err) {
       if (isConstraint(err, "PRIMARYKEY", "UNIQUE"))
@@ -87,28 +62,24 @@ export class SqliteKeyStore implements KeyStore {
     }
   }
 
-  #insertKek(rec: KekVersionRecord): void {
-    this.#s.insertKek.run(rec.owner, rec.version, rec.rootVersion, rec.wrappedKek, rec.created.getTime());
-  }
-
   async getUserKeyState(owner: string): Promise<UserKeyState | null> {
-    const row = this.#guard(() => this.#s.getState.get(owner)) as StateRow | undefined;
+    const row = this.#db.guard(() => this.#s.getState.get(owner)) as Rows.StateRow | undefined;
     return row ? toState(row) : null;
   }
 
   async listKekVersions(owner: string): Promise<KekVersionRecord[]> {
-    return (this.#guard(() => this.#s.listKeks.all(owner)) as KekRow[]).map(toKek);
+    return (this.#db.guard(() => this.#s.listKeks.all(owner)) as KekRow[]).map(toKek);
   }
 
   async getKekVersion(owner: string, version: number): Promise<KekVersionRecord | null> {
-    const row = this.#guard(() => this.#s.getKek.get(owner, version)) as KekRow | undefined;
+    const row = this.#db.guard(() => this.#s.getKek.get(owner, version)) as KekRow | undefined;
     return row ? toKek(row) : null;
   }
 
   async addKekVersion(rec: KekVersionRecord): Promise<void> {
     try {
-      this.#write(() => {
-        this.#insertKek(rec);
+      this.#db.durable(() => {
+        this.#s.insertKek.run(fromKek(rec));
         this.#s.setPrimary.run(rec.version, rec.owner);
       });
     } catch (err) {
@@ -120,7 +91,7 @@ export class SqliteKeyStore implements KeyStore {
   }
 
   async retireKekVersionsBelow(owner: string, version: number): Promise<void> {
-    const { changes } = this.#write(() => {
+    const { changes } = this.#db.durable(() => {
       const r = this.#s.raiseMin.run(version, owner);
       if (r.changes > 0) this.#s.deleteKeksBelow.run(owner, version);
       return r;
@@ -132,14 +103,14 @@ export class SqliteKeyStore implements KeyStore {
   async rewrapKekVersions(rewraps: readonly KekRewrap[]): Promise<void> {
     if (rewraps.length === 0) return;
     // No error when a version is gone: the user was deleted while the root rotation ran.
-    this.#write(() => {
+    this.#db.durable(() => {
       for (const r of rewraps) this.#s.rewrap.run(r.rootVersion, r.wrappedKek, r.owner, r.version);
     });
   }
 
   async kekVersionsNotWrappedBy(rootVersion: number, limit: number): Promise<KekVersionRecord[]> {
     if (limit <= 0) return [];
-    const rows = this.#guard(() => {
+    const rows = this.#db.guard(() => {
       const below = this.#s.wrappedBelow.all(rootVersion, limit) as KekRow[];
       if (below.length >= limit) return below;
       return below.concat(this.#s.wrappedAbove.all(rootVersion, limit - below.length) as KekRow[]);
@@ -148,11 +119,11 @@ export class SqliteKeyStore implements KeyStore {
   }
 
   async countKekVersionsNotWrappedBy(rootVersion: number): Promise<number> {
-    return this.#guard(() => this.#s.countNotWrappedBy.get(rootVersion)) as number;
+    return this.#db.guard(() => this.#s.countNotWrappedBy.get(rootVersion)) as number;
   }
 
   async destroyUserKeys(owner: string): Promise<void> {
-    this.#write(() => {
+    this.#db.durable(() => {
       this.#s.deleteKeks.run(owner);
       this.#s.deleteState.run(owner);
     });
@@ -162,20 +133,10 @@ export class SqliteKeyStore implements KeyStore {
   #checkpoint(): void {
     // secure_delete zeroed the freed pages in the WAL; copy them over the file and drop the WAL so
     // neither the file nor the log keeps the old bytes.
-    const [res] = this.#guard(() => this.#db.pragma("wal_checkpoint(TRUNCATE)")) as { busy: number }[];
+    const [res] = this.#db.pragma("wal_checkpoint(TRUNCATE)") as { busy: number }[];
     if (res?.busy !== 0) {
       // Retrying is safe: the rows are gone, only the checkpoint is left to do.
       throw new StorageUnavailableError(new Error("keys.db checkpoint was blocked by another connection"));
     }
-  }
-
-  async ping(): Promise<void> {
-    this.#guard(() => this.#s.ping.get());
-  }
-
-  async close(): Promise<void> {
-    if (this.#closed) return;
-    this.#closed = true;
-    this.#guard(() => this.#db.close());
   }
 }

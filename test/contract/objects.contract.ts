@@ -1,106 +1,16 @@
-// The ObjectStore contract: every adapter runs this suite unchanged. It talks only to the port.
+// The ObjectStore contract: every adapter runs this suite unchanged. It talks only to the ports
+// (the account port creates the owners objects refer to).
 import { randomBytes } from "node:crypto";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { beforeEach, describe, expect, it } from "vitest";
 import { AppError, StorageUnavailableError } from "../../src/errors.js";
-import type {
-  JobRecord,
-  ObjectMeta,
-  ObjectStore,
-  TokenRecord,
-  UserRecord,
-  WriteCondition,
-} from "../../src/store/store.js";
+import type { WriteCondition } from "../../src/store/object-store.js";
+import type { ObjectMeta } from "../../src/store/records.js";
+import { expectCode, expectSegments } from "./assertions.js";
+import { freshObjectsDatabase, newMeta, newUser, type ObjectsFixture, seg } from "./fixtures.js";
 
-export interface ObjectStoreFixture {
-  store: ObjectStore;
-  cleanup(): Promise<void>;
-}
-
-const seg = (n: number, size = 64) => Buffer.alloc(size, n);
-
-let uidCounter = 0;
-export function newUser(overrides: Partial<UserRecord> = {}): UserRecord {
-  uidCounter++;
-  return {
-    uid: `uid-${uidCounter}-${randomBytes(4).toString("hex")}`,
-    name: `user${uidCounter}-${randomBytes(3).toString("hex")}`,
-    role: "user",
-    created: new Date(1_700_000_000_000),
-    ...overrides,
-  };
-}
-
-export function newMeta(owner: string, id: string, overrides: Partial<ObjectMeta> = {}): ObjectMeta {
-  return {
-    owner,
-    id,
-    kind: "blob",
-    size: 10,
-    contentType: "application/octet-stream",
-    etag: `"${randomBytes(8).toString("hex")}"`,
-    created: new Date(1_700_000_001_000),
-    modified: new Date(1_700_000_001_000),
-    writeId: randomBytes(16),
-    formatVersion: 1,
-    suite: 1,
-    segmentSize: 65536,
-    kekVersion: 1,
-    wrappedDek: randomBytes(72),
-    ...overrides,
-  };
-}
-
-function newJob(owner: string, overrides: Partial<JobRecord> = {}): JobRecord {
-  const at = new Date(1_700_000_002_000);
-  return {
-    id: `job-${randomBytes(6).toString("hex")}`,
-    kind: "rewrap",
-    owner,
-    target: owner,
-    state: "running",
-    done: 0,
-    total: 10,
-    error: null,
-    cursor: null,
-    result: null,
-    created: at,
-    updated: at,
-    ...overrides,
-  };
-}
-
-/** Compares segment lists by bytes (deep equality on large Buffers is slow). */
-export function expectSegments(got: Buffer[], want: Buffer[]): void {
-  expect(got.map((b) => b.length)).toEqual(want.map((b) => b.length));
-  for (const [i, b] of got.entries()) expect(b.equals(want[i]!), `segment ${i} differs`).toBe(true);
-}
-
-/** Awaits a rejection and checks it is an AppError with this code (shared by the contract suites). */
-export async function expectCode(p: Promise<unknown>, code: string): Promise<void> {
-  const err = await p.then(
-    () => null,
-    (e: unknown) => e,
-  );
-  expect(err, `expected a rejection with code ${code}`).toBeInstanceOf(AppError);
-  expect((err as AppError).code).toBe(code);
-}
-
-export function objectStoreContract(name: string, factory: () => Promise<ObjectStoreFixture>): void {
+export function objectStoreContract(name: string, factory: () => Promise<ObjectsFixture>): void {
   describe(`ObjectStore contract: ${name}`, () => {
-    let fx: ObjectStoreFixture;
-    let store: ObjectStore;
-    let owner: string;
-
-    beforeEach(async () => {
-      fx = await factory();
-      store = fx.store;
-      const u = newUser();
-      await store.createUser(u);
-      owner = u.uid;
-    });
-    afterEach(async () => {
-      await fx.cleanup();
-    });
+    const { owner, objects: store, accounts, db } = freshObjectsDatabase(factory);
 
     /** A committed object whose data went through beginUpload/appendSegments. */
     async function putStreamed(
@@ -167,7 +77,7 @@ export function objectStoreContract(name: string, factory: () => Promise<ObjectS
 
       it("keys objects by (owner, id)", async () => {
         const other = newUser();
-        await store.createUser(other);
+        await accounts.createUser(other);
         await putInline("x", { size: 1 });
         await putInline("x", { owner: other.uid, size: 2 });
         expect((await store.getObject(owner, "x"))?.size).toBe(1);
@@ -196,57 +106,6 @@ export function objectStoreContract(name: string, factory: () => Promise<ObjectS
       it("rejects an owner that does not exist", async () => {
         await expectCode(store.commitObject(newMeta("no-such-user", "x"), {}, [seg(1)]), "not_found");
         await expectCode(store.beginUpload("no-such-user", "x", randomBytes(16)), "not_found");
-      });
-    });
-
-    describe("exclusively", () => {
-      it("confirms the exclusion it holds", async () => {
-        expect(
-          await store.exclusively("x", async (held) => {
-            await held.confirm();
-            return "held";
-          }),
-        ).toBe("held");
-      });
-
-      it("runs callers of one name one at a time; other names do not wait; errors pass through", async () => {
-        const log: string[] = [];
-        let release!: () => void;
-        const held = new Promise<void>((r) => {
-          release = r;
-        });
-        const first = store.exclusively("x", async () => {
-          log.push("first in");
-          await held;
-          log.push("first out");
-          return 1;
-        });
-        await new Promise((r) => setTimeout(r, 50));
-        // Settled into a value at once: it may fail before the test gets to look at it.
-        const second = store
-          .exclusively("x", async () => {
-            log.push("second");
-            throw new Error("boom");
-          })
-          .then(
-            () => null,
-            (err: unknown) => err,
-          );
-        const third = store.exclusively("x", async () => {
-          log.push("third");
-          return 3;
-        });
-        // Another name runs at once, and may use the store meanwhile.
-        expect(await store.exclusively("y", async () => (await store.listUsers()).length)).toBeGreaterThan(0);
-        await new Promise((r) => setTimeout(r, 50));
-        expect(log).toEqual(["first in"]);
-        release();
-        expect(await first).toBe(1);
-        expect(await second).toEqual(new Error("boom"));
-        expect(await third).toBe(3);
-        // The waiters run after the holder (in which order among themselves is not promised).
-        expect(log.slice(0, 2)).toEqual(["first in", "first out"]);
-        expect(log.slice(2).sort()).toEqual(["second", "third"]);
       });
     });
 
@@ -416,7 +275,7 @@ export function objectStoreContract(name: string, factory: () => Promise<ObjectS
       it("maxIntegerId is the greatest canonical integer, or null", async () => {
         expect(await store.maxIntegerId(owner)).toBe(10);
         const other = newUser();
-        await store.createUser(other);
+        await accounts.createUser(other);
         expect(await store.maxIntegerId(other.uid)).toBeNull();
         await putInline("abc", { owner: other.uid });
         await putInline("9007199254740993", { owner: other.uid });
@@ -608,7 +467,7 @@ export function objectStoreContract(name: string, factory: () => Promise<ObjectS
         const b = (await putInline("b")).meta;
         const c = (await putInline("c")).meta;
         const other = newUser();
-        await store.createUser(other);
+        await accounts.createUser(other);
         const theirs = (await putInline("a", { owner: other.uid })).meta;
         await putInline("b"); // replaced: its write id changed
         await store.deleteObject(owner, "c");
@@ -655,82 +514,11 @@ export function objectStoreContract(name: string, factory: () => Promise<ObjectS
       });
     });
 
-    describe("users and tokens", () => {
-      const token = (uid: string, over: Partial<TokenRecord> = {}): TokenRecord => ({
-        id: `tok_${randomBytes(6).toString("hex")}`,
-        uid,
-        label: "laptop",
-        scopes: ["read", "write"],
-        secretHash: randomBytes(32),
-        created: new Date(1_700_000_003_000),
-        lastUsed: null,
-        expiresAt: new Date(1_900_000_000_000),
-        ...over,
-      });
-
-      it("creates, finds and lists users; names are unique", async () => {
-        const u = newUser({ role: "admin" });
-        await store.createUser(u);
-        expect(await store.getUserByName(u.name)).toEqual(u);
-        expect(await store.getUserByUid(u.uid)).toEqual(u);
-        expect(await store.getUserByName("nobody")).toBeNull();
-        expect(await store.getUserByUid("nobody")).toBeNull();
-        expect(await store.countUsers()).toBe(2);
-        expect((await store.listUsers()).map((x) => x.uid).sort()).toEqual([owner, u.uid].sort());
-        await expectCode(store.createUser(newUser({ name: u.name })), "user_exists");
-        expect(await store.countUsers()).toBe(2);
-      });
-
-      it("stores tokens with their fields and touches lastUsed", async () => {
-        const t = token(owner);
-        await store.createToken(t);
-        expect(await store.getToken(t.id)).toEqual(t);
-        const bare = token(owner, { label: null, scopes: [], expiresAt: null });
-        await store.createToken(bare);
-        expect(await store.getToken(bare.id)).toEqual(bare);
-        expect((await store.listTokens(owner)).map((x) => x.id).sort()).toEqual([t.id, bare.id].sort());
-        const at = new Date(1_700_000_009_000);
-        await store.touchToken(t.id, at);
-        expect((await store.getToken(t.id))?.lastUsed?.getTime()).toBe(at.getTime());
-        expect(await store.getToken("nope")).toBeNull();
-        await expectCode(store.createToken(token("no-such-user")), "not_found");
-      });
-
-      it("finds a token with its user in one lookup, and neither once the user is gone", async () => {
-        const u = newUser({ role: "admin" });
-        await store.createUser(u);
-        const t = token(u.uid, { lastUsed: new Date(1_700_000_004_000) });
-        await store.createToken(t);
-        expect(await store.getTokenWithUser(t.id)).toEqual({ token: t, user: u });
-        expect(await store.getTokenWithUser("nope")).toBeNull();
-        await store.deleteToken(u.uid, t.id);
-        expect(await store.getTokenWithUser(t.id)).toBeNull();
-        const again = token(u.uid);
-        await store.createToken(again);
-        await store.deleteUser(u.uid);
-        expect(await store.getTokenWithUser(again.id)).toBeNull();
-      });
-
-      it("deletes a token only for its own user", async () => {
+    describe("deleting an owner's objects", () => {
+      it("deleteOwnerObjects removes the owner's objects, segments and uploads, and nothing else", async () => {
         const other = newUser();
-        await store.createUser(other);
-        const t = token(owner);
-        await store.createToken(t);
-        expect(await store.deleteToken(other.uid, t.id)).toBe(false);
-        expect(await store.deleteToken(owner, t.id)).toBe(true);
-        expect(await store.getToken(t.id)).toBeNull();
-        expect(await store.deleteToken(owner, t.id)).toBe(false);
-      });
-
-      it("deleteUser removes the user, its tokens, objects, segments and uploads, and nothing else", async () => {
-        const other = newUser();
-        await store.createUser(other);
+        await accounts.createUser(other);
         const keep = await putStreamed("keep", [seg(1)], {}, { owner: other.uid });
-        const otherToken = token(other.uid);
-        await store.createToken(otherToken);
-
-        const t = token(owner);
-        await store.createToken(t);
         const obj = await putStreamed("o", [seg(1), seg(2)]);
         const replaced = await putStreamed("o", [seg(3)]);
         const item = await putInline("1");
@@ -738,10 +526,7 @@ export function objectStoreContract(name: string, factory: () => Promise<ObjectS
         await store.beginUpload(owner, "up", up.writeId);
         await store.appendSegments(up.writeId, 0, [seg(5)]);
 
-        expect(await store.deleteUser(owner)).toBe(true);
-        expect(await store.getUserByUid(owner)).toBeNull();
-        expect(await store.getToken(t.id)).toBeNull();
-        expect(await store.listTokens(owner)).toEqual([]);
+        await store.deleteOwnerObjects(owner);
         expect(await store.getObject(owner, "o")).toBeNull();
         expect(await store.listObjects(owner, { limit: 10 })).toEqual([]);
         expect(await store.maxIntegerId(owner)).toBeNull();
@@ -752,91 +537,26 @@ export function objectStoreContract(name: string, factory: () => Promise<ObjectS
         // The write replaced before the deletion still goes through the reclaimer.
         await store.reclaim(new Set());
         expect(await store.readSegments(obj.meta.writeId, 0, 5)).toEqual([]);
-
-        expect(await store.getUserByUid(other.uid)).not.toBeNull();
-        expect(await store.getToken(otherToken.id)).not.toBeNull();
+        // The owner's account is the account store's to delete; another owner's objects stay.
+        expect(await accounts.getUserByUid(owner)).not.toBeNull();
+        expect(await store.getObject(other.uid, "keep")).not.toBeNull();
         expect(await store.readSegments(keep.meta.writeId, 0, 5)).toEqual([seg(1)]);
-        expect(await store.deleteUser(owner)).toBe(false);
-        expect(await store.countUsers()).toBe(1);
-      });
-    });
-
-    describe("jobs", () => {
-      it("creates, reads and patches jobs", async () => {
-        const job = newJob(owner);
-        await store.createJob(job);
-        expect(await store.getJob(job.id)).toEqual(job);
-        expect(await store.getJob("nope")).toBeNull();
-        await store.updateJob(job.id, { done: 4, cursor: "abc" });
-        let got = await store.getJob(job.id);
-        expect(got).toMatchObject({ state: "running", done: 4, total: 10, cursor: "abc", error: null });
-        expect(got!.updated.getTime()).toBeGreaterThan(job.updated.getTime());
-        await store.updateJob(job.id, { state: "failed", error: "boom", cursor: null });
-        got = await store.getJob(job.id);
-        expect(got).toMatchObject({ state: "failed", done: 4, error: "boom", cursor: null });
-        expect(got!.created.getTime()).toBe(job.created.getTime());
-        await expectCode(store.createJob(job), "conflict");
-      });
-
-      it("keeps a job's result, and patches it apart from the other fields", async () => {
-        const job = newJob(owner, { result: '{"damaged":[]}' });
-        await store.createJob(job);
-        expect((await store.getJob(job.id))?.result).toBe('{"damaged":[]}');
-        await store.updateJob(job.id, { done: 1 });
-        expect((await store.getJob(job.id))?.result).toBe('{"damaged":[]}');
-        const big = JSON.stringify({
-          damaged: Array.from({ length: 1000 }, (_, i) => ({ id: `x${i}`, error: "e" })),
-        });
-        await store.updateJob(job.id, { result: big, state: "done" });
-        expect(await store.getJob(job.id)).toMatchObject({ result: big, state: "done", done: 1 });
-        await store.updateJob(job.id, { result: null });
-        expect((await store.getJob(job.id))?.result).toBeNull();
-      });
-
-      it("a lease given back (renewJobLease with -1) can be claimed at once", async () => {
-        const job = newJob(owner);
-        await store.createJob(job);
-        expect((await store.claimJob("w1", 60_000))?.id).toBe(job.id);
-        expect(await store.renewJobLease(job.id, "w1", -1)).toBe(true);
-        expect((await store.claimJob("w2", 60_000))?.id).toBe(job.id);
-      });
-
-      it("claimJob hands a running job to one worker at a time", async () => {
-        expect(await store.claimJob("w1", 60_000)).toBeNull();
-        const job = newJob(owner);
-        await store.createJob(job);
-        await store.createJob(newJob(owner, { state: "done" }));
-        await store.createJob(newJob(owner, { state: "failed" }));
-        const claimed = await store.claimJob("w1", 60_000);
-        expect(claimed?.id).toBe(job.id);
-        expect(await store.claimJob("w2", 60_000)).toBeNull();
-        expect(await store.renewJobLease(job.id, "w2", 60_000)).toBe(false);
-        expect(await store.renewJobLease(job.id, "w1", 60_000)).toBe(true);
-      });
-
-      it("an expired lease can be taken over; the old worker then loses it", async () => {
-        const job = newJob(owner);
-        await store.createJob(job);
-        // A lease that ended in the past stands for a worker that died.
-        expect((await store.claimJob("w1", -1000))?.id).toBe(job.id);
-        expect((await store.claimJob("w2", 60_000))?.id).toBe(job.id);
-        expect(await store.renewJobLease(job.id, "w1", 60_000)).toBe(false);
-        expect(await store.claimJob("w3", 60_000)).toBeNull();
-        await store.updateJob(job.id, { state: "done" });
-        expect(await store.renewJobLease(job.id, "w2", 60_000)).toBe(false);
+        // Idempotent: a retry after a crash finishes the deletion.
+        await store.deleteOwnerObjects(owner);
+        expect(await store.sweepAbandonedUploads()).toBe(0);
       });
     });
 
     describe("lifecycle", () => {
       it("pings, and reports StorageUnavailableError once closed", async () => {
-        await store.ping();
-        await store.close();
-        await expect(store.ping()).rejects.toBeInstanceOf(StorageUnavailableError);
+        await db.ping();
+        await db.close();
+        await expect(db.ping()).rejects.toBeInstanceOf(StorageUnavailableError);
         await expect(store.getObject(owner, "x")).rejects.toBeInstanceOf(StorageUnavailableError);
         await expect(store.commitObject(newMeta(owner, "x"), {}, [seg(1)])).rejects.toBeInstanceOf(
           StorageUnavailableError,
         );
-        await store.close();
+        await db.close();
       });
     });
   });

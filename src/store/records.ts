@@ -1,0 +1,111 @@
+// The records the storage ports hand in and out: what a user, a token, an object, a job and a key
+// version are, apart from any database. The ports are object-store.ts, account-store.ts,
+// job-store.ts and key-store.ts; stores.ts bundles them.
+
+export type Role = "admin" | "user";
+export type Scope = "read" | "write";
+export type ObjectKind = "item" | "blob";
+
+export interface UserRecord {
+  /** Stable random id; objects and keys are bound to it, never to the (reusable) name. */
+  uid: string;
+  name: string;
+  role: Role;
+  created: Date;
+  /**
+   * When the user first authenticated with a credential of its own; null while it is enrolling
+   * (created, or reset, and not yet used). Admins may issue its credentials only while null.
+   */
+  enrolledAt: Date | null;
+}
+
+export interface TokenRecord {
+  /** Public id, part of the token string; shown in listings. */
+  id: string;
+  uid: string;
+  label: string | null;
+  scopes: Scope[];
+  /** Hash of the token's secret part; the secret itself is never stored. */
+  secretHash: Buffer;
+  created: Date;
+  lastUsed: Date | null;
+  expiresAt: Date | null;
+  /**
+   * Who issued it: a user name, `reset` (an admin's break-glass reset), `bootstrap` (the first
+   * start's admin token), or null for tokens issued before this was recorded.
+   */
+  issuedBy: string | null;
+}
+
+export interface ObjectMeta {
+  owner: string;
+  id: string;
+  kind: ObjectKind;
+  size: number;
+  contentType: string;
+  etag: string;
+  created: Date;
+  modified: Date;
+  /** Unique per write; binds the ciphertext to this write. 16 bytes. */
+  writeId: Buffer;
+  formatVersion: number;
+  suite: number;
+  segmentSize: number;
+  kekVersion: number;
+  wrappedDek: Buffer;
+}
+
+/** The key bookkeeping of one object: which write it holds and how its data key is wrapped. */
+export interface ObjectKeyInfo {
+  id: string;
+  writeId: Buffer;
+  kekVersion: number;
+  wrappedDek: Buffer;
+}
+
+/** One object's data key, rewrapped: applied only while the object still holds write `writeId`. */
+export type DekRewrap = ObjectKeyInfo;
+
+export type JobState = "running" | "done" | "failed";
+
+export interface JobRecord {
+  id: string;
+  kind: string;
+  /** uid of the user who started it (owner of the job). */
+  owner: string;
+  /** What it acts on (e.g. a user uid), kind-specific. */
+  target: string | null;
+  state: JobState;
+  done: number;
+  total: number;
+  error: string | null;
+  /** Where to resume after a crash, kind-specific. */
+  cursor: string | null;
+  /** What the job found so far (JSON text, kind-specific; e.g. verify's damaged objects). */
+  result: string | null;
+  created: Date;
+  updated: Date;
+}
+
+export interface KekVersionRecord {
+  owner: string;
+  version: number;
+  /** Root-key version that wrapped `wrappedKek`. */
+  rootVersion: number;
+  wrappedKek: Buffer;
+  created: Date;
+}
+
+export interface UserKeyState {
+  owner: string;
+  primaryVersion: number;
+  minDecryptionVersion: number;
+}
+
+/** A KEK version's new wrapping under a root version. */
+export interface KekRewrap {
+  owner: string;
+  version: number;
+  rootVersion: number;
+  wrappedKek: Buffer;
+}

@@ -1,0 +1,174 @@
+// The AccountStore on objects.db: users and their tokens, beside the objects that refer to them.
+import { AppError } from "../../errors.js";
+import { KeyedQueue } from "../../keyed-queue.js";
+import {
+  type AccountStore,
+  type CreateTokenOptions,
+  type HeldLock,
+  UserOwnsObjects,
+} from "../account-store.js";
+import { enrolledError } from "../enrolled.js";
+import type { TokenRecord, UserRecord } from "../records.js";
+import { sqliteRows } from "../row-mapping.js";
+import type * as Rows from "../rows.js";
+import { sqliteInsert, TOKEN_USER_COLUMNS, TOKENS, USERS } from "../rows.js";
+import type { SqliteDatabase } from "./database.js";
+import { isConstraint } from "./migrations.js";
+
+type UserRow = Rows.UserRow<number>;
+type TokenRow = Rows.TokenRow<number, string>;
+type TokenUserRow = Rows.TokenUserRow<number, string>;
+const { toUser, fromUser, toToken, fromToken, toTokenWithUser } = sqliteRows;
+
+/** The in-process exclusion of SQLite cannot be lost while the process runs. */
+const ALWAYS_HELD: HeldLock = { confirm: async () => undefined };
+
+function prepareStatements(db: SqliteDatabase) {
+  const p = db.prepare.bind(db);
+  return {
+    countUsers: p("SELECT count(*) FROM users").pluck(),
+    insertUser: p(sqliteInsert(USERS)),
+    userByName: p(`SELECT ${USERS.list} FROM users WHERE name = ?`),
+    userByUid: p(`SELECT ${USERS.list} FROM users WHERE uid = ?`),
+    listUsers: p(`SELECT ${USERS.list} FROM users ORDER BY name`),
+    userEnrolledAt: p("SELECT enrolled_at FROM users WHERE uid = ?"),
+    markEnrolled: p("UPDATE users SET enrolled_at = ? WHERE uid = ? AND enrolled_at IS NULL"),
+    unenroll: p("UPDATE users SET enrolled_at = NULL WHERE uid = ?"),
+    userExists: p("SELECT 1 FROM users WHERE uid = ?").pluck(),
+    deleteUserTokens: p("DELETE FROM tokens WHERE uid = ?"),
+    deleteUser: p("DELETE FROM users WHERE uid = ?"),
+
+    insertToken: p(sqliteInsert(TOKENS)),
+    getToken: p(`SELECT ${TOKENS.list} FROM tokens WHERE id = ?`),
+    tokenWithUser: p(
+      `SELECT ${TOKENS.of("t")}, ${TOKEN_USER_COLUMNS} FROM tokens t JOIN users u ON u.uid = t.uid WHERE t.id = ?`,
+    ),
+    listTokens: p(`SELECT ${TOKENS.list} FROM tokens WHERE uid = ? ORDER BY created, id`),
+    deleteToken: p("DELETE FROM tokens WHERE uid = ? AND id = ?"),
+    touchToken: p("UPDATE tokens SET last_used = ? WHERE id = ?"),
+  };
+}
+
+export class SqliteAccountStore implements AccountStore {
+  readonly #db: SqliteDatabase;
+  readonly #s: ReturnType<typeof prepareStatements>;
+  /** exclusively()'s callers, one at a time per name. */
+  readonly #exclusive = new KeyedQueue();
+
+  constructor(db: SqliteDatabase) {
+    this.#db = db;
+    this.#s = prepareStatements(db);
+  }
+
+  // --- users ---------------------------------------------------------------------------------------
+
+  async countUsers(): Promise<number> {
+    return this.#db.guard(() => this.#s.countUsers.get()) as number;
+  }
+
+  async createUser(user: UserRecord): Promise<void> {
+    try {
+      this.#db.durable(() => this.#s.insertUser.run(fromUser(user)));
+    } catch (err) {
+      if (isConstraint(err, "UNIQUE"))
+        throw new AppError("user_exists", "a user with this name already exists");
+      if (isConstraint(err, "PRIMARYKEY"))
+        throw new AppError("conflict", "a user with this uid already exists");
+      throw err;
+    }
+  }
+
+  async getUserByName(name: string): Promise<UserRecord | null> {
+    const row = this.#db.guard(() => this.#s.userByName.get(name)) as UserRow | undefined;
+    return row ? toUser(row) : null;
+  }
+
+  async getUserByUid(uid: string): Promise<UserRecord | null> {
+    const row = this.#db.guard(() => this.#s.userByUid.get(uid)) as UserRow | undefined;
+    return row ? toUser(row) : null;
+  }
+
+  async listUsers(): Promise<UserRecord[]> {
+    return (this.#db.guard(() => this.#s.listUsers.all()) as UserRow[]).map(toUser);
+  }
+
+  async markEnrolled(uid: string, at: Date): Promise<void> {
+    this.#db.durable(() => this.#s.markEnrolled.run(at.getTime(), uid));
+  }
+
+  async deleteUser(uid: string): Promise<boolean> {
+    const s = this.#s;
+    try {
+      return this.#db.durable(() => {
+        s.deleteUserTokens.run(uid);
+        return s.deleteUser.run(uid).changes > 0;
+      });
+    } catch (err) {
+      if (isConstraint(err, "FOREIGNKEY")) throw new UserOwnsObjects();
+      throw err;
+    }
+  }
+
+  // --- tokens --------------------------------------------------------------------------------------
+
+  async createToken(token: TokenRecord, opts: CreateTokenOptions = {}): Promise<void> {
+    const s = this.#s;
+    try {
+      this.#db.durable(() => {
+        if (opts.onlyWhileEnrolling) {
+          const row = s.userEnrolledAt.get(token.uid) as { enrolled_at: number | null } | undefined;
+          if (!row) throw new AppError("not_found", "the user does not exist");
+          if (row.enrolled_at !== null) throw enrolledError();
+        }
+        s.insertToken.run(fromToken(token));
+      });
+    } catch (err) {
+      if (isConstraint(err, "FOREIGNKEY")) throw new AppError("not_found", "the user does not exist");
+      if (isConstraint(err, "PRIMARYKEY", "UNIQUE"))
+        throw new AppError("conflict", "token id already exists");
+      throw err;
+    }
+  }
+
+  async resetUser(uid: string, token: TokenRecord): Promise<number | null> {
+    const s = this.#s;
+    return this.#db.durable(() => {
+      if (s.userExists.get(uid) === undefined) return null;
+      const revoked = s.deleteUserTokens.run(uid).changes;
+      s.unenroll.run(uid);
+      s.insertToken.run(fromToken(token));
+      return revoked;
+    });
+  }
+
+  async getToken(id: string): Promise<TokenRecord | null> {
+    const row = this.#db.guard(() => this.#s.getToken.get(id)) as TokenRow | undefined;
+    return row ? toToken(row) : null;
+  }
+
+  async getTokenWithUser(id: string): Promise<{ token: TokenRecord; user: UserRecord } | null> {
+    const row = this.#db.guard(() => this.#s.tokenWithUser.get(id)) as TokenUserRow | undefined;
+    return row ? toTokenWithUser(row) : null;
+  }
+
+  async listTokens(uid: string): Promise<TokenRecord[]> {
+    return (this.#db.guard(() => this.#s.listTokens.all(uid)) as TokenRow[]).map(toToken);
+  }
+
+  async deleteToken(uid: string, id: string): Promise<boolean> {
+    return this.#db.durable(() => this.#s.deleteToken.run(uid, id)).changes > 0;
+  }
+
+  async touchToken(id: string, at: Date): Promise<void> {
+    // Every request touches its token: an fsync each would cap the request rate; losing one is harmless.
+    this.#db.relaxed(() => this.#s.touchToken.run(at.getTime(), id));
+  }
+
+  // --- exclusion -----------------------------------------------------------------------------------
+
+  exclusively<T>(name: string, fn: (held: HeldLock) => Promise<T>): Promise<T> {
+    // One process owns the file: a queue per name in this process is enough, and it cannot be lost
+    // while the process runs.
+    return this.#exclusive.run(name, () => fn(ALWAYS_HELD));
+  }
+}

@@ -1,0 +1,321 @@
+// The ObjectStore on objects.db: metadata and ciphertext segments in one file, so that one
+// transaction covers both. better-sqlite3 is synchronous; long deletions run in small batches that
+// yield to the event loop between them.
+import { setImmediate as nextTick } from "node:timers/promises";
+import { AppError } from "../../errors.js";
+import { ID_HIGH, integerIdValue, prefixAdmitsIntegers } from "../id-order.js";
+import type {
+  CommitResult,
+  ListOptions,
+  ObjectForRead,
+  ObjectStore,
+  WriteCondition,
+} from "../object-store.js";
+import type { DekRewrap, ObjectKeyInfo, ObjectMeta } from "../records.js";
+import { sqliteRows, toKeyInfo } from "../row-mapping.js";
+import type * as Rows from "../rows.js";
+import { OBJECT_KEYS, OBJECTS, OBJECTS_REPLACED, OBJECTS_WRITTEN, sqliteInsert } from "../rows.js";
+import { checkCondition } from "../write-condition.js";
+import type { SqliteDatabase } from "./database.js";
+import { isConstraint } from "./migrations.js";
+
+/** Segments deleted per transaction when purging a write (~16 MiB, a few ms). */
+const PURGE_BATCH = 256;
+/** Below every safe integer, so `num > NO_NUM` selects all integer ids. */
+const NO_NUM = Number.MIN_SAFE_INTEGER - 1;
+const uploadGone = () => new AppError("conflict", "the upload no longer exists");
+const ownerMissing = () => new AppError("not_found", "the owner does not exist");
+const hex = (b: Buffer) => b.toString("hex");
+
+type ObjectRow = Rows.ObjectRow<number>;
+const { toMeta, fromMeta } = sqliteRows;
+
+function prepareStatements(db: SqliteDatabase) {
+  const p = db.prepare.bind(db);
+  return {
+    getObject: p(`SELECT ${OBJECTS.list} FROM objects WHERE owner = ? AND id = ?`),
+    getObjectForRead: p(
+      `SELECT ${OBJECTS.of("o")}, s.data AS segment FROM objects o
+       LEFT JOIN segments s ON o.size <= @inlineMax AND o.size <= o.segment_size
+                           AND s.write_id = o.write_id AND s.idx = 0
+       WHERE o.owner = @owner AND o.id = @id`,
+    ),
+    currentObject: p("SELECT etag, write_id, created FROM objects WHERE owner = ? AND id = ?"),
+    // INDEXED BY: the (owner, num, id) index gives both halves of the list order as range scans.
+    listIntegers: p(
+      `SELECT ${OBJECTS.list} FROM objects INDEXED BY objects_list
+       WHERE owner = @owner AND num > @after AND id >= @lo AND id < @hi ORDER BY num LIMIT @limit`,
+    ),
+    listStrings: p(
+      `SELECT ${OBJECTS.list} FROM objects INDEXED BY objects_list
+       WHERE owner = @owner AND num IS NULL AND id > @after AND id >= @lo AND id < @hi ORDER BY id LIMIT @limit`,
+    ),
+    maxIntegerId: p(
+      `SELECT num FROM objects INDEXED BY objects_list
+       WHERE owner = ? AND num IS NOT NULL ORDER BY num DESC LIMIT 1`,
+    ).pluck(),
+    insertObject: p(sqliteInsert(OBJECTS_WRITTEN)),
+    // `created` is left alone: it stays the first version's.
+    replaceObject: p(
+      `UPDATE objects SET ${OBJECTS_REPLACED.names.map((c) => `${c} = @${c}`).join(", ")}
+       WHERE owner = @owner AND id = @id`,
+    ),
+    deleteObject: p("DELETE FROM objects WHERE owner = ? AND id = ?"),
+    ownerWrites: p(
+      "SELECT write_id FROM objects WHERE owner = ? UNION ALL SELECT write_id FROM uploads WHERE owner = ?",
+    ).pluck(),
+    deleteOwnerObjects: p("DELETE FROM objects WHERE owner = ?"),
+    deleteOwnerUploads: p("DELETE FROM uploads WHERE owner = ?"),
+
+    insertUpload: p("INSERT INTO uploads (write_id, owner, id, started) VALUES (?, ?, ?, ?)"),
+    uploadExists: p("SELECT 1 FROM uploads WHERE write_id = ?").pluck(),
+    deleteUpload: p("DELETE FROM uploads WHERE write_id = ?"),
+    allUploads: p("SELECT write_id FROM uploads").pluck(),
+    insertSegment: p("INSERT INTO segments (write_id, idx, data) VALUES (?, ?, ?)"),
+    readSegments: p(
+      "SELECT data FROM segments WHERE write_id = ? AND idx >= ? AND idx < ? ORDER BY idx",
+    ).pluck(),
+    purgeSegments: p(
+      "DELETE FROM segments WHERE rowid IN (SELECT rowid FROM segments WHERE write_id = ? LIMIT ?)",
+    ),
+    trash: p("INSERT OR IGNORE INTO trash (write_id, trashed_at) VALUES (?, ?)"),
+    trashed: p("SELECT write_id FROM trash ORDER BY trashed_at").pluck(),
+    untrash: p("DELETE FROM trash WHERE write_id = ?"),
+
+    keyInfo: p(`SELECT ${OBJECT_KEYS.list} FROM objects WHERE owner = ? AND id > ? ORDER BY id LIMIT ?`),
+    updateWrappedDek: p(
+      `UPDATE objects SET kek_version = ?, wrapped_dek = ?
+       WHERE owner = ? AND id = ? AND write_id = ?`,
+    ),
+    countByKek: p("SELECT kek_version AS v, count(*) AS n FROM objects WHERE owner = ? GROUP BY kek_version"),
+  };
+}
+
+export class SqliteObjectStore implements ObjectStore {
+  readonly #db: SqliteDatabase;
+  readonly #s: ReturnType<typeof prepareStatements>;
+  /** Uploads begun by this instance and still open; the sweep spares them. */
+  readonly #live = new Set<string>();
+
+  constructor(db: SqliteDatabase) {
+    this.#db = db;
+    this.#s = prepareStatements(db);
+  }
+
+  /** Deletes a write's segments a batch at a time; false if stopped early (close, or no longer wanted). */
+  async #purge(writeId: Buffer, stillWanted: () => boolean = () => true): Promise<boolean> {
+    for (;;) {
+      if (this.#db.closing || !stillWanted()) return false;
+      const { changes } = this.#db.relaxed(() => this.#s.purgeSegments.run(writeId, PURGE_BATCH));
+      if (changes < PURGE_BATCH) return true;
+      await nextTick();
+    }
+  }
+
+  // --- objects -------------------------------------------------------------------------------------
+
+  async getObject(owner: string, id: string): Promise<ObjectMeta | null> {
+    const row = this.#db.guard(() => this.#s.getObject.get(owner, id)) as ObjectRow | undefined;
+    return row ? toMeta(row) : null;
+  }
+
+  async getObjectForRead(owner: string, id: string, inlineMax: number): Promise<ObjectForRead | null> {
+    const row = this.#db.guard(() => this.#s.getObjectForRead.get({ owner, id, inlineMax })) as
+      | (ObjectRow & { segment: Buffer | null })
+      | undefined;
+    return row ? { meta: toMeta(row), segment: row.segment } : null;
+  }
+
+  async listObjects(owner: string, opts: ListOptions): Promise<ObjectMeta[]> {
+    const limit = Math.max(0, Math.floor(opts.limit));
+    if (limit === 0) return [];
+    const prefix = opts.prefix ?? "";
+    const range = { lo: prefix, hi: prefix + ID_HIGH };
+    const afterNum = opts.after === undefined ? NO_NUM : integerIdValue(opts.after);
+    return this.#db.read(() => {
+      let rows: ObjectRow[] = [];
+      // An `after` that is a string lies past every integer id.
+      if (afterNum !== null && prefixAdmitsIntegers(prefix)) {
+        rows = this.#s.listIntegers.all({ owner, after: afterNum, limit, ...range }) as ObjectRow[];
+      }
+      if (rows.length < limit) {
+        const after = afterNum === null ? (opts.after as string) : "";
+        const more = this.#s.listStrings.all({ owner, after, limit: limit - rows.length, ...range });
+        rows = rows.concat(more as ObjectRow[]);
+      }
+      return rows.map(toMeta);
+    });
+  }
+
+  async maxIntegerId(owner: string): Promise<number | null> {
+    const n = this.#db.guard(() => this.#s.maxIntegerId.get(owner)) as number | undefined;
+    return n ?? null;
+  }
+
+  async commitObject(
+    meta: ObjectMeta,
+    cond: WriteCondition,
+    inlineSegments?: Buffer[],
+  ): Promise<CommitResult> {
+    const s = this.#s;
+    const row = fromMeta(meta);
+    let result: CommitResult;
+    try {
+      result = await this.#db.grouped(() => {
+        const cur = s.currentObject.get(meta.owner, meta.id) as
+          | { etag: string; write_id: Buffer; created: number }
+          | undefined;
+        checkCondition(cur, cond);
+        if (inlineSegments === undefined && s.uploadExists.get(meta.writeId) === undefined)
+          throw uploadGone();
+        if (cur) {
+          s.replaceObject.run(row);
+          // Readers may still be streaming the old write: the reclaimer deletes it once they are done.
+          if (!cur.write_id.equals(meta.writeId)) s.trash.run(cur.write_id, Date.now());
+        } else {
+          s.insertObject.run(row);
+        }
+        for (const [i, seg] of (inlineSegments ?? []).entries()) s.insertSegment.run(meta.writeId, i, seg);
+        s.deleteUpload.run(meta.writeId);
+        return { created: !cur, createdAt: cur ? new Date(cur.created) : meta.created };
+      });
+    } catch (err) {
+      if (isConstraint(err, "FOREIGNKEY")) throw ownerMissing();
+      throw err;
+    }
+    this.#live.delete(hex(meta.writeId));
+    return result;
+  }
+
+  async deleteObject(owner: string, id: string, cond?: WriteCondition): Promise<boolean> {
+    return this.#db.grouped(() => {
+      const cur = this.#s.currentObject.get(owner, id) as { etag: string; write_id: Buffer } | undefined;
+      if (cond) checkCondition(cur, cond);
+      if (!cur) return false;
+      this.#s.deleteObject.run(owner, id);
+      this.#s.trash.run(cur.write_id, Date.now());
+      return true;
+    });
+  }
+
+  async deleteOwnerObjects(owner: string): Promise<void> {
+    const s = this.#s;
+    // The rows go in one durable transaction; their writes are queued in trash first so that a crash
+    // during the purge below still ends with the segments reclaimed.
+    const writes = this.#db.durable(() => {
+      const ws = s.ownerWrites.all(owner, owner) as Buffer[];
+      const now = Date.now();
+      for (const w of ws) s.trash.run(w, now);
+      s.deleteOwnerObjects.run(owner);
+      s.deleteOwnerUploads.run(owner);
+      return ws;
+    });
+    // The owner's keys are destroyed first, so no reader needs these segments: purge at once.
+    for (const w of writes) {
+      this.#live.delete(hex(w));
+      if (!(await this.#purge(w))) break;
+      this.#db.relaxed(() => s.untrash.run(w));
+    }
+  }
+
+  // --- uploads and segments ------------------------------------------------------------------------
+
+  async beginUpload(owner: string, id: string, writeId: Buffer): Promise<void> {
+    try {
+      // Relaxed is enough: the WAL keeps commit order, so segments never outlive this row on a crash.
+      this.#db.relaxed(() => this.#s.insertUpload.run(writeId, owner, id, Date.now()));
+    } catch (err) {
+      if (isConstraint(err, "FOREIGNKEY")) throw ownerMissing();
+      throw err;
+    }
+    this.#live.add(hex(writeId));
+  }
+
+  async appendSegments(writeId: Buffer, first: number, segments: Buffer[]): Promise<void> {
+    this.#db.relaxed(() => {
+      // Segments of an aborted upload would have nothing left to reclaim them.
+      if (this.#s.uploadExists.get(writeId) === undefined) throw uploadGone();
+      for (const [i, seg] of segments.entries()) this.#s.insertSegment.run(writeId, first + i, seg);
+    });
+  }
+
+  async abortUpload(writeId: Buffer): Promise<void> {
+    this.#live.delete(hex(writeId));
+    // The row goes last, so that a crash mid-way leaves it for the sweep.
+    if (await this.#purge(writeId)) this.#db.relaxed(() => this.#s.deleteUpload.run(writeId));
+  }
+
+  async sweepAbandonedUploads(): Promise<number> {
+    // One process owns the file: every upload not begun by this instance died with a previous one.
+    const abandoned = (this.#db.guard(() => this.#s.allUploads.all()) as Buffer[]).filter(
+      (w) => !this.#live.has(hex(w)),
+    );
+    let n = 0;
+    for (const w of abandoned) {
+      if (!(await this.#purge(w))) break;
+      this.#db.relaxed(() => this.#s.deleteUpload.run(w));
+      n++;
+    }
+    return n;
+  }
+
+  async readSegments(writeId: Buffer, first: number, count: number): Promise<Buffer[]> {
+    if (count <= 0) return [];
+    return this.#db.guard(() => this.#s.readSegments.all(writeId, first, first + count)) as Buffer[];
+  }
+
+  async reclaim(busy: ReadonlySet<string>): Promise<number> {
+    const trashed = this.#db.guard(() => this.#s.trashed.all()) as Buffer[];
+    let n = 0;
+    for (const w of trashed) {
+      const key = hex(w);
+      // `busy` is consulted before every batch: a reader may start on a write while we purge others.
+      if (busy.has(key)) continue;
+      if (!(await this.#purge(w, () => !busy.has(key)))) continue;
+      this.#db.relaxed(() => this.#s.untrash.run(w));
+      n++;
+    }
+    return n;
+  }
+
+  // --- key bookkeeping -----------------------------------------------------------------------------
+
+  async objectKeyInfo(owner: string, afterId: string | null, limit: number): Promise<ObjectKeyInfo[]> {
+    if (limit <= 0) return [];
+    const rows = this.#db.guard(() =>
+      this.#s.keyInfo.all(owner, afterId ?? "", limit),
+    ) as Rows.ObjectKeyRow[];
+    return rows.map(toKeyInfo);
+  }
+
+  async updateWrappedDek(
+    owner: string,
+    id: string,
+    writeId: Buffer,
+    kekVersion: number,
+    wrappedDek: Buffer,
+  ): Promise<boolean> {
+    // Durable: a raised minimum decryption version relies on these rows having moved.
+    const { changes } = this.#db.durable(() =>
+      this.#s.updateWrappedDek.run(kekVersion, wrappedDek, owner, id, writeId),
+    );
+    return changes > 0;
+  }
+
+  async updateWrappedDeks(owner: string, items: DekRewrap[]): Promise<number> {
+    if (items.length === 0) return 0;
+    const s = this.#s;
+    // One fsync for the whole batch: a raised minimum decryption version relies on these rows.
+    return this.#db.durable(() => {
+      let n = 0;
+      for (const it of items)
+        n += s.updateWrappedDek.run(it.kekVersion, it.wrappedDek, owner, it.id, it.writeId).changes;
+      return n;
+    });
+  }
+
+  async countByKekVersion(owner: string): Promise<Map<number, number>> {
+    const rows = this.#db.guard(() => this.#s.countByKek.all(owner)) as { v: number; n: number }[];
+    return new Map(rows.map((r) => [r.v, r.n]));
+  }
+}
