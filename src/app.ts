@@ -7,6 +7,7 @@ import { FailureLimiter } from "./auth/failure-limiter.js";
 import { UserService } from "./auth/user-service.js";
 import type { Config } from "./config.js";
 import { AeadThread } from "./crypto/aead-thread.js";
+import { FailureLogs } from "./failure-log.js";
 import { authPlugin } from "./http/auth-plugin.js";
 import { loadConsoleAssets } from "./http/console-assets.js";
 import { consoleRoutes } from "./http/console-routes.js";
@@ -94,13 +95,15 @@ export function buildServices(
     cacheTtlMs: config.keyCacheTtlSeconds * 1000,
   });
   metrics.observeKeyCache(keys.cache);
+  const youngGc = new YoungCollector(config.gcEveryMib * 1024 * 1024);
   const objects = new ObjectService(
     stores.objects,
     keys,
     {
       maxObjectBytes: config.maxObjectBytes,
       metrics,
-      youngGc: new YoungCollector(config.gcEveryMib * 1024 * 1024),
+      space: stores.space,
+      youngGc,
       // A second thread only pays where a second core can run it.
       aeadThread:
         config.readThread && availableParallelism() > 1
@@ -110,12 +113,13 @@ export function buildServices(
           : null,
       manifests: stores.multipart,
     },
-    (err, what) => deps.logger.error({ err }, `background ${what} failed`),
+    new FailureLogs(deps.logger, "background "),
   );
   const buckets = new Buckets(stores.buckets, stores.objects, stores.multipart);
   const multipart = new MultipartUploads(stores.multipart, stores.objects, keys, {
     maxObjectBytes: config.maxObjectBytes,
-    youngGc: new YoungCollector(config.gcEveryMib * 1024 * 1024),
+    youngGc,
+    ...(stores.space ? { space: stores.space } : {}),
     reclaim: () => objects.scheduleReclaim(),
     onError: (err, what) => deps.logger.error({ err }, `background ${what} failed`),
   });
@@ -142,6 +146,7 @@ export function buildServices(
 export async function build(config: Config, deps: Deps): Promise<App> {
   const metrics = new ServiceMetrics(VERSION);
   const services = buildServices(config, deps, metrics);
+  if (deps.stores.space) metrics.observeSpace(deps.stores.space);
   let shuttingDown = false;
   const app = Fastify({
     loggerInstance: deps.logger as FastifyBaseLogger,
@@ -182,6 +187,7 @@ export async function build(config: Config, deps: Deps): Promise<App> {
   await app.register(systemRoutes, {
     stores: deps.stores,
     root: deps.root,
+    space: deps.stores.space,
     isShuttingDown: () => shuttingDown,
   });
   await app.register(metricsRoute, { metrics, token: config.metricsToken });

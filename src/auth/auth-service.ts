@@ -5,6 +5,7 @@ import { chmodSync, mkdirSync, renameSync, rmSync, writeFileSync } from "node:fs
 import path from "node:path";
 import type { Logger } from "pino";
 import { AppError } from "../errors.js";
+import { FailureLog } from "../failure-log.js";
 import type { AccountStore } from "../store/account-store.js";
 import type { Role, Scope, TokenRecord, UserRecord } from "../store/records.js";
 import type { Principal } from "./principal.js";
@@ -24,12 +25,16 @@ const MAX_TRACKED_TOUCHES = 100_000;
 
 export class AuthService {
   private readonly lastTouch = new Map<string, number>();
+  /** A full disk or an outage fails every token's update: logged once, then summarised. */
+  private readonly touchFailures: FailureLog;
 
   constructor(
     private readonly accounts: AccountStore,
     private readonly users: UserService,
     private readonly logger: Logger,
-  ) {}
+  ) {
+    this.touchFailures = new FailureLog(logger, "updating a token's lastUsed");
+  }
 
   /** Resolves a bearer token; null when unknown, revoked, expired, malformed or of a deleted user. */
   async authenticate(token: string): Promise<Principal | null> {
@@ -54,9 +59,10 @@ export class AuthService {
       if (this.lastTouch.size > MAX_TRACKED_TOUCHES) this.lastTouch.clear();
       rec.lastUsed = new Date(now);
       // Best effort: a failed lastUsed update must not fail the request.
-      this.accounts
-        .touchToken(rec.id, rec.lastUsed)
-        .catch((err) => this.logger.warn({ err }, "token lastUsed update failed"));
+      this.accounts.touchToken(rec.id, rec.lastUsed).then(
+        () => this.touchFailures.succeeded(),
+        (err) => this.touchFailures.failed(err),
+      );
     }
     return { user, token: rec };
   }

@@ -12,7 +12,7 @@ import {
   SEGMENT_SIZE,
   SUITE_XCHACHA20_POLY1305,
 } from "../crypto/segment-format.js";
-import { AppError, IntegrityError } from "../errors.js";
+import { AppError, DiskFullError, IntegrityError } from "../errors.js";
 import type { KeyService } from "../keys/key-service.js";
 import type { MultipartStore } from "../store/multipart-store.js";
 import type { ObjectStore, WriteCondition } from "../store/object-store.js";
@@ -30,6 +30,7 @@ import {
 import { validateObjectId } from "./object-id.js";
 import { isObjectMetadata, type ObjectMetadata } from "./object-metadata.js";
 import { checkObjectSize } from "./size-limit.js";
+import { NO_SPACE_GUARD, type SpaceClaim, type SpaceGuard } from "./storage-reserve.js";
 import { newWriteId } from "./write-id.js";
 
 /** What a part record (sealed) holds. */
@@ -72,6 +73,8 @@ export interface MultipartOptions {
   /** Hands replaced and abandoned part writes to the reclaimer (ObjectService.scheduleReclaim). */
   reclaim: () => void;
   onError?: (err: unknown, what: string) => void;
+  /** The reserve of free space that writes may not enter (storage-reserve.ts), as for objects. */
+  space?: SpaceGuard;
 }
 
 export class MultipartUploads {
@@ -133,6 +136,26 @@ export class MultipartUploads {
   async uploadPart(p: PartUpload): Promise<UploadedPartInfo> {
     const u = await this.open(p.owner, p.id, p.uploadId);
     if (p.contentLength !== undefined) checkObjectSize(p.contentLength, MAX_PART_BYTES);
+    const space = this.opts.space ?? NO_SPACE_GUARD;
+    // Before any byte is stored: a part that would enter the reserve is refused (507).
+    const claim = await space.admit("upload", p.contentLength);
+    try {
+      const part = await this.storePart(u, p, claim);
+      space.stored();
+      return part;
+    } catch (err) {
+      if (err instanceof DiskFullError) space.diskFull();
+      throw err;
+    } finally {
+      claim.end();
+    }
+  }
+
+  private async storePart(
+    u: MultipartUploadRecord,
+    p: PartUpload,
+    claim: SpaceClaim,
+  ): Promise<UploadedPartInfo> {
     const writeId = newWriteId();
     const dek = await this.dekOf(u);
     let sealer: BodySealer | null = null;
@@ -157,6 +180,7 @@ export class MultipartUploads {
         ...(p.contentLength !== undefined ? { contentLength: p.contentLength } : {}),
         md5: true,
         youngGc: this.youngGc,
+        onChunk: (n) => claim.add(n),
       });
       const body = await sealer.seal(p.body);
       await sealer.flush(body);

@@ -16,7 +16,8 @@ import {
   TAG_BYTES,
 } from "../crypto/segment-format.js";
 import { type DomainMetrics, NO_METRICS } from "../domain-metrics.js";
-import { AppError, IntegrityError } from "../errors.js";
+import { AppError, DiskFullError, IntegrityError } from "../errors.js";
+import { type BackgroundReport, NO_REPORT } from "../failure-log.js";
 import type { KeyService } from "../keys/key-service.js";
 import type { MultipartStore } from "../store/multipart-store.js";
 import type { CommitResult, ObjectStore, WriteCondition } from "../store/object-store.js";
@@ -39,6 +40,7 @@ import {
   type ReadPlan,
 } from "./segment-reader.js";
 import { checkObjectSize } from "./size-limit.js";
+import { NO_SPACE_GUARD, type SpaceClaim, type SpaceGuard } from "./storage-reserve.js";
 import { newWriteId } from "./write-id.js";
 
 /** Objects of at most this many segments (256 KiB) are read whole instead of streamed. */
@@ -85,6 +87,8 @@ export interface ObjectServiceOptions {
   aeadThread?: AeadThread | null;
   /** Where multipart objects' sealed manifests are (MultipartStore); absent, they cannot be read. */
   manifests?: Pick<MultipartStore, "getManifest">;
+  /** The reserve of free space that writes may not enter (disk-space.ts); absent, none. */
+  space?: SpaceGuard;
 }
 
 /** Manifests opened recently, by write id: a range read of a large multipart object needs its own. */
@@ -102,6 +106,7 @@ export class ObjectService {
   private readonly inflight = new Set<Promise<unknown>>();
   private readonly metrics: DomainMetrics;
   private readonly youngGc: YoungCollector;
+  private readonly space: SpaceGuard;
   /** Sealed segments that came with statForRead's metadata, taken by readSmall (weak: a 304 drops them). */
   private readonly prefetched = new WeakMap<ObjectMeta, Buffer>();
   /** Whether replaced or deleted writes may be waiting; reads then need not look (hot path). */
@@ -113,11 +118,13 @@ export class ObjectService {
     readonly store: ObjectStore,
     private readonly keys: KeyService,
     private readonly opts: ObjectServiceOptions,
-    private readonly onError: (err: unknown, what: string) => void = () => undefined,
+    /** Failures of work the client does not wait for (abort, reclaim, rewrap), logged without flooding. */
+    private readonly report: BackgroundReport = NO_REPORT,
   ) {
     this.segmentSize = opts.segmentSize ?? SEGMENT_SIZE;
     this.metrics = opts.metrics ?? NO_METRICS;
     this.youngGc = opts.youngGc ?? NO_YOUNG_GC;
+    this.space = opts.space ?? NO_SPACE_GUARD;
   }
 
   get maxObjectBytes(): number {
@@ -230,11 +237,26 @@ export class ObjectService {
   }
 
   private async write(input: PutInput): Promise<PutResult> {
-    const { owner, id } = input;
-    validateObjectId(id);
+    validateObjectId(input.id);
     const max = this.opts.maxObjectBytes;
     if (input.contentLength !== undefined) checkObjectSize(input.contentLength, max);
+    // Before any byte is read or stored: an upload that would enter the reserve is refused (507).
+    const claim = await this.space.admit(input.kind === "item" ? "small" : "upload", input.contentLength);
+    try {
+      const result = await this.storeBody(input, claim);
+      this.space.stored();
+      return result;
+    } catch (err) {
+      if (err instanceof DiskFullError) this.space.diskFull();
+      throw err;
+    } finally {
+      claim.end();
+    }
+  }
 
+  private async storeBody(input: PutInput, claim: SpaceClaim): Promise<PutResult> {
+    const { owner, id } = input;
+    const max = this.opts.maxObjectBytes;
     const writeId = newWriteId();
     const ctx = this.context(owner, id, writeId);
     const dek = generateKey();
@@ -253,6 +275,7 @@ export class ObjectService {
         ...(input.digest ? { digest: input.digest } : {}),
         md5: input.md5 === true,
         youngGc: this.youngGc,
+        onChunk: (n) => claim.add(n),
       });
       const body = await sealer.seal(input.body);
       // What the caller keeps about the plaintext, sealed under the same DEK (never in clear).
@@ -295,7 +318,10 @@ export class ObjectService {
       zeroize(dek);
       if (sealer?.began) {
         // Aborted, refused or failed: no partial object, no garbage left behind.
-        await this.store.abortUpload(writeId).catch((err) => this.onError(err, "abort upload"));
+        await this.store.abortUpload(writeId).then(
+          () => this.report.succeeded("abort upload"),
+          (err) => this.report.failed("abort upload", err),
+        );
       }
     }
   }
@@ -313,7 +339,7 @@ export class ObjectService {
       }
     } catch (err) {
       // The write stands under its older version; a rewrap job moves it later.
-      this.onError(err, "rewrap after rotation");
+      this.report.failed("rewrap after rotation", err);
     }
   }
 
@@ -517,7 +543,10 @@ export class ObjectService {
         if (skipped === 0 && !this.reclaimAgain) this.trashPending = false;
       } while (this.reclaimAgain);
     })()
-      .catch((err) => this.onError(err, "reclaim"))
+      .then(
+        () => this.report.succeeded("reclaim"),
+        (err) => this.report.failed("reclaim", err),
+      )
       .finally(() => {
         this.reclaiming = null;
       });
