@@ -3,7 +3,7 @@ import autocannon from "autocannon";
 
 export interface LoadOptions {
   url: string;
-  method: "GET" | "POST";
+  method: "GET" | "POST" | "PUT";
   connections: number;
   duration: number;
   warmup: number;

@@ -37,7 +37,9 @@ function stallGuard(req: http.ClientRequest, ms: number): { touch(): void; clear
 
 export async function putObject(o: {
   url: string;
-  token: string;
+  /** A bearer token, or `headers` that authenticate the request otherwise (an S3 signature). */
+  token?: string;
+  headers?: Record<string, string>;
   block: Buffer;
   bytes: number;
   stallMs?: number;
@@ -47,9 +49,10 @@ export async function putObject(o: {
     method: "PUT",
     agent: false,
     headers: {
-      authorization: `Bearer ${o.token}`,
+      ...(o.token ? { authorization: `Bearer ${o.token}` } : {}),
       "content-type": "application/octet-stream",
       "content-length": String(o.bytes),
+      ...o.headers,
     },
   });
   const guard = stallGuard(req, o.stallMs ?? 60_000);
@@ -96,7 +99,9 @@ export async function putObject(o: {
  */
 export async function getObject(o: {
   url: string;
-  token: string;
+  /** A bearer token, or `headers` that authenticate the request otherwise (an S3 signature). */
+  token?: string;
+  headers?: Record<string, string>;
   block: Buffer;
   bytes: number;
   stallMs?: number;
@@ -152,7 +157,12 @@ export async function getObject(o: {
     const timer = setTimeout(() => socket.destroy(new Error("no progress")), o.stallMs ?? 60_000);
     socket.once("connect", () =>
       socket.write(
-        `GET ${u.pathname}${u.search} HTTP/1.1\r\nHost: ${u.host}\r\nAuthorization: Bearer ${o.token}\r\nConnection: close\r\n\r\n`,
+        `GET ${u.pathname}${u.search} HTTP/1.1\r\nHost: ${u.host}\r\n${Object.entries({
+          ...(o.token ? { Authorization: `Bearer ${o.token}` } : {}),
+          ...o.headers,
+        })
+          .map(([k, v]) => `${k}: ${v}\r\n`)
+          .join("")}Connection: close\r\n\r\n`,
       ),
     );
     socket.once("error", reject);
