@@ -107,6 +107,7 @@ export function newMeta(owner: string, id: string, overrides: Partial<ObjectMeta
     segmentSize: 65536,
     kekVersion: 1,
     wrappedDek: randomBytes(72),
+    sealedMeta: null,
     ...overrides,
   };
 }
