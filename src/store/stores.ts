@@ -2,8 +2,10 @@
 // objects, accounts and jobs on one connection; the keys database is apart, so that a backup of
 // one never restores the other), with one ping and one close for both. open-store.ts opens them.
 import type { AccountStore } from "./account-store.js";
+import type { BucketStore } from "./bucket-store.js";
 import type { JobStore } from "./job-store.js";
 import type { KeyStore } from "./key-store.js";
+import type { MultipartStore } from "./multipart-store.js";
 import type { ObjectStore } from "./object-store.js";
 
 /** One database: answers a trivial query, and closes (idempotent; the ports on it then throw StorageUnavailableError). */
@@ -15,6 +17,8 @@ export interface Database {
 /** objects.db, or schema sse_objects: the ports that share its connection. */
 export interface ObjectsDatabase extends Database {
   objects: ObjectStore;
+  buckets: BucketStore;
+  multipart: MultipartStore;
   accounts: AccountStore;
   jobs: JobStore;
 }
@@ -26,6 +30,8 @@ export interface KeysDatabase extends Database {
 
 export interface Stores {
   objects: ObjectStore;
+  buckets: BucketStore;
+  multipart: MultipartStore;
   accounts: AccountStore;
   jobs: JobStore;
   keys: KeyStore;
@@ -49,6 +55,8 @@ export class DatabaseUnreachable extends Error {
 export function combineStores(main: ObjectsDatabase, keys: KeysDatabase): Stores {
   return {
     objects: main.objects,
+    buckets: main.buckets,
+    multipart: main.multipart,
     accounts: main.accounts,
     jobs: main.jobs,
     keys: keys.keys,

@@ -22,9 +22,11 @@ import { adminQuery, createTestDatabase, type TestDatabase } from "../helpers/po
 import { waitFor } from "../helpers/wait-for.js";
 import { accountStoreContract } from "./accounts.contract.js";
 import { expectSegments } from "./assertions.js";
+import { bucketStoreContract } from "./buckets.contract.js";
 import { kek, newMeta, newUser, type ObjectsFixture } from "./fixtures.js";
 import { jobStoreContract } from "./jobs.contract.js";
 import { keyStoreContract } from "./keys.contract.js";
+import { multipartStoreContract } from "./multipart.contract.js";
 import { objectStoreContract } from "./objects.contract.js";
 
 const ROOT = path.resolve(import.meta.dirname, "../..");
@@ -54,6 +56,8 @@ async function objectsSchema(): Promise<ObjectsFixture> {
 }
 
 objectStoreContract("postgres", objectsSchema);
+bucketStoreContract("postgres", objectsSchema);
+multipartStoreContract("postgres", objectsSchema);
 accountStoreContract("postgres", objectsSchema);
 jobStoreContract("postgres", objectsSchema);
 

@@ -12,9 +12,11 @@ import { openKeysFile, openObjectsFile, openSqliteStores } from "../../src/store
 import { killWhenReady } from "../helpers/kill-when-ready.js";
 import { accountStoreContract } from "./accounts.contract.js";
 import { expectSegments } from "./assertions.js";
+import { bucketStoreContract } from "./buckets.contract.js";
 import { kek, newMeta, newUser, type ObjectsFixture } from "./fixtures.js";
 import { jobStoreContract } from "./jobs.contract.js";
 import { keyStoreContract } from "./keys.contract.js";
+import { multipartStoreContract } from "./multipart.contract.js";
 import { objectStoreContract } from "./objects.contract.js";
 
 const ROOT = path.resolve(import.meta.dirname, "../..");
@@ -33,6 +35,8 @@ async function objectsFile(): Promise<ObjectsFixture> {
 }
 
 objectStoreContract("sqlite", objectsFile);
+bucketStoreContract("sqlite", objectsFile);
+multipartStoreContract("sqlite", objectsFile);
 accountStoreContract("sqlite", objectsFile);
 jobStoreContract("sqlite", objectsFile);
 

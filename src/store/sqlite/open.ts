@@ -1,14 +1,16 @@
-// Opens the embedded stores: objects.db, whose one connection carries the object, account and job
-// ports, and keys.db, apart so that a backup of one never restores the other.
+// Opens the embedded stores: objects.db, whose one connection carries the object, bucket, multipart,
+// account and job ports, and keys.db, apart so that a backup of one never restores the other.
 import { mkdirSync } from "node:fs";
 import path from "node:path";
 import { combineStores, type KeysDatabase, type ObjectsDatabase, type Stores } from "../stores.js";
 import { SqliteAccountStore } from "./accounts.js";
+import { SqliteBucketStore } from "./buckets.js";
 import { SqliteDatabase } from "./database.js";
 import { SqliteJobStore } from "./jobs.js";
 import { SqliteKeyStore } from "./keys.js";
 import { KEYS_SCHEMA, OBJECTS_SCHEMA } from "./migrations.js";
-import { SqliteObjectStore } from "./objects.js";
+import { SqliteMultipartStore } from "./multipart.js";
+import { type LiveUploads, SqliteObjectStore } from "./objects.js";
 
 /** 16 KiB pages: the best measured write throughput for 64 KiB segments, ~3% space overhead. */
 const OBJECTS_PAGE_SIZE = 16384;
@@ -41,8 +43,11 @@ export function openObjectsFile(file: string, opts: ObjectsFileOptions = {}): Sq
     },
     { onError: opts.onBackgroundError ?? (() => undefined) },
   );
+  const live: LiveUploads = new Set();
   return {
-    objects: new SqliteObjectStore(db),
+    objects: new SqliteObjectStore(db, live),
+    buckets: new SqliteBucketStore(db),
+    multipart: new SqliteMultipartStore(db, live),
     accounts: new SqliteAccountStore(db),
     jobs: new SqliteJobStore(db),
     pageCacheKib: db.pageCacheKib,
