@@ -191,6 +191,16 @@ export function multipartStoreContract(name: string, factory: () => Promise<Obje
         expect((await multipart.listParts(up.uploadId, 0, 10)).map((p) => p.number)).toEqual([1]);
       });
 
+      it("abortUpload of a part write whose commitPart went through (its answer lost) keeps the part", async () => {
+        const up = await begin("p");
+        const part = await uploadPart(up, 1, [seg(1), seg(2)]);
+        await objects.abortUpload(part.writeId);
+        expectSegments(await segmentsOf(part), [seg(1), seg(2)]);
+        expect(await multipart.listParts(up.uploadId, 0, 10)).toEqual([part]);
+        await complete(up, [part]).done;
+        expectSegments(await segmentsOf(part), [seg(1), seg(2)]);
+      });
+
       it("a part uploaded again replaces the earlier one, which goes to the reclaimer", async () => {
         const up = await begin("p");
         const first = await uploadPart(up, 1, [seg(1), seg(2)]);

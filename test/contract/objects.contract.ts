@@ -400,6 +400,16 @@ export function objectStoreContract(name: string, factory: () => Promise<Objects
         expect(await store.readSegments(meta.writeId, 0, 10)).toEqual([]);
       });
 
+      it("abortUpload after a commit whose answer was lost leaves the object intact", async () => {
+        const { meta } = await putStreamed("amb", [seg(1), seg(2)]);
+        await store.abortUpload(meta.writeId);
+        expectSegments(await store.readSegments(meta.writeId, 0, 5), [seg(1), seg(2)]);
+        expect(await store.reclaim(new Set())).toBe(0);
+        expect(await store.getObject(owner, "amb")).toEqual(meta);
+        // Nor does an abort of a write that was never begun touch anything.
+        await store.abortUpload(randomBytes(16));
+      });
+
       it("refuses segments for an upload that was never begun", async () => {
         const w = randomBytes(16);
         await expectCode(store.appendSegments(w, 0, [seg(1)]), "conflict");

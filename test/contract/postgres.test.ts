@@ -379,19 +379,6 @@ describe("PostgreSQL stores", () => {
       expect(await sql(`SELECT * FROM ${schema}.trash`)).toEqual([]);
     }, 30_000);
 
-    it("abortUpload after a commit whose answer was lost leaves the object intact", async () => {
-      const s = await openObjects();
-      const user = newUser();
-      await s.accounts.createUser(user);
-      const meta = newMeta(user.uid, "amb");
-      await s.objects.beginUpload(user.uid, "amb", meta.writeId);
-      await s.objects.appendSegments(meta.writeId, 0, [Buffer.from("x")]);
-      await s.objects.commitObject(meta, {});
-      await s.objects.abortUpload(meta.writeId);
-      expect(await s.objects.readSegments(meta.writeId, 0, 5)).toEqual([Buffer.from("x")]);
-      expect(await s.objects.reclaim(new Set())).toBe(0);
-    });
-
     it("changes of one multipart upload racing in two processes end with exactly one outcome", async () => {
       const [a, b] = [await openObjects(), await openObjects()];
       const user = newUser();

@@ -268,6 +268,9 @@ export class SqliteObjectStore implements ObjectStore {
 
   async abortUpload(writeId: Buffer): Promise<void> {
     this.#live.delete(hex(writeId));
+    // Only an upload that still exists is dropped: once committed (an object or a part whose
+    // answer the caller did not see), its segments are no longer the upload's to purge.
+    if (this.#db.guard(() => this.#s.uploadExists.get(writeId)) === undefined) return;
     // The row goes last, so that a crash mid-way leaves it for the sweep.
     if (await this.#purge(writeId)) this.#db.relaxed(() => this.#s.deleteUpload.run(writeId));
   }
