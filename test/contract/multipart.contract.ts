@@ -384,6 +384,25 @@ export function multipartStoreContract(name: string, factory: () => Promise<Obje
         expect(await multipart.listParts(up.uploadId, 0, 10)).toEqual([p1, p2]);
       });
 
+      it("an upload of many parts sent in parallel completes, and is reclaimed whole", async () => {
+        const up = await begin("many");
+        const n = 200;
+        const parts = await Promise.all(
+          Array.from({ length: n }, (_, i) => uploadPart(up, i + 1, [seg(i % 256, 16)])),
+        );
+        expect((await multipart.listParts(up.uploadId, 150, 1000)).map((p) => p.number)).toEqual(
+          parts.slice(150).map((p) => p.number),
+        );
+        // Every other part is left out.
+        const used = parts.filter((p) => p.number % 2 === 1);
+        await complete(up, used).done;
+        expect(await objects.reclaim(new Set())).toBe(n / 2);
+        for (const p of parts.slice(0, 4)) expect((await segmentsOf(p)).length).toBe(p.number % 2);
+        expect(await objects.deleteObject(owner, "many")).toBe(true);
+        expect(await objects.reclaim(new Set())).toBe(1);
+        for (const p of used) expect(await segmentsOf(p)).toEqual([]);
+      });
+
       it("two completes of one upload racing: exactly one makes the object", async () => {
         const up = await begin("race");
         const p1 = await uploadPart(up, 1, [seg(1)]);

@@ -26,12 +26,16 @@ const UPSERT_PART = `${pgInsert(MULTIPART_PARTS)} ON CONFLICT (upload_id, number
   write_id = EXCLUDED.write_id, size = EXCLUDED.size, sealed_info = EXCLUDED.sealed_info,
   created = EXCLUDED.created`;
 
-/**
- * Trashes the parts of upload $1 except the write ids in $2, due at once: nobody ever read them (a
- * part is readable only once its upload completed with it, and then it is not trashed here).
- */
-const TRASH_PARTS = `INSERT INTO trash (write_id, trashed_at)
-  SELECT write_id, '-infinity' FROM multipart_parts WHERE upload_id = $1 AND NOT (write_id = ANY($2::bytea[]))
+// Parts are trashed due at once: nobody ever read them (a part becomes readable only when its
+// upload completes with it, and then it is not trashed with the upload).
+
+/** Trashes the part writes $1. */
+const TRASH_PART_WRITES = `INSERT INTO trash (write_id, trashed_at)
+  SELECT w, '-infinity' FROM unnest($1::bytea[]) AS t(w)
+  ON CONFLICT (write_id) DO UPDATE SET trashed_at = '-infinity'`;
+/** Trashes every part of upload $1. */
+const TRASH_UPLOAD_PARTS = `INSERT INTO trash (write_id, trashed_at)
+  SELECT write_id, '-infinity' FROM multipart_parts WHERE upload_id = $1
   ON CONFLICT (write_id) DO UPDATE SET trashed_at = '-infinity'`;
 
 /** Locks the upload's row against every other change of it; its owner, object id and write id, or undefined. */
@@ -138,17 +142,19 @@ export class PostgresMultipartStore implements MultipartStore {
         "SELECT number, write_id FROM multipart_parts WHERE upload_id = $1",
         [uploadId],
       );
-      const byNumber = new Map(current.map((r) => [r.number, r.write_id]));
-      for (const p of parts) if (!byNumber.get(p.number)?.equals(p.writeId)) throw partReplaced(p.number);
+      const unused = new Map(current.map((r) => [r.number, r.write_id]));
+      for (const p of parts) {
+        if (!unused.get(p.number)?.equals(p.writeId)) throw partReplaced(p.number);
+        unused.delete(p.number);
+      }
       const result = await putObjectRow(q, meta, cond);
-      const used = parts.map((p) => p.writeId);
       await q.query(
         `INSERT INTO object_parts (write_id, number, part_write_id)
          SELECT $1, n, w FROM unnest($2::integer[], $3::bytea[]) AS p(n, w)`,
-        [meta.writeId, parts.map((p) => p.number), used],
+        [meta.writeId, parts.map((p) => p.number), parts.map((p) => p.writeId)],
       );
       await q.query("INSERT INTO manifests (write_id, sealed) VALUES ($1, $2)", [meta.writeId, manifest]);
-      await q.query(TRASH_PARTS, [uploadId, used]);
+      if (unused.size > 0) await q.query(TRASH_PART_WRITES, [[...unused.values()]]);
       // Its parts go by ON DELETE CASCADE.
       await q.query("DELETE FROM multipart_uploads WHERE upload_id = $1", [uploadId]);
       return result;
@@ -166,7 +172,7 @@ export class PostgresMultipartStore implements MultipartStore {
   async abortMultipart(uploadId: string): Promise<boolean> {
     return this.#db.tx("durable", async (q) => {
       if (!(await lockUpload(q, uploadId))) return false;
-      await q.query(TRASH_PARTS, [uploadId, []]);
+      await q.query(TRASH_UPLOAD_PARTS, [uploadId]);
       // Its parts go by ON DELETE CASCADE.
       await q.query("DELETE FROM multipart_uploads WHERE upload_id = $1", [uploadId]);
       return true;
