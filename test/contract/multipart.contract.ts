@@ -99,13 +99,14 @@ export function multipartStoreContract(name: string, factory: () => Promise<Obje
           await begin("a/x", { uploadId: "u2" }),
           await begin("10", { uploadId: "u4" }),
           await begin("2", { uploadId: "u5" }),
+          await begin("B", { uploadId: "u6" }),
         ];
         await begin("a", { owner: other.uid, uploadId: "u0" });
         const list = async (prefix: string, after?: { id: string; uploadId: string }, limit = 100) =>
           (await multipart.listMultipart(owner, { prefix, after, limit })).map(
             (u) => `${u.id}:${u.uploadId}`,
           );
-        const all = ["10:u4", "2:u5", "a:u9", "a/x:u2", "a/x:u3", "b:u1"];
+        const all = ["10:u4", "2:u5", "B:u6", "a:u9", "a/x:u2", "a/x:u3", "b:u1"];
         expect(await list("")).toEqual(all);
         expect((await multipart.listMultipart(owner, { prefix: "b", limit: 10 }))[0]).toEqual(ups[0]);
         expect(await list("a")).toEqual(["a:u9", "a/x:u2", "a/x:u3"]);
@@ -114,6 +115,7 @@ export function multipartStoreContract(name: string, factory: () => Promise<Obje
         expect(await list("", { id: "a/x", uploadId: "u2" })).toEqual(["a/x:u3", "b:u1"]);
         expect(await list("", { id: "a", uploadId: "u0" })).toEqual(["a:u9", "a/x:u2", "a/x:u3", "b:u1"]);
         expect(await list("", { id: "a/w", uploadId: "" })).toEqual(["a/x:u2", "a/x:u3", "b:u1"]);
+        expect(await list("", { id: "B", uploadId: "u6" })).toEqual(all.slice(3));
         expect(await list("a", { id: "a/x", uploadId: "u3" })).toEqual([]);
         expect(await list("", undefined, 0)).toEqual([]);
         // Pages of two reproduce the whole list.
