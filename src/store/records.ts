@@ -1,6 +1,7 @@
-// The records the storage ports hand in and out: what a user, a token, an object, a job and a key
-// version are, apart from any database. The ports are object-store.ts, account-store.ts,
-// job-store.ts and key-store.ts; stores.ts bundles them.
+// The records the storage ports hand in and out: what a user, a token, an object, a bucket, a
+// multipart upload, a job and a key version are, apart from any database. The ports are
+// object-store.ts, bucket-store.ts, multipart-store.ts, account-store.ts, job-store.ts and
+// key-store.ts; stores.ts bundles them.
 
 export type Role = "admin" | "user";
 export type Scope = "read" | "write";
