@@ -2,6 +2,7 @@
 import { availableParallelism } from "node:os";
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from "fastify";
 import type { Logger } from "pino";
+import { AccessKeys } from "./auth/access-keys.js";
 import { AuthService } from "./auth/auth-service.js";
 import { FailureLimiter } from "./auth/failure-limiter.js";
 import { UserService } from "./auth/user-service.js";
@@ -51,6 +52,8 @@ export interface Deps {
 }
 
 export interface Services {
+  /** S3 access keys: issue, list, revoke, and the S3 listener's lookup(id) and authenticated(caller). */
+  accessKeys: AccessKeys;
   objects: ObjectService;
   keys: KeyService;
   keyVersions: KeyVersions;
@@ -105,6 +108,7 @@ export function buildServices(
   );
   const users = new UserService(stores.accounts, stores.objects, keys, deps.logger);
   const auth = new AuthService(stores.accounts, users, deps.logger);
+  const accessKeys = new AccessKeys(stores.accounts, users, keys, deps.logger);
   const runner = new JobRunner(
     stores.jobs,
     {
@@ -117,10 +121,10 @@ export function buildServices(
     },
     { logger: deps.logger.child({ component: "jobs" }), metrics },
   );
-  const keyVersions = new KeyVersions(keys, stores.objects);
+  const keyVersions = new KeyVersions(keys, stores.objects, stores.accounts);
   const jobs = new JobService(stores.jobs, stores.objects, stores.accounts, runner);
   const links = new DownloadLinks(stores.objects, stores.accounts, keys);
-  return { objects, keys, keyVersions, auth, users, jobs, runner, links };
+  return { objects, keys, keyVersions, auth, accessKeys, users, jobs, runner, links };
 }
 
 export async function build(config: Config, deps: Deps): Promise<App> {

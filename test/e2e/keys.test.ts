@@ -154,7 +154,7 @@ describe("rotation keeps every old object readable", () => {
       done: 5,
     });
     expect((await json(api()("/keys/min-decryption-version", post({ version: 3 })))).versions).toEqual([
-      { version: 3, created: expect.any(String), objects: 5 },
+      { version: 3, created: expect.any(String), objects: 5, accessKeys: 0 },
     ]);
     expect(await s.stop()).toBe(0);
     s = await start(dir);
