@@ -8,6 +8,7 @@ import { FailureLimiter } from "./auth/failure-limiter.js";
 import { UserService } from "./auth/user-service.js";
 import type { Config } from "./config.js";
 import { AeadThread } from "./crypto/aead-thread.js";
+import { accessKeyRoutes } from "./http/access-key-routes.js";
 import { authPlugin } from "./http/auth-plugin.js";
 import { loadConsoleAssets } from "./http/console-assets.js";
 import { consoleRoutes } from "./http/console-routes.js";
@@ -188,6 +189,7 @@ export async function build(config: Config, deps: Deps): Promise<App> {
     await api.register(dataRoutes, { objects: services.objects });
     await api.register(meRoutes);
     await api.register(userRoutes, { users: services.users });
+    await api.register(accessKeyRoutes, { accessKeys: services.accessKeys });
     await api.register(keyRoutes, {
       keyVersions: services.keyVersions,
       jobs: services.jobs,
