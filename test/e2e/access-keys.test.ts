@@ -254,7 +254,7 @@ describe("who may do what", () => {
     expect(wrongUser.status).toBe(404);
     expect(await lookup(bobKey.accessKeyId)).not.toBeNull();
 
-    for (const id of ["SSEK0000000000000000", "not-a-key", "ssek" + "0".repeat(16)])
+    for (const id of ["SSEK0000000000000000", "not-a-key", `ssek${"0".repeat(16)}`])
       expect(
         (await call(server, "DELETE", `/users/${bob.name}/access-keys/${id}`, bob.token)).status,
         id,
