@@ -240,3 +240,56 @@ describe("ssestore against a real server", () => {
     expect(ls.out).toMatch(/^carol\s+user\s+enrolled/m);
   });
 });
+
+describe("ssestore access-keys against a real server", () => {
+  it("create prints the id and secret once, ls never, rm revokes; the admin only while the user enrolls", async () => {
+    expect((await cli(["users", "create", "dora"])).code).toBe(0);
+    const made = await cli(["access-keys", "create", "--user", "dora", "--label", "e2e", "--scopes", "read"]);
+    expect(made.code, made.stderr).toBe(0);
+    const [idLine, secretLine] = lines(made.out);
+    const id = /^AWS_ACCESS_KEY_ID=(SSEK[0-9A-F]{16})$/.exec(idLine ?? "")?.[1];
+    const secret = /^AWS_SECRET_ACCESS_KEY=([A-Za-z0-9_-]{43})$/.exec(secretLine ?? "")?.[1];
+    expect(id, made.out).toBeDefined();
+    expect(secret, made.out).toBeDefined();
+    expect(made.stderr).toMatch(/shown only this once/);
+
+    const json = await cli(["--json", "access-keys", "create", "--user", "dora"]);
+    const second = JSON.parse(json.out);
+    expect(second).toMatchObject({ user: "dora", issuedBy: "admin", scopes: ["read", "write"] });
+    expect(second.secretAccessKey).toMatch(/^[A-Za-z0-9_-]{43}$/);
+
+    const table = await cli(["access-keys", "ls", "--user", "dora"]);
+    expect(table.out).toMatch(/^ACCESS KEY ID/);
+    expect(table.out).toMatch(new RegExp(`^${id} +e2e +read .* admin$`, "m"));
+    const listed = await cli(["--json", "access-keys", "ls", "--user", "dora"]);
+    expect(
+      JSON.parse(listed.out)
+        .map((k: { accessKeyId: string }) => k.accessKeyId)
+        .sort(),
+    ).toEqual([id, second.accessKeyId].sort());
+    for (const out of [table.out, listed.out]) {
+      expect(out).not.toContain(secret);
+      expect(out).not.toContain(second.secretAccessKey);
+    }
+    const keys = await cli(["keys", "show", "--user", "dora"]);
+    expect(keys.out).toMatch(/VERSION +CREATED +OBJECTS +ACCESS KEYS/);
+    expect(keys.out).toMatch(/^1 +\S+ +0 +2$/m);
+
+    const rm = await cli(["access-keys", "rm", id!, "--user", "dora"]);
+    expect([rm.code, rm.out]).toEqual([0, `revoked access key ${id}\n`]);
+    const again = await cli(["access-keys", "rm", id!, "--user", "dora"]);
+    expect(again.code).toBe(3);
+
+    // Dora signs in once with a token of her own: from then on the admin is refused, she is not.
+    const tok = (await cli(["tokens", "create", "--user", "dora"])).out.trim();
+    expect((await cli(["whoami"], { token: tok })).code).toBe(0);
+    const late = await cli(["access-keys", "create", "--user", "dora"]);
+    expect(late.code).not.toBe(0);
+    expect(late.stderr).toMatch(/enrolled/);
+    const own = await cli(["--json", "access-keys", "create"], { token: tok });
+    expect(JSON.parse(own.out)).toMatchObject({ user: "dora", issuedBy: "dora" });
+
+    for (const s of [secret!, second.secretAccessKey, JSON.parse(own.out).secretAccessKey])
+      expect(server.output()).not.toContain(s);
+  });
+});

@@ -19,6 +19,7 @@ describe("global behaviour", () => {
       ["--help"],
       ["put", "--help"],
       ["tokens", "create", "--help"],
+      ["access-keys", "create", "--help"],
       ["keys", "min-version", "--help"],
     ]) {
       const r = await runCli(args);
@@ -319,6 +320,103 @@ describe("users, tokens, keys, jobs", () => {
     const r = await runCli(["tokens", "revoke", "t9", "--user", "bob"], { fetch: f.fetch });
     expect(r.code).toBe(0);
     expect(f.calls.map((c) => `${c.method} ${c.url.pathname}`)).toEqual(["DELETE /users/bob/tokens/t9"]);
+  });
+
+  it("access-keys create defaults to the caller and prints the id and secret once, as AWS variables", async () => {
+    const f = fakeFetch((req) =>
+      req.url.pathname === "/me"
+        ? json(200, { name: "ann", role: "user" })
+        : json(201, {
+            accessKeyId: "SSEK0123456789ABCDEF",
+            secretAccessKey: "s3cr3t",
+            label: "restic",
+            scopes: ["read"],
+            expiresAt: null,
+            issuedBy: "ann",
+          }),
+    );
+    const r = await runCli(
+      ["access-keys", "create", "--scopes", "read", "--expires-in", "600", "--label", "restic"],
+      { fetch: f.fetch },
+    );
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe("AWS_ACCESS_KEY_ID=SSEK0123456789ABCDEF\nAWS_SECRET_ACCESS_KEY=s3cr3t\n");
+    expect(r.stderr).toMatch(
+      /access key SSEK0123456789ABCDEF for ann: scopes read, expires never; .*shown only this once/,
+    );
+    expect(f.calls.map((c) => `${c.method} ${c.url.pathname}`)).toEqual([
+      "GET /me",
+      "POST /users/ann/access-keys",
+    ]);
+    expect(JSON.parse(f.calls[1]!.body.toString())).toEqual({
+      label: "restic",
+      scopes: ["read"],
+      expiresInSeconds: 600,
+    });
+
+    const j = await runCli(["--json", "access-keys", "create", "--user", "bob"], { fetch: f.fetch });
+    expect(j.code).toBe(0);
+    expect(JSON.parse(j.stdout)).toMatchObject({
+      user: "bob",
+      accessKeyId: "SSEK0123456789ABCDEF",
+      secretAccessKey: "s3cr3t",
+    });
+    expect(j.stderr).toBe("");
+    expect(f.calls.at(-1)?.url.pathname).toBe("/users/bob/access-keys");
+    expect(JSON.parse(f.calls.at(-1)!.body.toString())).toEqual({});
+  });
+
+  it("access-keys ls shows a table without secrets; rm (or revoke) deletes one; usage errors exit 2", async () => {
+    const f = fakeFetch((req) =>
+      req.method === "DELETE"
+        ? new Response(null, { status: 204 })
+        : json(200, [
+            {
+              accessKeyId: "SSEK0123456789ABCDEF",
+              label: null,
+              scopes: ["read", "write"],
+              created: "2026-01-02T03:04:05.000Z",
+              lastUsed: null,
+              expiresAt: null,
+              issuedBy: "admin",
+            },
+          ]),
+    );
+    const ls = await runCli(["access-keys", "ls", "--user", "bob"], { fetch: f.fetch });
+    expect(ls.code).toBe(0);
+    expect(ls.stdout).toMatch(
+      /^ACCESS KEY ID\s+LABEL\s+SCOPES\s+CREATED\s+LAST USED\s+EXPIRES\s+ISSUED BY\n/,
+    );
+    expect(ls.stdout).toMatch(
+      /SSEK0123456789ABCDEF\s+-\s+read,write\s+2026-01-02T03:04:05Z\s+-\s+never\s+admin\n$/,
+    );
+    for (const verb of ["rm", "revoke"]) {
+      const rm = await runCli(["access-keys", verb, "SSEK0123456789ABCDEF", "--user", "bob"], {
+        fetch: f.fetch,
+      });
+      expect(rm.code, verb).toBe(0);
+      expect(rm.stdout).toBe("revoked access key SSEK0123456789ABCDEF\n");
+    }
+    expect(f.calls.map((c) => `${c.method} ${c.url.pathname}`)).toEqual([
+      "GET /users/bob/access-keys",
+      "DELETE /users/bob/access-keys/SSEK0123456789ABCDEF",
+      "DELETE /users/bob/access-keys/SSEK0123456789ABCDEF",
+    ]);
+    const gone = await runCli(["access-keys", "rm", "SSEK0000000000000000", "--user", "bob"], {
+      fetch: async () => problem(404, "not_found", "no such access key"),
+    });
+    expect([gone.code, gone.stderr]).toEqual([
+      3,
+      "error: access key SSEK0000000000000000 of user bob not found\n",
+    ]);
+    for (const args of [
+      ["access-keys", "rm"],
+      ["access-keys", "create", "--expires-in", "0"],
+      ["access-keys", "create", "--scopes", ","],
+    ]) {
+      const r = await runCli(args, { fetch: f.fetch });
+      expect(r.code, args.join(" ")).toBe(2);
+    }
   });
 
   it("users create sends the role; users rm needs --yes off a terminal", async () => {
