@@ -75,7 +75,7 @@ export interface NewToken {
 export interface KeyInfo {
   primaryVersion: number;
   minDecryptionVersion: number;
-  versions: { version: number; created?: string; objects?: number }[];
+  versions: { version: number; created?: string; objects?: number; accessKeys?: number }[];
 }
 
 export interface Job {

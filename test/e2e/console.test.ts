@@ -88,6 +88,8 @@ async function sha256File(file: string): Promise<string> {
 const row = (id: string) => page.locator(`tr[data-id="${id}"]`);
 
 let aliceToken = "";
+/** Secret access keys the console showed: never in a URL either. */
+const accessKeySecrets: string[] = [];
 
 describe.skipIf(!HAVE_CHROMIUM)("web console in Chromium", () => {
   let bigSha = "";
@@ -426,6 +428,55 @@ describe.skipIf(!HAVE_CHROMIUM)("web console in Chromium", () => {
     aliceToken = fresh;
   });
 
+  it("manages S3 access keys: shown once with copy buttons and the endpoint, listed without the secret, revoked", async () => {
+    // Signed in as the admin (previous test): its own keys, on its API tokens page.
+    await page.getByRole("link", { name: "API tokens" }).click();
+    await page.getByText("No access keys").waitFor();
+    await page.getByLabel("Access key label").fill("rclone");
+    await page.getByLabel("access key write scope").uncheck();
+    await page.getByRole("button", { name: "Create access key" }).click();
+    const dlg = page.getByRole("dialog", { name: "Access key created" });
+    await dlg.waitFor();
+    const id = await dlg.getByLabel("access key id", { exact: true }).inputValue();
+    const secret = await dlg.getByLabel("secret access key", { exact: true }).inputValue();
+    accessKeySecrets.push(secret);
+    expect(id).toMatch(/^SSEK[0-9A-F]{16}$/);
+    expect(secret).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(await dlg.getByLabel("S3 endpoint", { exact: true }).inputValue()).toBe("http://127.0.0.1:9000");
+    expect(await dlg.getByRole("button", { name: "Copy secret access key" }).count()).toBe(1);
+    expect(await dlg.getByRole("button", { name: "Copy access key id" }).count()).toBe(1);
+    await shot("access-key-created");
+    await dlg.getByRole("button", { name: "I have copied it" }).click();
+    const keyRow = page.locator(`tr[data-access-key="${id}"]`);
+    await keyRow.waitFor();
+    expect(await keyRow.textContent()).toContain("rclone");
+    // Shown once: the listing has the id and label, never the secret.
+    expect(await page.locator("main").textContent()).not.toContain(secret);
+    const listed = await (await api("GET", "/users/admin/access-keys", server.token)).json();
+    expect(listed).toEqual([
+      expect.objectContaining({ accessKeyId: id, scopes: ["read"], issuedBy: "admin" }),
+    ]);
+    await keyRow.getByRole("button", { name: `Revoke access key ${id}` }).click();
+    await page
+      .getByRole("dialog", { name: "Revoke access key?" })
+      .getByRole("button", { name: "Revoke" })
+      .click();
+    await page.getByText("No access keys").waitFor();
+    expect(await (await api("GET", "/users/admin/access-keys", server.token)).json()).toEqual([]);
+
+    // On the page of a user who is enrolling: the admin issues its first key there.
+    expect((await api("POST", "/users", server.token, { name: "erin", role: "user" })).status).toBe(201);
+    await page.goto(`${server.url}/console/#/users/erin`);
+    await page.getByText("No access keys").waitFor();
+    await page.getByRole("button", { name: "Create access key" }).click();
+    const created = page.getByRole("dialog", { name: "Access key created" });
+    const erinKey = await created.getByLabel("access key id", { exact: true }).inputValue();
+    accessKeySecrets.push(await created.getByLabel("secret access key", { exact: true }).inputValue());
+    await created.getByRole("button", { name: "I have copied it" }).click();
+    await page.locator(`tr[data-access-key="${erinKey}"] [data-key-issued-by="admin"]`).waitFor();
+    await shot("access-keys-user");
+  });
+
   it("works on a phone screen", async () => {
     const phone = await newPage(PHONE);
     try {
@@ -462,6 +513,7 @@ describe.skipIf(!HAVE_CHROMIUM)("web console in Chromium", () => {
       expect(new URL(u).origin, u).toBe(origin);
       expect(u).not.toContain(server.token);
       if (aliceToken) expect(u).not.toContain(aliceToken);
+      for (const secret of accessKeySecrets) expect(u).not.toContain(secret);
     }
     expect(problems.filter((p) => /Content Security Policy|Refused to/i.test(p))).toEqual([]);
     expect(problems).toEqual([]);
