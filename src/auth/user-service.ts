@@ -63,7 +63,7 @@ export class UserService {
   }
 
   /**
-   * Deletes a user, its tokens and its objects, and destroys its keys, so that no copy of its
+   * Deletes a user, its credentials (tokens, S3 access keys) and its objects, and destroys its keys, so that no copy of its
    * ciphertext can be decrypted again. An admin cannot delete itself, and the last admin stays.
    */
   async delete(actor: Principal, name: string): Promise<void> {
@@ -93,7 +93,7 @@ export class UserService {
   }
 
   /**
-   * The user's objects and uploads, then its tokens and itself: objects refer to the user, so they
+   * The user's objects and uploads, then its credentials and itself: objects refer to the user, so they
    * go first. A write that slips in between (it wrapped its data key before the keys went) makes
    * deleteUser refuse with UserOwnsObjects: the objects are deleted again, a few rounds at most.
    */
