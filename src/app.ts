@@ -8,6 +8,7 @@ import { FailureLimiter } from "./auth/failure-limiter.js";
 import { UserService } from "./auth/user-service.js";
 import type { Config } from "./config.js";
 import { AeadThread } from "./crypto/aead-thread.js";
+import { FailureLogs } from "./failure-log.js";
 import { accessKeyRoutes } from "./http/access-key-routes.js";
 import { authPlugin } from "./http/auth-plugin.js";
 import { loadConsoleAssets } from "./http/console-assets.js";
@@ -96,6 +97,7 @@ export function buildServices(
     {
       maxObjectBytes: config.maxObjectBytes,
       metrics,
+      space: stores.space,
       youngGc: new YoungCollector(config.gcEveryMib * 1024 * 1024),
       // A second thread only pays where a second core can run it.
       aeadThread:
@@ -105,7 +107,7 @@ export function buildServices(
             })
           : null,
     },
-    (err, what) => deps.logger.error({ err }, `background ${what} failed`),
+    new FailureLogs(deps.logger, "background "),
   );
   const users = new UserService(stores.accounts, stores.objects, keys, deps.logger);
   const auth = new AuthService(stores.accounts, users, deps.logger);
@@ -131,6 +133,7 @@ export function buildServices(
 export async function build(config: Config, deps: Deps): Promise<App> {
   const metrics = new ServiceMetrics(VERSION);
   const services = buildServices(config, deps, metrics);
+  if (deps.stores.space) metrics.observeSpace(deps.stores.space);
   let shuttingDown = false;
   const app = Fastify({
     loggerInstance: deps.logger as FastifyBaseLogger,
@@ -171,6 +174,7 @@ export async function build(config: Config, deps: Deps): Promise<App> {
   await app.register(systemRoutes, {
     stores: deps.stores,
     root: deps.root,
+    space: deps.stores.space,
     isShuttingDown: () => shuttingDown,
   });
   await app.register(metricsRoute, { metrics, token: config.metricsToken });

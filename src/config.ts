@@ -26,6 +26,8 @@ export interface Config {
   readonly pkcs11PinFile: string | undefined;
   readonly pkcs11KeyLabel: string;
   readonly maxObjectBytes: number;
+  /** Undefined: the larger of 1 GiB and 2 % of the data directory's volume, measured at start. */
+  readonly minFreeBytes: number | undefined;
   readonly logLevel: LogLevel;
   readonly shutdownTimeoutSeconds: number;
   readonly publicUrl: string | undefined;
@@ -226,6 +228,15 @@ export const SETTINGS: readonly SettingSpec[] = [
     default: 5 * GiB,
     min: 1,
     description: "largest accepted object, in bytes",
+  },
+  {
+    key: "minFreeBytes",
+    env: "SSE_MIN_FREE_BYTES",
+    flag: "--min-free-bytes",
+    kind: "int",
+    min: 0,
+    description:
+      "free space kept in reserve on the data directory's volume: uploads that would go below it are refused (507), so that deletes, key and token changes and small items still have room (default: the larger of 1 GiB and 2 % of the volume; 0: no reserve). Embedded SQLite store only",
   },
   {
     key: "logLevel",

@@ -43,6 +43,7 @@ export const ERROR_CATALOGUE = {
   integrity_error: { status: 500, title: "Stored data failed authentication" },
   public_url_required: { status: 501, title: "Download links need SSE_PUBLIC_URL" },
   storage_unavailable: { status: 503, title: "Storage unavailable" },
+  insufficient_storage: { status: 507, title: "Insufficient storage" },
   key_provider_unavailable: { status: 503, title: "Key provider unavailable" },
   shutting_down: { status: 503, title: "Server is shutting down" },
 } as const satisfies Record<string, { status: number; title: string }>;
@@ -75,10 +76,36 @@ export class IntegrityError extends AppError {
 /** Thrown by store adapters when the database cannot be reached; the cause stays in the log. */
 export class StorageUnavailableError extends AppError {
   override name = "StorageUnavailableError";
-  constructor(cause?: unknown) {
-    super("storage_unavailable", "the storage backend is unavailable");
+  constructor(
+    cause?: unknown,
+    code: "storage_unavailable" | "insufficient_storage" = "storage_unavailable",
+    detail = "the storage backend is unavailable",
+  ) {
+    super(code, detail);
     this.cause = cause;
   }
+}
+
+/**
+ * A write failed because the disk (or the database server's disk) is full: 507, and nothing of
+ * that write was kept. Still a StorageUnavailableError, so whatever stops or retries on a storage
+ * fault does the same here.
+ */
+export class DiskFullError extends StorageUnavailableError {
+  override name = "DiskFullError";
+  constructor(cause?: unknown) {
+    super(
+      cause,
+      "insufficient_storage",
+      "the disk is full: nothing was stored; reads and deletes still work, writes resume once space is freed",
+    );
+  }
+}
+
+/** errno codes of a write refused for lack of space (ENOSPC), or of quota (EDQUOT). */
+export function isNoSpaceErrno(err: unknown): boolean {
+  const code = (err as NodeJS.ErrnoException | null)?.code;
+  return code === "ENOSPC" || code === "EDQUOT";
 }
 
 export class KeyProviderError extends AppError {

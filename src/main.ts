@@ -3,6 +3,7 @@ import { pathToFileURL } from "node:url";
 import type { Logger } from "pino";
 import { build } from "./app.js";
 import { type Config, ConfigError, loadConfig } from "./config.js";
+import { Backoff, FailureLog } from "./failure-log.js";
 import { createRootKeyProvider } from "./keys/providers.js";
 import type { RootKeyProvider } from "./keys/root-key-provider.js";
 import { createLogger } from "./logger.js";
@@ -19,6 +20,8 @@ export interface ShutdownResult {
 
 /** How often abandoned uploads are swept and unread replaced writes reclaimed. */
 const MAINTENANCE_INTERVAL_MS = 60_000;
+/** The longest pause between sweeps while they fail. */
+const MAINTENANCE_MAX_BACKOFF_MS = 16 * 60_000;
 
 export interface RunningServer {
   url: string;
@@ -48,13 +51,32 @@ export async function runServer(
       const swept = await services.objects.maintain();
       if (swept > 0) logger.info({ uploads: swept }, "reclaimed interrupted uploads");
     };
-    await maintain();
-    // Not only at start: on PostgreSQL another process may die mid-upload, and replaced writes
-    // wait out a grace period before they can be reclaimed.
-    const maintenance = setInterval(() => {
-      maintain().catch((err) => logger.warn({ err }, "background maintenance failed"));
-    }, MAINTENANCE_INTERVAL_MS);
-    maintenance.unref();
+    // At start, and not only then: on PostgreSQL another process may die mid-upload, and replaced
+    // writes wait out a grace period before they can be reclaimed. A failing sweep (the store down,
+    // the disk full: then it must not keep the server from starting) is retried ever later, up to
+    // MAINTENANCE_MAX_BACKOFF_MS, and logged without flooding.
+    const maintenanceFailures = new FailureLog(logger, "background maintenance");
+    const maintenanceBackoff = new Backoff({
+      initialMs: MAINTENANCE_INTERVAL_MS,
+      maxMs: MAINTENANCE_MAX_BACKOFF_MS,
+    });
+    let maintenance: NodeJS.Timeout | undefined;
+    let maintenanceStopped = false;
+    const runMaintenance = async () => {
+      let next = MAINTENANCE_INTERVAL_MS;
+      try {
+        await maintain();
+        maintenanceFailures.succeeded();
+        maintenanceBackoff.reset();
+      } catch (err) {
+        maintenanceFailures.failed(err);
+        next = maintenanceBackoff.next();
+      }
+      if (maintenanceStopped) return;
+      maintenance = setTimeout(() => void runMaintenance(), next);
+      maintenance.unref();
+    };
+    await runMaintenance();
     await services.auth.bootstrap({ token: config.bootstrapToken, dataDir: config.dataDir });
     // Jobs left running by a previous process (crash, restart) resume here.
     services.runner.start();
@@ -77,7 +99,8 @@ export async function runServer(
     };
     const shutdown = async (): Promise<ShutdownResult> => {
       built.beginShutdown();
-      clearInterval(maintenance);
+      maintenanceStopped = true;
+      clearTimeout(maintenance);
       // The steps under way, named in the log if the deadline passes while they still run.
       const pending = new Set<string>();
       const deadline = setTimeout(() => {

@@ -5,6 +5,7 @@ import { chmodSync, mkdirSync, renameSync, rmSync, writeFileSync } from "node:fs
 import path from "node:path";
 import type { Logger } from "pino";
 import { AppError } from "../errors.js";
+import { FailureLog } from "../failure-log.js";
 import type { AccountStore } from "../store/account-store.js";
 import type { Role, Scope, TokenRecord, UserRecord } from "../store/records.js";
 import type { Principal } from "./principal.js";
@@ -22,12 +23,16 @@ export const ISSUED_BY_BOOTSTRAP = "bootstrap";
 
 export class AuthService {
   private readonly touches = new TouchThrottle();
+  /** A full disk or an outage fails every token's update: logged once, then summarised. */
+  private readonly touchFailures: FailureLog;
 
   constructor(
     private readonly accounts: AccountStore,
     private readonly users: UserService,
     private readonly logger: Logger,
-  ) {}
+  ) {
+    this.touchFailures = new FailureLog(logger, "updating a token's lastUsed");
+  }
 
   /** Resolves a bearer token; null when unknown, revoked, expired, malformed or of a deleted user. */
   async authenticate(token: string): Promise<Principal | null> {
@@ -49,9 +54,10 @@ export class AuthService {
     if (this.touches.due(rec.id, now)) {
       rec.lastUsed = new Date(now);
       // Best effort: a failed lastUsed update must not fail the request.
-      this.accounts
-        .touchToken(rec.id, rec.lastUsed)
-        .catch((err) => this.logger.warn({ err }, "token lastUsed update failed"));
+      this.accounts.touchToken(rec.id, rec.lastUsed).then(
+        () => this.touchFailures.succeeded(),
+        (err) => this.touchFailures.failed(err),
+      );
     }
     return { user, token: rec };
   }

@@ -10,6 +10,7 @@ import type { WriteCondition } from "../store/object-store.js";
 import type { ObjectMeta } from "../store/records.js";
 import { principalOf } from "./auth-plugin.js";
 import { parseEtagList, sendObject } from "./object-response.js";
+import { requestBody } from "./request-body.js";
 import { objectInfoSchema, problemResponses } from "./schemas.js";
 
 export interface DataRoutesOptions {
@@ -89,7 +90,7 @@ export async function dataRoutes(app: FastifyInstance, opts: DataRoutesOptions):
               required: ["id", "data"],
               properties: { id: { type: "integer" }, data: { type: "string" } },
             },
-            ...problemResponses(400, 401, 403, 413, 422),
+            ...problemResponses(400, 401, 403, 413, 422, 503, 507),
           },
         },
       },
@@ -206,7 +207,7 @@ export async function dataRoutes(app: FastifyInstance, opts: DataRoutesOptions):
           response: {
             200: objectInfoSchema,
             201: objectInfoSchema,
-            ...problemResponses(400, 401, 403, 412, 413, 500),
+            ...problemResponses(400, 401, 403, 412, 413, 500, 503, 507),
           },
         },
       },
@@ -222,7 +223,7 @@ export async function dataRoutes(app: FastifyInstance, opts: DataRoutesOptions):
         const { meta, created } = await objects.put({
           owner: p.user.uid,
           id,
-          body: req.raw,
+          body: requestBody(req.raw),
           contentType: req.headers["content-type"] || "application/octet-stream",
           contentLength,
           digest,
@@ -246,7 +247,7 @@ export async function dataRoutes(app: FastifyInstance, opts: DataRoutesOptions):
         params: { type: "object", properties: { "*": { type: "string" } } },
         response: {
           204: { description: "Deleted", type: "null" },
-          ...problemResponses(400, 401, 403, 404, 412),
+          ...problemResponses(400, 401, 403, 404, 412, 503, 507),
         },
       },
     },

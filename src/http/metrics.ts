@@ -7,6 +7,7 @@ import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom
 import { hashToken, tokenMatches } from "../auth/token-format.js";
 import type { DomainMetrics, JobOutcome } from "../domain-metrics.js";
 import { AppError } from "../errors.js";
+import type { SpaceState, SpaceStatus } from "../objects/storage-reserve.js";
 import { problemResponses } from "./schemas.js";
 
 /** Read at scrape time: the key service's cache keeps its own counts. */
@@ -152,6 +153,45 @@ export class ServiceMetrics implements DomainMetrics {
         this.set(cache.size);
       },
     });
+  }
+
+  /** Exposes the free space, the reserve and whether uploads are accepted, read at each scrape. */
+  observeSpace(space: SpaceStatus): void {
+    const registers = [this.registry];
+    new Gauge({
+      name: "sse_storage_writable",
+      help: "1 while uploads are accepted; 0 while free space is below the reserve or the disk is full (uploads answer 507)",
+      registers,
+      async collect() {
+        this.set((await space.current()).writable ? 1 : 0);
+      },
+    });
+    // PostgreSQL keeps the data on its own server: no volume of ours to report.
+    if (!space.volume) return;
+    const figure = (name: string, help: string, pick: (s: SpaceState) => number | null) =>
+      new Gauge({
+        name,
+        help,
+        registers,
+        async collect() {
+          this.set(pick(await space.current()) ?? 0);
+        },
+      });
+    figure(
+      "sse_storage_free_bytes",
+      "Free bytes of the data directory's volume (available to the server, as statfs says)",
+      (s) => s.availableBytes,
+    );
+    figure(
+      "sse_storage_reusable_bytes",
+      "Free pages inside objects.db, which new writes fill before the file grows (deleted objects end up here)",
+      (s) => s.reusableBytes,
+    );
+    figure(
+      "sse_storage_reserve_bytes",
+      "The reserve (SSE_MIN_FREE_BYTES): uploads that would bring the free space below it are refused",
+      (s) => s.reserveBytes,
+    );
   }
 
   authFailure(reason: string): void {

@@ -5,7 +5,7 @@ import type { ServerResponse } from "node:http";
 import type { Duplex } from "node:stream";
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import fp from "fastify-plugin";
-import { AppError, ERROR_CATALOGUE, type ErrorCode } from "../errors.js";
+import { AppError, DiskFullError, ERROR_CATALOGUE, type ErrorCode, isNoSpaceErrno } from "../errors.js";
 import { loggablePath } from "./redact-path.js";
 import { drainRefusedBody } from "./refused-body.js";
 
@@ -81,11 +81,15 @@ export const problemPlugin = fp(async (app: FastifyInstance) => {
   app.setErrorHandler((error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
     let appErr: AppError;
     if (error instanceof AppError) appErr = error;
+    else if (isNoSpaceErrno(error)) appErr = new DiskFullError(error);
     else
       appErr =
         fromFastify(error) ??
         new AppError("internal_error", "an unexpected error occurred; see the server log");
-    if (appErr.status >= 500) request.log.error({ err: error, code: appErr.code }, "request failed");
+    // A full disk is one known condition, reported once by the space monitor, not a fault per request.
+    if (appErr.code === "insufficient_storage")
+      request.log.warn({ code: appErr.code, detail: appErr.detail }, "request refused");
+    else if (appErr.status >= 500) request.log.error({ err: error, code: appErr.code }, "request failed");
     else request.log.info({ code: appErr.code, detail: appErr.detail }, "request refused");
     if (reply.sent || reply.raw.headersSent) {
       // Too late for a problem document: cut the connection so the client sees an incomplete response.

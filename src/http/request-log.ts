@@ -1,5 +1,6 @@
 // One log line per request, at a level that says who is at fault: 5xx (a server fault) and
-// responses cut by a failing body at error, 4xx (the client's mistake) and successes at info.
+// responses cut by a failing body at error, 4xx (the client's mistake) and successes at info, 507
+// (a full disk: one known condition that the space monitor reports) at warn.
 import { type FastifyInstance, type FastifyReply, type FastifyRequest, LogController } from "fastify";
 import fp from "fastify-plugin";
 import pino, { type Logger } from "pino";
@@ -50,6 +51,7 @@ export class RequestLog extends LogController {
     }
     const line = { req: request, res: { statusCode: reply.statusCode }, responseTime: reply.elapsedTime };
     if (error) reply.log.error({ ...line, err: error }, "request failed while responding");
+    else if (reply.statusCode === 507) reply.log.warn(line, "request completed");
     else if (reply.statusCode >= 500) reply.log.error(line, "request completed");
     else reply.log.info(line, "request completed");
   }

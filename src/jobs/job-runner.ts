@@ -7,6 +7,7 @@ import { setImmediate as yieldToEventLoop } from "node:timers/promises";
 import type { Logger } from "pino";
 import { type DomainMetrics, type JobOutcome, NO_METRICS } from "../domain-metrics.js";
 import { AppError } from "../errors.js";
+import { Backoff, FailureLog } from "../failure-log.js";
 import type { JobPatch, JobStore } from "../store/job-store.js";
 import type { JobRecord } from "../store/records.js";
 
@@ -55,6 +56,10 @@ export class JobRunner {
   private stopping = false;
   private woken = false;
   private wakeUp: (() => void) | null = null;
+  /** Claims that fail (the store is down, the disk full) are retried ever later and logged without flooding. */
+  private readonly claimFailures: FailureLog;
+  private readonly claimBackoff: Backoff;
+  private readonly renewFailures: FailureLog;
 
   constructor(
     private readonly jobs: JobStore,
@@ -64,6 +69,9 @@ export class JobRunner {
     this.leaseMs = opts.leaseMs ?? 15_000;
     this.pollMs = opts.pollMs ?? 1000;
     this.concurrency = opts.concurrency ?? 2;
+    this.claimFailures = new FailureLog(opts.logger, "claiming a background job");
+    this.claimBackoff = new Backoff({ initialMs: this.pollMs, maxMs: Math.max(this.pollMs, 60_000) });
+    this.renewFailures = new FailureLog(opts.logger, "renewing a job's lease");
   }
 
   start(): void {
@@ -96,18 +104,22 @@ export class JobRunner {
   private async poll(): Promise<void> {
     while (!this.stopping) {
       this.woken = false;
+      let pause = this.pollMs;
       try {
         while (!this.stopping && this.running.size < this.concurrency) {
           const job = await this.jobs.claimJob(this.workerId, this.leaseMs);
           if (!job) break;
           this.launch(job);
         }
+        this.claimFailures.succeeded();
+        this.claimBackoff.reset();
       } catch (err) {
-        this.opts.logger.warn({ err }, "could not claim a job; retrying");
+        this.claimFailures.failed(err);
+        pause = this.claimBackoff.next();
       }
       if (this.stopping || this.woken) continue;
       await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, this.pollMs);
+        const timer = setTimeout(resolve, pause);
         timer.unref();
         this.wakeUp = () => {
           clearTimeout(timer);
@@ -124,7 +136,15 @@ export class JobRunner {
     let lost = false;
     const renew = async (): Promise<boolean> => {
       if (lost) return false;
-      if (!(await this.jobs.renewJobLease(job.id, this.workerId, this.leaseMs))) {
+      let held: boolean;
+      try {
+        held = await this.jobs.renewJobLease(job.id, this.workerId, this.leaseMs);
+      } catch (err) {
+        this.renewFailures.failed(err);
+        throw err;
+      }
+      this.renewFailures.succeeded();
+      if (!held) {
         lost = true;
         abort.abort();
         log.warn("lost the job's lease to another worker");
@@ -132,7 +152,8 @@ export class JobRunner {
       return !lost;
     };
     const timer = setInterval(() => {
-      renew().catch((err) => log.warn({ err }, "could not renew the job's lease"));
+      // Logged by renewFailures; the next beat tries again, and a lease that expires is taken over.
+      renew().catch(() => undefined);
     }, this.leaseMs / 3);
     timer.unref();
 

@@ -6,7 +6,8 @@ import fs from "node:fs/promises";
 import path from "node:path";
 import type { Logger } from "pino";
 import { sodium } from "../crypto/sodium.js";
-import { AppError, IntegrityError, KeyProviderError } from "../errors.js";
+import { AppError, DiskFullError, IntegrityError, isNoSpaceErrno, KeyProviderError } from "../errors.js";
+import { FailureLog } from "../failure-log.js";
 import type { ProviderContext, RootKeyProvider, RootWrapped } from "./root-key-provider.js";
 import {
   associatedData,
@@ -196,9 +197,12 @@ export abstract class LocalRootKeyProvider implements RootKeyProvider {
   private mutations: Promise<unknown> = Promise.resolve();
   private lastRefresh = 0;
   private lastUnknownReload = 0;
+  /** A store that cannot be reread (disk, network share) is logged once, then summarised. */
+  private readonly reloadFailures: FailureLog;
 
   constructor(protected readonly ctx: ProviderContext) {
     this.logger = ctx.logger;
+    this.reloadFailures = new FailureLog(ctx.logger, "rereading the root key store");
   }
 
   /** The stored key ring, or undefined when none exists yet. Errors: one line, no secret. */
@@ -274,6 +278,7 @@ export abstract class LocalRootKeyProvider implements RootKeyProvider {
         await this.saveKeyring(updated, "replace");
       } catch (e) {
         sodium.sodium_memzero(next.key);
+        if (isNoSpaceErrno(e)) throw new DiskFullError(e);
         throw new KeyProviderError("could not store the new root key version", e);
       }
       this.install(updated);
@@ -292,6 +297,7 @@ export abstract class LocalRootKeyProvider implements RootKeyProvider {
       try {
         await this.saveKeyring(updated, "replace");
       } catch (e) {
+        if (isNoSpaceErrno(e)) throw new DiskFullError(e);
         throw new KeyProviderError("could not store the key ring without the retired version", e);
       }
       this.install(updated);
@@ -318,8 +324,9 @@ export abstract class LocalRootKeyProvider implements RootKeyProvider {
 
   /** Rereads the store; on failure keeps the keys in memory (the store is checked again later). */
   private async reload(): Promise<void> {
-    await this.mutate(async () => undefined).catch((e: unknown) =>
-      this.logger.warn({ provider: this.name, error: String(e) }, "could not reread the root key store"),
+    await this.mutate(async () => undefined).then(
+      () => this.reloadFailures.succeeded(),
+      (e: unknown) => this.reloadFailures.failed(String(e), { provider: this.name }),
     );
   }
 

@@ -15,7 +15,8 @@ import {
   TAG_BYTES,
 } from "../crypto/segment-format.js";
 import { type DomainMetrics, NO_METRICS } from "../domain-metrics.js";
-import { AppError, IntegrityError } from "../errors.js";
+import { AppError, DiskFullError, IntegrityError } from "../errors.js";
+import { type BackgroundReport, NO_REPORT } from "../failure-log.js";
 import type { KeyService } from "../keys/key-service.js";
 import type { CommitResult, ObjectStore, WriteCondition } from "../store/object-store.js";
 import type { ObjectKind, ObjectMeta } from "../store/records.js";
@@ -33,6 +34,7 @@ import {
 } from "./segment-reader.js";
 import { SegmentWriter } from "./segment-writer.js";
 import { checkObjectSize } from "./size-limit.js";
+import { NO_SPACE_GUARD, type SpaceClaim, type SpaceGuard } from "./storage-reserve.js";
 import { newWriteId } from "./write-id.js";
 
 /** Objects of at most this many segments (256 KiB) are read whole instead of streamed. */
@@ -68,6 +70,8 @@ export interface ObjectServiceOptions {
   youngGc?: YoungCollector;
   /** Opens the segments of large reads on a thread of its own; absent, on the calling thread. */
   aeadThread?: AeadThread | null;
+  /** The reserve of free space that writes may not enter (disk-space.ts); absent, none. */
+  space?: SpaceGuard;
 }
 
 export class ObjectService {
@@ -82,6 +86,7 @@ export class ObjectService {
   private readonly inflight = new Set<Promise<unknown>>();
   private readonly metrics: DomainMetrics;
   private readonly youngGc: YoungCollector;
+  private readonly space: SpaceGuard;
   /** Sealed segments that came with statForRead's metadata, taken by readSmall (weak: a 304 drops them). */
   private readonly prefetched = new WeakMap<ObjectMeta, Buffer>();
   /** Whether replaced or deleted writes may be waiting; reads then need not look (hot path). */
@@ -91,11 +96,13 @@ export class ObjectService {
     readonly store: ObjectStore,
     private readonly keys: KeyService,
     private readonly opts: ObjectServiceOptions,
-    private readonly onError: (err: unknown, what: string) => void = () => undefined,
+    /** Failures of work the client does not wait for (abort, reclaim, rewrap), logged without flooding. */
+    private readonly report: BackgroundReport = NO_REPORT,
   ) {
     this.segmentSize = opts.segmentSize ?? SEGMENT_SIZE;
     this.metrics = opts.metrics ?? NO_METRICS;
     this.youngGc = opts.youngGc ?? NO_YOUNG_GC;
+    this.space = opts.space ?? NO_SPACE_GUARD;
   }
 
   get maxObjectBytes(): number {
@@ -137,11 +144,26 @@ export class ObjectService {
   }
 
   private async write(input: PutInput): Promise<PutResult> {
-    const { owner, id } = input;
-    validateObjectId(id);
+    validateObjectId(input.id);
     const max = this.opts.maxObjectBytes;
     if (input.contentLength !== undefined) checkObjectSize(input.contentLength, max);
+    // Before any byte is read or stored: an upload that would enter the reserve is refused (507).
+    const claim = await this.space.admit(input.kind === "item" ? "small" : "upload", input.contentLength);
+    try {
+      const result = await this.storeBody(input, claim);
+      this.space.stored();
+      return result;
+    } catch (err) {
+      if (err instanceof DiskFullError) this.space.diskFull();
+      throw err;
+    } finally {
+      claim.end();
+    }
+  }
 
+  private async storeBody(input: PutInput, claim: SpaceClaim): Promise<PutResult> {
+    const { owner, id } = input;
+    const max = this.opts.maxObjectBytes;
     const writeId = newWriteId();
     const ctx = this.context(owner, id, writeId);
     const dek = generateKey();
@@ -173,6 +195,7 @@ export class ObjectService {
         checkObjectSize(size, max);
         if (input.contentLength !== undefined && size > input.contentLength)
           throw new AppError("length_mismatch", "the body is longer than Content-Length");
+        claim.add(chunk.length);
         hash?.update(chunk);
         writer.write(chunk);
         if (batch.length >= BATCH_SEGMENTS) {
@@ -237,7 +260,10 @@ export class ObjectService {
       zeroize(dek);
       if (began) {
         // Aborted, refused or failed: no partial object, no garbage left behind.
-        await this.store.abortUpload(writeId).catch((err) => this.onError(err, "abort upload"));
+        await this.store.abortUpload(writeId).then(
+          () => this.report.succeeded("abort upload"),
+          (err) => this.report.failed("abort upload", err),
+        );
       }
     }
   }
@@ -255,7 +281,7 @@ export class ObjectService {
       }
     } catch (err) {
       // The write stands under its older version; a rewrap job moves it later.
-      this.onError(err, "rewrap after rotation");
+      this.report.failed("rewrap after rotation", err);
     }
   }
 
@@ -422,7 +448,10 @@ export class ObjectService {
         if (skipped === 0 && !this.reclaimAgain) this.trashPending = false;
       } while (this.reclaimAgain);
     })()
-      .catch((err) => this.onError(err, "reclaim"))
+      .then(
+        () => this.report.succeeded("reclaim"),
+        (err) => this.report.failed("reclaim", err),
+      )
       .finally(() => {
         this.reclaiming = null;
       });

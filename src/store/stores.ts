@@ -1,6 +1,7 @@
 // What the process opens: the four ports on their two databases (the objects database holds
 // objects, accounts and jobs on one connection; the keys database is apart, so that a backup of
 // one never restores the other), with one ping and one close for both. open-store.ts opens them.
+import type { SpaceGuard, SpaceStatus } from "../objects/storage-reserve.js";
 import type { AccountStore } from "./account-store.js";
 import type { JobStore } from "./job-store.js";
 import type { KeyStore } from "./key-store.js";
@@ -29,6 +30,11 @@ export interface Stores {
   accounts: AccountStore;
   jobs: JobStore;
   keys: KeyStore;
+  /**
+   * The free-space reserve that uploads may not enter, and the state /ready and /metrics report
+   * (disk-space.ts; openStores adds it). Absent, writes are never refused for space.
+   */
+  space?: SpaceGuard & SpaceStatus;
   /** Resolves when both databases answer; else rejects with a DatabaseUnreachable naming the first that did not. */
   ping(): Promise<void>;
   /** Closes both databases, even when closing the first fails (rejecting with that failure then). */

@@ -7,7 +7,7 @@ import { pathToFileURL } from "node:url";
 import pg from "pg";
 import pino from "pino";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { AppError, StorageUnavailableError } from "../../src/errors.js";
+import { AppError, DiskFullError, StorageUnavailableError } from "../../src/errors.js";
 import {
   type ObjectsSchemaOptions,
   openKeysSchema,
@@ -511,6 +511,11 @@ describe("PostgreSQL stores", () => {
         StorageUnavailableError,
       );
       expect(pgFault(new TypeError("x is not a function"))).toBeNull();
+      // disk_full: 507 like a full disk under SQLite; the other insufficient-resources codes stay 503.
+      expect(pgFault(dbError("53100"))).toBeInstanceOf(DiskFullError);
+      expect(pgFault(dbError("53100"))?.status).toBe(507);
+      expect(pgFault(dbError("53100"))?.detail).toMatch(/disk is full/);
+      expect(pgFault(dbError("53300"))?.status).toBe(503);
       expect(isRetryable(dbError("40001"))).toBe(true);
       expect(isRetryable(dbError("40P01"))).toBe(true);
       expect(isRetryable(dbError("23505"))).toBe(false);

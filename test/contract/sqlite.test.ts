@@ -5,7 +5,7 @@ import path from "node:path";
 import { pathToFileURL } from "node:url";
 import Database from "better-sqlite3";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { StorageUnavailableError } from "../../src/errors.js";
+import { DiskFullError, StorageUnavailableError } from "../../src/errors.js";
 import { BackgroundCheckpointer } from "../../src/store/sqlite/background-checkpoint.js";
 import { SchemaVersionError, storageFault } from "../../src/store/sqlite/migrations.js";
 import { openKeysFile, openObjectsFile, openSqliteStores } from "../../src/store/sqlite/open.js";
@@ -255,7 +255,10 @@ describe("SQLite stores", () => {
   it("reports a checkpointer that cannot work, and still stops", async () => {
     const errors: string[] = [];
     const missing = path.join(dir, "no-such-dir", "objects.db");
-    const checkpointer = new BackgroundCheckpointer(missing, (m) => errors.push(m));
+    const checkpointer = new BackgroundCheckpointer(missing, {
+      failed: (m) => errors.push(m),
+      recovered: () => undefined,
+    });
     const deadline = Date.now() + 10_000;
     while (errors.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     expect(errors.join("\n")).toMatch(/directory does not exist|unable to open/i);
@@ -371,6 +374,24 @@ describe("SQLite stores", () => {
       storageFault(new Database.SqliteError("UNIQUE constraint failed", "SQLITE_CONSTRAINT_UNIQUE")),
     ).toBeNull();
     expect(storageFault(new Error("other"))).toBeNull();
+  });
+
+  it("maps a full disk (SQLITE_FULL, ENOSPC, EDQUOT) to DiskFullError: 507 insufficient_storage, saying the disk is full", () => {
+    for (const cause of [
+      new Database.SqliteError("database or disk is full", "SQLITE_FULL"),
+      Object.assign(new Error("ENOSPC: no space left on device, write"), { code: "ENOSPC" }),
+      Object.assign(new Error("EDQUOT: disk quota exceeded, write"), { code: "EDQUOT" }),
+    ]) {
+      const mapped = storageFault(cause);
+      expect(mapped, cause.message).toBeInstanceOf(DiskFullError);
+      expect(mapped).toBeInstanceOf(StorageUnavailableError);
+      expect(mapped?.status).toBe(507);
+      expect(mapped?.code).toBe("insufficient_storage");
+      expect(mapped?.detail).toMatch(/disk is full/);
+      expect(mapped?.cause).toBe(cause);
+    }
+    const io = storageFault(new Database.SqliteError("disk I/O error", "SQLITE_IOERR_WRITE"));
+    expect(io?.code).toBe("storage_unavailable");
   });
 
   it("reports an unusable file as StorageUnavailableError", () => {

@@ -9,6 +9,7 @@ import { type App, build, buildServices, type Services } from "../../src/app.js"
 import { type Config, loadConfig } from "../../src/config.js";
 import { createRootKeyProvider } from "../../src/keys/providers.js";
 import type { RootKeyProvider } from "../../src/keys/root-key-provider.js";
+import type { ObjectStore } from "../../src/store/object-store.js";
 import { openStores } from "../../src/store/open-store.js";
 import type { Role, Scope, UserRecord } from "../../src/store/records.js";
 import { openSqliteStores } from "../../src/store/sqlite/open.js";
@@ -39,10 +40,21 @@ async function open(env: Record<string, string>, dataDir: string) {
   return { config, logger, stores, root };
 }
 
-/** build() on fresh SQLite files in a temp dir, the admin bootstrapped, the job runner started. */
-export async function startApp(env: Record<string, string> = {}, dataDir = tempDataDir()): Promise<TestApp> {
+/**
+ * build() on fresh SQLite files in a temp dir, the admin bootstrapped, the job runner started.
+ * `interpose` may put a layer between the services and the real object store (to inject a fault).
+ */
+export async function startApp(
+  env: Record<string, string> = {},
+  dataDir = tempDataDir(),
+  interpose: (store: ObjectStore) => ObjectStore = (store) => store,
+): Promise<TestApp> {
   const { config, logger, stores, root } = await open(env, dataDir);
-  const built = await build(config, { stores, root, logger });
+  const built = await build(config, {
+    stores: { ...stores, objects: interpose(stores.objects) },
+    root,
+    logger,
+  });
   await built.services.auth.bootstrap({ token: ADMIN_TOKEN, dataDir });
   built.services.runner.start();
   return {

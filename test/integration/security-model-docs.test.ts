@@ -38,6 +38,7 @@ const OBJECTS: Record<string, string> = {
   segment_size: "segment size",
   kek_version: "kek version",
   wrapped_dek: "wrapped dek",
+  sealed_meta: "sealed metadata record",
 };
 const ACCOUNTS: Record<string, Record<string, string>> = {
   users: {

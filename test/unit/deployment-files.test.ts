@@ -149,6 +149,16 @@ describe("docs", () => {
     const ops = read("docs/OPERATIONS.md");
     const metrics = new ServiceMetrics("0.0.0");
     metrics.observeKeyCache({ hits: 0, misses: 0, size: 0 });
+    metrics.observeSpace({
+      volume: true,
+      current: async () => ({
+        writable: true,
+        reason: "ok",
+        availableBytes: 0,
+        reusableBytes: 0,
+        reserveBytes: 0,
+      }),
+    });
     const names = metrics.registry
       .getMetricsAsArray()
       .map((m) => m.name)

@@ -17,6 +17,8 @@ export interface LivenessOptions {
   uploadStaleMs?: number;
   /** Failures of the heartbeat, for the log. */
   onError?: (err: unknown, what: string) => void;
+  /** The heartbeat succeeding again after a failure. */
+  onRecovered?: (what: string) => void;
 }
 
 /** A duration as a PostgreSQL interval literal. */
@@ -52,8 +54,13 @@ export class Liveness {
       );
     this.#db = db;
     const onError = opts.onError ?? (() => undefined);
+    const recovered = opts.onRecovered ?? (() => undefined);
+    // A fixed beat, failing or not: the other processes judge this one's uploads by it.
     this.#heartbeat = setInterval(() => {
-      this.#beat().catch((err) => onError(err, "heartbeat"));
+      this.#beat().then(
+        () => recovered("heartbeat"),
+        (err) => onError(err, "heartbeat"),
+      );
     }, every);
     this.#heartbeat.unref();
   }

@@ -3,6 +3,7 @@
 // backed up and restored on its own. Several processes may open them at once.
 import type { Logger } from "pino";
 import type { Config } from "../../config.js";
+import { FailureLogs } from "../../failure-log.js";
 import { combineStores, type KeysDatabase, type ObjectsDatabase, type Stores } from "../stores.js";
 import { PostgresAccountStore } from "./accounts.js";
 import { PostgresJobStore } from "./jobs.js";
@@ -92,8 +93,15 @@ export async function openPostgresStores(
   config: Pick<Config, "keysDatabaseUrl" | "databasePoolSize">,
   logger: Logger,
 ): Promise<Stores> {
-  const onError = (err: unknown, what: string) => logger.warn({ err }, `PostgreSQL: ${what} failed`);
-  const main = await openObjectsSchema(databaseUrl, { poolSize: config.databasePoolSize, onError });
+  // Logged once, then summarised: an outage fails every idle connection and every heartbeat.
+  const logs = new FailureLogs(logger, "PostgreSQL: ");
+  const onError = (err: unknown, what: string) => logs.failed(what, err);
+  const onRecovered = (what: string) => logs.succeeded(what);
+  const main = await openObjectsSchema(databaseUrl, {
+    poolSize: config.databasePoolSize,
+    onError,
+    onRecovered,
+  });
   let keys: KeysDatabase;
   try {
     keys = await openKeysSchema(config.keysDatabaseUrl ?? databaseUrl, { onError });

@@ -1,8 +1,9 @@
 // How PostgreSQL and node-postgres failures map onto the error catalogue: the database or the network
-// failing becomes StorageUnavailableError (503); constraint violations are recognised by SQLSTATE;
-// serialization failures and deadlocks are worth retrying. SQL text never reaches an error's detail.
+// failing becomes StorageUnavailableError (503), its disk being full DiskFullError (507); constraint
+// violations are recognised by SQLSTATE; serialization failures and deadlocks are worth retrying.
+// SQL text never reaches an error's detail.
 import pg from "pg";
-import { AppError, StorageUnavailableError } from "../../errors.js";
+import { AppError, DiskFullError, StorageUnavailableError } from "../../errors.js";
 
 /**
  * SQLSTATE classes and codes that mean "the database cannot serve us now": connection exceptions,
@@ -11,6 +12,9 @@ import { AppError, StorageUnavailableError } from "../../errors.js";
  * a missing database, rejected credentials.
  */
 const UNAVAILABLE_SQLSTATE = /^(08|53|57|58|XX|28|3D000$|25006$|55P03$|55000$)/;
+
+/** disk_full: the database server could not extend a file. */
+const DISK_FULL_SQLSTATE = "53100";
 
 /** Network failures of the socket under a connection. */
 const NETWORK_CODES = new Set([
@@ -43,6 +47,7 @@ function sqlState(err: unknown): string | null {
 export function pgFault(err: unknown): StorageUnavailableError | null {
   if (err instanceof StorageUnavailableError) return err;
   const state = sqlState(err);
+  if (state === DISK_FULL_SQLSTATE) return new DiskFullError(err);
   if (state !== null) return UNAVAILABLE_SQLSTATE.test(state) ? new StorageUnavailableError(err) : null;
   if (err instanceof AggregateError && err.errors.some((e) => pgFault(e) !== null))
     return new StorageUnavailableError(err);

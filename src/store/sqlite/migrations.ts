@@ -3,7 +3,7 @@
 import { chmodSync, existsSync, mkdirSync } from "node:fs";
 import path from "node:path";
 import Database from "better-sqlite3";
-import { StorageUnavailableError } from "../../errors.js";
+import { DiskFullError, isNoSpaceErrno, StorageUnavailableError } from "../../errors.js";
 import { SchemaVersionError } from "../schema-version-error.js";
 
 export type Db = Database.Database;
@@ -120,21 +120,30 @@ export function migrate(db: Db, schema: Schema): void {
 }
 
 const UNAVAILABLE =
-  /^SQLITE_(BUSY|LOCKED|IOERR|FULL|CANTOPEN|READONLY|PROTOCOL|NOMEM|CORRUPT|NOTADB|PERM|NOLFS|AUTH)/;
+  /^SQLITE_(BUSY|LOCKED|IOERR|CANTOPEN|READONLY|PROTOCOL|NOMEM|CORRUPT|NOTADB|PERM|NOLFS|AUTH)/;
 
 /**
  * The StorageUnavailableError for a failure of the database itself (locked beyond the busy timeout,
- * I/O error, disk full, closed connection…), or null for anything else. The cause is kept for the
+ * I/O error, closed connection…), a DiskFullError (507) for a full disk, or null for anything else. The cause is kept for the
  * log; the error's detail never carries SQL or a path.
  */
 export function storageFault(err: unknown): StorageUnavailableError | null {
   if (err instanceof StorageUnavailableError) return err;
+  // SQLite reports ENOSPC on a write as SQLITE_FULL (also "database or disk is full" at max_page_count).
+  if (isDiskFull(err)) return new DiskFullError(err);
   if (err instanceof Database.SqliteError && UNAVAILABLE.test(err.code))
     return new StorageUnavailableError(err);
   if (err instanceof TypeError && /database connection is not open/i.test(err.message)) {
     return new StorageUnavailableError(err);
   }
   return null;
+}
+
+/** SQLite's SQLITE_FULL, or an ENOSPC / EDQUOT from the filesystem. */
+export function isDiskFull(err: unknown): boolean {
+  if (err instanceof DiskFullError) return true;
+  if (err instanceof Database.SqliteError) return err.code === "SQLITE_FULL";
+  return isNoSpaceErrno(err);
 }
 
 export type ConstraintKind = "UNIQUE" | "PRIMARYKEY" | "FOREIGNKEY";

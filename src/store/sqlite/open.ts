@@ -1,10 +1,14 @@
 // Opens the embedded stores: objects.db, whose one connection carries the object, account and job
-// ports, and keys.db, apart so that a backup of one never restores the other.
-import { mkdirSync } from "node:fs";
+// ports, and keys.db, apart so that a backup of one never restores the other. Both may give up the
+// emergency space of the data dir when the disk is full.
+import { mkdirSync, statfsSync } from "node:fs";
 import path from "node:path";
+import type { StoreSpaceUse } from "../disk-space.js";
 import { combineStores, type KeysDatabase, type ObjectsDatabase, type Stores } from "../stores.js";
 import { SqliteAccountStore } from "./accounts.js";
+import { type CheckpointEvents, NO_CHECKPOINT_EVENTS } from "./background-checkpoint.js";
 import { SqliteDatabase } from "./database.js";
+import { EMERGENCY_FILE, EmergencySpace, emergencySizeFor } from "./emergency-space.js";
 import { SqliteJobStore } from "./jobs.js";
 import { SqliteKeyStore } from "./keys.js";
 import { KEYS_SCHEMA, OBJECTS_SCHEMA } from "./migrations.js";
@@ -21,12 +25,14 @@ const OBJECTS_WAL_AUTOCHECKPOINT_PAGES = (256 * 1024 * 1024) / OBJECTS_PAGE_SIZE
 export interface ObjectsFileOptions {
   /** Page cache of the connection, in KiB (default: SQLite's own 2 MiB). */
   cacheKib?: number;
-  /** Failures of the background checkpoint: the WAL keeps growing while they last. */
-  onBackgroundError?: (message: string) => void;
+  /** Failures of the background checkpoint (the WAL keeps growing while they last), and its recovery. */
+  checkpointEvents?: CheckpointEvents;
+  /** Given up by a durable write that finds the disk full (emergency-space.ts). */
+  emergency?: EmergencySpace | null;
 }
 
-/** objects.db as it is opened: its ports, and the page cache it was given (KiB). */
-export interface SqliteObjectsDatabase extends ObjectsDatabase {
+/** objects.db as it is opened: its ports, the page cache it was given (KiB), and its use of space. */
+export interface SqliteObjectsDatabase extends ObjectsDatabase, StoreSpaceUse {
   readonly pageCacheKib: number;
 }
 
@@ -39,50 +45,66 @@ export function openObjectsFile(file: string, opts: ObjectsFileOptions = {}): Sq
       walAutocheckpointPages: OBJECTS_WAL_AUTOCHECKPOINT_PAGES,
       cacheKib: opts.cacheKib,
     },
-    { onError: opts.onBackgroundError ?? (() => undefined) },
+    { checkpoint: opts.checkpointEvents ?? NO_CHECKPOINT_EVENTS, emergency: opts.emergency },
   );
   return {
     objects: new SqliteObjectStore(db),
     accounts: new SqliteAccountStore(db),
     jobs: new SqliteJobStore(db),
     pageCacheKib: db.pageCacheKib,
+    spaceUse: () => db.spaceUse(),
+    get checkpointFailing() {
+      return db.checkpointFailing;
+    },
     ping: () => db.ping(),
     close: () => db.close(),
   };
 }
 
-export function openKeysFile(file: string): KeysDatabase {
+/** keys.db; key changes go on when the disk is full, in the emergency space if given. */
+export function openKeysFile(file: string, opts: { emergency?: EmergencySpace | null } = {}): KeysDatabase {
   // Small rows: the default page size; every write here is a key change and stays synchronous=FULL.
-  const db = SqliteDatabase.open(file, KEYS_SCHEMA, {
-    pageSize: 4096,
-    walAutocheckpointPages: 1000,
-    secureDelete: true,
-  });
+  const db = SqliteDatabase.open(
+    file,
+    KEYS_SCHEMA,
+    { pageSize: 4096, walAutocheckpointPages: 1000, secureDelete: true },
+    { emergency: opts.emergency },
+  );
   return { keys: new SqliteKeyStore(db), ping: () => db.ping(), close: () => db.close() };
 }
 
 export interface SqliteStores extends Stores {
   /** objects.db's page cache, in KiB. */
   readonly pageCacheKib: number;
+  /** objects.db's use of space (free pages, WAL) and its checkpoint's state. */
+  readonly objectsFile: StoreSpaceUse;
+  /** The data dir's emergency space, which both files may give up when the disk is full. */
+  readonly emergency: EmergencySpace;
 }
 
 /** objects.db and keys.db in `dataDir` (created 0700 if missing). */
 export function openSqliteStores(
   dataDir: string,
-  opts: { cacheMib?: number; onBackgroundError?: (message: string) => void } = {},
+  opts: { cacheMib?: number; checkpointEvents?: CheckpointEvents } = {},
 ): SqliteStores {
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  const volume = statfsSync(dataDir);
+  const emergency = new EmergencySpace(
+    path.join(dataDir, EMERGENCY_FILE),
+    emergencySizeFor(volume.blocks * volume.bsize),
+  );
   const cacheKib = opts.cacheMib === undefined ? undefined : opts.cacheMib * 1024;
   const main = openObjectsFile(path.join(dataDir, "objects.db"), {
     cacheKib,
-    onBackgroundError: opts.onBackgroundError,
+    checkpointEvents: opts.checkpointEvents,
+    emergency,
   });
   let keys: KeysDatabase;
   try {
-    keys = openKeysFile(path.join(dataDir, "keys.db"));
+    keys = openKeysFile(path.join(dataDir, "keys.db"), { emergency });
   } catch (err) {
     void main.close().catch(() => undefined);
     throw err;
   }
-  return { ...combineStores(main, keys), pageCacheKib: main.pageCacheKib };
+  return { ...combineStores(main, keys), pageCacheKib: main.pageCacheKib, objectsFile: main, emergency };
 }
