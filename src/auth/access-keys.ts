@@ -6,6 +6,7 @@
 import type { Logger } from "pino";
 import { accessKeyContext, zeroize } from "../crypto/envelope.js";
 import { AppError } from "../errors.js";
+import { FailureLog } from "../failure-log.js";
 import type { KeyService } from "../keys/key-service.js";
 import type { AccountStore } from "../store/account-store.js";
 import { enrolledError } from "../store/enrolled.js";
@@ -45,13 +46,17 @@ export type AccessKeyRequest = TokenRequest;
 
 export class AccessKeys {
   private readonly touches = new TouchThrottle();
+  /** A full disk or an outage fails every key's update: logged once, then summarised. */
+  private readonly touchFailures: FailureLog;
 
   constructor(
     private readonly accounts: AccountStore,
     private readonly users: UserService,
     private readonly keys: KeyService,
     private readonly logger: Logger,
-  ) {}
+  ) {
+    this.touchFailures = new FailureLog(logger, "updating an access key's lastUsed");
+  }
 
   /**
    * Issues an access key to the named user, as UserService.issueToken issues a token: never beyond
@@ -166,8 +171,9 @@ export class AccessKeys {
       );
     }
     if (this.touches.due(caller.accessKeyId, now))
-      this.accounts
-        .touchAccessKey(caller.accessKeyId, new Date(now))
-        .catch((err) => this.logger.warn({ err }, "access key lastUsed update failed"));
+      this.accounts.touchAccessKey(caller.accessKeyId, new Date(now)).then(
+        () => this.touchFailures.succeeded(),
+        (err) => this.touchFailures.failed(err),
+      );
   }
 }
