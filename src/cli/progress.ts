@@ -1,6 +1,7 @@
 // Progress bars on stderr (only on a terminal): bytes with rate and ETA for transfers, done/total for jobs.
+
 import cliProgress from "cli-progress";
-import { formatBytes } from "./output.js";
+import { formatBytes } from "../api/size-format.js";
 
 export interface TransferProgress {
   add(bytes: number): void;

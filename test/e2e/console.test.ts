@@ -222,7 +222,7 @@ describe.skipIf(!HAVE_CHROMIUM)("web console in Chromium", () => {
     expect(seen.at(-1)).toBe(100);
     for (let i = 1; i < seen.length; i++) expect(seen[i]).toBeGreaterThanOrEqual(seen[i - 1] ?? 0);
     await row("uploads/big.bin").waitFor();
-    expect(await row("uploads/big.bin").textContent()).toContain("52 MB");
+    expect(await row("uploads/big.bin").textContent()).toContain("50 MiB");
     await shot("upload-done");
     const head = await api("HEAD", "/data/uploads/big.bin", server.token);
     expect(head.headers.get("content-length")).toBe(String(50 * MiB));

@@ -1,9 +1,10 @@
 // `ls`, `stat`, `rm`: listing pages of GET /data, HEAD for metadata, DELETE.
 import type { Command } from "commander";
+import { formatBytes } from "../../api/size-format.js";
 import { positiveInt } from "../args.js";
 import { type ApiClient, nextLink, objectPath } from "../client.js";
 import type { CliContext } from "../context.js";
-import { formatBytes, formatDate, table } from "../output.js";
+import { formatDate, table } from "../output.js";
 
 export interface ObjectInfo {
   id: string | number;

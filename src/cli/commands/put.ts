@@ -1,15 +1,16 @@
 // `put`: stream a file (or stdin) to PUT /data/{id}, with Content-Length and a Content-Digest for files.
+
 import fs from "node:fs";
 import path from "node:path";
 import { Readable, Transform } from "node:stream";
 import type { Command } from "commander";
+import { formatBytes } from "../../api/size-format.js";
 import { objectPath } from "../client.js";
 import { guessContentType } from "../content-type.js";
 import type { CliContext } from "../context.js";
 import { contentDigest, sha256File } from "../digest.js";
 import { CliError, ExitCode, usageError } from "../errors.js";
 import { objectIdProblem } from "../object-id.js";
-import { formatBytes } from "../output.js";
 import { transferProgress } from "../progress.js";
 
 interface PutOptions {
