@@ -122,6 +122,39 @@ describe("ssestore against a real server", () => {
     expect(limited.out).toBe("page/0\n");
   });
 
+  it("ls takes a prefix, shows folders, and --long reads the listing with a header row", async () => {
+    for (const id of ["fold/a.txt", "fold/sub/b.txt", "fold/sub/deeper/c.txt"])
+      expect((await cli(["put", "-", id], { stdin: id })).code).toBe(0);
+    const ls = await cli(["ls", "fold/"]);
+    expect([ls.code, ls.stderr]).toEqual([0, ""]);
+    expect(ls.out).toBe("fold/sub/\nfold/a.txt\n");
+    const rec = await cli(["ls", "--recursive", "fold/"]);
+    expect(rec.out).toBe("fold/a.txt\nfold/sub/b.txt\nfold/sub/deeper/c.txt\n");
+    const long = await cli(["ls", "-l", "fold/"]);
+    expect(lines(long.out)[0]).toMatch(/^SIZE\s+TYPE\s+MODIFIED\s+ID$/);
+    expect(lines(long.out).slice(1)).toEqual([
+      expect.stringMatching(/^-\s+folder\s+-\s+fold\/sub\/$/),
+      expect.stringMatching(/^10 B\s+text\/plain\s+\d{4}-\d\d-\d\dT\S+Z\s+fold\/a\.txt$/),
+    ]);
+  });
+
+  it("an item has one size everywhere: its data's UTF-8 bytes in ls -l, stat and GET /objects", async () => {
+    const res = await server.fetch("/data", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ id: 424242, data: "héllo" }),
+    });
+    expect(res.status).toBe(200);
+    const listed = (await (await server.fetch("/objects?prefix=424242")).json()) as {
+      objects: { id: number; size: number }[];
+    };
+    expect(listed.objects).toEqual([expect.objectContaining({ id: 424242, size: 6, kind: "item" })]);
+    const stat = await cli(["--json", "stat", "424242"]);
+    expect(JSON.parse(stat.out)).toMatchObject({ id: 424242, size: 6, kind: "item" });
+    const long = await cli(["ls", "-l", "424242"]);
+    expect(lines(long.out)[1]).toMatch(/^6 B\s+item\s+\S+\s+424242$/);
+  });
+
   it("a missing id exits 3 with one line on stderr", async () => {
     const r = await cli(["get", "no/such/object"]);
     expect(r.code).toBe(3);
@@ -138,8 +171,10 @@ describe("ssestore against a real server", () => {
   it("--json output parses", async () => {
     const put = await cli(["--json", "put", "-", "e2e/json.txt"], { stdin: "j" });
     expect(JSON.parse(put.out)).toMatchObject({ id: "e2e/json.txt", size: 1, created: true });
-    const ls = await cli(["--json", "ls"]);
+    const ls = await cli(["--json", "ls", "--recursive"]);
     expect(JSON.parse(ls.out)).toEqual(expect.arrayContaining(["e2e/json.txt"]));
+    const top = await cli(["--json", "ls"]);
+    expect(JSON.parse(top.out)).toEqual(expect.arrayContaining(["e2e/"]));
     const missing = await cli(["--json", "stat", "e2e/none"]);
     expect(missing.code).toBe(3);
     expect(JSON.parse(missing.stderr)).toMatchObject({ error: { exitCode: 3, status: 404 } });

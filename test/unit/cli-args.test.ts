@@ -199,84 +199,130 @@ describe("get", () => {
 });
 
 describe("ls / stat / rm", () => {
-  const pages: Record<string, { ids: (string | number)[]; next?: string }> = {
-    "": { ids: [1, 2, "a/x"], next: "/data?after=a%2Fx&limit=3" },
-    "a/x": { ids: ["b", "b/y", "c"], next: "http://sse.test/data?after=c&limit=3" },
-    c: { ids: ["d"] },
-  };
+  const meta = (id: string | number, size = 12) => ({
+    id,
+    size,
+    etag: `"e-${id}"`,
+    contentType: "text/plain",
+    created: "2025-11-25T09:00:00.000Z",
+    modified: "2025-11-25T10:00:00.000Z",
+    keyVersion: 2,
+    kind: typeof id === "number" ? "item" : "blob",
+  });
+  const IDS: (string | number)[] = [
+    1,
+    2,
+    "a/x",
+    "b",
+    "b/y",
+    "b/z/1",
+    "c",
+    "docs/2024/q1.pdf",
+    "docs/report.pdf",
+  ];
+  /** GET /objects as the server answers it: prefix, delimiter, limit and an opaque cursor (an index here). */
   const lister = () =>
     fakeFetch((req) => {
-      if (req.method === "HEAD")
-        return new Response(null, {
-          headers: {
-            "content-length": "12",
-            "content-type": "text/plain",
-            "last-modified": "Tue, 25 Nov 2025 10:00:00 GMT",
-            etag: '"t"',
-          },
-        });
-      const page = pages[req.url.searchParams.get("after") ?? ""]!;
-      return json(200, page.ids, page.next ? { link: `<${page.next}>; rel="next"` } : {});
+      if (req.url.pathname !== "/objects") return problem(404, "not_found", "no route");
+      const q = req.url.searchParams;
+      const prefix = q.get("prefix") ?? "";
+      const limit = Number(q.get("limit") ?? 100);
+      let i = Number(q.get("cursor") ?? 0);
+      const folders: string[] = [];
+      const objects: unknown[] = [];
+      let taken = 0;
+      const ids = IDS.filter((id) => String(id).startsWith(prefix));
+      while (i < ids.length && taken < limit) {
+        const id = String(ids[i]);
+        const cut = q.get("delimiter") === "/" ? id.indexOf("/", prefix.length) : -1;
+        if (cut >= 0) {
+          const folder = id.slice(0, cut + 1);
+          folders.push(folder);
+          while (i < ids.length && String(ids[i]).startsWith(folder)) i++;
+        } else {
+          objects.push(meta(ids[i]!));
+          i++;
+        }
+        taken++;
+      }
+      return json(200, { prefix, folders, objects, next: i < ids.length ? String(i) : null });
     });
 
-  it("follows Link rel=next through every page", async () => {
+  it("shows the top level as folders and ids, every page", async () => {
     const f = lister();
-    const r = await runCli(["ls"], { fetch: f.fetch });
+    const r = await runCli(["ls", "--page-size", "2"], { fetch: f.fetch });
     expect(r.code).toBe(0);
-    expect(r.stdout).toBe("1\n2\na/x\nb\nb/y\nc\nd\n");
-    expect(f.calls).toHaveLength(3);
+    expect(r.stdout).toBe("1\n2\na/\nb\nb/\nc\ndocs/\n");
+    expect(f.calls.map((c) => c.url.searchParams.get("delimiter"))).toEqual(["/", "/", "/", "/"]);
   });
 
-  it("--prefix, --limit and --json", async () => {
-    const p = lister();
-    const r = await runCli(["--json", "ls", "--prefix", "b"], { fetch: p.fetch });
-    expect(JSON.parse(r.stdout)).toEqual(["b", "b/y"]);
-    expect(p.calls[0]?.url.searchParams.get("prefix")).toBe("b");
+  it("takes a prefix argument, as aws s3 ls and mc ls do", async () => {
     const f = lister();
-    const l = await runCli(["ls", "--json", "--limit", "2"], { fetch: f.fetch });
+    const r = await runCli(["ls", "docs/"], { fetch: f.fetch });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toBe("docs/2024/\ndocs/report.pdf\n");
+    expect(f.calls[0]?.url.searchParams.get("prefix")).toBe("docs/");
+    const both = await runCli(["ls", "docs/", "--prefix", "b"], { fetch: lister().fetch });
+    expect(both.code).toBe(2);
+  });
+
+  it("--recursive lists every id under the prefix, without folders", async () => {
+    const f = lister();
+    const r = await runCli(["--json", "ls", "-r", "b"], { fetch: f.fetch });
+    expect(JSON.parse(r.stdout)).toEqual(["b", "b/y", "b/z/1"]);
+    expect(f.calls[0]?.url.searchParams.has("delimiter")).toBe(false);
+  });
+
+  it("--limit stops early; --page-size is sent", async () => {
+    const f = lister();
+    const l = await runCli(["ls", "--json", "-r", "--limit", "2"], { fetch: f.fetch });
     expect(JSON.parse(l.stdout)).toEqual([1, 2]);
     expect(f.calls[0]?.url.searchParams.get("limit")).toBe("2");
     expect(f.calls).toHaveLength(1);
     const g = lister();
     await runCli(["ls", "--page-size", "7"], { fetch: g.fetch });
     expect(g.calls[0]?.url.searchParams.get("limit")).toBe("7");
+    expect((await runCli(["ls", "--page-size", "5000"])).code).toBe(2);
   });
 
-  it("--long asks HEAD per id", async () => {
+  it("--long has a header row and reads the metadata from the listing, not one HEAD per object", async () => {
     const f = lister();
-    const r = await runCli(["ls", "--long", "--prefix", "b", "--json"], { fetch: f.fetch });
-    expect(JSON.parse(r.stdout)).toEqual([
-      { id: "b", size: 12, contentType: "text/plain", etag: '"t"', modified: "2025-11-25T10:00:00Z" },
-      { id: "b/y", size: 12, contentType: "text/plain", etag: '"t"', modified: "2025-11-25T10:00:00Z" },
-    ]);
-    const human = await runCli(["ls", "-l", "--prefix", "b/"], { fetch: lister().fetch });
-    expect(human.stdout).toBe("12 B  text/plain  2025-11-25T10:00:00Z  b/y\n");
-  });
-
-  it("refuses to send the token to another server named in a Link", async () => {
-    const f = fakeFetch(() => json(200, [1], { link: '<http://evil.test/data?after=1>; rel="next"' }));
-    const r = await runCli(["ls"], { fetch: f.fetch });
-    expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/another server/);
-    expect(f.calls).toHaveLength(1);
-  });
-
-  it("stat reads HEAD headers, including a key version header", async () => {
-    const f = fakeFetch(
-      () =>
-        new Response(null, {
-          headers: { "content-length": "3", "content-type": "image/png", etag: '"z"', "x-key-version": "4" },
-        }),
+    const human = await runCli(["ls", "-l", "b"], { fetch: f.fetch });
+    expect(human.stdout).toBe(
+      [
+        "SIZE  TYPE        MODIFIED              ID",
+        "-     folder      -                     b/",
+        "12 B  text/plain  2025-11-25T10:00:00Z  b",
+        "",
+      ].join("\n"),
     );
-    const r = await runCli(["--json", "stat", "pic.png"], { fetch: f.fetch });
-    expect(f.calls[0]?.method).toBe("HEAD");
-    expect(JSON.parse(r.stdout)).toEqual({
-      id: "pic.png",
-      size: 3,
-      contentType: "image/png",
-      etag: '"z"',
-      keyVersion: 4,
-    });
+    expect(f.calls.map((c) => `${c.method} ${c.url.pathname}`)).toEqual(["GET /objects"]);
+    const j = await runCli(["ls", "--long", "--json", "-r", "b/"], { fetch: lister().fetch });
+    expect(JSON.parse(j.stdout)).toEqual([meta("b/y"), meta("b/z/1")]);
+    const items = await runCli(["ls", "-l", "--json", "1"], { fetch: lister().fetch });
+    expect(JSON.parse(items.stdout)).toEqual([meta(1)]);
+    const folders = await runCli(["ls", "-l", "--json", "docs/"], { fetch: lister().fetch });
+    expect(JSON.parse(folders.stdout)).toEqual([{ folder: "docs/2024/" }, meta("docs/report.pdf")]);
+  });
+
+  it("an empty listing prints nothing, or only the header with --long", async () => {
+    expect((await runCli(["ls", "nothing/"], { fetch: lister().fetch })).stdout).toBe("");
+    expect((await runCli(["ls", "-l", "nothing/"], { fetch: lister().fetch })).stdout).toBe(
+      "SIZE  TYPE  MODIFIED  ID\n",
+    );
+    expect((await runCli(["--json", "ls", "nothing/"], { fetch: lister().fetch })).stdout).toBe("[]\n");
+  });
+
+  it("stat shows the listing's metadata, so an item's size is the same as in ls and the console", async () => {
+    const f = lister();
+    const r = await runCli(["--json", "stat", "b"], { fetch: f.fetch });
+    expect(JSON.parse(r.stdout)).toEqual(meta("b"));
+    expect(f.calls.map((c) => c.method)).toEqual(["GET"]);
+    const item = await runCli(["stat", "1"], { fetch: lister().fetch });
+    expect(item.stdout).toMatch(/^kind\s+item$/m);
+    expect(item.stdout).toMatch(/^size\s+12 \(12 B\)$/m);
+    const missing = await runCli(["stat", "b/zz"], { fetch: lister().fetch });
+    expect([missing.code, missing.stderr]).toEqual([3, "error: b/zz not found\n"]);
   });
 
   it("rm sends DELETE; a missing id exits 3", async () => {

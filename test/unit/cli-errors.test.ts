@@ -94,7 +94,7 @@ describe("problem+json → one line and an exit code", () => {
 
 describe("errors as the user sees them", () => {
   it("prints exactly one line on stderr, nothing on stdout", async () => {
-    const r = await runCli(["stat", "missing"], { fetch: async () => new Response(null, { status: 404 }) });
+    const r = await runCli(["rm", "missing"], { fetch: async () => new Response(null, { status: 404 }) });
     expect(r.code).toBe(3);
     expect(r.stderr).toBe("error: missing not found\n");
     expect(r.stdout).toBe("");
