@@ -222,6 +222,18 @@ describe("ssestore against a real server", () => {
     expect(again.stderr).toBe("error: e2e/once already exists\n");
   });
 
+  it("put of a file checks the token and --if-none-match before hashing it", async () => {
+    const src = path.join(work, "pre.bin");
+    fs.writeFileSync(src, randomBytes(100_000));
+    expect((await cli(["put", src, "e2e/pre.bin"])).code).toBe(0);
+    const again = await cli(["put", src, "e2e/pre.bin", "--if-none-match"]);
+    expect([again.code, again.stderr]).toEqual([1, "error: e2e/pre.bin already exists\n"]);
+    const wrong = await cli(["put", src, "e2e/pre2.bin"], {
+      token: "sse_wrong_token_000000000000000000000000000000000000",
+    });
+    expect(wrong.code).toBe(4);
+  });
+
   it("users create + tokens create, then act with the new token", async () => {
     const user = await cli(["users", "create", "carol"]);
     expect(user.stderr).toBe("");

@@ -58,18 +58,21 @@ describe("put", () => {
     const data = Buffer.from(JSON.stringify({ hello: "world".repeat(1000) }));
     fs.writeFileSync(file, data);
     const f = fakeFetch((req) =>
-      json(201, {
-        id: "report.json",
-        size: req.body.length,
-        etag: '"e1"',
-        contentType: "application/json",
-        keyVersion: 1,
-      }),
+      req.method === "HEAD"
+        ? new Response(null, { status: 404 })
+        : json(201, {
+            id: "report.json",
+            size: req.body.length,
+            etag: '"e1"',
+            contentType: "application/json",
+            keyVersion: 1,
+          }),
     );
     const r = await runCli(["put", file, "--if-none-match"], { fetch: f.fetch });
     expect(r.stderr).toBe("");
     expect(r.code).toBe(0);
-    const call = f.calls[0]!;
+    expect(f.calls.map((c) => c.method)).toEqual(["HEAD", "PUT"]);
+    const call = f.calls[1]!;
     expect(call.method).toBe("PUT");
     expect(call.url.href).toBe("http://sse.test/data/report.json");
     expect(call.headers.get("content-length")).toBe(String(data.length));
@@ -123,6 +126,77 @@ describe("put", () => {
     expect(f.calls[0]?.headers.get("content-digest")).toBeNull();
     expect(r.code).toBe(1);
     expect(r.stderr).toBe("error: k already exists\n");
+  });
+
+  describe("checks the server, the token and the condition before hashing the file", () => {
+    const file = () => {
+      const f = path.join(tempHome(), "big.bin");
+      fs.writeFileSync(f, "before");
+      return f;
+    };
+
+    it("hashes only after the HEAD answered: the digest is of the bytes present then", async () => {
+      const src = file();
+      const f = fakeFetch((req) => {
+        if (req.method === "HEAD") {
+          fs.writeFileSync(src, "after!");
+          return new Response(null, { status: 404 });
+        }
+        return json(201, { id: "big.bin", size: req.body.length });
+      });
+      const r = await runCli(["put", src], { fetch: f.fetch });
+      expect(r.code, r.stderr).toBe(0);
+      expect(f.calls[1]?.headers.get("content-digest")).toBe(`sha-256=:${sha256b64(Buffer.from("after!"))}:`);
+    });
+
+    it("a wrong token fails at the HEAD, exit 4, nothing uploaded", async () => {
+      const f = fakeFetch(() => problem(401, "unauthorized", "no"));
+      const r = await runCli(["put", file()], { fetch: f.fetch });
+      expect(r.code).toBe(4);
+      expect(f.calls.map((c) => c.method)).toEqual(["HEAD"]);
+    });
+
+    it("an unreachable server fails at once", async () => {
+      const r = await runCli(["put", file()], {
+        fetch: async () => {
+          throw Object.assign(new TypeError("fetch failed"), { cause: { code: "ECONNREFUSED" } });
+        },
+      });
+      expect([r.code, r.stderr]).toEqual([1, "error: cannot reach http://sse.test\n"]);
+    });
+
+    it("--if-none-match on an existing object and --if-match on another ETag fail before the upload", async () => {
+      const exists = () =>
+        fakeFetch((req) =>
+          req.method === "HEAD"
+            ? new Response(null, { status: 200, headers: { etag: '"k1-now"' } })
+            : json(200, {}),
+        );
+      let f = exists();
+      let r = await runCli(["put", file(), "x", "--if-none-match"], { fetch: f.fetch });
+      expect([r.code, r.stderr]).toEqual([1, "error: x already exists\n"]);
+      expect(f.calls.map((c) => c.method)).toEqual(["HEAD"]);
+      f = exists();
+      r = await runCli(["put", file(), "x", "--if-match", '"k1-old"'], { fetch: f.fetch });
+      expect([r.code, r.stderr]).toEqual([1, "error: x has changed (ETag mismatch)\n"]);
+      expect(f.calls.map((c) => c.method)).toEqual(["HEAD"]);
+      f = exists();
+      r = await runCli(["put", file(), "x", "--if-match", '"k1-now"'], { fetch: f.fetch });
+      expect(r.code).toBe(0);
+      expect(f.calls.map((c) => c.method)).toEqual(["HEAD", "PUT"]);
+      const gone = fakeFetch(() => new Response(null, { status: 404 }));
+      r = await runCli(["put", file(), "x", "--if-match", '"k1-now"'], { fetch: gone.fetch });
+      expect([r.code, gone.calls.length]).toEqual([1, 1]);
+    });
+
+    it("a token that may write but not read (403 on HEAD) still uploads", async () => {
+      const f = fakeFetch((req) =>
+        req.method === "HEAD" ? new Response(null, { status: 403 }) : json(201, { id: "x" }),
+      );
+      const r = await runCli(["put", file(), "x", "--if-none-match"], { fetch: f.fetch });
+      expect(r.code, r.stderr).toBe(0);
+      expect(f.calls.map((c) => c.method)).toEqual(["HEAD", "PUT"]);
+    });
   });
 
   it("a missing local file is one line", async () => {
