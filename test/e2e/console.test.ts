@@ -441,6 +441,14 @@ describe.skipIf(!HAVE_CHROMIUM)("web console in Chromium", () => {
       await phone.page.goto(`${server.url}/console/#/keys`);
       await phone.page.getByTestId("primary-version").waitFor();
       await shot("keys-phone", phone.page);
+      // A fresh tab has no jobs of its own; the empty state points up at the lookup form.
+      await phone.page.goto(`${server.url}/console/#/jobs`);
+      const empty = phone.page.getByText("No jobs in this session");
+      await empty.waitFor();
+      expect(await phone.page.locator(".empty").textContent()).toContain("by its id above");
+      const formBox = await phone.page.getByLabel("Job id").boundingBox();
+      const emptyBox = await empty.boundingBox();
+      expect(formBox!.y).toBeLessThan(emptyBox!.y);
       await phone.page.goto(`${server.url}/console/#/objects/`);
       await phone.page.getByRole("button", { name: "notes.txt", exact: true }).click();
       await phone.page.getByRole("dialog", { name: "Details of notes.txt" }).waitFor();

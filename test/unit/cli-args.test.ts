@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
+import { jobBar } from "../../src/cli/progress.js";
 import type { Config } from "../../src/config.js";
 import { fakeFetch, json, problem, runCli, tempHome } from "./cli-fakes.js";
 
@@ -510,9 +511,46 @@ describe("users, tokens, keys, jobs", () => {
     );
     const r = await runCli(["verify", "--wait", "--user", "bob"], { fetch: f.fetch });
     expect(r.code).toBe(5);
-    expect(r.stdout).toBe("job v1 (verify): done 4/4\ndamaged: a\ndamaged: b\n");
+    expect(r.stdout).toBe("job v1 (verify): done 4/4, 2 damaged\ndamaged: a\ndamaged: b\n");
     expect(r.stderr).toBe("error: 2 objects are damaged\n");
     expect(JSON.parse(f.calls[0]!.body.toString())).toEqual({ user: "bob" });
+  });
+
+  it("the last line of a clean verify says 0 damaged, with the bytes it read", async () => {
+    const r = await runCli(["jobs", "v2"], {
+      fetch: async () =>
+        json(200, {
+          id: "v2",
+          kind: "verify",
+          state: "done",
+          done: 3008,
+          total: 3008,
+          bytesDone: 300 * 1024 ** 2,
+          bytesTotal: 300 * 1024 ** 2,
+          result: { damaged: [], damagedCount: 0, truncated: false },
+        }),
+    });
+    expect([r.code, r.stdout]).toEqual([0, "job v2 (verify): done 3008/3008, 300 MiB, 0 damaged\n"]);
+  });
+
+  it("the job bar follows bytes when the job counts them, objects otherwise", () => {
+    expect(
+      jobBar({
+        state: "running",
+        done: 1,
+        total: 3008,
+        bytesDone: 150 * 1024 ** 2,
+        bytesTotal: 300 * 1024 ** 2,
+      }),
+    ).toEqual({
+      value: 150 * 1024 ** 2,
+      max: 300 * 1024 ** 2,
+      items: "1/3008",
+      bytes: "150 MiB of 300 MiB | ",
+      state: "running",
+    });
+    expect(jobBar({ state: "running", done: 2, total: 5 })).toMatchObject({ value: 2, max: 5, bytes: "" });
+    expect(jobBar({ state: "running" })).toMatchObject({ value: 0, max: 1 });
   });
 
   it("a failed job exits 1 with its error", async () => {
