@@ -6,6 +6,7 @@ import { type Config, ConfigError, loadConfig } from "./config.js";
 import { createRootKeyProvider } from "./keys/providers.js";
 import type { RootKeyProvider } from "./keys/root-key-provider.js";
 import { createLogger } from "./logger.js";
+import { checkCanListen, listenError } from "./port-check.js";
 import { SIGNAL_QUIET_PERIOD_MS, signalClassifier } from "./second-signal.js";
 import { openStores } from "./store/open-store.js";
 import type { KeyStore, ObjectStore } from "./store/store.js";
@@ -34,6 +35,10 @@ export async function runServer(
   config: Config,
   logger: Logger = createLogger(config),
 ): Promise<RunningServer> {
+  // Before anything is opened or created: a busy port leaves no root key, admin or token file behind.
+  await checkCanListen(config.host, config.port);
+  const s3Port = (config as { s3Port?: number }).s3Port;
+  if (s3Port !== undefined && s3Port > 0) await checkCanListen(config.host, s3Port, "SSE_S3_PORT");
   let opened: { objects: ObjectStore; keys: KeyStore } | undefined;
   let provider: RootKeyProvider | undefined;
   try {
@@ -58,7 +63,11 @@ export async function runServer(
     await services.auth.bootstrap({ token: config.bootstrapToken, dataDir: config.dataDir });
     // Jobs left running by a previous process (crash, restart) resume here.
     services.runner.start();
-    const url = await app.listen({ host: config.host, port: config.port });
+    const url = await app
+      .listen({ host: config.host, port: config.port })
+      .catch((err: NodeJS.ErrnoException) =>
+        Promise.reject(listenError(err, config.host, config.port, "SSE_PORT")),
+      );
     logger.info(
       { url, store: config.databaseUrl ? "postgres" : "sqlite", keyProvider: root.name },
       "SSE Store listening",

@@ -93,12 +93,17 @@ function signIn(message?: string): void {
           "Paste an API token. It is kept in this browser tab only, until you sign out or close the tab.",
         ),
         form,
+        // No path here: the data directory is the server's (SSE_DATA_DIR, /data in Docker).
         h(
           "p",
           { class: "hint" },
-          "First start? The admin's token is in ",
-          h("code", null, "data/bootstrap-token"),
-          " on the server.",
+          "First start? The admin's token is the server's ",
+          h("code", null, "SSE_BOOTSTRAP_TOKEN"),
+          ", or else in the file ",
+          h("code", null, "bootstrap-token"),
+          " in its data directory (",
+          h("code", null, "SSE_DATA_DIR"),
+          "); the server prints the file's path when it starts.",
         ),
       ),
       h(

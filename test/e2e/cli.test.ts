@@ -165,7 +165,9 @@ describe("ssestore against a real server", () => {
   it("a wrong token exits 4 with one line on stderr", async () => {
     const r = await cli(["ls"], { token: "sse_wrong_token_000000000000000000000000000000000000" });
     expect(r.code).toBe(4);
-    expect(lines(r.stderr)).toEqual(["error: the token is missing or wrong (set SSE_TOKEN or --token)"]);
+    expect(lines(r.stderr)).toEqual([
+      "error: the token in SSE_TOKEN is wrong, expired or revoked; set a working one, or unset SSE_TOKEN to use the one `ssestore login` saved",
+    ]);
   });
 
   it("--json output parses", async () => {

@@ -144,6 +144,10 @@ describe.skipIf(!HAVE_CHROMIUM)("web console in Chromium", () => {
     await page.goto(`${server.url}/`);
     await page.getByLabel("API token").waitFor();
     expect(new URL(page.url()).pathname).toBe("/console/");
+    // The hint names the setting, not a path that is wrong with SSE_DATA_DIR set or in Docker.
+    const hint = (await page.locator(".hint").textContent()) ?? "";
+    expect(hint).toContain("SSE_DATA_DIR");
+    expect(hint).not.toContain("data/bootstrap-token");
     await shot("sign-in-laptop");
   });
 
@@ -193,6 +197,30 @@ describe.skipIf(!HAVE_CHROMIUM)("web console in Chromium", () => {
     await expect.poll(() => page.locator("tr[data-id]").count()).toBe(10);
     expect(await row("many/f119").count()).toBe(1);
     await shot("search");
+  });
+
+  it("when the server cannot be reached, says so and counts no rows", async () => {
+    await page.goto(`${server.url}/console/#/objects/`);
+    await row("notes.txt").waitFor();
+    await page.goto(`${server.url}/console/#/objects/many/`);
+    await row("many/f000").waitFor();
+    expect(await page.getByRole("navigation", { name: "Pages" }).textContent()).toContain("Showing 1–100");
+    // The server goes away: every listing request fails at the network level.
+    await page.route("**/objects?**", (r) => r.abort("connectionrefused"));
+    try {
+      await page.getByRole("button", { name: "Refresh" }).click();
+      await page.locator(".table-host .notice.error").waitFor();
+      expect(await page.locator("tr[data-id]").count()).toBe(0);
+      expect(await page.getByRole("navigation", { name: "Pages" }).textContent()).not.toContain("Showing");
+      await shot("server-down");
+    } finally {
+      await page.unroute("**/objects?**");
+      // The browser reports each refused request on its console: expected here, and only here.
+      for (let i = problems.length - 1; i >= 0; i--)
+        if (/net::ERR_CONNECTION_REFUSED/.test(problems[i] ?? "")) problems.splice(i, 1);
+    }
+    await page.getByRole("button", { name: "Refresh" }).click();
+    await row("many/f000").waitFor();
   });
 
   it("uploads a 50 MB file into a new folder with progress reaching 100%", async () => {
