@@ -4,6 +4,7 @@ import path from "node:path";
 
 export type KeyProviderName = "file" | "passphrase" | "pkcs11";
 export type LogLevel = "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
+export type LogFormat = "auto" | "json" | "pretty";
 
 export interface Config {
   readonly host: string;
@@ -27,6 +28,7 @@ export interface Config {
   readonly pkcs11KeyLabel: string;
   readonly maxObjectBytes: number;
   readonly logLevel: LogLevel;
+  readonly logFormat: LogFormat;
   readonly shutdownTimeoutSeconds: number;
   readonly publicUrl: string | undefined;
   readonly trustProxy: boolean;
@@ -235,6 +237,16 @@ export const SETTINGS: readonly SettingSpec[] = [
     choices: ["fatal", "error", "warn", "info", "debug", "trace", "silent"],
     default: "info",
     description: "log level",
+  },
+  {
+    key: "logFormat",
+    env: "SSE_LOG_FORMAT",
+    flag: "--log-format",
+    kind: "enum",
+    choices: ["auto", "json", "pretty"],
+    default: "auto",
+    description:
+      "json: one JSON object a line (pino); pretty: readable lines and a start banner; auto: pretty when stdout is a terminal and NODE_ENV is not production, else json",
   },
   {
     key: "shutdownTimeoutSeconds",
