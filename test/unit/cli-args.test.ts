@@ -612,7 +612,7 @@ describe("serve", () => {
     const help = r.stdout.replace(/\s+/g, " ");
     for (const env of ["SSE_HOST", "SSE_DATA_DIR", "SSE_DATABASE_URL", "SSE_PKCS11_PIN", "SSE_KEY_CACHE_TTL"])
       expect(help).toContain(env);
-    expect(help).toContain("[env SSE_PASSPHRASE] (secret)");
+    expect(help).toContain("[env SSE_PASSPHRASE or SSE_PASSPHRASE_FILE] (secret)");
     expect(help).toContain("default 8000");
     expect(help).not.toContain("hunter2");
   });
