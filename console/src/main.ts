@@ -30,6 +30,7 @@ function brand(): HTMLElement {
 
 // --- sign-in ----------------------------------------------------------------------------------------
 function signIn(message?: string): void {
+  uploads?.detach();
   setToken(null);
   sessionStorage.removeItem(TOKEN_KEY);
   document.title = "Sign in · SSE Store";
@@ -160,6 +161,8 @@ function shell(me: Me): void {
     links.push([n, a]);
     return a;
   };
+  // Where the uploads panel sits on a wide screen: under the navigation, never over the page.
+  const uploadDock = h("div", { class: "sidebar-uploads" });
   const sidebar = h(
     "aside",
     { class: "sidebar", id: "sidebar" },
@@ -170,6 +173,7 @@ function shell(me: Me): void {
       main.map(navLink),
       admin.length ? [h("p", { class: "nav-section" }, "Administration"), admin.map(navLink)] : null,
     ),
+    uploadDock,
     h(
       "p",
       { class: "sidebar-foot muted small" },
@@ -212,11 +216,8 @@ function shell(me: Me): void {
   const content = h("main", { class: "content", id: "content", tabindex: "-1" });
   const scrim = h("div", { class: "scrim" });
   scrim.addEventListener("click", () => document.body.classList.remove("nav-open"));
-  clear(
-    root,
-    h("div", { class: "shell" }, sidebar, scrim, h("div", { class: "main" }, topbar, content)),
-    uploads.el,
-  );
+  clear(root, h("div", { class: "shell" }, sidebar, scrim, h("div", { class: "main" }, topbar, content)));
+  uploads.mount(uploadDock);
 
   const route = () => {
     document.body.classList.remove("nav-open");
@@ -227,6 +228,7 @@ function shell(me: Me): void {
       if (n.match.test(hash)) a.setAttribute("aria-current", "page");
       else a.removeAttribute("aria-current");
     }
+    uploads?.setPage(/^#\/objects/.test(hash));
     const ctx: PageContext = { me, settings, signal: pageAbort.signal, uploads: uploads as UploadPanel };
     const [page, title] = render(ctx, hash);
     document.title = `${title} · SSE Store`;
