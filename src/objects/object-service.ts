@@ -241,6 +241,7 @@ export class ObjectService {
         segmentSize: ctx.segmentSize,
         kekVersion,
         wrappedDek,
+        sealedMeta: null,
       };
       let result: CommitResult;
       if (!began) {

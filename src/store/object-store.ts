@@ -59,9 +59,10 @@ export interface ObjectStore {
   /** Deletes the object; its segments go to the reclaimer. Returns false when it did not exist. */
   deleteObject(owner: string, id: string, cond?: WriteCondition): Promise<boolean>;
   /**
-   * Deletes every object and upload of `owner` in one durable transaction and purges their
-   * segments at once (the owner's keys are destroyed first, so no reader needs them). Idempotent:
-   * a purge cut short by a crash is finished by the reclaimer.
+   * Deletes every object, upload, bucket and multipart upload (with its parts) of `owner` in one
+   * durable transaction and purges their segments at once, a multipart object's parts included
+   * (the owner's keys are destroyed first, so no reader needs them). Idempotent: a purge cut short
+   * by a crash is finished by the reclaimer.
    */
   deleteOwnerObjects(owner: string): Promise<void>;
 
@@ -73,7 +74,7 @@ export interface ObjectStore {
    * store keeps no reference to the buffers once the promise settles: the caller reuses them.
    */
   appendSegments(writeId: Buffer, first: number, segments: Buffer[]): Promise<void>;
-  /** Drops an upload and its segments at once. */
+  /** Drops an upload and its segments at once; nothing when it is gone (committed, or never begun). */
   abortUpload(writeId: Buffer): Promise<void>;
   /** Reclaims uploads that were never committed (crash, kill). Returns how many. */
   sweepAbandonedUploads(): Promise<number>;
@@ -82,7 +83,10 @@ export interface ObjectStore {
    * belong to the caller, who may overwrite them (segments are decrypted in place).
    */
   readSegments(writeId: Buffer, first: number, count: number): Promise<Buffer[]>;
-  /** Deletes the segments of replaced or deleted writes, except those in `busy` (being read). */
+  /**
+   * Deletes the segments of replaced or deleted writes, except those in `busy` (being read); a
+   * multipart object's write takes its parts' segments, its parts and its manifest with it.
+   */
   reclaim(busy: ReadonlySet<string>): Promise<number>;
 
   // --- key bookkeeping of objects (rewrap, min decryption version) ---------------------------
@@ -100,6 +104,6 @@ export interface ObjectStore {
    * items whose object was replaced or deleted meanwhile are skipped. Returns how many changed.
    */
   updateWrappedDeks(owner: string, items: DekRewrap[]): Promise<number>;
-  /** Number of objects per KEK version. */
+  /** Number of objects and multipart uploads in progress per KEK version (each holds a wrapped DEK). */
   countByKekVersion(owner: string): Promise<Map<number, number>>;
 }

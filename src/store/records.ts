@@ -1,6 +1,7 @@
-// The records the storage ports hand in and out: what a user, a token, an object, a job and a key
-// version are, apart from any database. The ports are object-store.ts, account-store.ts,
-// job-store.ts and key-store.ts; stores.ts bundles them.
+// The records the storage ports hand in and out: what a user, a token, an object, a bucket, a
+// multipart upload, a job and a key version are, apart from any database. The ports are
+// object-store.ts, bucket-store.ts, multipart-store.ts, account-store.ts, job-store.ts and
+// key-store.ts; stores.ts bundles them.
 
 export type Role = "admin" | "user";
 export type Scope = "read" | "write";
@@ -71,6 +72,51 @@ export interface ObjectMeta {
   segmentSize: number;
   kekVersion: number;
   wrappedDek: Buffer;
+  /**
+   * The write's sealed metadata record (docs/FORMAT.md, "Sealed records", purpose 2): S3 headers,
+   * user metadata, the plaintext's MD5 and checksums, encrypted under the write's DEK; null for
+   * writes that have none (the native API's).
+   */
+  sealedMeta: Buffer | null;
+}
+
+/** A bucket made by CreateBucket (a bucket also exists while objects under `name/` do). */
+export interface BucketRecord {
+  owner: string;
+  name: string;
+  created: Date;
+}
+
+/** A multipart upload in progress: the object it will become, and that object's data key. */
+export interface MultipartUploadRecord {
+  uploadId: string;
+  owner: string;
+  /** The object id it will complete to. */
+  id: string;
+  /** The write id of the object it completes to; every part is bound to it. */
+  writeId: Buffer;
+  formatVersion: number;
+  suite: number;
+  segmentSize: number;
+  kekVersion: number;
+  /** The object's DEK, wrapped as any object's is (context: owner, id, writeId). */
+  wrappedDek: Buffer;
+  contentType: string;
+  /** The metadata record the object will have (sealed under the DEK, bound to writeId). */
+  sealedMeta: Buffer | null;
+  created: Date;
+}
+
+/** The latest upload of one part number of a multipart upload. */
+export interface PartRecord {
+  uploadId: string;
+  number: number;
+  /** This upload of the part: its segments are stored under it (readSegments, reclaim). */
+  writeId: Buffer;
+  size: number;
+  /** The part record (size, MD5, checksums), sealed under the upload's DEK, bound to writeId. */
+  sealedInfo: Buffer;
+  created: Date;
 }
 
 /** The key bookkeeping of one object: which write it holds and how its data key is wrapped. */

@@ -62,12 +62,13 @@ export interface ObjectRow<Time> {
   segment_size: number;
   kek_version: number;
   wrapped_dek: Buffer;
+  sealed_meta: Buffer | null;
 }
 
 /** The columns of an ObjectRow, in the objects table of both schemas. */
 export const OBJECTS = columns<ObjectRow<unknown>>()(
   "objects",
-  "owner id kind size content_type etag created modified write_id format_version suite segment_size kek_version wrapped_dek",
+  "owner id kind size content_type etag created modified write_id format_version suite segment_size kek_version wrapped_dek sealed_meta",
 );
 
 /** What commitObject writes: an ObjectRow and `num`, the id's integer value (list order). */
@@ -92,6 +93,53 @@ export interface ObjectKeyRow {
   wrapped_dek: Buffer;
 }
 export const OBJECT_KEYS = columns<ObjectKeyRow>()("objects", "id write_id kek_version wrapped_dek");
+
+// --- buckets and multipart uploads -----------------------------------------------------------------
+
+export interface BucketRow<Time> {
+  owner: string;
+  name: string;
+  created: Time;
+}
+
+/** The columns of a BucketRow, in the buckets table of both schemas. */
+export const BUCKETS = columns<BucketRow<unknown>>()("buckets", "owner name created");
+
+export interface MultipartUploadRow<Time> {
+  upload_id: string;
+  owner: string;
+  id: string;
+  write_id: Buffer;
+  format_version: number;
+  suite: number;
+  segment_size: number;
+  kek_version: number;
+  wrapped_dek: Buffer;
+  content_type: string;
+  sealed_meta: Buffer | null;
+  created: Time;
+}
+
+/** The columns of a MultipartUploadRow, in the multipart_uploads table of both schemas. */
+export const MULTIPART_UPLOADS = columns<MultipartUploadRow<unknown>>()(
+  "multipart_uploads",
+  "upload_id owner id write_id format_version suite segment_size kek_version wrapped_dek content_type sealed_meta created",
+);
+
+export interface PartRow<Time> {
+  upload_id: string;
+  number: number;
+  write_id: Buffer;
+  size: number;
+  sealed_info: Buffer;
+  created: Time;
+}
+
+/** The columns of a PartRow, in the multipart_parts table of both schemas. */
+export const MULTIPART_PARTS = columns<PartRow<unknown>>()(
+  "multipart_parts",
+  "upload_id number write_id size sealed_info created",
+);
 
 // --- users and tokens -----------------------------------------------------------------------------
 

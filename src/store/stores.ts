@@ -3,8 +3,10 @@
 // one never restores the other), with one ping and one close for both. open-store.ts opens them.
 import type { SpaceGuard, SpaceStatus } from "../objects/storage-reserve.js";
 import type { AccountStore } from "./account-store.js";
+import type { BucketStore } from "./bucket-store.js";
 import type { JobStore } from "./job-store.js";
 import type { KeyStore } from "./key-store.js";
+import type { MultipartStore } from "./multipart-store.js";
 import type { ObjectStore } from "./object-store.js";
 
 /** One database: answers a trivial query, and closes (idempotent; the ports on it then throw StorageUnavailableError). */
@@ -16,6 +18,8 @@ export interface Database {
 /** objects.db, or schema sse_objects: the ports that share its connection. */
 export interface ObjectsDatabase extends Database {
   objects: ObjectStore;
+  buckets: BucketStore;
+  multipart: MultipartStore;
   accounts: AccountStore;
   jobs: JobStore;
 }
@@ -27,6 +31,8 @@ export interface KeysDatabase extends Database {
 
 export interface Stores {
   objects: ObjectStore;
+  buckets: BucketStore;
+  multipart: MultipartStore;
   accounts: AccountStore;
   jobs: JobStore;
   keys: KeyStore;
@@ -55,6 +61,8 @@ export class DatabaseUnreachable extends Error {
 export function combineStores(main: ObjectsDatabase, keys: KeysDatabase): Stores {
   return {
     objects: main.objects,
+    buckets: main.buckets,
+    multipart: main.multipart,
     accounts: main.accounts,
     jobs: main.jobs,
     keys: keys.keys,

@@ -3,19 +3,23 @@
 import { randomBytes } from "node:crypto";
 import { afterEach, beforeEach } from "vitest";
 import type { AccountStore } from "../../src/store/account-store.js";
+import type { BucketStore } from "../../src/store/bucket-store.js";
 import type { JobStore } from "../../src/store/job-store.js";
+import type { MultipartStore } from "../../src/store/multipart-store.js";
 import type { ObjectStore } from "../../src/store/object-store.js";
 import type {
   AccessKeyRecord,
   JobRecord,
   KekVersionRecord,
+  MultipartUploadRecord,
   ObjectMeta,
+  PartRecord,
   TokenRecord,
   UserRecord,
 } from "../../src/store/records.js";
 import type { Database, KeysDatabase, ObjectsDatabase } from "../../src/store/stores.js";
 
-/** The objects database, freshly opened: its object, account and job ports share one connection. */
+/** The objects database, freshly opened: its ports share one connection. */
 export interface ObjectsFixture {
   db: ObjectsDatabase;
   cleanup(): Promise<void>;
@@ -25,6 +29,8 @@ export interface ObjectsFixture {
 export interface FreshObjectsDatabase {
   readonly owner: string;
   readonly objects: ObjectStore;
+  readonly buckets: BucketStore;
+  readonly multipart: MultipartStore;
   readonly accounts: AccountStore;
   readonly jobs: JobStore;
   /** The database itself: ping and close. */
@@ -32,7 +38,7 @@ export interface FreshObjectsDatabase {
 }
 
 /**
- * The setup of the object, account and job suites: before each test a freshly opened objects
+ * The setup of the suites of the objects database's ports: before each test a freshly opened objects
  * database holding the user `owner`, closed after the test. The ports returned stand for the
  * current test's: every call goes to them.
  */
@@ -54,6 +60,8 @@ export function freshObjectsDatabase(factory: () => Promise<ObjectsFixture>): Fr
   return {
     owner: user.uid,
     objects: current(() => db().objects),
+    buckets: current(() => db().buckets),
+    multipart: current(() => db().multipart),
     accounts: current(() => db().accounts),
     jobs: current(() => db().jobs),
     db: current(db),
@@ -108,6 +116,41 @@ export function newMeta(owner: string, id: string, overrides: Partial<ObjectMeta
     segmentSize: 65536,
     kekVersion: 1,
     wrappedDek: randomBytes(72),
+    sealedMeta: null,
+    ...overrides,
+  };
+}
+
+export function newUpload(
+  owner: string,
+  id: string,
+  overrides: Partial<MultipartUploadRecord> = {},
+): MultipartUploadRecord {
+  return {
+    uploadId: `up_${randomBytes(8).toString("hex")}`,
+    owner,
+    id,
+    writeId: randomBytes(16),
+    formatVersion: 2,
+    suite: 1,
+    segmentSize: 65536,
+    kekVersion: 1,
+    wrappedDek: randomBytes(72),
+    contentType: "application/octet-stream",
+    sealedMeta: randomBytes(90),
+    created: new Date(1_700_000_004_000),
+    ...overrides,
+  };
+}
+
+export function newPart(uploadId: string, number: number, overrides: Partial<PartRecord> = {}): PartRecord {
+  return {
+    uploadId,
+    number,
+    writeId: randomBytes(16),
+    size: 5 * 1024 * 1024,
+    sealedInfo: randomBytes(80),
+    created: new Date(1_700_000_005_000),
     ...overrides,
   };
 }

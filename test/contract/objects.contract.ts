@@ -75,6 +75,36 @@ export function objectStoreContract(name: string, factory: () => Promise<Objects
         expectSegments([(await store.getObjectForRead(owner, "mine", 4096))!.segment!], [seg(1)]);
       });
 
+      it("keeps a write's sealed metadata record through every read, and replaces it with the write", async () => {
+        const sealed = randomBytes(300);
+        const { meta: inline } = await putInline("sealed/inline", { size: 48, sealedMeta: sealed });
+        const { meta: streamed } = await putStreamed(
+          "sealed/streamed",
+          [seg(1), seg(2)],
+          {},
+          {
+            sealedMeta: randomBytes(40),
+          },
+        );
+        const plain = await putInline("sealed/plain");
+        expect(plain.meta.sealedMeta).toBeNull();
+        expect((await store.getObject(owner, "sealed/inline"))?.sealedMeta?.equals(sealed)).toBe(true);
+        expect(await store.getObject(owner, "sealed/streamed")).toEqual(streamed);
+        expect((await store.getObjectForRead(owner, "sealed/inline", 4096))?.meta).toEqual(inline);
+        expect((await store.getObjectForRead(owner, "sealed/streamed", 0))?.meta).toEqual(streamed);
+        expect(await store.listObjects(owner, { prefix: "sealed/", limit: 10 })).toEqual([
+          inline,
+          plain.meta,
+          streamed,
+        ]);
+        // A replacing write brings its own record, or none.
+        await putInline("sealed/inline", { sealedMeta: null });
+        expect((await store.getObject(owner, "sealed/inline"))?.sealedMeta).toBeNull();
+        const next = randomBytes(64);
+        await putStreamed("sealed/plain", [seg(3)], {}, { sealedMeta: next });
+        expect((await store.getObject(owner, "sealed/plain"))?.sealedMeta?.equals(next)).toBe(true);
+      });
+
       it("keys objects by (owner, id)", async () => {
         const other = newUser();
         await accounts.createUser(other);
@@ -368,6 +398,16 @@ export function objectStoreContract(name: string, factory: () => Promise<Objects
         await expectCode(store.appendSegments(meta.writeId, 3, [seg(4)]), "conflict");
         await expectCode(store.commitObject(meta, {}), "conflict");
         expect(await store.readSegments(meta.writeId, 0, 10)).toEqual([]);
+      });
+
+      it("abortUpload after a commit whose answer was lost leaves the object intact", async () => {
+        const { meta } = await putStreamed("amb", [seg(1), seg(2)]);
+        await store.abortUpload(meta.writeId);
+        expectSegments(await store.readSegments(meta.writeId, 0, 5), [seg(1), seg(2)]);
+        expect(await store.reclaim(new Set())).toBe(0);
+        expect(await store.getObject(owner, "amb")).toEqual(meta);
+        // Nor does an abort of a write that was never begun touch anything.
+        await store.abortUpload(randomBytes(16));
       });
 
       it("refuses segments for an upload that was never begun", async () => {

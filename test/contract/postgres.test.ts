@@ -16,15 +16,18 @@ import {
 } from "../../src/store/postgres/open.js";
 import { type Commit, PgDatabase } from "../../src/store/postgres/pg-database.js";
 import { isRetryable, pgFault } from "../../src/store/postgres/pg-errors.js";
+import type { MultipartUploadRecord, PartRecord } from "../../src/store/records.js";
 import { SchemaVersionError } from "../../src/store/schema-version-error.js";
 import { killWhenReady } from "../helpers/kill-when-ready.js";
 import { adminQuery, createTestDatabase, type TestDatabase } from "../helpers/postgres.js";
 import { waitFor } from "../helpers/wait-for.js";
 import { accountStoreContract } from "./accounts.contract.js";
 import { expectSegments } from "./assertions.js";
-import { kek, newMeta, newUser, type ObjectsFixture } from "./fixtures.js";
+import { bucketStoreContract } from "./buckets.contract.js";
+import { kek, newMeta, newPart, newUpload, newUser, type ObjectsFixture } from "./fixtures.js";
 import { jobStoreContract } from "./jobs.contract.js";
 import { keyStoreContract } from "./keys.contract.js";
+import { multipartStoreContract } from "./multipart.contract.js";
 import { objectStoreContract } from "./objects.contract.js";
 
 const ROOT = path.resolve(import.meta.dirname, "../..");
@@ -54,6 +57,8 @@ async function objectsSchema(): Promise<ObjectsFixture> {
 }
 
 objectStoreContract("postgres", objectsSchema);
+bucketStoreContract("postgres", objectsSchema);
+multipartStoreContract("postgres", objectsSchema);
 accountStoreContract("postgres", objectsSchema);
 jobStoreContract("postgres", objectsSchema);
 
@@ -374,17 +379,70 @@ describe("PostgreSQL stores", () => {
       expect(await sql(`SELECT * FROM ${schema}.trash`)).toEqual([]);
     }, 30_000);
 
-    it("abortUpload after a commit whose answer was lost leaves the object intact", async () => {
-      const s = await openObjects();
+    it("changes of one multipart upload racing in two processes end with exactly one outcome", async () => {
+      const [a, b] = [await openObjects(), await openObjects()];
       const user = newUser();
-      await s.accounts.createUser(user);
-      const meta = newMeta(user.uid, "amb");
-      await s.objects.beginUpload(user.uid, "amb", meta.writeId);
-      await s.objects.appendSegments(meta.writeId, 0, [Buffer.from("x")]);
-      await s.objects.commitObject(meta, {});
-      await s.objects.abortUpload(meta.writeId);
-      expect(await s.objects.readSegments(meta.writeId, 0, 5)).toEqual([Buffer.from("x")]);
-      expect(await s.objects.reclaim(new Set())).toBe(0);
+      await a.accounts.createUser(user);
+      const code = (o: PromiseSettledResult<unknown>) =>
+        o.status === "rejected" ? (o.reason as AppError).code : "ok";
+      const part = async (up: MultipartUploadRecord, number: number, fill: number) => {
+        const p = newPart(up.uploadId, number);
+        await a.objects.beginUpload(user.uid, up.id, p.writeId);
+        await a.objects.appendSegments(p.writeId, 0, [Buffer.alloc(100, fill)]);
+        return p;
+      };
+      const begin = async (id: string) => {
+        const up = newUpload(user.uid, id);
+        await a.multipart.createMultipart(up);
+        const p1 = await part(up, 1, 1);
+        await a.multipart.commitPart(p1);
+        return { up, p1, meta: newMeta(user.uid, id, { writeId: up.writeId, formatVersion: 2 }) };
+      };
+      const named = (p: PartRecord) => [{ number: p.number, writeId: p.writeId }];
+      for (let round = 0; round < 5; round++) {
+        // Complete against complete: one object, one not_found.
+        const one = await begin(`cc${round}`);
+        const cc = await Promise.allSettled([
+          a.multipart.completeMultipart(one.up.uploadId, one.meta, named(one.p1), Buffer.from("a"), {}),
+          b.multipart.completeMultipart(one.up.uploadId, one.meta, named(one.p1), Buffer.from("b"), {}),
+        ]);
+        expect(cc.map(code).sort()).toEqual(["not_found", "ok"]);
+        const manifest = (await b.multipart.getManifest(one.up.writeId))?.toString();
+        expect(manifest).toBe(cc[0]!.status === "fulfilled" ? "a" : "b");
+
+        // Complete against abort: an object, or an aborted upload, never both.
+        const two = await begin(`ca${round}`);
+        const [done, aborted] = await Promise.allSettled([
+          a.multipart.completeMultipart(two.up.uploadId, two.meta, named(two.p1), Buffer.from("m"), {}),
+          b.multipart.abortMultipart(two.up.uploadId),
+        ]);
+        const completed = done.status === "fulfilled";
+        expect(aborted).toEqual({ status: "fulfilled", value: !completed });
+        if (!completed) expect(code(done)).toBe("not_found");
+        expect((await b.objects.getObject(user.uid, `ca${round}`)) !== null).toBe(completed);
+        expect(await b.multipart.getMultipart(two.up.uploadId)).toBeNull();
+
+        // Complete against a retry of the part it names: one of them wins.
+        const three = await begin(`cp${round}`);
+        const retry = await part(three.up, 1, 2);
+        const [completion, commit] = await Promise.allSettled([
+          a.multipart.completeMultipart(three.up.uploadId, three.meta, named(three.p1), Buffer.from("m"), {}),
+          b.multipart.commitPart(retry),
+        ]);
+        if (completion.status === "fulfilled") {
+          expect(code(commit)).toBe("not_found");
+          await a.objects.abortUpload(retry.writeId);
+          expect(await b.objects.readSegments(three.p1.writeId, 0, 1)).toEqual([Buffer.alloc(100, 1)]);
+        } else {
+          expect(code(completion)).toBe("conflict");
+          expect(commit.status).toBe("fulfilled");
+          expect((await b.multipart.listParts(three.up.uploadId, 0, 10)).map((p) => p.writeId)).toEqual([
+            retry.writeId,
+          ]);
+          expect(await b.objects.getObject(user.uid, `cp${round}`)).toBeNull();
+        }
+      }
+      expect(await sql(`SELECT * FROM ${schema}.uploads`)).toEqual([]);
     });
 
     it("each job is claimed by exactly one of several processes", async () => {

@@ -12,9 +12,11 @@ import { openKeysFile, openObjectsFile, openSqliteStores } from "../../src/store
 import { killWhenReady } from "../helpers/kill-when-ready.js";
 import { accountStoreContract } from "./accounts.contract.js";
 import { expectSegments } from "./assertions.js";
+import { bucketStoreContract } from "./buckets.contract.js";
 import { kek, newMeta, newUser, type ObjectsFixture } from "./fixtures.js";
 import { jobStoreContract } from "./jobs.contract.js";
 import { keyStoreContract } from "./keys.contract.js";
+import { multipartStoreContract } from "./multipart.contract.js";
 import { objectStoreContract } from "./objects.contract.js";
 
 const ROOT = path.resolve(import.meta.dirname, "../..");
@@ -33,6 +35,8 @@ async function objectsFile(): Promise<ObjectsFixture> {
 }
 
 objectStoreContract("sqlite", objectsFile);
+bucketStoreContract("sqlite", objectsFile);
+multipartStoreContract("sqlite", objectsFile);
 accountStoreContract("sqlite", objectsFile);
 jobStoreContract("sqlite", objectsFile);
 
@@ -249,6 +253,53 @@ describe("SQLite stores", () => {
     ]);
     expect(await objects.sweepAbandonedUploads()).toBe(1);
     expect(await objects.readSegments(Buffer.alloc(16, 2), 0, 5)).toEqual([]);
+    await db.close();
+  }, 30_000);
+
+  it("survives kill -9 mid-multipart: committed parts, the completed object and its manifest stay; the open part write is swept", async () => {
+    const script = path.join(path.dirname(dir), "child.mts");
+    const storeUrl = pathToFileURL(path.join(ROOT, "src/store/sqlite/open.ts")).href;
+    writeFileSync(
+      script,
+      `import { openObjectsFile } from ${JSON.stringify(storeUrl)};
+       const db = openObjectsFile(${JSON.stringify(objectsDb())});
+       const w = (n) => Buffer.alloc(16, n);
+       await db.accounts.createUser({ uid: "u", name: "u", role: "user", created: new Date(0) });
+       const upload = (uploadId, id, writeId) => ({ uploadId, owner: "u", id, writeId, formatVersion: 2, suite: 1,
+         segmentSize: 65536, kekVersion: 1, wrappedDek: w(9), contentType: "x/y", sealedMeta: w(8), created: new Date(1) });
+       const part = async (uploadId, id, number, writeId, fill) => {
+         await db.objects.beginUpload("u", id, writeId);
+         await db.objects.appendSegments(writeId, 0, [Buffer.alloc(65552, fill)]);
+         await db.multipart.commitPart({ uploadId, number, writeId, size: 65536, sealedInfo: w(7), created: new Date(1) });
+       };
+       await db.multipart.createMultipart(upload("done", "a", w(1)));
+       await part("done", "a", 1, w(2), 2);
+       await part("done", "a", 2, w(3), 3);
+       await db.multipart.completeMultipart("done", { owner: "u", id: "a", kind: "blob", size: 131072, contentType: "x/y",
+         etag: "e", created: new Date(1), modified: new Date(1), writeId: w(1), formatVersion: 2, suite: 1,
+         segmentSize: 65536, kekVersion: 1, wrappedDek: w(9), sealedMeta: w(8) },
+         [{ number: 1, writeId: w(2) }, { number: 2, writeId: w(3) }], Buffer.from("manifest"), {});
+       await db.multipart.createMultipart(upload("open", "b", w(4)));
+       await part("open", "b", 1, w(5), 5);
+       await db.objects.beginUpload("u", "b", w(6));
+       await db.objects.appendSegments(w(6), 0, [Buffer.alloc(65552, 6)]);
+       process.stdout.write("ready\\n");
+       setInterval(() => {}, 1000);`,
+    );
+    await killWhenReady(script);
+
+    const db = openObjectsFile(objectsDb());
+    const w = (n: number) => Buffer.alloc(16, n);
+    expect((await db.objects.getObject("u", "a"))?.sealedMeta).toEqual(w(8));
+    expect(await db.multipart.getManifest(w(1))).toEqual(Buffer.from("manifest"));
+    expectSegments(await db.objects.readSegments(w(2), 0, 5), [Buffer.alloc(65552, 2)]);
+    expectSegments(await db.objects.readSegments(w(3), 0, 5), [Buffer.alloc(65552, 3)]);
+    expect((await db.multipart.listParts("open", 0, 10)).map((p) => p.writeId)).toEqual([w(5)]);
+    // Only the part write that never committed was abandoned.
+    expect(await db.objects.sweepAbandonedUploads()).toBe(1);
+    expect(await db.objects.readSegments(w(6), 0, 5)).toEqual([]);
+    expectSegments(await db.objects.readSegments(w(5), 0, 5), [Buffer.alloc(65552, 5)]);
+    expect(await db.objects.reclaim(new Set())).toBe(0);
     await db.close();
   }, 30_000);
 

@@ -9,6 +9,7 @@
 //   writer's appends and by liveness.ts) is older than a staleness threshold.
 // - Two processes may race to create one id: the loser sees the winner's row and its condition is
 //   checked against it (precondition_failed), never a unique-violation 500.
+// A multipart object's parts and manifest are purged with its write (trash.ts), which its readers pin.
 import { AppError } from "../../errors.js";
 import { ID_HIGH, integerIdValue, prefixAdmitsIntegers } from "../id-order.js";
 import type {
@@ -21,10 +22,11 @@ import type {
 import type { DekRewrap, ObjectKeyInfo, ObjectMeta } from "../records.js";
 import { postgresRows, toKeyInfo } from "../row-mapping.js";
 import type * as Rows from "../rows.js";
-import { OBJECT_KEYS, OBJECTS, OBJECTS_REPLACED, OBJECTS_WRITTEN, pgInsert, valuesOf } from "../rows.js";
+import { OBJECT_KEYS, OBJECTS, OBJECTS_WRITTEN, valuesOf } from "../rows.js";
 import { checkCondition, objectExists } from "../write-condition.js";
 import { byteaLiteral } from "./binary-copy.js";
 import { interval, type Liveness } from "./liveness.js";
+import { INSERT_OBJECT, putObjectRow } from "./object-rows.js";
 import type { PgDatabase, Queryable } from "./pg-database.js";
 import { isConstraint } from "./pg-errors.js";
 import { TRASH, TRASH_NOW, Trash } from "./trash.js";
@@ -37,12 +39,6 @@ const ownerMissing = () => new AppError("not_found", "the owner does not exist")
 
 type ObjectRow = Rows.ObjectRow<Date>;
 const { toMeta, fromMeta } = postgresRows;
-
-/** Inserts an object row from valuesOf(OBJECTS_WRITTEN.names, …), doing nothing when the id is taken. */
-const INSERT_OBJECT = `${pgInsert(OBJECTS_WRITTEN)} ON CONFLICT (owner, id) DO NOTHING`;
-/** Replaces an object's row: $1 owner, $2 id, then the values of OBJECTS_REPLACED.names. */
-const REPLACE_OBJECT = `UPDATE objects SET ${OBJECTS_REPLACED.names.map((c, i) => `${c} = $${i + 3}`).join(", ")}
-  WHERE owner = $1 AND id = $2`;
 
 /** Inserts segments `first, first+1, …` of a write, as raw bytes (binary COPY, see binary-copy.ts). */
 async function insertSegments(
@@ -128,7 +124,6 @@ export class PostgresObjectStore implements ObjectStore {
     cond: WriteCondition,
     inlineSegments?: Buffer[],
   ): Promise<CommitResult> {
-    const row = fromMeta(meta);
     let result: CommitResult;
     try {
       const created = await this.#tryCreateInline(meta, cond, inlineSegments);
@@ -138,34 +133,10 @@ export class PostgresObjectStore implements ObjectStore {
           const up = await q.query("SELECT 1 FROM uploads WHERE write_id = $1 FOR UPDATE", [meta.writeId]);
           if (up.length === 0) throw uploadGone();
         }
-        // Two rounds at most: an INSERT that finds a row created meanwhile re-reads and re-checks it.
-        for (let round = 0; ; round++) {
-          const [cur] = await q.query<{ etag: string; write_id: Buffer; created: Date }>(
-            "SELECT etag, write_id, created FROM objects WHERE owner = $1 AND id = $2 FOR UPDATE",
-            [meta.owner, meta.id],
-          );
-          checkCondition(cur, cond);
-          if (cur) {
-            // `created` stays the first version's.
-            await q.query(REPLACE_OBJECT, [meta.owner, meta.id, ...valuesOf(OBJECTS_REPLACED.names, row)]);
-            // Readers may still be streaming the old write: the reclaimer deletes it once they are done.
-            if (!cur.write_id.equals(meta.writeId)) await q.query(TRASH, [cur.write_id]);
-          } else {
-            const inserted = await q.query(
-              `${INSERT_OBJECT} RETURNING 1`,
-              valuesOf(OBJECTS_WRITTEN.names, row),
-            );
-            // Another process created the object since our SELECT: look again, under its lock.
-            if (inserted.length === 0) {
-              if (round > 0)
-                throw new AppError("conflict", "the object is being written concurrently; retry");
-              continue;
-            }
-          }
-          if (inlineSegments !== undefined) await insertSegments(q, meta.writeId, 0, inlineSegments);
-          else await q.query("DELETE FROM uploads WHERE write_id = $1", [meta.writeId]);
-          return { created: !cur, createdAt: cur ? cur.created : meta.created };
-        }
+        const res = await putObjectRow(q, meta, cond);
+        if (inlineSegments !== undefined) await insertSegments(q, meta.writeId, 0, inlineSegments);
+        else await q.query("DELETE FROM uploads WHERE write_id = $1", [meta.writeId]);
+        return res;
       });
     } catch (err) {
       if (isConstraint(err, "foreign_key")) throw ownerMissing();
@@ -229,17 +200,23 @@ export class PostgresObjectStore implements ObjectStore {
   async deleteOwnerObjects(owner: string): Promise<void> {
     // The rows go in one durable transaction; the writes are queued in the trash first (due at once)
     // so that a crash during the purge below still ends with the segments reclaimed.
+    // A multipart object's parts go with its write (trash.ts); those of uploads in progress by name.
     const writes = await this.#db.tx("durable", async (q) => {
       const ws = await q.query<{ write_id: Buffer }>(
         `INSERT INTO trash (write_id, trashed_at)
            SELECT write_id, '-infinity'::timestamptz FROM objects WHERE owner = $1
            UNION ALL SELECT write_id, '-infinity'::timestamptz FROM uploads WHERE owner = $1
+           UNION ALL SELECT p.write_id, '-infinity'::timestamptz
+                     FROM multipart_parts p JOIN multipart_uploads u USING (upload_id) WHERE u.owner = $1
          ON CONFLICT (write_id) DO UPDATE SET trashed_at = '-infinity'
          RETURNING write_id`,
         [owner],
       );
       await q.query("DELETE FROM objects WHERE owner = $1", [owner]);
       await q.query("DELETE FROM uploads WHERE owner = $1", [owner]);
+      // Their parts go by ON DELETE CASCADE.
+      await q.query("DELETE FROM multipart_uploads WHERE owner = $1", [owner]);
+      await q.query("DELETE FROM buckets WHERE owner = $1", [owner]);
       return ws.map((r) => r.write_id);
     });
     for (const w of writes) this.#liveness.uploadEnded(w);
@@ -365,8 +342,13 @@ export class PostgresObjectStore implements ObjectStore {
   }
 
   async countByKekVersion(owner: string): Promise<Map<number, number>> {
+    // Uploads in progress hold a wrapped DEK too: their KEK version must not be retired under them.
     const rows = await this.#db.query<{ v: number; n: number }>(
-      "SELECT kek_version AS v, count(*) AS n FROM objects WHERE owner = $1 GROUP BY kek_version",
+      `SELECT v, sum(n)::bigint AS n FROM (
+         SELECT kek_version AS v, count(*) AS n FROM objects WHERE owner = $1 GROUP BY kek_version
+         UNION ALL
+         SELECT kek_version AS v, count(*) AS n FROM multipart_uploads WHERE owner = $1 GROUP BY kek_version
+       ) AS c GROUP BY v`,
       [owner],
     );
     return new Map(rows.map((r) => [r.v, r.n]));

@@ -1,15 +1,18 @@
-// Opens the PostgreSQL stores: objects, accounts and jobs in schema sse_objects of one pool, and the
-// keys in schema sse_keys, of the same database by default or of their own, so that each can be
-// backed up and restored on its own. Several processes may open them at once.
+// Opens the PostgreSQL stores: objects, buckets, multipart uploads, accounts and jobs in schema
+// sse_objects of one pool, and the keys in schema sse_keys, of the same database by default or of
+// their own, so that each can be backed up and restored on its own. Several processes may open
+// them at once.
 import type { Logger } from "pino";
 import type { Config } from "../../config.js";
 import { FailureLogs } from "../../failure-log.js";
 import { combineStores, type KeysDatabase, type ObjectsDatabase, type Stores } from "../stores.js";
 import { PostgresAccountStore } from "./accounts.js";
+import { PostgresBucketStore } from "./buckets.js";
 import { PostgresJobStore } from "./jobs.js";
 import { PostgresKeyStore } from "./keys.js";
 import { Liveness, type LivenessOptions } from "./liveness.js";
 import { KEYS_SCHEMA, migrate, OBJECTS_SCHEMA, type PgSchema } from "./migrations.js";
+import { PostgresMultipartStore } from "./multipart.js";
 import { PostgresObjectStore } from "./objects.js";
 import { PgDatabase } from "./pg-database.js";
 
@@ -64,6 +67,8 @@ export async function openObjectsSchema(
   }
   return {
     objects: new PostgresObjectStore(db, liveness),
+    buckets: new PostgresBucketStore(db),
+    multipart: new PostgresMultipartStore(db, liveness),
     accounts: new PostgresAccountStore(db),
     jobs: new PostgresJobStore(db),
     ping: async () => {

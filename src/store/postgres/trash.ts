@@ -1,6 +1,8 @@
 // The trash on PostgreSQL: writes replaced, deleted or abandoned, whose segments are purged a batch
 // at a time once no reader needs them, in this process (its busy set) or in another (their read
-// pins, liveness.ts), and not before the grace period that lets other processes pin them.
+// pins, liveness.ts), and not before the grace period that lets other processes pin them. A
+// multipart object's write takes its parts' segments, its parts and its manifest with it: its
+// readers hold (and pin) the object's write id, never a part's.
 import { interval, type Liveness } from "./liveness.js";
 import type { PgDatabase } from "./pg-database.js";
 
@@ -31,8 +33,7 @@ export class Trash {
   async purgeNow(writes: Buffer[]): Promise<number> {
     let n = 0;
     for (const w of writes) {
-      if (!(await this.#purge(w))) break;
-      await this.#untrash(w);
+      if (!(await this.#reclaimWrite(w))) break;
       n++;
     }
     return n;
@@ -55,8 +56,7 @@ export class Trash {
       const key = hex(w);
       // `busy` is consulted before every batch: a reader may start on a write while we purge others.
       if (busy.has(key)) continue;
-      if (!(await this.#purge(w, () => !busy.has(key)))) continue;
-      await this.#untrash(w);
+      if (!(await this.#reclaimWrite(w, () => !busy.has(key)))) continue;
       n++;
     }
     return n;
@@ -76,10 +76,26 @@ export class Trash {
     }
   }
 
-  async #untrash(writeId: Buffer): Promise<void> {
-    await this.#db.tx("relaxed", async (q) => {
-      await q.query("DELETE FROM read_pins WHERE write_id = $1", [writeId]);
-      await q.query("DELETE FROM trash WHERE write_id = $1", [writeId]);
-    });
+  /**
+   * Purges a trashed write and takes it out of the trash: its segments, and for a multipart object
+   * its parts' segments, its parts and its manifest. False if stopped early; a later pass resumes.
+   */
+  async #reclaimWrite(writeId: Buffer, stillWanted: () => boolean = () => true): Promise<boolean> {
+    if (!(await this.#purge(writeId, stillWanted))) return false;
+    const parts = await this.#db.query<{ w: Buffer }>(
+      "SELECT part_write_id AS w FROM object_parts WHERE write_id = $1 ORDER BY number",
+      [writeId],
+    );
+    for (const { w } of parts) if (!(await this.#purge(w, stillWanted))) return false;
+    await this.#db.tx("relaxed", (q) =>
+      q.query(
+        `WITH parts AS (DELETE FROM object_parts WHERE write_id = $1),
+              manifest AS (DELETE FROM manifests WHERE write_id = $1),
+              pins AS (DELETE FROM read_pins WHERE write_id = $1)
+         DELETE FROM trash WHERE write_id = $1`,
+        [writeId],
+      ),
+    );
+    return true;
   }
 }

@@ -1,6 +1,7 @@
 // The ObjectStore on objects.db: metadata and ciphertext segments in one file, so that one
 // transaction covers both. better-sqlite3 is synchronous; long deletions run in small batches that
-// yield to the event loop between them.
+// yield to the event loop between them. The reclaimer purges a multipart object's parts and
+// manifest with its write (the busy set names the object's write, which its readers hold).
 import { setImmediate as nextTick } from "node:timers/promises";
 import { AppError } from "../../errors.js";
 import { ID_HIGH, integerIdValue, prefixAdmitsIntegers } from "../id-order.js";
@@ -14,10 +15,11 @@ import type {
 import type { DekRewrap, ObjectKeyInfo, ObjectMeta } from "../records.js";
 import { sqliteRows, toKeyInfo } from "../row-mapping.js";
 import type * as Rows from "../rows.js";
-import { OBJECT_KEYS, OBJECTS, OBJECTS_REPLACED, OBJECTS_WRITTEN, sqliteInsert } from "../rows.js";
+import { OBJECT_KEYS, OBJECTS } from "../rows.js";
 import { checkCondition } from "../write-condition.js";
 import type { SqliteDatabase } from "./database.js";
 import { isConstraint } from "./migrations.js";
+import { ObjectRows } from "./object-rows.js";
 
 /** Segments deleted per transaction when purging a write (~16 MiB, a few ms). */
 const PURGE_BATCH = 256;
@@ -28,7 +30,13 @@ const ownerMissing = () => new AppError("not_found", "the owner does not exist")
 const hex = (b: Buffer) => b.toString("hex");
 
 type ObjectRow = Rows.ObjectRow<number>;
-const { toMeta, fromMeta } = sqliteRows;
+const { toMeta } = sqliteRows;
+
+/**
+ * Uploads (object and part writes) begun by this instance and still open, by hex write id: the
+ * sweep spares them. Shared by the object and multipart ports, since commitPart ends part writes.
+ */
+export type LiveUploads = Set<string>;
 
 function prepareStatements(db: SqliteDatabase) {
   const p = db.prepare.bind(db);
@@ -40,7 +48,7 @@ function prepareStatements(db: SqliteDatabase) {
                            AND s.write_id = o.write_id AND s.idx = 0
        WHERE o.owner = @owner AND o.id = @id`,
     ),
-    currentObject: p("SELECT etag, write_id, created FROM objects WHERE owner = ? AND id = ?"),
+    currentObject: p("SELECT etag, write_id FROM objects WHERE owner = ? AND id = ?"),
     // INDEXED BY: the (owner, num, id) index gives both halves of the list order as range scans.
     listIntegers: p(
       `SELECT ${OBJECTS.list} FROM objects INDEXED BY objects_list
@@ -54,18 +62,19 @@ function prepareStatements(db: SqliteDatabase) {
       `SELECT num FROM objects INDEXED BY objects_list
        WHERE owner = ? AND num IS NOT NULL ORDER BY num DESC LIMIT 1`,
     ).pluck(),
-    insertObject: p(sqliteInsert(OBJECTS_WRITTEN)),
-    // `created` is left alone: it stays the first version's.
-    replaceObject: p(
-      `UPDATE objects SET ${OBJECTS_REPLACED.names.map((c) => `${c} = @${c}`).join(", ")}
-       WHERE owner = @owner AND id = @id`,
-    ),
     deleteObject: p("DELETE FROM objects WHERE owner = ? AND id = ?"),
+    // A multipart object's parts go with its write (#reclaimWrite); those of uploads in progress by name.
     ownerWrites: p(
-      "SELECT write_id FROM objects WHERE owner = ? UNION ALL SELECT write_id FROM uploads WHERE owner = ?",
+      `SELECT write_id FROM objects WHERE owner = @owner
+       UNION ALL SELECT write_id FROM uploads WHERE owner = @owner
+       UNION ALL SELECT p.write_id FROM multipart_parts p JOIN multipart_uploads u USING (upload_id)
+                 WHERE u.owner = @owner`,
     ).pluck(),
     deleteOwnerObjects: p("DELETE FROM objects WHERE owner = ?"),
     deleteOwnerUploads: p("DELETE FROM uploads WHERE owner = ?"),
+    // Their parts go by ON DELETE CASCADE.
+    deleteOwnerMultipart: p("DELETE FROM multipart_uploads WHERE owner = ?"),
+    deleteOwnerBuckets: p("DELETE FROM buckets WHERE owner = ?"),
 
     insertUpload: p("INSERT INTO uploads (write_id, owner, id, started) VALUES (?, ?, ?, ?)"),
     uploadExists: p("SELECT 1 FROM uploads WHERE write_id = ?").pluck(),
@@ -78,28 +87,39 @@ function prepareStatements(db: SqliteDatabase) {
     purgeSegments: p(
       "DELETE FROM segments WHERE rowid IN (SELECT rowid FROM segments WHERE write_id = ? LIMIT ?)",
     ),
-    trash: p("INSERT OR IGNORE INTO trash (write_id, trashed_at) VALUES (?, ?)"),
     trashed: p("SELECT write_id FROM trash ORDER BY trashed_at").pluck(),
     untrash: p("DELETE FROM trash WHERE write_id = ?"),
+    objectParts: p("SELECT part_write_id FROM object_parts WHERE write_id = ? ORDER BY number").pluck(),
+    forgetParts: p("DELETE FROM object_parts WHERE write_id = ?"),
+    forgetManifest: p("DELETE FROM manifests WHERE write_id = ?"),
 
     keyInfo: p(`SELECT ${OBJECT_KEYS.list} FROM objects WHERE owner = ? AND id > ? ORDER BY id LIMIT ?`),
     updateWrappedDek: p(
       `UPDATE objects SET kek_version = ?, wrapped_dek = ?
        WHERE owner = ? AND id = ? AND write_id = ?`,
     ),
-    countByKek: p("SELECT kek_version AS v, count(*) AS n FROM objects WHERE owner = ? GROUP BY kek_version"),
+    // Uploads in progress hold a wrapped DEK too: their KEK version must not be retired under them.
+    countByKek: p(
+      `SELECT v, sum(n) AS n FROM (
+         SELECT kek_version AS v, count(*) AS n FROM objects WHERE owner = @owner GROUP BY kek_version
+         UNION ALL
+         SELECT kek_version AS v, count(*) AS n FROM multipart_uploads WHERE owner = @owner GROUP BY kek_version)
+       GROUP BY v`,
+    ),
   };
 }
 
 export class SqliteObjectStore implements ObjectStore {
   readonly #db: SqliteDatabase;
   readonly #s: ReturnType<typeof prepareStatements>;
-  /** Uploads begun by this instance and still open; the sweep spares them. */
-  readonly #live = new Set<string>();
+  readonly #rows: ObjectRows;
+  readonly #live: LiveUploads;
 
-  constructor(db: SqliteDatabase) {
+  constructor(db: SqliteDatabase, live: LiveUploads = new Set()) {
     this.#db = db;
     this.#s = prepareStatements(db);
+    this.#rows = new ObjectRows(db);
+    this.#live = live;
   }
 
   /** Deletes a write's segments a batch at a time; false if stopped early (close, or no longer wanted). */
@@ -110,6 +130,23 @@ export class SqliteObjectStore implements ObjectStore {
       if (changes < PURGE_BATCH) return true;
       await nextTick();
     }
+  }
+
+  /**
+   * Purges a trashed write and takes it out of the trash: its segments, and for a multipart object
+   * its parts' segments, its parts and its manifest. False if stopped early; a later pass resumes.
+   */
+  async #reclaimWrite(writeId: Buffer, stillWanted: () => boolean = () => true): Promise<boolean> {
+    const s = this.#s;
+    if (!(await this.#purge(writeId, stillWanted))) return false;
+    const parts = this.#db.guard(() => s.objectParts.all(writeId)) as Buffer[];
+    for (const part of parts) if (!(await this.#purge(part, stillWanted))) return false;
+    this.#db.relaxed(() => {
+      s.forgetParts.run(writeId);
+      s.forgetManifest.run(writeId);
+      s.untrash.run(writeId);
+    });
+    return true;
   }
 
   // --- objects -------------------------------------------------------------------------------------
@@ -158,26 +195,16 @@ export class SqliteObjectStore implements ObjectStore {
     inlineSegments?: Buffer[],
   ): Promise<CommitResult> {
     const s = this.#s;
-    const row = fromMeta(meta);
     let result: CommitResult;
     try {
       result = await this.#db.grouped(() => {
-        const cur = s.currentObject.get(meta.owner, meta.id) as
-          | { etag: string; write_id: Buffer; created: number }
-          | undefined;
-        checkCondition(cur, cond);
+        const cur = this.#rows.check(meta.owner, meta.id, cond);
         if (inlineSegments === undefined && s.uploadExists.get(meta.writeId) === undefined)
           throw uploadGone();
-        if (cur) {
-          s.replaceObject.run(row);
-          // Readers may still be streaming the old write: the reclaimer deletes it once they are done.
-          if (!cur.write_id.equals(meta.writeId)) s.trash.run(cur.write_id, Date.now());
-        } else {
-          s.insertObject.run(row);
-        }
+        const res = this.#rows.put(meta, cur);
         for (const [i, seg] of (inlineSegments ?? []).entries()) s.insertSegment.run(meta.writeId, i, seg);
         s.deleteUpload.run(meta.writeId);
-        return { created: !cur, createdAt: cur ? new Date(cur.created) : meta.created };
+        return res;
       });
     } catch (err) {
       if (isConstraint(err, "FOREIGNKEY")) throw ownerMissing();
@@ -193,7 +220,7 @@ export class SqliteObjectStore implements ObjectStore {
       if (cond) checkCondition(cur, cond);
       if (!cur) return false;
       this.#s.deleteObject.run(owner, id);
-      this.#s.trash.run(cur.write_id, Date.now());
+      this.#rows.trash(cur.write_id);
       return true;
     });
   }
@@ -203,18 +230,18 @@ export class SqliteObjectStore implements ObjectStore {
     // The rows go in one durable transaction; their writes are queued in trash first so that a crash
     // during the purge below still ends with the segments reclaimed.
     const writes = this.#db.durable(() => {
-      const ws = s.ownerWrites.all(owner, owner) as Buffer[];
-      const now = Date.now();
-      for (const w of ws) s.trash.run(w, now);
+      const ws = s.ownerWrites.all({ owner }) as Buffer[];
+      for (const w of ws) this.#rows.trash(w);
       s.deleteOwnerObjects.run(owner);
       s.deleteOwnerUploads.run(owner);
+      s.deleteOwnerMultipart.run(owner);
+      s.deleteOwnerBuckets.run(owner);
       return ws;
     });
     // The owner's keys are destroyed first, so no reader needs these segments: purge at once.
     for (const w of writes) {
       this.#live.delete(hex(w));
-      if (!(await this.#purge(w))) break;
-      this.#db.relaxed(() => s.untrash.run(w));
+      if (!(await this.#reclaimWrite(w))) break;
     }
   }
 
@@ -241,6 +268,9 @@ export class SqliteObjectStore implements ObjectStore {
 
   async abortUpload(writeId: Buffer): Promise<void> {
     this.#live.delete(hex(writeId));
+    // Only an upload that still exists is dropped: once committed (an object or a part whose
+    // answer the caller did not see), its segments are no longer the upload's to purge.
+    if (this.#db.guard(() => this.#s.uploadExists.get(writeId)) === undefined) return;
     // The row goes last, so that a crash mid-way leaves it for the sweep.
     if (await this.#purge(writeId)) this.#db.relaxed(() => this.#s.deleteUpload.run(writeId));
   }
@@ -271,8 +301,7 @@ export class SqliteObjectStore implements ObjectStore {
       const key = hex(w);
       // `busy` is consulted before every batch: a reader may start on a write while we purge others.
       if (busy.has(key)) continue;
-      if (!(await this.#purge(w, () => !busy.has(key)))) continue;
-      this.#db.relaxed(() => this.#s.untrash.run(w));
+      if (!(await this.#reclaimWrite(w, () => !busy.has(key)))) continue;
       n++;
     }
     return n;
@@ -315,7 +344,7 @@ export class SqliteObjectStore implements ObjectStore {
   }
 
   async countByKekVersion(owner: string): Promise<Map<number, number>> {
-    const rows = this.#db.guard(() => this.#s.countByKek.all(owner)) as { v: number; n: number }[];
+    const rows = this.#db.guard(() => this.#s.countByKek.all({ owner })) as { v: number; n: number }[];
     return new Map(rows.map((r) => [r.v, r.n]));
   }
 }

@@ -1,18 +1,20 @@
-// Opens the embedded stores: objects.db, whose one connection carries the object, account and job
-// ports, and keys.db, apart so that a backup of one never restores the other. Both may give up the
-// emergency space of the data dir when the disk is full.
+// Opens the embedded stores: objects.db, whose one connection carries the object, bucket, multipart,
+// account and job ports, and keys.db, apart so that a backup of one never restores the other. Both
+// may give up the emergency space of the data dir when the disk is full.
 import { mkdirSync, statfsSync } from "node:fs";
 import path from "node:path";
 import type { StoreSpaceUse } from "../disk-space.js";
 import { combineStores, type KeysDatabase, type ObjectsDatabase, type Stores } from "../stores.js";
 import { SqliteAccountStore } from "./accounts.js";
 import { type CheckpointEvents, NO_CHECKPOINT_EVENTS } from "./background-checkpoint.js";
+import { SqliteBucketStore } from "./buckets.js";
 import { SqliteDatabase } from "./database.js";
 import { EMERGENCY_FILE, EmergencySpace, emergencySizeFor } from "./emergency-space.js";
 import { SqliteJobStore } from "./jobs.js";
 import { SqliteKeyStore } from "./keys.js";
 import { KEYS_SCHEMA, OBJECTS_SCHEMA } from "./migrations.js";
-import { SqliteObjectStore } from "./objects.js";
+import { SqliteMultipartStore } from "./multipart.js";
+import { type LiveUploads, SqliteObjectStore } from "./objects.js";
 
 /** 16 KiB pages: the best measured write throughput for 64 KiB segments, ~3% space overhead. */
 const OBJECTS_PAGE_SIZE = 16384;
@@ -47,8 +49,11 @@ export function openObjectsFile(file: string, opts: ObjectsFileOptions = {}): Sq
     },
     { checkpoint: opts.checkpointEvents ?? NO_CHECKPOINT_EVENTS, emergency: opts.emergency },
   );
+  const live: LiveUploads = new Set();
   return {
-    objects: new SqliteObjectStore(db),
+    objects: new SqliteObjectStore(db, live),
+    buckets: new SqliteBucketStore(db),
+    multipart: new SqliteMultipartStore(db, live),
     accounts: new SqliteAccountStore(db),
     jobs: new SqliteJobStore(db),
     pageCacheKib: db.pageCacheKib,
