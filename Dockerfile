@@ -5,12 +5,17 @@
 #   test  the type check and the whole test suite (`npm test`), SoftHSM2 and Chromium included
 #   docker build --target prod -t sse-store .      docker build --target test -t sse-store-test . && docker run --rm sse-store-test
 
-ARG NODE_VERSION=20
+# The base image, pinned by digest: every build starts from the same bytes, and a tag moved on the
+# registry (or poisoned) changes nothing until the digest is bumped on purpose. To move to a newer
+# node:20-bookworm-slim, take the digest the registry lists for the tag (multi-platform index):
+#   docker buildx imagetools inspect node:20-bookworm-slim --format '{{json .Manifest.Digest}}'
+# and put it here (or pass --build-arg NODE_IMAGE=node:20-bookworm-slim@sha256:…).
+ARG NODE_IMAGE=node:20-bookworm-slim@sha256:2cf067cfed83d5ea958367df9f966191a942351a2df77d6f0193e162b5febfc0
 # The npm that wrote package-lock.json; npm 11 reads the allowScripts list in package.json.
 ARG NPM_VERSION=11.19.1
 
 # --- base: the OS and Node of every stage, so native addons built below run in prod ----------
-FROM node:${NODE_VERSION}-bookworm-slim AS base
+FROM ${NODE_IMAGE} AS base
 WORKDIR /app
 
 # --- deps: every package, native addons compiled or fetched (pkcs11js has no prebuild) --------
@@ -32,7 +37,8 @@ COPY src ./src
 COPY console ./console
 RUN npm run build
 
-# --- prod-deps: the same node_modules without dev dependencies (the addons stay compiled) ----
+# --- prod-deps: the same node_modules without dev dependencies (the addons stay compiled): no
+# TypeScript, tsx or esbuild in the image; dist/ is plain JavaScript and dist/console is bundled.
 FROM deps AS prod-deps
 RUN npm prune --omit=dev --no-audit --no-fund && npm cache clean --force
 
@@ -57,9 +63,10 @@ RUN ln -s /app/bin/ssestore.js /usr/local/bin/ssestore \
 VOLUME ["/data"]
 USER node
 EXPOSE 8000
-# /ready: the store and the key provider are usable (the server listens on SSE_PORT inside).
+# /ready: the store and the key provider are usable. dist/healthcheck.js asks SSE_HOST:SSE_PORT,
+# through the loopback when SSE_HOST is a wildcard (0.0.0.0, ::).
 HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
-  CMD ["node", "-e", "fetch(`http://127.0.0.1:${process.env.SSE_PORT||8000}/ready`).then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
+  CMD ["node", "dist/healthcheck.js"]
 # The server drains on SIGTERM within SSE_SHUTDOWN_TIMEOUT (30 s): give `docker stop -t` more.
 STOPSIGNAL SIGTERM
 # A 4 MB young generation (V8's default grows to 16 MB): about 5 to 10 MB less resident memory, no
@@ -73,7 +80,15 @@ FROM deps AS test
 RUN apt-get update \
  && apt-get install -y --no-install-recommends softhsm2 sqlite3 chromium \
  && rm -rf /var/lib/apt/lists/*
-COPY --chown=node:node . .
+# What the suite reads, named one by one: never secrets/ or .env, even if .dockerignore were lost.
+COPY --chown=node:node package.json package-lock.json tsconfig.json tsconfig.build.json vitest.config.ts biome.json README.md Dockerfile compose.yaml .dockerignore ./
+COPY --chown=node:node .ci ./.ci
+COPY --chown=node:node src ./src
+COPY --chown=node:node console ./console
+COPY --chown=node:node test ./test
+COPY --chown=node:node bench ./bench
+COPY --chown=node:node bin ./bin
+COPY --chown=node:node docs ./docs
 # node_modules stays root's (read-only); only the app dir and Vite's cache are the user's.
 RUN chown node:node /app && mkdir -p node_modules/.vite && chown node:node node_modules/.vite
 USER node

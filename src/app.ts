@@ -2,12 +2,14 @@
 import { availableParallelism } from "node:os";
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from "fastify";
 import type { Logger } from "pino";
+import { AccessKeys } from "./auth/access-keys.js";
 import { AuthService } from "./auth/auth-service.js";
 import { FailureLimiter } from "./auth/failure-limiter.js";
 import { UserService } from "./auth/user-service.js";
 import type { Config } from "./config.js";
 import { AeadThread } from "./crypto/aead-thread.js";
 import { FailureLogs } from "./failure-log.js";
+import { accessKeyRoutes } from "./http/access-key-routes.js";
 import { authPlugin } from "./http/auth-plugin.js";
 import { loadConsoleAssets } from "./http/console-assets.js";
 import { consoleRoutes } from "./http/console-routes.js";
@@ -56,6 +58,8 @@ export interface Deps {
 }
 
 export interface Services {
+  /** S3 access keys: issue, list, revoke, and the S3 listener's lookup(id) and authenticated(caller). */
+  accessKeys: AccessKeys;
   objects: ObjectService;
   buckets: Buckets;
   multipart: MultipartUploads;
@@ -125,6 +129,7 @@ export function buildServices(
   });
   const users = new UserService(stores.accounts, stores.objects, keys, deps.logger);
   const auth = new AuthService(stores.accounts, users, deps.logger);
+  const accessKeys = new AccessKeys(stores.accounts, users, keys, deps.logger);
   const runner = new JobRunner(
     stores.jobs,
     {
@@ -137,10 +142,10 @@ export function buildServices(
     },
     { logger: deps.logger.child({ component: "jobs" }), metrics },
   );
-  const keyVersions = new KeyVersions(keys, stores.objects);
+  const keyVersions = new KeyVersions(keys, stores.objects, stores.accounts);
   const jobs = new JobService(stores.jobs, stores.objects, stores.accounts, runner);
   const links = new DownloadLinks(stores.objects, stores.accounts, keys);
-  return { objects, buckets, multipart, keys, keyVersions, auth, users, jobs, runner, links };
+  return { objects, buckets, multipart, keys, keyVersions, auth, accessKeys, users, jobs, runner, links };
 }
 
 export async function build(config: Config, deps: Deps): Promise<App> {
@@ -206,6 +211,7 @@ export async function build(config: Config, deps: Deps): Promise<App> {
     await api.register(dataRoutes, { objects: services.objects });
     await api.register(meRoutes);
     await api.register(userRoutes, { users: services.users });
+    await api.register(accessKeyRoutes, { accessKeys: services.accessKeys });
     await api.register(keyRoutes, {
       keyVersions: services.keyVersions,
       jobs: services.jobs,

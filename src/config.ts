@@ -1,9 +1,12 @@
 // Every setting of the server in one table: its environment name, its CLI flag, its default and
-// its validation. `loadConfig` is the only place that turns strings into a frozen Config.
+// its validation. `loadConfig` is the only place that turns strings into a frozen Config (reading
+// the files that secrets' `<NAME>_FILE` variables name).
+import { readFileSync } from "node:fs";
 import path from "node:path";
 
 export type KeyProviderName = "file" | "passphrase" | "pkcs11";
 export type LogLevel = "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
+export type LogFormat = "auto" | "json" | "pretty";
 
 export interface Config {
   readonly host: string;
@@ -29,6 +32,7 @@ export interface Config {
   /** Undefined: the larger of 1 GiB and 2 % of the data directory's volume, measured at start. */
   readonly minFreeBytes: number | undefined;
   readonly logLevel: LogLevel;
+  readonly logFormat: LogFormat;
   readonly shutdownTimeoutSeconds: number;
   readonly publicUrl: string | undefined;
   readonly trustProxy: boolean;
@@ -57,9 +61,21 @@ export interface SettingSpec {
   readonly choices?: readonly string[];
   readonly min?: number;
   readonly max?: number;
-  /** Never printed: --help and logs show only whether it is set. */
+  /**
+   * Never printed: --help and logs show only whether it is set. A secret may also come from a file
+   * named by `<env>_FILE` (as the official postgres image does), so that it shows in neither the
+   * environment nor `docker inspect`.
+   */
   readonly secret?: boolean;
+  /**
+   * A secret whose `<env>_FILE` is a setting of its own, read by the key provider when it needs the
+   * secret (the passphrase and the PIN stay out of JavaScript strings): only "not both" applies.
+   */
+  readonly fileSetting?: keyof Config;
 }
+
+/** The environment variable that names a secret's file: SSE_DATABASE_URL → SSE_DATABASE_URL_FILE. */
+export const fileEnv = (spec: SettingSpec) => `${spec.env}_FILE`;
 
 const GiB = 1024 ** 3;
 
@@ -170,6 +186,7 @@ export const SETTINGS: readonly SettingSpec[] = [
     flag: "--passphrase",
     kind: "string",
     secret: true,
+    fileSetting: "passphraseFile",
     description: "passphrase provider: the passphrase",
   },
   {
@@ -207,6 +224,7 @@ export const SETTINGS: readonly SettingSpec[] = [
     flag: "--pkcs11-pin",
     kind: "string",
     secret: true,
+    fileSetting: "pkcs11PinFile",
     description: "pkcs11 provider: user PIN",
   },
   {
@@ -251,6 +269,16 @@ export const SETTINGS: readonly SettingSpec[] = [
     choices: ["fatal", "error", "warn", "info", "debug", "trace", "silent"],
     default: "info",
     description: "log level",
+  },
+  {
+    key: "logFormat",
+    env: "SSE_LOG_FORMAT",
+    flag: "--log-format",
+    kind: "enum",
+    choices: ["auto", "json", "pretty"],
+    default: "auto",
+    description:
+      "json: one JSON object a line (pino); pretty: readable lines and a start banner; auto: pretty when stdout is a terminal and NODE_ENV is not production, else json",
   },
   {
     key: "shutdownTimeoutSeconds",
@@ -365,6 +393,41 @@ export class ConfigError extends Error {
   override name = "ConfigError";
 }
 
+/**
+ * A secret from `<env>_FILE`: the file's text without its final line ending (`echo` and editors add
+ * one). Unreadable or empty → ConfigError naming the variable and the path, never the content.
+ */
+function readSecretFile(spec: SettingSpec, file: string): string {
+  const name = fileEnv(spec);
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? "unreadable";
+    throw new ConfigError(`${name}: cannot read ${file} (${code})`);
+  }
+  const value = text.replace(/\r?\n$/, "");
+  if (value === "") throw new ConfigError(`${name}: ${file} is empty`);
+  return value;
+}
+
+/** The raw text of a setting: its flag, else its variable, else (a secret) the file its `_FILE` names. */
+function rawValue(
+  spec: SettingSpec,
+  env: Record<string, string | undefined>,
+  flags: Partial<Record<keyof Config, string>>,
+): string | undefined {
+  const flag = flags[spec.key];
+  if (flag !== undefined) return flag;
+  const direct = env[spec.env];
+  const file = spec.secret ? env[fileEnv(spec)] : undefined;
+  const given = (v: string | undefined): v is string => v !== undefined && v !== "";
+  if (given(direct) && given(file)) throw new ConfigError(`set ${spec.env} or ${fileEnv(spec)}, not both`);
+  // A provider's own file setting is read by the provider, not here.
+  if (given(file) && !spec.fileSetting) return readSecretFile(spec, file);
+  return direct;
+}
+
 function parseOne(spec: SettingSpec, raw: string): string | number | boolean {
   switch (spec.kind) {
     case "string":
@@ -402,7 +465,7 @@ export function loadConfig(
 ): Config {
   const out: Record<string, unknown> = {};
   for (const spec of SETTINGS) {
-    const raw = flags[spec.key] ?? env[spec.env];
+    const raw = rawValue(spec, env, flags);
     if (raw === undefined || raw === "") out[spec.key] = spec.default;
     else out[spec.key] = parseOne(spec, raw);
   }

@@ -1,8 +1,10 @@
 // The process logger: JSON lines (pino) with secrets censored by field name, and a request
-// serializer that keeps only what is safe to log (no headers, no query string).
+// serializer that keeps only what is safe to log (no headers, no query string). On a developer's
+// terminal the same records are printed as readable lines (log-format.ts).
 import pino, { type DestinationStream, type Logger } from "pino";
 import type { Config } from "./config.js";
 import { loggablePath, type PathSource } from "./http/redact-path.js";
+import { readableDestination } from "./log-format.js";
 
 /** Field names whose values are secret, wherever a log call puts them (top level or one object down). */
 const SECRET_FIELDS = [
@@ -38,7 +40,22 @@ interface LoggableRequest extends PathSource {
   ip?: string;
 }
 
-export function createLogger(config: Pick<Config, "logLevel">, destination?: DestinationStream): Logger {
+type LogSettings = Pick<Config, "logLevel"> & Partial<Pick<Config, "logFormat" | "production">>;
+
+/** Readable lines (log-format.ts) or JSON: SSE_LOG_FORMAT, and with `auto` a terminal outside production. */
+export function readableLogs(config: LogSettings, stdout: { isTTY?: boolean } = process.stdout): boolean {
+  if (config.logFormat === "pretty") return true;
+  if (config.logFormat === "json") return false;
+  return stdout.isTTY === true && config.production !== true;
+}
+
+/** The process logger: to `destination` when given (tests), else to stdout, readable or JSON (readableLogs). */
+export function createLogger(config: LogSettings, destination?: DestinationStream): Logger {
+  const out =
+    destination ??
+    (readableLogs(config)
+      ? readableDestination(process.stdout, process.stdout.hasColors?.() === true)
+      : undefined);
   return pino(
     {
       level: config.logLevel,
@@ -54,6 +71,6 @@ export function createLogger(config: Pick<Config, "logLevel">, destination?: Des
         err: pino.stdSerializers.err,
       },
     },
-    destination,
+    out,
   );
 }

@@ -1,15 +1,21 @@
 // The process: read config, open stores and the key provider, build, listen, shut down gracefully.
+import { existsSync } from "node:fs";
+import path from "node:path";
 import { pathToFileURL } from "node:url";
 import type { Logger } from "pino";
 import { build } from "./app.js";
+import { BOOTSTRAP_TOKEN_FILE } from "./auth/auth-service.js";
 import { type Config, ConfigError, loadConfig } from "./config.js";
 import { Backoff, FailureLog } from "./failure-log.js";
 import { createRootKeyProvider } from "./keys/providers.js";
 import type { RootKeyProvider } from "./keys/root-key-provider.js";
-import { createLogger } from "./logger.js";
+import { createLogger, readableLogs } from "./logger.js";
+import { checkCanListen, listenError } from "./port-check.js";
 import { SIGNAL_QUIET_PERIOD_MS, signalClassifier } from "./second-signal.js";
+import { type StartInfo, startBanner, startRecord } from "./start-banner.js";
 import { openStores } from "./store/open-store.js";
 import type { Stores } from "./store/stores.js";
+import { VERSION } from "./version.js";
 
 export { createLogger, REDACT_PATHS } from "./logger.js";
 
@@ -35,10 +41,19 @@ export interface RunningServer {
   abortRequests(): void;
 }
 
+export interface RunOptions {
+  /** Print the start banner for a terminal instead of the one JSON "listening" record. */
+  banner?: boolean;
+}
+
 export async function runServer(
   config: Config,
   logger: Logger = createLogger(config),
+  opts: RunOptions = {},
 ): Promise<RunningServer> {
+  // Before anything is opened or created: a busy port leaves no root key, admin or token file behind.
+  await checkCanListen(config.host, config.port);
+  if (config.s3Port > 0) await checkCanListen(config.host, config.s3Port, "SSE_S3_PORT");
   let opened: Stores | undefined;
   let provider: RootKeyProvider | undefined;
   try {
@@ -85,12 +100,37 @@ export async function runServer(
     await services.auth.bootstrap({ token: config.bootstrapToken, dataDir: config.dataDir });
     // Jobs left running by a previous process (crash, restart) resume here.
     services.runner.start();
-    const url = await app.listen({ host: config.host, port: config.port });
-    const s3Url = built.s3 ? await built.s3.app.listen({ host: config.host, port: config.s3Port }) : null;
-    logger.info(
-      { url, s3Url, store: config.databaseUrl ? "postgres" : "sqlite", keyProvider: root.name },
-      "SSE Store listening",
-    );
+    await app.ready();
+    // Fastify logs a "Server listening" line per address; the banner or the record below says it once.
+    const level = app.log.level;
+    app.log.level = "silent";
+    const url = await app
+      .listen({ host: config.host, port: config.port })
+      .catch((err: NodeJS.ErrnoException) =>
+        Promise.reject(listenError(err, config.host, config.port, "SSE_PORT")),
+      )
+      .finally(() => {
+        app.log.level = level;
+      });
+    const s3Url = built.s3
+      ? await built.s3.app
+          .listen({ host: config.host, port: config.s3Port })
+          .catch((err: NodeJS.ErrnoException) =>
+            Promise.reject(listenError(err, config.host, config.s3Port, "SSE_S3_PORT")),
+          )
+      : null;
+    const tokenFile = path.join(config.dataDir, BOOTSTRAP_TOKEN_FILE);
+    const start: StartInfo = {
+      version: VERSION,
+      url,
+      ...(s3Url ? { s3Url } : {}),
+      store: config.databaseUrl ? "postgres" : "sqlite",
+      dataDir: config.dataDir,
+      keyProvider: root.name,
+      ...(existsSync(tokenFile) ? { tokenFile } : {}),
+    };
+    if (opts.banner) process.stdout.write(startBanner(start));
+    else logger.info(startRecord(start), "SSE Store listening");
     if (config.production && !config.publicUrl)
       logger.warn(
         "NODE_ENV=production and SSE_PUBLIC_URL is not set: download links are refused (501 public_url_required) until it is",
@@ -216,8 +256,8 @@ export function handleSignals(server: RunningServer, logger: Logger): void {
 }
 
 /**
- * The server as a process, for `node dist/main.js` and `ssestore serve` alike: JSON logs, crashes
- * logged before exiting 1, listen, and SIGTERM/SIGINT handled. Rejects (logged at fatal) when the
+ * The server as a process, for `node dist/main.js` and `ssestore serve` alike: logs (JSON, or on a
+ * terminal readable lines and a start banner: readableLogs), crashes logged before exiting 1, listen, and SIGTERM/SIGINT handled. Rejects (logged at fatal) when the
  * server cannot start.
  */
 export async function serve(config: Config): Promise<RunningServer> {
@@ -231,7 +271,7 @@ export async function serve(config: Config): Promise<RunningServer> {
     process.exit(1);
   });
   try {
-    const server = await runServer(config, logger);
+    const server = await runServer(config, logger, { banner: readableLogs(config) });
     handleSignals(server, logger);
     return server;
   } catch (err) {

@@ -75,7 +75,7 @@ export interface NewToken {
 export interface KeyInfo {
   primaryVersion: number;
   minDecryptionVersion: number;
-  versions: { version: number; created?: string; objects?: number }[];
+  versions: { version: number; created?: string; objects?: number; accessKeys?: number }[];
 }
 
 export interface Job {
@@ -84,6 +84,9 @@ export interface Job {
   state: "running" | "done" | "failed";
   done: number;
   total: number;
+  /** verify: bytes read so far, and to read. */
+  bytesDone?: number;
+  bytesTotal?: number;
   error?: string | null;
   /** verify, rewrap: {damagedCount, …}; root-rotate: {rootVersion, retired}. */
   result?: { damagedCount?: number; rootVersion?: number; retired?: number[] };

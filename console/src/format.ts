@@ -1,20 +1,9 @@
-// Numbers and dates the way people read them.
-const UNITS = ["B", "KB", "MB", "GB", "TB"];
+// Numbers and dates the way people read them. Sizes follow the CLI's convention (IEC units), from
+// the one formatter both share.
+import { formatBytes, formatExactBytes } from "../../src/api/size-format.js";
 
-export function bytes(n: number): string {
-  if (!Number.isFinite(n)) return "–";
-  let v = n;
-  let u = 0;
-  while (v >= 1000 && u < UNITS.length - 1) {
-    v /= 1000;
-    u++;
-  }
-  return u === 0 ? `${n} B` : `${v < 10 ? v.toFixed(1) : Math.round(v)} ${UNITS[u]}`;
-}
-
-export function exactBytes(n: number): string {
-  return `${n.toLocaleString("en-US")} bytes`;
-}
+export const bytes = formatBytes;
+export const exactBytes = formatExactBytes;
 
 export function date(iso: string | null | undefined): string {
   if (!iso) return "–";

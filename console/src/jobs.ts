@@ -1,7 +1,8 @@
-// Background jobs (rewrap, root-key rotation): the ones started from this tab are remembered for
-// the Jobs page, and any job can be watched live with a progress bar.
+// Background jobs (rewrap, verification, root-key rotation): the ones started from this tab are
+// remembered for the Jobs page, and any job can be watched live with a progress bar.
 import { api, type Job } from "./api.js";
 import { type Child, h } from "./dom.js";
+import { bytes } from "./format.js";
 import { badge, errorText, notice, progressBar } from "./ui.js";
 
 const KEY = "sse.jobs";
@@ -83,8 +84,16 @@ export function jobView(
     if (signal.aborted) return;
     try {
       const job = await api.job(id);
-      bar.set(job.done, job.total);
-      count.textContent = `${job.done.toLocaleString()} of ${job.total.toLocaleString()}`;
+      // Bytes move the bar while one large object is read; the object count alone would sit still.
+      if (job.bytesTotal) bar.set(job.bytesDone ?? 0, job.bytesTotal);
+      else bar.set(job.done, job.total);
+      const items = `${job.done.toLocaleString()} of ${job.total.toLocaleString()}`;
+      count.textContent =
+        job.bytesDone === undefined
+          ? items
+          : job.bytesTotal
+            ? `${items} · ${bytes(job.bytesDone)} of ${bytes(job.bytesTotal)}`
+            : `${items} · ${bytes(job.bytesDone)}`;
       stateEl.replaceChildren(stateBadge(job));
       if (job.state === "running") {
         setTimeout(tick, POLL_MS);

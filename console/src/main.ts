@@ -30,6 +30,7 @@ function brand(): HTMLElement {
 
 // --- sign-in ----------------------------------------------------------------------------------------
 function signIn(message?: string): void {
+  uploads?.detach();
   setToken(null);
   sessionStorage.removeItem(TOKEN_KEY);
   document.title = "Sign in · SSE Store";
@@ -93,12 +94,17 @@ function signIn(message?: string): void {
           "Paste an API token. It is kept in this browser tab only, until you sign out or close the tab.",
         ),
         form,
+        // No path here: the data directory is the server's (SSE_DATA_DIR, /data in Docker).
         h(
           "p",
           { class: "hint" },
-          "First start? The admin's token is in ",
-          h("code", null, "data/bootstrap-token"),
-          " on the server.",
+          "First start? The admin's token is the server's ",
+          h("code", null, "SSE_BOOTSTRAP_TOKEN"),
+          ", or else in the file ",
+          h("code", null, "bootstrap-token"),
+          " in its data directory (",
+          h("code", null, "SSE_DATA_DIR"),
+          "); the server prints the file's path when it starts.",
         ),
       ),
       h(
@@ -155,6 +161,8 @@ function shell(me: Me): void {
     links.push([n, a]);
     return a;
   };
+  // Where the uploads panel sits on a wide screen: under the navigation, never over the page.
+  const uploadDock = h("div", { class: "sidebar-uploads" });
   const sidebar = h(
     "aside",
     { class: "sidebar", id: "sidebar" },
@@ -165,6 +173,7 @@ function shell(me: Me): void {
       main.map(navLink),
       admin.length ? [h("p", { class: "nav-section" }, "Administration"), admin.map(navLink)] : null,
     ),
+    uploadDock,
     h(
       "p",
       { class: "sidebar-foot muted small" },
@@ -207,11 +216,8 @@ function shell(me: Me): void {
   const content = h("main", { class: "content", id: "content", tabindex: "-1" });
   const scrim = h("div", { class: "scrim" });
   scrim.addEventListener("click", () => document.body.classList.remove("nav-open"));
-  clear(
-    root,
-    h("div", { class: "shell" }, sidebar, scrim, h("div", { class: "main" }, topbar, content)),
-    uploads.el,
-  );
+  clear(root, h("div", { class: "shell" }, sidebar, scrim, h("div", { class: "main" }, topbar, content)));
+  uploads.mount(uploadDock);
 
   const route = () => {
     document.body.classList.remove("nav-open");
@@ -222,6 +228,7 @@ function shell(me: Me): void {
       if (n.match.test(hash)) a.setAttribute("aria-current", "page");
       else a.removeAttribute("aria-current");
     }
+    uploads?.setPage(/^#\/objects/.test(hash));
     const ctx: PageContext = { me, settings, signal: pageAbort.signal, uploads: uploads as UploadPanel };
     const [page, title] = render(ctx, hash);
     document.title = `${title} · SSE Store`;

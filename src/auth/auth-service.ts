@@ -11,6 +11,7 @@ import type { Role, Scope, TokenRecord, UserRecord } from "../store/records.js";
 import type { Principal } from "./principal.js";
 import { generateToken, hashMatches, hashToken, isPlausibleToken, tokenLookupId } from "./token-format.js";
 import { ALL_SCOPES } from "./token-grant.js";
+import { TouchThrottle } from "./touch-throttle.js";
 import type { UserService } from "./user-service.js";
 
 export type { Principal } from "./principal.js";
@@ -19,12 +20,9 @@ export { ALL_SCOPES };
 export const BOOTSTRAP_TOKEN_FILE = "bootstrap-token";
 /** `issuedBy` of the first start's admin token (and of tokens issued in-process). */
 export const ISSUED_BY_BOOTSTRAP = "bootstrap";
-/** lastUsed is written at most this often per token, to keep reads free of writes. */
-const TOUCH_INTERVAL_MS = 60_000;
-const MAX_TRACKED_TOUCHES = 100_000;
 
 export class AuthService {
-  private readonly lastTouch = new Map<string, number>();
+  private readonly touches = new TouchThrottle();
   /** A full disk or an outage fails every token's update: logged once, then summarised. */
   private readonly touchFailures: FailureLog;
 
@@ -53,10 +51,7 @@ export class AuthService {
       await this.accounts.markEnrolled(user.uid, user.enrolledAt);
       this.logger.info({ user: user.name, tokenId: rec.id }, "user enrolled (first authentication)");
     }
-    const last = this.lastTouch.get(rec.id) ?? 0;
-    if (now - last >= TOUCH_INTERVAL_MS) {
-      this.lastTouch.set(rec.id, now);
-      if (this.lastTouch.size > MAX_TRACKED_TOUCHES) this.lastTouch.clear();
+    if (this.touches.due(rec.id, now)) {
       rec.lastUsed = new Date(now);
       // Best effort: a failed lastUsed update must not fail the request.
       this.accounts.touchToken(rec.id, rec.lastUsed).then(

@@ -1,5 +1,6 @@
-// What a token request is granted: its scopes, expiry and label, checked. A user issuing a token to
-// itself can never exceed the token it authenticates with, neither in scopes nor in lifetime.
+// What a credential request (a token, an S3 access key) is granted: its scopes, expiry and label,
+// checked. Whoever issues one can never exceed the token it authenticates with, neither in scopes
+// nor in lifetime.
 import { hasControlCharacter } from "../control-characters.js";
 import { AppError } from "../errors.js";
 import type { Scope, TokenRecord } from "../store/records.js";
@@ -26,7 +27,14 @@ export interface TokenGrant {
  * issues a token to itself: the new token then gets at most its scopes (by default exactly them)
  * and expires no later than it (by default with it).
  */
-export function grantToken(req: TokenRequest, now: Date, ceiling: TokenRecord | null = null): TokenGrant {
+export function grantToken(
+  req: TokenRequest,
+  now: Date,
+  ceiling: TokenRecord | null = null,
+  /** What is being issued, as the refusals name it. */
+  kind: "token" | "access key" = "token",
+): TokenGrant {
+  const aKind = kind === "token" ? "a token" : "an access key";
   const label = req.label ?? null;
   if (
     label !== null &&
@@ -51,7 +59,7 @@ export function grantToken(req: TokenRequest, now: Date, ceiling: TokenRecord | 
     if (beyond.length > 0)
       throw new AppError(
         "forbidden",
-        `a token cannot create a token with more scopes than its own (${beyond.join(", ")})`,
+        `a token cannot create ${aKind} with more scopes than its own (${beyond.join(", ")})`,
       );
   }
 
@@ -69,7 +77,7 @@ export function grantToken(req: TokenRequest, now: Date, ceiling: TokenRecord | 
   if (limit) {
     if (expiresAt === null) expiresAt = new Date(limit.getTime());
     else if (expiresAt.getTime() > limit.getTime())
-      throw new AppError("forbidden", "a token cannot create a token that outlives it");
+      throw new AppError("forbidden", `a token cannot create ${aKind} that outlives it`);
   }
   return { label, scopes, expiresAt };
 }

@@ -63,8 +63,9 @@ export class UserService {
   }
 
   /**
-   * Deletes a user, its tokens and its objects, and destroys its keys, so that no copy of its
-   * ciphertext can be decrypted again. An admin cannot delete itself, and the last admin stays.
+   * Deletes a user, its credentials (tokens, S3 access keys) and its objects, and destroys its
+   * keys, so that no copy of its ciphertext can be decrypted again. An admin cannot delete itself,
+   * and the last admin stays.
    */
   async delete(actor: Principal, name: string): Promise<void> {
     // One deletion at a time across every process on the store: two admins deleting each other
@@ -93,8 +94,8 @@ export class UserService {
   }
 
   /**
-   * The user's objects and uploads, then its tokens and itself: objects refer to the user, so they
-   * go first. A write that slips in between (it wrapped its data key before the keys went) makes
+   * The user's objects and uploads, then its credentials and itself: objects refer to the user, so
+   * they go first. A write that slips in between (it wrapped its data key before the keys went) makes
    * deleteUser refuse with UserOwnsObjects: the objects are deleted again, a few rounds at most.
    */
   private async deleteObjectsThenAccount(uid: string): Promise<void> {

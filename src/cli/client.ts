@@ -1,6 +1,13 @@
 // The HTTP client of API.md: bearer auth, JSON bodies, and every non-2xx turned into one CliError.
 import type { Readable } from "node:stream";
-import { CliError, errorFromResponse, networkError, parseProblem, type ResponseContext } from "./errors.js";
+import {
+  CliError,
+  errorFromResponse,
+  networkError,
+  parseProblem,
+  type ResponseContext,
+  type TokenOrigin,
+} from "./errors.js";
 import { nodeUpload, type UploadFn } from "./upload.js";
 
 export interface RequestOptions extends ResponseContext {
@@ -22,6 +29,8 @@ export class ApiClient {
     readonly token: string | undefined,
     private readonly fetchImpl: typeof fetch = globalThis.fetch,
     private readonly uploadImpl: UploadFn = nodeUpload,
+    /** Where `token` came from: a 401 names it. */
+    readonly tokenOrigin?: TokenOrigin,
   ) {}
 
   url(pathOrUrl: string, query?: RequestOptions["query"]): URL {
@@ -75,11 +84,16 @@ export class ApiClient {
     } catch {
       // the body is only a nicer message; the status alone still maps to an error
     }
-    return errorFromResponse(res.status, parseProblem(text), ctx, {
-      statusText: res.statusText,
-      retryAfter: res.headers.get("retry-after"),
-      requestId: res.headers.get("x-request-id"),
-    });
+    return errorFromResponse(
+      res.status,
+      parseProblem(text),
+      { token: this.tokenOrigin, ...ctx },
+      {
+        statusText: res.statusText,
+        retryAfter: res.headers.get("retry-after"),
+        requestId: res.headers.get("x-request-id"),
+      },
+    );
   }
 
   /** JSON answer of a request; an empty body (204) gives undefined. */

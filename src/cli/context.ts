@@ -4,6 +4,7 @@ import os from "node:os";
 import type { Config } from "../config.js";
 import { ApiClient } from "./client.js";
 import { type ClientSettings, configFilePath, readConfigFile, resolveClientSettings } from "./config-file.js";
+import type { TokenOrigin } from "./errors.js";
 import { Output } from "./output.js";
 import { nodeUpload, type UploadFn } from "./upload.js";
 
@@ -99,7 +100,11 @@ export class CliContext {
   client(): ApiClient {
     if (!this.clientCache) {
       const s = this.settings();
-      this.clientCache = new ApiClient(s.url, s.token, this.deps.fetch, this.deps.upload);
+      const origin: TokenOrigin =
+        s.source.token === "file"
+          ? { source: "file", file: s.file }
+          : { source: s.source.token === "default" ? "none" : s.source.token };
+      this.clientCache = new ApiClient(s.url, s.token, this.deps.fetch, this.deps.upload, origin);
     }
     return this.clientCache;
   }

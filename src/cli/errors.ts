@@ -48,6 +48,33 @@ export interface ResponseContext {
   digestMismatch?: string;
   /** Hint appended to a 409 key_version_in_use. */
   conflictHint?: string;
+  /** Where the request's token came from, so that a 401 says which one to fix. */
+  token?: TokenOrigin;
+}
+
+/** flag: --token; env: SSE_TOKEN; file: the config file `login` writes; none: no token at all; login: the one being checked. */
+export type TokenOrigin =
+  | { source: "flag" | "env" | "none" | "login" }
+  | { source: "file"; file: string | undefined };
+
+const STALE = "is wrong, expired or revoked";
+
+/** A 401 in words that name the token's origin and the way out. */
+export function unauthorizedMessage(origin: TokenOrigin | undefined): string {
+  switch (origin?.source) {
+    case "none":
+      return "no token: set SSE_TOKEN, pass --token, or save one with `ssestore login`";
+    case "flag":
+      return `the token given with --token ${STALE}; \`ssestore login --token …\` checks and saves a working one`;
+    case "env":
+      return `the token in SSE_TOKEN ${STALE}; set a working one, or unset SSE_TOKEN to use the one \`ssestore login\` saved`;
+    case "file":
+      return `the token saved in ${origin.file ?? "the config file"} ${STALE}; run \`ssestore login\` to replace it`;
+    case "login":
+      return `this token ${STALE}: nothing was saved`;
+    default:
+      return "the token is missing or wrong: set SSE_TOKEN, pass --token, or run `ssestore login`";
+  }
 }
 
 /** Server text may hold anything; the contract is one readable line. */
@@ -98,8 +125,7 @@ export function errorFromResponse(
     requestId: problem?.requestId ?? extra.requestId ?? undefined,
   };
   const generic = describe(problem, status, extra.statusText ?? "");
-  if (status === 401)
-    return new CliError("the token is missing or wrong (set SSE_TOKEN or --token)", ExitCode.auth, details);
+  if (status === 401) return new CliError(unauthorizedMessage(ctx.token), ExitCode.auth, details);
   if (status === 403) {
     const why = problem?.detail ? `: ${problem.detail}` : "";
     return new CliError(`the token lacks the scope or role this needs${why}`, ExitCode.auth, details);

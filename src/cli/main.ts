@@ -3,6 +3,7 @@ import { readFileSync } from "node:fs";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
 import { Command, CommanderError } from "commander";
+import { registerAccessKeys } from "./commands/access-keys.js";
 import { registerGet } from "./commands/get.js";
 import { registerJobs } from "./commands/jobs.js";
 import { registerKeys } from "./commands/keys.js";
@@ -65,6 +66,7 @@ export function buildProgram(deps: CliDeps): Command {
   registerLink(program, ctx);
   registerUsers(program, ctx);
   registerTokens(program, ctx);
+  registerAccessKeys(program, ctx);
   registerKeys(program, ctx);
   registerJobs(program, ctx);
   return program;

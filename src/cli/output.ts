@@ -43,19 +43,6 @@ export class Output {
   }
 }
 
-const UNITS = ["B", "KiB", "MiB", "GiB", "TiB"];
-
-export function formatBytes(n: number): string {
-  if (!Number.isFinite(n) || n < 0) return "?";
-  let v = n;
-  let i = 0;
-  while (v >= 1024 && i < UNITS.length - 1) {
-    v /= 1024;
-    i++;
-  }
-  return i === 0 ? `${n} B` : `${v < 10 ? v.toFixed(1) : Math.round(v)} ${UNITS[i]}`;
-}
-
 /** Left-aligned columns separated by two spaces; the last column is not padded. */
 export function table(rows: readonly (readonly string[])[], header?: readonly string[]): string[] {
   const all = header ? [header, ...rows] : [...rows];

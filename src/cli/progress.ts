@@ -1,14 +1,24 @@
 // Progress bars on stderr (only on a terminal): bytes with rate and ETA for transfers, done/total for jobs.
+
 import cliProgress from "cli-progress";
-import { formatBytes } from "./output.js";
+import { formatBytes } from "../api/size-format.js";
 
 export interface TransferProgress {
   add(bytes: number): void;
   stop(): void;
 }
 
+/** What a job bar shows: objects (or key versions), and bytes where the job counts them (verify). */
+export interface JobCounts {
+  done?: number;
+  total?: number;
+  bytesDone?: number;
+  bytesTotal?: number;
+  state: string;
+}
+
 export interface JobProgress {
-  update(done: number, total: number, state: string): void;
+  update(job: JobCounts): void;
   stop(): void;
 }
 
@@ -89,12 +99,38 @@ export function transferProgress(
   };
 }
 
+/** The job bar's position and labels; it follows bytes when the job counts them. */
+export function jobBar(job: JobCounts): {
+  value: number;
+  max: number;
+  items: string;
+  bytes: string;
+  state: string;
+} {
+  const done = job.done ?? 0;
+  const total = job.total ?? 0;
+  const byBytes = job.bytesTotal !== undefined && job.bytesTotal > 0;
+  const bytes =
+    job.bytesDone === undefined
+      ? ""
+      : `${formatBytes(job.bytesDone)}${byBytes ? ` of ${formatBytes(job.bytesTotal ?? 0)}` : ""} | `;
+  return {
+    value: Math.min(byBytes ? (job.bytesDone ?? 0) : done, Number.MAX_SAFE_INTEGER),
+    max: Math.max(byBytes ? (job.bytesTotal ?? 0) : total, 1),
+    items: `${done}/${total}`,
+    bytes,
+    state: job.state,
+  };
+}
+
 export function jobProgress(enabled: boolean, stream: NodeJS.WritableStream, label: string): JobProgress {
   if (!enabled) return NOOP_JOB;
   const bar = new cliProgress.SingleBar(
     {
       stream,
-      format: `${label} {bar} {value}/{total} {state}`,
+      // Bytes move the bar while one large object is read, where the object count would sit at
+      // 1/3008 for minutes.
+      format: `${label} {bar} {percentage}% | {items} | {bytes}{state}`,
       hideCursor: true,
       clearOnComplete: true,
       barsize: 24,
@@ -104,13 +140,14 @@ export function jobProgress(enabled: boolean, stream: NodeJS.WritableStream, lab
   );
   let started = false;
   return {
-    update(done, total, state) {
+    update(job) {
+      const { value, max, ...payload } = jobBar(job);
       if (!started) {
-        bar.start(Math.max(total, 1), done, { state });
+        bar.start(max, value, payload);
         started = true;
       } else {
-        bar.setTotal(Math.max(total, 1));
-        bar.update(done, { state });
+        bar.setTotal(max);
+        bar.update(value, payload);
       }
     },
     stop() {

@@ -1,4 +1,5 @@
-// Key wrapping: a DEK under one version of its owner's KEK, and a KEK version under the root key.
+// Key wrapping: a DEK (or an access key's secret) under one version of its owner's KEK, and a KEK
+// version under the root key.
 // Byte layout and rationale: docs/FORMAT.md, "Wrapped keys".
 
 import { IntegrityError } from "../errors.js";
@@ -151,6 +152,11 @@ export function unwrapKey(kek: Buffer, blob: Buffer, context: Buffer): Buffer {
 export function dekContext(owner: string, objectId: string, writeId: Buffer): Buffer {
   if (writeId.length !== WRITE_ID_BYTES) throw new RangeError(`writeId must be ${WRITE_ID_BYTES} bytes`);
   return lengthPrefixed(["sse-store/dek/v1", owner, objectId, writeId]);
+}
+
+/** The context of an S3 access key's secret, wrapped like a DEK under a version of its owner's KEK. */
+export function accessKeyContext(owner: string, accessKeyId: string): Buffer {
+  return lengthPrefixed(["sse-store/access-key/v1", owner, accessKeyId]);
 }
 
 export function kekContext(owner: string, kekVersion: number): Buffer {

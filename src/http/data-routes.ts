@@ -107,7 +107,7 @@ export async function dataRoutes(app: FastifyInstance, opts: DataRoutesOptions):
     {
       config: { auth: { scope: "read" } },
       schema: {
-        tags: ["items", "objects"],
+        tags: ["items"],
         summary: "List the caller's ids, ascending",
         description:
           'Integer ids first (numerically, as JSON numbers), then other ids bytewise (as strings). A `Link: <…>; rel="next"` header is present when more remain.',

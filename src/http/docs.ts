@@ -4,6 +4,7 @@ import swaggerUi from "@fastify/swagger-ui";
 import type { FastifyInstance } from "fastify";
 import fp from "fastify-plugin";
 import { problemResponses, problemSchema } from "./schemas.js";
+import { SSE_STORE_SVG, SWAGGER_SETUP_JS, SWAGGER_THEME_CSS } from "./swagger-setup.js";
 
 declare module "fastify" {
   interface FastifyContextConfig {
@@ -40,7 +41,11 @@ export const docsPlugin = fp(async (app: FastifyInstance, opts: { version: strin
       },
       security: [{ bearer: [] }],
       tags: [
-        { name: "items", description: "The seed's {id, data} item API" },
+        {
+          name: "items",
+          description:
+            "The seed's API: POST /data, GET /data (every id, items' and objects'), GET /data/{id}",
+        },
         { name: "objects", description: "Streamed, encrypted binary objects" },
         { name: "users", description: "Users and tokens" },
         { name: "keys", description: "Key versions, rotation, rewrap" },
@@ -82,15 +87,39 @@ export const docsPlugin = fp(async (app: FastifyInstance, opts: { version: strin
       const put = (
         openapiObject.paths as Record<string, Record<string, Record<string, unknown>>> | undefined
       )?.["/data/{id}"]?.put;
+      // application/octet-stream first, so that Swagger UI sends that rather than */* by default.
       if (put)
         put.requestBody = {
           required: true,
-          description: "The object's bytes, streamed; its Content-Type is kept",
-          content: { "*/*": { schema: { type: "string", format: "binary" } } },
+          description:
+            "The object's bytes, streamed. Its Content-Type is stored as sent (any type; application/octet-stream when absent) and served back on GET",
+          content: {
+            "application/octet-stream": { schema: { type: "string", format: "binary" } },
+            "*/*": { schema: { type: "string", format: "binary" } },
+          },
         };
       return openapiObject;
     },
   });
-  await app.register(swaggerUi, { routePrefix: "/docs", uiConfig: { deepLinking: true }, staticCSP: true });
+  // Branded, with the Explore bar on /openapi.json and the token kept across reloads: swagger-setup.ts.
+  await app.register(swaggerUi, {
+    routePrefix: "/docs",
+    staticCSP: true,
+    logo: { type: "image/svg+xml", content: SSE_STORE_SVG },
+    theme: {
+      title: "SSE Store API",
+      favicon: [
+        {
+          filename: "sse-store.svg",
+          rel: "icon",
+          type: "image/svg+xml",
+          sizes: "any",
+          content: SSE_STORE_SVG,
+        },
+      ],
+      css: [{ filename: "sse-store.css", content: SWAGGER_THEME_CSS }],
+      js: [{ filename: "sse-store-setup.js", content: SWAGGER_SETUP_JS }],
+    },
+  });
   app.get("/openapi.json", { config: { public: true }, schema: { hide: true } }, async () => app.swagger());
 });

@@ -23,6 +23,14 @@ export const jobSchema = {
     state: { type: "string", enum: ["running", "done", "failed"] },
     done: { type: "integer", description: "Items handled so far (objects; key versions for root-rotate)" },
     total: { type: "integer", description: "Items expected (grows when more appear while the job runs)" },
+    bytesDone: {
+      type: "integer",
+      description: "verify: bytes read and authenticated so far, the object under way included",
+    },
+    bytesTotal: {
+      type: "integer",
+      description: "verify: bytes to read (known after a first pass over the metadata; grows like total)",
+    },
     error: { type: "string", description: "Why the job failed" },
     result: {
       type: "object",
@@ -36,14 +44,22 @@ export const jobSchema = {
 } as const;
 
 export function jobJson(job: JobRecord) {
+  let result: unknown = job.result === null ? null : JSON.parse(job.result);
+  let bytesDone: unknown;
+  let bytesTotal: unknown;
+  // A verify job keeps its byte progress with its result (the record's one free-form field).
+  if (result !== null && typeof result === "object" && !Array.isArray(result))
+    ({ bytesDone, bytesTotal, ...result } = result as Record<string, unknown>);
   return {
     id: job.id,
     kind: job.kind,
     state: job.state,
     done: job.done,
     total: job.total,
+    ...(typeof bytesDone === "number" ? { bytesDone } : {}),
+    ...(typeof bytesTotal === "number" ? { bytesTotal } : {}),
     ...(job.error === null ? {} : { error: job.error }),
-    ...(job.result === null ? {} : { result: JSON.parse(job.result) as unknown }),
+    ...(result === null ? {} : { result }),
     created: job.created.toISOString(),
     updated: job.updated.toISOString(),
   };

@@ -27,11 +27,15 @@ export const keyInfoSchema = {
       type: "array",
       items: {
         type: "object",
-        required: ["version", "created", "objects"],
+        required: ["version", "created", "objects", "accessKeys"],
         properties: {
           version: { type: "integer" },
           created: { type: "string", format: "date-time" },
           objects: { type: "integer", description: "Objects whose data key this version wraps" },
+          accessKeys: {
+            type: "integer",
+            description: "S3 access keys whose secret this version wraps (a rewrap moves them too)",
+          },
         },
       },
     },
@@ -120,7 +124,7 @@ export async function keyRoutes(app: FastifyInstance, opts: KeyRoutesOptions): P
           tags: ["keys"],
           summary: `Rewrap ${r.who} data keys to the primary version`,
           description:
-            "Starts a job that rewraps every data key of the user under the primary key version, without re-encrypting data. Follow it at GET /jobs/{jobId}.",
+            "Starts a job that rewraps every data key of the user under the primary key version, without re-encrypting data, and then the secrets of the user's S3 access keys. Follow it at GET /jobs/{jobId}.",
           ...(r.params ? { params: r.params } : {}),
           response: { 202: jobAcceptedSchema, ...problemResponses(400, 401, 403, 404, 410) },
         },
@@ -139,7 +143,7 @@ export async function keyRoutes(app: FastifyInstance, opts: KeyRoutesOptions): P
           tags: ["keys"],
           summary: `Raise ${r.who} minimum decryption version`,
           description:
-            "Versions below it stop decrypting and are destroyed, for good. 409 `key_version_in_use` while an object still uses one of them (rewrap first); 409 `conflict` for a version above the primary or below the current minimum.",
+            "Versions below it stop decrypting and are destroyed, for good. 409 `key_version_in_use` while an object or an S3 access key still uses one of them (rewrap first); 409 `conflict` for a version above the primary or below the current minimum.",
           ...(r.params ? { params: r.params } : {}),
           body: minVersionBody,
           response: { 200: keyInfoSchema, ...problemResponses(400, 401, 403, 404, 409, 410, 422) },

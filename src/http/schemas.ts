@@ -60,8 +60,16 @@ export const objectInfoSchema = {
   required: ["id", "size", "etag", "contentType", "created", "modified", "keyVersion"],
   properties: {
     id: { anyOf: [{ type: "integer" }, { type: "string" }] },
-    size: { type: "integer" },
-    etag: { type: "string" },
+    size: {
+      type: "integer",
+      description:
+        "Bytes of the stored content; for an item (POST /data), the UTF-8 bytes of its `data` (GET /data/{id} answers the JSON around it)",
+    },
+    etag: {
+      type: "string",
+      description:
+        'Strong, keyed ETag of this write, e.g. `"k1-…"`: `k1` is the version of the ETag format (docs/FORMAT.md), not a key version (that is `keyVersion`)',
+    },
     contentType: { type: "string" },
     created: { type: "string", format: "date-time" },
     modified: { type: "string", format: "date-time" },

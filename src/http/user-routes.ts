@@ -1,11 +1,17 @@
 // /users: user and token administration. Admin routes answer 403 to other roles; routes open to
 // the named user too answer 404 when a non-admin names someone else (as for a missing user).
 // Reading needs the `read` scope, every change the `write` scope.
-import type { FastifyInstance, FastifyRequest } from "fastify";
+import type { FastifyInstance } from "fastify";
 import type { TokenRequest } from "../auth/token-grant.js";
 import type { UserService } from "../auth/user-service.js";
-import { AppError } from "../errors.js";
-import type { Scope } from "../store/records.js";
+import {
+  adminOnly,
+  adminOrSelf,
+  emptyJsonIsEmptyObject,
+  knownFieldsOnly,
+  optionalBody,
+  otherMethodsNotAllowed,
+} from "./account-route-helpers.js";
 import { principalOf } from "./auth-plugin.js";
 import { problemResponses } from "./schemas.js";
 import {
@@ -26,36 +32,11 @@ export interface UserRoutesOptions {
   users: UserService;
 }
 
-/**
- * Refuses fields a body schema does not name (the shared validator would drop them silently, and
- * a misspelt `scopes` must not quietly become a token with every scope).
- */
-function knownFieldsOnly(schema: { properties: object }) {
-  const known = Object.keys(schema.properties);
-  return async (req: FastifyRequest) => {
-    const body = req.body;
-    if (body === null || typeof body !== "object" || Array.isArray(body)) return;
-    const unknown = Object.keys(body).find((k) => !known.includes(k));
-    if (unknown !== undefined)
-      throw new AppError("validation_error", `body has an unknown field ${JSON.stringify(unknown)}`);
-  };
-}
-
-const adminOnly = (scope: Scope) => ({ auth: { role: "admin" as const, scope } });
-const adminOrSelf = (scope: Scope) => ({ auth: { role: "admin" as const, selfParam: "name", scope } });
-
 export async function userRoutes(app: FastifyInstance, opts: UserRoutesOptions): Promise<void> {
   const { users } = opts;
 
   // Token creation takes an optional body: an empty JSON body means "all defaults".
-  app.addContentTypeParser("application/json", { parseAs: "string" }, (_req, body, done) => {
-    if ((body as string).trim() === "") return done(null, {});
-    try {
-      done(null, JSON.parse(body as string));
-    } catch {
-      done(new AppError("validation_error", "the body is not valid JSON"), undefined);
-    }
-  });
+  emptyJsonIsEmptyObject(app);
 
   app.post(
     "/users",
@@ -132,11 +113,7 @@ export async function userRoutes(app: FastifyInstance, opts: UserRoutesOptions):
     "/users/:name/tokens",
     {
       config: adminOrSelf("write"),
-      // No body at all means "all defaults", like an empty object.
-      preValidation: async (req) => {
-        if (req.body === undefined || req.body === null) req.body = {};
-        await knownFieldsOnly(createTokenBody)(req);
-      },
+      preValidation: optionalBody(createTokenBody),
       schema: {
         tags: ["users"],
         summary: "Issue a token (the user itself; an admin only while the user is enrolling)",
@@ -159,10 +136,7 @@ export async function userRoutes(app: FastifyInstance, opts: UserRoutesOptions):
     "/users/:name/reset",
     {
       config: adminOnly("write"),
-      preValidation: async (req) => {
-        if (req.body === undefined || req.body === null) req.body = {};
-        await knownFieldsOnly(createTokenBody)(req);
-      },
+      preValidation: optionalBody(createTokenBody),
       schema: {
         tags: ["users"],
         summary: "Reset a user: revoke every credential, issue one enrollment token (admin)",
@@ -220,26 +194,11 @@ export async function userRoutes(app: FastifyInstance, opts: UserRoutesOptions):
     },
   );
 
-  // Methods a resource does not support: 405 with Allow, never 404.
-  for (const [url, allow] of [
+  otherMethodsNotAllowed(app, [
     ["/users", ["GET", "POST"]],
     ["/users/:name", ["GET", "DELETE"]],
     ["/users/:name/tokens", ["GET", "POST"]],
     ["/users/:name/reset", ["POST"]],
     ["/users/:name/tokens/:id", ["DELETE"]],
-  ] as const) {
-    const others = (["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"] as const).filter(
-      (m) => !(allow as readonly string[]).includes(m),
-    );
-    app.route({
-      method: [...others],
-      url,
-      config: { public: true },
-      schema: { hide: true },
-      handler: async (_req, reply) => {
-        reply.header("Allow", allow.join(", "));
-        throw new AppError("method_not_allowed", `allowed: ${allow.join(", ")}`);
-      },
-    });
-  }
+  ]);
 }

@@ -3,14 +3,14 @@ import type { Principal } from "../auth/principal.js";
 import { MAX_LABEL_LENGTH, MAX_TOKEN_LIFETIME_SECONDS } from "../auth/token-grant.js";
 import type { TokenRecord, UserRecord } from "../store/records.js";
 
-const dateTime = { type: "string", format: "date-time" } as const;
-const nullableDateTime = { type: ["string", "null"], format: "date-time" } as const;
-const issuedBy = {
+export const dateTime = { type: "string", format: "date-time" } as const;
+export const nullableDateTime = { type: ["string", "null"], format: "date-time" } as const;
+export const issuedBy = {
   type: ["string", "null"],
   description:
     "Who issued it: a user name, `reset` (an admin's reset of the user), `bootstrap` (the first start's admin token); null for tokens issued before this was recorded",
 } as const;
-const scopes = { type: "array", items: { type: "string", enum: ["read", "write"] } } as const;
+export const scopes = { type: "array", items: { type: "string", enum: ["read", "write"] } } as const;
 
 export const userSchema = {
   type: "object",
@@ -118,7 +118,7 @@ export const tokenParams = {
   },
 } as const;
 
-const iso = (d: Date | null) => (d ? d.toISOString() : null);
+export const iso = (d: Date | null) => (d ? d.toISOString() : null);
 
 export const resetTokenSchema = {
   ...newTokenSchema,

@@ -1,6 +1,9 @@
 // Rewrap: every data key of one user moved to the user's primary KEK version, a batch of objects per
-// durable transaction, without touching the data. The cursor is the last object id handled; a
-// batch applied but not yet checkpointed is simply found already moved on resume.
+// durable transaction, without touching the data; then the secrets of the user's S3 access keys.
+// The cursor is the last object id handled; a batch applied but not yet checkpointed is simply
+// found already moved on resume.
+import { accessKeyContext } from "../crypto/envelope.js";
+import { AppError } from "../errors.js";
 import type { KeyService } from "../keys/key-service.js";
 import type { AccountStore } from "../store/account-store.js";
 import type { ObjectStore } from "../store/object-store.js";
@@ -37,6 +40,41 @@ export function rewrapJob(
       done += page.length;
       await ctx.checkpoint({ done, total: Math.max(ctx.job.total, done), cursor: after, result: result() });
     }
+    await rewrapAccessKeys(keys, accounts, owner, (id, err) => damage.add(name, `access key ${id}`, err));
     return { done, total: Math.max(ctx.job.total, done), result: result() };
   };
+}
+
+/**
+ * The secrets of the owner's access keys moved to the primary version (a user has few; they are
+ * not counted in done/total, which count objects). One that cannot be unwrapped is reported.
+ */
+async function rewrapAccessKeys(
+  keys: KeyService,
+  accounts: AccountStore,
+  owner: string,
+  damaged: (id: string, err: AppError) => void,
+): Promise<void> {
+  const { primaryVersion } = await keys.state(owner, true);
+  for (const k of await accounts.listAccessKeys(owner)) {
+    if (k.kekVersion === primaryVersion) continue;
+    let wrapped: Buffer;
+    try {
+      wrapped = await keys.rewrapKey(
+        owner,
+        k.kekVersion,
+        k.wrappedSecret,
+        accessKeyContext(owner, k.id),
+        primaryVersion,
+      );
+    } catch (err) {
+      // A destroyed version or a damaged blob is this key's alone; any other failure stops the job.
+      if (!(err instanceof AppError && (err.code === "key_destroyed" || err.code === "integrity_error")))
+        throw err;
+      damaged(k.id, err);
+      continue;
+    }
+    // False when the key was revoked meanwhile: nothing left to move.
+    await accounts.updateAccessKeySecret(owner, k.id, primaryVersion, wrapped);
+  }
 }

@@ -262,6 +262,26 @@ export class KeyService {
   }
 
   /**
+   * One wrapped key that is not an object's (an S3 access key's secret) moved to `toVersion`:
+   * unwrapped with the version it names and wrapped again under the same context. Its plaintext
+   * never leaves this module.
+   */
+  async rewrapKey(
+    owner: string,
+    kekVersion: number,
+    wrapped: Buffer,
+    context: Buffer,
+    toVersion: number,
+  ): Promise<Buffer> {
+    const key = await this.unwrapDek(owner, kekVersion, wrapped, context);
+    try {
+      return await this.withKek(owner, toVersion, (kek) => wrapKey(kek, toVersion, key, context));
+    } finally {
+      zeroize(key);
+    }
+  }
+
+  /**
    * Root rotation: one KEK version unwrapped with the root version that wrapped it and wrapped
    * under the primary. Returns the new wrapping; the caller stores a page of them at once.
    */

@@ -1,6 +1,8 @@
-// A user's key versions seen together with the objects that use them: the listing, rotation and
-// the minimum decryption version, which may only rise past versions no object uses any more.
+// A user's key versions seen together with what they wrap (objects' data keys, S3 access keys'
+// secrets): the listing, rotation and the minimum decryption version, which may only rise past
+// versions that wrap nothing any more.
 import { AppError } from "../errors.js";
+import type { AccountStore } from "../store/account-store.js";
 import type { ObjectStore } from "../store/object-store.js";
 import type { KeyService } from "./key-service.js";
 
@@ -9,6 +11,8 @@ export interface KeyVersionInfo {
   created: Date;
   /** Objects whose data key is wrapped by this version. */
   objects: number;
+  /** S3 access keys whose secret is wrapped by this version. */
+  accessKeys: number;
 }
 
 export interface KeyInfo {
@@ -21,13 +25,15 @@ export class KeyVersions {
   constructor(
     private readonly keys: KeyService,
     private readonly objects: ObjectStore,
+    private readonly accounts: AccountStore,
   ) {}
 
   async info(owner: string): Promise<KeyInfo> {
     const st = await this.keys.state(owner, true);
-    const [versions, counts] = await Promise.all([
+    const [versions, counts, accessKeys] = await Promise.all([
       this.keys.keyStore.listKekVersions(owner),
       this.objects.countByKekVersion(owner),
+      this.accounts.countAccessKeysByKekVersion(owner),
     ]);
     return {
       primaryVersion: st.primaryVersion,
@@ -36,6 +42,7 @@ export class KeyVersions {
         version: v.version,
         created: v.created,
         objects: counts.get(v.version) ?? 0,
+        accessKeys: accessKeys.get(v.version) ?? 0,
       })),
     };
   }
@@ -46,8 +53,9 @@ export class KeyVersions {
   }
 
   /**
-   * Versions below `version` stop decrypting and are destroyed. Refused (409) while an object still
-   * uses one of them, or when `version` is not between the current minimum and the primary.
+   * Versions below `version` stop decrypting and are destroyed. Refused (409) while an object or an
+   * access key still uses one of them, or when `version` is not between the current minimum and
+   * the primary.
    */
   async setMinDecryptionVersion(owner: string, version: number): Promise<KeyInfo> {
     const st = await this.keys.state(owner, true);
@@ -62,14 +70,26 @@ export class KeyVersions {
         `version ${version} does not exist; the primary version is ${st.primaryVersion}`,
       );
     if (version > st.minDecryptionVersion) {
-      // The primary was set before this count, so a write still in flight under an older version
-      // moves itself to the primary after its commit (ObjectService): none slips past this check.
-      const counts = await this.objects.countByKekVersion(owner);
-      const inUse = [...counts].filter(([v, n]) => v < version && n > 0).reduce((sum, [, n]) => sum + n, 0);
-      if (inUse > 0)
+      // The primary was set before these counts, so a write or an access key issue still in flight
+      // under an older version moves itself to the primary after its commit (ObjectService,
+      // AccessKeys): none slips past this check.
+      const [objects, accessKeys] = await Promise.all([
+        this.objects.countByKekVersion(owner),
+        this.accounts.countAccessKeysByKekVersion(owner),
+      ]);
+      const below = (counts: Map<number, number>) =>
+        [...counts].filter(([v]) => v < version).reduce((sum, [, n]) => sum + n, 0);
+      const inUse = [
+        [below(objects), "object(s)"],
+        [below(accessKeys), "access key secret(s)"],
+      ] as const;
+      if (inUse.some(([n]) => n > 0))
         throw new AppError(
           "key_version_in_use",
-          `${inUse} object(s) still use key versions below ${version}; run a rewrap first`,
+          `${inUse
+            .filter(([n]) => n > 0)
+            .map(([n, what]) => `${n} ${what}`)
+            .join(" and ")} still use key versions below ${version}; run a rewrap first`,
         );
       await this.keys.retireBelow(owner, version);
     }

@@ -11,7 +11,7 @@ import type { VerifiedRequest } from "./sigv4.js";
 export interface S3Caller {
   user: UserRecord;
   accessKeyId: string;
-  scopes: readonly Scope[];
+  scopes: Scope[];
 }
 
 /** What the signature check needs of an access key, and whose it is. */

@@ -1,8 +1,8 @@
-// The port of accounts: users and their credentials (API tokens; S3 access keys will sit beside
-// them), and the exclusion that rare account changes need. Adapters implement it and pass
+// The port of accounts: users and their credentials (API tokens and S3 access keys), and the
+// exclusion that rare account changes need. Adapters implement it and pass
 // test/contract/accounts.contract.ts.
 import { AppError } from "../errors.js";
-import type { TokenRecord, UserRecord } from "./records.js";
+import type { AccessKeyRecord, TokenRecord, UserRecord } from "./records.js";
 
 /** Options of createToken. */
 export interface CreateTokenOptions {
@@ -35,7 +35,7 @@ export interface AccountStore {
   /** Records the user's first authentication with its own credential (no-op once enrolled). */
   markEnrolled(uid: string, at: Date): Promise<void>;
   /**
-   * Removes the user and its tokens in one durable transaction; false when it did not exist.
+   * Removes the user and its credentials in one durable transaction; false when it did not exist.
    * Throws UserOwnsObjects (nothing changes) while objects or uploads of the user remain:
    * ObjectStore.deleteOwnerObjects goes first.
    */
@@ -49,9 +49,9 @@ export interface AccountStore {
    */
   createToken(token: TokenRecord, opts?: CreateTokenOptions): Promise<void>;
   /**
-   * Break-glass reset, in one durable transaction: revokes every credential of the user, makes it
-   * enrolling again and stores `token` (its one new enrollment token). Returns how many
-   * credentials were revoked, or null when the user does not exist.
+   * Break-glass reset, in one durable transaction: revokes every credential of the user (tokens and
+   * access keys), makes it enrolling again and stores `token` (its one new enrollment token).
+   * Returns how many credentials were revoked, or null when the user does not exist.
    */
   resetUser(uid: string, token: TokenRecord): Promise<number | null>;
   getToken(id: string): Promise<TokenRecord | null>;
@@ -60,6 +60,19 @@ export interface AccountStore {
   listTokens(uid: string): Promise<TokenRecord[]>;
   deleteToken(uid: string, id: string): Promise<boolean>;
   touchToken(id: string, at: Date): Promise<void>;
+
+  // --- S3 access keys ------------------------------------------------------------------------
+  /** Stores an access key; `onlyWhileEnrolling` as for createToken (AppError "enrolled"). */
+  createAccessKey(key: AccessKeyRecord, opts?: CreateTokenOptions): Promise<void>;
+  /** An access key and its user in one lookup (every S3 request); null when either is missing. */
+  getAccessKeyWithUser(id: string): Promise<{ key: AccessKeyRecord; user: UserRecord } | null>;
+  listAccessKeys(uid: string): Promise<AccessKeyRecord[]>;
+  deleteAccessKey(uid: string, id: string): Promise<boolean>;
+  touchAccessKey(id: string, at: Date): Promise<void>;
+  /** How many of the user's access key secrets each KEK version wraps (retiring a version needs none). */
+  countAccessKeysByKekVersion(uid: string): Promise<Map<number, number>>;
+  /** Rewraps one secret (key rewrap); false when the key is gone. */
+  updateAccessKeySecret(uid: string, id: string, kekVersion: number, wrappedSecret: Buffer): Promise<boolean>;
 
   // --- exclusion -----------------------------------------------------------------------------
   /**

@@ -1,8 +1,9 @@
 // The mapping between the rows (rows.ts) and the ports' records, both ways. The adapters differ only
-// in how times and a token's scopes are kept: SQLite keeps epoch milliseconds and a comma-separated
+// in how times and a credential's scopes are kept: SQLite keeps epoch milliseconds and a comma-separated
 // list, PostgreSQL timestamptz and text[]. Each adapter uses the mappers of its RowCodec.
 import { integerIdValue } from "./id-order.js";
 import type {
+  AccessKeyRecord,
   BucketRecord,
   JobRecord,
   JobState,
@@ -19,6 +20,8 @@ import type {
   UserRecord,
 } from "./records.js";
 import type {
+  AccessKeyRow,
+  AccessKeyUserRow,
   BucketRow,
   JobRow,
   KekRow,
@@ -84,6 +87,27 @@ export function rowMappers<Time, Scopes>(c: RowCodec<Time, Scopes>) {
     expiresAt: orNull(r.expires_at),
     issuedBy: r.issued_by,
   });
+  const toAccessKey = (r: AccessKeyRow<Time, Scopes>): AccessKeyRecord => ({
+    id: r.id,
+    uid: r.uid,
+    label: r.label,
+    scopes: c.scopes(r.scopes),
+    kekVersion: r.kek_version,
+    wrappedSecret: r.wrapped_secret,
+    created: c.time(r.created),
+    lastUsed: orNull(r.last_used),
+    expiresAt: orNull(r.expires_at),
+    issuedBy: r.issued_by,
+  });
+  /** The user of a credential row joined with TOKEN_USER_COLUMNS. */
+  const joinedUser = (r: TokenUserRow<Time, Scopes> | AccessKeyUserRow<Time, Scopes>): UserRecord =>
+    toUser({
+      uid: r.uid,
+      name: r.user_name,
+      role: r.user_role,
+      created: r.user_created,
+      enrolled_at: r.user_enrolled_at,
+    });
   return {
     toUser,
     fromUser: (u: UserRecord): UserRow<Time> => ({
@@ -107,13 +131,24 @@ export function rowMappers<Time, Scopes>(c: RowCodec<Time, Scopes>) {
     }),
     toTokenWithUser: (r: TokenUserRow<Time, Scopes>): { token: TokenRecord; user: UserRecord } => ({
       token: toToken(r),
-      user: toUser({
-        uid: r.uid,
-        name: r.user_name,
-        role: r.user_role,
-        created: r.user_created,
-        enrolled_at: r.user_enrolled_at,
-      }),
+      user: joinedUser(r),
+    }),
+    toAccessKey,
+    fromAccessKey: (k: AccessKeyRecord): AccessKeyRow<Time, Scopes> => ({
+      id: k.id,
+      uid: k.uid,
+      label: k.label,
+      scopes: c.storeScopes(k.scopes),
+      kek_version: k.kekVersion,
+      wrapped_secret: k.wrappedSecret,
+      created: c.storeTime(k.created),
+      last_used: storeOrNull(k.lastUsed),
+      expires_at: storeOrNull(k.expiresAt),
+      issued_by: k.issuedBy,
+    }),
+    toAccessKeyWithUser: (r: AccessKeyUserRow<Time, Scopes>): { key: AccessKeyRecord; user: UserRecord } => ({
+      key: toAccessKey(r),
+      user: joinedUser(r),
     }),
     toMeta: (r: ObjectRow<Time>): ObjectMeta => ({
       owner: r.owner,

@@ -180,9 +180,38 @@ export interface TokenUserRow<Time, Scopes> extends TokenRow<Time, Scopes> {
   user_enrolled_at: Time | null;
 }
 
-/** The user columns of a TokenUserRow, from the users table aliased `u`. */
+/** The user columns of a TokenUserRow (and of an AccessKeyUserRow), from the users table aliased `u`. */
 export const TOKEN_USER_COLUMNS =
   "u.name AS user_name, u.role AS user_role, u.created AS user_created, u.enrolled_at AS user_enrolled_at";
+
+// --- S3 access keys ---------------------------------------------------------------------------------
+
+export interface AccessKeyRow<Time, Scopes> {
+  id: string;
+  uid: string;
+  label: string | null;
+  scopes: Scopes;
+  kek_version: number;
+  wrapped_secret: Buffer;
+  created: Time;
+  last_used: Time | null;
+  expires_at: Time | null;
+  issued_by: string | null;
+}
+
+/** The columns of an AccessKeyRow, in the access_keys table of both schemas. */
+export const ACCESS_KEYS = columns<AccessKeyRow<unknown, unknown>>()(
+  "access_keys",
+  "id uid label scopes kek_version wrapped_secret created last_used expires_at issued_by",
+);
+
+/** An access key row joined with its user's columns (getAccessKeyWithUser; TOKEN_USER_COLUMNS). */
+export interface AccessKeyUserRow<Time, Scopes> extends AccessKeyRow<Time, Scopes> {
+  user_name: string;
+  user_role: string;
+  user_created: Time;
+  user_enrolled_at: Time | null;
+}
 
 // --- jobs -----------------------------------------------------------------------------------------
 

@@ -4,7 +4,15 @@ import { describe, expect, it } from "vitest";
 import { StorageUnavailableError } from "../../src/errors.js";
 import { UserOwnsObjects } from "../../src/store/account-store.js";
 import { expectCode } from "./assertions.js";
-import { freshObjectsDatabase, newMeta, newToken, newUser, type ObjectsFixture, seg } from "./fixtures.js";
+import {
+  freshObjectsDatabase,
+  newAccessKey,
+  newMeta,
+  newToken,
+  newUser,
+  type ObjectsFixture,
+  seg,
+} from "./fixtures.js";
 
 export function accountStoreContract(name: string, factory: () => Promise<ObjectsFixture>): void {
   describe(`AccountStore contract: ${name}`, () => {
@@ -193,6 +201,164 @@ export function accountStoreContract(name: string, factory: () => Promise<Object
         // Idempotent: a retry after a crash finishes the deletion.
         expect(await accounts.deleteUser(owner)).toBe(false);
         expect(await accounts.countUsers()).toBe(1);
+      });
+    });
+
+    describe("S3 access keys", () => {
+      it("stores access keys with their fields, lists a user's in creation order, touches lastUsed", async () => {
+        const later = newAccessKey(owner, { created: new Date(1_700_000_006_000) });
+        const k = newAccessKey(owner);
+        const bare = newAccessKey(owner, {
+          label: null,
+          scopes: ["read"],
+          expiresAt: null,
+          issuedBy: null,
+          kekVersion: 7,
+          created: new Date(1_700_000_007_000),
+        });
+        for (const x of [later, k, bare]) await accounts.createAccessKey(x);
+        expect(await accounts.listAccessKeys(owner)).toEqual([k, later, bare]);
+        const other = newUser();
+        await accounts.createUser(other);
+        expect(await accounts.listAccessKeys(other.uid)).toEqual([]);
+        expect(await accounts.listAccessKeys("no-such-user")).toEqual([]);
+
+        const at = new Date(1_700_000_009_000);
+        await accounts.touchAccessKey(k.id, at);
+        const [touched] = await accounts.listAccessKeys(owner);
+        expect(touched).toEqual({ ...k, lastUsed: at });
+        // Touching an unknown key changes nothing and does not fail.
+        await accounts.touchAccessKey("SSEKNOSUCHKEY0000000", at);
+
+        await expectCode(accounts.createAccessKey(newAccessKey("no-such-user")), "not_found");
+        // An id is unique across users; the refusal stores nothing.
+        await expectCode(accounts.createAccessKey(newAccessKey(other.uid, { id: k.id })), "conflict");
+        expect(await accounts.listAccessKeys(other.uid)).toEqual([]);
+      });
+
+      it("finds an access key with its user in one lookup, and neither once either is gone", async () => {
+        const u = newUser({ role: "admin", enrolledAt: new Date(1_700_000_004_000) });
+        await accounts.createUser(u);
+        const k = newAccessKey(u.uid, { lastUsed: new Date(1_700_000_008_000) });
+        await accounts.createAccessKey(k);
+        expect(await accounts.getAccessKeyWithUser(k.id)).toEqual({ key: k, user: u });
+        expect(await accounts.getAccessKeyWithUser("SSEKNOSUCHKEY0000000")).toBeNull();
+        // A token's id is not an access key's.
+        const t = newToken(u.uid);
+        await accounts.createToken(t);
+        expect(await accounts.getAccessKeyWithUser(t.id)).toBeNull();
+        expect(await accounts.deleteAccessKey(u.uid, k.id)).toBe(true);
+        expect(await accounts.getAccessKeyWithUser(k.id)).toBeNull();
+        const again = newAccessKey(u.uid);
+        await accounts.createAccessKey(again);
+        expect(await accounts.deleteUser(u.uid)).toBe(true);
+        expect(await accounts.getAccessKeyWithUser(again.id)).toBeNull();
+        expect(await accounts.listAccessKeys(u.uid)).toEqual([]);
+      });
+
+      it("an admin's issue is refused once the user has enrolled, in the same transaction", async () => {
+        const u = newUser();
+        await accounts.createUser(u);
+        const first = newAccessKey(u.uid, { issuedBy: "root" });
+        await accounts.createAccessKey(first, { onlyWhileEnrolling: true });
+        expect((await accounts.getAccessKeyWithUser(first.id))?.key.issuedBy).toBe("root");
+        await accounts.markEnrolled(u.uid, new Date(1_700_000_010_000));
+        const late = newAccessKey(u.uid);
+        await expectCode(accounts.createAccessKey(late, { onlyWhileEnrolling: true }), "enrolled");
+        expect(await accounts.getAccessKeyWithUser(late.id)).toBeNull();
+        // The user's own keys need no such check.
+        await accounts.createAccessKey(late);
+        expect((await accounts.listAccessKeys(u.uid)).map((k) => k.id).sort()).toEqual(
+          [first.id, late.id].sort(),
+        );
+        await expectCode(
+          accounts.createAccessKey(newAccessKey("no-such-user"), { onlyWhileEnrolling: true }),
+          "not_found",
+        );
+      });
+
+      it("deletes an access key only for its own user", async () => {
+        const other = newUser();
+        await accounts.createUser(other);
+        const k = newAccessKey(owner);
+        await accounts.createAccessKey(k);
+        expect(await accounts.deleteAccessKey(other.uid, k.id)).toBe(false);
+        expect(await accounts.getAccessKeyWithUser(k.id)).not.toBeNull();
+        expect(await accounts.deleteAccessKey(owner, k.id)).toBe(true);
+        expect(await accounts.deleteAccessKey(owner, k.id)).toBe(false);
+        expect(await accounts.listAccessKeys(owner)).toEqual([]);
+      });
+
+      it("counts a user's secrets per KEK version, and rewraps one for its own user only", async () => {
+        const other = newUser();
+        await accounts.createUser(other);
+        const a = newAccessKey(owner, { kekVersion: 1 });
+        const b = newAccessKey(owner, { kekVersion: 1 });
+        const c = newAccessKey(owner, { kekVersion: 2 });
+        for (const k of [a, b, c, newAccessKey(other.uid, { kekVersion: 1 })])
+          await accounts.createAccessKey(k);
+        expect(await accounts.countAccessKeysByKekVersion(owner)).toEqual(
+          new Map([
+            [1, 2],
+            [2, 1],
+          ]),
+        );
+        expect(await accounts.countAccessKeysByKekVersion("no-such-user")).toEqual(new Map());
+
+        const rewrapped = seg(9, 78);
+        expect(await accounts.updateAccessKeySecret(other.uid, a.id, 3, rewrapped)).toBe(false);
+        expect(await accounts.updateAccessKeySecret(owner, "SSEKNOSUCHKEY0000000", 3, rewrapped)).toBe(false);
+        expect(await accounts.updateAccessKeySecret(owner, a.id, 3, rewrapped)).toBe(true);
+        expect((await accounts.getAccessKeyWithUser(a.id))?.key).toEqual({
+          ...a,
+          kekVersion: 3,
+          wrappedSecret: rewrapped,
+        });
+        expect(await accounts.countAccessKeysByKekVersion(owner)).toEqual(
+          new Map([
+            [1, 1],
+            [2, 1],
+            [3, 1],
+          ]),
+        );
+        expect(await accounts.countAccessKeysByKekVersion(other.uid)).toEqual(new Map([[1, 1]]));
+      });
+
+      it("resetUser revokes the access keys with the tokens, and counts them", async () => {
+        const u = newUser({ enrolledAt: new Date(1_700_000_010_000) });
+        await accounts.createUser(u);
+        const keep = newAccessKey(owner);
+        await accounts.createAccessKey(keep);
+        await accounts.createToken(newToken(u.uid));
+        const keys = [newAccessKey(u.uid), newAccessKey(u.uid, { scopes: ["read"] })];
+        for (const k of keys) await accounts.createAccessKey(k);
+        expect(await accounts.resetUser(u.uid, newToken(u.uid, { issuedBy: "reset" }))).toBe(3);
+        expect(await accounts.listAccessKeys(u.uid)).toEqual([]);
+        for (const k of keys) expect(await accounts.getAccessKeyWithUser(k.id)).toBeNull();
+        expect(await accounts.getAccessKeyWithUser(keep.id)).not.toBeNull();
+        // A reset that fails (a token id another user holds) revokes no access key either.
+        const held = newToken(owner);
+        await accounts.createToken(held);
+        const survivor = newAccessKey(u.uid);
+        await accounts.createAccessKey(survivor);
+        await expect(accounts.resetUser(u.uid, newToken(u.uid, { id: held.id }))).rejects.toThrow();
+        expect(await accounts.getAccessKeyWithUser(survivor.id)).not.toBeNull();
+      });
+
+      it("deleteUser removes the user's access keys and no one else's", async () => {
+        const u = newUser();
+        await accounts.createUser(u);
+        const mine = [newAccessKey(u.uid), newAccessKey(u.uid)];
+        for (const k of mine) await accounts.createAccessKey(k);
+        const theirs = newAccessKey(owner);
+        await accounts.createAccessKey(theirs);
+        expect(await accounts.deleteUser(u.uid)).toBe(true);
+        for (const k of mine) expect(await accounts.getAccessKeyWithUser(k.id)).toBeNull();
+        expect(await accounts.countAccessKeysByKekVersion(u.uid)).toEqual(new Map());
+        expect(await accounts.getAccessKeyWithUser(theirs.id)).not.toBeNull();
+        // A new user of the same uid (a restored backup, say) inherits none of them.
+        await accounts.createUser({ ...u, name: `${u.name}-again` });
+        expect(await accounts.listAccessKeys(u.uid)).toEqual([]);
       });
     });
 

@@ -8,6 +8,7 @@ import type { JobStore } from "../../src/store/job-store.js";
 import type { MultipartStore } from "../../src/store/multipart-store.js";
 import type { ObjectStore } from "../../src/store/object-store.js";
 import type {
+  AccessKeyRecord,
   JobRecord,
   KekVersionRecord,
   MultipartUploadRecord,
@@ -181,6 +182,22 @@ export function newToken(uid: string, over: Partial<TokenRecord> = {}): TokenRec
     scopes: ["read", "write"],
     secretHash: randomBytes(32),
     created: new Date(1_700_000_003_000),
+    lastUsed: null,
+    expiresAt: new Date(1_900_000_000_000),
+    issuedBy: "admin",
+    ...over,
+  };
+}
+
+export function newAccessKey(uid: string, over: Partial<AccessKeyRecord> = {}): AccessKeyRecord {
+  return {
+    id: `SSEK${randomBytes(8).toString("hex").toUpperCase()}`,
+    uid,
+    label: "backup",
+    scopes: ["read", "write"],
+    kekVersion: 1,
+    wrappedSecret: randomBytes(78),
+    created: new Date(1_700_000_005_000),
     lastUsed: null,
     expiresAt: new Date(1_900_000_000_000),
     issuedBy: "admin",

@@ -122,6 +122,39 @@ describe("ssestore against a real server", () => {
     expect(limited.out).toBe("page/0\n");
   });
 
+  it("ls takes a prefix, shows folders, and --long reads the listing with a header row", async () => {
+    for (const id of ["fold/a.txt", "fold/sub/b.txt", "fold/sub/deeper/c.txt"])
+      expect((await cli(["put", "-", id], { stdin: id })).code).toBe(0);
+    const ls = await cli(["ls", "fold/"]);
+    expect([ls.code, ls.stderr]).toEqual([0, ""]);
+    expect(ls.out).toBe("fold/sub/\nfold/a.txt\n");
+    const rec = await cli(["ls", "--recursive", "fold/"]);
+    expect(rec.out).toBe("fold/a.txt\nfold/sub/b.txt\nfold/sub/deeper/c.txt\n");
+    const long = await cli(["ls", "-l", "fold/"]);
+    expect(lines(long.out)[0]).toMatch(/^SIZE\s+TYPE\s+MODIFIED\s+ID$/);
+    expect(lines(long.out).slice(1)).toEqual([
+      expect.stringMatching(/^-\s+folder\s+-\s+fold\/sub\/$/),
+      expect.stringMatching(/^10 B\s+text\/plain\s+\d{4}-\d\d-\d\dT\S+Z\s+fold\/a\.txt$/),
+    ]);
+  });
+
+  it("an item has one size everywhere: its data's UTF-8 bytes in ls -l, stat and GET /objects", async () => {
+    const res = await server.fetch("/data", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ id: 424242, data: "héllo" }),
+    });
+    expect(res.status).toBe(200);
+    const listed = (await (await server.fetch("/objects?prefix=424242")).json()) as {
+      objects: { id: number; size: number }[];
+    };
+    expect(listed.objects).toEqual([expect.objectContaining({ id: 424242, size: 6, kind: "item" })]);
+    const stat = await cli(["--json", "stat", "424242"]);
+    expect(JSON.parse(stat.out)).toMatchObject({ id: 424242, size: 6, kind: "item" });
+    const long = await cli(["ls", "-l", "424242"]);
+    expect(lines(long.out)[1]).toMatch(/^6 B\s+item\s+\S+\s+424242$/);
+  });
+
   it("a missing id exits 3 with one line on stderr", async () => {
     const r = await cli(["get", "no/such/object"]);
     expect(r.code).toBe(3);
@@ -132,14 +165,18 @@ describe("ssestore against a real server", () => {
   it("a wrong token exits 4 with one line on stderr", async () => {
     const r = await cli(["ls"], { token: "sse_wrong_token_000000000000000000000000000000000000" });
     expect(r.code).toBe(4);
-    expect(lines(r.stderr)).toEqual(["error: the token is missing or wrong (set SSE_TOKEN or --token)"]);
+    expect(lines(r.stderr)).toEqual([
+      "error: the token in SSE_TOKEN is wrong, expired or revoked; set a working one, or unset SSE_TOKEN to use the one `ssestore login` saved",
+    ]);
   });
 
   it("--json output parses", async () => {
     const put = await cli(["--json", "put", "-", "e2e/json.txt"], { stdin: "j" });
     expect(JSON.parse(put.out)).toMatchObject({ id: "e2e/json.txt", size: 1, created: true });
-    const ls = await cli(["--json", "ls"]);
+    const ls = await cli(["--json", "ls", "--recursive"]);
     expect(JSON.parse(ls.out)).toEqual(expect.arrayContaining(["e2e/json.txt"]));
+    const top = await cli(["--json", "ls"]);
+    expect(JSON.parse(top.out)).toEqual(expect.arrayContaining(["e2e/"]));
     const missing = await cli(["--json", "stat", "e2e/none"]);
     expect(missing.code).toBe(3);
     expect(JSON.parse(missing.stderr)).toMatchObject({ error: { exitCode: 3, status: 404 } });
@@ -185,6 +222,18 @@ describe("ssestore against a real server", () => {
     const again = await cli(["put", "-", "e2e/once", "--if-none-match"], { stdin: "2" });
     expect(again.code).toBe(1);
     expect(again.stderr).toBe("error: e2e/once already exists\n");
+  });
+
+  it("put of a file checks the token and --if-none-match before hashing it", async () => {
+    const src = path.join(work, "pre.bin");
+    fs.writeFileSync(src, randomBytes(100_000));
+    expect((await cli(["put", src, "e2e/pre.bin"])).code).toBe(0);
+    const again = await cli(["put", src, "e2e/pre.bin", "--if-none-match"]);
+    expect([again.code, again.stderr]).toEqual([1, "error: e2e/pre.bin already exists\n"]);
+    const wrong = await cli(["put", src, "e2e/pre2.bin"], {
+      token: "sse_wrong_token_000000000000000000000000000000000000",
+    });
+    expect(wrong.code).toBe(4);
   });
 
   it("users create + tokens create, then act with the new token", async () => {
@@ -238,5 +287,58 @@ describe("ssestore against a real server", () => {
     const ls = await cli(["users", "ls"]);
     expect(ls.out).toMatch(/STATUS/);
     expect(ls.out).toMatch(/^carol\s+user\s+enrolled/m);
+  });
+});
+
+describe("ssestore access-keys against a real server", () => {
+  it("create prints the id and secret once, ls never, rm revokes; the admin only while the user enrolls", async () => {
+    expect((await cli(["users", "create", "dora"])).code).toBe(0);
+    const made = await cli(["access-keys", "create", "--user", "dora", "--label", "e2e", "--scopes", "read"]);
+    expect(made.code, made.stderr).toBe(0);
+    const [idLine, secretLine] = lines(made.out);
+    const id = /^AWS_ACCESS_KEY_ID=(SSEK[0-9A-F]{16})$/.exec(idLine ?? "")?.[1];
+    const secret = /^AWS_SECRET_ACCESS_KEY=([A-Za-z0-9_-]{43})$/.exec(secretLine ?? "")?.[1];
+    expect(id, made.out).toBeDefined();
+    expect(secret, made.out).toBeDefined();
+    expect(made.stderr).toMatch(/shown only this once/);
+
+    const json = await cli(["--json", "access-keys", "create", "--user", "dora"]);
+    const second = JSON.parse(json.out);
+    expect(second).toMatchObject({ user: "dora", issuedBy: "admin", scopes: ["read", "write"] });
+    expect(second.secretAccessKey).toMatch(/^[A-Za-z0-9_-]{43}$/);
+
+    const table = await cli(["access-keys", "ls", "--user", "dora"]);
+    expect(table.out).toMatch(/^ACCESS KEY ID/);
+    expect(table.out).toMatch(new RegExp(`^${id} +e2e +read .* admin$`, "m"));
+    const listed = await cli(["--json", "access-keys", "ls", "--user", "dora"]);
+    expect(
+      JSON.parse(listed.out)
+        .map((k: { accessKeyId: string }) => k.accessKeyId)
+        .sort(),
+    ).toEqual([id, second.accessKeyId].sort());
+    for (const out of [table.out, listed.out]) {
+      expect(out).not.toContain(secret);
+      expect(out).not.toContain(second.secretAccessKey);
+    }
+    const keys = await cli(["keys", "show", "--user", "dora"]);
+    expect(keys.out).toMatch(/VERSION +CREATED +OBJECTS +ACCESS KEYS/);
+    expect(keys.out).toMatch(/^1 +\S+ +0 +2$/m);
+
+    const rm = await cli(["access-keys", "rm", id!, "--user", "dora"]);
+    expect([rm.code, rm.out]).toEqual([0, `revoked access key ${id}\n`]);
+    const again = await cli(["access-keys", "rm", id!, "--user", "dora"]);
+    expect(again.code).toBe(3);
+
+    // Dora signs in once with a token of her own: from then on the admin is refused, she is not.
+    const tok = (await cli(["tokens", "create", "--user", "dora"])).out.trim();
+    expect((await cli(["whoami"], { token: tok })).code).toBe(0);
+    const late = await cli(["access-keys", "create", "--user", "dora"]);
+    expect(late.code).not.toBe(0);
+    expect(late.stderr).toMatch(/enrolled/);
+    const own = await cli(["--json", "access-keys", "create"], { token: tok });
+    expect(JSON.parse(own.out)).toMatchObject({ user: "dora", issuedBy: "dora" });
+
+    for (const s of [secret!, second.secretAccessKey, JSON.parse(own.out).secretAccessKey])
+      expect(server.output()).not.toContain(s);
   });
 });

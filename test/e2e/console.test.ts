@@ -88,6 +88,8 @@ async function sha256File(file: string): Promise<string> {
 const row = (id: string) => page.locator(`tr[data-id="${id}"]`);
 
 let aliceToken = "";
+/** Secret access keys the console showed: never in a URL either. */
+const accessKeySecrets: string[] = [];
 
 describe.skipIf(!HAVE_CHROMIUM)("web console in Chromium", () => {
   let bigSha = "";
@@ -144,6 +146,10 @@ describe.skipIf(!HAVE_CHROMIUM)("web console in Chromium", () => {
     await page.goto(`${server.url}/`);
     await page.getByLabel("API token").waitFor();
     expect(new URL(page.url()).pathname).toBe("/console/");
+    // The hint names the setting, not a path that is wrong with SSE_DATA_DIR set or in Docker.
+    const hint = (await page.locator(".hint").textContent()) ?? "";
+    expect(hint).toContain("SSE_DATA_DIR");
+    expect(hint).not.toContain("data/bootstrap-token");
     await shot("sign-in-laptop");
   });
 
@@ -195,6 +201,30 @@ describe.skipIf(!HAVE_CHROMIUM)("web console in Chromium", () => {
     await shot("search");
   });
 
+  it("when the server cannot be reached, says so and counts no rows", async () => {
+    await page.goto(`${server.url}/console/#/objects/`);
+    await row("notes.txt").waitFor();
+    await page.goto(`${server.url}/console/#/objects/many/`);
+    await row("many/f000").waitFor();
+    expect(await page.getByRole("navigation", { name: "Pages" }).textContent()).toContain("Showing 1–100");
+    // The server goes away: every listing request fails at the network level.
+    await page.route("**/objects?**", (r) => r.abort("connectionrefused"));
+    try {
+      await page.getByRole("button", { name: "Refresh" }).click();
+      await page.locator(".table-host .notice.error").waitFor();
+      expect(await page.locator("tr[data-id]").count()).toBe(0);
+      expect(await page.getByRole("navigation", { name: "Pages" }).textContent()).not.toContain("Showing");
+      await shot("server-down");
+    } finally {
+      await page.unroute("**/objects?**");
+      // The browser reports each refused request on its console: expected here, and only here.
+      for (let i = problems.length - 1; i >= 0; i--)
+        if (/net::ERR_CONNECTION_REFUSED/.test(problems[i] ?? "")) problems.splice(i, 1);
+    }
+    await page.getByRole("button", { name: "Refresh" }).click();
+    await row("many/f000").waitFor();
+  });
+
   it("uploads a 50 MB file into a new folder with progress reaching 100%", async () => {
     await page.goto(`${server.url}/console/#/objects/`);
     await row("notes.txt").waitFor();
@@ -222,7 +252,7 @@ describe.skipIf(!HAVE_CHROMIUM)("web console in Chromium", () => {
     expect(seen.at(-1)).toBe(100);
     for (let i = 1; i < seen.length; i++) expect(seen[i]).toBeGreaterThanOrEqual(seen[i - 1] ?? 0);
     await row("uploads/big.bin").waitFor();
-    expect(await row("uploads/big.bin").textContent()).toContain("52 MB");
+    expect(await row("uploads/big.bin").textContent()).toContain("50 MiB");
     await shot("upload-done");
     const head = await api("HEAD", "/data/uploads/big.bin", server.token);
     expect(head.headers.get("content-length")).toBe(String(50 * MiB));
@@ -259,7 +289,7 @@ describe.skipIf(!HAVE_CHROMIUM)("web console in Chromium", () => {
     await drawer.getByRole("button", { name: "Close details" }).click();
   });
 
-  it("uploads by drag and drop, several files at once, and reports a conflict with a way to replace", async () => {
+  it("uploads by drag and drop, several files at once, and shows a conflict as a conflict", async () => {
     await page.evaluate(() => {
       const dt = new DataTransfer();
       dt.items.add(new File(["first file"], "one.txt", { type: "text/plain" }));
@@ -286,18 +316,80 @@ describe.skipIf(!HAVE_CHROMIUM)("web console in Chromium", () => {
       target.dispatchEvent(new DragEvent("drop", { dataTransfer: dt, bubbles: true, cancelable: true }));
     });
     const conflict = page.locator(".upload.conflict", { hasText: "one.txt" });
-    await conflict.getByText("already exists").waitFor();
+    await conflict.getByText("already stored").waitFor();
+    // A conflict, not a failed transfer: no red bar at 100%, a badge that says what happened.
+    expect(await conflict.getByText("Already exists").isVisible()).toBe(true);
+    expect(await conflict.getByRole("progressbar").isVisible()).toBe(false);
+    expect(await page.locator(".upload-summary").textContent()).toBe("4 of 5 uploaded · 1 exists");
+    // The question is the first thing the panel shows.
+    expect(await page.locator(".upload").first().getAttribute("class")).toContain("conflict");
+    expect(await page.locator(".upload-panel").getAttribute("class")).not.toContain("collapsed");
     await shot("upload-conflict");
     expect(await (await api("GET", "/data/uploads/one.txt", server.token)).text()).toBe("first file");
+  });
+
+  it("keeps the open upload panel clear of the rows' actions", async () => {
+    // The panel stays open with its conflict while the user browses a folder of 100 rows.
+    await page.goto(`${server.url}/console/#/objects/many/`);
+    await row("many/f000").waitFor();
+    expect(await page.locator(".upload-panel").isVisible()).toBe(true);
+    expect(await page.locator(".upload.conflict").isVisible()).toBe(true);
+    // Every action button the viewport shows is what a click at its centre reaches.
+    const buttons = await page.evaluate(() =>
+      [...document.querySelectorAll<HTMLElement>("tr[data-id] .row-actions button")]
+        .map((b) => ({ label: b.getAttribute("aria-label") ?? "", r: b.getBoundingClientRect() }))
+        .filter(({ r }) => r.top >= 0 && r.bottom <= window.innerHeight && r.right <= window.innerWidth)
+        .map(({ label, r }) => {
+          const x = r.left + r.width / 2;
+          const y = r.top + r.height / 2;
+          const hit = document.elementFromPoint(x, y);
+          return { label, x, y, reaches: hit?.closest("button")?.getAttribute("aria-label") === label };
+        }),
+    );
+    expect(buttons.length).toBeGreaterThan(10);
+    expect(buttons.filter((b) => !b.reaches).map((b) => b.label)).toEqual([]);
+    // A real click on the lowest row's Download, where the panel used to float, downloads it.
+    const last = buttons.filter((b) => b.label.startsWith("Download ")).at(-1)!;
+    const [download] = await Promise.all([
+      page.waitForEvent("download", { timeout: 30_000 }),
+      page.mouse.click(last.x, last.y),
+    ]);
+    expect(download.suggestedFilename()).toBe(last.label.replace("Download many/", ""));
+    await shot("upload-panel-and-rows");
+  });
+
+  it("replaces on request; off the Objects pages the finished panel does not linger", async () => {
+    await page.goto(`${server.url}/console/#/objects/uploads/`);
+    const conflict = page.locator(".upload.conflict", { hasText: "one.txt" });
     await conflict.getByRole("button", { name: "Replace it" }).click();
     await page.locator(".upload.done", { hasText: "one.txt" }).last().waitFor({ state: "attached" });
     await expect
       .poll(async () => (await api("GET", "/data/uploads/one.txt", server.token)).text())
       .toBe("changed");
-    // The finished batch folds away; hiding the panel clears it.
+    // The finished batch folds away into its summary.
     await expect.poll(() => page.locator(".upload-panel.collapsed").count()).toBe(1);
+    // big.bin, the three dropped files, and one.txt replaced.
+    expect(await page.locator(".upload-summary").textContent()).toBe("5 of 5 uploaded");
+    for (const [hash, ready] of [
+      ["#/tokens", () => page.getByRole("heading", { name: "API tokens" })],
+      ["#/keys", () => page.getByTestId("primary-version")],
+      ["#/users", () => page.getByLabel("User name")],
+    ] as const) {
+      await page.goto(`${server.url}/console/${hash}`);
+      await ready().waitFor();
+      expect(await page.locator(".upload-panel").isHidden(), hash).toBe(true);
+    }
+    await page.goto(`${server.url}/console/#/objects/uploads/`);
+    await row("uploads/one.txt").waitFor();
+    expect(await page.locator(".upload-panel").isVisible()).toBe(true);
+    // Hiding it clears it.
     await page.getByRole("button", { name: "Hide uploads" }).click();
     expect(await page.locator(".upload-panel").isHidden()).toBe(true);
+    await page.goto(`${server.url}/console/#/objects/`);
+    await row("notes.txt").waitFor();
+    expect(await page.locator(".upload-panel").isHidden()).toBe(true);
+    await page.goto(`${server.url}/console/#/objects/uploads/`);
+    await row("uploads/one.txt").waitFor();
   });
 
   it("renders stored types as text, never as markup", async () => {
@@ -426,6 +518,55 @@ describe.skipIf(!HAVE_CHROMIUM)("web console in Chromium", () => {
     aliceToken = fresh;
   });
 
+  it("manages S3 access keys: shown once with copy buttons and the endpoint, listed without the secret, revoked", async () => {
+    // Signed in as the admin (previous test): its own keys, on its API tokens page.
+    await page.getByRole("link", { name: "API tokens" }).click();
+    await page.getByText("No access keys").waitFor();
+    await page.getByLabel("Access key label").fill("rclone");
+    await page.getByLabel("access key write scope").uncheck();
+    await page.getByRole("button", { name: "Create access key" }).click();
+    const dlg = page.getByRole("dialog", { name: "Access key created" });
+    await dlg.waitFor();
+    const id = await dlg.getByLabel("access key id", { exact: true }).inputValue();
+    const secret = await dlg.getByLabel("secret access key", { exact: true }).inputValue();
+    accessKeySecrets.push(secret);
+    expect(id).toMatch(/^SSEK[0-9A-F]{16}$/);
+    expect(secret).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(await dlg.getByLabel("S3 endpoint", { exact: true }).inputValue()).toBe("http://127.0.0.1:9000");
+    expect(await dlg.getByRole("button", { name: "Copy secret access key" }).count()).toBe(1);
+    expect(await dlg.getByRole("button", { name: "Copy access key id" }).count()).toBe(1);
+    await shot("access-key-created");
+    await dlg.getByRole("button", { name: "I have copied it" }).click();
+    const keyRow = page.locator(`tr[data-access-key="${id}"]`);
+    await keyRow.waitFor();
+    expect(await keyRow.textContent()).toContain("rclone");
+    // Shown once: the listing has the id and label, never the secret.
+    expect(await page.locator("main").textContent()).not.toContain(secret);
+    const listed = await (await api("GET", "/users/admin/access-keys", server.token)).json();
+    expect(listed).toEqual([
+      expect.objectContaining({ accessKeyId: id, scopes: ["read"], issuedBy: "admin" }),
+    ]);
+    await keyRow.getByRole("button", { name: `Revoke access key ${id}` }).click();
+    await page
+      .getByRole("dialog", { name: "Revoke access key?" })
+      .getByRole("button", { name: "Revoke" })
+      .click();
+    await page.getByText("No access keys").waitFor();
+    expect(await (await api("GET", "/users/admin/access-keys", server.token)).json()).toEqual([]);
+
+    // On the page of a user who is enrolling: the admin issues its first key there.
+    expect((await api("POST", "/users", server.token, { name: "erin", role: "user" })).status).toBe(201);
+    await page.goto(`${server.url}/console/#/users/erin`);
+    await page.getByText("No access keys").waitFor();
+    await page.getByRole("button", { name: "Create access key" }).click();
+    const created = page.getByRole("dialog", { name: "Access key created" });
+    const erinKey = await created.getByLabel("access key id", { exact: true }).inputValue();
+    accessKeySecrets.push(await created.getByLabel("secret access key", { exact: true }).inputValue());
+    await created.getByRole("button", { name: "I have copied it" }).click();
+    await page.locator(`tr[data-access-key="${erinKey}"] [data-key-issued-by="admin"]`).waitFor();
+    await shot("access-keys-user");
+  });
+
   it("works on a phone screen", async () => {
     const phone = await newPage(PHONE);
     try {
@@ -441,10 +582,36 @@ describe.skipIf(!HAVE_CHROMIUM)("web console in Chromium", () => {
       await phone.page.goto(`${server.url}/console/#/keys`);
       await phone.page.getByTestId("primary-version").waitFor();
       await shot("keys-phone", phone.page);
+      // A fresh tab has no jobs of its own; the empty state points up at the lookup form.
+      await phone.page.goto(`${server.url}/console/#/jobs`);
+      const empty = phone.page.getByText("No jobs in this session");
+      await empty.waitFor();
+      expect(await phone.page.locator(".empty").textContent()).toContain("by its id above");
+      const formBox = await phone.page.getByLabel("Job id").boundingBox();
+      const emptyBox = await empty.boundingBox();
+      expect(formBox!.y).toBeLessThan(emptyBox!.y);
       await phone.page.goto(`${server.url}/console/#/objects/`);
       await phone.page.getByRole("button", { name: "notes.txt", exact: true }).click();
       await phone.page.getByRole("dialog", { name: "Details of notes.txt" }).waitFor();
       await shot("details-phone", phone.page);
+      // On a phone the uploads panel is a sheet at the bottom; the page scrolls its last row above it.
+      await phone.page.goto(`${server.url}/console/#/objects/many/`);
+      await phone.page.locator('tr[data-id="many/f000"]').waitFor();
+      await phone.page.evaluate(() => {
+        const dt = new DataTransfer();
+        dt.items.add(new File(["from a phone"], "zz-phone.txt", { type: "text/plain" }));
+        const target = document.querySelector(".objects-page") as HTMLElement;
+        target.dispatchEvent(new DragEvent("drop", { dataTransfer: dt, bubbles: true, cancelable: true }));
+      });
+      const sheet = phone.page.locator(".upload-panel.floating");
+      await phone.page.locator(".upload.done", { hasText: "zz-phone.txt" }).waitFor({ state: "attached" });
+      await expect.poll(() => phone.page.locator(".upload-panel.floating.collapsed").count()).toBe(1);
+      await phone.page.evaluate(() => window.scrollTo(0, document.documentElement.scrollHeight));
+      const sheetTop = (await sheet.boundingBox())!.y;
+      const lastRow = (await phone.page.locator("tr[data-id]").last().boundingBox())!;
+      expect(lastRow.y + lastRow.height).toBeLessThanOrEqual(sheetTop);
+      await shot("uploads-phone", phone.page);
+      await phone.page.getByRole("button", { name: "Hide uploads" }).click();
       // Nothing sticks out sideways.
       const overflow = await phone.page.evaluate(
         () => document.documentElement.scrollWidth - window.innerWidth,
@@ -462,6 +629,7 @@ describe.skipIf(!HAVE_CHROMIUM)("web console in Chromium", () => {
       expect(new URL(u).origin, u).toBe(origin);
       expect(u).not.toContain(server.token);
       if (aliceToken) expect(u).not.toContain(aliceToken);
+      for (const secret of accessKeySecrets) expect(u).not.toContain(secret);
     }
     expect(problems.filter((p) => /Content Security Policy|Refused to/i.test(p))).toEqual([]);
     expect(problems).toEqual([]);

@@ -2,7 +2,7 @@
 // (package.json, dist/, node_modules/), starts under plain node and serves /ready.
 import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { copyFileSync, cpSync, readdirSync, readFileSync, rmSync, symlinkSync } from "node:fs";
+import { copyFileSync, cpSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync } from "node:fs";
 import { builtinModules } from "node:module";
 import path from "node:path";
 import { promisify } from "node:util";
@@ -10,6 +10,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ROOT, type ServerProcess, startServer, tempDir } from "./harness.js";
 
 const run = promisify(execFile);
+/** Dev dependencies `npm start` and `npm run build` need, and the prod image leaves out. */
+const BUILD_TOOLS = ["tsx", "esbuild", "@esbuild", ".bin"];
 let app: string;
 let server: ServerProcess | undefined;
 
@@ -17,7 +19,12 @@ beforeAll(async () => {
   app = tempDir("sse-dist-");
   copyFileSync(path.join(ROOT, "package.json"), path.join(app, "package.json"));
   cpSync(path.join(ROOT, "bin"), path.join(app, "bin"), { recursive: true });
-  symlinkSync(path.join(ROOT, "node_modules"), path.join(app, "node_modules"), "dir");
+  // node_modules as the prod image has it after `npm prune --omit=dev`, as far as this test needs:
+  // without the build tools (tsx, esbuild), which the compiled server must never load.
+  mkdirSync(path.join(app, "node_modules"));
+  for (const name of readdirSync(path.join(ROOT, "node_modules")))
+    if (!BUILD_TOOLS.includes(name))
+      symlinkSync(path.join(ROOT, "node_modules", name), path.join(app, "node_modules", name), "dir");
   // The same compiler settings as `npm run build`, written elsewhere so the worktree is untouched.
   await run(
     path.join(ROOT, "node_modules/.bin/tsc"),
@@ -50,18 +57,27 @@ describe("npm run build", () => {
   it("imports only runtime dependencies (the prod image installs no dev dependencies)", () => {
     const pkg = JSON.parse(readFileSync(path.join(ROOT, "package.json"), "utf8")) as {
       dependencies: Record<string, string>;
+      devDependencies: Record<string, string>;
     };
+    expect(Object.keys(pkg.dependencies)).not.toContain("tsx");
+    expect(Object.keys(pkg.dependencies)).not.toContain("esbuild");
     const allowed = new Set([...Object.keys(pkg.dependencies), ...builtinModules]);
+    const pkgOf = (spec: string) => {
+      const s = spec.replace(/^node:/, "");
+      return s.startsWith("@") ? s.split("/").slice(0, 2).join("/") : s.split("/")[0]!;
+    };
     const used = new Set<string>();
+    const onDemand = new Set<string>();
     for (const file of jsFiles(path.join(app, "dist"))) {
       const src = readFileSync(file, "utf8");
-      for (const m of src.matchAll(/(?:from\s+|import\s*\(\s*|import\s+)["']([^"'./][^"']*)["']/g)) {
-        const spec = m[1]!.replace(/^node:/, "");
-        used.add(spec.startsWith("@") ? spec.split("/").slice(0, 2).join("/") : spec.split("/")[0]!);
-      }
+      for (const m of src.matchAll(/(?:from\s+|import\s+)["']([^"'./][^"']*)["']/g)) used.add(pkgOf(m[1]!));
+      for (const m of src.matchAll(/import\s*\(\s*["']([^"'./][^"']*)["']/g)) onDemand.add(pkgOf(m[1]!));
     }
     expect(used.size).toBeGreaterThan(5);
     expect([...used].filter((u) => !allowed.has(u))).toEqual([]);
+    // Loaded with import() only where the sources are there: esbuild bundles console/ when no
+    // build of it is (npm start); the next test runs the build without it.
+    expect([...onDemand].filter((u) => !allowed.has(u))).toEqual(["esbuild"]);
   });
 
   it("starts with plain node (no tsx) and serves /ready, /metrics and the docs", async () => {
@@ -103,7 +119,18 @@ describe("npm run build", () => {
       },
     });
     expect(JSON.parse(whoami.stdout)).toMatchObject({ name: "admin" });
+    // The image's health check, on the address the settings describe.
+    const health = (env: Record<string, string>) =>
+      run(process.execPath, [path.join(app, "dist/healthcheck.js")], {
+        cwd: app,
+        env: { ...process.env, ...env },
+      }).then(
+        () => 0,
+        (e: { code?: number }) => e.code ?? -1,
+      );
+    expect(await health({ SSE_HOST: "0.0.0.0", SSE_PORT: String(server.port) })).toBe(0);
     const code = await server.stop();
+    expect(await health({ SSE_HOST: "127.0.0.1", SSE_PORT: String(server.port) })).toBe(1);
     // An unclean stop says why in the server's log: show it with the failure.
     expect(code, code === 0 ? "" : server.output().slice(-4000)).toBe(0);
   });

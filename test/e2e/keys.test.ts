@@ -154,7 +154,7 @@ describe("rotation keeps every old object readable", () => {
       done: 5,
     });
     expect((await json(api()("/keys/min-decryption-version", post({ version: 3 })))).versions).toEqual([
-      { version: 3, created: expect.any(String), objects: 5 },
+      { version: 3, created: expect.any(String), objects: 5, accessKeys: 0 },
     ]);
     expect(await s.stop()).toBe(0);
     s = await start(dir);
@@ -303,13 +303,20 @@ describe("verify", () => {
       await json(s.fetch(`/data/${id}`, { method: "PUT", body: new Uint8Array(body) }), 201);
     }
     const clean = await finished(s, (await json(s.fetch("/admin/verify", post()), 202)).jobId);
+    const bytes = 10 + 200_000 + 70_000 + 5;
     expect(clean).toMatchObject({
       state: "done",
       done: 4,
       total: 4,
+      // Bytes too: one large object must not look like a stalled job.
+      bytesDone: bytes,
+      bytesTotal: bytes,
       result: { damagedCount: 0, damaged: [] },
     });
-    expect((await ssestoreVerify(s, ADMIN_TOKEN, "--all")).code).toBe(0);
+    expect(clean.result).not.toHaveProperty("bytesDone");
+    const all = await ssestoreVerify(s, ADMIN_TOKEN, "--all");
+    expect(all.code).toBe(0);
+    expect(all.out).toMatch(/\(verify\): done 4\/4, 264 KiB, 0 damaged\n$/);
     expect(await s.stop()).toBe(0);
 
     const db = new Database(path.join(dir, "objects.db"));

@@ -67,7 +67,7 @@ describe("key versions", () => {
     expect(r.status).toBe(200);
     const k = r.json();
     expect(k).toMatchObject({ primaryVersion: 1, minDecryptionVersion: 1 });
-    expect(k.versions).toEqual([{ version: 1, created: expect.any(String), objects: 2 }]);
+    expect(k.versions).toEqual([{ version: 1, created: expect.any(String), objects: 2, accessKeys: 0 }]);
     // The admin's own key is a different one.
     expect((await call("GET", "/keys", ADMIN_TOKEN)).json().versions[0].objects).toBe(0);
   });

@@ -59,6 +59,18 @@ const ACCOUNTS: Record<string, Record<string, string>> = {
     expires_at: "expiry",
     issued_by: "who issued it",
   },
+  access_keys: {
+    id: "access keys: id",
+    uid: "owner",
+    label: "label",
+    scopes: "scopes",
+    kek_version: "kek version",
+    wrapped_secret: "s3 access key secrets",
+    created: "creation",
+    last_used: "last use",
+    expires_at: "expiry",
+    issued_by: "who issued it",
+  },
 };
 
 // The tables of S3 buckets and multipart uploads, in the README's table too.

@@ -169,6 +169,7 @@ describe("config file", () => {
       fetch: async () => json(401, { code: "unauthorized" }),
     });
     expect(r.code).toBe(4);
+    expect(r.stderr).toBe("error: this token is wrong, expired or revoked: nothing was saved\n");
     expect(fs.existsSync(path.join(home, ".config/ssestore/config.json"))).toBe(false);
   });
 

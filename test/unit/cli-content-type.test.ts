@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { nextLink, objectPath } from "../../src/cli/client.js";
 import { DEFAULT_CONTENT_TYPE, guessContentType } from "../../src/cli/content-type.js";
 import { objectIdProblem } from "../../src/cli/object-id.js";
-import { formatBytes, table } from "../../src/cli/output.js";
+import { table } from "../../src/cli/output.js";
 
 describe("content-type guessing", () => {
   it("maps common extensions, case-insensitively", () => {
@@ -51,13 +51,6 @@ describe("Link header", () => {
 });
 
 describe("formatting", () => {
-  it("prints sizes in binary units", () => {
-    expect(formatBytes(0)).toBe("0 B");
-    expect(formatBytes(1536)).toBe("1.5 KiB");
-    expect(formatBytes(5 * 1024 ** 3)).toBe("5.0 GiB");
-    expect(formatBytes(300 * 1024 ** 2)).toBe("300 MiB");
-  });
-
   it("aligns table columns", () => {
     expect(
       table(

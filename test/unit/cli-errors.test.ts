@@ -1,15 +1,49 @@
+import fs from "node:fs";
+import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { ExitCode, errorFromResponse, networkError, oneLine, parseProblem } from "../../src/cli/errors.js";
 import { freePort } from "../e2e/harness.js";
-import { problem, runCli } from "./cli-fakes.js";
+import { problem, runCli, tempHome } from "./cli-fakes.js";
 
 const p = (code: string, detail: string) => ({ title: code, detail, code });
 
 describe("problem+json → one line and an exit code", () => {
   it("401 says how to give a token, exit 4", () => {
     const e = errorFromResponse(401, p("unauthorized", "missing bearer token"));
-    expect(e.message).toBe("the token is missing or wrong (set SSE_TOKEN or --token)");
+    expect(e.message).toBe(
+      "the token is missing or wrong: set SSE_TOKEN, pass --token, or run `ssestore login`",
+    );
     expect(e.exitCode).toBe(ExitCode.auth);
+  });
+
+  it("401 names where the token came from, and the way out", async () => {
+    const unauthorized = async () => problem(401, "unauthorized", "unknown token");
+    const flag = await runCli(["whoami", "--token", "sse_x"], { fetch: unauthorized });
+    expect(flag.stderr).toMatch(
+      /^error: the token given with --token is wrong, expired or revoked; `ssestore login/,
+    );
+    const env = await runCli(["whoami"], { fetch: unauthorized });
+    expect(env.stderr).toMatch(
+      /^error: the token in SSE_TOKEN is wrong, expired or revoked; .*unset SSE_TOKEN/,
+    );
+    const dir = tempHome();
+    const file = path.join(dir, "config.json");
+    fs.writeFileSync(file, JSON.stringify({ token: "sse_saved" }), { mode: 0o600 });
+    const saved = await runCli(["whoami"], {
+      fetch: unauthorized,
+      env: { SSE_TOKEN: undefined, SSE_CONFIG: file },
+    });
+    expect(saved.stderr).toBe(
+      `error: the token saved in ${file} is wrong, expired or revoked; run \`ssestore login\` to replace it\n`,
+    );
+    const none = await runCli(["whoami"], {
+      fetch: unauthorized,
+      env: { SSE_TOKEN: undefined, SSE_CONFIG: path.join(dir, "absent.json") },
+    });
+    expect(none.stderr).toBe(
+      "error: no token: set SSE_TOKEN, pass --token, or save one with `ssestore login`\n",
+    );
+    for (const r of [flag, env, saved, none]) expect(r.code).toBe(4);
   });
 
   it("403 says the token lacks the scope or role, exit 4", () => {
@@ -94,7 +128,7 @@ describe("problem+json → one line and an exit code", () => {
 
 describe("errors as the user sees them", () => {
   it("prints exactly one line on stderr, nothing on stdout", async () => {
-    const r = await runCli(["stat", "missing"], { fetch: async () => new Response(null, { status: 404 }) });
+    const r = await runCli(["rm", "missing"], { fetch: async () => new Response(null, { status: 404 }) });
     expect(r.code).toBe(3);
     expect(r.stderr).toBe("error: missing not found\n");
     expect(r.stdout).toBe("");

@@ -3,7 +3,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { SETTINGS } from "../../src/config.js";
+import { fileEnv, SETTINGS } from "../../src/config.js";
 import { ServiceMetrics } from "../../src/http/metrics.js";
 
 const ROOT = path.resolve(import.meta.dirname, "../..");
@@ -63,10 +63,54 @@ describe("Dockerfile", () => {
     }
   });
 
-  it("keeps what must never enter an image out of the build context", () => {
-    const ignored = read(".dockerignore");
-    for (const p of ["node_modules", "dist", "data", ".git", ".env", "**/root.key", "**/bootstrap-token"])
+  it("keeps what must never enter an image out of the build context: data, keys and secrets", () => {
+    const ignored = read(".dockerignore")
+      .split("\n")
+      .map((l) => l.trim());
+    for (const p of [
+      "node_modules",
+      "dist",
+      "data",
+      ".git",
+      ".env",
+      ".env.*",
+      "secrets",
+      "**/root.key",
+      "**/root.sealed",
+      "**/bootstrap-token",
+    ])
       expect(ignored).toContain(p);
+    // compose.yaml's secret files live where .dockerignore keeps them out.
+    const files = [...read("compose.yaml").matchAll(/^\s+file: \.\/(\S+)$/gm)].map((m) => m[1]!);
+    expect(files.length).toBeGreaterThan(0);
+    for (const f of files) expect(f.split("/")[0], f).toBe("secrets");
+  });
+
+  it("copies into the test image only what the suite reads, never the whole directory", () => {
+    const copies = stage("test").lines.filter((l) => /^COPY\s/i.test(l));
+    expect(copies.length).toBeGreaterThan(0);
+    for (const line of copies) {
+      const sources = line
+        .split(/\s+/)
+        .slice(1)
+        .filter((w) => !w.startsWith("--"))
+        .slice(0, -1);
+      expect(sources, line).not.toContain(".");
+      for (const src of sources) expect(src, line).not.toMatch(/^(secrets|\.env|data)(\/|$)/);
+    }
+  });
+
+  it("pins every base image by digest", () => {
+    const text = read("Dockerfile").replace(/\\\n/g, " ");
+    const args = new Map([...text.matchAll(/^ARG\s+(\w+)=(\S+)/gm)].map((m) => [m[1]!, m[2]!] as const));
+    const names = stages().map((s) => s.name);
+    const froms = [...text.matchAll(/^FROM\s+(?:--platform=\S+\s+)?(\S+)/gm)].map((m) => m[1]!);
+    const external = froms.filter((f) => !names.includes(f));
+    expect(external.length).toBeGreaterThan(0);
+    for (const from of external) {
+      const image = from.replace(/^\$\{(\w+)\}$/, (_, name: string) => args.get(name) ?? from);
+      expect(image, from).toMatch(/^[\w./:-]+@sha256:[0-9a-f]{64}$/);
+    }
   });
 
   it("runs only npm scripts that package.json has", () => {
@@ -93,7 +137,12 @@ describe("Dockerfile", () => {
     expect(read("src/version.ts")).toContain('"../package.json"');
     expect(prod).toContain("COPY package.json ./");
     expect(prod.filter((l) => /^USER\s/.test(l)).at(-1)).toMatch(/^USER\s+(?!root\b|0\b)\S+/);
-    expect(prod.some((l) => /^HEALTHCHECK .*\/ready/.test(l))).toBe(true);
+    // The health check asks the address the settings describe (src/healthcheck.ts), not 127.0.0.1.
+    const health = prod.filter((l) => /^HEALTHCHECK /.test(l));
+    expect(health).toHaveLength(1);
+    expect(health[0]).toMatch(/CMD \["node", "dist\/healthcheck\.js"\]$/);
+    expect(health[0]).not.toContain("127.0.0.1");
+    expect(read("src/healthcheck.ts")).toContain("SSE_HOST");
     expect(prod.some((l) => /^VOLUME\s.*\/data/.test(l))).toBe(true);
     const env = prod.filter((l) => l.startsWith("ENV ")).join(" ");
     for (const v of ["SSE_HOST=0.0.0.0", "SSE_DATA_DIR=/data", "NODE_ENV=production", "MALLOC_ARENA_MAX=2"])
@@ -109,27 +158,84 @@ describe("Dockerfile", () => {
     for (const pkg of ci) expect(installs, pkg).toMatch(new RegExp(`\\b${pkg}\\b`));
   });
 
-  it("installs no dev dependencies into the prod image", () => {
+  it("installs no dev dependencies into the prod image, and carries only the build output", () => {
     const prodDeps = stage("prod-deps").lines.join("\n");
     expect(prodDeps).toMatch(/npm prune --omit=dev/);
-    expect(stage("prod").lines.filter((l) => /node_modules/.test(l))).toEqual([
+    expect(stage("prod").lines.filter((l) => /^COPY\s/.test(l))).toEqual([
+      "COPY package.json ./",
       "COPY --from=prod-deps /app/node_modules ./node_modules",
+      "COPY --from=build /app/dist ./dist",
+      "COPY bin ./bin",
     ]);
+    // The build tools are dev dependencies: pruned away (npm start and npm run build still have them).
+    const pkg = JSON.parse(read("package.json")) as {
+      dependencies: Record<string, string>;
+      devDependencies: Record<string, string>;
+    };
+    for (const tool of ["tsx", "esbuild", "typescript"]) {
+      expect(Object.keys(pkg.dependencies), tool).not.toContain(tool);
+      expect(Object.keys(pkg.devDependencies), tool).toContain(tool);
+    }
   });
 });
 
 describe("compose.yaml", () => {
   const compose = read("compose.yaml");
 
+  /** A service's lines, from its name to the next service or top-level key. */
+  const service = (name: string) => {
+    const m = new RegExp(`^  ${name}:\\n((?:(?:    .*)?\\n)*)`, "m").exec(compose);
+    if (!m) throw new Error(`no service ${name}`);
+    return m[1]!;
+  };
+  /** A top-level key's lines. */
+  const section = (name: string) =>
+    new RegExp(`^${name}:\\n((?:(?:  .*)?\\n)*)`, "m").exec(compose)?.[1] ?? "";
+
   it("builds the prod target", () => {
     expect(compose).toMatch(/target: prod\n/);
   });
 
   it("sets only settings the server knows", () => {
-    const known = new Set(SETTINGS.map((s) => s.env));
+    const known = new Set([...SETTINGS.map((s) => s.env), ...SETTINGS.filter((s) => s.secret).map(fileEnv)]);
     const used = [...compose.matchAll(/^\s+(SSE_[A-Z0-9_]+):/gm)].map((m) => m[1]!);
-    expect(used).toContain("SSE_DATABASE_URL");
+    expect(used).toContain("SSE_DATABASE_URL_FILE");
     for (const env of used) expect(known, env).toContain(env);
+  });
+
+  it("gives every secret as a file under /run/secrets, never in the environment", () => {
+    const secretEnvs = SETTINGS.filter((s) => s.secret).map((s) => s.env);
+    const used = [...compose.matchAll(/^\s+([A-Z][A-Z0-9_]+):\s*(.*)$/gm)];
+    for (const [, name, value] of used) {
+      expect(secretEnvs, `${name} holds a secret in the environment`).not.toContain(name);
+      expect(name, "POSTGRES_PASSWORD in the environment").not.toBe("POSTGRES_PASSWORD");
+      if (name!.endsWith("_FILE")) expect(value, name).toMatch(/^\/run\/secrets\/\w+$/);
+    }
+    expect(compose).not.toMatch(/\$\{POSTGRES_PASSWORD/);
+    expect(service("postgres")).toMatch(/POSTGRES_PASSWORD_FILE: \/run\/secrets\/postgres_password/);
+    // Every file a service is told about is one of its secrets, declared with a file under secrets/.
+    for (const name of ["postgres", "sse-store"]) {
+      const block = service(name);
+      for (const m of block.matchAll(/_FILE: \/run\/secrets\/(\w+)/g)) {
+        expect(block, `${name} mounts ${m[1]}`).toMatch(new RegExp(`^      - ${m[1]}$`, "m"));
+        expect(section("secrets"), `secret ${m[1]}`).toMatch(
+          new RegExp(`^  ${m[1]}:\\n    file: \\./secrets/${m[1]}$`, "m"),
+        );
+      }
+    }
+  });
+
+  it("runs both containers read-only, without capabilities they do not need, and without privilege gains", () => {
+    for (const name of ["postgres", "sse-store"]) {
+      const block = service(name);
+      expect(block, name).toMatch(/^ {4}read_only: true$/m);
+      expect(block, name).toMatch(/^ {4}tmpfs:\n {6}- \/tmp$/m);
+      expect(block, name).toMatch(/^ {4}cap_drop: \[ALL\]$/m);
+      expect(block, name).toMatch(/^ {4}security_opt:\n {6}- no-new-privileges:true$/m);
+    }
+    // The server needs no capability at all; PostgreSQL's entrypoint only what it takes to drop to its user.
+    expect(service("sse-store")).not.toMatch(/cap_add/);
+    expect(service("postgres")).toMatch(/^ {4}cap_add: \[CHOWN, DAC_OVERRIDE, FOWNER, SETGID, SETUID\]$/m);
   });
 
   it("gives the server longer to stop than SSE_SHUTDOWN_TIMEOUT", () => {

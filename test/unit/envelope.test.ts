@@ -1,6 +1,7 @@
 import { createRequire } from "node:module";
 import { describe, expect, it } from "vitest";
 import {
+  accessKeyContext,
   dekContext,
   generateKey,
   KEY_BYTES,
@@ -81,6 +82,7 @@ describe("wrapKey / unwrapKey", () => {
     ["object id", dekContext("u_alice", "docs/b.txt", writeId)],
     ["write id", dekContext("u_alice", "docs/a.txt", Buffer.alloc(16, 8))],
     ["kind of context", kekContext("u_alice", 1)],
+    ["kind of context (access key)", accessKeyContext("u_alice", "docs/a.txt")],
     ["empty context", Buffer.alloc(0)],
   ])("rejects a different %s", (_name, other) => {
     expect(() => unwrapKey(kek, wrapKey(kek, 1, dek, ctx), other)).toThrow(IntegrityError);
@@ -115,6 +117,22 @@ describe("contexts", () => {
   it("are length-prefixed so fields cannot shift into each other", () => {
     expect(dekContext("ab", "c", writeId).equals(dekContext("a", "bc", writeId))).toBe(false);
     expect(kekContext("u_alice", 1).equals(kekContext("u_alice", 2))).toBe(false);
+    expect(accessKeyContext("ab", "SSEK1").equals(accessKeyContext("a", "bSSEK1"))).toBe(false);
+  });
+
+  it("give each access key's secret a context of its own, apart from any object's", () => {
+    const kek = generateKey();
+    const secret = generateKey();
+    const blob = wrapKey(kek, 1, secret, accessKeyContext("u_alice", "SSEK0123456789ABCDEF"));
+    for (const other of [
+      accessKeyContext("u_alice", "SSEK0123456789ABCDEE"),
+      accessKeyContext("u_bob", "SSEK0123456789ABCDEF"),
+      dekContext("u_alice", "SSEK0123456789ABCDEF", writeId),
+    ])
+      expect(() => unwrapKey(kek, blob, other)).toThrow(IntegrityError);
+    expect(unwrapKey(kek, blob, accessKeyContext("u_alice", "SSEK0123456789ABCDEF")).equals(secret)).toBe(
+      true,
+    );
   });
 
   it("require a 16-byte write id", () => {
@@ -124,6 +142,7 @@ describe("contexts", () => {
   it("match the documented encodings", () => {
     expect(kekContext("u_alice", 3).toString("hex")).toBe(KEK_CONTEXT_HEX);
     expect(dekContext("u_alice", "docs/report.pdf", VECTOR_WRITE_ID).toString("hex")).toBe(DEK_CONTEXT_HEX);
+    expect(accessKeyContext("u_alice", "SSEK0123456789ABCDEF").toString("hex")).toBe(ACCESS_KEY_CONTEXT_HEX);
   });
 });
 
@@ -136,6 +155,14 @@ const DEK_CONTEXT_HEX =
   "000000107373652d73746f72652f64656b2f763100000007755f616c6963650000000f646f63732f7265706f72742e706466" +
   "00000010a0a1a2a3a4a5a6a7a8a9aaabacadaeaf";
 const KEK_CONTEXT_HEX = "000000107373652d73746f72652f6b656b2f763100000007755f616c6963650000000400000003";
+const ACCESS_KEY_CONTEXT_HEX =
+  "000000177373652d73746f72652f6163636573732d6b65792f763100000007755f616c696365" +
+  "000000145353454b30313233343536373839414243444546";
+/** The DEK bytes above as an access key's secret under accessKeyContext("u_alice", "SSEK0123456789ABCDEF"). */
+const WRAPPED_SECRET_HEX =
+  "010100000007404142434445464748494a4b4c4d4e4f5051525354555657" +
+  "3a206faa2263fbd87f77e533e86eec2ae944d5f0c20214542c98db349222d70d" +
+  "b26a6fe1e71420f686ccb747a9053fd5";
 const WRAPPED_HEX =
   "010100000007404142434445464748494a4b4c4d4e4f5051525354555657" +
   "3a206faa2263fbd87f77e533e86eec2ae944d5f0c20214542c98db349222d70d" +
@@ -148,6 +175,15 @@ describe("wrapped-key test vector (docs/FORMAT.md)", () => {
     expect(wrapKeyWithNonce(VECTOR_KEK, 7, VECTOR_DEK, context, VECTOR_NONCE).toString("hex")).toBe(
       WRAPPED_HEX,
     );
+  });
+
+  it("wraps an access key's secret to the published bytes, and unwraps them", () => {
+    const akContext = accessKeyContext("u_alice", "SSEK0123456789ABCDEF");
+    expect(wrapKeyWithNonce(VECTOR_KEK, 7, VECTOR_DEK, akContext, VECTOR_NONCE).toString("hex")).toBe(
+      WRAPPED_SECRET_HEX,
+    );
+    const secret = unwrapKey(VECTOR_KEK, Buffer.from(WRAPPED_SECRET_HEX, "hex"), akContext);
+    expect(secret.toString("base64url")).toBe("AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8");
   });
 
   it("unwraps the published bytes", () => {

@@ -93,3 +93,23 @@ describe("grantToken", () => {
     });
   });
 });
+
+describe("grantToken for an access key", () => {
+  it("applies the same ceiling, and names what it refuses", () => {
+    const ceiling = token(["read"], new Date(now.getTime() + 60_000));
+    expect(grantToken({}, now, ceiling, "access key")).toEqual({
+      label: null,
+      scopes: ["read"],
+      expiresAt: ceiling.expiresAt,
+    });
+    expect(() => grantToken({ scopes: ["write"] }, now, ceiling, "access key")).toThrow(
+      "a token cannot create an access key with more scopes than its own (write)",
+    );
+    expect(() => grantToken({ expiresInSeconds: 61 }, now, ceiling, "access key")).toThrow(
+      "a token cannot create an access key that outlives it",
+    );
+    expect(() => grantToken({ expiresInSeconds: 61 }, now, ceiling)).toThrow(
+      "a token cannot create a token that outlives it",
+    );
+  });
+});

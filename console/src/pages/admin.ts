@@ -98,7 +98,7 @@ export function jobsPage(ctx: PageContext): HTMLElement {
       emptyState(
         "activity",
         "No jobs in this session",
-        "Jobs you start (rewrap, verification, root-key rotation) appear here. Look one up by its id below.",
+        "Jobs you start in this tab (rewrap, verification, root-key rotation) appear here. Look up any other by its id above.",
       ),
     );
   for (const j of tracked)
@@ -143,7 +143,7 @@ export function jobsPage(ctx: PageContext): HTMLElement {
   return h(
     "div",
     { class: "page" },
-    pageHeader("Jobs", "Background work: rewraps and root-key rotations, with live progress."),
+    pageHeader("Jobs", "Background work: rewraps, verifications and root-key rotations, with live progress."),
     card("Look up a job", form, err),
     card("Jobs of this session", list),
   );

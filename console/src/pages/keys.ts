@@ -99,7 +99,7 @@ export function keyPanel(ctx: PageContext, user: string | undefined): HTMLElemen
             null,
             `Key versions below ${version} are destroyed for good: nothing they wrapped can be decrypted again, and download links they signed stop working.`,
           ),
-          h("p", null, "The server refuses while objects still use them: rewrap first."),
+          h("p", null, "The server refuses while objects or S3 access keys still use them: rewrap first."),
         ],
         confirm: "Set minimum",
         danger: version > k.minDecryptionVersion,
@@ -124,6 +124,7 @@ export function keyPanel(ctx: PageContext, user: string | undefined): HTMLElemen
         ),
         h("td", { class: "hide-sm" }, date(v.created)),
         h("td", { class: "num" }, v.objects === undefined ? "–" : v.objects.toLocaleString()),
+        h("td", { class: "num hide-sm" }, v.accessKeys === undefined ? "–" : v.accessKeys.toLocaleString()),
       ),
     );
     clear(
@@ -162,6 +163,7 @@ export function keyPanel(ctx: PageContext, user: string | undefined): HTMLElemen
             h("th", null, "Version"),
             h("th", { class: "hide-sm" }, "Created"),
             h("th", { class: "num" }, "Objects"),
+            h("th", { class: "num hide-sm" }, "Access keys"),
           ),
         ),
         h("tbody", null, rows),

@@ -169,7 +169,10 @@ export function objectsPage(ctx: PageContext, prefix: string): HTMLElement {
       renderPager(data);
     } catch (e) {
       if (seq !== loadSeq) return;
+      // Nothing is shown, so the pager must not count the rows of the last page that loaded.
+      current = null;
       clear(tableHost, notice("error", errorText(e)));
+      clear(pager);
     } finally {
       tableHost.removeAttribute("aria-busy");
     }

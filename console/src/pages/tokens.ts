@@ -16,6 +16,7 @@ import {
   spinner,
   toast,
 } from "../ui.js";
+import { accessKeysPanel } from "./access-keys.js";
 
 const EXPIRY: [string, number | undefined][] = [
   ["Never", undefined],
@@ -34,6 +35,7 @@ export function tokensPage(ctx: PageContext): HTMLElement {
       "Tokens sign in to this console, the CLI and the API. Revoked tokens stop working at once.",
     ),
     tokensPanel(ctx, ctx.me.name, () => undefined),
+    accessKeysPanel(ctx, ctx.me.name),
   );
 }
 

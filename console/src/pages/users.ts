@@ -17,6 +17,7 @@ import {
   spinner,
   toast,
 } from "../ui.js";
+import { accessKeysPanel } from "./access-keys.js";
 import { keyPanel } from "./keys.js";
 import { tokensPanel } from "./tokens.js";
 
@@ -150,7 +151,7 @@ export async function deleteUser(name: string, after: () => void): Promise<void>
         h("strong", null, "This destroys data for good."),
         ` All of ${name}'s objects are deleted and ${name}'s encryption keys are destroyed: no copy of the data, backups included, can ever be decrypted again.`,
       ),
-      h("p", null, `${name}'s tokens stop working at once.`),
+      h("p", null, `${name}'s tokens and S3 access keys stop working at once.`),
     ],
     confirm: "Delete user and data",
     danger: true,
@@ -221,11 +222,12 @@ export function userPage(ctx: PageContext, name: string): HTMLElement {
     back,
     pageHeader(
       name,
-      "Tokens and encryption key of this user. Administrators cannot read users' objects, and issue a user's tokens only until it first signs in; after that, only a reset (which revokes every credential) gives access again.",
+      "Tokens, S3 access keys and encryption key of this user. Administrators cannot read users' objects, and issue a user's tokens only until it first signs in; after that, only a reset (which revokes every credential) gives access again.",
       reset,
       del,
     ),
     tokensPanel(ctx, name, () => location.reload()),
+    accessKeysPanel(ctx, name),
     keyPanel(ctx, name === ctx.me.name ? undefined : name),
   );
 }

@@ -1,12 +1,14 @@
 // `get`: stream GET /data/{id} to stdout or to a file, written as <file>.part and renamed when complete.
+
 import fs from "node:fs";
 import path from "node:path";
 import { pipeline } from "node:stream/promises";
 import type { Command } from "commander";
+import { formatBytes } from "../../api/size-format.js";
 import { objectPath } from "../client.js";
 import type { CliContext } from "../context.js";
 import { CliError, ExitCode } from "../errors.js";
-import { formatBytes, writeWithBackpressure } from "../output.js";
+import { writeWithBackpressure } from "../output.js";
 import { transferProgress } from "../progress.js";
 
 interface GetOptions {

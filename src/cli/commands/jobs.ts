@@ -1,5 +1,6 @@
 // Background jobs (rewrap, root-key rotation, verify): start, poll GET /jobs/{id}, report the outcome.
 import type { Command } from "commander";
+import { formatBytes } from "../../api/size-format.js";
 import { seg } from "../client.js";
 import type { CliContext } from "../context.js";
 import { CliError, ExitCode } from "../errors.js";
@@ -12,9 +13,12 @@ export interface Job {
   state: "running" | "done" | "failed" | string;
   done?: number;
   total?: number;
+  /** verify: bytes read so far and to read. */
+  bytesDone?: number;
+  bytesTotal?: number;
   error?: string;
   damaged?: unknown;
-  result?: { damaged?: unknown };
+  result?: { damaged?: unknown; damagedCount?: unknown };
   [k: string]: unknown;
 }
 
@@ -24,6 +28,13 @@ export function damagedIds(job: Job): string[] {
   return Array.isArray(raw)
     ? raw.map((x) => (typeof x === "object" && x && "id" in x ? String(x.id) : String(x)))
     : [];
+}
+
+/** How many objects the job found damaged (the listed ids may be capped), or undefined if it does not say. */
+export function damagedCount(job: Job): number | undefined {
+  if (typeof job.result?.damagedCount === "number") return job.result.damagedCount;
+  const raw = job.damaged ?? job.damagedIds ?? job.result?.damaged;
+  return Array.isArray(raw) ? raw.length : undefined;
 }
 
 const finished = (job: Job) => job.state !== "running" && job.state !== "queued" && job.state !== "pending";
@@ -38,7 +49,7 @@ export async function waitForJob(ctx: CliContext, id: string): Promise<Job> {
     let delay = Math.min(250, ctx.deps.pollIntervalMs);
     for (;;) {
       const job = await fetchJob(ctx, id);
-      bar.update(job.done ?? 0, job.total ?? 0, job.state);
+      bar.update(job);
       if (finished(job)) return job;
       await new Promise((r) => setTimeout(r, delay));
       delay = Math.min(delay * 2, ctx.deps.pollIntervalMs);
@@ -48,21 +59,35 @@ export async function waitForJob(ctx: CliContext, id: string): Promise<Job> {
   }
 }
 
-function describeJob(job: Job): string {
-  const progress = job.total !== undefined ? ` ${job.done ?? 0}/${job.total}` : "";
+/** `job j1 (verify): done 3008/3008, 4.2 GiB, 0 damaged`: what the job did and what it found. */
+export function describeJob(job: Job): string {
+  const parts: string[] = [];
+  if (job.total !== undefined) parts.push(`${job.done ?? 0}/${job.total}`);
+  const facts: string[] = [];
+  if (job.bytesDone !== undefined)
+    facts.push(
+      job.bytesTotal !== undefined && job.state !== "done"
+        ? `${formatBytes(job.bytesDone)} of ${formatBytes(job.bytesTotal)}`
+        : formatBytes(job.bytesDone),
+    );
+  const count = damagedCount(job);
+  if (count !== undefined) facts.push(`${count} damaged`);
+  const progress = [parts.join(""), ...facts].filter(Boolean).join(", ");
   const err = job.error ? `: ${job.error}` : "";
-  return `job ${job.id}${job.kind ? ` (${job.kind})` : ""}: ${job.state}${progress}${err}`;
+  return `job ${job.id}${job.kind ? ` (${job.kind})` : ""}: ${job.state}${progress ? ` ${progress}` : ""}${err}`;
 }
 
 /** Prints the job, then fails the command when the job failed or found damaged objects. */
 export async function reportJob(ctx: CliContext, job: Job): Promise<void> {
   const damaged = damagedIds(job);
-  await ctx.out.result(job, () => [describeJob(job), ...damaged.map((id) => `damaged: ${id}`)]);
-  if (damaged.length)
-    throw new CliError(
-      `${damaged.length} object${damaged.length === 1 ? " is" : "s are"} damaged`,
-      ExitCode.integrity,
-    );
+  const count = Math.max(damagedCount(job) ?? 0, damaged.length);
+  const more =
+    count > damaged.length
+      ? [`… and ${count - damaged.length} more (the server lists ${damaged.length})`]
+      : [];
+  await ctx.out.result(job, () => [describeJob(job), ...damaged.map((id) => `damaged: ${id}`), ...more]);
+  if (count)
+    throw new CliError(`${count} object${count === 1 ? " is" : "s are"} damaged`, ExitCode.integrity);
   if (job.state === "failed") throw new CliError(`job ${job.id} failed${job.error ? `: ${job.error}` : ""}`);
 }
 

@@ -9,7 +9,7 @@ import { startJob } from "./jobs.js";
 interface KeyInfo {
   primaryVersion?: number;
   minDecryptionVersion?: number;
-  versions?: { version: number; created?: string; objects?: number }[];
+  versions?: { version: number; created?: string; objects?: number; accessKeys?: number }[];
 }
 
 function describeKeys(k: KeyInfo | undefined, who: string): string[] {
@@ -24,8 +24,9 @@ function describeKeys(k: KeyInfo | undefined, who: string): string[] {
           String(v.version),
           formatDate(v.created),
           v.objects !== undefined ? String(v.objects) : "-",
+          v.accessKeys !== undefined ? String(v.accessKeys) : "-",
         ]),
-        ["VERSION", "CREATED", "OBJECTS"],
+        ["VERSION", "CREATED", "OBJECTS", "ACCESS KEYS"],
       ),
     );
   return lines;
@@ -40,7 +41,7 @@ export function registerKeys(program: Command, ctx: CliContext): void {
 
   keys
     .command("show")
-    .description("versions of the key and how many objects each wraps")
+    .description("versions of the key and how many objects and S3 access keys each wraps")
     .option("--user <name>", "this user's key (admin)")
     .action(async (opts: { user?: string }) => {
       const k = await ctx

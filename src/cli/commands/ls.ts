@@ -1,87 +1,89 @@
-// `ls`, `stat`, `rm`: listing pages of GET /data, HEAD for metadata, DELETE.
+// `ls`, `stat`, `rm`: the folder view of GET /objects (metadata included, a page at a time), DELETE.
 import type { Command } from "commander";
+import { formatBytes } from "../../api/size-format.js";
 import { positiveInt } from "../args.js";
-import { type ApiClient, nextLink, objectPath } from "../client.js";
+import { type ApiClient, objectPath } from "../client.js";
 import type { CliContext } from "../context.js";
-import { formatBytes, formatDate, table } from "../output.js";
+import { CliError, ExitCode, usageError } from "../errors.js";
+import { formatDate, table } from "../output.js";
 
+/** An object as GET /objects describes it (API.md objectInfo, plus whether it is a seed item). */
 export interface ObjectInfo {
   id: string | number;
-  size?: number;
-  contentType?: string;
-  etag?: string;
-  modified?: string;
-  keyVersion?: number | string;
+  size: number;
+  etag: string;
+  contentType: string;
+  created: string;
+  modified: string;
+  keyVersion: number;
+  kind?: "blob" | "item";
 }
 
-/** GET /data answers at most this many ids a page (API.md default). */
-const PAGE_SIZE = 1000;
-/** HEAD requests in flight for `ls --long`. */
-const HEAD_CONCURRENCY = 8;
-
-export function infoFromHeaders(id: string | number, h: Headers): ObjectInfo {
-  const info: ObjectInfo = { id };
-  const len = h.get("content-length");
-  if (len !== null && /^\d+$/.test(len)) info.size = Number(len);
-  info.contentType = h.get("content-type") ?? undefined;
-  info.etag = h.get("etag") ?? undefined;
-  const lm = h.get("last-modified");
-  if (lm) info.modified = formatDate(lm);
-  // API.md does not name a key-version header yet; take whichever the server exposes.
-  for (const [name, value] of h) {
-    if (/key-version$/i.test(name)) info.keyVersion = /^\d+$/.test(value) ? Number(value) : value;
-  }
-  return info;
+interface FolderPage {
+  folders: string[];
+  objects: ObjectInfo[];
+  next: string | null;
 }
 
-export async function headObject(client: ApiClient, id: string | number): Promise<ObjectInfo> {
-  const res = await client.request(objectPath(String(id)), { method: "HEAD", notFound: String(id) });
-  return infoFromHeaders(id, res.headers);
-}
+/** GET /objects answers at most this many entries a page. */
+const MAX_PAGE_SIZE = 1000;
 
-/** Yields every id page by page, following Link rel="next" (same server only). */
-export async function* listIds(
+/** Yields the pages of GET /objects under `prefix`, folded into folders unless `recursive`. */
+export async function* listFolder(
   client: ApiClient,
-  pageSize: number,
-  prefix?: string,
-): AsyncGenerator<(string | number)[]> {
-  let url = client.url("/data", { limit: pageSize, prefix }).href;
-  for (;;) {
-    const res = await client.request(url);
-    const page = (await res.json()) as unknown;
-    if (!Array.isArray(page)) throw new Error("GET /data did not answer a JSON array");
-    yield page as (string | number)[];
-    const link = nextLink(res.headers.get("link"));
-    if (!link || page.length === 0) return;
-    url = new URL(link, res.url || url).href;
+  opts: { prefix: string; recursive: boolean; pageSize: number },
+): AsyncGenerator<FolderPage> {
+  let cursor: string | undefined;
+  do {
+    const page = await client.json<FolderPage>("/objects", {
+      query: {
+        prefix: opts.prefix || undefined,
+        delimiter: opts.recursive ? undefined : "/",
+        limit: opts.pageSize,
+        cursor,
+      },
+    });
+    if (!page || !Array.isArray(page.objects) || !Array.isArray(page.folders))
+      throw new CliError("GET /objects did not answer a folder listing");
+    yield page;
+    cursor = page.next ?? undefined;
+  } while (cursor !== undefined);
+}
+
+/** One object's metadata from the listing (it comes first under its own id as a prefix, nearly always). */
+export async function findObject(client: ApiClient, id: string): Promise<ObjectInfo> {
+  for await (const page of listFolder(client, { prefix: id, recursive: true, pageSize: 100 })) {
+    const hit = page.objects.find((o) => String(o.id) === id);
+    if (hit) return hit;
   }
+  throw new CliError(`${id} not found`, ExitCode.notFound, { status: 404, code: "not_found" });
 }
 
-async function mapLimit<T, R>(items: T[], limit: number, fn: (t: T) => Promise<R>): Promise<R[]> {
-  const out = new Array<R>(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await fn(items[i] as T);
+const LONG_HEADER = ["SIZE", "TYPE", "MODIFIED", "ID"] as const;
+
+function longRow(e: ObjectInfo | string): string[] {
+  if (typeof e === "string") return ["-", "folder", "-", e];
+  const type = e.kind === "item" ? "item" : (e.contentType.split(";")[0]?.trim() ?? "");
+  return [formatBytes(e.size), type || "-", formatDate(e.modified), String(e.id)];
+}
+
+/** Columns that only widen from page to page, so a listing of many pages stays aligned. */
+class Columns {
+  private readonly widths: number[] = [];
+  format(rows: readonly (readonly string[])[]): string[] {
+    for (const r of rows) {
+      r.forEach((c, i) => {
+        this.widths[i] = Math.max(this.widths[i] ?? 0, c.length);
+      });
     }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return out;
-}
-
-function longRow(i: ObjectInfo): string[] {
-  return [
-    i.size !== undefined ? formatBytes(i.size) : "-",
-    i.contentType ?? "-",
-    i.modified ?? "-",
-    String(i.id),
-  ];
+    return table(rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(this.widths[i] ?? 0)))));
+  }
 }
 
 interface LsOptions {
   prefix?: string;
   long?: boolean;
+  recursive?: boolean;
   limit?: number;
   pageSize?: number;
 }
@@ -89,72 +91,79 @@ interface LsOptions {
 export function registerLs(program: Command, ctx: CliContext): void {
   program
     .command("ls")
-    .description("list your object ids (every page)")
-    .option("--prefix <p>", "only ids starting with this")
-    .option("-l, --long", "also show size, type and modification time (one HEAD request per id)")
-    .option("--limit <n>", "stop after n ids", positiveInt)
-    .option(
-      "--page-size <n>",
-      `ids per request (default ${PAGE_SIZE}; the server allows up to 10000)`,
-      positiveInt,
-    )
+    .description("list your objects under a prefix, folded into folders (every page)")
+    .argument("[prefix]", "only ids starting with this, e.g. docs/ (default: every id)")
+    .option("-r, --recursive", "every id under the prefix, no folders")
+    .option("-l, --long", "with a header row: size, type and modification time (from the listing)")
+    .option("--prefix <p>", "the same as the prefix argument")
+    .option("--limit <n>", "stop after n entries", positiveInt)
+    .option("--page-size <n>", `entries per request (default and most: ${MAX_PAGE_SIZE})`, positiveInt)
     .addHelpText(
       "after",
-      "\nGET /data returns ids only, so --long asks HEAD for each id. --prefix is sent to the server\n" +
-        "(?prefix=) and applied here as well, for servers that ignore it.",
+      "\nAs `aws s3 ls`: ids with a further / after the prefix show as one folder (docs/2024/), unless\n" +
+        "--recursive. Folders end in /. With --json: an array of ids and folders, or with --long of\n" +
+        'objects as GET /objects describes them and {"folder": "…/"} entries.',
     )
-    .action(async (opts: LsOptions) => {
+    .action(async (prefixArg: string | undefined, opts: LsOptions) => {
+      if (prefixArg !== undefined && opts.prefix !== undefined && prefixArg !== opts.prefix)
+        throw usageError("give the prefix either as the argument or with --prefix, not both");
+      if (opts.pageSize !== undefined && opts.pageSize > MAX_PAGE_SIZE)
+        throw usageError(`--page-size must be at most ${MAX_PAGE_SIZE}`);
       const client = ctx.client();
       const out = ctx.out;
-      const pageSize = Math.min(opts.limit ?? Number.POSITIVE_INFINITY, opts.pageSize ?? PAGE_SIZE);
+      const prefix = prefixArg ?? opts.prefix ?? "";
+      const limit = opts.limit ?? Number.POSITIVE_INFINITY;
+      const pageSize = Math.min(limit, opts.pageSize ?? MAX_PAGE_SIZE);
+      const columns = new Columns();
       let shown = 0;
       let first = true;
-      // "[" only after the first page arrived, so a failed listing prints no half document.
-      for await (const page of listIds(client, pageSize, opts.prefix)) {
-        // Filtered here too: API.md does not promise the server honours ?prefix=.
-        let ids = opts.prefix ? page.filter((id) => String(id).startsWith(opts.prefix as string)) : page;
-        if (opts.limit !== undefined) ids = ids.slice(0, opts.limit - shown);
-        shown += ids.length;
-        let entries: (string | number | ObjectInfo)[] = ids;
-        if (opts.long) {
-          entries = await mapLimit(ids, HEAD_CONCURRENCY, async (id) => {
-            try {
-              return await headObject(client, id);
-            } catch (err) {
-              // Deleted between the listing and the HEAD, or a JSON item without object headers.
-              if ((err as { exitCode?: number }).exitCode === 3) return { id };
-              throw err;
-            }
-          });
-        }
+      for await (const page of listFolder(client, { prefix, recursive: opts.recursive === true, pageSize })) {
+        // Folders first in each page, as S3 lists its common prefixes.
+        const entries: (string | ObjectInfo)[] = [...page.folders, ...page.objects].slice(0, limit - shown);
+        shown += entries.length;
         if (out.json) {
+          // "[" only after the first page arrived, so a failed listing prints no half document.
           for (const e of entries) {
-            await out.write(`${first ? "[" : ","}${JSON.stringify(e)}`);
+            const value = opts.long
+              ? typeof e === "string"
+                ? { folder: e }
+                : e
+              : typeof e === "string"
+                ? e
+                : e.id;
+            await out.write(`${first ? "[" : ","}${JSON.stringify(value)}`);
             first = false;
           }
+        } else if (opts.long) {
+          const rows = entries.map(longRow);
+          const lines = columns.format(first ? [LONG_HEADER, ...rows] : rows);
+          first = false;
+          if (lines.length) await out.write(`${lines.join("\n")}\n`);
         } else if (entries.length) {
-          const lines = opts.long ? table((entries as ObjectInfo[]).map(longRow)) : entries.map(String);
-          await out.write(`${lines.join("\n")}\n`);
+          await out.write(`${entries.map((e) => (typeof e === "string" ? e : String(e.id))).join("\n")}\n`);
         }
-        if (opts.limit !== undefined && shown >= opts.limit) break;
+        if (shown >= limit) break;
       }
       if (out.json) await out.write(first ? "[]\n" : "]\n");
+      else if (opts.long && first) await out.write(`${columns.format([LONG_HEADER]).join("\n")}\n`);
     });
 
   program
     .command("stat")
-    .description("show an object's size, type, etag, modification time and key version (HEAD)")
+    .description("show an object's size, type, etag, times and key version")
     .argument("<id>", "object id")
     .action(async (id: string) => {
-      const info = await headObject(ctx.client(), id);
+      const info = await findObject(ctx.client(), id);
       await ctx.out.result(info, () =>
         table([
           ["id", String(info.id)],
-          ["size", info.size !== undefined ? `${info.size} (${formatBytes(info.size)})` : "-"],
-          ["type", info.contentType ?? "-"],
-          ["etag", info.etag ?? "-"],
-          ["modified", info.modified ?? "-"],
-          ...(info.keyVersion !== undefined ? [["keyVersion", String(info.keyVersion)]] : []),
+          ["kind", info.kind ?? "blob"],
+          ["size", `${info.size} (${formatBytes(info.size)})`],
+          ["type", info.contentType],
+          ["etag", info.etag],
+          ["created", formatDate(info.created)],
+          ["modified", formatDate(info.modified)],
+          ["keyVersion", String(info.keyVersion)],
         ]),
       );
     });

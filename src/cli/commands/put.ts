@@ -1,15 +1,16 @@
 // `put`: stream a file (or stdin) to PUT /data/{id}, with Content-Length and a Content-Digest for files.
+
 import fs from "node:fs";
 import path from "node:path";
 import { Readable, Transform } from "node:stream";
 import type { Command } from "commander";
-import { objectPath } from "../client.js";
+import { formatBytes } from "../../api/size-format.js";
+import { type ApiClient, objectPath } from "../client.js";
 import { guessContentType } from "../content-type.js";
 import type { CliContext } from "../context.js";
 import { contentDigest, sha256File } from "../digest.js";
 import { CliError, ExitCode, usageError } from "../errors.js";
 import { objectIdProblem } from "../object-id.js";
-import { formatBytes } from "../output.js";
 import { transferProgress } from "../progress.js";
 
 interface PutOptions {
@@ -29,6 +30,28 @@ export interface StoredObject {
   keyVersion?: number;
 }
 
+/** The answer a HEAD gives about an upload to come: unreachable server, bad token, failed condition. */
+export async function preflight(
+  client: ApiClient,
+  id: string,
+  opts: Pick<PutOptions, "ifNoneMatch" | "ifMatch">,
+): Promise<void> {
+  // 403: the token may write without reading; the PUT itself will tell.
+  const res = await client.request(objectPath(id), { method: "HEAD", accept: [403, 404] });
+  if (res.status === 403) return;
+  const exists = res.status !== 404;
+  if (opts.ifNoneMatch && exists) throw new CliError(`${id} already exists`, ExitCode.generic);
+  if (opts.ifMatch !== undefined) {
+    if (!exists) throw new CliError(`${id} does not exist, so --if-match cannot match`, ExitCode.generic);
+    const etag = res.headers.get("etag");
+    const wanted = opts.ifMatch.split(",").map((t) => t.trim());
+    // An item has no ETag, and a malformed tag earns a clearer 400 from the PUT: the server decides.
+    const comparable = etag && wanted.every((t) => t === "*" || /^"[^"]*"$/.test(t));
+    if (comparable && !wanted.includes("*") && !wanted.includes(etag))
+      throw new CliError(`${id} has changed (ETag mismatch)`, ExitCode.generic);
+  }
+}
+
 export function registerPut(program: Command, ctx: CliContext): void {
   program
     .command("put")
@@ -41,7 +64,9 @@ export function registerPut(program: Command, ctx: CliContext): void {
     .option("--no-digest", "skip the SHA-256 pass over the file (no Content-Digest header)")
     .addHelpText(
       "after",
-      "\nA file is read twice: once for its SHA-256 (sent as Content-Digest, checked by the server), once to upload.",
+      "\nA file is read twice: once for its SHA-256 (sent as Content-Digest, checked by the server), once to upload.\n" +
+        "Before the first pass a HEAD request checks that the server answers, the token works, and\n" +
+        "--if-none-match / --if-match hold.",
     )
     .action(async (file: string, idArg: string | undefined, opts: PutOptions) => {
       const fromStdin = file === "-";
@@ -65,7 +90,10 @@ export function registerPut(program: Command, ctx: CliContext): void {
       if (opts.ifMatch) headers["if-match"] = opts.ifMatch;
       if (size !== undefined) {
         headers["content-length"] = String(size);
-        if (opts.digest) {
+        if (opts.digest && size > 0) {
+          // The hash pass reads the whole file (minutes for gigabytes): first make sure the PUT
+          // that follows can succeed at all.
+          await preflight(ctx.client(), id, opts);
           const bar = transferProgress(ctx.showProgress && size > 0, ctx.deps.stderr, "hashing  ", size);
           try {
             headers["content-digest"] = contentDigest(await sha256File(file, (n) => bar.add(n)));

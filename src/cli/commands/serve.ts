@@ -1,12 +1,12 @@
 // `serve`: every entry of SETTINGS as a flag; flags win over the environment, then runServer(config).
 import { type Command, Option } from "commander";
-import { type Config, ConfigError, loadConfig, SETTINGS, type SettingSpec } from "../../config.js";
+import { type Config, ConfigError, fileEnv, loadConfig, SETTINGS, type SettingSpec } from "../../config.js";
 import type { CliContext } from "../context.js";
 import { CliError, ExitCode, toCliError } from "../errors.js";
 
 /** The help text of one setting: its env name and default, never a secret's value. */
 export function settingHelp(spec: SettingSpec): string {
-  if (spec.secret) return `${spec.description} [env ${spec.env}] (secret)`;
+  if (spec.secret) return `${spec.description} [env ${spec.env} or ${fileEnv(spec)}] (secret)`;
   const def = spec.default !== undefined ? `, default ${String(spec.default)}` : "";
   return `${spec.description} [env ${spec.env}${def}]`;
 }
@@ -37,7 +37,7 @@ export function registerServe(program: Command, ctx: CliContext): void {
     .description("run the SSE Store server")
     .addHelpText(
       "after",
-      "\nEach flag overrides its environment variable. Give secrets through the environment:\nflags show in the process list.",
+      "\nEach flag overrides its environment variable. Give secrets through the environment, or\nbetter as files (SSE_DATABASE_URL_FILE=/run/secrets/db …): flags show in the process list.",
     );
   for (const o of options) cmd.addOption(o);
   cmd.action(async (opts: Record<string, unknown>) => {

@@ -17,7 +17,8 @@ interface TokenInfo {
   issuedBy?: string | null;
 }
 
-async function userOrSelf(ctx: CliContext, user: string | undefined): Promise<string> {
+/** The named user, or the caller (GET /me) when none is named. */
+export async function userOrSelf(ctx: CliContext, user: string | undefined): Promise<string> {
   return user ?? (await fetchMe(ctx.client())).name;
 }
 

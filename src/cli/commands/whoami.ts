@@ -55,7 +55,8 @@ export function registerWhoami(program: Command, ctx: CliContext, globals: () =>
       }
       if (!token) throw usageError("no token given: use --token, SSE_TOKEN or type it when asked");
       let me: Me | undefined;
-      if (opts.check) me = await fetchMe(new ApiClient(url, token, ctx.deps.fetch));
+      if (opts.check)
+        me = await fetchMe(new ApiClient(url, token, ctx.deps.fetch, undefined, { source: "login" }));
       const file = configFilePath(env, ctx.deps.homedir);
       const ownDir = !env.SSE_CONFIG && path.basename(path.dirname(file)) === "ssestore";
       writeConfigFile(file, { url, token }, { ownDir });

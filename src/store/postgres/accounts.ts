@@ -1,5 +1,5 @@
-// The AccountStore on PostgreSQL: users and their tokens, in the schema of the objects that refer
-// to them. `exclusively` is an advisory lock, so it holds across every process on the database.
+// The AccountStore on PostgreSQL: users and their credentials (tokens, S3 access keys), in the
+// schema of the objects that refer to them. `exclusively` is an advisory lock, so it holds across every process on the database.
 import { AppError } from "../../errors.js";
 import {
   type AccountStore,
@@ -8,20 +8,33 @@ import {
   UserOwnsObjects,
 } from "../account-store.js";
 import { enrolledError } from "../enrolled.js";
-import type { TokenRecord, UserRecord } from "../records.js";
+import type { AccessKeyRecord, TokenRecord, UserRecord } from "../records.js";
 import { postgresRows } from "../row-mapping.js";
 import type * as Rows from "../rows.js";
-import { pgInsert, TOKEN_USER_COLUMNS, TOKENS, USERS, valuesOf } from "../rows.js";
+import { ACCESS_KEYS, pgInsert, TOKEN_USER_COLUMNS, TOKENS, USERS, valuesOf } from "../rows.js";
 import type { PgDatabase } from "./pg-database.js";
 import { isConstraint } from "./pg-errors.js";
 
 type UserRow = Rows.UserRow<Date>;
 type TokenRow = Rows.TokenRow<Date, string[]>;
 type TokenUserRow = Rows.TokenUserRow<Date, string[]>;
-const { toUser, fromUser, toToken, fromToken, toTokenWithUser } = postgresRows;
+type AccessKeyRow = Rows.AccessKeyRow<Date, string[]>;
+type AccessKeyUserRow = Rows.AccessKeyUserRow<Date, string[]>;
+const {
+  toUser,
+  fromUser,
+  toToken,
+  fromToken,
+  toTokenWithUser,
+  toAccessKey,
+  fromAccessKey,
+  toAccessKeyWithUser,
+} = postgresRows;
 
 const INSERT_TOKEN = pgInsert(TOKENS);
 const tokenValues = (t: TokenRecord) => valuesOf(TOKENS.names, fromToken(t));
+const INSERT_ACCESS_KEY = pgInsert(ACCESS_KEYS);
+const accessKeyValues = (k: AccessKeyRecord) => valuesOf(ACCESS_KEYS.names, fromAccessKey(k));
 
 export class PostgresAccountStore implements AccountStore {
   readonly #db: PgDatabase;
@@ -74,6 +87,7 @@ export class PostgresAccountStore implements AccountStore {
     try {
       return await this.#db.tx("durable", async (q) => {
         await q.query("DELETE FROM tokens WHERE uid = $1", [uid]);
+        await q.query("DELETE FROM access_keys WHERE uid = $1", [uid]);
         const gone = await q.query("DELETE FROM users WHERE uid = $1 RETURNING 1", [uid]);
         return gone.length > 0;
       });
@@ -86,24 +100,35 @@ export class PostgresAccountStore implements AccountStore {
   // --- tokens --------------------------------------------------------------------------------------
 
   async createToken(token: TokenRecord, opts: CreateTokenOptions = {}): Promise<void> {
+    await this.#insertCredential(token.uid, opts, "token", INSERT_TOKEN, tokenValues(token));
+  }
+
+  /** Inserts a credential of user `uid`; with `onlyWhileEnrolling`, checks in the same transaction that the user has not enrolled. */
+  async #insertCredential(
+    uid: string,
+    opts: CreateTokenOptions,
+    what: string,
+    insert: string,
+    values: unknown[],
+  ): Promise<void> {
     try {
       if (!opts.onlyWhileEnrolling) {
-        await this.#db.query(INSERT_TOKEN, tokenValues(token));
+        await this.#db.query(insert, values);
         return;
       }
       await this.#db.tx("durable", async (q) => {
         // FOR SHARE waits for a first authentication's UPDATE in flight and reads its outcome.
         const [user] = await q.query<{ enrolled: boolean }>(
           "SELECT enrolled_at IS NOT NULL AS enrolled FROM users WHERE uid = $1 FOR SHARE",
-          [token.uid],
+          [uid],
         );
         if (!user) throw new AppError("not_found", "the user does not exist");
         if (user.enrolled) throw enrolledError();
-        await q.query(INSERT_TOKEN, tokenValues(token));
+        await q.query(insert, values);
       });
     } catch (err) {
       if (isConstraint(err, "foreign_key")) throw new AppError("not_found", "the user does not exist");
-      if (isConstraint(err, "unique")) throw new AppError("conflict", "token id already exists");
+      if (isConstraint(err, "unique")) throw new AppError("conflict", `${what} id already exists`);
       throw err;
     }
   }
@@ -112,10 +137,11 @@ export class PostgresAccountStore implements AccountStore {
     return this.#db.tx("durable", async (q) => {
       const found = await q.query("SELECT 1 FROM users WHERE uid = $1 FOR UPDATE", [uid]);
       if (found.length === 0) return null;
-      const revoked = await q.query("DELETE FROM tokens WHERE uid = $1 RETURNING 1", [uid]);
+      const tokens = await q.query("DELETE FROM tokens WHERE uid = $1 RETURNING 1", [uid]);
+      const accessKeys = await q.query("DELETE FROM access_keys WHERE uid = $1 RETURNING 1", [uid]);
       await q.query("UPDATE users SET enrolled_at = NULL WHERE uid = $1", [uid]);
       await q.query(INSERT_TOKEN, tokenValues(token));
-      return revoked.length;
+      return tokens.length + accessKeys.length;
     });
   }
 
@@ -147,6 +173,61 @@ export class PostgresAccountStore implements AccountStore {
 
   async touchToken(id: string, at: Date): Promise<void> {
     await this.#db.query("UPDATE tokens SET last_used = $1 WHERE id = $2", [at, id]);
+  }
+
+  // --- S3 access keys ------------------------------------------------------------------------------
+
+  async createAccessKey(key: AccessKeyRecord, opts: CreateTokenOptions = {}): Promise<void> {
+    await this.#insertCredential(key.uid, opts, "access key", INSERT_ACCESS_KEY, accessKeyValues(key));
+  }
+
+  async getAccessKeyWithUser(id: string): Promise<{ key: AccessKeyRecord; user: UserRecord } | null> {
+    const [row] = await this.#db.query<AccessKeyUserRow>(
+      `SELECT ${ACCESS_KEYS.of("k")}, ${TOKEN_USER_COLUMNS} FROM access_keys k JOIN users u ON u.uid = k.uid WHERE k.id = $1`,
+      [id],
+    );
+    return row ? toAccessKeyWithUser(row) : null;
+  }
+
+  async listAccessKeys(uid: string): Promise<AccessKeyRecord[]> {
+    const rows = await this.#db.query<AccessKeyRow>(
+      `SELECT ${ACCESS_KEYS.list} FROM access_keys WHERE uid = $1 ORDER BY created, id`,
+      [uid],
+    );
+    return rows.map(toAccessKey);
+  }
+
+  async deleteAccessKey(uid: string, id: string): Promise<boolean> {
+    const rows = await this.#db.query("DELETE FROM access_keys WHERE uid = $1 AND id = $2 RETURNING 1", [
+      uid,
+      id,
+    ]);
+    return rows.length > 0;
+  }
+
+  async touchAccessKey(id: string, at: Date): Promise<void> {
+    await this.#db.query("UPDATE access_keys SET last_used = $1 WHERE id = $2", [at, id]);
+  }
+
+  async countAccessKeysByKekVersion(uid: string): Promise<Map<number, number>> {
+    const rows = await this.#db.query<{ v: number; n: number }>(
+      "SELECT kek_version AS v, count(*) AS n FROM access_keys WHERE uid = $1 GROUP BY kek_version",
+      [uid],
+    );
+    return new Map(rows.map((r) => [r.v, r.n]));
+  }
+
+  async updateAccessKeySecret(
+    uid: string,
+    id: string,
+    kekVersion: number,
+    wrappedSecret: Buffer,
+  ): Promise<boolean> {
+    const rows = await this.#db.query(
+      "UPDATE access_keys SET kek_version = $1, wrapped_secret = $2 WHERE uid = $3 AND id = $4 RETURNING 1",
+      [kekVersion, wrappedSecret, uid, id],
+    );
+    return rows.length > 0;
   }
 
   // --- exclusion -----------------------------------------------------------------------------------

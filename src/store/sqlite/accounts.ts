@@ -1,4 +1,5 @@
-// The AccountStore on objects.db: users and their tokens, beside the objects that refer to them.
+// The AccountStore on objects.db: users and their credentials (tokens, S3 access keys), beside the
+// objects that refer to them.
 import { AppError } from "../../errors.js";
 import { KeyedQueue } from "../../keyed-queue.js";
 import {
@@ -8,17 +9,28 @@ import {
   UserOwnsObjects,
 } from "../account-store.js";
 import { enrolledError } from "../enrolled.js";
-import type { TokenRecord, UserRecord } from "../records.js";
+import type { AccessKeyRecord, TokenRecord, UserRecord } from "../records.js";
 import { sqliteRows } from "../row-mapping.js";
 import type * as Rows from "../rows.js";
-import { sqliteInsert, TOKEN_USER_COLUMNS, TOKENS, USERS } from "../rows.js";
+import { ACCESS_KEYS, sqliteInsert, TOKEN_USER_COLUMNS, TOKENS, USERS } from "../rows.js";
 import type { SqliteDatabase } from "./database.js";
 import { isConstraint } from "./migrations.js";
 
 type UserRow = Rows.UserRow<number>;
 type TokenRow = Rows.TokenRow<number, string>;
 type TokenUserRow = Rows.TokenUserRow<number, string>;
-const { toUser, fromUser, toToken, fromToken, toTokenWithUser } = sqliteRows;
+type AccessKeyRow = Rows.AccessKeyRow<number, string>;
+type AccessKeyUserRow = Rows.AccessKeyUserRow<number, string>;
+const {
+  toUser,
+  fromUser,
+  toToken,
+  fromToken,
+  toTokenWithUser,
+  toAccessKey,
+  fromAccessKey,
+  toAccessKeyWithUser,
+} = sqliteRows;
 
 /** The in-process exclusion of SQLite cannot be lost while the process runs. */
 const ALWAYS_HELD: HeldLock = { confirm: async () => undefined };
@@ -36,6 +48,7 @@ function prepareStatements(db: SqliteDatabase) {
     unenroll: p("UPDATE users SET enrolled_at = NULL WHERE uid = ?"),
     userExists: p("SELECT 1 FROM users WHERE uid = ?").pluck(),
     deleteUserTokens: p("DELETE FROM tokens WHERE uid = ?"),
+    deleteUserAccessKeys: p("DELETE FROM access_keys WHERE uid = ?"),
     deleteUser: p("DELETE FROM users WHERE uid = ?"),
 
     insertToken: p(sqliteInsert(TOKENS)),
@@ -46,6 +59,20 @@ function prepareStatements(db: SqliteDatabase) {
     listTokens: p(`SELECT ${TOKENS.list} FROM tokens WHERE uid = ? ORDER BY created, id`),
     deleteToken: p("DELETE FROM tokens WHERE uid = ? AND id = ?"),
     touchToken: p("UPDATE tokens SET last_used = ? WHERE id = ?"),
+
+    insertAccessKey: p(sqliteInsert(ACCESS_KEYS)),
+    accessKeyWithUser: p(
+      `SELECT ${ACCESS_KEYS.of("k")}, ${TOKEN_USER_COLUMNS} FROM access_keys k JOIN users u ON u.uid = k.uid WHERE k.id = ?`,
+    ),
+    listAccessKeys: p(`SELECT ${ACCESS_KEYS.list} FROM access_keys WHERE uid = ? ORDER BY created, id`),
+    deleteAccessKey: p("DELETE FROM access_keys WHERE uid = ? AND id = ?"),
+    touchAccessKey: p("UPDATE access_keys SET last_used = ? WHERE id = ?"),
+    countAccessKeysByKekVersion: p(
+      "SELECT kek_version, count(*) AS n FROM access_keys WHERE uid = ? GROUP BY kek_version",
+    ),
+    updateAccessKeySecret: p(
+      "UPDATE access_keys SET kek_version = ?, wrapped_secret = ? WHERE uid = ? AND id = ?",
+    ),
   };
 }
 
@@ -101,6 +128,7 @@ export class SqliteAccountStore implements AccountStore {
     try {
       return this.#db.durable(() => {
         s.deleteUserTokens.run(uid);
+        s.deleteUserAccessKeys.run(uid);
         return s.deleteUser.run(uid).changes > 0;
       });
     } catch (err) {
@@ -112,20 +140,28 @@ export class SqliteAccountStore implements AccountStore {
   // --- tokens --------------------------------------------------------------------------------------
 
   async createToken(token: TokenRecord, opts: CreateTokenOptions = {}): Promise<void> {
+    this.#insertCredential(token.uid, opts, "token", () => this.#s.insertToken.run(fromToken(token)));
+  }
+
+  /**
+   * Inserts a credential of user `uid` in one durable transaction; with `onlyWhileEnrolling`, checks
+   * in it that the user has not enrolled (SQLite runs one transaction at a time, so none slips by).
+   */
+  #insertCredential(uid: string, opts: CreateTokenOptions, what: string, insert: () => void): void {
     const s = this.#s;
     try {
       this.#db.durable(() => {
         if (opts.onlyWhileEnrolling) {
-          const row = s.userEnrolledAt.get(token.uid) as { enrolled_at: number | null } | undefined;
+          const row = s.userEnrolledAt.get(uid) as { enrolled_at: number | null } | undefined;
           if (!row) throw new AppError("not_found", "the user does not exist");
           if (row.enrolled_at !== null) throw enrolledError();
         }
-        s.insertToken.run(fromToken(token));
+        insert();
       });
     } catch (err) {
       if (isConstraint(err, "FOREIGNKEY")) throw new AppError("not_found", "the user does not exist");
       if (isConstraint(err, "PRIMARYKEY", "UNIQUE"))
-        throw new AppError("conflict", "token id already exists");
+        throw new AppError("conflict", `${what} id already exists`);
       throw err;
     }
   }
@@ -134,7 +170,7 @@ export class SqliteAccountStore implements AccountStore {
     const s = this.#s;
     return this.#db.durable(() => {
       if (s.userExists.get(uid) === undefined) return null;
-      const revoked = s.deleteUserTokens.run(uid).changes;
+      const revoked = s.deleteUserTokens.run(uid).changes + s.deleteUserAccessKeys.run(uid).changes;
       s.unenroll.run(uid);
       s.insertToken.run(fromToken(token));
       return revoked;
@@ -162,6 +198,52 @@ export class SqliteAccountStore implements AccountStore {
   async touchToken(id: string, at: Date): Promise<void> {
     // Every request touches its token: an fsync each would cap the request rate; losing one is harmless.
     this.#db.relaxed(() => this.#s.touchToken.run(at.getTime(), id));
+  }
+
+  // --- S3 access keys ------------------------------------------------------------------------------
+
+  async createAccessKey(key: AccessKeyRecord, opts: CreateTokenOptions = {}): Promise<void> {
+    this.#insertCredential(key.uid, opts, "access key", () =>
+      this.#s.insertAccessKey.run(fromAccessKey(key)),
+    );
+  }
+
+  async getAccessKeyWithUser(id: string): Promise<{ key: AccessKeyRecord; user: UserRecord } | null> {
+    const row = this.#db.guard(() => this.#s.accessKeyWithUser.get(id)) as AccessKeyUserRow | undefined;
+    return row ? toAccessKeyWithUser(row) : null;
+  }
+
+  async listAccessKeys(uid: string): Promise<AccessKeyRecord[]> {
+    return (this.#db.guard(() => this.#s.listAccessKeys.all(uid)) as AccessKeyRow[]).map(toAccessKey);
+  }
+
+  async deleteAccessKey(uid: string, id: string): Promise<boolean> {
+    return this.#db.durable(() => this.#s.deleteAccessKey.run(uid, id)).changes > 0;
+  }
+
+  async touchAccessKey(id: string, at: Date): Promise<void> {
+    // As for tokens: at most once a minute per key, and losing one is harmless.
+    this.#db.relaxed(() => this.#s.touchAccessKey.run(at.getTime(), id));
+  }
+
+  async countAccessKeysByKekVersion(uid: string): Promise<Map<number, number>> {
+    const rows = this.#db.guard(() => this.#s.countAccessKeysByKekVersion.all(uid)) as {
+      kek_version: number;
+      n: number;
+    }[];
+    return new Map(rows.map((r) => [r.kek_version, r.n]));
+  }
+
+  async updateAccessKeySecret(
+    uid: string,
+    id: string,
+    kekVersion: number,
+    wrappedSecret: Buffer,
+  ): Promise<boolean> {
+    const s = this.#s;
+    return (
+      this.#db.durable(() => s.updateAccessKeySecret.run(kekVersion, wrappedSecret, uid, id)).changes > 0
+    );
   }
 
   // --- exclusion -----------------------------------------------------------------------------------
