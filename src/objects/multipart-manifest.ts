@@ -57,9 +57,10 @@ export function manifestOf(
   uploaded: ReadonlyMap<number, UploadedPart>,
 ): Manifest {
   if (requested.length === 0) throw new AppError("invalid_part", "the upload must name at least one part");
-  const parts: ManifestPart[] = [];
+  const found: UploadedPart[] = [];
   let previous = 0;
-  requested.forEach((r, i) => {
+  // Every named part must exist as named before sizes matter (InvalidPart before EntityTooSmall).
+  for (const r of requested) {
     if (!Number.isInteger(r.number) || r.number < 1 || r.number > MAX_PART_NUMBER)
       throw new AppError("invalid_part", `part number ${r.number} is not between 1 and ${MAX_PART_NUMBER}`);
     if (r.number <= previous)
@@ -68,10 +69,13 @@ export function manifestOf(
     const up = uploaded.get(r.number);
     if (!up || unquote(r.etag) !== up.md5)
       throw new AppError("invalid_part", `part ${r.number} was not uploaded with that ETag`);
-    if (i < requested.length - 1 && up.size < MIN_PART_BYTES)
-      throw new AppError("entity_too_small", `part ${r.number} is smaller than ${MIN_PART_BYTES} bytes`);
-    parts.push({ n: up.number, w: up.writeId.toString("hex"), size: up.size, md5: up.md5 });
+    found.push(up);
+  }
+  found.forEach((up, i) => {
+    if (i < found.length - 1 && up.size < MIN_PART_BYTES)
+      throw new AppError("entity_too_small", `part ${up.number} is smaller than ${MIN_PART_BYTES} bytes`);
   });
+  const parts = found.map((up) => ({ n: up.number, w: up.writeId.toString("hex"), size: up.size, md5: up.md5 }));
   return { v: 1, parts };
 }
 

@@ -72,7 +72,7 @@ describe("completing a multipart upload", () => {
       "a small part that is not the last",
       [
         { number: 5, etag: md5("part 5") },
-        { number: 6, etag: "x" },
+        { number: 6, etag: md5("part 6") },
       ],
       "entity_too_small",
     ],
