@@ -237,7 +237,7 @@ export async function build(config: Config, deps: Deps): Promise<App> {
       deps.logger.error({ err }, "the web console is not available");
       return null;
     }),
-    settings: { maxObjectBytes: config.maxObjectBytes, version: VERSION },
+    settings: { maxObjectBytes: config.maxObjectBytes, version: VERSION, s3Port: config.s3Port },
   });
   // The S3 listener: the same services behind S3's protocol (src/s3/), its own Fastify instance.
   const s3 =

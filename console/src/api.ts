@@ -179,7 +179,7 @@ const seg = encodeURIComponent;
 
 export const api = {
   me: () => call<Me>("GET", "/me"),
-  settings: async (): Promise<{ maxObjectBytes: number; version: string }> => {
+  settings: async (): Promise<{ maxObjectBytes: number; version: string; s3Port: number }> => {
     const r = await fetch("/console/settings.json", { cache: "no-store" });
     return r.json();
   },

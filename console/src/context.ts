@@ -5,6 +5,8 @@ import type { UploadPanel } from "./upload-panel.js";
 export interface Settings {
   maxObjectBytes: number;
   version: string;
+  /** SSE_S3_PORT (0: the S3 API is off). */
+  s3Port: number;
 }
 
 export interface PageContext {

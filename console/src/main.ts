@@ -15,7 +15,7 @@ import { UploadPanel } from "./upload-panel.js";
 const TOKEN_KEY = "sse.token";
 const root = document.getElementById("app") as HTMLElement;
 
-let settings: Settings = { maxObjectBytes: Number.MAX_SAFE_INTEGER, version: "" };
+let settings: Settings = { maxObjectBytes: Number.MAX_SAFE_INTEGER, version: "", s3Port: 9000 };
 let uploads: UploadPanel | null = null;
 let pageAbort: AbortController | null = null;
 

@@ -8,7 +8,7 @@ export interface ConsoleRoutesOptions {
   /** null when this installation has no console (neither its sources nor a build). */
   assets: Map<string, ConsoleAsset> | null;
   /** Public facts the console needs before sign-in (limits, version). */
-  settings: { maxObjectBytes: number; version: string };
+  settings: { maxObjectBytes: number; version: string; s3Port: number };
 }
 
 export const CONSOLE_CSP = [

@@ -75,7 +75,12 @@ export function manifestOf(
     if (i < found.length - 1 && up.size < MIN_PART_BYTES)
       throw new AppError("entity_too_small", `part ${up.number} is smaller than ${MIN_PART_BYTES} bytes`);
   });
-  const parts = found.map((up) => ({ n: up.number, w: up.writeId.toString("hex"), size: up.size, md5: up.md5 }));
+  const parts = found.map((up) => ({
+    n: up.number,
+    w: up.writeId.toString("hex"),
+    size: up.size,
+    md5: up.md5,
+  }));
   return { v: 1, parts };
 }
 

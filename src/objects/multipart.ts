@@ -264,9 +264,8 @@ export class MultipartUploads {
     const rows = await this.store.listParts(u.uploadId, 0, 10_001);
     const infos = await this.partsOf(u, 0, 10_001);
     const uploaded = new Map<number, UploadedPart>();
-    rows.forEach((r, i) =>
-      uploaded.set(r.number, { number: r.number, writeId: r.writeId, size: r.size, md5: infos[i]!.md5 }),
-    );
+    for (const [i, r] of rows.entries())
+      uploaded.set(r.number, { number: r.number, writeId: r.writeId, size: r.size, md5: infos[i]!.md5 });
     const manifest = manifestOf(c.parts, uploaded);
     for (const want of c.parts) {
       const got = infos.find((p) => p.number === want.number)?.checksums ?? {};

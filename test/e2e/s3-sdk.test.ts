@@ -476,7 +476,8 @@ describe("multipart", () => {
     expect((await bodyOf(get)).equals(Buffer.concat([p1, p2]))).toBe(true);
     expect([get.ContentType, get.Metadata, get.ETag]).toEqual(["text/x-parts", { m: "v" }, done.ETag]);
     expect(
-      (await errorOf(s3.send(new ListPartsCommand({ Bucket: "mpu", Key: "parts", UploadId: uploadId })))).name,
+      (await errorOf(s3.send(new ListPartsCommand({ Bucket: "mpu", Key: "parts", UploadId: uploadId }))))
+        .name,
     ).toBe("NoSuchUpload");
   });
 

@@ -106,6 +106,8 @@ describe("what the server prints when it starts", () => {
         if (v !== undefined && !k.startsWith("SSE_")) env[k] = v;
       Object.assign(env, {
         SSE_PORT: String(port),
+        // Parallel test files must never race for the default S3 port.
+        SSE_S3_PORT: String(await freePort()),
         SSE_DATA_DIR: dataDir,
         NODE_ENV: production ? "production" : "development",
       });

@@ -61,7 +61,10 @@ describe("console assets", () => {
     const assets = await loadConsoleAssets();
     const app = Fastify();
     await app.register(problemPlugin);
-    await app.register(consoleRoutes, { assets, settings: { maxObjectBytes: 5, version: "t" } });
+    await app.register(consoleRoutes, {
+      assets,
+      settings: { maxObjectBytes: 5, version: "t", s3Port: 9000 },
+    });
     const page = await app.inject({ url: "/console/" });
     expect(page.statusCode).toBe(200);
     expect(page.headers["content-security-policy"]).toBe(CONSOLE_CSP);
@@ -78,13 +81,17 @@ describe("console assets", () => {
     expect((await app.inject({ url: "/console/settings.json" })).json()).toEqual({
       maxObjectBytes: 5,
       version: "t",
+      s3Port: 9000,
     });
     expect((await app.inject({ url: "/" })).headers.location).toBe("/console/");
     await app.close();
 
     const bare = Fastify();
     await bare.register(problemPlugin);
-    await bare.register(consoleRoutes, { assets: null, settings: { maxObjectBytes: 5, version: "t" } });
+    await bare.register(consoleRoutes, {
+      assets: null,
+      settings: { maxObjectBytes: 5, version: "t", s3Port: 9000 },
+    });
     const missing = await bare.inject({ url: "/console/" });
     expect(missing.statusCode).toBe(404);
     expect(missing.json().detail).toMatch(/no web console/);

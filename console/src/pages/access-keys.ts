@@ -17,9 +17,6 @@ import {
   toast,
 } from "../ui.js";
 
-/** The S3 listener's default port (SSE_S3_PORT); the endpoint shown is this host on it. */
-const S3_DEFAULT_PORT = 9000;
-
 const EXPIRY: [string, number | undefined][] = [
   ["Never", undefined],
   ["1 day", 86400],
@@ -28,12 +25,12 @@ const EXPIRY: [string, number | undefined][] = [
   ["1 year", 365 * 86400],
 ];
 
-/** Where S3 tools should point: this server's host on the S3 port. */
-export function s3Endpoint(): string {
-  return `http://${location.hostname}:${S3_DEFAULT_PORT}`;
+/** Where S3 tools should point: this server's host on the S3 port (SSE_S3_PORT, from the settings). */
+export function s3Endpoint(port: number): string {
+  return `http://${location.hostname}:${port}`;
 }
 
-export function accessKeysPanel(_ctx: PageContext, name: string): HTMLElement {
+export function accessKeysPanel(ctx: PageContext, name: string): HTMLElement {
   const listHost = h("div", null, spinner());
   const label = h("input", {
     class: "input",
@@ -95,7 +92,7 @@ export function accessKeysPanel(_ctx: PageContext, name: string): HTMLElement {
           h("p", { class: "muted small" }, "Secret access key"),
           copyField(k.secretAccessKey, "secret access key"),
           h("p", { class: "muted small" }, "S3 endpoint (path-style, any region)"),
-          copyField(s3Endpoint(), "S3 endpoint"),
+          copyField(s3Endpoint(ctx.settings.s3Port), "S3 endpoint"),
           h(
             "p",
             { class: "muted small" },
@@ -205,7 +202,7 @@ export function accessKeysPanel(_ctx: PageContext, name: string): HTMLElement {
       "p",
       { class: "muted small" },
       "For the S3 API at ",
-      h("code", null, s3Endpoint()),
+      h("code", null, s3Endpoint(ctx.settings.s3Port)),
       ": the same objects as here, signed with an access key ID and its secret. The secret is shown once, when the key is created.",
     ),
     listHost,
