@@ -101,7 +101,7 @@ describe.skipIf(!HAVE_CHROMIUM)("web console in Chromium", () => {
     files = tempDir("sse-console-files-");
     bigFile = path.join(files, "big.bin");
     bigSha = writeRandomFile(bigFile, 50 * MiB);
-    server = await startServer();
+    server = await startServer({ s3: true });
     browser = await chromium.launch({
       executablePath: CHROMIUM,
       args: [
@@ -532,7 +532,7 @@ describe.skipIf(!HAVE_CHROMIUM)("web console in Chromium", () => {
     accessKeySecrets.push(secret);
     expect(id).toMatch(/^SSEK[0-9A-F]{16}$/);
     expect(secret).toMatch(/^[A-Za-z0-9_-]{43}$/);
-    expect(await dlg.getByLabel("S3 endpoint", { exact: true }).inputValue()).toBe("http://127.0.0.1:9000");
+    expect(await dlg.getByLabel("S3 endpoint", { exact: true }).inputValue()).toBe(server.s3Url);
     expect(await dlg.getByRole("button", { name: "Copy secret access key" }).count()).toBe(1);
     expect(await dlg.getByRole("button", { name: "Copy access key id" }).count()).toBe(1);
     await shot("access-key-created");

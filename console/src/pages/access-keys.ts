@@ -91,8 +91,12 @@ export function accessKeysPanel(ctx: PageContext, name: string): HTMLElement {
           copyField(k.accessKeyId, "access key id"),
           h("p", { class: "muted small" }, "Secret access key"),
           copyField(k.secretAccessKey, "secret access key"),
-          h("p", { class: "muted small" }, "S3 endpoint (path-style, any region)"),
-          copyField(s3Endpoint(ctx.settings.s3Port), "S3 endpoint"),
+          ...(ctx.settings.s3Port > 0
+            ? [
+                h("p", { class: "muted small" }, "S3 endpoint (path-style, any region)"),
+                copyField(s3Endpoint(ctx.settings.s3Port), "S3 endpoint"),
+              ]
+            : [notice("info", "The S3 API is off on this server (SSE_S3_PORT=0).")]),
           h(
             "p",
             { class: "muted small" },
@@ -198,13 +202,15 @@ export function accessKeysPanel(ctx: PageContext, name: string): HTMLElement {
   load();
   return card(
     `S3 access keys of ${name}`,
-    h(
-      "p",
-      { class: "muted small" },
-      "For the S3 API at ",
-      h("code", null, s3Endpoint(ctx.settings.s3Port)),
-      ": the same objects as here, signed with an access key ID and its secret. The secret is shown once, when the key is created.",
-    ),
+    ctx.settings.s3Port > 0
+      ? h(
+          "p",
+          { class: "muted small" },
+          "For the S3 API at ",
+          h("code", null, s3Endpoint(ctx.settings.s3Port)),
+          ": the same objects as here, signed with an access key ID and its secret. The secret is shown once, when the key is created.",
+        )
+      : notice("info", "The S3 API is off on this server (SSE_S3_PORT=0); access keys work once it is on."),
     listHost,
     h("h3", { class: "section-title" }, "New access key"),
     form,
