@@ -52,23 +52,25 @@ async function signed(
   return req.headers as Record<string, string>;
 }
 
-/** A presigned URL (a request autocannon can replay: the signature covers no changing header). */
-async function presign(s: SignatureV4, base: string, method: string, path: string): Promise<string> {
-  const u = new URL(base);
-  const req = await s.presign(
-    {
-      method,
-      protocol: "http:",
-      hostname: u.hostname,
-      port: Number(u.port),
-      path,
-      query: {},
-      headers: { host: u.host },
-    },
-    { expiresIn: 3600 },
-  );
-  const q = new URLSearchParams(req.query as Record<string, string>).toString();
-  return `${path}?${q}`;
+/** A presigned URL's path and query, as the SDK makes it (a request autocannon can replay). */
+async function presign(keys: Keys, base: string, method: "GET" | "PUT", key: string): Promise<string> {
+  const client = new S3Client({
+    endpoint: base,
+    region: "us-east-1",
+    forcePathStyle: true,
+    credentials: keys,
+    requestChecksumCalculation: "WHEN_REQUIRED",
+  });
+  try {
+    const command =
+      method === "GET"
+        ? new GetObjectCommand({ Bucket: "bench", Key: key })
+        : new PutObjectCommand({ Bucket: "bench", Key: key });
+    const url = new URL(await getSignedUrl(client, command, { expiresIn: 3600 }));
+    return url.pathname + url.search;
+  } finally {
+    client.destroy();
+  }
 }
 
 /** The raw GET client writes its own Host header; a second one would be refused. */
