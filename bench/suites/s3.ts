@@ -218,7 +218,7 @@ const suite: Suite = {
       const nGet = await getObject({ url: nativeUrl, token: server.token, block, bytes });
       const sGet = await getObject({
         url: s3Base + sPath,
-        headers: await signed(s, s3Base, "GET", sPath),
+        headers: withoutHost(await signed(s, s3Base, "GET", sPath)),
         block,
         bytes,
       });
