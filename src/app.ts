@@ -43,6 +43,7 @@ import { KeyVersions } from "./keys/key-versions.js";
 import type { RootKeyProvider } from "./keys/root-key-provider.js";
 import { Buckets } from "./objects/buckets.js";
 import { DownloadLinks } from "./objects/download-links.js";
+import { Md5Thread } from "./objects/md5-thread.js";
 import { MultipartUploads } from "./objects/multipart.js";
 import { ObjectService } from "./objects/object-service.js";
 import { s3Operations } from "./s3/ops/index.js";
@@ -100,6 +101,13 @@ export function buildServices(
   });
   metrics.observeKeyCache(keys.cache);
   const youngGc = new YoungCollector(config.gcEveryMib * 1024 * 1024);
+  // S3 writes' MD5 (their ETag) beside the request's thread, where a second core can run it.
+  const md5Thread =
+    availableParallelism() > 1
+      ? new Md5Thread({
+          onError: (err) => deps.logger.error({ err }, "the MD5 thread failed; MD5s run inline"),
+        })
+      : undefined;
   const objects = new ObjectService(
     stores.objects,
     keys,
@@ -116,6 +124,7 @@ export function buildServices(
             })
           : null,
       manifests: stores.multipart,
+      ...(md5Thread ? { md5Thread } : {}),
     },
     new FailureLogs(deps.logger, "background "),
   );
@@ -123,6 +132,7 @@ export function buildServices(
   const multipart = new MultipartUploads(stores.multipart, stores.objects, keys, {
     maxObjectBytes: config.maxObjectBytes,
     youngGc,
+    ...(md5Thread ? { md5Thread } : {}),
     ...(stores.space ? { space: stores.space } : {}),
     reclaim: () => objects.scheduleReclaim(),
     onError: (err, what) => deps.logger.error({ err }, `background ${what} failed`),

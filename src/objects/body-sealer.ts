@@ -9,6 +9,7 @@ import { AppError } from "../errors.js";
 import type { ObjectStore } from "../store/object-store.js";
 import type { YoungCollector } from "../young-gc.js";
 import type { ExpectedDigest } from "./content-digest.js";
+import { localMd5, type Md5Stream, type Md5Thread } from "./md5-thread.js";
 import { BATCH_SEGMENTS } from "./segment-reader.js";
 import { SegmentWriter } from "./segment-writer.js";
 import { checkObjectSize } from "./size-limit.js";
@@ -28,6 +29,8 @@ export interface SealOptions {
   digest?: ExpectedDigest;
   /** Compute the plaintext's MD5 (S3's ETag of a single PUT, and of each part). */
   md5?: boolean;
+  /** Where the MD5 runs (md5-thread.ts); absent, on this thread. */
+  md5Thread?: Md5Thread | undefined;
   youngGc: YoungCollector;
   /** Told of every plaintext chunk before it is stored (the space reserve counts them). */
   onChunk?: (bytes: number) => void;
@@ -61,7 +64,22 @@ export class BodySealer {
     const o = this.o;
     const etag = new EtagHasher(o.dek);
     const hash: Hash | null = o.digest ? createHash(o.digest.algorithm) : null;
-    const md5: Hash | null = o.md5 ? createHash("md5") : null;
+    const md5: Md5Stream | null = o.md5 ? (o.md5Thread?.start() ?? localMd5()) : null;
+    try {
+      return await this.sealWith(body, etag, hash, md5);
+    } catch (err) {
+      md5?.abort();
+      throw err;
+    }
+  }
+
+  private async sealWith(
+    body: AsyncIterable<Buffer> | Iterable<Buffer>,
+    etag: EtagHasher,
+    hash: Hash | null,
+    md5: Md5Stream | null,
+  ): Promise<SealedBody> {
+    const o = this.o;
     let batch: Buffer[] = [];
     // Full sealed segments go back here once the store has them: one batch of buffers per upload.
     const spare: Buffer[] = [];
@@ -85,8 +103,9 @@ export class BodySealer {
         throw new AppError("length_mismatch", "the body is longer than Content-Length");
       o.onChunk?.(chunk.length);
       hash?.update(chunk);
-      md5?.update(chunk);
+      const behind = md5?.update(chunk);
       writer.write(chunk);
+      if (behind) await behind;
       if (batch.length >= BATCH_SEGMENTS) {
         if (!this.began) {
           await this.store.beginUpload(o.owner, o.id, o.writeId);
@@ -113,7 +132,7 @@ export class BodySealer {
         "digest_mismatch",
         `the body does not match its Content-Digest ${o.digest.algorithm}`,
       );
-    return { size, etag: etag.digest(), md5: md5 ? md5.digest() : null, pending: batch, stored };
+    return { size, etag: etag.digest(), md5: md5 ? await md5.digest() : null, pending: batch, stored };
   }
 
   /** Stores the segments still pending (before a commit that does not take them inline). */

@@ -19,6 +19,7 @@ import type { ObjectStore, WriteCondition } from "../store/object-store.js";
 import type { MultipartUploadRecord, ObjectMeta } from "../store/records.js";
 import { NO_YOUNG_GC, type YoungCollector } from "../young-gc.js";
 import { BodySealer } from "./body-sealer.js";
+import type { Md5Thread } from "./md5-thread.js";
 import {
   MAX_PART_BYTES,
   manifestOf,
@@ -73,6 +74,8 @@ export interface MultipartOptions {
   /** Hands replaced and abandoned part writes to the reclaimer (ObjectService.scheduleReclaim). */
   reclaim: () => void;
   onError?: (err: unknown, what: string) => void;
+  /** Where the parts' MD5 runs (md5-thread.ts); absent, on the request's thread. */
+  md5Thread?: Md5Thread;
   /** The reserve of free space that writes may not enter (storage-reserve.ts), as for objects. */
   space?: SpaceGuard;
 }
@@ -179,6 +182,7 @@ export class MultipartUploads {
         maxBytes: Math.min(MAX_PART_BYTES, this.opts.maxObjectBytes),
         ...(p.contentLength !== undefined ? { contentLength: p.contentLength } : {}),
         md5: true,
+        md5Thread: this.opts.md5Thread,
         youngGc: this.youngGc,
         onChunk: (n) => claim.add(n),
       });

@@ -27,6 +27,7 @@ import { NO_YOUNG_GC, type YoungCollector } from "../young-gc.js";
 import { BodySealer } from "./body-sealer.js";
 import type { ExpectedDigest } from "./content-digest.js";
 import { type FolderPage, type FolderQuery, listFolder } from "./folder-listing.js";
+import type { Md5Thread } from "./md5-thread.js";
 import { checkManifest, type Manifest } from "./multipart-manifest.js";
 import { multipartPlaintext } from "./multipart-reader.js";
 import { validateObjectId } from "./object-id.js";
@@ -85,6 +86,8 @@ export interface ObjectServiceOptions {
   youngGc?: YoungCollector;
   /** Opens the segments of large reads on a thread of its own; absent, on the calling thread. */
   aeadThread?: AeadThread | null;
+  /** Where the MD5 of writes that ask for one runs (md5-thread.ts); absent, on the request's thread. */
+  md5Thread?: Md5Thread;
   /** Where multipart objects' sealed manifests are (MultipartStore); absent, they cannot be read. */
   manifests?: Pick<MultipartStore, "getManifest">;
   /** The reserve of free space that writes may not enter (disk-space.ts); absent, none. */
@@ -274,6 +277,7 @@ export class ObjectService {
         ...(input.contentLength !== undefined ? { contentLength: input.contentLength } : {}),
         ...(input.digest ? { digest: input.digest } : {}),
         md5: input.md5 === true,
+        md5Thread: this.opts.md5Thread,
         youngGc: this.youngGc,
         onChunk: (n) => claim.add(n),
       });
@@ -567,6 +571,7 @@ export class ObjectService {
 
   /** After settle(), at shutdown: stops the AEAD thread, if any (reads still under way fail). */
   async close(): Promise<void> {
+    await this.opts.md5Thread?.close();
     await this.opts.aeadThread?.close();
   }
 
