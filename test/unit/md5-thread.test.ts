@@ -46,7 +46,7 @@ describe("the MD5 thread", () => {
         ),
       );
     const digests = await Promise.all(streams.map((s) => s.digest()));
-    inputs.forEach((d, i) => expect(digests[i]!.equals(md5(d))).toBe(true));
+    for (const [i, d] of inputs.entries()) expect(digests[i]!.equals(md5(d))).toBe(true);
   });
 
   it("bounds the blocks in flight: an update waits once four are out", async () => {
