@@ -4,6 +4,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance } from "fastify";
 import type { Logger } from "pino";
 import { AccessKeys } from "./auth/access-keys.js";
 import { AuthService } from "./auth/auth-service.js";
+import { Credentials } from "./auth/credential-cache.js";
 import { FailureLimiter } from "./auth/failure-limiter.js";
 import { UserService } from "./auth/user-service.js";
 import type { Config } from "./config.js";
@@ -137,8 +138,10 @@ export function buildServices(
     reclaim: () => objects.scheduleReclaim(),
     onError: (err, what) => deps.logger.error({ err }, `background ${what} failed`),
   });
-  const users = new UserService(stores.accounts, stores.objects, keys, deps.logger);
-  const auth = new AuthService(stores.accounts, users, deps.logger);
+  // Credentials resolved in the last second, dropped at once by the changes made here.
+  const credentials = new Credentials();
+  const users = new UserService(stores.accounts, stores.objects, keys, deps.logger, credentials);
+  const auth = new AuthService(stores.accounts, users, deps.logger, credentials);
   const accessKeys = new AccessKeys(stores.accounts, users, keys, deps.logger);
   const runner = new JobRunner(
     stores.jobs,

@@ -34,6 +34,8 @@ export interface AccessKeyLookup {
   /** The secret access key, exactly as the client signs with it: never log it. */
   secret: string;
   caller: AccessKeyCaller;
+  /** When the key stops working (checked on every use, cached or not). */
+  expiresAt: Date | null;
 }
 
 export interface IssuedAccessKey {
@@ -112,11 +114,16 @@ export class AccessKeys {
     return this.accounts.listAccessKeys(user.uid);
   }
 
-  /** Revokes one of the named user's access keys: every server instance refuses it from the next request. */
+  /**
+   * Revokes one of the named user's access keys: refused from the next request on this process, and
+   * within a second on every other one (credential-cache.ts).
+   */
   async revoke(actor: Principal, userName: string, accessKeyId: string): Promise<void> {
     const user = await this.users.get(userName);
-    if (!isAccessKeyId(accessKeyId) || !(await this.accounts.deleteAccessKey(user.uid, accessKeyId)))
-      throw new AppError("not_found", "no such access key");
+    const deleted =
+      isAccessKeyId(accessKeyId) && (await this.accounts.deleteAccessKey(user.uid, accessKeyId));
+    this.users.credentials.accessKeys.forget(accessKeyId);
+    if (!deleted) throw new AppError("not_found", "no such access key");
     this.logger.info({ user: userName, accessKeyId, by: actor.user.name }, "access key revoked");
   }
 
@@ -129,6 +136,15 @@ export class AccessKeys {
    */
   async lookup(accessKeyId: string): Promise<AccessKeyLookup | null> {
     if (!isAccessKeyId(accessKeyId)) return null;
+    const hit = await this.users.credentials.accessKeys.resolve(accessKeyId, async () => {
+      const value = await this.load(accessKeyId);
+      return value ? { value, uid: value.caller.user.uid } : null;
+    });
+    // Expiry is checked on every use, cached or not.
+    return hit && !(hit.expiresAt && hit.expiresAt.getTime() <= Date.now()) ? hit : null;
+  }
+
+  private async load(accessKeyId: string): Promise<AccessKeyLookup | null> {
     const found = await this.accounts.getAccessKeyWithUser(accessKeyId);
     if (!found) return null;
     const { key, user } = found;
@@ -148,7 +164,11 @@ export class AccessKeys {
       throw err;
     }
     try {
-      return { secret: secretString(bytes), caller: { user, accessKeyId: key.id, scopes: key.scopes } };
+      return {
+        secret: secretString(bytes),
+        caller: { user, accessKeyId: key.id, scopes: key.scopes },
+        expiresAt: key.expiresAt,
+      };
     } finally {
       zeroize(bytes);
     }

@@ -1,5 +1,6 @@
-// Who is calling: bearer tokens resolved against the store on every request (so a revocation on
-// any server instance takes effect on the next request), and the first start's admin.
+// Who is calling: bearer tokens resolved against the store, or reused for at most a second
+// (credential-cache.ts: a revocation through this process applies at once, through another within
+// that second), and the first start's admin.
 import { randomBytes } from "node:crypto";
 import { chmodSync, mkdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
@@ -8,6 +9,7 @@ import { AppError } from "../errors.js";
 import { FailureLog } from "../failure-log.js";
 import type { AccountStore } from "../store/account-store.js";
 import type { Role, Scope, TokenRecord, UserRecord } from "../store/records.js";
+import { Credentials } from "./credential-cache.js";
 import type { Principal } from "./principal.js";
 import { generateToken, hashMatches, hashToken, isPlausibleToken, tokenLookupId } from "./token-format.js";
 import { ALL_SCOPES } from "./token-grant.js";
@@ -30,6 +32,8 @@ export class AuthService {
     private readonly accounts: AccountStore,
     private readonly users: UserService,
     private readonly logger: Logger,
+    /** Tokens resolved recently; the services that revoke drop them (credential-cache.ts). */
+    private readonly credentials: Credentials = new Credentials(),
   ) {
     this.touchFailures = new FailureLog(logger, "updating a token's lastUsed");
   }
@@ -39,7 +43,11 @@ export class AuthService {
     if (!isPlausibleToken(token)) return null;
     // One hash per request: it is both the comparison value and, for a bootstrap token, the lookup id.
     const hash = hashToken(token);
-    const found = await this.accounts.getTokenWithUser(tokenLookupId(token, hash));
+    const id = tokenLookupId(token, hash);
+    const found = await this.credentials.tokens.resolve(id, async () => {
+      const f = await this.accounts.getTokenWithUser(id);
+      return f ? { value: f, uid: f.user.uid } : null;
+    });
     if (!found || !hashMatches(hash, found.token.secretHash)) return null;
     const { token: rec, user } = found;
     const now = Date.now();

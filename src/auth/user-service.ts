@@ -8,6 +8,7 @@ import { type AccountStore, type HeldLock, UserOwnsObjects } from "../store/acco
 import { enrolledError } from "../store/enrolled.js";
 import type { ObjectStore } from "../store/object-store.js";
 import type { Role, TokenRecord, UserRecord } from "../store/records.js";
+import { Credentials } from "./credential-cache.js";
 import type { Principal } from "./principal.js";
 import { generateToken, hashToken, isTokenId, tokenLookupId } from "./token-format.js";
 import { grantToken, type TokenGrant, type TokenRequest } from "./token-grant.js";
@@ -29,6 +30,8 @@ export class UserService {
     private readonly objects: ObjectStore,
     private readonly keys: KeyService,
     private readonly logger: Logger,
+    /** Credentials this process resolved recently: every revocation here drops them at once. */
+    readonly credentials: Credentials = new Credentials(),
   ) {}
 
   async create(name: string, role: Role, actor?: Principal): Promise<UserRecord> {
@@ -87,7 +90,9 @@ export class UserService {
     // Keys first: from then on the user's data is unreadable, whatever fails next. Each step is
     // idempotent, so retrying a deletion that failed or crashed half-way finishes it.
     await this.keys.destroyUserKeys(user.uid);
+    this.credentials.forgetUser(user.uid);
     await this.deleteObjectsThenAccount(user.uid);
+    this.credentials.forgetUser(user.uid);
     // A request that unwrapped a KEK during the deletion may have cached it again.
     this.keys.cache.forgetOwner(user.uid);
     this.logger.info({ user: name, by: actor.user.name }, "user deleted; its keys are destroyed");
@@ -144,6 +149,7 @@ export class UserService {
     const t = generateToken();
     const record = tokenRecord(user, t.token, t.id, grant, ISSUED_BY_RESET);
     const revoked = await this.accounts.resetUser(user.uid, record);
+    this.credentials.forgetUser(user.uid);
     if (revoked === null) throw new AppError("not_found", `no user named ${name}`);
     this.logger.warn(
       { user: name, by: actor.user.name, revokedCredentials: revoked, tokenId: record.id },
@@ -169,11 +175,15 @@ export class UserService {
     return this.accounts.listTokens(user.uid);
   }
 
-  /** Revokes one of the named user's tokens; every server instance refuses it from the next request. */
+  /**
+   * Revokes one of the named user's tokens: refused from the next request on this process, and
+   * within a second on every other one (credential-cache.ts).
+   */
   async revokeToken(actor: Principal, name: string, tokenId: string): Promise<void> {
     const user = await this.get(name);
-    if (!isTokenId(tokenId) || !(await this.accounts.deleteToken(user.uid, tokenId)))
-      throw new AppError("not_found", "no such token");
+    const deleted = isTokenId(tokenId) && (await this.accounts.deleteToken(user.uid, tokenId));
+    this.credentials.tokens.forget(tokenId);
+    if (!deleted) throw new AppError("not_found", "no such token");
     this.logger.info({ user: name, tokenId, by: actor.user.name }, "token revoked");
   }
 }

@@ -4,7 +4,9 @@
 // root.key in a shared data dir), as every process of a deployment must.
 import { rmSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { CREDENTIAL_TTL_MS } from "../../src/auth/credential-cache.js";
 import { createTestDatabase, type TestDatabase } from "../helpers/postgres.js";
+import { waitFor } from "../helpers/wait-for.js";
 import { type ServerProcess, startServer, tempDir } from "./harness.js";
 import { survivalProblems, uploadUntilKilled } from "./kill-workload.js";
 import {
@@ -94,7 +96,7 @@ describe("two server processes on one PostgreSQL", () => {
     expect(await listAll(b)).toContain(id);
   });
 
-  it("a user and token made on one work on the other; revoked on one, refused on the other at once", async () => {
+  it("a user and token made on one work on the other; revoked on one, refused there at once and on the other within a second", async () => {
     const created = await a.fetch("/users", json({ name: "carol", role: "user" }));
     expect(created.status).toBe(201);
     const issued = await a.fetch("/users/carol/tokens", json({ label: "laptop" }));
@@ -108,10 +110,16 @@ describe("two server processes on one PostgreSQL", () => {
     expect((await as(b, "/data/note", { method: "PUT", body: "carol's note" })).status).toBe(201);
     expect(await (await as(a, "/data/note")).text()).toBe("carol's note");
 
+    // B has just used the token: it is in B's one-second credential cache.
+    expect((await as(b, "/me")).status).toBe(200);
     expect((await a.fetch(`/users/carol/tokens/${id}`, { method: "DELETE" })).status).toBe(204);
-    const refused = await as(b, "/data/note");
-    expect(refused.status).toBe(401);
-    await expectProblem(refused, 401, "unauthorized");
+    const revokedAt = Date.now();
+    await expectProblem(await as(a, "/data/note"), 401, "unauthorized");
+    await waitFor("B to refuse the revoked token", async () => (await as(b, "/me")).status === 401, {
+      timeoutMs: 3000,
+    });
+    expect(Date.now() - revokedAt).toBeLessThan(CREDENTIAL_TTL_MS + 500);
+    await expectProblem(await as(b, "/data/note"), 401, "unauthorized");
   });
 
   it("concurrent item POSTs on both processes get unique ids, every one readable on both", async () => {
