@@ -112,13 +112,22 @@ export async function runServer(
       .finally(() => {
         app.log.level = level;
       });
-    const s3Url = built.s3
-      ? await built.s3.app
-          .listen({ host: config.host, port: config.s3Port })
-          .catch((err: NodeJS.ErrnoException) =>
-            Promise.reject(listenError(err, config.host, config.s3Port, "SSE_S3_PORT")),
-          )
-      : null;
+    let s3Url: string | null = null;
+    if (built.s3) {
+      const s3 = built.s3.app;
+      await s3.ready();
+      // As for the native listener: the start record below names the address once.
+      const s3Level = s3.log.level;
+      s3.log.level = "silent";
+      s3Url = await s3
+        .listen({ host: config.host, port: config.s3Port })
+        .catch((err: NodeJS.ErrnoException) =>
+          Promise.reject(listenError(err, config.host, config.s3Port, "SSE_S3_PORT")),
+        )
+        .finally(() => {
+          s3.log.level = s3Level;
+        });
+    }
     const tokenFile = path.join(config.dataDir, BOOTSTRAP_TOKEN_FILE);
     const start: StartInfo = {
       version: VERSION,

@@ -10,9 +10,11 @@ import Fastify, {
 } from "fastify";
 import type { Logger } from "pino";
 import type { FailureLimiter } from "../auth/failure-limiter.js";
+import { lazyRequestLogger } from "../http/lazy-request-logger.js";
 import { clientErrorHandler } from "../http/problem.js";
 import { trackQuietConnections } from "../http/quiet-connections.js";
 import { drainRefusedBody } from "../http/refused-body.js";
+import { RequestLog, requestLogPlugin } from "../http/request-log.js";
 import { resolveAddress } from "./addressing.js";
 import { decodePath } from "./canonical.js";
 import type { S3Caller, S3Context, S3Key } from "./context.js";
@@ -58,9 +60,13 @@ const SIGNATURE_FAILURES = new Set(["SignatureDoesNotMatch", "InvalidAccessKeyId
 
 export async function buildS3App(opts: S3ServerOptions, deps: S3ServerDeps): Promise<S3Server> {
   const keyCache = new SigningKeyCache();
+  const logger = deps.logger.child({ api: "s3" });
   const app = Fastify({
-    loggerInstance: deps.logger.child({ api: "s3" }) as FastifyBaseLogger,
-    disableRequestLogging: true,
+    loggerInstance: logger as FastifyBaseLogger,
+    // One line per request, as on the native API (request-log.ts): method, path without its query
+    // (a presigned URL's signature never reaches the log), status, time.
+    logController: new RequestLog(logger),
+    childLoggerFactory: lazyRequestLogger,
     genReqId: newRequestId,
     routerOptions: { maxParamLength: 8192, ignoreDuplicateSlashes: false, ignoreTrailingSlash: false },
     exposeHeadRoutes: false,
@@ -72,6 +78,7 @@ export async function buildS3App(opts: S3ServerOptions, deps: S3ServerDeps): Pro
     clientErrorHandler,
   });
   const connections = trackQuietConnections(app.server);
+  await app.register(requestLogPlugin);
 
   app.addHook("onRequest", (req, reply, done) => {
     reply.header("x-amz-request-id", req.id);
