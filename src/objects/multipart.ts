@@ -36,6 +36,8 @@ import { newWriteId } from "./write-id.js";
 
 /** What a part record (sealed) holds. */
 interface PartInfo {
+  /** The part's number: a row moved to another number no longer matches its record. */
+  number?: number;
   size: number;
   md5: string;
   checksums: Record<string, string>;
@@ -189,6 +191,7 @@ export class MultipartUploads {
       const body = await sealer.seal(p.body);
       await sealer.flush(body);
       const info: PartInfo = {
+        number: p.number,
         size: body.size,
         md5: body.md5!.toString("hex"),
         checksums: p.checksums?.() ?? {},
@@ -226,8 +229,13 @@ export class MultipartUploads {
           RecordPurpose.part,
           r.sealedInfo,
         );
-        if (info.size !== r.size || typeof info.md5 !== "string")
-          throw new IntegrityError("a part record is malformed");
+        // Records sealed before they named their part (no `number`) are taken on their write id alone.
+        if (
+          info.size !== r.size ||
+          typeof info.md5 !== "string" ||
+          (info.number !== undefined && info.number !== r.number)
+        )
+          throw new IntegrityError("a part record does not match its part");
         return {
           number: r.number,
           size: r.size,

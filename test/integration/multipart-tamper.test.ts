@@ -475,3 +475,42 @@ describe("a multipart object tampered with in the database", () => {
     });
   }
 });
+
+describe("an upload in progress tampered with before it completes", () => {
+  it("two parts renumbered: ListParts and Complete fail, whichever ETags the client names", async () => {
+    const id = `tamper/in-progress-${counter++}`;
+    const plain = PART_SIZES.map((n) => randomBytes(n));
+    const { uploadId } = await services.multipart.create(owner, id, {
+      contentType: "application/octet-stream",
+      metadata: { contentType: "application/octet-stream" },
+    });
+    const etags: string[] = [];
+    for (const n of [1, 2, 3])
+      etags.push(
+        (await services.multipart.uploadPart({ owner, id, uploadId, number: n, body: [plain[n - 1]!] })).md5,
+      );
+    withDb((db) => {
+      const renumber = db.prepare("UPDATE multipart_parts SET number = ? WHERE upload_id = ? AND number = ?");
+      renumber.run(-1, uploadId, 1);
+      renumber.run(1, uploadId, 2);
+      renumber.run(2, uploadId, -1);
+    });
+    // A part record names its part: a row moved to another number no longer matches it. Otherwise
+    // ListParts would show part 2 as part 1, and a Complete with those ETags (some clients resume
+    // that way) would answer 200 for an object whose parts can never authenticate.
+    await expect(
+      services.multipart.listParts(owner, id, uploadId, { after: 0, limit: 1000 }),
+    ).rejects.toMatchObject({ code: "integrity_error" });
+    const complete = (order: number[]) =>
+      services.multipart.complete({
+        owner,
+        id,
+        uploadId,
+        parts: [1, 2, 3].map((n, i) => ({ number: n, etag: etags[order[i]! - 1]! })),
+        cond: {},
+      });
+    await expect(complete([1, 2, 3])).rejects.toMatchObject({ code: "integrity_error" });
+    await expect(complete([2, 1, 3])).rejects.toMatchObject({ code: "integrity_error" });
+    expect(await services.objects.find(owner, id)).toBeNull();
+  });
+});
