@@ -16,7 +16,7 @@ import { AppError, DiskFullError, IntegrityError } from "../errors.js";
 import type { KeyService } from "../keys/key-service.js";
 import type { MultipartStore } from "../store/multipart-store.js";
 import type { ObjectStore, WriteCondition } from "../store/object-store.js";
-import type { MultipartUploadRecord, ObjectMeta } from "../store/records.js";
+import type { MultipartUploadRecord, ObjectMeta, PartRecord } from "../store/records.js";
 import { NO_YOUNG_GC, type YoungCollector } from "../young-gc.js";
 import { BodySealer } from "./body-sealer.js";
 import type { Md5Thread } from "./md5-thread.js";
@@ -218,7 +218,14 @@ export class MultipartUploads {
 
   /** Opens the part records of an upload's parts (all, or a page). */
   private async partsOf(u: MultipartUploadRecord, after: number, limit: number): Promise<UploadedPartInfo[]> {
-    const rows = await this.store.listParts(u.uploadId, after, limit);
+    return this.openParts(u, await this.store.listParts(u.uploadId, after, limit));
+  }
+
+  /** Opens the part records of `rows`, in their order. */
+  private async openParts(
+    u: MultipartUploadRecord,
+    rows: readonly PartRecord[],
+  ): Promise<UploadedPartInfo[]> {
     if (rows.length === 0) return [];
     const dek = await this.dekOf(u);
     try {
@@ -273,8 +280,9 @@ export class MultipartUploads {
     cond: WriteCondition;
   }): Promise<ObjectMeta & { metadata: ObjectMetadata }> {
     const u = await this.open(c.owner, c.id, c.uploadId);
+    // One listing: a part committed meanwhile must not shift the records against their rows.
     const rows = await this.store.listParts(u.uploadId, 0, 10_001);
-    const infos = await this.partsOf(u, 0, 10_001);
+    const infos = await this.openParts(u, rows);
     const uploaded = new Map<number, UploadedPart>();
     for (const [i, r] of rows.entries())
       uploaded.set(r.number, { number: r.number, writeId: r.writeId, size: r.size, md5: infos[i]!.md5 });
