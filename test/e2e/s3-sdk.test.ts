@@ -556,6 +556,45 @@ describe("multipart", () => {
       (await bodyOf(await s3.send(new GetObjectCommand({ Bucket: "mpu", Key: "copied" })))).equals(src),
     ).toBe(true);
   });
+
+  it("reads each part by its number: its own bytes, and none for an empty last part", async () => {
+    const { UploadId } = await s3.send(new CreateMultipartUploadCommand({ Bucket: "mpu", Key: "by-part" }));
+    const p1 = randomBytes(5 * MiB + 3);
+    const parts = [];
+    for (const [n, body] of [p1, Buffer.alloc(0)].entries())
+      parts.push({
+        PartNumber: n + 1,
+        ETag: (
+          await s3.send(
+            new UploadPartCommand({ Bucket: "mpu", Key: "by-part", UploadId, PartNumber: n + 1, Body: body }),
+          )
+        ).ETag,
+      });
+    await s3.send(
+      new CompleteMultipartUploadCommand({
+        Bucket: "mpu",
+        Key: "by-part",
+        UploadId,
+        MultipartUpload: { Parts: parts },
+      }),
+    );
+    const one = await s3.send(new GetObjectCommand({ Bucket: "mpu", Key: "by-part", PartNumber: 1 }));
+    expect([one.ContentLength, one.ContentRange, one.PartsCount]).toEqual([
+      p1.length,
+      `bytes 0-${p1.length - 1}/${p1.length}`,
+      2,
+    ]);
+    expect((await bodyOf(one)).equals(p1)).toBe(true);
+    // Part 2 holds no bytes: never the whole object in its place.
+    const two = await s3.send(new GetObjectCommand({ Bucket: "mpu", Key: "by-part", PartNumber: 2 }));
+    expect([two.ContentLength, two.PartsCount]).toEqual([0, 2]);
+    expect((await bodyOf(two)).length).toBe(0);
+    const head = await s3.send(new HeadObjectCommand({ Bucket: "mpu", Key: "by-part", PartNumber: 2 }));
+    expect([head.ContentLength, head.PartsCount]).toEqual([0, 2]);
+    expect(
+      (await errorOf(s3.send(new GetObjectCommand({ Bucket: "mpu", Key: "by-part", PartNumber: 3 })))).name,
+    ).toBe("InvalidPartNumber");
+  });
 });
 
 describe("presigned URLs and signatures", () => {

@@ -89,7 +89,7 @@ export function objectOps(d: S3Domain) {
     const reply = ctx.reply;
     contentSafetyHeaders(reply);
     const whole = !ctx.headers.has("range") && !ctx.query.has("partNumber");
-    const { range: wanted, partsCount } = await rangeOf(ctx, meta);
+    const { range: wanted, partsCount, empty } = await rangeOf(ctx, meta);
     writeObjectHeaders(reply, meta, md, {
       checksums: whole && ctx.headers.get("x-amz-checksum-mode")?.toUpperCase() === "ENABLED",
       ...(partsCount !== undefined ? { partsCount } : {}),
@@ -99,6 +99,8 @@ export function objectOps(d: S3Domain) {
     const ifRange = ctx.headers.get("if-range");
     if (range && ifRange !== undefined && ifRange !== etag && Date.parse(ifRange) < meta.modified.getTime())
       range = null;
+    // An empty part (a multipart upload's last part may be) holds no bytes: none, never all of them.
+    if (empty) return reply.code(200).header("Content-Length", 0).send();
     if (range) {
       reply.code(206);
       reply.header("Content-Range", `bytes ${range.start}-${range.end}/${meta.size}`);
@@ -117,7 +119,7 @@ export function objectOps(d: S3Domain) {
   async function rangeOf(
     ctx: S3Context,
     meta: ObjectMeta,
-  ): Promise<{ range: ByteRange | null; partsCount?: number }> {
+  ): Promise<{ range: ByteRange | null; partsCount?: number; empty?: boolean }> {
     const part = ctx.query.get("partNumber");
     if (part !== undefined) {
       if (!/^[1-9][0-9]{0,4}$/.test(part))
@@ -127,8 +129,8 @@ export function objectOps(d: S3Domain) {
         );
       const r = await objects.partRange(meta, Number(part));
       if (!r) throw new S3Error("InvalidPartNumber");
-      const range = r.end < r.start ? null : { start: r.start, end: r.end };
-      return { range, partsCount: r.count };
+      if (r.end < r.start) return { range: null, partsCount: r.count, empty: true };
+      return { range: { start: r.start, end: r.end }, partsCount: r.count };
     }
     try {
       return { range: parseRange(ctx.headers.get("range"), meta.size) };
