@@ -146,6 +146,20 @@ export function checkReadConditions(h: HeaderIndex, etag: string, modified: Date
   } else if (ims !== null && seconds <= ims) throw notModified(etag, modified);
 }
 
+/**
+ * Whether a Range may be served under `If-Range` (RFC 9110 §13.1.5): only for the very object the
+ * client named, by its strong ETag or its exact Last-Modified (to the second); anything else (another
+ * ETag, a weak one, an older date, garbage) gets the whole object, so a resumed download never
+ * joins two versions.
+ */
+export function ifRangeHolds(v: string, etag: string, modified: Date): boolean {
+  const value = v.trim();
+  if (value.startsWith('"')) return value === etag;
+  if (value.startsWith("W/")) return false;
+  const t = date(value);
+  return t !== null && t === Math.floor(modified.getTime() / 1000) * 1000;
+}
+
 function notModified(etag: string, modified: Date): S3Error {
   return new S3Error("NotModified", undefined, {}, { ETag: etag, "Last-Modified": modified.toUTCString() });
 }

@@ -16,6 +16,7 @@ import {
   checkReadConditions,
   contentTypeOf,
   headersToStore,
+  ifRangeHolds,
   s3Etag,
   userMetadata,
   writeObjectHeaders,
@@ -97,8 +98,7 @@ export function objectOps(d: S3Domain) {
     if (!head) applyResponseOverrides(reply, ctx.query);
     let range = wanted;
     const ifRange = ctx.headers.get("if-range");
-    if (range && ifRange !== undefined && ifRange !== etag && Date.parse(ifRange) < meta.modified.getTime())
-      range = null;
+    if (range && ifRange !== undefined && !ifRangeHolds(ifRange, etag, meta.modified)) range = null;
     // An empty part (a multipart upload's last part may be) holds no bytes: none, never all of them.
     if (empty) return reply.code(200).header("Content-Length", 0).send();
     if (range) {
