@@ -75,10 +75,17 @@ describe("part segments (format version 2)", () => {
       "a whole object's format (version 1, same write id)",
       { ...partCtx(1, 0x01), formatVersion: 1, part: undefined },
     ],
+    ["another segment size (the row's clear column changed)", partCtx(1, 0x01, { segmentSize: SEG * 2 })],
   ])("a part's segments fail when opened as %s", (_name, wrong) => {
     const segs = seal(createSegmentCipher(dek, partCtx(1, 0x01)), data(2 * SEG + 3, 1));
     const reader = createSegmentCipher(dek, wrong);
     expect(() => open(reader, segs)).toThrow(IntegrityError);
+  });
+
+  it("a whole object's segments fail when opened as a part of the same write", () => {
+    const whole = { ...partCtx(1, 0x01), formatVersion: 1, part: undefined };
+    const segs = seal(createSegmentCipher(dek, whole), data(2 * SEG + 3, 4));
+    expect(() => open(createSegmentCipher(dek, partCtx(1, 0x01)), segs)).toThrow(IntegrityError);
   });
 
   it("dropping a part's last segment is detected (STREAM within the part)", () => {
