@@ -65,7 +65,8 @@ export async function listFolder(store: ObjectStore, owner: string, q: FolderQue
       const rest = meta.id.slice(q.prefix.length);
       const cut = q.delimiter ? rest.indexOf(q.delimiter) : -1;
       if (cut >= 0) {
-        folder = q.prefix + rest.slice(0, cut + 1);
+        // The folder ends with the whole delimiter, whatever its length.
+        folder = q.prefix + rest.slice(0, cut + (q.delimiter?.length ?? 0));
         entries.push({ kind: "folder", prefix: folder });
         positions.push(folder + PAST);
       } else {

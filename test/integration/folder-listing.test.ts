@@ -92,6 +92,19 @@ describe("listFolder", () => {
     expect((await all({ prefix: "zz", delimiter: "/", limit: 10 })).flat()).toEqual([]);
   });
 
+  it("folds by a delimiter of several characters, whole (S3 takes any string)", async () => {
+    // big/000 … big/039: "/0" ends big/0; b/c/d has no "/0"; nothing else holds it.
+    const folded = (await all({ prefix: "", delimiter: "/0", limit: 1000 })).flat();
+    expect(folded).toEqual(
+      IDS.flatMap((id) => (id === "big/000" ? ["big/0"] : id.startsWith("big/0") ? [] : [id])),
+    );
+    // No id that merely starts like the delimiter ("b/1", "b/c/d") is folded or lost.
+    expect(folded).toContain("b/1");
+    expect(folded).toContain("b/c/d");
+    for (const limit of [1, 2, 5])
+      expect((await all({ prefix: "", delimiter: "/0", limit })).flat(), `limit ${limit}`).toEqual(folded);
+  });
+
   it("pages join up without gaps or repeats, whatever the page size", async () => {
     const whole = (await all({ prefix: "", delimiter: "/", limit: 1000 })).flat();
     for (const limit of [1, 2, 3, 4, 7]) {
