@@ -14,6 +14,7 @@ import {
 } from "../crypto/segment-format.js";
 import { AppError, DiskFullError, IntegrityError } from "../errors.js";
 import type { KeyService } from "../keys/key-service.js";
+import { ID_HIGH } from "../store/id-order.js";
 import type { MultipartStore } from "../store/multipart-store.js";
 import type { ObjectStore, WriteCondition } from "../store/object-store.js";
 import type { MultipartUploadRecord, ObjectMeta, PartRecord } from "../store/records.js";
@@ -354,13 +355,30 @@ export class MultipartUploads {
   async listUploads(
     owner: string,
     q: { prefix: string; delimiter?: string; keyMarker?: string; uploadIdMarker?: string; limit: number },
-  ): Promise<{ uploads: UploadSummary[]; prefixes: string[]; truncated: boolean }> {
+  ): Promise<{
+    uploads: UploadSummary[];
+    prefixes: string[];
+    truncated: boolean;
+    /** Where the next page begins (S3's NextKeyMarker and NextUploadIdMarker) when truncated. */
+    next?: { keyMarker: string; uploadIdMarker?: string };
+  }> {
     const uploads: UploadSummary[] = [];
     const prefixes: string[] = [];
+    // A key marker that is a common prefix (a page ended on it) skips every key under it.
+    const pastFolder =
+      q.keyMarker !== undefined &&
+      q.uploadIdMarker === undefined &&
+      q.delimiter &&
+      q.keyMarker.endsWith(q.delimiter);
     let after =
-      q.keyMarker !== undefined ? { id: q.keyMarker, uploadId: q.uploadIdMarker ?? "\u{10FFFF}" } : undefined;
+      q.keyMarker !== undefined
+        ? pastFolder
+          ? { id: q.keyMarker + ID_HIGH, uploadId: "" }
+          : { id: q.keyMarker, uploadId: q.uploadIdMarker ?? ID_HIGH }
+        : undefined;
     let entries = 0;
     let truncated = false;
+    let last: { keyMarker: string; uploadIdMarker?: string } | undefined;
     for (;;) {
       const batch = await this.store.listMultipart(owner, {
         prefix: q.prefix,
@@ -379,18 +397,20 @@ export class MultipartUploads {
             break;
           }
           prefixes.push(p);
+          last = { keyMarker: p };
         } else {
           if (entries === q.limit) {
             truncated = true;
             break;
           }
           uploads.push({ uploadId: u.uploadId, id: u.id, created: u.created });
+          last = { keyMarker: u.id, uploadIdMarker: u.uploadId };
         }
         entries++;
       }
       if (truncated || batch.length < 1000) break;
     }
-    return { uploads, prefixes, truncated };
+    return { uploads, prefixes, truncated, ...(truncated && last ? { next: last } : {}) };
   }
 
   /** Aborts uploads begun more than `ttlMs` ago (SSE_S3_MULTIPART_TTL); returns how many. */

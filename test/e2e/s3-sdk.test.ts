@@ -584,6 +584,43 @@ describe("multipart", () => {
     ).toBe(true);
   });
 
+  it("lists uploads page by page, folded by a delimiter, each once", async () => {
+    await s3.send(new CreateBucketCommand({ Bucket: "mpl" }));
+    const ids = new Map<string, string[]>();
+    for (const Key of ["a", "b/1", "b/2", "c", "c", "d/x/1"]) {
+      const { UploadId } = await s3.send(new CreateMultipartUploadCommand({ Bucket: "mpl", Key }));
+      ids.set(Key, [...(ids.get(Key) ?? []), UploadId!]);
+    }
+    async function pages(max: number, Delimiter?: string): Promise<string[]> {
+      const seen: string[] = [];
+      let KeyMarker: string | undefined;
+      let UploadIdMarker: string | undefined;
+      for (let i = 0; i < 20; i++) {
+        const page = await s3.send(
+          new ListMultipartUploadsCommand({
+            Bucket: "mpl",
+            MaxUploads: max,
+            Delimiter,
+            KeyMarker,
+            UploadIdMarker,
+          }),
+        );
+        seen.push(...(page.Uploads ?? []).map((u) => `${u.Key} ${u.UploadId}`));
+        seen.push(...(page.CommonPrefixes ?? []).map((p) => p.Prefix!));
+        if (!page.IsTruncated) return seen;
+        expect(page.NextKeyMarker, "a truncated page says where the next begins").toBeTruthy();
+        KeyMarker = page.NextKeyMarker;
+        UploadIdMarker = page.NextUploadIdMarker || undefined;
+      }
+      throw new Error("the pages never ended");
+    }
+    const all = [...ids].flatMap(([k, us]) => us.map((u) => `${k} ${u}`)).sort();
+    for (const max of [1, 2, 1000]) expect((await pages(max)).sort(), `max ${max}`).toEqual(all);
+    const folded = ["a", "c"].flatMap((k) => ids.get(k)!.map((u) => `${k} ${u}`));
+    for (const max of [1, 2, 3, 1000])
+      expect((await pages(max, "/")).sort(), `max ${max}`).toEqual([...folded, "b/", "d/"].sort());
+  });
+
   it("reads each part by its number: its own bytes, and none for an empty last part", async () => {
     const { UploadId } = await s3.send(new CreateMultipartUploadCommand({ Bucket: "mpu", Key: "by-part" }));
     const p1 = randomBytes(5 * MiB + 3);

@@ -255,15 +255,18 @@ export function multipartOps(d: S3Domain) {
       initiated: u.created,
       owner: ownerOf(ctx),
     }));
-    const last = page.uploads.at(-1);
+    const next = page.next;
     return sendXml(
       ctx,
       listMultipartUploadsXml({
         bucket,
         ...(keyMarker !== undefined ? { keyMarker } : {}),
         ...(uploadIdMarker !== undefined ? { uploadIdMarker } : {}),
-        ...(page.truncated && last
-          ? { nextKeyMarker: last.id.slice(base.length), nextUploadIdMarker: last.uploadId }
+        ...(next
+          ? {
+              nextKeyMarker: next.keyMarker.slice(base.length),
+              ...(next.uploadIdMarker !== undefined ? { nextUploadIdMarker: next.uploadIdMarker } : {}),
+            }
           : {}),
         prefix,
         ...(delimiter ? { delimiter } : {}),
