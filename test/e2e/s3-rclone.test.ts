@@ -1,16 +1,17 @@
 // The S3 API against the real rclone (Debian's /usr/bin/rclone), with an S3 remote configured by
 // nothing but the endpoint and an access key: copy a tree with a 100 MiB file, check it by hashes,
 // sync twice, list, cat (whole and ranges), stream from stdin, delete and purge.
+import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import { copyFileSync, existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import { HeadObjectCommand, S3Client } from "@aws-sdk/client-s3";
+import { HeadObjectCommand, ListPartsCommand, S3Client } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runTool, type ToolResult, toolEnv } from "../helpers/cli-tool.js";
 import { bytesOf, randomChunks, textChunks, writeChunks } from "../helpers/file-tree.js";
 import { call } from "./api.js";
 import { type ServerProcess, startServer, tempDir } from "./harness.js";
-import { MiB } from "./util.js";
+import { MiB, waitFor } from "./util.js";
 
 const RCLONE = "/usr/bin/rclone";
 const BUCKET = "rclone-bkt";
@@ -257,6 +258,51 @@ describe("rclone against the S3 API", () => {
     }
     const back = await ok(["cat", `sse:${BUCKET}/streamed.bin`]);
     expect(back.stdoutBytes.equals(body)).toBe(true);
+  }, 120_000);
+
+  it("backend cleanup aborts the multipart upload of an rclone that died mid-stream", async () => {
+    // An rcat whose input stops after 12 MiB (two parts sent) and which is then killed.
+    const proc = spawn(RCLONE, ["rcat", `sse:${BUCKET}/abandoned.bin`], {
+      env,
+      stdio: ["pipe", "ignore", "ignore"],
+    });
+    const exited = new Promise((resolve) => proc.on("close", resolve));
+    proc.stdin.write(bytesOf(randomChunks("abandoned", 12 * MiB)));
+    const listUploads = async () => {
+      const r = await ok(["backend", "list-multipart-uploads", `sse:${BUCKET}`]);
+      return (JSON.parse(r.stdout) as Record<string, { Key: string; UploadId: string }[]>)[BUCKET] ?? [];
+    };
+    const client = s3();
+    try {
+      const upload = await waitFor(
+        "rclone's parts to be uploaded",
+        async () => {
+          const found = (await listUploads()).find((u) => u.Key === "abandoned.bin");
+          if (!found) return null;
+          const parts = await client.send(
+            new ListPartsCommand({ Bucket: BUCKET, Key: "abandoned.bin", UploadId: found.UploadId }),
+          );
+          return (parts.Parts?.length ?? 0) >= 2 ? found : null;
+        },
+        { timeoutMs: 60_000, intervalMs: 200 },
+      );
+      proc.kill("SIGKILL");
+      await exited;
+      expect(await listUploads()).toEqual([
+        expect.objectContaining({ Key: "abandoned.bin", UploadId: upload.UploadId }),
+      ]);
+      await ok(["backend", "cleanup", `sse:${BUCKET}`, "-o", "max-age=0s"]);
+      expect(await listUploads()).toEqual([]);
+      await expect(
+        client.send(
+          new ListPartsCommand({ Bucket: BUCKET, Key: "abandoned.bin", UploadId: upload.UploadId }),
+        ),
+      ).rejects.toMatchObject({ name: "NoSuchUpload" });
+      expect((await rclone(["lsf", `sse:${BUCKET}/abandoned.bin`])).stdout).toBe("");
+    } finally {
+      proc.kill("SIGKILL");
+      client.destroy();
+    }
   }, 120_000);
 
   it("delete removes the files, purge the bucket", async () => {
