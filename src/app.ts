@@ -31,7 +31,7 @@ import { clientErrorHandler, frameworkErrors, problemPlugin } from "./http/probl
 import { trackQuietConnections } from "./http/quiet-connections.js";
 import { genReqId } from "./http/request-id.js";
 import { RequestLog, requestLogPlugin } from "./http/request-log.js";
-import { buildValidator } from "./http/schemas.js";
+import { buildValidator } from "./http/strict-validator.js";
 import { systemRoutes } from "./http/system-routes.js";
 import { userRoutes } from "./http/user-routes.js";
 import { JobRunner } from "./jobs/job-runner.js";
@@ -170,7 +170,7 @@ export async function build(config: Config, deps: Deps): Promise<App> {
     loggerInstance: deps.logger as FastifyBaseLogger,
     logController: new RequestLog(deps.logger),
     childLoggerFactory: lazyRequestLogger,
-    // Bodies are never type-coerced: http/schemas.ts.
+    // Bodies are never type-coerced: http/strict-validator.ts.
     schemaController: { compilersFactory: { buildValidator } },
     genReqId,
     routerOptions: { maxParamLength: 4096 },

@@ -1,16 +1,12 @@
 // /users/{name}/access-keys: S3 access keys, under the same rules as /users/{name}/tokens (admin or
 // the user itself; 404 when a non-admin names someone else; read scope to list, write to change;
 // an admin issues another user's keys only while it is enrolling).
-import type { FastifyInstance } from "fastify";
-import type { AccessKeyRequest, AccessKeys } from "../auth/access-keys.js";
-import {
-  accessKeyInfoJson,
-  accessKeyInfoSchema,
-  accessKeyParams,
-  createAccessKeyBody,
-  newAccessKeyJson,
-  newAccessKeySchema,
-} from "./access-key-schemas.js";
+import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
+import { Type } from "typebox";
+import { AccessKeyInfo, AccessKeyParams, createAccessKeyRequest, NewAccessKey } from "../api/access-keys.js";
+import { NameParams, NoContent } from "../api/fields.js";
+import type { AccessKeys } from "../auth/access-keys.js";
+import { accessKeyInfoJson, CREDENTIAL_LIMITS, newAccessKeyJson } from "./account-json.js";
 import {
   adminOrSelf,
   emptyJsonIsEmptyObject,
@@ -18,14 +14,15 @@ import {
   otherMethodsNotAllowed,
 } from "./account-route-helpers.js";
 import { principalOf } from "./auth-plugin.js";
-import { problemResponses } from "./schemas.js";
-import { nameParams } from "./user-schemas.js";
+import { problemResponses } from "./openapi.js";
 
 export interface AccessKeyRoutesOptions {
   accessKeys: AccessKeys;
 }
 
-export async function accessKeyRoutes(app: FastifyInstance, opts: AccessKeyRoutesOptions): Promise<void> {
+const createAccessKeyBody = createAccessKeyRequest(CREDENTIAL_LIMITS);
+
+export const accessKeyRoutes: FastifyPluginAsyncTypebox<AccessKeyRoutesOptions> = async (app, opts) => {
   const { accessKeys } = opts;
   emptyJsonIsEmptyObject(app);
 
@@ -39,14 +36,13 @@ export async function accessKeyRoutes(app: FastifyInstance, opts: AccessKeyRoute
         summary: "Create an S3 access key (the user itself; an admin only while the user is enrolling)",
         description:
           "For the S3 API (SSE_S3_PORT, default 9000): the access key id and the secret access key sign requests with AWS Signature Version 4. The secret is shown only in this response; the server keeps it encrypted under the user's key-encryption key. The same rules as tokens: the key gets at most the scopes and the lifetime of the token that asks for it (403 otherwise; by default exactly those), and an admin may create another user's keys only while that user is enrolling (403 enrolled afterwards; see POST /users/{name}/reset).",
-        params: nameParams,
+        params: NameParams,
         body: createAccessKeyBody,
-        response: { 201: newAccessKeySchema, ...problemResponses(400, 401, 403, 404, 422, 429) },
+        response: { 201: NewAccessKey, ...problemResponses(400, 401, 403, 404, 422, 429) },
       },
     },
     async (req, reply) => {
-      const { name } = req.params as { name: string };
-      const issued = await accessKeys.create(principalOf(req), name, req.body as AccessKeyRequest);
+      const issued = await accessKeys.create(principalOf(req), req.params.name, req.body);
       reply.code(201).header("Cache-Control", "no-store");
       return newAccessKeyJson(issued.record, issued.secret);
     },
@@ -59,14 +55,14 @@ export async function accessKeyRoutes(app: FastifyInstance, opts: AccessKeyRoute
       schema: {
         tags: ["users"],
         summary: "List a user's S3 access keys, without secrets (admin, or the user itself)",
-        params: nameParams,
+        params: NameParams,
         response: {
-          200: { type: "array", items: accessKeyInfoSchema },
+          200: Type.Array(AccessKeyInfo),
           ...problemResponses(400, 401, 403, 404, 429),
         },
       },
     },
-    async (req) => (await accessKeys.list((req.params as { name: string }).name)).map(accessKeyInfoJson),
+    async (req) => (await accessKeys.list(req.params.name)).map(accessKeyInfoJson),
   );
 
   app.delete(
@@ -77,16 +73,15 @@ export async function accessKeyRoutes(app: FastifyInstance, opts: AccessKeyRoute
         tags: ["users"],
         summary: "Revoke an S3 access key (admin, or the user itself)",
         description: "Refused from the next S3 request on, on every server instance.",
-        params: accessKeyParams,
+        params: AccessKeyParams,
         response: {
-          204: { description: "Revoked", type: "null" },
+          204: NoContent("Revoked"),
           ...problemResponses(400, 401, 403, 404, 429),
         },
       },
     },
     async (req, reply) => {
-      const { name, accessKeyId } = req.params as { name: string; accessKeyId: string };
-      await accessKeys.revoke(principalOf(req), name, accessKeyId);
+      await accessKeys.revoke(principalOf(req), req.params.name, req.params.accessKeyId);
       return reply.code(204).send();
     },
   );
@@ -95,4 +90,4 @@ export async function accessKeyRoutes(app: FastifyInstance, opts: AccessKeyRoute
     ["/users/:name/access-keys", ["GET", "POST"]],
     ["/users/:name/access-keys/:accessKeyId", ["DELETE"]],
   ]);
-}
+};

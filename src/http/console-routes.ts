@@ -1,6 +1,8 @@
 // The web console at /console (and / redirects there): static files from memory under a strict
 // Content-Security-Policy. The console talks to the API with the user's bearer token like any client.
-import type { FastifyInstance, FastifyReply } from "fastify";
+import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
+import type { FastifyReply } from "fastify";
+import { WildcardParams } from "../api/fields.js";
 import { AppError } from "../errors.js";
 import type { ConsoleAsset } from "./console-assets.js";
 
@@ -31,7 +33,7 @@ function securityHeaders(reply: FastifyReply): void {
   reply.header("Cross-Origin-Resource-Policy", "same-origin");
 }
 
-export async function consoleRoutes(app: FastifyInstance, opts: ConsoleRoutesOptions): Promise<void> {
+export const consoleRoutes: FastifyPluginAsyncTypebox<ConsoleRoutesOptions> = async (app, opts) => {
   const hidden = { config: { public: true }, schema: { hide: true } } as const;
   const settings = JSON.stringify(opts.settings);
 
@@ -42,8 +44,8 @@ export async function consoleRoutes(app: FastifyInstance, opts: ConsoleRoutesOpt
     reply.header("Cache-Control", "no-cache");
     return reply.type("application/json; charset=utf-8").send(settings);
   });
-  app.get("/console/*", hidden, async (req, reply) => {
-    const name = (req.params as { "*": string })["*"] || "index.html";
+  app.get("/console/*", { ...hidden, schema: { hide: true, params: WildcardParams } }, async (req, reply) => {
+    const name = req.params["*"] || "index.html";
     if (!opts.assets)
       throw new AppError("not_found", "this installation has no web console; see the server log");
     const file = opts.assets.get(name);
@@ -55,4 +57,4 @@ export async function consoleRoutes(app: FastifyInstance, opts: ConsoleRoutesOpt
     if (req.headers["if-none-match"] === file.etag) return reply.code(304).send();
     return reply.type(file.type).header("Content-Length", file.body.length).send(file.body);
   });
-}
+};

@@ -1,5 +1,8 @@
 // /data: the seed's item API and binary objects. Routes translate HTTP <-> domain, nothing more.
-import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import type { FastifyPluginAsyncTypebox, TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
+import type { FastifyReply, FastifyRequest } from "fastify";
+import { NoContent, WildcardParams } from "../api/fields.js";
+import { CreateItemRequest, ID_PAGE_LIMIT, IdList, IdListQuery, Item, ObjectInfo } from "../api/objects.js";
 import { AppError } from "../errors.js";
 import { parseContentDigest } from "../objects/content-digest.js";
 import { createItem } from "../objects/items.js";
@@ -10,15 +13,13 @@ import type { WriteCondition } from "../store/object-store.js";
 import type { ObjectMeta } from "../store/records.js";
 import { principalOf } from "./auth-plugin.js";
 import { parseEtagList, sendObject } from "./object-response.js";
+import { problemResponses } from "./openapi.js";
 import { requestBody } from "./request-body.js";
-import { objectInfoSchema, problemResponses } from "./schemas.js";
 
 export interface DataRoutesOptions {
   objects: ObjectService;
 }
 
-const DEFAULT_LIMIT = 1000;
-const MAX_LIMIT = 10000;
 const ITEM_BODY_LIMIT = 1024 * 1024;
 
 function writeCondition(req: FastifyRequest): WriteCondition {
@@ -34,7 +35,7 @@ function writeCondition(req: FastifyRequest): WriteCondition {
   return cond;
 }
 
-export function objectInfo(meta: ObjectMeta) {
+export function objectInfo(meta: ObjectMeta): ObjectInfo {
   return {
     id: idToJson(meta.id),
     size: meta.size,
@@ -46,17 +47,18 @@ export function objectInfo(meta: ObjectMeta) {
   };
 }
 
-function idParam(req: FastifyRequest): string {
-  const id = (req.params as { "*": string })["*"];
-  validateObjectId(id);
-  return id;
+/** The object id of a `/data/*` path, checked. */
+function checkedId(params: WildcardParams): string {
+  validateObjectId(params["*"]);
+  return params["*"];
 }
 
-export async function dataRoutes(app: FastifyInstance, opts: DataRoutesOptions): Promise<void> {
+export const dataRoutes: FastifyPluginAsyncTypebox<DataRoutesOptions> = async (app, opts) => {
   const { objects } = opts;
 
   // --- the seed's item API ---------------------------------------------------------------------
-  app.register(async (items) => {
+  app.register(async (scope) => {
+    const items = scope.withTypeProvider<TypeBoxTypeProvider>();
     // The seed accepted any body and answered 422 when it was not {"id"?, "data"}.
     items.removeAllContentTypeParsers();
     items.addContentTypeParser("*", { parseAs: "string", bodyLimit: ITEM_BODY_LIMIT }, (_req, body, done) => {
@@ -76,29 +78,14 @@ export async function dataRoutes(app: FastifyInstance, opts: DataRoutesOptions):
           summary: "Create an item (the seed's API)",
           description:
             "Stores `data` encrypted. When `id` is missing or already taken, the item gets the next free integer (greatest integer id + 1, or 1).",
-          body: {
-            type: "object",
-            required: ["data"],
-            properties: {
-              id: { type: "integer", minimum: -Number.MAX_SAFE_INTEGER, maximum: Number.MAX_SAFE_INTEGER },
-              data: { type: "string" },
-            },
-          },
+          body: CreateItemRequest,
           response: {
-            200: {
-              type: "object",
-              required: ["id", "data"],
-              properties: { id: { type: "integer" }, data: { type: "string" } },
-            },
+            200: Item,
             ...problemResponses(400, 401, 403, 413, 422, 503, 507),
           },
         },
       },
-      async (req) => {
-        const body = req.body as { id?: number; data: string };
-        const p = principalOf(req);
-        return createItem(objects, p.user.uid, body.id, body.data);
-      },
+      async (req) => createItem(objects, principalOf(req).user.uid, req.body.id, req.body.data),
     );
   });
 
@@ -111,34 +98,27 @@ export async function dataRoutes(app: FastifyInstance, opts: DataRoutesOptions):
         summary: "List the caller's ids, ascending",
         description:
           'Integer ids first (numerically, as JSON numbers), then other ids bytewise (as strings). A `Link: <…>; rel="next"` header is present when more remain.',
-        querystring: {
-          type: "object",
-          additionalProperties: false,
-          properties: {
-            limit: { type: "integer", minimum: 1, maximum: MAX_LIMIT, default: DEFAULT_LIMIT },
-            after: { type: "string", minLength: 1, maxLength: 1024 },
-            prefix: { type: "string", maxLength: 1024 },
-          },
-        },
+        querystring: IdListQuery,
         response: {
-          200: { type: "array", items: { anyOf: [{ type: "integer" }, { type: "string" }] } },
+          200: IdList,
           ...problemResponses(400, 401, 403),
         },
       },
     },
     async (req, reply) => {
-      const q = req.query as { limit: number; after?: string; prefix?: string };
+      // The validator fills in the default (this only restates it for the type checker).
+      const { limit = ID_PAGE_LIMIT.default, after, prefix } = req.query;
       const p = principalOf(req);
       const page = await objects.store.listObjects(p.user.uid, {
-        limit: q.limit + 1,
-        after: q.after,
-        prefix: q.prefix || undefined,
+        limit: limit + 1,
+        after,
+        prefix: prefix || undefined,
       });
-      const more = page.length > q.limit;
-      const ids = page.slice(0, q.limit).map((m) => m.id);
+      const more = page.length > limit;
+      const ids = page.slice(0, limit).map((m) => m.id);
       if (more) {
-        const params = new URLSearchParams({ after: ids[ids.length - 1]!, limit: String(q.limit) });
-        if (q.prefix) params.set("prefix", q.prefix);
+        const params = new URLSearchParams({ after: ids[ids.length - 1]!, limit: String(limit) });
+        if (prefix) params.set("prefix", prefix);
         reply.header("Link", `</data?${params.toString()}>; rel="next"`);
       }
       return ids.map(idToJson);
@@ -151,7 +131,7 @@ export async function dataRoutes(app: FastifyInstance, opts: DataRoutesOptions):
     summary: "Read an object (or an item)",
     description:
       "An item answers `{id, data}` as JSON. An object answers its plaintext with its Content-Type, a keyed strong ETag and `Accept-Ranges: bytes`; `Range: bytes=a-b | a- | -n` → 206 decrypting only the covering segments; unsatisfiable → 416; `If-None-Match` → 304. Every answer carries `X-Content-Type-Options: nosniff` and `Content-Security-Policy: default-src 'none'; sandbox`, so a stored text/html never runs as a page of this origin.",
-    params: { type: "object", properties: { "*": { type: "string" } } },
+    params: WildcardParams,
     response: {
       200: {
         description: "The object's bytes, or an item as JSON",
@@ -171,15 +151,14 @@ export async function dataRoutes(app: FastifyInstance, opts: DataRoutesOptions):
     },
   };
 
-  const serveObject = async (req: FastifyRequest, reply: FastifyReply, head: boolean) => {
+  const serveObject = async (req: FastifyRequest, reply: FastifyReply, id: string, head: boolean) => {
     const p = principalOf(req);
-    const id = idParam(req);
     const meta = head ? await objects.stat(p.user.uid, id) : await objects.statForRead(p.user.uid, id);
     return sendObject(objects, req, reply, meta, head);
   };
 
   app.get("/data/*", { config: { auth: { scope: "read" } }, schema: getSchema }, (req, reply) =>
-    serveObject(req, reply, false),
+    serveObject(req, reply, checkedId(req.params), false),
   );
   app.head(
     "/data/*",
@@ -187,10 +166,11 @@ export async function dataRoutes(app: FastifyInstance, opts: DataRoutesOptions):
       config: { auth: { scope: "read" } },
       schema: { ...getSchema, summary: "An object's headers, no body" },
     },
-    (req, reply) => serveObject(req, reply, true),
+    (req, reply) => serveObject(req, reply, checkedId(req.params), true),
   );
 
-  app.register(async (raw) => {
+  app.register(async (scope) => {
+    const raw = scope.withTypeProvider<TypeBoxTypeProvider>();
     // The body is the object: it streams to encrypted storage unparsed, whatever its type.
     raw.removeAllContentTypeParsers();
     raw.addContentTypeParser("*", (_req, _payload, done) => done(null));
@@ -203,17 +183,17 @@ export async function dataRoutes(app: FastifyInstance, opts: DataRoutesOptions):
           summary: "Create or replace an object (streamed)",
           description:
             "Streams the body to encrypted storage; 201 on create, 200 on replace. `If-None-Match: *` → 412 if it exists; `If-Match` → 412 on mismatch; `Content-Digest: sha-256=:…:` is checked (mismatch → 400, nothing stored); larger than SSE_MAX_OBJECT_BYTES → 413; a Transfer-Encoding other than chunked → 400 `unsupported_transfer_encoding`, nothing stored. Atomic: readers see the old or the new object.",
-          params: { type: "object", properties: { "*": { type: "string" } } },
+          params: WildcardParams,
           response: {
-            200: objectInfoSchema,
-            201: objectInfoSchema,
+            200: ObjectInfo,
+            201: ObjectInfo,
             ...problemResponses(400, 401, 403, 412, 413, 500, 503, 507),
           },
         },
       },
       async (req, reply) => {
         const p = principalOf(req);
-        const id = idParam(req);
+        const id = checkedId(req.params);
         const cond = writeCondition(req);
         const digest = parseContentDigest(req.headers["content-digest"] as string | undefined);
         const cl = req.headers["content-length"];
@@ -244,16 +224,16 @@ export async function dataRoutes(app: FastifyInstance, opts: DataRoutesOptions):
       schema: {
         tags: ["objects"],
         summary: "Delete an object or item",
-        params: { type: "object", properties: { "*": { type: "string" } } },
+        params: WildcardParams,
         response: {
-          204: { description: "Deleted", type: "null" },
+          204: NoContent("Deleted"),
           ...problemResponses(400, 401, 403, 404, 412, 503, 507),
         },
       },
     },
     async (req, reply) => {
       const p = principalOf(req);
-      const id = idParam(req);
+      const id = checkedId(req.params);
       const im = parseEtagList(req.headers["if-match"], false);
       await objects.delete(p.user.uid, id, im ? { ifMatch: im } : undefined);
       return reply.code(204).send();
@@ -277,4 +257,4 @@ export async function dataRoutes(app: FastifyInstance, opts: DataRoutesOptions):
       },
     });
   }
-}
+};

@@ -1,9 +1,11 @@
-// OpenAPI document at /openapi.json and Swagger UI at /docs, both public and served locally.
+// OpenAPI document at /openapi.json, generated from the routes' schemas (src/api/), and Swagger UI at
+// /docs, both public and served locally.
 import swagger from "@fastify/swagger";
 import swaggerUi from "@fastify/swagger-ui";
 import type { FastifyInstance } from "fastify";
 import fp from "fastify-plugin";
-import { problemResponses, problemSchema } from "./schemas.js";
+import { ObjectIdParam } from "../api/objects.js";
+import { namedSchemas, problemResponses, withNamedRefs } from "./openapi.js";
 import { SSE_STORE_SVG, SWAGGER_SETUP_JS, SWAGGER_THEME_CSS } from "./swagger-setup.js";
 
 declare module "fastify" {
@@ -13,8 +15,17 @@ declare module "fastify" {
   }
 }
 
+/** Path parameters of a wildcard route as its OpenAPI URL names them; `{id}` is an object id. */
+function wildcardParams(openapiUrl: string) {
+  const names = [...openapiUrl.matchAll(/\{([^}]+)\}/g)].map((m) => m[1] as string);
+  const properties = Object.fromEntries(
+    names.map((n) => [n, n === "id" ? ObjectIdParam : { type: "string" }] as const),
+  );
+  return { type: "object", required: names, properties };
+}
+
 export const docsPlugin = fp(async (app: FastifyInstance, opts: { version: string }) => {
-  app.addSchema(problemSchema);
+  for (const schema of namedSchemas()) app.addSchema(schema);
   await app.register(swagger, {
     exposeHeadRoutes: true,
     // Named schemas keep their $id in components (Problem, not def-0).
@@ -61,24 +72,14 @@ export const docsPlugin = fp(async (app: FastifyInstance, opts: { version: strin
         schema: { ...(schema ?? {}) } as Record<string, unknown>,
         url: openapiUrl ?? url.replace("/*", "/{id}"),
       };
-      if (url.includes("*") && !openapiUrl) {
-        delete out.schema.params;
-        out.schema.params = {
-          type: "object",
-          required: ["id"],
-          properties: {
-            id: {
-              type: "string",
-              description:
-                "Object id: 1-1024 bytes of UTF-8, as S3 keys are (spaces, accents, ()+%#?, // and a trailing / included), percent-encoded in the URL; never a control character U+0000-U+001F",
-            },
-          },
-        };
-      }
+      // The router sees one `*`; the document names what it holds: {id}, or the names of openapiUrl.
+      if (url.includes("*")) out.schema.params = wildcardParams(out.url);
       if (route.config?.public) out.schema.security = [];
       // Every authenticated route can answer 401 (no valid token) and 429 (too many failures).
       else if (out.schema.response)
         out.schema.response = { ...problemResponses(401, 429), ...(out.schema.response as object) };
+      for (const part of ["body", "response"])
+        if (out.schema[part] !== undefined) out.schema[part] = withNamedRefs(out.schema[part]);
       return out;
     },
     transformObject: (doc) => {

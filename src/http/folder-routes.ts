@@ -1,20 +1,18 @@
 // GET /objects: the caller's objects with their metadata, folded into folders by `/` — what a
 // file browser (the console, or a script) needs, one page at a time.
-import type { FastifyInstance } from "fastify";
+import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
+import { FOLDER_PAGE_LIMIT, FolderPage, FolderQuery, type ListedObject } from "../api/objects.js";
 import { listFolder } from "../objects/folder-listing.js";
 import type { ObjectService } from "../objects/object-service.js";
 import { principalOf } from "./auth-plugin.js";
 import { objectInfo } from "./data-routes.js";
-import { objectInfoSchema, problemResponses } from "./schemas.js";
+import { problemResponses } from "./openapi.js";
 
 export interface FolderRoutesOptions {
   objects: ObjectService;
 }
 
-const DEFAULT_LIMIT = 100;
-const MAX_LIMIT = 1000;
-
-export async function folderRoutes(app: FastifyInstance, opts: FolderRoutesOptions): Promise<void> {
+export const folderRoutes: FastifyPluginAsyncTypebox<FolderRoutesOptions> = async (app, opts) => {
   app.get(
     "/objects",
     {
@@ -24,56 +22,25 @@ export async function folderRoutes(app: FastifyInstance, opts: FolderRoutesOptio
         summary: "List objects with metadata, folded into folders",
         description:
           "The caller's objects under `prefix`, in the order of GET /data. With `delimiter=/`, every id that has a further `/` after the prefix is folded into one entry of `folders` (e.g. `docs/2024/`), as S3's ListObjectsV2 does. At most `limit` entries (folders and objects together); `next` is the cursor of the following page, or null.",
-        querystring: {
-          type: "object",
-          additionalProperties: false,
-          properties: {
-            prefix: { type: "string", maxLength: 1024, default: "" },
-            delimiter: { type: "string", enum: ["/"] },
-            cursor: { type: "string", minLength: 1, maxLength: 2048 },
-            limit: { type: "integer", minimum: 1, maximum: MAX_LIMIT, default: DEFAULT_LIMIT },
-          },
-        },
+        querystring: FolderQuery,
         response: {
-          200: {
-            type: "object",
-            required: ["prefix", "folders", "objects", "next"],
-            properties: {
-              prefix: { type: "string" },
-              folders: {
-                type: "array",
-                items: { type: "string" },
-                description: "Folder prefixes, each ending in /",
-              },
-              objects: {
-                type: "array",
-                items: {
-                  ...objectInfoSchema,
-                  required: [...objectInfoSchema.required, "kind"],
-                  properties: {
-                    ...objectInfoSchema.properties,
-                    kind: { type: "string", enum: ["blob", "item"], description: "item: made by POST /data" },
-                  },
-                },
-              },
-              next: { type: ["string", "null"] },
-            },
-          },
+          200: FolderPage,
           ...problemResponses(400, 401, 403),
         },
       },
     },
     async (req) => {
-      const q = req.query as { prefix: string; delimiter?: "/"; cursor?: string; limit: number };
+      // The validator fills in the defaults (these only restate them for the type checker).
+      const { prefix = "", delimiter, cursor, limit = FOLDER_PAGE_LIMIT.default } = req.query;
       const p = principalOf(req);
-      const page = await listFolder(opts.objects.store, p.user.uid, q);
+      const page = await listFolder(opts.objects.store, p.user.uid, { prefix, delimiter, cursor, limit });
       const folders: string[] = [];
-      const objects = [];
+      const objects: ListedObject[] = [];
       for (const e of page.entries) {
         if (e.kind === "folder") folders.push(e.prefix);
         else objects.push({ ...objectInfo(e.meta), kind: e.meta.kind });
       }
-      return { prefix: q.prefix, folders, objects, next: page.next };
+      return { prefix, folders, objects, next: page.next };
     },
   );
-}
+};

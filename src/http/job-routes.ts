@@ -1,55 +1,27 @@
 // Background jobs: following one (GET /jobs/{id}) and starting a verify (the other jobs start from
 // the key routes).
-import type { FastifyInstance } from "fastify";
+import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
+import { Job, JobAccepted, JobParams, type JobResult, VerifyRequest } from "../api/jobs.js";
+import { PATHS } from "../api/paths.js";
 import type { UserService } from "../auth/user-service.js";
 import type { JobService } from "../jobs/job-service.js";
 import type { JobRecord } from "../store/records.js";
 import { principalOf } from "./auth-plugin.js";
-import { JOB_PATHS } from "./job-paths.js";
-import { accepted, jobAcceptedSchema } from "./key-routes.js";
-import { problemResponses } from "./schemas.js";
+import { accepted } from "./key-routes.js";
+import { problemResponses } from "./openapi.js";
 
 export interface JobRoutesOptions {
   jobs: JobService;
   users: UserService;
 }
 
-export const jobSchema = {
-  type: "object",
-  required: ["id", "kind", "state", "done", "total", "created", "updated"],
-  properties: {
-    id: { type: "string" },
-    kind: { type: "string", enum: ["rewrap", "root-rotate", "verify"] },
-    state: { type: "string", enum: ["running", "done", "failed"] },
-    done: { type: "integer", description: "Items handled so far (objects; key versions for root-rotate)" },
-    total: { type: "integer", description: "Items expected (grows when more appear while the job runs)" },
-    bytesDone: {
-      type: "integer",
-      description: "verify: bytes read and authenticated so far, the object under way included",
-    },
-    bytesTotal: {
-      type: "integer",
-      description: "verify: bytes to read (known after a first pass over the metadata; grows like total)",
-    },
-    error: { type: "string", description: "Why the job failed" },
-    result: {
-      type: "object",
-      additionalProperties: true,
-      description:
-        "What the job found. verify and rewrap: `{damaged: [{owner, id, error}], damagedCount, truncated}` (at most 1000 listed); root-rotate: `{rootVersion, retired: [versions]}`",
-    },
-    created: { type: "string", format: "date-time" },
-    updated: { type: "string", format: "date-time" },
-  },
-} as const;
-
-export function jobJson(job: JobRecord) {
-  let result: unknown = job.result === null ? null : JSON.parse(job.result);
+export function jobJson(job: JobRecord): Job {
+  let result: JobResult | null = job.result === null ? null : JSON.parse(job.result);
   let bytesDone: unknown;
   let bytesTotal: unknown;
   // A verify job keeps its byte progress with its result (the record's one free-form field).
   if (result !== null && typeof result === "object" && !Array.isArray(result))
-    ({ bytesDone, bytesTotal, ...result } = result as Record<string, unknown>);
+    ({ bytesDone, bytesTotal, ...result } = result);
   return {
     id: job.id,
     kind: job.kind,
@@ -65,7 +37,7 @@ export function jobJson(job: JobRecord) {
   };
 }
 
-export async function jobRoutes(app: FastifyInstance, opts: JobRoutesOptions): Promise<void> {
+export const jobRoutes: FastifyPluginAsyncTypebox<JobRoutesOptions> = async (app, opts) => {
   const { jobs, users } = opts;
 
   app.get(
@@ -76,15 +48,15 @@ export async function jobRoutes(app: FastifyInstance, opts: JobRoutesOptions): P
         summary: "A job's state, progress and result",
         description:
           "Visible to the user who started the job and to admins; to anyone else it does not exist (404).",
-        params: { type: "object", required: ["id"], properties: { id: { type: "string", maxLength: 100 } } },
-        response: { 200: jobSchema, ...problemResponses(400, 401, 404) },
+        params: JobParams,
+        response: { 200: Job, ...problemResponses(400, 401, 404) },
       },
     },
-    async (req) => jobJson(await jobs.get((req.params as { id: string }).id, principalOf(req))),
+    async (req) => jobJson(await jobs.get(req.params.id, principalOf(req))),
   );
 
   app.post(
-    JOB_PATHS.verifySelf,
+    PATHS.verifySelf,
     {
       config: { auth: { scope: "read" } },
       schema: {
@@ -92,7 +64,7 @@ export async function jobRoutes(app: FastifyInstance, opts: JobRoutesOptions): P
         summary: "Verify the caller's objects",
         description:
           "Starts a job that reads and authenticates every object of the caller; its result lists each damaged one. Follow it at GET /jobs/{jobId}.",
-        response: { 202: jobAcceptedSchema, ...problemResponses(401, 403) },
+        response: { 202: JobAccepted, ...problemResponses(401, 403) },
       },
     },
     async (req, reply) => {
@@ -102,7 +74,7 @@ export async function jobRoutes(app: FastifyInstance, opts: JobRoutesOptions): P
   );
 
   app.post(
-    JOB_PATHS.verifyAll,
+    PATHS.verifyAll,
     {
       config: { auth: { role: "admin", scope: "read" } },
       schema: {
@@ -110,18 +82,14 @@ export async function jobRoutes(app: FastifyInstance, opts: JobRoutesOptions): P
         summary: "Verify every object, or one user's",
         description:
           "Starts a job that reads and authenticates every object (of `user` when given); its result lists each damaged one. Follow it at GET /jobs/{jobId}.",
-        body: {
-          type: ["object", "null"],
-          additionalProperties: false,
-          properties: { user: { type: "string", description: "Only this user's objects" } },
-        },
-        response: { 202: jobAcceptedSchema, ...problemResponses(400, 401, 403, 404, 422) },
+        body: VerifyRequest,
+        response: { 202: JobAccepted, ...problemResponses(400, 401, 403, 404, 422) },
       },
     },
     async (req, reply) => {
-      const name = (req.body as { user?: string } | null | undefined)?.user;
+      const name = req.body?.user;
       const owner = name === undefined ? null : (await users.get(name)).uid;
       return accepted(reply, await jobs.startVerify(principalOf(req).user.uid, owner));
     },
   );
-}
+};

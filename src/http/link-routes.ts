@@ -1,7 +1,10 @@
 // Download links: POST /data/{id}/link makes one (bearer, read scope); GET /links/{token} uses it
 // without a token. The token sits in the path, so these routes are marked redactPath: the log shows
 // only their pattern (redact-path.ts).
-import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
+import type { FastifyReply, FastifyRequest } from "fastify";
+import { WildcardParams } from "../api/fields.js";
+import { Link, type LinkRequest, linkRequest } from "../api/objects.js";
 import { AppError } from "../errors.js";
 import { DEFAULT_LINK_SECONDS, type DownloadLinks, MAX_LINK_SECONDS } from "../objects/download-links.js";
 import { idToJson, validateObjectId } from "../objects/object-id.js";
@@ -9,8 +12,8 @@ import type { ObjectService } from "../objects/object-service.js";
 import { principalOf } from "./auth-plugin.js";
 import { attachment, downloadName } from "./content-disposition.js";
 import { sendObject } from "./object-response.js";
+import { problemResponses } from "./openapi.js";
 import { linkBaseUrl, type PublicUrlOptions } from "./public-url.js";
-import { problemResponses } from "./schemas.js";
 
 export interface LinkRoutesOptions {
   objects: ObjectService;
@@ -26,24 +29,11 @@ function urlName(name: string): string {
   return name === "" || name === "." || name === ".." ? "" : `/${encodeURIComponent(name)}`;
 }
 
-const linkSchema = {
-  type: "object",
-  required: ["url", "expiresAt"],
-  properties: {
-    url: {
-      type: "string",
-      format: "uri",
-      description: "Downloads the object with GET (Range supported), no token needed",
-    },
-    expiresAt: { type: "string", format: "date-time" },
-    id: { anyOf: [{ type: "integer" }, { type: "string" }] },
-    etag: { type: "string", description: "The version of the object the link is bound to" },
-  },
-} as const;
-
 const binary = { "application/octet-stream": { schema: { type: "string", format: "binary" } } };
 
-export async function linkRoutes(app: FastifyInstance, opts: LinkRoutesOptions): Promise<void> {
+const linkBody = linkRequest({ defaultSeconds: DEFAULT_LINK_SECONDS, maxSeconds: MAX_LINK_SECONDS });
+
+export const linkRoutes: FastifyPluginAsyncTypebox<LinkRoutesOptions> = async (app, opts) => {
   const { objects, links } = opts;
 
   app.post(
@@ -54,25 +44,13 @@ export async function linkRoutes(app: FastifyInstance, opts: LinkRoutesOptions):
         tags: ["objects", "links"],
         summary: "Make an expiring download link for an object",
         description: `The URL downloads this object without a token (GET or HEAD, Range supported, \`Content-Disposition: attachment\` with the id's last segment as file name) until it expires (default ${DEFAULT_LINK_SECONDS} s, at most ${MAX_LINK_SECONDS} s, never past the expiry of the token that made it). It is refused (problem+json) once it expires (410 \`link_expired\`), once the object is replaced or deleted (410 \`object_changed\`), and when it was altered, made for another owner, signed by a retired key version, or its token was revoked (403 \`invalid_link\`). Any other POST /data/{id} answers 405. The URL starts with SSE_PUBLIC_URL; without it, with SSE_TRUST_PROXY, with the proxy's X-Forwarded-Proto and X-Forwarded-Host (else Host); otherwise with the server's listen address, never with a client's Host header. With NODE_ENV=production and no SSE_PUBLIC_URL, 501 \`public_url_required\`.`,
-        params: { type: "object", properties: { id: { type: "string" } } },
-        body: {
-          type: "object",
-          additionalProperties: false,
-          properties: {
-            expiresInSeconds: {
-              type: "integer",
-              minimum: 1,
-              maximum: MAX_LINK_SECONDS,
-              default: DEFAULT_LINK_SECONDS,
-              description: "Lifetime of the link in seconds",
-            },
-          },
-        },
-        response: { 201: linkSchema, ...problemResponses(400, 401, 403, 404, 405, 422, 501) },
+        params: WildcardParams,
+        body: linkBody,
+        response: { 201: Link, ...problemResponses(400, 401, 403, 404, 405, 422, 501) },
       },
       // Before the body is parsed: a POST to an object is 405 whatever its body and type.
       preParsing: async (req, reply, payload) => {
-        if (!(req.params as { "*": string })["*"].endsWith(LINK_SUFFIX)) {
+        if (!req.params["*"].endsWith(LINK_SUFFIX)) {
           reply.header("Allow", "GET, HEAD, PUT, DELETE");
           throw new AppError(
             "method_not_allowed",
@@ -83,15 +61,13 @@ export async function linkRoutes(app: FastifyInstance, opts: LinkRoutesOptions):
       },
       // A link needs no body: the defaults apply.
       preValidation: async (req) => {
-        if (req.body === undefined || req.body === null) req.body = {};
+        if (req.body === undefined || req.body === null) req.body = {} satisfies LinkRequest;
       },
     },
     async (req, reply) => {
-      const path = (req.params as { "*": string })["*"];
-      const id = path.slice(0, -LINK_SUFFIX.length);
+      const id = req.params["*"].slice(0, -LINK_SUFFIX.length);
       validateObjectId(id);
       const p = principalOf(req);
-      const body = (req.body ?? {}) as { expiresInSeconds?: number };
       // Before any work: a link this server cannot address is refused whatever the object.
       const base = linkBaseUrl(req, opts.publicUrl);
       const made = await links.create({
@@ -99,7 +75,7 @@ export async function linkRoutes(app: FastifyInstance, opts: LinkRoutesOptions):
         id,
         tokenId: p.token.id,
         tokenExpiresAt: p.token.expiresAt,
-        expiresInSeconds: body.expiresInSeconds,
+        expiresInSeconds: req.body.expiresInSeconds,
       });
       reply.code(201).header("Cache-Control", "no-store");
       return {
@@ -111,9 +87,8 @@ export async function linkRoutes(app: FastifyInstance, opts: LinkRoutesOptions):
     },
   );
 
-  const serve = async (req: FastifyRequest, reply: FastifyReply, head: boolean) => {
-    // `/links/<token>` or `/links/<token>/<file name>` (the router has percent-decoded it).
-    const rest = (req.params as { "*": string })["*"];
+  /** `rest`: `<token>` or `<token>/<file name>` after `/links/` (the router has percent-decoded it). */
+  const serve = async (req: FastifyRequest, reply: FastifyReply, rest: string, head: boolean) => {
     const slash = rest.indexOf("/");
     const token = slash < 0 ? rest : rest.slice(0, slash);
     const meta = await links.resolve(token, head ? undefined : (owner, id) => objects.findForRead(owner, id));
@@ -134,7 +109,7 @@ export async function linkRoutes(app: FastifyInstance, opts: LinkRoutesOptions):
     summary: "Download an object through a link (no token)",
     description:
       "Streams the object with its type, `Content-Disposition: attachment` (the object's own name), ETag and `Accept-Ranges: bytes`; `Range` → 206. The path is `/links/{token}` or `/links/{token}/{the object's file name}` (percent-encoded as the URL made it, or otherwise); any other name → 404 `not_found`. Refused links: 403 `invalid_link` (malformed, altered, another owner's, retired key version, revoked token), 410 `link_expired`, 410 `object_changed`.",
-    params: { type: "object", properties: { token: { type: "string" } } },
+    params: WildcardParams,
     response: {
       200: { description: "The object's bytes", content: binary },
       206: { description: "Partial content", content: binary },
@@ -145,7 +120,7 @@ export async function linkRoutes(app: FastifyInstance, opts: LinkRoutesOptions):
   app.get(
     "/links/*",
     { config: { public: true, redactPath: true, openapiUrl: "/links/{token}" }, schema: getSchema },
-    (req, reply) => serve(req, reply, false),
+    (req, reply) => serve(req, reply, req.params["*"], false),
   );
   app.head(
     "/links/*",
@@ -153,7 +128,7 @@ export async function linkRoutes(app: FastifyInstance, opts: LinkRoutesOptions):
       config: { public: true, redactPath: true, openapiUrl: "/links/{token}" },
       schema: { ...getSchema, summary: "A link's headers, no body" },
     },
-    (req, reply) => serve(req, reply, true),
+    (req, reply) => serve(req, reply, req.params["*"], true),
   );
   app.route({
     method: ["POST", "PUT", "DELETE", "PATCH", "OPTIONS"],
@@ -165,4 +140,4 @@ export async function linkRoutes(app: FastifyInstance, opts: LinkRoutesOptions):
       throw new AppError("method_not_allowed", "allowed: GET, HEAD");
     },
   });
-}
+};

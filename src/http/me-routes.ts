@@ -1,11 +1,12 @@
 // GET /me: who the presented token belongs to, and what it may do.
-import type { FastifyInstance } from "fastify";
+import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
+import { Me } from "../api/users.js";
 import { AppError } from "../errors.js";
+import { meJson } from "./account-json.js";
 import { principalOf } from "./auth-plugin.js";
-import { problemResponses } from "./schemas.js";
-import { meJson, meSchema } from "./user-schemas.js";
+import { problemResponses } from "./openapi.js";
 
-export async function meRoutes(app: FastifyInstance): Promise<void> {
+export const meRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
     "/me",
     {
@@ -13,7 +14,7 @@ export async function meRoutes(app: FastifyInstance): Promise<void> {
       schema: {
         tags: ["users"],
         summary: "The caller: its user and the token it presented",
-        response: { 200: meSchema, ...problemResponses(401, 429) },
+        response: { 200: Me, ...problemResponses(401, 429) },
       },
     },
     async (req) => meJson(principalOf(req)),
@@ -28,4 +29,4 @@ export async function meRoutes(app: FastifyInstance): Promise<void> {
       throw new AppError("method_not_allowed", "allowed: GET");
     },
   });
-}
+};

@@ -8,7 +8,7 @@ import { hashToken, tokenMatches } from "../auth/token-format.js";
 import type { DomainMetrics, JobOutcome } from "../domain-metrics.js";
 import { AppError } from "../errors.js";
 import type { SpaceState, SpaceStatus } from "../objects/storage-reserve.js";
-import { problemResponses } from "./schemas.js";
+import { problemResponses } from "./openapi.js";
 
 /** Read at scrape time: the key service's cache keeps its own counts. */
 export interface KeyCacheStats {

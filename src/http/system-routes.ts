@@ -1,11 +1,12 @@
 // Public probes: /health says the process is alive, /ready that the store and key provider work,
 // and whether uploads are accepted (free space above the reserve, disk not full).
-import type { FastifyInstance } from "fastify";
+import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
+import { Health, Ready } from "../api/system.js";
 import { AppError } from "../errors.js";
 import type { RootKeyProvider } from "../keys/root-key-provider.js";
 import type { SpaceStatus } from "../objects/storage-reserve.js";
 import { DatabaseUnreachable, type Stores } from "../store/stores.js";
-import { problemResponses } from "./schemas.js";
+import { problemResponses } from "./openapi.js";
 
 export interface SystemRoutesOptions {
   stores: Pick<Stores, "ping">;
@@ -15,38 +16,12 @@ export interface SystemRoutesOptions {
   isShuttingDown: () => boolean;
 }
 
-const statusSchema = {
-  type: "object",
-  properties: {
-    status: { type: "string" },
-    checks: { type: "object", additionalProperties: { type: "string" } },
-  },
-};
-
-const readySchema = {
-  type: "object",
-  required: ["status", "writable", "checks"],
-  properties: {
-    status: { type: "string", enum: ["ready"] },
-    writable: {
-      type: "boolean",
-      description:
-        "false while uploads are refused with 507: free space below the reserve (SSE_MIN_FREE_BYTES) or the disk full. Reads, deletes and small writes still work, so the server stays ready (200)",
-    },
-    checks: {
-      type: "object",
-      description: "objects, keys, keyProvider: ok; space: ok, below_reserve or disk_full",
-      additionalProperties: { type: "string" },
-    },
-  },
-};
-
-export async function systemRoutes(app: FastifyInstance, opts: SystemRoutesOptions): Promise<void> {
+export const systemRoutes: FastifyPluginAsyncTypebox<SystemRoutesOptions> = async (app, opts) => {
   app.get(
     "/health",
     {
       config: { public: true },
-      schema: { tags: ["system"], summary: "The process is alive", response: { 200: statusSchema } },
+      schema: { tags: ["system"], summary: "The process is alive", response: { 200: Health } },
     },
     async () => ({ status: "ok" }),
   );
@@ -59,7 +34,7 @@ export async function systemRoutes(app: FastifyInstance, opts: SystemRoutesOptio
         summary: "The store and the key provider are usable; whether uploads are accepted",
         description:
           "200 while the object store, the key store and the key provider answer, 503 otherwise and while shutting down. `writable: false` (still 200) while uploads are refused for lack of space: reads and deletes, which make room, still work.",
-        response: { 200: readySchema, ...problemResponses(503) },
+        response: { 200: Ready, ...problemResponses(503) },
       },
     },
     async (req) => {
@@ -85,7 +60,7 @@ export async function systemRoutes(app: FastifyInstance, opts: SystemRoutesOptio
       await probe(["keyProvider"], "key_provider_unavailable", () => opts.root.ping());
       const space = opts.space ? await opts.space.current() : null;
       checks.space = space?.reason ?? "ok";
-      return { status: "ready", writable: space?.writable ?? true, checks };
+      return { status: "ready" as const, writable: space?.writable ?? true, checks };
     },
   );
-}
+};

@@ -1,9 +1,13 @@
 // /users: user and token administration. Admin routes answer 403 to other roles; routes open to
 // the named user too answer 404 when a non-admin names someone else (as for a missing user).
 // Reading needs the `read` scope, every change the `write` scope.
-import type { FastifyInstance } from "fastify";
-import type { TokenRequest } from "../auth/token-grant.js";
+import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
+import { Type } from "typebox";
+import { NameParams, NoContent } from "../api/fields.js";
+import { createTokenRequest, NewToken, ResetToken, TokenInfo, TokenParams } from "../api/tokens.js";
+import { CreateUserRequest, User } from "../api/users.js";
 import type { UserService } from "../auth/user-service.js";
+import { CREDENTIAL_LIMITS, newTokenJson, tokenInfoJson, userJson } from "./account-json.js";
 import {
   adminOnly,
   adminOrSelf,
@@ -13,26 +17,15 @@ import {
   otherMethodsNotAllowed,
 } from "./account-route-helpers.js";
 import { principalOf } from "./auth-plugin.js";
-import { problemResponses } from "./schemas.js";
-import {
-  createTokenBody,
-  createUserBody,
-  nameParams,
-  newTokenJson,
-  newTokenSchema,
-  resetTokenSchema,
-  tokenInfoJson,
-  tokenInfoSchema,
-  tokenParams,
-  userJson,
-  userSchema,
-} from "./user-schemas.js";
+import { problemResponses } from "./openapi.js";
 
 export interface UserRoutesOptions {
   users: UserService;
 }
 
-export async function userRoutes(app: FastifyInstance, opts: UserRoutesOptions): Promise<void> {
+const createTokenBody = createTokenRequest(CREDENTIAL_LIMITS);
+
+export const userRoutes: FastifyPluginAsyncTypebox<UserRoutesOptions> = async (app, opts) => {
   const { users } = opts;
 
   // Token creation takes an optional body: an empty JSON body means "all defaults".
@@ -42,19 +35,18 @@ export async function userRoutes(app: FastifyInstance, opts: UserRoutesOptions):
     "/users",
     {
       config: adminOnly("write"),
-      preValidation: knownFieldsOnly(createUserBody),
+      preValidation: knownFieldsOnly(CreateUserRequest),
       schema: {
         tags: ["users"],
         summary: "Create a user (admin)",
         description:
           "Creates the user and its own key-encryption key. It has no token yet: issue one with POST /users/{name}/tokens.",
-        body: createUserBody,
-        response: { 201: userSchema, ...problemResponses(400, 401, 403, 409, 422, 429) },
+        body: CreateUserRequest,
+        response: { 201: User, ...problemResponses(400, 401, 403, 409, 422, 429) },
       },
     },
     async (req, reply) => {
-      const body = req.body as { name: string; role: "admin" | "user" };
-      const user = await users.create(body.name, body.role, principalOf(req));
+      const user = await users.create(req.body.name, req.body.role, principalOf(req));
       reply.code(201).header("Location", `/users/${user.name}`);
       return userJson(user);
     },
@@ -67,7 +59,7 @@ export async function userRoutes(app: FastifyInstance, opts: UserRoutesOptions):
       schema: {
         tags: ["users"],
         summary: "List users (admin)",
-        response: { 200: { type: "array", items: userSchema }, ...problemResponses(401, 403, 429) },
+        response: { 200: Type.Array(User), ...problemResponses(401, 403, 429) },
       },
     },
     async () => (await users.list()).map(userJson),
@@ -80,11 +72,11 @@ export async function userRoutes(app: FastifyInstance, opts: UserRoutesOptions):
       schema: {
         tags: ["users"],
         summary: "One user (admin, or the user itself)",
-        params: nameParams,
-        response: { 200: userSchema, ...problemResponses(400, 401, 403, 404, 429) },
+        params: NameParams,
+        response: { 200: User, ...problemResponses(400, 401, 403, 404, 429) },
       },
     },
-    async (req) => userJson(await users.get((req.params as { name: string }).name)),
+    async (req) => userJson(await users.get(req.params.name)),
   );
 
   app.delete(
@@ -96,15 +88,15 @@ export async function userRoutes(app: FastifyInstance, opts: UserRoutesOptions):
         summary: "Delete a user, its tokens and objects, and destroy its keys (admin)",
         description:
           "Destroys the user's key-encryption keys, so no copy of its ciphertext (backups included) can be decrypted again. An admin cannot delete itself (409 cannot_delete_self), and the last admin stays (409 last_admin).",
-        params: nameParams,
+        params: NameParams,
         response: {
-          204: { description: "Deleted", type: "null" },
+          204: NoContent("Deleted"),
           ...problemResponses(400, 401, 403, 404, 409, 429),
         },
       },
     },
     async (req, reply) => {
-      await users.delete(principalOf(req), (req.params as { name: string }).name);
+      await users.delete(principalOf(req), req.params.name);
       return reply.code(204).send();
     },
   );
@@ -119,14 +111,13 @@ export async function userRoutes(app: FastifyInstance, opts: UserRoutesOptions):
         summary: "Issue a token (the user itself; an admin only while the user is enrolling)",
         description:
           "The token is shown only in this response; only its hash is stored. Needs the write scope, so a read-only token cannot manage tokens. The new token gets at most the scopes and the lifetime of the token that asks for it (403 otherwise); by default exactly those. An admin may issue another user's tokens only while that user is enrolling, i.e. has not yet authenticated with a credential of its own (403 enrolled afterwards; see POST /users/{name}/reset).",
-        params: nameParams,
+        params: NameParams,
         body: createTokenBody,
-        response: { 201: newTokenSchema, ...problemResponses(400, 401, 403, 404, 422, 429) },
+        response: { 201: NewToken, ...problemResponses(400, 401, 403, 404, 422, 429) },
       },
     },
     async (req, reply) => {
-      const { name } = req.params as { name: string };
-      const issued = await users.issueToken(principalOf(req), name, req.body as TokenRequest);
+      const issued = await users.issueToken(principalOf(req), req.params.name, req.body);
       reply.code(201).header("Cache-Control", "no-store");
       return newTokenJson(issued.record, issued.token);
     },
@@ -142,14 +133,13 @@ export async function userRoutes(app: FastifyInstance, opts: UserRoutesOptions):
         summary: "Reset a user: revoke every credential, issue one enrollment token (admin)",
         description:
           "Break-glass access to an account, never silent: every token (and S3 access key) of the user is revoked at once, the user is enrolling again, and the one new token is returned here (listed with issuedBy `reset`). Logged at warn. The body is optional, as for POST /users/{name}/tokens; the token gets at most the scopes and the lifetime of the admin's own token. An admin cannot reset itself (409 cannot_reset_self).",
-        params: nameParams,
+        params: NameParams,
         body: createTokenBody,
-        response: { 201: resetTokenSchema, ...problemResponses(400, 401, 403, 404, 409, 422, 429) },
+        response: { 201: ResetToken, ...problemResponses(400, 401, 403, 404, 409, 422, 429) },
       },
     },
     async (req, reply) => {
-      const { name } = req.params as { name: string };
-      const issued = await users.reset(principalOf(req), name, req.body as TokenRequest);
+      const issued = await users.reset(principalOf(req), req.params.name, req.body);
       reply.code(201).header("Cache-Control", "no-store");
       return { ...newTokenJson(issued.record, issued.token), revoked: issued.revoked };
     },
@@ -162,14 +152,14 @@ export async function userRoutes(app: FastifyInstance, opts: UserRoutesOptions):
       schema: {
         tags: ["users"],
         summary: "List a user's tokens, without secrets (admin, or the user itself)",
-        params: nameParams,
+        params: NameParams,
         response: {
-          200: { type: "array", items: tokenInfoSchema },
+          200: Type.Array(TokenInfo),
           ...problemResponses(400, 401, 403, 404, 429),
         },
       },
     },
-    async (req) => (await users.listTokens((req.params as { name: string }).name)).map(tokenInfoJson),
+    async (req) => (await users.listTokens(req.params.name)).map(tokenInfoJson),
   );
 
   app.delete(
@@ -180,16 +170,15 @@ export async function userRoutes(app: FastifyInstance, opts: UserRoutesOptions):
         tags: ["users"],
         summary: "Revoke a token (admin, or the user itself)",
         description: "Takes effect on the next request, on every server instance.",
-        params: tokenParams,
+        params: TokenParams,
         response: {
-          204: { description: "Revoked", type: "null" },
+          204: NoContent("Revoked"),
           ...problemResponses(400, 401, 403, 404, 429),
         },
       },
     },
     async (req, reply) => {
-      const { name, id } = req.params as { name: string; id: string };
-      await users.revokeToken(principalOf(req), name, id);
+      await users.revokeToken(principalOf(req), req.params.name, req.params.id);
       return reply.code(204).send();
     },
   );
@@ -201,4 +190,4 @@ export async function userRoutes(app: FastifyInstance, opts: UserRoutesOptions):
     ["/users/:name/reset", ["POST"]],
     ["/users/:name/tokens/:id", ["DELETE"]],
   ]);
-}
+};
