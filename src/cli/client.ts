@@ -121,10 +121,3 @@ export function nextLink(header: string | null): string | undefined {
   }
   return undefined;
 }
-
-/** `/data/<id>` with each segment percent-encoded and the slashes kept. */
-export function objectPath(id: string): string {
-  return `/data/${id.split("/").map(encodeURIComponent).join("/")}`;
-}
-
-export const seg = encodeURIComponent;

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { nextLink, objectPath } from "../../src/cli/client.js";
+import { PATHS } from "../../src/api/paths.js";
+import { nextLink } from "../../src/cli/client.js";
 import { DEFAULT_CONTENT_TYPE, guessContentType } from "../../src/cli/content-type.js";
 import { objectIdProblem } from "../../src/cli/object-id.js";
 import { table } from "../../src/cli/output.js";
@@ -32,8 +33,8 @@ describe("object ids (API.md rule)", () => {
   });
 
   it("encodes each segment and keeps the slashes", () => {
-    expect(objectPath("dir/sub/file.txt")).toBe("/data/dir/sub/file.txt");
-    expect(objectPath("a~b")).toBe("/data/a~b");
+    expect(PATHS.object("dir/sub/file.txt")).toBe("/data/dir/sub/file.txt");
+    expect(PATHS.object("a~b")).toBe("/data/a~b");
   });
 });
 

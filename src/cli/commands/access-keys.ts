@@ -1,22 +1,14 @@
 // `access-keys create|ls|rm` on /users/{name}/access-keys: S3 access keys, yours by default or a
 // user's with --user (admin, for creation only while the user is enrolling).
 import type { Command } from "commander";
+import type { AccessKeyInfo, CreateAccessKeyRequest, NewAccessKey } from "../../api/access-keys.js";
+import type { Scope } from "../../api/fields.js";
+import { PATHS } from "../../api/paths.js";
 import { positiveInt, scopeList } from "../args.js";
-import { seg } from "../client.js";
 import type { CliContext } from "../context.js";
 import { formatDate, table } from "../output.js";
 import { userOrSelf } from "./tokens.js";
 import { listOf } from "./users.js";
-
-interface AccessKeyInfo {
-  accessKeyId: string;
-  label?: string | null;
-  scopes?: string[];
-  created?: string;
-  lastUsed?: string | null;
-  expiresAt?: string | null;
-  issuedBy?: string | null;
-}
 
 export function registerAccessKeys(program: Command, ctx: CliContext): void {
   const keys = program
@@ -30,19 +22,17 @@ export function registerAccessKeys(program: Command, ctx: CliContext): void {
     .option("--label <text>", "a label to recognise the key by")
     .option("--scopes <list>", "comma-separated scopes, e.g. read or read,write", scopeList)
     .option("--expires-in <seconds>", "lifetime in seconds (default: that of your token)", positiveInt)
-    .action(async (opts: { user?: string; label?: string; scopes?: string[]; expiresIn?: number }) => {
+    .action(async (opts: { user?: string; label?: string; scopes?: Scope[]; expiresIn?: number }) => {
       const user = await userOrSelf(ctx, opts.user);
-      const body: Record<string, unknown> = {};
+      const body: CreateAccessKeyRequest = {};
       if (opts.label !== undefined) body.label = opts.label;
       if (opts.scopes !== undefined) body.scopes = opts.scopes;
       if (opts.expiresIn !== undefined) body.expiresInSeconds = opts.expiresIn;
-      const created = await ctx
-        .client()
-        .json<AccessKeyInfo & { secretAccessKey: string }>(`/users/${seg(user)}/access-keys`, {
-          method: "POST",
-          json: body,
-          notFound: `user ${user}`,
-        });
+      const created = await ctx.client().json<NewAccessKey>(PATHS.accessKeys(user), {
+        method: "POST",
+        json: body,
+        notFound: `user ${user}`,
+      });
       // As the AWS tools name them, so that `export $(ssestore access-keys create)` sets both.
       await ctx.out.result({ user, ...created }, [
         `AWS_ACCESS_KEY_ID=${created.accessKeyId}`,
@@ -62,7 +52,7 @@ export function registerAccessKeys(program: Command, ctx: CliContext): void {
     .action(async (opts: { user?: string }) => {
       const user = await userOrSelf(ctx, opts.user);
       const list = listOf<AccessKeyInfo>(
-        await ctx.client().json(`/users/${seg(user)}/access-keys`, { notFound: `user ${user}` }),
+        await ctx.client().json(PATHS.accessKeys(user), { notFound: `user ${user}` }),
         "accessKeys",
       );
       await ctx.out.result(list, () =>
@@ -89,7 +79,7 @@ export function registerAccessKeys(program: Command, ctx: CliContext): void {
     .option("--user <name>", "of this user (admin; default: you)")
     .action(async (id: string, opts: { user?: string }) => {
       const user = await userOrSelf(ctx, opts.user);
-      await ctx.client().request(`/users/${seg(user)}/access-keys/${seg(id)}`, {
+      await ctx.client().request(PATHS.accessKey(user, id), {
         method: "DELETE",
         notFound: `access key ${id} of user ${user}`,
       });

@@ -4,8 +4,8 @@ import fs from "node:fs";
 import path from "node:path";
 import { pipeline } from "node:stream/promises";
 import type { Command } from "commander";
+import { PATHS } from "../../api/paths.js";
 import { formatBytes } from "../../api/size-format.js";
-import { objectPath } from "../client.js";
 import type { CliContext } from "../context.js";
 import { CliError, ExitCode } from "../errors.js";
 import { writeWithBackpressure } from "../output.js";
@@ -57,7 +57,7 @@ export function registerGet(program: Command, ctx: CliContext): void {
 }
 
 async function download(ctx: CliContext, id: string, opts: GetOptions, signal: AbortSignal): Promise<void> {
-  const res = await ctx.client().request(objectPath(id), { notFound: id, signal });
+  const res = await ctx.client().request(PATHS.object(id), { notFound: id, signal });
   const lengthHeader = res.headers.get("content-length");
   const total = lengthHeader !== null && /^\d+$/.test(lengthHeader) ? Number(lengthHeader) : undefined;
   const toStdout = opts.output === undefined || opts.output === "-";

@@ -1,29 +1,17 @@
 // Background jobs (rewrap, root-key rotation, verify): start, poll GET /jobs/{id}, report the outcome.
 import type { Command } from "commander";
+import type { Job, JobAccepted, VerifyRequest } from "../../api/jobs.js";
+import { PATHS } from "../../api/paths.js";
 import { formatBytes } from "../../api/size-format.js";
-import { seg } from "../client.js";
 import type { CliContext } from "../context.js";
 import { CliError, ExitCode } from "../errors.js";
 import { jobProgress } from "../progress.js";
-import { VERIFY_ROUTES } from "../routes.js";
 
-export interface Job {
-  id: string;
-  kind?: string;
-  state: "running" | "done" | "failed" | string;
-  done?: number;
-  total?: number;
-  /** verify: bytes read so far and to read. */
-  bytesDone?: number;
-  bytesTotal?: number;
-  error?: string;
-  damaged?: unknown;
-  result?: { damaged?: unknown; damagedCount?: unknown };
-  [k: string]: unknown;
-}
+/** A job as GET /jobs/{id} answers it; other servers may list the damage at the top level. */
+export type JobView = Job & { damaged?: unknown; damagedIds?: unknown };
 
 /** The ids a job found damaged, wherever the server puts them (`damaged`, `damagedIds`, `result.damaged`). */
-export function damagedIds(job: Job): string[] {
+export function damagedIds(job: JobView): string[] {
   const raw = job.damaged ?? job.damagedIds ?? job.result?.damaged;
   return Array.isArray(raw)
     ? raw.map((x) => (typeof x === "object" && x && "id" in x ? String(x.id) : String(x)))
@@ -31,19 +19,19 @@ export function damagedIds(job: Job): string[] {
 }
 
 /** How many objects the job found damaged (the listed ids may be capped), or undefined if it does not say. */
-export function damagedCount(job: Job): number | undefined {
+export function damagedCount(job: JobView): number | undefined {
   if (typeof job.result?.damagedCount === "number") return job.result.damagedCount;
   const raw = job.damaged ?? job.damagedIds ?? job.result?.damaged;
   return Array.isArray(raw) ? raw.length : undefined;
 }
 
-const finished = (job: Job) => job.state !== "running" && job.state !== "queued" && job.state !== "pending";
+const finished = (job: Job) => job.state !== "running";
 
-export async function fetchJob(ctx: CliContext, id: string): Promise<Job> {
-  return ctx.client().json<Job>(`/jobs/${seg(id)}`, { notFound: `job ${id}` });
+export async function fetchJob(ctx: CliContext, id: string): Promise<JobView> {
+  return ctx.client().json<JobView>(PATHS.job(id), { notFound: `job ${id}` });
 }
 
-export async function waitForJob(ctx: CliContext, id: string): Promise<Job> {
+export async function waitForJob(ctx: CliContext, id: string): Promise<JobView> {
   const bar = jobProgress(ctx.showProgress, ctx.deps.stderr, `job ${id}`);
   try {
     let delay = Math.min(250, ctx.deps.pollIntervalMs);
@@ -78,7 +66,7 @@ export function describeJob(job: Job): string {
 }
 
 /** Prints the job, then fails the command when the job failed or found damaged objects. */
-export async function reportJob(ctx: CliContext, job: Job): Promise<void> {
+export async function reportJob(ctx: CliContext, job: JobView): Promise<void> {
   const damaged = damagedIds(job);
   const count = Math.max(damagedCount(job) ?? 0, damaged.length);
   const more =
@@ -98,12 +86,12 @@ export async function startJob(
   what: string,
   opts: { wait?: boolean; body?: unknown; notFound?: string },
 ): Promise<void> {
-  const started = await ctx.client().json<{ jobId?: string; id?: string }>(route, {
+  const started = await ctx.client().json<JobAccepted | undefined>(route, {
     method: "POST",
     json: opts.body ?? {},
     notFound: opts.notFound,
   });
-  const jobId = started?.jobId ?? started?.id;
+  const jobId = started?.jobId;
   if (!jobId) throw new CliError(`the server did not return a job id for ${what}`);
   if (!opts.wait) {
     await ctx.out.result(
@@ -135,11 +123,15 @@ export function registerJobs(program: Command, ctx: CliContext): void {
     .action(async (opts: { user?: string; all?: boolean; wait?: boolean }) => {
       if (opts.all && opts.user !== undefined)
         throw new CliError("use either --all or --user, not both", ExitCode.usage);
-      const r = opts.all
-        ? VERIFY_ROUTES.all()
+      // An admin verifies every object, or one user's; anyone their own.
+      const body: VerifyRequest | undefined = opts.all
+        ? {}
         : opts.user === undefined
-          ? VERIFY_ROUTES.self()
-          : VERIFY_ROUTES.user(opts.user);
-      await startJob(ctx, r.path, "verify", { wait: opts.wait, body: r.body });
+          ? undefined
+          : { user: opts.user };
+      await startJob(ctx, body === undefined ? PATHS.verifySelf : PATHS.verifyAll, "verify", {
+        wait: opts.wait,
+        body,
+      });
     });
 }

@@ -1,16 +1,11 @@
 // `keys show|rotate|rewrap|min-version` (own keys, or a user's with --user as admin) and `root-key rotate`.
 import type { Command } from "commander";
+import type { KeyInfo, MinVersionRequest } from "../../api/keys.js";
+import { keyPaths, PATHS } from "../../api/paths.js";
 import { nonNegativeInt } from "../args.js";
 import type { CliContext } from "../context.js";
 import { formatDate, table } from "../output.js";
-import { keyRoutes, ROOT_KEY_ROTATE } from "../routes.js";
 import { startJob } from "./jobs.js";
-
-interface KeyInfo {
-  primaryVersion?: number;
-  minDecryptionVersion?: number;
-  versions?: { version: number; created?: string; objects?: number; accessKeys?: number }[];
-}
 
 function describeKeys(k: KeyInfo | undefined, who: string): string[] {
   if (!k) return [`${who}: done`];
@@ -44,9 +39,7 @@ export function registerKeys(program: Command, ctx: CliContext): void {
     .description("versions of the key and how many objects and S3 access keys each wraps")
     .option("--user <name>", "this user's key (admin)")
     .action(async (opts: { user?: string }) => {
-      const k = await ctx
-        .client()
-        .json<KeyInfo>(keyRoutes(opts.user).show, { notFound: notFound(opts.user) });
+      const k = await ctx.client().json<KeyInfo>(keyPaths(opts.user).show, { notFound: notFound(opts.user) });
       await ctx.out.result(k, () => describeKeys(k, who(opts.user)));
     });
 
@@ -55,7 +48,7 @@ export function registerKeys(program: Command, ctx: CliContext): void {
     .description("add a new primary version; new writes use it, old versions still decrypt")
     .option("--user <name>", "this user's key (admin)")
     .action(async (opts: { user?: string }) => {
-      const k = await ctx.client().json<KeyInfo>(keyRoutes(opts.user).rotate, {
+      const k = await ctx.client().json<KeyInfo>(keyPaths(opts.user).rotate, {
         method: "POST",
         json: {},
         notFound: notFound(opts.user),
@@ -73,7 +66,7 @@ export function registerKeys(program: Command, ctx: CliContext): void {
     .option("--user <name>", "this user's key (admin)")
     .option("--wait", "wait for the job to finish, with a progress bar")
     .action(async (opts: { user?: string; wait?: boolean }) => {
-      await startJob(ctx, keyRoutes(opts.user).rewrap, "rewrap", {
+      await startJob(ctx, keyPaths(opts.user).rewrap, "rewrap", {
         wait: opts.wait,
         notFound: notFound(opts.user),
       });
@@ -85,9 +78,10 @@ export function registerKeys(program: Command, ctx: CliContext): void {
     .argument("<version>", "the lowest version that may still decrypt", nonNegativeInt)
     .option("--user <name>", "this user's key (admin)")
     .action(async (version: number, opts: { user?: string }) => {
-      const k = await ctx.client().json<KeyInfo>(keyRoutes(opts.user).minVersion, {
+      const body: MinVersionRequest = { version };
+      const k = await ctx.client().json<KeyInfo>(keyPaths(opts.user).minVersion, {
         method: "POST",
-        json: { version },
+        json: body,
         notFound: notFound(opts.user),
         conflictHint: `run "ssestore keys rewrap --wait${opts.user ? ` --user ${opts.user}` : ""}" first`,
       });
@@ -103,6 +97,6 @@ export function registerKeys(program: Command, ctx: CliContext): void {
     .description("create a new root key version and rewrap every key-encryption key (a background job)")
     .option("--wait", "wait for the job to finish, with a progress bar")
     .action(async (opts: { wait?: boolean }) => {
-      await startJob(ctx, ROOT_KEY_ROTATE, "root key rotation", { wait: opts.wait });
+      await startJob(ctx, PATHS.rootRotate, "root key rotation", { wait: opts.wait });
     });
 }

@@ -1,17 +1,12 @@
 // `link`: POST /data/{id}/link, an expiring URL that downloads one object without a token.
 import type { Command } from "commander";
+import type { Link, LinkRequest } from "../../api/objects.js";
+import { PATHS } from "../../api/paths.js";
 import { positiveInt } from "../args.js";
-import { objectPath } from "../client.js";
 import type { CliContext } from "../context.js";
 import { usageError } from "../errors.js";
 import { objectIdProblem } from "../object-id.js";
 import { formatDate } from "../output.js";
-
-interface Link {
-  url: string;
-  expiresAt: string;
-  etag?: string;
-}
 
 export function registerLink(program: Command, ctx: CliContext): void {
   program
@@ -32,8 +27,8 @@ export function registerLink(program: Command, ctx: CliContext): void {
     .action(async (id: string, opts: { expiresIn?: number }) => {
       const problem = objectIdProblem(id);
       if (problem) throw usageError(`"${id}" is not a valid object id: ${problem}`);
-      const body = opts.expiresIn === undefined ? {} : { expiresInSeconds: opts.expiresIn };
-      const link = await ctx.client().json<Link>(`${objectPath(id)}/link`, {
+      const body: LinkRequest = opts.expiresIn === undefined ? {} : { expiresInSeconds: opts.expiresIn };
+      const link = await ctx.client().json<Link>(PATHS.objectLink(id), {
         method: "POST",
         json: body,
         notFound: id,

@@ -1,32 +1,16 @@
 // `ls`, `stat`, `rm`: the folder view of GET /objects (metadata included, a page at a time), DELETE.
 import type { Command } from "commander";
+import { FOLDER_PAGE_LIMIT, type FolderPage, type ListedObject } from "../../api/objects.js";
+import { PATHS } from "../../api/paths.js";
 import { formatBytes } from "../../api/size-format.js";
 import { positiveInt } from "../args.js";
-import { type ApiClient, objectPath } from "../client.js";
+import type { ApiClient } from "../client.js";
 import type { CliContext } from "../context.js";
 import { CliError, ExitCode, usageError } from "../errors.js";
 import { formatDate, table } from "../output.js";
 
-/** An object as GET /objects describes it (API.md objectInfo, plus whether it is a seed item). */
-export interface ObjectInfo {
-  id: string | number;
-  size: number;
-  etag: string;
-  contentType: string;
-  created: string;
-  modified: string;
-  keyVersion: number;
-  kind?: "blob" | "item";
-}
-
-interface FolderPage {
-  folders: string[];
-  objects: ObjectInfo[];
-  next: string | null;
-}
-
 /** GET /objects answers at most this many entries a page. */
-const MAX_PAGE_SIZE = 1000;
+const MAX_PAGE_SIZE = FOLDER_PAGE_LIMIT.max;
 
 /** Yields the pages of GET /objects under `prefix`, folded into folders unless `recursive`. */
 export async function* listFolder(
@@ -35,7 +19,7 @@ export async function* listFolder(
 ): AsyncGenerator<FolderPage> {
   let cursor: string | undefined;
   do {
-    const page = await client.json<FolderPage>("/objects", {
+    const page = await client.json<FolderPage>(PATHS.objects, {
       query: {
         prefix: opts.prefix || undefined,
         delimiter: opts.recursive ? undefined : "/",
@@ -51,7 +35,7 @@ export async function* listFolder(
 }
 
 /** One object's metadata from the listing (it comes first under its own id as a prefix, nearly always). */
-export async function findObject(client: ApiClient, id: string): Promise<ObjectInfo> {
+export async function findObject(client: ApiClient, id: string): Promise<ListedObject> {
   for await (const page of listFolder(client, { prefix: id, recursive: true, pageSize: 100 })) {
     const hit = page.objects.find((o) => String(o.id) === id);
     if (hit) return hit;
@@ -61,7 +45,7 @@ export async function findObject(client: ApiClient, id: string): Promise<ObjectI
 
 const LONG_HEADER = ["SIZE", "TYPE", "MODIFIED", "ID"] as const;
 
-function longRow(e: ObjectInfo | string): string[] {
+function longRow(e: ListedObject | string): string[] {
   if (typeof e === "string") return ["-", "folder", "-", e];
   const type = e.kind === "item" ? "item" : (e.contentType.split(";")[0]?.trim() ?? "");
   return [formatBytes(e.size), type || "-", formatDate(e.modified), String(e.id)];
@@ -119,7 +103,7 @@ export function registerLs(program: Command, ctx: CliContext): void {
       let first = true;
       for await (const page of listFolder(client, { prefix, recursive: opts.recursive === true, pageSize })) {
         // Folders first in each page, as S3 lists its common prefixes.
-        const entries: (string | ObjectInfo)[] = [...page.folders, ...page.objects].slice(0, limit - shown);
+        const entries: (string | ListedObject)[] = [...page.folders, ...page.objects].slice(0, limit - shown);
         shown += entries.length;
         if (out.json) {
           // "[" only after the first page arrived, so a failed listing prints no half document.
@@ -173,7 +157,7 @@ export function registerLs(program: Command, ctx: CliContext): void {
     .description("delete an object")
     .argument("<id>", "object id")
     .action(async (id: string) => {
-      await ctx.client().request(objectPath(id), { method: "DELETE", notFound: id });
+      await ctx.client().request(PATHS.object(id), { method: "DELETE", notFound: id });
       await ctx.out.result({ id, deleted: true }, `deleted ${id}`);
     });
 }

@@ -4,8 +4,10 @@ import fs from "node:fs";
 import path from "node:path";
 import { Readable, Transform } from "node:stream";
 import type { Command } from "commander";
+import type { ObjectInfo } from "../../api/objects.js";
+import { PATHS } from "../../api/paths.js";
 import { formatBytes } from "../../api/size-format.js";
-import { type ApiClient, objectPath } from "../client.js";
+import type { ApiClient } from "../client.js";
 import { guessContentType } from "../content-type.js";
 import type { CliContext } from "../context.js";
 import { contentDigest, sha256File } from "../digest.js";
@@ -20,15 +22,8 @@ interface PutOptions {
   digest: boolean;
 }
 
-export interface StoredObject {
-  id: string;
-  size?: number;
-  etag?: string;
-  contentType?: string;
-  created?: string;
-  modified?: string;
-  keyVersion?: number;
-}
+/** What a PUT answered: the object's metadata, or at least its id when the body was unreadable. */
+export type StoredObject = Partial<ObjectInfo> & { id: ObjectInfo["id"] };
 
 /** The answer a HEAD gives about an upload to come: unreachable server, bad token, failed condition. */
 export async function preflight(
@@ -37,7 +32,7 @@ export async function preflight(
   opts: Pick<PutOptions, "ifNoneMatch" | "ifMatch">,
 ): Promise<void> {
   // 403: the token may write without reading; the PUT itself will tell.
-  const res = await client.request(objectPath(id), { method: "HEAD", accept: [403, 404] });
+  const res = await client.request(PATHS.object(id), { method: "HEAD", accept: [403, 404] });
   if (res.status === 403) return;
   const exists = res.status !== 404;
   if (opts.ifNoneMatch && exists) throw new CliError(`${id} already exists`, ExitCode.generic);
@@ -120,7 +115,7 @@ export function registerPut(program: Command, ctx: CliContext): void {
       source.on("error", (err) => counted.destroy(err));
       let res: Response;
       try {
-        res = await ctx.client().request(objectPath(id), {
+        res = await ctx.client().request(PATHS.object(id), {
           method: "PUT",
           headers,
           body: counted,

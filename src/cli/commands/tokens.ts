@@ -1,21 +1,13 @@
 // `tokens create|ls|revoke` on /users/{name}/tokens; the user defaults to the caller (GET /me).
 import type { Command } from "commander";
+import type { Scope } from "../../api/fields.js";
+import { PATHS } from "../../api/paths.js";
+import type { CreateTokenRequest, NewToken, TokenInfo } from "../../api/tokens.js";
 import { positiveInt, scopeList } from "../args.js";
-import { seg } from "../client.js";
 import type { CliContext } from "../context.js";
 import { formatDate, table } from "../output.js";
 import { listOf } from "./users.js";
 import { fetchMe } from "./whoami.js";
-
-interface TokenInfo {
-  id: string;
-  label?: string | null;
-  scopes?: string[];
-  created?: string;
-  lastUsed?: string | null;
-  expiresAt?: string | null;
-  issuedBy?: string | null;
-}
 
 /** The named user, or the caller (GET /me) when none is named. */
 export async function userOrSelf(ctx: CliContext, user: string | undefined): Promise<string> {
@@ -32,13 +24,13 @@ export function registerTokens(program: Command, ctx: CliContext): void {
     .option("--label <text>", "a label to recognise the token by")
     .option("--scopes <list>", "comma-separated scopes, e.g. read or read,write", scopeList)
     .option("--expires-in <seconds>", "lifetime in seconds (default: no expiry)", positiveInt)
-    .action(async (opts: { user?: string; label?: string; scopes?: string[]; expiresIn?: number }) => {
+    .action(async (opts: { user?: string; label?: string; scopes?: Scope[]; expiresIn?: number }) => {
       const user = await userOrSelf(ctx, opts.user);
-      const body: Record<string, unknown> = {};
+      const body: CreateTokenRequest = {};
       if (opts.label !== undefined) body.label = opts.label;
       if (opts.scopes !== undefined) body.scopes = opts.scopes;
       if (opts.expiresIn !== undefined) body.expiresInSeconds = opts.expiresIn;
-      const created = await ctx.client().json<TokenInfo & { token: string }>(`/users/${seg(user)}/tokens`, {
+      const created = await ctx.client().json<NewToken>(PATHS.tokens(user), {
         method: "POST",
         json: body,
         notFound: `user ${user}`,
@@ -59,7 +51,7 @@ export function registerTokens(program: Command, ctx: CliContext): void {
     .action(async (opts: { user?: string }) => {
       const user = await userOrSelf(ctx, opts.user);
       const list = listOf<TokenInfo>(
-        await ctx.client().json(`/users/${seg(user)}/tokens`, { notFound: `user ${user}` }),
+        await ctx.client().json(PATHS.tokens(user), { notFound: `user ${user}` }),
         "tokens",
       );
       await ctx.out.result(list, () =>
@@ -85,7 +77,7 @@ export function registerTokens(program: Command, ctx: CliContext): void {
     .option("--user <name>", "of this user (admin; default: you)")
     .action(async (id: string, opts: { user?: string }) => {
       const user = await userOrSelf(ctx, opts.user);
-      await ctx.client().request(`/users/${seg(user)}/tokens/${seg(id)}`, {
+      await ctx.client().request(PATHS.token(user, id), {
         method: "DELETE",
         notFound: `token ${id} of user ${user}`,
       });

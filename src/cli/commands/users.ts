@@ -1,18 +1,14 @@
 // `users create|ls|rm`: the admin's user management (POST/GET/DELETE /users).
 import type { Command } from "commander";
+import type { Scope } from "../../api/fields.js";
+import { PATHS } from "../../api/paths.js";
+import type { CreateTokenRequest, ResetToken } from "../../api/tokens.js";
+import type { CreateUserRequest, User } from "../../api/users.js";
 import { positiveInt, scopeList } from "../args.js";
-import { seg } from "../client.js";
 import type { CliContext } from "../context.js";
 import { usageError } from "../errors.js";
 import { formatDate, table } from "../output.js";
 import { askLine, canPrompt } from "../prompt.js";
-
-interface User {
-  name: string;
-  role?: string;
-  created?: string;
-  [k: string]: unknown;
-}
 
 /** A list answer may be a bare array or wrapped ({users: [...]}, {items: [...]}). */
 export function listOf<T>(body: unknown, key: string): T[] {
@@ -34,7 +30,8 @@ export function registerUsers(program: Command, ctx: CliContext): void {
     .option("--admin", "give the user the admin role")
     .action(async (name: string, opts: { admin?: boolean }) => {
       const role = opts.admin ? "admin" : "user";
-      const user = await ctx.client().json<User>("/users", { method: "POST", json: { name, role } });
+      const body: CreateUserRequest = { name, role };
+      const user = await ctx.client().json<User>(PATHS.users, { method: "POST", json: body });
       await ctx.out.result(user ?? { name, role }, `created user ${name} (${user?.role ?? role})`);
     });
 
@@ -42,7 +39,7 @@ export function registerUsers(program: Command, ctx: CliContext): void {
     .command("ls")
     .description("list users")
     .action(async () => {
-      const list = listOf<User>(await ctx.client().json("/users"), "users");
+      const list = listOf<User>(await ctx.client().json(PATHS.users), "users");
       await ctx.out.result(list, () =>
         table(
           list.map((u) => [
@@ -71,10 +68,7 @@ export function registerUsers(program: Command, ctx: CliContext): void {
     .option("--expires-in <seconds>", "lifetime of the new token in seconds", positiveInt)
     .option("-y, --yes", "do not ask for confirmation")
     .action(
-      async (
-        name: string,
-        opts: { label?: string; scopes?: string[]; expiresIn?: number; yes?: boolean },
-      ) => {
+      async (name: string, opts: { label?: string; scopes?: Scope[]; expiresIn?: number; yes?: boolean }) => {
         if (!opts.yes) {
           if (!canPrompt(ctx.deps))
             throw usageError(
@@ -86,17 +80,15 @@ export function registerUsers(program: Command, ctx: CliContext): void {
           );
           if (answer.trim() !== name) throw usageError("not confirmed; nothing revoked");
         }
-        const body: Record<string, unknown> = {};
+        const body: CreateTokenRequest = {};
         if (opts.label !== undefined) body.label = opts.label;
         if (opts.scopes !== undefined) body.scopes = opts.scopes;
         if (opts.expiresIn !== undefined) body.expiresInSeconds = opts.expiresIn;
-        const reset = await ctx
-          .client()
-          .json<{ token: string; id: string; revoked?: number }>(`/users/${seg(name)}/reset`, {
-            method: "POST",
-            json: body,
-            notFound: `user ${name}`,
-          });
+        const reset = await ctx.client().json<ResetToken>(PATHS.userReset(name), {
+          method: "POST",
+          json: body,
+          notFound: `user ${name}`,
+        });
         // Only the token on stdout, as `tokens create` does.
         await ctx.out.result({ user: name, ...reset }, reset.token);
         ctx.out.note(
@@ -122,7 +114,7 @@ export function registerUsers(program: Command, ctx: CliContext): void {
         );
         if (answer.trim() !== name) throw usageError("not confirmed; nothing deleted");
       }
-      await ctx.client().request(`/users/${seg(name)}`, { method: "DELETE", notFound: `user ${name}` });
+      await ctx.client().request(PATHS.user(name), { method: "DELETE", notFound: `user ${name}` });
       await ctx.out.result({ name, deleted: true }, `deleted user ${name}`);
     });
 }

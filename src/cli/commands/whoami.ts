@@ -1,6 +1,8 @@
 // `whoami` (GET /me) and `login` (saves url and token to the config file after checking them).
 import path from "node:path";
 import type { Command } from "commander";
+import { PATHS } from "../../api/paths.js";
+import type { Me } from "../../api/users.js";
 import { ApiClient } from "../client.js";
 import { checkUrl, configFilePath, DEFAULT_URL, writeConfigFile } from "../config-file.js";
 import type { CliContext, GlobalOptions } from "../context.js";
@@ -8,13 +10,7 @@ import { usageError } from "../errors.js";
 import { formatDate } from "../output.js";
 import { askSecret, canPrompt, readAll } from "../prompt.js";
 
-export interface Me {
-  name: string;
-  role?: string;
-  token?: { id?: string; scopes?: string[]; expiresAt?: string | null };
-}
-
-export const fetchMe = (client: ApiClient) => client.json<Me>("/me");
+export const fetchMe = (client: ApiClient) => client.json<Me>(PATHS.me);
 
 function describeMe(me: Me, url: string): string {
   const t = me.token;
