@@ -1,4 +1,5 @@
 // How every failure becomes one line on stderr and an exit code; pure, so the mapping is unit-tested.
+import type { Problem as ApiProblem } from "../api/problem.js";
 
 export const ExitCode = {
   ok: 0,
@@ -29,15 +30,8 @@ export class CliError extends Error {
 
 export const usageError = (message: string) => new CliError(message, ExitCode.usage);
 
-/** RFC 9457 problem details plus the server's `code` and `requestId`. */
-export interface Problem {
-  type?: string;
-  title?: string;
-  status?: number;
-  detail?: string;
-  code?: string;
-  requestId?: string;
-}
+/** A problem document (src/api/problem.ts) as read from any answer: every field may be missing, any code new. */
+export type Problem = Partial<Omit<ApiProblem, "code">> & { code?: string };
 
 export interface ResponseContext {
   /** What a 404 names, e.g. the object id or `user bob`; without it the server's detail is shown. */
