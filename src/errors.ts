@@ -106,7 +106,7 @@ export class DiskFullError extends StorageUnavailableError {
 
 /** errno codes of a write refused for lack of space (ENOSPC), or of quota (EDQUOT). */
 export function isNoSpaceErrno(err: unknown): boolean {
-  const code = (err as NodeJS.ErrnoException | null)?.code;
+  const code = (err as { code?: unknown } | null)?.code;
   return code === "ENOSPC" || code === "EDQUOT";
 }
 

@@ -1,14 +1,20 @@
 // The console's API client: JSON calls with the bearer token (never in a URL), problem+json turned
-// into ApiError with a message a person can act on.
-export interface Problem {
-  type?: string;
-  title?: string;
-  status?: number;
-  detail?: string;
-  code?: string;
-  requestId?: string;
-}
+// into ApiError with a message a person can act on. The shapes and paths are the server's own
+// (src/api/): types only, and the path builders, which import nothing.
+import type { Job } from "../../src/api/jobs.js";
+import type { KeyInfo, MinVersionRequest, RootKeyInfo } from "../../src/api/keys.js";
+import type { FolderPage, Link, LinkRequest } from "../../src/api/objects.js";
+import { keyPaths, PATHS } from "../../src/api/paths.js";
+import type { Problem } from "../../src/api/problem.js";
+import type { CreateTokenRequest, NewToken, ResetToken, TokenInfo } from "../../src/api/tokens.js";
+import type { CreateUserRequest, Me, User } from "../../src/api/users.js";
 
+export type { AccessKeyInfo, NewAccessKey } from "../../src/api/access-keys.js";
+export type { Job } from "../../src/api/jobs.js";
+export type { KeyInfo, RootKeyInfo } from "../../src/api/keys.js";
+export type { FolderPage, ListedObject, ObjectInfo } from "../../src/api/objects.js";
+export type { NewToken, ResetToken, TokenInfo } from "../../src/api/tokens.js";
+export type { Me, User } from "../../src/api/users.js";
 export class ApiError extends Error {
   constructor(
     readonly status: number,
@@ -18,84 +24,6 @@ export class ApiError extends Error {
   ) {
     super(message);
   }
-}
-
-export interface Me {
-  name: string;
-  role: "admin" | "user";
-  token: { id: string; scopes: string[]; expiresAt: string | null };
-}
-
-export interface ObjectInfo {
-  id: string | number;
-  size: number;
-  etag: string;
-  contentType: string;
-  created: string;
-  modified: string;
-  keyVersion: number;
-  kind?: "blob" | "item";
-}
-
-export interface FolderPage {
-  prefix: string;
-  folders: string[];
-  objects: ObjectInfo[];
-  next: string | null;
-}
-
-export interface User {
-  name: string;
-  role: "admin" | "user";
-  created?: string;
-  /** False while the user is enrolling: only then may an admin issue its credentials. */
-  enrolled?: boolean;
-}
-
-export interface TokenInfo {
-  id: string;
-  label?: string | null;
-  scopes: string[];
-  created?: string;
-  lastUsed?: string | null;
-  expiresAt?: string | null;
-  issuedBy?: string | null;
-}
-
-export interface NewToken {
-  id: string;
-  token: string;
-  scopes: string[];
-  expiresAt: string | null;
-  issuedBy?: string | null;
-  /** Only from a reset: how many credentials it revoked. */
-  revoked?: number;
-}
-
-export interface KeyInfo {
-  primaryVersion: number;
-  minDecryptionVersion: number;
-  versions: { version: number; created?: string; objects?: number; accessKeys?: number }[];
-}
-
-export interface Job {
-  id: string;
-  kind: string;
-  state: "running" | "done" | "failed";
-  done: number;
-  total: number;
-  /** verify: bytes read so far, and to read. */
-  bytesDone?: number;
-  bytesTotal?: number;
-  error?: string | null;
-  /** verify, rewrap: {damagedCount, …}; root-rotate: {rootVersion, retired}. */
-  result?: { damagedCount?: number; rootVersion?: number; retired?: number[] };
-}
-
-export interface RootKeyInfo {
-  provider: string;
-  primaryVersion: number;
-  versions: number[];
 }
 
 let token: string | null = null;
@@ -114,13 +42,8 @@ export function setUnauthorizedHandler(fn: (() => void) | null): void {
   onUnauthorized = fn;
 }
 
-/** An id as a URL path: each `/`-separated part percent-encoded (ids are any UTF-8). */
-export function idPath(id: string | number): string {
-  return String(id).split("/").map(encodeURIComponent).join("/");
-}
-
 export function problemToError(status: number, body: unknown, retryAfter?: string | null): ApiError {
-  const p = (body && typeof body === "object" ? body : {}) as Problem;
+  const p = (body && typeof body === "object" ? body : {}) as Partial<Problem>;
   const code = p.code ?? `http_${status}`;
   const wait = retryAfter ? Number(retryAfter) : undefined;
   return new ApiError(status, code, humanMessage(status, code, p.detail ?? p.title, wait), wait);
@@ -175,10 +98,9 @@ export async function call<T>(method: string, path: string, body?: unknown): Pro
 }
 
 const list = <T>(r: T[] | Record<string, T[]>, key: string): T[] => (Array.isArray(r) ? r : (r[key] ?? []));
-const seg = encodeURIComponent;
 
 export const api = {
-  me: () => call<Me>("GET", "/me"),
+  me: () => call<Me>("GET", PATHS.me),
   settings: async (): Promise<{ maxObjectBytes: number; version: string; s3Port: number }> => {
     const r = await fetch("/console/settings.json", { cache: "no-store" });
     return r.json();
@@ -186,38 +108,28 @@ export const api = {
   listFolder: (prefix: string, cursor: string | null, limit: number) => {
     const q = new URLSearchParams({ prefix, delimiter: "/", limit: String(limit) });
     if (cursor) q.set("cursor", cursor);
-    return call<FolderPage>("GET", `/objects?${q}`);
+    return call<FolderPage>("GET", `${PATHS.objects}?${q}`);
   },
-  deleteObject: (id: string | number) => call<void>("DELETE", `/data/${idPath(id)}`),
+  deleteObject: (id: string | number) => call<void>("DELETE", PATHS.object(id)),
   link: (id: string | number, expiresInSeconds: number) =>
-    call<{ url: string; expiresAt: string }>("POST", `/data/${idPath(id)}/link`, { expiresInSeconds }),
-  users: async () => list(await call<User[] | Record<string, User[]>>("GET", "/users"), "users"),
-  createUser: (name: string, role: string) => call<User>("POST", "/users", { name, role }),
-  deleteUser: (name: string) => call<void>("DELETE", `/users/${seg(name)}`),
-  resetUser: (name: string) => call<NewToken>("POST", `/users/${seg(name)}/reset`, {}),
+    call<Link>("POST", PATHS.objectLink(id), { expiresInSeconds } satisfies LinkRequest),
+  users: async () => list(await call<User[] | Record<string, User[]>>("GET", PATHS.users), "users"),
+  createUser: (body: CreateUserRequest) => call<User>("POST", PATHS.users, body),
+  deleteUser: (name: string) => call<void>("DELETE", PATHS.user(name)),
+  resetUser: (name: string) => call<ResetToken>("POST", PATHS.userReset(name), {}),
   tokens: async (name: string) =>
-    list(
-      await call<TokenInfo[] | Record<string, TokenInfo[]>>("GET", `/users/${seg(name)}/tokens`),
-      "tokens",
-    ),
-  createToken: (name: string, body: { label?: string; scopes: string[]; expiresInSeconds?: number }) =>
-    call<NewToken>("POST", `/users/${seg(name)}/tokens`, body),
-  revokeToken: (name: string, id: string) => call<void>("DELETE", `/users/${seg(name)}/tokens/${seg(id)}`),
+    list(await call<TokenInfo[] | Record<string, TokenInfo[]>>("GET", PATHS.tokens(name)), "tokens"),
+  createToken: (name: string, body: CreateTokenRequest) => call<NewToken>("POST", PATHS.tokens(name), body),
+  revokeToken: (name: string, id: string) => call<void>("DELETE", PATHS.token(name, id)),
   /** Key routes of the caller (user undefined) or, for an admin, of the named user. */
-  key: (user?: string) => call<KeyInfo>("GET", user ? `/users/${seg(user)}/key` : "/keys"),
-  rotateKey: (user?: string) =>
-    call<unknown>("POST", user ? `/users/${seg(user)}/key/rotate` : "/keys/rotate", {}),
-  rewrap: (user?: string) =>
-    call<{ jobId: string }>("POST", user ? `/users/${seg(user)}/key/rewrap` : "/keys/rewrap", {}),
+  key: (user?: string) => call<KeyInfo>("GET", keyPaths(user).show),
+  rotateKey: (user?: string) => call<KeyInfo>("POST", keyPaths(user).rotate, {}),
+  rewrap: (user?: string) => call<{ jobId: string }>("POST", keyPaths(user).rewrap, {}),
   setMinVersion: (version: number, user?: string) =>
-    call<unknown>(
-      "POST",
-      user ? `/users/${seg(user)}/key/min-decryption-version` : "/keys/min-decryption-version",
-      { version },
-    ),
-  rootKey: () => call<RootKeyInfo>("GET", "/admin/root-key"),
-  rotateRoot: () => call<{ jobId: string }>("POST", "/admin/root-key/rotate", {}),
+    call<KeyInfo>("POST", keyPaths(user).minVersion, { version } satisfies MinVersionRequest),
+  rootKey: () => call<RootKeyInfo>("GET", PATHS.rootKey),
+  rotateRoot: () => call<{ jobId: string }>("POST", PATHS.rootRotate, {}),
   /** Reads and authenticates every object of the caller (or, for an admin, of everyone). */
-  verify: (all = false) => call<{ jobId: string }>("POST", all ? "/admin/verify" : "/keys/verify", {}),
-  job: (id: string) => call<Job>("GET", `/jobs/${seg(id)}`),
+  verify: (all = false) => call<{ jobId: string }>("POST", all ? PATHS.verifyAll : PATHS.verifySelf, {}),
+  job: (id: string) => call<Job>("GET", PATHS.job(id)),
 };

@@ -1,6 +1,7 @@
 // Uploads with XMLHttpRequest: it sends a File straight from disk (the page never holds the bytes)
 // and, unlike fetch, reports upload progress.
-import { ApiError, bearer, idPath, NETWORK_ERROR, type ObjectInfo, problemToError } from "./api.js";
+import { PATHS } from "../../src/api/paths.js";
+import { ApiError, bearer, NETWORK_ERROR, type ObjectInfo, problemToError } from "./api.js";
 
 export interface UploadHandle {
   done: Promise<ObjectInfo>;
@@ -26,7 +27,7 @@ export function putFile(
 ): UploadHandle {
   const xhr = new XMLHttpRequest();
   const done = new Promise<ObjectInfo>((resolve, reject) => {
-    xhr.open("PUT", `/data/${idPath(id)}`);
+    xhr.open("PUT", PATHS.object(id));
     const token = bearer();
     if (token) xhr.setRequestHeader("Authorization", `Bearer ${token}`);
     xhr.setRequestHeader("Content-Type", file.type || "application/octet-stream");

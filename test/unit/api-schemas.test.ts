@@ -11,6 +11,14 @@ import { generateAccessKeyId, isAccessKeyId } from "../../src/auth/access-key-fo
 import { ERROR_CATALOGUE } from "../../src/errors.js";
 
 const API_DIR = path.resolve(import.meta.dirname, "../../src/api");
+const CONSOLE_DIR = path.resolve(import.meta.dirname, "../../console/src");
+
+/** Every .ts file below `dir`. */
+function sources(dir: string): string[] {
+  return readdirSync(dir, { recursive: true, encoding: "utf8" })
+    .filter((f) => f.endsWith(".ts"))
+    .map((f) => path.join(dir, f));
+}
 
 describe("src/api", () => {
   it("imports neither Fastify nor Node: the console bundles it", () => {
@@ -23,6 +31,16 @@ describe("src/api", () => {
         if (spec?.startsWith("..")) expect(spec, file).toBe("../errors.js");
       }
     }
+  });
+
+  it("reaches the console's bundle only as types, but for the dependency-free paths and sizes", () => {
+    const valueImports = sources(CONSOLE_DIR).flatMap((file) =>
+      [...readFileSync(file, "utf8").matchAll(/^import (?!type )[^;]*from "([^"]*\/src\/api\/[^"]+)"/gm)].map(
+        (m) => `${path.basename(file)}: ${path.basename(m[1] ?? "")}`,
+      ),
+    );
+    expect(valueImports.length).toBeGreaterThan(0);
+    for (const i of valueImports) expect(i).toMatch(/: (paths|size-format)\.js$/);
   });
 
   it("describes the access key ids the server makes", () => {

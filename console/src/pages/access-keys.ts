@@ -70,7 +70,7 @@ export function accessKeysPanel(ctx: PageContext, name: string): HTMLElement {
   form.addEventListener("submit", async (e) => {
     e.preventDefault();
     clear(formErr);
-    const scopes = [read.checked ? "read" : "", write.checked ? "write" : ""].filter(Boolean);
+    const scopes = (["read", "write"] as const).filter((s) => (s === "read" ? read : write).checked);
     if (scopes.length === 0) {
       clear(formErr, notice("error", "Choose at least one scope."));
       return;

@@ -1,6 +1,6 @@
 // The object browser: a folder view of the caller's ids (`/` makes folders), search by prefix,
 // paging, uploads by picker or drag and drop, downloads through links, metadata and delete.
-import { api, type FolderPage, type ObjectInfo } from "../api.js";
+import { api, type FolderPage, type ListedObject } from "../api.js";
 import type { PageContext } from "../context.js";
 import { clear, h } from "../dom.js";
 import { bytes, date, exactBytes, relative, typeLabel } from "../format.js";
@@ -41,7 +41,7 @@ function fileName(id: string): string {
 }
 
 /** Starts a browser download through a short-lived link: the bytes never pass through this page. */
-export async function download(obj: ObjectInfo): Promise<void> {
+export async function download(obj: ListedObject): Promise<void> {
   const { url } = await api.link(obj.id, 300);
   const a = h("a", {
     href: url,
@@ -343,7 +343,7 @@ export function objectsPage(ctx: PageContext, prefix: string): HTMLElement {
     if (ok) location.hash = objectsHref(`${prefix}${name}/`);
   }
 
-  function confirmDelete(o: ObjectInfo): void {
+  function confirmDelete(o: ListedObject): void {
     const id = String(o.id);
     void dialog({
       title: "Delete object?",
@@ -374,7 +374,7 @@ export function objectsPage(ctx: PageContext, prefix: string): HTMLElement {
   }
   ctx.signal.addEventListener("abort", closeDrawer);
 
-  function details(o: ObjectInfo): void {
+  function details(o: ListedObject): void {
     closeDrawer();
     const id = String(o.id);
     const linkOut = h("div", { class: "link-out" });

@@ -1,6 +1,6 @@
 // Administration of users: list, create, delete (which destroys the user's data for good), and a
 // page per user with its tokens and key.
-import { api, type NewToken, type User } from "../api.js";
+import { api, type ResetToken, type User } from "../api.js";
 import type { PageContext } from "../context.js";
 import { clear, h } from "../dom.js";
 import { date } from "../format.js";
@@ -52,7 +52,10 @@ export function usersPage(ctx: PageContext): HTMLElement {
     clear(formErr);
     create.disabled = true;
     try {
-      const u = await api.createUser(name.value.trim(), role.value);
+      const u = await api.createUser({
+        name: name.value.trim(),
+        role: role.value === "admin" ? "admin" : "user",
+      });
       toast(`Created user ${u.name}`, "success");
       name.value = "";
       load();
@@ -169,7 +172,7 @@ export async function deleteUser(name: string, after: () => void): Promise<void>
  * once. Never silent: the user's tools stop working and the server logs it.
  */
 export async function resetUser(name: string, after: () => void): Promise<void> {
-  let issued: NewToken | null = null;
+  let issued: ResetToken | null = null;
   const ok = await dialog({
     title: `Reset ${name}?`,
     body: [
@@ -187,7 +190,7 @@ export async function resetUser(name: string, after: () => void): Promise<void> 
       issued = await api.resetUser(name);
     },
   });
-  const t = issued as NewToken | null;
+  const t = issued as ResetToken | null;
   if (!ok || !t) return;
   await dialog({
     title: `New token for ${name}`,
