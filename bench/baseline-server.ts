@@ -6,7 +6,7 @@ import { once } from "node:events";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
 import Fastify from "fastify";
-import { freePort, ROOT } from "../test/e2e/harness.js";
+import { freePort, ROOT } from "../test/helpers/server-process.js";
 
 const TSX = path.join(ROOT, "node_modules/.bin/tsx");
 

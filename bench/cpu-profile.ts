@@ -2,7 +2,7 @@
 // time, the project's functions by inclusive time, and a breakdown by package or source file.
 import { readFileSync } from "node:fs";
 import path from "node:path";
-import { ROOT } from "../test/e2e/harness.js";
+import { ROOT } from "../test/helpers/server-process.js";
 
 interface CallFrame {
   functionName: string;

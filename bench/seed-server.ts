@@ -3,7 +3,7 @@
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { once } from "node:events";
 import path from "node:path";
-import { freePort, ROOT } from "../test/e2e/harness.js";
+import { freePort, ROOT } from "../test/helpers/server-process.js";
 
 const PYTHON = "/usr/bin/python3";
 

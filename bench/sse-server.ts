@@ -2,7 +2,7 @@
 // top (the serving pid for RSS and CPU, and an optional CPU profile written when it stops).
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from "node:fs";
 import path from "node:path";
-import { ROOT, type ServerProcess, startServer } from "../test/e2e/harness.js";
+import { ROOT, type ServerProcess, startServer } from "../test/helpers/server-process.js";
 import { type ProfileSummary, summarizeProfile } from "./cpu-profile.js";
 import { servingPid } from "./rss.js";
 

@@ -14,10 +14,10 @@ import { createRootKeyProvider } from "../../src/keys/providers.js";
 import type { RootKeyProvider } from "../../src/keys/root-key-provider.js";
 import { openStores } from "../../src/store/open-store.js";
 import type { Stores } from "../../src/store/stores.js";
+import { call, type Res, until } from "../helpers/api-client.js";
 import { createTestDatabase, type TestDatabase } from "../helpers/postgres.js";
+import { type ServerProcess, startServer, tempDir } from "../helpers/server-process.js";
 import { waitFor } from "../helpers/wait-for.js";
-import { call, type Res, until } from "./api.js";
-import { type ServerProcess, startServer, tempDir } from "./harness.js";
 
 let db: TestDatabase;
 let dir: string;

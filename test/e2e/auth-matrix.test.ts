@@ -2,8 +2,9 @@
 // every cell is a fresh user "alice-N" who owns a token to revoke, an object and an item, so that
 // no cell depends on another; "bob" is another user and "admin" the bootstrap admin.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { call, createUser, issueToken, type Res, unknownToken, until } from "./api.js";
-import { type ServerProcess, startServer } from "./harness.js";
+import { call, createUser, issueToken, type Res, until } from "../helpers/api-client.js";
+import { type ServerProcess, startServer } from "../helpers/server-process.js";
+import { unknownToken } from "../helpers/tokens.js";
 
 const CALLERS = [
   "none",

@@ -5,7 +5,7 @@ import { randomBytes } from "node:crypto";
 import { copyFileSync, existsSync, rmSync } from "node:fs";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { type ServerProcess, startServer, tempDir } from "./harness.js";
+import { type ServerProcess, startServer, tempDir } from "../helpers/server-process.js";
 
 const sqlite3 = ["/usr/bin/sqlite3", "/usr/local/bin/sqlite3"].find((p) => existsSync(p));
 if (!sqlite3) console.warn("SKIPPED: the sqlite3 shell is not installed (apt-get install sqlite3)");

@@ -4,7 +4,7 @@ import { createHash, randomBytes } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ROOT, type ServerProcess, startServer, tempDir } from "./harness.js";
+import { ROOT, type ServerProcess, startServer, tempDir } from "../helpers/server-process.js";
 
 const BIN = path.join(ROOT, "bin/ssestore.js");
 

@@ -7,7 +7,7 @@ import { builtinModules } from "node:module";
 import path from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ROOT, type ServerProcess, startServer, tempDir } from "./harness.js";
+import { ROOT, type ServerProcess, startServer, tempDir } from "../helpers/server-process.js";
 
 const run = promisify(execFile);
 /** Dev dependencies `npm start` and `npm run build` need, and the prod image leaves out. */

@@ -5,21 +5,14 @@ import { readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import path from "node:path";
 import Database from "better-sqlite3";
 import { afterAll, describe, expect, it } from "vitest";
-import { type ServerProcess, startServer, TEST_TOKEN, tempDir } from "./harness.js";
-import { survivalProblems, uploadUntilKilled } from "./kill-workload.js";
-import {
-  expectProblem,
-  getBytes,
-  KiB,
-  killHard,
-  listAll,
-  MiB,
-  putObject,
-  randomData,
-  readBody,
-  sha256,
-  storedBlobBytes,
-} from "./util.js";
+import { survivalProblems, uploadUntilKilled } from "../helpers/kill-workload.js";
+import { listAll } from "../helpers/listing.js";
+import { expectProblem } from "../helpers/problem.js";
+import { killHard } from "../helpers/process-control.js";
+import { type ServerProcess, startServer, tempDir } from "../helpers/server-process.js";
+import { storedBlobBytes } from "../helpers/stored-bytes.js";
+import { ADMIN_TOKEN } from "../helpers/tokens.js";
+import { getBytes, KiB, MiB, putObject, randomData, readBody, sha256 } from "../helpers/transfer.js";
 
 const dirs: string[] = [];
 const running: ServerProcess[] = [];
@@ -279,7 +272,7 @@ describe("restart", () => {
     // The bootstrap token only applies on the very first start: a different one now is not an admin.
     const s3 = await start(dataDir, { token: "sse_another_bootstrap_token_abcdefghijklmnopqrstuvwxyz0123" });
     expect((await s3.fetch("/data")).status).toBe(401);
-    const withOld = await fetch(`${s3.url}/data`, { headers: { authorization: `Bearer ${TEST_TOKEN}` } });
+    const withOld = await fetch(`${s3.url}/data`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
     expect(withOld.status).toBe(200);
     await withOld.arrayBuffer();
     expect(await s3.stop()).toBe(0);
@@ -435,9 +428,9 @@ describe("at rest", () => {
       for (const f of files) {
         const content = readFileSync(f);
         if (content.includes(needle)) hits.push(`${path.basename(f)}: plaintext`);
-        if (content.includes(Buffer.from(TEST_TOKEN))) hits.push(`${path.basename(f)}: token`);
+        if (content.includes(Buffer.from(ADMIN_TOKEN))) hits.push(`${path.basename(f)}: token`);
         // The token's secret part alone (after its recognisable prefix) must not be there either.
-        if (content.includes(Buffer.from(TEST_TOKEN.slice(4))))
+        if (content.includes(Buffer.from(ADMIN_TOKEN.slice(4))))
           hits.push(`${path.basename(f)}: token secret`);
       }
       return { files: files.map((f) => `${path.basename(f)} (${statSync(f).size})`), hits };
@@ -458,6 +451,6 @@ describe("at rest", () => {
     // Nor in the server's log.
     expect(s1.output()).not.toContain(marker);
     expect(s2.output()).not.toContain(marker);
-    expect(s1.output()).not.toContain(TEST_TOKEN);
+    expect(s1.output()).not.toContain(ADMIN_TOKEN);
   }, 120_000);
 });

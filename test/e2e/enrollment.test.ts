@@ -2,9 +2,9 @@
 // enrolling; afterwards only the user does, and the admin's way back in is a reset that revokes
 // every credential at once (never silent). Admins never grant more than their own token has.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { call, type Res } from "../helpers/api-client.js";
+import { type ServerProcess, startServer } from "../helpers/server-process.js";
 import { waitFor } from "../helpers/wait-for.js";
-import { call, type Res } from "./api.js";
-import { type ServerProcess, startServer } from "./harness.js";
 
 describe("enrollment, reset and issuedBy", () => {
   let server: ServerProcess;

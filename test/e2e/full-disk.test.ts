@@ -14,11 +14,14 @@ import os from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { expectProblem } from "../helpers/problem.js";
 import { metricValue, parseMetrics } from "../helpers/prometheus.js";
+import { RawConnection } from "../helpers/raw-socket.js";
 import { rawUpload } from "../helpers/raw-upload.js";
+import { type ServerProcess, startServer } from "../helpers/server-process.js";
 import { mountSmallVolume, type SmallVolume } from "../helpers/small-volume.js";
-import { type ServerProcess, startServer } from "./harness.js";
-import { expectProblem, MiB, RawConnection, sha256, streamedInit, waitFor } from "./util.js";
+import { MiB, sha256, streamedInit } from "../helpers/transfer.js";
+import { waitFor } from "../helpers/wait-for.js";
 
 const run = promisify(execFile);
 const RESERVE = 32 * MiB;

@@ -1,8 +1,8 @@
 // Per-user namespaces over HTTP: two users write the same ids, objects and items, and never see,
 // change or delete each other's; the admin sees neither.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { call, createUser, issueToken } from "./api.js";
-import { type ServerProcess, startServer } from "./harness.js";
+import { call, createUser, issueToken } from "../helpers/api-client.js";
+import { type ServerProcess, startServer } from "../helpers/server-process.js";
 
 describe("per-user isolation", () => {
   let server: ServerProcess;

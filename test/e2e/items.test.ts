@@ -1,8 +1,10 @@
 // The seed's item API, end to end: {id, data} records under /data, kept exactly as the seed had it.
 // The cases run in order against one server: each builds on the ids the previous ones created.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type ServerProcess, startServer } from "./harness.js";
-import { expectProblem, listAll, putObject } from "./util.js";
+import { listAll } from "../helpers/listing.js";
+import { expectProblem } from "../helpers/problem.js";
+import { type ServerProcess, startServer } from "../helpers/server-process.js";
+import { putObject } from "../helpers/transfer.js";
 
 let server: ServerProcess;
 

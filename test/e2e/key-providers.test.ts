@@ -4,8 +4,8 @@
 import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { type ServerProcess, startServer, tempDir } from "../helpers/server-process.js";
 import { createSoftHsmToken, type SoftHsmToken, softhsmAvailable } from "../helpers/softhsm.js";
-import { type ServerProcess, startServer, tempDir } from "./harness.js";
 
 const servers: ServerProcess[] = [];
 const dirs: string[] = [];

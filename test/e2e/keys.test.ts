@@ -7,8 +7,9 @@ import { rmSync } from "node:fs";
 import path from "node:path";
 import Database from "better-sqlite3";
 import { afterEach, describe, expect, it } from "vitest";
-import { ADMIN_TOKEN, populate } from "../helpers/app.js";
-import { ROOT, type ServerProcess, startServer, tempDir } from "./harness.js";
+import { populate } from "../helpers/app.js";
+import { ROOT, type ServerProcess, startServer, tempDir } from "../helpers/server-process.js";
+import { ADMIN_TOKEN } from "../helpers/tokens.js";
 
 const servers: ServerProcess[] = [];
 const dirs: string[] = [];

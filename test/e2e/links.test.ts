@@ -4,8 +4,11 @@
 import { networkInterfaces } from "node:os";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { encodeClaims, openToken, sealToken } from "../../src/objects/download-link.js";
-import { freePort, type ServerProcess, startServer } from "./harness.js";
-import { expectProblem, randomData, rawRequest, sha256, waitFor } from "./util.js";
+import { expectProblem } from "../helpers/problem.js";
+import { rawRequest } from "../helpers/raw-http.js";
+import { freePort, type ServerProcess, startServer } from "../helpers/server-process.js";
+import { randomData, sha256 } from "../helpers/transfer.js";
+import { waitFor } from "../helpers/wait-for.js";
 
 let server: ServerProcess;
 let publicBase: string;

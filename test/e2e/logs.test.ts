@@ -4,9 +4,9 @@ import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createUser, issueToken } from "../helpers/api-client.js";
+import { type ServerProcess, startServer } from "../helpers/server-process.js";
 import { flipSegmentBit } from "../helpers/tamper.js";
-import { createUser, issueToken } from "./api.js";
-import { type ServerProcess, startServer } from "./harness.js";
 
 interface LogLine {
   level: number;

@@ -3,8 +3,8 @@ import { randomBytes } from "node:crypto";
 import { networkInterfaces } from "node:os";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { metricValue, parseMetrics, type Sample } from "../helpers/prometheus.js";
+import { type ServerProcess, startServer } from "../helpers/server-process.js";
 import { flipSegmentBit } from "../helpers/tamper.js";
-import { type ServerProcess, startServer } from "./harness.js";
 
 const MiB = 1024 * 1024;
 let server: ServerProcess;

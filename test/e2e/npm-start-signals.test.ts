@@ -7,8 +7,8 @@ import { rmSync } from "node:fs";
 import http from "node:http";
 import { setTimeout as delay } from "node:timers/promises";
 import { afterEach, describe, expect, it } from "vitest";
-import { type ServerProcess, startServer, tempDir } from "./harness.js";
-import { uploadInFlight } from "./util.js";
+import { uploadInFlight } from "../helpers/process-control.js";
+import { type ServerProcess, startServer, tempDir } from "../helpers/server-process.js";
 
 const open: ServerProcess[] = [];
 

@@ -4,23 +4,21 @@
 import { createHash } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { hasC0Control } from "../../src/control-characters.js";
-import { type ServerProcess, startServer } from "./harness.js";
+import { listAll } from "../helpers/listing.js";
+import { expectProblem } from "../helpers/problem.js";
+import { rawJson, rawRequest, socketRequest } from "../helpers/raw-http.js";
+import { type ServerProcess, startServer } from "../helpers/server-process.js";
 import {
-  expectProblem,
   getBytes,
   KiB,
-  listAll,
   MiB,
   pseudoRandomChunks,
   putObject,
   randomData,
-  rawJson,
-  rawRequest,
   readBody,
   sha256,
-  socketRequest,
   streamedInit,
-} from "./util.js";
+} from "../helpers/transfer.js";
 
 const SMALL_LIMIT = 1048576;
 

@@ -5,21 +5,14 @@
 import { rmSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CREDENTIAL_TTL_MS } from "../../src/auth/credential-cache.js";
+import { survivalProblems, uploadUntilKilled } from "../helpers/kill-workload.js";
+import { listAll } from "../helpers/listing.js";
 import { createTestDatabase, type TestDatabase } from "../helpers/postgres.js";
+import { expectProblem } from "../helpers/problem.js";
+import { killHard } from "../helpers/process-control.js";
+import { type ServerProcess, startServer, tempDir } from "../helpers/server-process.js";
+import { getBytes, KiB, MiB, putObject, randomData, sha256 } from "../helpers/transfer.js";
 import { waitFor } from "../helpers/wait-for.js";
-import { type ServerProcess, startServer, tempDir } from "./harness.js";
-import { survivalProblems, uploadUntilKilled } from "./kill-workload.js";
-import {
-  expectProblem,
-  getBytes,
-  KiB,
-  killHard,
-  listAll,
-  MiB,
-  putObject,
-  randomData,
-  sha256,
-} from "./util.js";
 
 let db: TestDatabase;
 let sharedDir: string;

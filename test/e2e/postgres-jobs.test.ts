@@ -5,8 +5,9 @@ import { rmSync } from "node:fs";
 import { afterAll, describe, expect, it } from "vitest";
 import { populate } from "../helpers/app.js";
 import { createTestDatabase, type TestDatabase } from "../helpers/postgres.js";
-import { type ServerProcess, startServer, tempDir } from "./harness.js";
-import { killHard, waitFor } from "./util.js";
+import { killHard } from "../helpers/process-control.js";
+import { type ServerProcess, startServer, tempDir } from "../helpers/server-process.js";
+import { waitFor } from "../helpers/wait-for.js";
 
 let db: TestDatabase | undefined;
 let sharedDir: string | undefined;

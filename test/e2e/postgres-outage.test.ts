@@ -9,19 +9,12 @@ import {
   type PostgresServer,
   startEmbeddedPostgres,
 } from "../helpers/postgres.js";
-import { freePort, type ServerProcess, startServer } from "./harness.js";
-import {
-  expectProblem,
-  KiB,
-  killHard,
-  MiB,
-  putObject,
-  type RawResponse,
-  randomData,
-  rawRequest,
-  sha256,
-  waitFor,
-} from "./util.js";
+import { expectProblem } from "../helpers/problem.js";
+import { killHard } from "../helpers/process-control.js";
+import { type RawResponse, rawRequest } from "../helpers/raw-http.js";
+import { freePort, type ServerProcess, startServer } from "../helpers/server-process.js";
+import { KiB, MiB, putObject, randomData, sha256 } from "../helpers/transfer.js";
+import { waitFor } from "../helpers/wait-for.js";
 
 let pgServer: PostgresServer;
 let server: ServerProcess;

@@ -5,22 +5,14 @@ import path from "node:path";
 import { gzipSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ERROR_CATALOGUE } from "../../src/errors.js";
+import { listAll } from "../helpers/listing.js";
 import { adminQuery, createTestDatabase, type TestDatabase } from "../helpers/postgres.js";
-import { type ServerProcess, startServer } from "./harness.js";
-import {
-  expectProblem,
-  KiB,
-  listAll,
-  MiB,
-  putObject,
-  RawConnection,
-  randomData,
-  sha256,
-  socketExchange,
-  statusCodes,
-  storedBlobBytes,
-  waitFor,
-} from "./util.js";
+import { expectProblem } from "../helpers/problem.js";
+import { RawConnection, socketExchange, statusCodes } from "../helpers/raw-socket.js";
+import { type ServerProcess, startServer } from "../helpers/server-process.js";
+import { storedBlobBytes } from "../helpers/stored-bytes.js";
+import { KiB, MiB, putObject, randomData, sha256 } from "../helpers/transfer.js";
+import { waitFor } from "../helpers/wait-for.js";
 
 let server: ServerProcess;
 let db: TestDatabase | undefined;

@@ -8,6 +8,8 @@ import { rmSync } from "node:fs";
 import path from "node:path";
 import Database from "better-sqlite3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { call } from "../helpers/api-client.js";
+import { killHard } from "../helpers/process-control.js";
 import {
   type S3Endpoint,
   type S3RawResponse,
@@ -16,9 +18,10 @@ import {
   xmlElements,
   xmlText,
 } from "../helpers/s3-raw.js";
-import { call } from "./api.js";
-import { type ServerProcess, startServer, tempDir } from "./harness.js";
-import { KiB, killHard, MiB, storedBlobBytes, waitFor } from "./util.js";
+import { type ServerProcess, startServer, tempDir } from "../helpers/server-process.js";
+import { storedBlobBytes } from "../helpers/stored-bytes.js";
+import { KiB, MiB } from "../helpers/transfer.js";
+import { waitFor } from "../helpers/wait-for.js";
 
 const BUCKET = "crash";
 

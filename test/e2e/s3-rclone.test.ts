@@ -7,11 +7,12 @@ import { copyFileSync, existsSync, mkdirSync, rmSync, writeFileSync } from "node
 import path from "node:path";
 import { HeadObjectCommand, ListPartsCommand, S3Client } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { call } from "../helpers/api-client.js";
 import { runTool, type ToolResult, toolEnv } from "../helpers/cli-tool.js";
 import { bytesOf, randomChunks, textChunks, writeChunks } from "../helpers/file-tree.js";
-import { call } from "./api.js";
-import { type ServerProcess, startServer, tempDir } from "./harness.js";
-import { MiB, waitFor } from "./util.js";
+import { type ServerProcess, startServer, tempDir } from "../helpers/server-process.js";
+import { MiB } from "../helpers/transfer.js";
+import { waitFor } from "../helpers/wait-for.js";
 
 const RCLONE = "/usr/bin/rclone";
 const BUCKET = "rclone-bkt";

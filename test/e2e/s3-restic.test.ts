@@ -6,12 +6,12 @@ import { copyFileSync, existsSync, mkdirSync, rmSync, writeFileSync } from "node
 import path from "node:path";
 import { ListObjectsV2Command, S3Client } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { call } from "../helpers/api-client.js";
 import { runTool, type ToolResult, toolEnv } from "../helpers/cli-tool.js";
 import { randomChunks, textChunks, treeDigests, writeChunks } from "../helpers/file-tree.js";
 import { type RecordingProxy, startRecordingProxy } from "../helpers/recording-proxy.js";
-import { call } from "./api.js";
-import { type ServerProcess, startServer, tempDir } from "./harness.js";
-import { MiB } from "./util.js";
+import { type ServerProcess, startServer, tempDir } from "../helpers/server-process.js";
+import { MiB } from "../helpers/transfer.js";
 
 const RESTIC = "/usr/bin/restic";
 const BUCKET = "restic-bkt";

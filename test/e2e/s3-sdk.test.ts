@@ -31,9 +31,9 @@ import {
 import { Upload } from "@aws-sdk/lib-storage";
 import { getSignedUrl } from "@aws-sdk/s3-request-presigner";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { call } from "../helpers/api-client.js";
 import { s3Call } from "../helpers/s3-raw.js";
-import { call } from "./api.js";
-import { type ServerProcess, startServer } from "./harness.js";
+import { type ServerProcess, startServer } from "../helpers/server-process.js";
 
 let server: ServerProcess;
 let s3: S3Client;

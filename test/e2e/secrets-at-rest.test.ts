@@ -4,8 +4,9 @@ import { randomBytes } from "node:crypto";
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { call, createUser, issueToken, unknownToken } from "./api.js";
-import { type ServerProcess, startServer } from "./harness.js";
+import { call, createUser, issueToken } from "../helpers/api-client.js";
+import { type ServerProcess, startServer } from "../helpers/server-process.js";
+import { unknownToken } from "../helpers/tokens.js";
 
 function filesUnder(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((e) => {

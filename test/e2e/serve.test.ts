@@ -2,7 +2,7 @@
 // JSON logs, metrics, and the graceful SIGTERM.
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { ROOT, type ServerProcess, startServer } from "./harness.js";
+import { ROOT, type ServerProcess, startServer } from "../helpers/server-process.js";
 
 let server: ServerProcess | undefined;
 

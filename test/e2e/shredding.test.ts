@@ -14,8 +14,8 @@ import { AppError } from "../../src/errors.js";
 import { KeyService } from "../../src/keys/key-service.js";
 import { createRootKeyProvider } from "../../src/keys/providers.js";
 import { openSqliteStores } from "../../src/store/sqlite/open.js";
-import { ADMIN_TOKEN } from "../helpers/app.js";
-import { type ServerProcess, startServer, tempDir } from "./harness.js";
+import { type ServerProcess, startServer, tempDir } from "../helpers/server-process.js";
+import { ADMIN_TOKEN } from "../helpers/tokens.js";
 
 const servers: ServerProcess[] = [];
 const dirs: string[] = [];

@@ -9,10 +9,10 @@ import { setTimeout as delay } from "node:timers/promises";
 import Database from "better-sqlite3";
 import { afterEach, describe, expect, it } from "vitest";
 import { SIGNAL_QUIET_PERIOD_MS } from "../../src/second-signal.js";
+import { until } from "../helpers/api-client.js";
 import { createTestDatabase } from "../helpers/postgres.js";
-import { until } from "./api.js";
-import { type ServerProcess, startServer } from "./harness.js";
-import { uploadInFlight } from "./util.js";
+import { uploadInFlight } from "../helpers/process-control.js";
+import { type ServerProcess, startServer } from "../helpers/server-process.js";
 
 const open: ServerProcess[] = [];
 

@@ -6,8 +6,8 @@ import { createServer, type Server } from "node:net";
 import path from "node:path";
 import { stripVTControlCharacters } from "node:util";
 import { afterEach, describe, expect, it } from "vitest";
+import { freePort, ROOT, type ServerProcess, startServer, tempDir } from "../helpers/server-process.js";
 import { waitFor } from "../helpers/wait-for.js";
-import { freePort, ROOT, type ServerProcess, startServer, tempDir } from "./harness.js";
 
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {

@@ -5,7 +5,7 @@ import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { type Browser, chromium, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ROOT, type ServerProcess, startServer, tempDir } from "./harness.js";
+import { ROOT, type ServerProcess, startServer, tempDir } from "../helpers/server-process.js";
 
 const CHROMIUM = process.env.SSE_CHROMIUM ?? "/usr/bin/chromium";
 const HAVE_CHROMIUM = existsSync(CHROMIUM);

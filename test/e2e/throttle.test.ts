@@ -2,8 +2,9 @@
 // Retry-After; other addresses and valid tokens are not slowed; the window passes.
 import http from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { call, createUser, issueToken, unknownToken, until } from "./api.js";
-import { type ServerProcess, startServer } from "./harness.js";
+import { call, createUser, issueToken, until } from "../helpers/api-client.js";
+import { type ServerProcess, startServer } from "../helpers/server-process.js";
+import { unknownToken } from "../helpers/tokens.js";
 
 const LIMIT = 5;
 

@@ -1,8 +1,8 @@
 // User and token administration over HTTP: names, roles, token format and listing, expiry,
 // immediate revocation, the self-service rules, and the OpenAPI document.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { call, createUser, issueToken, until } from "./api.js";
-import { type ServerProcess, startServer } from "./harness.js";
+import { call, createUser, issueToken, until } from "../helpers/api-client.js";
+import { type ServerProcess, startServer } from "../helpers/server-process.js";
 
 describe("users and tokens over HTTP", () => {
   let server: ServerProcess;

@@ -14,8 +14,7 @@ import { openStores } from "../../src/store/open-store.js";
 import type { Role, Scope, UserRecord } from "../../src/store/records.js";
 import { openSqliteStores } from "../../src/store/sqlite/open.js";
 import type { Stores } from "../../src/store/stores.js";
-
-export const ADMIN_TOKEN = "sse_test_bootstrap_token_0123456789abcdefghijklmnopqrstuvwxyz";
+import { ADMIN_TOKEN } from "./tokens.js";
 
 export interface TestApp extends App {
   config: Config;

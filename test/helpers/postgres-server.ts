@@ -6,7 +6,7 @@ import { chmodSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import pg from "pg";
-import { freePort } from "../e2e/harness.js";
+import { freePort } from "./server-process.js";
 
 export interface PostgresServer {
   /** Superuser URL of the maintenance database `postgres`. */

@@ -4,8 +4,9 @@ import { randomBytes } from "node:crypto";
 import path from "node:path";
 import Database from "better-sqlite3";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { ADMIN_TOKEN, startApp, type TestApp } from "../helpers/app.js";
+import { startApp, type TestApp } from "../helpers/app.js";
 import { createSoftHsmToken, softhsmAvailable } from "../helpers/softhsm.js";
+import { ADMIN_TOKEN } from "../helpers/tokens.js";
 
 let t: TestApp;
 let alice: string;

@@ -16,8 +16,8 @@ import { createRootKeyProvider } from "../../src/keys/providers.js";
 import type { RootKeyProvider } from "../../src/keys/root-key-provider.js";
 import { openStores } from "../../src/store/open-store.js";
 import type { Stores } from "../../src/store/stores.js";
-import { ADMIN_TOKEN } from "../helpers/app.js";
 import { adminQuery, createTestDatabase, type TestDatabase } from "../helpers/postgres.js";
+import { ADMIN_TOKEN } from "../helpers/tokens.js";
 
 interface Stack {
   services: Services;

@@ -3,8 +3,9 @@
 // not there: the key is zeroed only once the stream's generator has finished. Real SQLite store and
 // key service; the store's reads are slowed on demand.
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { ADMIN_TOKEN, startApp, type TestApp } from "../helpers/app.js";
+import { startApp, type TestApp } from "../helpers/app.js";
 import { serviceWithSegmentReads } from "../helpers/object-service.js";
+import { ADMIN_TOKEN } from "../helpers/tokens.js";
 
 describe("a read closed while a segment batch is being fetched", () => {
   let t: TestApp;

@@ -11,8 +11,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AeadThread } from "../../src/crypto/aead-thread.js";
 import { IntegrityError } from "../../src/errors.js";
 import { ObjectService } from "../../src/objects/object-service.js";
-import { ADMIN_TOKEN, startApp, type TestApp } from "../helpers/app.js";
+import { startApp, type TestApp } from "../helpers/app.js";
 import { serviceWithSegmentReads } from "../helpers/object-service.js";
+import { ADMIN_TOKEN } from "../helpers/tokens.js";
 import { waitFor } from "../helpers/wait-for.js";
 
 const SEG = 65536;

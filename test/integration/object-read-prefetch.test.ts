@@ -5,7 +5,8 @@
 import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import type { ObjectStore } from "../../src/store/object-store.js";
-import { ADMIN_TOKEN, startApp, type TestApp } from "../helpers/app.js";
+import { startApp, type TestApp } from "../helpers/app.js";
+import { ADMIN_TOKEN } from "../helpers/tokens.js";
 
 let t: TestApp;
 const calls = { getObject: 0, getObjectForRead: 0, readSegments: 0 };

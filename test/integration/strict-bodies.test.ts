@@ -2,7 +2,8 @@
 // expected, or an unknown field is a 422 validation_error, and nothing changes. (Fastify's default
 // validator would coerce "2" to 2 and "read" to ["read"], and drop unknown fields silently.)
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ADMIN_TOKEN, startApp, type TestApp } from "../helpers/app.js";
+import { startApp, type TestApp } from "../helpers/app.js";
+import { ADMIN_TOKEN } from "../helpers/tokens.js";
 
 let t: TestApp;
 

@@ -9,9 +9,10 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { KeyProviderError, StorageUnavailableError } from "../../src/errors.js";
 import type { ObjectStore } from "../../src/store/object-store.js";
 import { storageFault } from "../../src/store/sqlite/migrations.js";
-import { streamedInit } from "../e2e/util.js";
-import { ADMIN_TOKEN, startApp, type TestApp } from "../helpers/app.js";
+import { startApp, type TestApp } from "../helpers/app.js";
 import { rawUpload } from "../helpers/raw-upload.js";
+import { ADMIN_TOKEN } from "../helpers/tokens.js";
+import { streamedInit } from "../helpers/transfer.js";
 
 const MiB = 1024 * 1024;
 

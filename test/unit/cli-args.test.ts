@@ -4,7 +4,7 @@ import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { jobBar } from "../../src/cli/progress.js";
 import type { Config } from "../../src/config.js";
-import { fakeFetch, json, problem, runCli, tempHome } from "./cli-fakes.js";
+import { fakeFetch, json, problem, runCli, tempHome } from "../helpers/cli-fakes.js";
 
 const sha256b64 = (b: Buffer) => createHash("sha256").update(b).digest("base64");
 

@@ -9,7 +9,7 @@ import {
   writeConfigFile,
 } from "../../src/cli/config-file.js";
 import type { CliError } from "../../src/cli/errors.js";
-import { json, runCli, tempHome } from "./cli-fakes.js";
+import { json, runCli, tempHome } from "../helpers/cli-fakes.js";
 
 const file = (settings: { url?: string; token?: string }) => () => ({ file: "/cfg.json", settings });
 

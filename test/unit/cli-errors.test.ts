@@ -2,8 +2,8 @@ import fs from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { ExitCode, errorFromResponse, networkError, oneLine, parseProblem } from "../../src/cli/errors.js";
-import { freePort } from "../e2e/harness.js";
-import { problem, runCli, tempHome } from "./cli-fakes.js";
+import { problem, runCli, tempHome } from "../helpers/cli-fakes.js";
+import { freePort } from "../helpers/server-process.js";
 
 const p = (code: string, detail: string) => ({ title: code, detail, code });
 

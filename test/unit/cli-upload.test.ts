@@ -5,7 +5,7 @@ import type { AddressInfo } from "node:net";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { nodeUpload } from "../../src/cli/upload.js";
-import { runCli, tempHome } from "./cli-fakes.js";
+import { runCli, tempHome } from "../helpers/cli-fakes.js";
 
 let server: http.Server;
 let base: string;

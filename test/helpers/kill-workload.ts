@@ -1,8 +1,10 @@
+import { killHard } from "./process-control.js";
+import type { ServerProcess } from "./server-process.js";
+import { getBytes, randomData, sha256 } from "./transfer.js";
+import { waitFor } from "./wait-for.js";
 // The kill -9 workload shared by the SQLite and PostgreSQL durability tests: clients replace a few
 // objects over and over until enough uploads are acknowledged, the server is killed mid-upload,
 // and a reader then checks that every object holds a version that may have survived.
-import type { ServerProcess } from "./harness.js";
-import { getBytes, killHard, randomData, sha256, waitFor } from "./util.js";
 
 export interface UploadedVersion {
   hash: string;
