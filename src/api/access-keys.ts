@@ -6,6 +6,7 @@ import {
   credentialRequest,
   IssuedBy,
   Label,
+  NameParams,
   NullableDateTime,
   Scopes,
 } from "./fields.js";
@@ -46,6 +47,6 @@ export const createAccessKeyRequest = (limits: CredentialLimits) =>
 export type CreateAccessKeyRequest = Static<ReturnType<typeof createAccessKeyRequest>>;
 
 export const AccessKeyParams = Type.Object({
-  name: Type.String({ description: "User name" }),
+  ...NameParams.properties,
   accessKeyId: Type.String({ description: "Access key id" }),
 });

@@ -8,6 +8,15 @@ export const ObjectIdParam = Type.String({
     "Object id: 1-1024 bytes of UTF-8, as S3 keys are (spaces, accents, ()+%#?, // and a trailing / included), percent-encoded in the URL; never a control character U+0000-U+001F",
 });
 
+/** An object's bytes, as a body or an answer (a stream, never JSON). */
+export const Bytes = Type.Unsafe<Uint8Array>({ type: "string", format: "binary" });
+
+/** Content of an answer or body of raw bytes: the object's, not JSON. */
+export const bytesContent = (...mediaTypes: string[]) =>
+  Object.fromEntries(
+    (mediaTypes.length ? mediaTypes : ["application/octet-stream"]).map((t) => [t, { schema: Bytes }]),
+  );
+
 /** An id as JSON: a canonical decimal integer id is a number, any other id a string. */
 export const JsonId = Type.Union([Type.Integer(), Type.String()]);
 export type JsonId = Static<typeof JsonId>;

@@ -7,6 +7,7 @@ import {
   credentialRequest,
   IssuedBy,
   Label,
+  NameParams,
   NullableDateTime,
   Scopes,
 } from "./fields.js";
@@ -45,6 +46,6 @@ export const createTokenRequest = (limits: CredentialLimits) =>
 export type CreateTokenRequest = Static<ReturnType<typeof createTokenRequest>>;
 
 export const TokenParams = Type.Object({
-  name: Type.String({ description: "User name" }),
+  ...NameParams.properties,
   id: Type.String({ description: "Token id" }),
 });

@@ -2,7 +2,15 @@
 import type { FastifyPluginAsyncTypebox, TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
 import type { FastifyReply, FastifyRequest } from "fastify";
 import { NoContent, WildcardParams } from "../api/fields.js";
-import { CreateItemRequest, ID_PAGE_LIMIT, IdList, IdListQuery, Item, ObjectInfo } from "../api/objects.js";
+import {
+  bytesContent,
+  CreateItemRequest,
+  ID_PAGE_LIMIT,
+  IdList,
+  IdListQuery,
+  Item,
+  ObjectInfo,
+} from "../api/objects.js";
 import { AppError } from "../errors.js";
 import { parseContentDigest } from "../objects/content-digest.js";
 import { createItem } from "../objects/items.js";
@@ -135,18 +143,13 @@ export const dataRoutes: FastifyPluginAsyncTypebox<DataRoutesOptions> = async (a
     response: {
       200: {
         description: "The object's bytes, or an item as JSON",
-        content: {
-          "application/octet-stream": { schema: { type: "string", format: "binary" } },
-          "application/json": {
-            schema: { type: "object", properties: { id: { type: "integer" }, data: { type: "string" } } },
-          },
-        },
+        content: { ...bytesContent(), "application/json": { schema: Item } },
       },
       206: {
         description: "Partial content",
-        content: { "application/octet-stream": { schema: { type: "string", format: "binary" } } },
+        content: bytesContent(),
       },
-      304: { description: "Not modified", type: "null" },
+      304: NoContent("Not modified"),
       ...problemResponses(400, 401, 403, 404, 416, 500),
     },
   };

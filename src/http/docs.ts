@@ -4,7 +4,7 @@ import swagger from "@fastify/swagger";
 import swaggerUi from "@fastify/swagger-ui";
 import type { FastifyInstance } from "fastify";
 import fp from "fastify-plugin";
-import { ObjectIdParam } from "../api/objects.js";
+import { bytesContent, ObjectIdParam } from "../api/objects.js";
 import { namedSchemas, problemResponses, withNamedRefs } from "./openapi.js";
 import { SSE_STORE_SVG, SWAGGER_SETUP_JS, SWAGGER_THEME_CSS } from "./swagger-setup.js";
 
@@ -94,10 +94,7 @@ export const docsPlugin = fp(async (app: FastifyInstance, opts: { version: strin
           required: true,
           description:
             "The object's bytes, streamed. Its Content-Type is stored as sent (any type; application/octet-stream when absent) and served back on GET",
-          content: {
-            "application/octet-stream": { schema: { type: "string", format: "binary" } },
-            "*/*": { schema: { type: "string", format: "binary" } },
-          },
+          content: bytesContent("application/octet-stream", "*/*"),
         };
       return openapiObject;
     },

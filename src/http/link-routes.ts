@@ -3,8 +3,8 @@
 // only their pattern (redact-path.ts).
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import type { FastifyReply, FastifyRequest } from "fastify";
-import { WildcardParams } from "../api/fields.js";
-import { Link, type LinkRequest, linkRequest } from "../api/objects.js";
+import { NoContent, WildcardParams } from "../api/fields.js";
+import { bytesContent, Link, type LinkRequest, linkRequest } from "../api/objects.js";
 import { AppError } from "../errors.js";
 import { DEFAULT_LINK_SECONDS, type DownloadLinks, MAX_LINK_SECONDS } from "../objects/download-links.js";
 import { idToJson, validateObjectId } from "../objects/object-id.js";
@@ -28,8 +28,6 @@ const LINK_SUFFIX = "/link";
 function urlName(name: string): string {
   return name === "" || name === "." || name === ".." ? "" : `/${encodeURIComponent(name)}`;
 }
-
-const binary = { "application/octet-stream": { schema: { type: "string", format: "binary" } } };
 
 const linkBody = linkRequest({ defaultSeconds: DEFAULT_LINK_SECONDS, maxSeconds: MAX_LINK_SECONDS });
 
@@ -111,9 +109,9 @@ export const linkRoutes: FastifyPluginAsyncTypebox<LinkRoutesOptions> = async (a
       "Streams the object with its type, `Content-Disposition: attachment` (the object's own name), ETag and `Accept-Ranges: bytes`; `Range` → 206. The path is `/links/{token}` or `/links/{token}/{the object's file name}` (percent-encoded as the URL made it, or otherwise); any other name → 404 `not_found`. Refused links: 403 `invalid_link` (malformed, altered, another owner's, retired key version, revoked token), 410 `link_expired`, 410 `object_changed`.",
     params: WildcardParams,
     response: {
-      200: { description: "The object's bytes", content: binary },
-      206: { description: "Partial content", content: binary },
-      304: { description: "Not modified", type: "null" },
+      200: { description: "The object's bytes", content: bytesContent() },
+      206: { description: "Partial content", content: bytesContent() },
+      304: NoContent("Not modified"),
       ...problemResponses(403, 404, 410, 416),
     },
   };
