@@ -13,7 +13,7 @@ import {
 } from "../api/objects.js";
 import { AppError } from "../errors.js";
 import { parseContentDigest } from "../objects/content-digest.js";
-import { createItem } from "../objects/items.js";
+import { Items } from "../objects/items.js";
 import { idPath, idToJson, validateObjectId } from "../objects/object-id.js";
 import type { ObjectService } from "../objects/object-service.js";
 import { checkObjectSize } from "../objects/size-limit.js";
@@ -63,20 +63,25 @@ function checkedId(params: WildcardParams): string {
 
 export const dataRoutes: FastifyPluginAsyncTypebox<DataRoutesOptions> = async (app, opts) => {
   const { objects } = opts;
+  const items = new Items(objects);
 
   // --- the seed's item API ---------------------------------------------------------------------
   app.register(async (scope) => {
-    const items = scope.withTypeProvider<TypeBoxTypeProvider>();
+    const itemScope = scope.withTypeProvider<TypeBoxTypeProvider>();
     // The seed accepted any body and answered 422 when it was not {"id"?, "data"}.
-    items.removeAllContentTypeParsers();
-    items.addContentTypeParser("*", { parseAs: "string", bodyLimit: ITEM_BODY_LIMIT }, (_req, body, done) => {
-      try {
-        done(null, JSON.parse(body as string));
-      } catch {
-        done(new AppError("validation_error", "the body is not valid JSON"), undefined);
-      }
-    });
-    items.post(
+    itemScope.removeAllContentTypeParsers();
+    itemScope.addContentTypeParser(
+      "*",
+      { parseAs: "string", bodyLimit: ITEM_BODY_LIMIT },
+      (_req, body, done) => {
+        try {
+          done(null, JSON.parse(body as string));
+        } catch {
+          done(new AppError("validation_error", "the body is not valid JSON"), undefined);
+        }
+      },
+    );
+    itemScope.post(
       "/data",
       {
         config: { auth: { scope: "write" } },
@@ -93,7 +98,7 @@ export const dataRoutes: FastifyPluginAsyncTypebox<DataRoutesOptions> = async (a
           },
         },
       },
-      async (req) => createItem(objects, principalOf(req).user.uid, req.body.id, req.body.data),
+      async (req) => items.create(principalOf(req).user.uid, req.body.id, req.body.data),
     );
   });
 

@@ -138,8 +138,7 @@ describe.each([
     const reads = await Promise.all([1, 2].map(async () => drain(await objects.read(meta, null))));
     for (const r of reads) expect(r.bytes.equals(body)).toBe(true);
     // And, once the streams have closed, nothing holds the write against the reclaimer.
-    const readers = (objects as unknown as { readers: Map<string, number> }).readers;
-    await waitFor("the reads to let go of the write", () => readers.size === 0);
+    await waitFor("the reads to let go of the write", () => objects.heldWrites === 0);
   });
 });
 
