@@ -10,7 +10,7 @@ import type { KeyService } from "../keys/key-service.js";
 import type { AccountStore } from "../store/account-store.js";
 import type { ObjectStore } from "../store/object-store.js";
 import type { ObjectMeta } from "../store/records.js";
-import { encodeClaims, type LinkClaims, macInput, openToken, sealToken } from "./download-link.js";
+import { encodeClaims, type LinkClaims, macInput, openToken, sealToken } from "./link-token.js";
 import { validateObjectId } from "./object-id.js";
 
 export const DEFAULT_LINK_SECONDS = 3600;

@@ -3,7 +3,7 @@
 // change of the object, or orphaned by a revoked token or a deleted user; never logged.
 import { networkInterfaces } from "node:os";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { encodeClaims, openToken, sealToken } from "../../src/objects/download-link.js";
+import { encodeClaims, openToken, sealToken } from "../../src/objects/link-token.js";
 import { expectProblem } from "../helpers/problem.js";
 import { rawRequest } from "../helpers/raw-http.js";
 import { freePort, type ServerProcess, startServer } from "../helpers/server-process.js";

@@ -9,8 +9,8 @@ import { buildServices, type Services } from "../../src/app.js";
 import { loadConfig } from "../../src/config.js";
 import { AppError } from "../../src/errors.js";
 import { FileRootKeyProvider } from "../../src/keys/file-provider.js";
-import { encodeClaims, openToken, sealToken } from "../../src/objects/download-link.js";
 import { DownloadLinks, MAX_LINK_SECONDS } from "../../src/objects/download-links.js";
+import { encodeClaims, openToken, sealToken } from "../../src/objects/link-token.js";
 import type { TokenRecord, UserRecord } from "../../src/store/records.js";
 import { openSqliteStores } from "../../src/store/sqlite/open.js";
 

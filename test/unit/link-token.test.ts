@@ -8,7 +8,7 @@ import {
   macInput,
   openToken,
   sealToken,
-} from "../../src/objects/download-link.js";
+} from "../../src/objects/link-token.js";
 
 const claims: LinkClaims = {
   owner: "3f0c8a6e-5a2b-4c71-9f64-2b1f0e7d9a11",
