@@ -6,25 +6,7 @@
 // The streaming code tells this collector how many bytes of such buffers it has let go of; after
 // every `everyBytes` it asks V8 for a young collection, which finds almost nothing alive and takes
 // a fraction of a millisecond. Measured: see docs/OPERATIONS.md, "Memory".
-import v8 from "node:v8";
-import vm from "node:vm";
-
-type Collect = (options: { type: "minor" }) => void;
-
-let cachedCollect: Collect | null | undefined;
-
-/** V8's collector, without exposing `gc` on the global object: null where it cannot be had. */
-function collector(): Collect | null {
-  if (cachedCollect !== undefined) return cachedCollect;
-  try {
-    v8.setFlagsFromString("--expose-gc");
-    const fn = vm.runInNewContext("gc") as unknown;
-    cachedCollect = typeof fn === "function" ? (fn as Collect) : null;
-  } catch {
-    cachedCollect = null;
-  }
-  return cachedCollect;
-}
+import { type Collect, v8Collector } from "./v8-gc.js";
 
 export class YoungCollector {
   private pending = 0;
@@ -34,7 +16,7 @@ export class YoungCollector {
 
   /** `everyBytes` 0 leaves collection to V8 alone. */
   constructor(private readonly everyBytes: number) {
-    this.collect = everyBytes > 0 ? collector() : null;
+    this.collect = everyBytes > 0 ? v8Collector() : null;
   }
 
   /** Whether this collector acts (a threshold was set and V8's collector is available). */

@@ -1,7 +1,8 @@
 // Fastify makes a child logger (bound to the request id) for every request. Building one costs a
 // few microseconds (pino serializes the bindings and sets up redaction) and is wasted whenever the
 // request logs nothing, as at level warn, where request lines are off. This factory defers it to
-// the first log call that the level lets through.
+// the first log call that the level lets through. Fastify is pinned to an exact version, and
+// test/unit/library-internals.test.ts fails if it stops building request loggers through the factory.
 import type { FastifyBaseLogger } from "fastify";
 import type { Bindings, ChildLoggerOptions, Level, LevelWithSilentOrString, Logger } from "pino";
 

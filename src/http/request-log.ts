@@ -3,14 +3,12 @@
 // (a full disk: one known condition that the space monitor reports) at warn.
 import { type FastifyInstance, type FastifyReply, type FastifyRequest, LogController } from "fastify";
 import fp from "fastify-plugin";
-import pino, { type Logger } from "pino";
+import type { Logger } from "pino";
+import { type PinoDestination, pinoDestination } from "./pino-internals.js";
 import { loggablePath } from "./redact-path.js";
 
 /** Where the line of a successful request goes directly (see RequestLog). */
-interface DirectLine {
-  stream: { write(line: string): unknown };
-  /** The root logger's bindings as pino serializes them: `,"pid":…,"hostname":"…"`. */
-  chindings: string;
+interface DirectLine extends PinoDestination {
   level: number;
 }
 
@@ -26,13 +24,8 @@ export class RequestLog extends LogController {
    */
   constructor(root?: Logger) {
     super();
-    const internals = root as unknown as Record<symbol, unknown> | undefined;
-    const stream = internals?.[pino.symbols.streamSym] as DirectLine["stream"] | undefined;
-    const chindings = internals?.[pino.symbols.chindingsSym];
-    this.#direct =
-      root && stream && typeof stream.write === "function" && typeof chindings === "string"
-        ? { stream, chindings, level: root.levels.values.info! }
-        : null;
+    const destination = root ? pinoDestination(root) : null;
+    this.#direct = root && destination ? { ...destination, level: root.levels.values.info! } : null;
   }
 
   override incomingRequest(request: FastifyRequest): void {

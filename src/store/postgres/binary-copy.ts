@@ -3,6 +3,8 @@
 // binary output: measured with EXPLAIN (SERIALIZE)); and it builds a parameter message by copying
 // each value several times into a growing buffer. `COPY … TO STDOUT` / `COPY … FROM STDIN` with
 // FORMAT binary move the raw bytes instead. Each class is a node-postgres "submittable" running one COPY.
+// The one place that uses node-postgres's connection and query callbacks (pg pinned to an exact
+// version; test/unit/library-internals.test.ts fails if an upgrade changes them).
 
 /** What a submittable uses of node-postgres's connection (its wire-protocol writer). */
 interface Connection {
