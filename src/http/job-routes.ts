@@ -2,6 +2,7 @@
 // the key routes).
 import type { FastifyInstance } from "fastify";
 import type { UserService } from "../auth/user-service.js";
+import { AppError } from "../errors.js";
 import type { JobService } from "../jobs/job-service.js";
 import type { JobRecord } from "../store/records.js";
 import { principalOf } from "./auth-plugin.js";
@@ -38,12 +39,18 @@ export const jobSchema = {
       description:
         "What the job found. verify and rewrap: `{damaged: [{owner, id, error}], damagedCount, truncated}` (at most 1000 listed); root-rotate: `{rootVersion, retired: [versions]}`",
     },
+    startedBy: {
+      type: ["string", "null"],
+      description: "The name of the user who started the job (null once that user is deleted)",
+    },
     created: { type: "string", format: "date-time" },
     updated: { type: "string", format: "date-time" },
   },
 } as const;
 
-export function jobJson(job: JobRecord) {
+const LIST_LIMIT = 1000;
+
+export function jobJson(job: JobRecord, startedBy?: string | null) {
   let result: unknown = job.result === null ? null : JSON.parse(job.result);
   let bytesDone: unknown;
   let bytesTotal: unknown;
@@ -60,6 +67,7 @@ export function jobJson(job: JobRecord) {
     ...(typeof bytesTotal === "number" ? { bytesTotal } : {}),
     ...(job.error === null ? {} : { error: job.error }),
     ...(result === null ? {} : { result }),
+    ...(startedBy === undefined ? {} : { startedBy }),
     created: job.created.toISOString(),
     updated: job.updated.toISOString(),
   };
@@ -67,6 +75,63 @@ export function jobJson(job: JobRecord) {
 
 export async function jobRoutes(app: FastifyInstance, opts: JobRoutesOptions): Promise<void> {
   const { jobs, users } = opts;
+
+  app.get(
+    "/jobs",
+    {
+      config: { auth: { scope: "read" } },
+      schema: {
+        tags: ["jobs"],
+        summary: "List jobs, newest first",
+        description:
+          "A user sees the jobs it started; an admin sees every job, or one user's with `user`. `next` is the `after` of the next page (null on the last).",
+        querystring: {
+          type: "object",
+          additionalProperties: false,
+          properties: {
+            limit: { type: "integer", minimum: 1, maximum: LIST_LIMIT, default: 100 },
+            after: {
+              type: "string",
+              minLength: 1,
+              maxLength: 100,
+              description: "The last job of the previous page",
+            },
+            user: {
+              type: "string",
+              minLength: 1,
+              maxLength: 200,
+              description: "Only this user's jobs (admins; a user may name itself)",
+            },
+          },
+        },
+        response: {
+          200: {
+            type: "object",
+            required: ["jobs", "next"],
+            properties: { jobs: { type: "array", items: jobSchema }, next: { type: ["string", "null"] } },
+          },
+          ...problemResponses(400, 401, 403, 404),
+        },
+      },
+    },
+    async (req) => {
+      const q = req.query as { limit: number; after?: string; user?: string };
+      const p = principalOf(req);
+      const ownerUid =
+        q.user === undefined ? null : q.user === p.user.name ? p.user.uid : await userUid(q.user, p);
+      const page = await jobs.list(p, { ownerUid, after: q.after ?? null, limit: q.limit });
+      // One lookup per user starting jobs on the page, not one per job.
+      const names = new Map<string, string | null>();
+      for (const j of page.jobs) if (!names.has(j.owner)) names.set(j.owner, await users.nameOf(j.owner));
+      return { jobs: page.jobs.map((j) => jobJson(j, names.get(j.owner))), next: page.next };
+    },
+  );
+
+  /** Another user's uid, for an admin; a user naming someone else is refused before the lookup. */
+  async function userUid(name: string, p: ReturnType<typeof principalOf>): Promise<string> {
+    if (p.user.role !== "admin") throw new AppError("forbidden", "only admins list other users' jobs");
+    return (await users.get(name)).uid;
+  }
 
   app.get(
     "/jobs/:id",
@@ -80,7 +145,10 @@ export async function jobRoutes(app: FastifyInstance, opts: JobRoutesOptions): P
         response: { 200: jobSchema, ...problemResponses(400, 401, 404) },
       },
     },
-    async (req) => jobJson(await jobs.get((req.params as { id: string }).id, principalOf(req))),
+    async (req) => {
+      const job = await jobs.get((req.params as { id: string }).id, principalOf(req));
+      return jobJson(job, await users.nameOf(job.owner));
+    },
   );
 
   app.post(
