@@ -90,6 +90,9 @@ export interface Job {
   error?: string | null;
   /** verify, rewrap: {damagedCount, …}; root-rotate: {rootVersion, retired}. */
   result?: { damagedCount?: number; rootVersion?: number; retired?: number[] };
+  /** Who started it (null once that user is deleted). */
+  startedBy?: string | null;
+  created?: string;
 }
 
 export interface RootKeyInfo {
@@ -220,4 +223,10 @@ export const api = {
   /** Reads and authenticates every object of the caller (or, for an admin, of everyone). */
   verify: (all = false) => call<{ jobId: string }>("POST", all ? "/admin/verify" : "/keys/verify", {}),
   job: (id: string) => call<Job>("GET", `/jobs/${seg(id)}`),
+  /** The caller's jobs (an admin's: everyone's), newest first; `next` is the `after` of the next page. */
+  jobs: (after?: string, limit = 50) =>
+    call<{ jobs: Job[]; next: string | null }>(
+      "GET",
+      `/jobs?limit=${limit}${after === undefined ? "" : `&after=${encodeURIComponent(after)}`}`,
+    ),
 };

@@ -6,6 +6,8 @@ export const JOB_PATHS = {
   verifySelf: "/keys/verify",
   /** POST (admin): rotate the root key. 202 `{jobId}`. */
   rootRotate: "/admin/root-key/rotate",
+  /** GET `?limit&after&user`: the caller's jobs (admins: everyone's), newest first. */
+  list: "/jobs",
   /** GET: a job's state, progress and result. */
   job: (id: string) => `/jobs/${encodeURIComponent(id)}`,
 } as const;
