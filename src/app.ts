@@ -9,6 +9,7 @@ import { FailureLimiter } from "./auth/failure-limiter.js";
 import { UserService } from "./auth/user-service.js";
 import type { Config } from "./config.js";
 import { AeadThread } from "./crypto/aead-thread.js";
+import { type CipherChoice, chooseCipher } from "./crypto/cipher-choice.js";
 import { FailureLogs } from "./failure-log.js";
 import { accessKeyRoutes } from "./http/access-key-routes.js";
 import { authPlugin } from "./http/auth-plugin.js";
@@ -73,6 +74,8 @@ export interface Services {
   jobs: JobService;
   /** Not started by build(): the process starts it once it serves (main.ts). */
   runner: JobRunner;
+  /** The suite new writes are sealed with (SSE_CIPHER), and why. */
+  cipher: CipherChoice;
 }
 
 /** Providers reread their key ring every 30 s: other processes may wrap under an old root that long. */
@@ -102,6 +105,7 @@ export function buildServices(
   });
   metrics.observeKeyCache(keys.cache);
   const youngGc = new YoungCollector(config.gcEveryMib * 1024 * 1024);
+  const cipher = chooseCipher(config.cipher);
   // S3 writes' MD5 (their ETag) beside the request's thread, where a second core can run it.
   const md5Thread =
     availableParallelism() > 1
@@ -114,6 +118,7 @@ export function buildServices(
     keys,
     {
       maxObjectBytes: config.maxObjectBytes,
+      suite: cipher.suite,
       metrics,
       space: stores.space,
       youngGc,
@@ -132,6 +137,7 @@ export function buildServices(
   const buckets = new Buckets(stores.buckets, stores.objects, stores.multipart);
   const multipart = new MultipartUploads(stores.multipart, stores.objects, keys, {
     maxObjectBytes: config.maxObjectBytes,
+    suite: cipher.suite,
     youngGc,
     ...(md5Thread ? { md5Thread } : {}),
     ...(stores.space ? { space: stores.space } : {}),
@@ -158,7 +164,20 @@ export function buildServices(
   const keyVersions = new KeyVersions(keys, stores.objects, stores.accounts);
   const jobs = new JobService(stores.jobs, stores.objects, stores.accounts, runner);
   const links = new DownloadLinks(stores.objects, stores.accounts, keys);
-  return { objects, buckets, multipart, keys, keyVersions, auth, accessKeys, users, jobs, runner, links };
+  return {
+    objects,
+    buckets,
+    multipart,
+    keys,
+    keyVersions,
+    auth,
+    accessKeys,
+    users,
+    jobs,
+    runner,
+    links,
+    cipher,
+  };
 }
 
 export async function build(config: Config, deps: Deps): Promise<App> {

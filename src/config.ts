@@ -7,6 +7,9 @@ import path from "node:path";
 export type KeyProviderName = "file" | "passphrase" | "pkcs11";
 export type LogLevel = "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
 export type LogFormat = "auto" | "json" | "pretty";
+export const CIPHER_SETTINGS = ["auto", "aes256gcm", "xchacha20poly1305"] as const;
+/** SSE_CIPHER: the suite of new writes (crypto/cipher-choice.ts). */
+export type CipherSetting = (typeof CIPHER_SETTINGS)[number];
 
 export interface Config {
   readonly host: string;
@@ -17,6 +20,7 @@ export interface Config {
   readonly databasePoolSize: number;
   readonly sqliteCacheMib: number;
   readonly readThread: boolean;
+  readonly cipher: CipherSetting;
   readonly gcEveryMib: number;
   readonly bootstrapToken: string | undefined;
   readonly keyProvider: KeyProviderName;
@@ -150,6 +154,16 @@ export const SETTINGS: readonly SettingSpec[] = [
     default: false,
     description:
       "decrypt large downloads on a second thread: faster downloads on a machine with cores to spare, for 15-20 MB more memory (docs/OPERATIONS.md, section Memory)",
+  },
+  {
+    key: "cipher",
+    env: "SSE_CIPHER",
+    flag: "--cipher",
+    kind: "enum",
+    choices: CIPHER_SETTINGS,
+    default: "auto",
+    description:
+      "the AEAD new writes are sealed with: aes256gcm, xchacha20poly1305, or auto (AES-256-GCM where the CPU has AES instructions, else XChaCha20-Poly1305); objects written with either stay readable (docs/FORMAT.md, section Suites)",
   },
   {
     key: "gcEveryMib",

@@ -136,6 +136,7 @@ export async function runServer(
       store: config.databaseUrl ? "postgres" : "sqlite",
       dataDir: config.dataDir,
       keyProvider: root.name,
+      cipher: services.cipher,
       ...(existsSync(tokenFile) ? { tokenFile } : {}),
     };
     if (opts.banner) process.stdout.write(startBanner(start));

@@ -10,6 +10,7 @@ import {
   FORMAT_VERSION,
   FORMAT_VERSION_PART,
   SEGMENT_SIZE,
+  type SegmentCipher,
   type SegmentContext,
   SUITE_XCHACHA20_POLY1305,
   segmentCount,
@@ -29,7 +30,7 @@ import type { ExpectedDigest } from "./content-digest.js";
 import { type FolderPage, type FolderQuery, listFolder } from "./folder-listing.js";
 import type { Md5Thread } from "./md5-thread.js";
 import { checkManifest, type Manifest } from "./multipart-manifest.js";
-import { multipartPlaintext } from "./multipart-reader.js";
+import { type MultipartText, multipartPlaintext } from "./multipart-reader.js";
 import { validateObjectId } from "./object-id.js";
 import { isObjectMetadata, type ObjectMetadata } from "./object-metadata.js";
 import { type ByteRange, segmentsForRange } from "./range.js";
@@ -81,6 +82,8 @@ export interface PutResult {
 export interface ObjectServiceOptions {
   maxObjectBytes: number;
   segmentSize?: number;
+  /** The suite new writes are sealed with (cipher-choice.ts); absent, XChaCha20-Poly1305. Reads take each write's own. */
+  suite?: number;
   metrics?: DomainMetrics;
   /** Told of the transfer buffers large reads and writes let go of (young-gc.ts); absent, V8 alone decides. */
   youngGc?: YoungCollector;
@@ -99,6 +102,7 @@ const MANIFEST_CACHE_ENTRIES = 64;
 
 export class ObjectService {
   private readonly segmentSize: number;
+  private readonly suite: number;
   /** writeId hex → number of streams reading it; the reclaimer leaves these alone. */
   private readonly readers = new Map<string, number>();
   /** Live view of the keys of `readers`, consulted by the reclaimer while it runs. */
@@ -125,6 +129,7 @@ export class ObjectService {
     private readonly report: BackgroundReport = NO_REPORT,
   ) {
     this.segmentSize = opts.segmentSize ?? SEGMENT_SIZE;
+    this.suite = opts.suite ?? SUITE_XCHACHA20_POLY1305;
     this.metrics = opts.metrics ?? NO_METRICS;
     this.youngGc = opts.youngGc ?? NO_YOUNG_GC;
     this.space = opts.space ?? NO_SPACE_GUARD;
@@ -132,6 +137,11 @@ export class ObjectService {
 
   get maxObjectBytes(): number {
     return this.opts.maxObjectBytes;
+  }
+
+  /** The suite new writes are sealed with. */
+  get writeSuite(): number {
+    return this.suite;
   }
 
   async stat(owner: string, id: string): Promise<ObjectMeta> {
@@ -264,13 +274,15 @@ export class ObjectService {
     const ctx = this.context(owner, id, writeId);
     const dek = generateKey();
     let sealer: BodySealer | null = null;
+    let cipher: SegmentCipher | null = null;
     try {
       const { kekVersion, wrappedDek } = await this.keys.wrapDek(owner, dek, dekContext(owner, id, writeId));
+      cipher = createSegmentCipher(dek, ctx);
       sealer = new BodySealer(this.store, {
         owner,
         id,
         writeId,
-        cipher: createSegmentCipher(dek, ctx),
+        cipher,
         dek,
         segmentSize: this.segmentSize,
         maxBytes: max,
@@ -282,6 +294,7 @@ export class ObjectService {
         onChunk: (n) => claim.add(n),
       });
       const body = await sealer.seal(input.body);
+      cipher.dispose();
       // What the caller keeps about the plaintext, sealed under the same DEK (never in clear).
       const metadata = input.describe?.({ size: body.size, md5: body.md5 ?? Buffer.alloc(0) });
       const now = new Date();
@@ -319,6 +332,7 @@ export class ObjectService {
       await this.followRotation(meta, dek);
       return { meta, created: result.created, ...(metadata ? { metadata } : {}) };
     } finally {
+      cipher?.dispose();
       zeroize(dek);
       if (sealer?.began) {
         // Aborted, refused or failed: no partial object, no garbage left behind.
@@ -356,17 +370,20 @@ export class ObjectService {
     if (count > SMALL_SEGMENTS) throw new RangeError("readSmall is for small objects");
     const release = this.hold(meta);
     let dek: Buffer | null = null;
+    let cipher: SegmentCipher | null = null;
     try {
       dek = await this.unwrapDekOf(meta);
-      const cipher = createSegmentCipher(dek, this.contextOf(meta));
+      cipher = createSegmentCipher(dek, this.contextOf(meta));
       const pre = this.prefetched.get(meta);
       this.prefetched.delete(meta);
       const sealed = pre && count === 1 ? [pre] : await this.fetchBatch(meta, 0, count);
-      const plain = sealed.map((seg, i) => openChecked(cipher, meta, i, count, seg));
+      const c = cipher;
+      const plain = sealed.map((seg, i) => openChecked(c, meta, i, count, seg));
       return plain.length === 1 ? plain[0]! : Buffer.concat(plain);
     } catch (err) {
       throw this.noteFailure(err);
     } finally {
+      cipher?.dispose();
       if (dek) zeroize(dek);
       release();
     }
@@ -419,14 +436,16 @@ export class ObjectService {
     const wanted = meta.size === 0 ? 0 : r.end - r.start + 1;
     const unhold = this.hold(meta);
     let dek: Buffer | null = null;
+    let cipher: SegmentCipher | null = null;
     const release = () => {
+      cipher?.dispose();
       if (dek) zeroize(dek);
       dek = null;
       unhold();
     };
     try {
       dek = await this.unwrapDekOf(meta);
-      const cipher = createSegmentCipher(dek, this.contextOf(meta));
+      cipher = createSegmentCipher(dek, this.contextOf(meta));
       const first = await this.fetchBatch(
         meta,
         span.first,
@@ -450,7 +469,7 @@ export class ObjectService {
       const thread = this.opts.aeadThread?.usable ? this.opts.aeadThread : null;
       const perJob = thread ? thread.batchCapacity(meta.segmentSize) : 0;
       const gen = this.counted(
-        thread && perJob > 0 ? plaintextOnAeadThread(plan, dek, thread, perJob) : plaintextOnThisThread(plan),
+        thread && perJob > 0 ? plaintextOnAeadThread(plan, thread, perJob) : plaintextOnThisThread(plan),
       );
       const stream = Readable.from(gen, { objectMode: false, highWaterMark: 2 * meta.segmentSize });
       stream.once("close", release);
@@ -465,7 +484,9 @@ export class ObjectService {
   private async readMultipart(meta: ObjectMeta, range: ByteRange | null): Promise<Readable> {
     const unhold = this.hold(meta);
     let dek: Buffer | null = null;
+    let text: MultipartText | null = null;
     const release = () => {
+      text?.dispose();
       if (dek) zeroize(dek);
       dek = null;
       unhold();
@@ -473,7 +494,7 @@ export class ObjectService {
     try {
       const manifest = await this.manifestOf(meta);
       dek = await this.unwrapDekOf(meta);
-      const gen = await multipartPlaintext(meta, manifest, dek, range, {
+      text = await multipartPlaintext(meta, manifest, dek, range, {
         fetch: async (writeId, first, n) => {
           const segs = await this.store.readSegments(writeId, first, n);
           if (segs.length !== n) throw new IntegrityError("stored object is missing segments");
@@ -481,7 +502,7 @@ export class ObjectService {
         },
         youngGc: this.youngGc,
       });
-      const stream = Readable.from(this.counted(gen), {
+      const stream = Readable.from(this.counted(text.chunks), {
         objectMode: false,
         highWaterMark: 2 * meta.segmentSize,
       });
@@ -585,7 +606,7 @@ export class ObjectService {
   private context(owner: string, objectId: string, writeId: Buffer): SegmentContext {
     return {
       formatVersion: FORMAT_VERSION,
-      suite: SUITE_XCHACHA20_POLY1305,
+      suite: this.suite,
       segmentSize: this.segmentSize,
       owner,
       objectId,
