@@ -63,6 +63,8 @@ export interface SettingSpec {
   readonly description: string;
   readonly default?: string | number | boolean;
   readonly choices?: readonly string[];
+  /** Other spellings an enum accepts, each mapped to its choice. */
+  readonly aliases?: Readonly<Record<string, string>>;
   readonly min?: number;
   readonly max?: number;
   /**
@@ -161,9 +163,11 @@ export const SETTINGS: readonly SettingSpec[] = [
     flag: "--cipher",
     kind: "enum",
     choices: CIPHER_SETTINGS,
+    // The names as RFC 5116 and RFC 8439 spell them.
+    aliases: { "aes-256-gcm": "aes256gcm", "xchacha20-poly1305": "xchacha20poly1305" },
     default: "auto",
     description:
-      "the AEAD new writes are sealed with: aes256gcm, xchacha20poly1305, or auto (AES-256-GCM where the CPU has AES instructions, else XChaCha20-Poly1305); objects written with either stay readable (docs/FORMAT.md, section Suites)",
+      "the AEAD new writes are sealed with: aes256gcm (or aes-256-gcm), xchacha20poly1305 (or xchacha20-poly1305), or auto (AES-256-GCM where the CPU has AES instructions, else XChaCha20-Poly1305); objects written with either stay readable (docs/FORMAT.md, section Suites)",
   },
   {
     key: "gcEveryMib",
@@ -462,10 +466,12 @@ function parseOne(spec: SettingSpec, raw: string): string | number | boolean {
       if (/^(1|true|yes|on)$/i.test(raw)) return true;
       if (/^(0|false|no|off)$/i.test(raw)) return false;
       throw new ConfigError(`${spec.env} must be true or false`);
-    case "enum":
-      if (!spec.choices?.includes(raw))
+    case "enum": {
+      const value = spec.aliases && Object.hasOwn(spec.aliases, raw) ? spec.aliases[raw]! : raw;
+      if (!spec.choices?.includes(value))
         throw new ConfigError(`${spec.env} must be one of ${spec.choices?.join(", ")}`);
-      return raw;
+      return value;
+    }
   }
 }
 

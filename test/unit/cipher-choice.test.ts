@@ -114,8 +114,14 @@ describe("SSE_CIPHER", () => {
     );
   });
 
+  it("takes the suites' names as RFC 5116 and RFC 8439 spell them", () => {
+    expect(loadConfig({ SSE_CIPHER: "aes-256-gcm" }).cipher).toBe("aes256gcm");
+    expect(loadConfig({ SSE_CIPHER: "xchacha20-poly1305" }).cipher).toBe("xchacha20poly1305");
+    expect(loadConfig({}, { cipher: "aes-256-gcm" }).cipher).toBe("aes256gcm");
+  });
+
   it("refuses anything else, naming the choices", () => {
-    for (const bad of ["aes", "AES256GCM", "chacha20poly1305", "aes-256-gcm"])
+    for (const bad of ["aes", "AES256GCM", "chacha20poly1305", "aes-128-gcm", "toString", "constructor"])
       expect(() => loadConfig({ SSE_CIPHER: bad }), bad).toThrow(/SSE_CIPHER must be one of auto, aes256gcm/);
     expect(() => loadConfig({ SSE_CIPHER: "none" })).toThrow(ConfigError);
   });
