@@ -119,6 +119,7 @@ export function buildServices(
     {
       maxObjectBytes: config.maxObjectBytes,
       suite: cipher.suite,
+      smallSuite: cipher.smallSuite,
       metrics,
       space: stores.space,
       youngGc,

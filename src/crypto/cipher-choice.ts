@@ -9,6 +9,12 @@ import { SUITE_AES256GCM, SUITE_XCHACHA20_POLY1305 } from "./segment-format.js";
 
 export interface CipherChoice {
   suite: number;
+  /**
+   * The suite of writes known up front to fit in one segment (a declared length ≤ the segment
+   * size: items, small objects). `auto` keeps them on XChaCha20-Poly1305, whose per-call cost is a
+   * fraction of node:crypto's GCM context at that size; an explicit setting applies to every write.
+   */
+  smallSuite: number;
   /** The setting's name for it: aes256gcm or xchacha20poly1305. */
   name: Exclude<CipherSetting, "auto">;
   /** Why, in a few words, for the start record. */
@@ -25,8 +31,16 @@ export interface CpuFacts {
   gcmMeasuredFaster: () => boolean;
 }
 
-const GCM: Omit<CipherChoice, "reason"> = { suite: SUITE_AES256GCM, name: "aes256gcm" };
-const XCHACHA: Omit<CipherChoice, "reason"> = { suite: SUITE_XCHACHA20_POLY1305, name: "xchacha20poly1305" };
+const GCM: Omit<CipherChoice, "reason"> = {
+  suite: SUITE_AES256GCM,
+  smallSuite: SUITE_XCHACHA20_POLY1305,
+  name: "aes256gcm",
+};
+const XCHACHA: Omit<CipherChoice, "reason"> = {
+  suite: SUITE_XCHACHA20_POLY1305,
+  smallSuite: SUITE_XCHACHA20_POLY1305,
+  name: "xchacha20poly1305",
+};
 
 /**
  * Whether /proc/cpuinfo lists the instructions AES-GCM needs to be fast and constant-time: AES
@@ -44,7 +58,7 @@ export function aesInCpuinfo(cpuinfo: string, arch: string): boolean | undefined
 }
 
 export function chooseCipher(setting: CipherSetting, facts: CpuFacts = HOST): CipherChoice {
-  if (setting === "aes256gcm") return { ...GCM, reason: "SSE_CIPHER=aes256gcm" };
+  if (setting === "aes256gcm") return { ...GCM, smallSuite: SUITE_AES256GCM, reason: "SSE_CIPHER=aes256gcm" };
   if (setting === "xchacha20poly1305") return { ...XCHACHA, reason: "SSE_CIPHER=xchacha20poly1305" };
   const text = facts.platform === "linux" ? facts.cpuinfo() : null;
   const listed = text === null ? undefined : aesInCpuinfo(text, facts.arch);

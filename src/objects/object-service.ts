@@ -84,6 +84,8 @@ export interface ObjectServiceOptions {
   segmentSize?: number;
   /** The suite new writes are sealed with (cipher-choice.ts); absent, XChaCha20-Poly1305. Reads take each write's own. */
   suite?: number;
+  /** The suite of writes whose declared length fits in one segment; absent, `suite`. */
+  smallSuite?: number;
   metrics?: DomainMetrics;
   /** Told of the transfer buffers large reads and writes let go of (young-gc.ts); absent, V8 alone decides. */
   youngGc?: YoungCollector;
@@ -103,6 +105,7 @@ const MANIFEST_CACHE_ENTRIES = 64;
 export class ObjectService {
   private readonly segmentSize: number;
   private readonly suite: number;
+  private readonly smallSuite: number;
   /** writeId hex → number of streams reading it; the reclaimer leaves these alone. */
   private readonly readers = new Map<string, number>();
   /** Live view of the keys of `readers`, consulted by the reclaimer while it runs. */
@@ -130,6 +133,7 @@ export class ObjectService {
   ) {
     this.segmentSize = opts.segmentSize ?? SEGMENT_SIZE;
     this.suite = opts.suite ?? SUITE_XCHACHA20_POLY1305;
+    this.smallSuite = opts.smallSuite ?? this.suite;
     this.metrics = opts.metrics ?? NO_METRICS;
     this.youngGc = opts.youngGc ?? NO_YOUNG_GC;
     this.space = opts.space ?? NO_SPACE_GUARD;
@@ -137,11 +141,6 @@ export class ObjectService {
 
   get maxObjectBytes(): number {
     return this.opts.maxObjectBytes;
-  }
-
-  /** The suite new writes are sealed with. */
-  get writeSuite(): number {
-    return this.suite;
   }
 
   async stat(owner: string, id: string): Promise<ObjectMeta> {
@@ -271,7 +270,9 @@ export class ObjectService {
     const { owner, id } = input;
     const max = this.opts.maxObjectBytes;
     const writeId = newWriteId();
-    const ctx = this.context(owner, id, writeId);
+    // A write known to fit in one segment may take another suite (cipher-choice.ts, smallSuite).
+    const small = input.contentLength !== undefined && input.contentLength <= this.segmentSize;
+    const ctx = this.context(owner, id, writeId, small ? this.smallSuite : this.suite);
     const dek = generateKey();
     let sealer: BodySealer | null = null;
     let cipher: SegmentCipher | null = null;
@@ -603,10 +604,10 @@ export class ObjectService {
     return work;
   }
 
-  private context(owner: string, objectId: string, writeId: Buffer): SegmentContext {
+  private context(owner: string, objectId: string, writeId: Buffer, suite: number): SegmentContext {
     return {
       formatVersion: FORMAT_VERSION,
-      suite: this.suite,
+      suite,
       segmentSize: this.segmentSize,
       owner,
       objectId,

@@ -12,9 +12,12 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildServices, type Services } from "../../src/app.js";
 import { loadConfig } from "../../src/config.js";
 import { SEGMENT_SIZE, SUITE_AES256GCM, SUITE_XCHACHA20_POLY1305 } from "../../src/crypto/segment-format.js";
+import { NO_METRICS } from "../../src/domain-metrics.js";
 import { AppError } from "../../src/errors.js";
 import { createRootKeyProvider } from "../../src/keys/providers.js";
 import type { RootKeyProvider } from "../../src/keys/root-key-provider.js";
+import { createItem } from "../../src/objects/items.js";
+import { ObjectService } from "../../src/objects/object-service.js";
 import type { ObjectMeta } from "../../src/store/records.js";
 import { openSqliteStores } from "../../src/store/sqlite/open.js";
 import type { Stores } from "../../src/store/stores.js";
@@ -205,6 +208,44 @@ describe("SSE_CIPHER picks the suite of new writes; every object reads under eit
       await expectIntact(chacha, o);
       await expectIntact(gcm, o);
     }
+  });
+
+  it("auto where the CPU has AES: a write declared to fit in one segment takes XChaCha20-Poly1305, any other AES-256-GCM", async () => {
+    // What chooseCipher("auto") gives on such a CPU (test/unit/cipher-choice.test.ts), on any machine.
+    const auto = new ObjectService(stores.objects, gcm.keys, {
+      maxObjectBytes: 1 << 30,
+      suite: SUITE_AES256GCM,
+      smallSuite: SUITE_XCHACHA20_POLY1305,
+      metrics: NO_METRICS,
+    });
+    const write = async (size: number, declared: boolean) => {
+      const plain = randomBytes(size);
+      const { meta } = await auto.put({
+        owner,
+        id: `suites/auto-${counter++}`,
+        body: [plain],
+        contentType: "application/octet-stream",
+        ...(declared ? { contentLength: size } : {}),
+        cond: {},
+      });
+      expect((await auto.readSmall(meta)).equals(plain)).toBe(true);
+      return meta.suite;
+    };
+    expect(await write(0, true)).toBe(SUITE_XCHACHA20_POLY1305);
+    expect(await write(1024, true)).toBe(SUITE_XCHACHA20_POLY1305);
+    expect(await write(SEGMENT_SIZE, true)).toBe(SUITE_XCHACHA20_POLY1305);
+    expect(await write(SEGMENT_SIZE + 1, true)).toBe(SUITE_AES256GCM);
+    // Length unknown up front (a chunked upload): the suite of large writes.
+    expect(await write(1024, false)).toBe(SUITE_AES256GCM);
+    // An item declares its length: a small one takes the small suite, a large one the other.
+    for (const [data, suite] of [
+      ["x".repeat(1000), SUITE_XCHACHA20_POLY1305],
+      ["y".repeat(SEGMENT_SIZE + 1), SUITE_AES256GCM],
+    ] as const) {
+      const item = await createItem(auto, owner, undefined, data);
+      expect((await auto.find(owner, String(item.id)))?.suite).toBe(suite);
+    }
+    await auto.settle();
   });
 
   it("small reads (readSmall) open both suites", async () => {

@@ -54,6 +54,12 @@ describe("aesInCpuinfo", () => {
 });
 
 describe("chooseCipher", () => {
+  it("an explicit setting seals every write with its suite, small ones too; auto keeps small writes on XChaCha20-Poly1305", () => {
+    expect(chooseCipher("aes256gcm", facts({})).smallSuite).toBe(SUITE_AES256GCM);
+    expect(chooseCipher("xchacha20poly1305", facts({})).smallSuite).toBe(SUITE_XCHACHA20_POLY1305);
+    expect(chooseCipher("auto", facts({})).smallSuite).toBe(SUITE_XCHACHA20_POLY1305);
+  });
+
   it("takes an explicit setting without looking at the CPU", () => {
     const f = facts({ cpuinfo: () => X86_NO_AES });
     expect(chooseCipher("aes256gcm", f)).toMatchObject({ suite: SUITE_AES256GCM, name: "aes256gcm" });
@@ -65,11 +71,13 @@ describe("chooseCipher", () => {
   it("auto: AES-256-GCM where /proc/cpuinfo lists AES instructions, XChaCha20-Poly1305 where it lists none", () => {
     expect(chooseCipher("auto", facts({}))).toEqual({
       suite: SUITE_AES256GCM,
+      smallSuite: SUITE_XCHACHA20_POLY1305,
       name: "aes256gcm",
       reason: "/proc/cpuinfo lists AES instructions",
     });
     expect(chooseCipher("auto", facts({ cpuinfo: () => X86_NO_AES }))).toEqual({
       suite: SUITE_XCHACHA20_POLY1305,
+      smallSuite: SUITE_XCHACHA20_POLY1305,
       name: "xchacha20poly1305",
       reason: "/proc/cpuinfo lists no AES instructions",
     });
