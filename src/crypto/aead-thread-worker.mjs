@@ -46,6 +46,8 @@ const OPEN = {
     try {
       d.final();
     } catch {
+      // What the decipher gave back was never authenticated: it leaves no copy behind.
+      plain.fill(0);
       return false;
     }
     // fill, not copy: a plain memcpy into shared memory (aead-thread.ts, copyBytes).

@@ -1,6 +1,5 @@
 // The domain of binary objects: streamed, segment-encrypted writes with atomic replace, and reads
 // that authenticate every segment before a byte of it leaves.
-import { createHash } from "node:crypto";
 import { Readable } from "node:stream";
 import type { AeadThread } from "../crypto/aead-thread.js";
 import { dekContext, generateKey, zeroize } from "../crypto/envelope.js";
@@ -14,7 +13,6 @@ import {
   type SegmentContext,
   SUITE_XCHACHA20_POLY1305,
   segmentCount,
-  TAG_BYTES,
 } from "../crypto/segment-format.js";
 import { type DomainMetrics, NO_METRICS } from "../domain-metrics.js";
 import { AppError, DiskFullError, IntegrityError } from "../errors.js";
