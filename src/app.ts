@@ -2,6 +2,7 @@
 import { availableParallelism } from "node:os";
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from "fastify";
 import type { Logger } from "pino";
+import { AuditLog, loadAuditKeys } from "./audit/audit-log.js";
 import { AccessKeys } from "./auth/access-keys.js";
 import { AuthService } from "./auth/auth-service.js";
 import { Credentials } from "./auth/credential-cache.js";
@@ -12,6 +13,8 @@ import { AeadThread } from "./crypto/aead-thread.js";
 import { type CipherChoice, chooseCipher } from "./crypto/cipher-choice.js";
 import { FailureLogs } from "./failure-log.js";
 import { accessKeyRoutes } from "./http/access-key-routes.js";
+import { auditHooks } from "./http/audit-hooks.js";
+import { auditRoutes } from "./http/audit-routes.js";
 import { authPlugin } from "./http/auth-plugin.js";
 import { loadConsoleAssets } from "./http/console-assets.js";
 import { consoleRoutes } from "./http/console-routes.js";
@@ -48,6 +51,7 @@ import { DownloadLinks } from "./objects/download-links.js";
 import { Md5Thread } from "./objects/md5-thread.js";
 import { MultipartUploads } from "./objects/multipart.js";
 import { ObjectService } from "./objects/object-service.js";
+import { auditedS3Operations } from "./s3/audited-ops.js";
 import { s3Operations } from "./s3/ops/index.js";
 import { buildS3App, type S3Server } from "./s3/server.js";
 import type { Stores } from "./store/stores.js";
@@ -78,6 +82,41 @@ export interface Services {
   cipher: CipherChoice;
 }
 
+/** The audit log (docs/AUDIT.md), or null with SSE_AUDIT=false; main.ts starts its checkpoints. */
+async function openAuditLog(config: Config, deps: Deps, services: Services): Promise<AuditLog | null> {
+  if (!config.audit) return null;
+  const keys = await loadAuditKeys(services.keys);
+  return new AuditLog(deps.stores.audit, keys, deps.logger.child({ component: "audit" }), {
+    required: config.auditRequired,
+    reads: config.auditReads,
+    checkpointSeconds: config.auditCheckpointSeconds,
+    ...(config.auditExport ? { exportFile: config.auditExport } : {}),
+  });
+}
+
+/** A refused credential's event; it changes nothing, so a failure to write it is only logged. */
+function refusalRecorder(audit: AuditLog | null, logger: Logger, api: "native" | "s3") {
+  if (!audit) return undefined;
+  return async (req: { ip: string; id: string }, reason: "invalid" | "throttled") => {
+    await audit
+      .record(
+        {
+          action: reason === "throttled" ? "auth.throttled" : "auth.failure",
+          outcome: "denied",
+          api,
+          client: req.ip,
+          requestId: req.id,
+          detail:
+            reason === "throttled"
+              ? "too many failed authentications"
+              : "unknown, expired or revoked credential",
+        },
+        { relaxed: true },
+      )
+      .catch((err) => logger.error({ err }, "a failed authentication could not be audited"));
+  };
+}
+
 /** Providers reread their key ring every 30 s: other processes may wrap under an old root that long. */
 const MULTI_PROCESS_ROOT_RETIRE_GRACE_MS = 65_000;
 
@@ -86,6 +125,8 @@ export interface App {
   /** The S3 listener's app (SSE_S3_PORT), or null when it is off; main.ts listens on it. */
   s3: S3Server | null;
   services: Services;
+  /** The audit log, or null with SSE_AUDIT=false. */
+  audit: AuditLog | null;
   metrics: ServiceMetrics;
   /** Flips /ready to 503 and refuses new requests (503, connection closed) while in-flight ones finish. */
   beginShutdown(): void;
@@ -184,6 +225,7 @@ export function buildServices(
 export async function build(config: Config, deps: Deps): Promise<App> {
   const metrics = new ServiceMetrics(VERSION);
   const services = buildServices(config, deps, metrics);
+  const audit = await openAuditLog(config, deps, services);
   if (deps.stores.space) metrics.observeSpace(deps.stores.space);
   let shuttingDown = false;
   const app = Fastify({
@@ -236,11 +278,17 @@ export async function build(config: Config, deps: Deps): Promise<App> {
       contentSafetyHeaders(reply);
       done();
     });
+    const onRefused = refusalRecorder(audit, deps.logger, "native");
     await api.register(authPlugin, {
       auth: services.auth,
       limiter,
       onFailure: (reason) => metrics.authFailure(reason),
+      ...(onRefused ? { onRefused } : {}),
     });
+    if (audit) {
+      await api.register(auditHooks, { audit, users: services.users });
+      await api.register(auditRoutes, { audit, users: services.users });
+    }
     await api.register(dataRoutes, { objects: services.objects });
     await api.register(meRoutes);
     await api.register(userRoutes, { users: services.users });
@@ -253,6 +301,7 @@ export async function build(config: Config, deps: Deps): Promise<App> {
     });
     await api.register(jobRoutes, { jobs: services.jobs, users: services.users });
     await api.register(linkRoutes, {
+      audit,
       objects: services.objects,
       links: services.links,
       publicUrl: {
@@ -283,12 +332,15 @@ export async function build(config: Config, deps: Deps): Promise<App> {
           },
           {
             logger: deps.logger,
-            ops: s3Operations({
-              objects: services.objects,
-              buckets: services.buckets,
-              multipart: services.multipart,
-              region: config.s3Region,
-            }),
+            ops: ((ops) => (audit ? auditedS3Operations(ops, audit) : ops))(
+              s3Operations({
+                objects: services.objects,
+                buckets: services.buckets,
+                multipart: services.multipart,
+                region: config.s3Region,
+              }),
+            ),
+            ...(audit ? { onRefused: refusalRecorder(audit, deps.logger, "s3") } : {}),
             lookupKey: (id) => services.accessKeys.lookup(id),
             onAuthenticated: (caller) => services.accessKeys.authenticated(caller),
             limiter: new FailureLimiter(config.authFailureLimit, config.authFailureWindowSeconds * 1000),
@@ -301,6 +353,7 @@ export async function build(config: Config, deps: Deps): Promise<App> {
     app,
     s3,
     services,
+    audit,
     metrics,
     beginShutdown() {
       shuttingDown = true;

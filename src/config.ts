@@ -49,6 +49,12 @@ export interface Config {
   readonly s3Domain: string | undefined;
   readonly s3Region: string;
   readonly s3MultipartTtlSeconds: number;
+  readonly audit: boolean;
+  /** Undefined in the table: NODE_ENV=production decides (loadConfig). */
+  readonly auditRequired: boolean;
+  readonly auditReads: boolean;
+  readonly auditCheckpointSeconds: number;
+  readonly auditExport: string | undefined;
   /** NODE_ENV=production: download links only on SSE_PUBLIC_URL (http/public-url.ts). */
   readonly production: boolean;
 }
@@ -405,6 +411,48 @@ export const SETTINGS: readonly SettingSpec[] = [
     description:
       "seconds after which an S3 multipart upload never completed is aborted and its parts reclaimed",
   },
+  {
+    key: "audit",
+    env: "SSE_AUDIT",
+    flag: "--audit",
+    kind: "bool",
+    default: true,
+    description: "keep the tamper-evident audit log of security-relevant actions (docs/AUDIT.md)",
+  },
+  {
+    key: "auditRequired",
+    env: "SSE_AUDIT_REQUIRED",
+    flag: "--audit-required",
+    kind: "bool",
+    description:
+      "refuse an action (503 audit_unavailable, nothing changed) when its audit event cannot be written (default: true when NODE_ENV=production, else false)",
+  },
+  {
+    key: "auditReads",
+    env: "SSE_AUDIT_READS",
+    flag: "--audit-reads",
+    kind: "bool",
+    default: false,
+    description: "also record object reads and link downloads in the audit log",
+  },
+  {
+    key: "auditCheckpointSeconds",
+    env: "SSE_AUDIT_CHECKPOINT_SECONDS",
+    flag: "--audit-checkpoint-seconds",
+    kind: "int",
+    default: 300,
+    min: 1,
+    max: 86400,
+    description: "seconds between signed audit checkpoints (one is also written at shutdown)",
+  },
+  {
+    key: "auditExport",
+    env: "SSE_AUDIT_EXPORT",
+    flag: "--audit-export",
+    kind: "string",
+    description:
+      "file (JSON lines, outside the data directory) that every signed audit checkpoint is also appended to",
+  },
 ];
 
 export class ConfigError extends Error {
@@ -491,6 +539,8 @@ export function loadConfig(
   }
   out.dataDir = path.resolve(out.dataDir as string);
   out.production = env.NODE_ENV === "production";
+  if (out.auditRequired === undefined) out.auditRequired = out.production;
+  if (out.auditExport !== undefined) out.auditExport = path.resolve(out.auditExport as string);
   const cfg = out as unknown as Config;
   if (cfg.keyProvider === "passphrase" && !cfg.passphrase && !cfg.passphraseFile)
     throw new ConfigError("SSE_KEY_PROVIDER=passphrase needs SSE_PASSPHRASE or SSE_PASSPHRASE_FILE");

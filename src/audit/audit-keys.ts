@@ -37,7 +37,8 @@ export function formatPublicKey(publicKey: Buffer): string {
 
 /** Reads formatPublicKey's text (or bare base64); throws a one-line Error when it is not a key. */
 export function parsePublicKey(text: string): Buffer {
-  const m = /^\s*(?:ed25519:)?([A-Za-z0-9+/]{43}=)\s*$/.exec(text);
+  // The bare line, or the JSON that GET /admin/audit/public-key answers.
+  const m = /(?:^|ed25519:)\s*([A-Za-z0-9+/]{43}=)/.exec(text.trim());
   const key = m ? Buffer.from(m[1]!, "base64") : null;
   if (!key || key.length !== sodium.crypto_sign_PUBLICKEYBYTES)
     throw new Error("not an audit public key (expected ed25519:<base64 of 32 bytes>)");
