@@ -86,7 +86,19 @@ describe("the audit chain", () => {
       '{"action":"user.create","actor":{"credential":"t1","uid":"a1"},"kind":"event","outcome":"ok","prev":"0000000000000000000000000000000000000000000000000000000000000000","seq":1,"target":{"owner":"u2"},"time":"2026-01-01T00:00:00.000Z","v":1}',
     );
     expect(rec.hash).toBe(recordHash(rec.body));
-    expect(rec.hash).toMatch(/^[0-9a-f]{64}$/);
+    expect(rec.hash).toBe("99b6cd70cdfd5350014bff25e285f65389717d73527ebc83dd31d9ded65e13aa");
+  });
+
+  it("signs checkpoints deterministically (docs/AUDIT.md test vector)", () => {
+    expect(keys.publicKey.toString("base64")).toBe("6stWkfBNI8pk1c+fliGx5x7GQgx9hZaWF027EbMHjNk=");
+    const msg = checkpointMessage(
+      1,
+      "99b6cd70cdfd5350014bff25e285f65389717d73527ebc83dd31d9ded65e13aa",
+      "2026-01-01T00:00:01.000Z",
+    );
+    expect(keys.sign(msg)).toBe(
+      "WFJZDmB79hf52sqXi0n3AeO2GKM3hWYR9jrnFzVB9jaSO63bi012Wq1n35vKuBvHREZDFR8QaFXGIANQ0T9xBQ==",
+    );
   });
 
   it("verifies an intact chain with its checkpoints", () => {
