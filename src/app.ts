@@ -95,7 +95,7 @@ async function openAuditLog(config: Config, deps: Deps, services: Services): Pro
 }
 
 /** A refused credential's event; it changes nothing, so a failure to write it is only logged. */
-function refusalRecorder(audit: AuditLog | null, logger: Logger, api: "native" | "s3") {
+function refusalRecorder(audit: AuditLog | null, api: "native" | "s3") {
   if (!audit) return undefined;
   return async (req: { ip: string; id: string }, reason: "invalid" | "throttled") => {
     await audit
@@ -113,7 +113,8 @@ function refusalRecorder(audit: AuditLog | null, logger: Logger, api: "native" |
         },
         { relaxed: true },
       )
-      .catch((err) => logger.error({ err }, "a failed authentication could not be audited"));
+      // Logged by the audit log; a refused credential stays a 401 whatever happens to its event.
+      .catch(() => undefined);
   };
 }
 
@@ -278,7 +279,7 @@ export async function build(config: Config, deps: Deps): Promise<App> {
       contentSafetyHeaders(reply);
       done();
     });
-    const onRefused = refusalRecorder(audit, deps.logger, "native");
+    const onRefused = refusalRecorder(audit, "native");
     await api.register(authPlugin, {
       auth: services.auth,
       limiter,
@@ -340,7 +341,7 @@ export async function build(config: Config, deps: Deps): Promise<App> {
                 region: config.s3Region,
               }),
             ),
-            ...(audit ? { onRefused: refusalRecorder(audit, deps.logger, "s3") } : {}),
+            ...(audit ? { onRefused: refusalRecorder(audit, "s3") } : {}),
             lookupKey: (id) => services.accessKeys.lookup(id),
             onAuthenticated: (caller) => services.accessKeys.authenticated(caller),
             limiter: new FailureLimiter(config.authFailureLimit, config.authFailureWindowSeconds * 1000),

@@ -5,6 +5,7 @@
 import { appendFileSync, closeSync, fsyncSync, openSync } from "node:fs";
 import type { Logger } from "pino";
 import { AppError } from "../errors.js";
+import { FailureLog } from "../failure-log.js";
 import type { KeyService } from "../keys/key-service.js";
 import type { AuditFilter, AuditStore } from "../store/audit-store.js";
 import { AUDIT_KEY_OWNER, AuditKeys, checkpointMessage } from "./audit-keys.js";
@@ -52,6 +53,8 @@ export class AuditLog {
   readonly #logger: Logger;
   readonly opts: AuditOptions;
   #timer: NodeJS.Timeout | undefined;
+  /** One line when writing starts failing (a full disk fails every request), then a summary a minute. */
+  readonly #failures: FailureLog;
   /** Sequence number of the last checkpoint this process wrote or saw at the head. */
   #lastCheckpointed = -1;
 
@@ -60,6 +63,7 @@ export class AuditLog {
     this.#keys = keys;
     this.#logger = logger;
     this.opts = opts;
+    this.#failures = new FailureLog(logger, "writing the audit log");
   }
 
   get publicKey(): Buffer {
@@ -76,16 +80,18 @@ export class AuditLog {
   }
 
   /**
-   * Appends an event. A failure throws audit_unavailable when the log is required, else it is
-   * logged and the action goes on. `relaxed`: hardened by the next durable write (an intent that
+   * Appends an event. A failure is logged (summarised while it lasts) and throws audit_unavailable
+   * when the log is required; otherwise the action goes on. `relaxed`: hardened by the next durable write (an intent that
    * the action's own commit or its outcome event follows).
    */
   async record(draft: EventDraft, opts: { relaxed?: boolean } = {}): Promise<SealedRecord | null> {
     try {
-      return await this.#store.append((head) => seal(head, draft, new Date()), opts);
+      const rec = await this.#store.append((head) => seal(head, draft, new Date()), opts);
+      this.#failures.succeeded();
+      return rec;
     } catch (err) {
+      this.#failures.failed(err, { action: draft.action });
       if (this.opts.required) throw auditUnavailable(err);
-      this.#logger.error({ err, action: draft.action }, "an audit event could not be written");
       return null;
     }
   }

