@@ -2,6 +2,7 @@
 import { availableParallelism } from "node:os";
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from "fastify";
 import type { Logger } from "pino";
+import { AuditLog, loadAuditKeys } from "./audit/audit-log.js";
 import { AccessKeys } from "./auth/access-keys.js";
 import { AuthService } from "./auth/auth-service.js";
 import { Credentials } from "./auth/credential-cache.js";
@@ -9,8 +10,11 @@ import { FailureLimiter } from "./auth/failure-limiter.js";
 import { UserService } from "./auth/user-service.js";
 import type { Config } from "./config.js";
 import { AeadThread } from "./crypto/aead-thread.js";
+import { type CipherChoice, chooseCipher } from "./crypto/cipher-choice.js";
 import { FailureLogs } from "./failure-log.js";
 import { accessKeyRoutes } from "./http/access-key-routes.js";
+import { auditHooks } from "./http/audit-hooks.js";
+import { auditRoutes } from "./http/audit-routes.js";
 import { authPlugin } from "./http/auth-plugin.js";
 import { loadConsoleAssets } from "./http/console-assets.js";
 import { consoleRoutes } from "./http/console-routes.js";
@@ -47,6 +51,7 @@ import { DownloadLinks } from "./objects/download-links.js";
 import { Md5Thread } from "./objects/md5-thread.js";
 import { MultipartUploads } from "./objects/multipart.js";
 import { ObjectService } from "./objects/object-service.js";
+import { auditedS3Operations } from "./s3/audited-ops.js";
 import { s3Operations } from "./s3/ops/index.js";
 import { buildS3App, type S3Server } from "./s3/server.js";
 import type { Stores } from "./store/stores.js";
@@ -73,6 +78,44 @@ export interface Services {
   jobs: JobService;
   /** Not started by build(): the process starts it once it serves (main.ts). */
   runner: JobRunner;
+  /** The suite new writes are sealed with (SSE_CIPHER), and why. */
+  cipher: CipherChoice;
+}
+
+/** The audit log (docs/AUDIT.md), or null with SSE_AUDIT=false; main.ts starts its checkpoints. */
+async function openAuditLog(config: Config, deps: Deps, services: Services): Promise<AuditLog | null> {
+  if (!config.audit) return null;
+  const keys = await loadAuditKeys(services.keys);
+  return new AuditLog(deps.stores.audit, keys, deps.logger.child({ component: "audit" }), {
+    required: config.auditRequired,
+    reads: config.auditReads,
+    checkpointSeconds: config.auditCheckpointSeconds,
+    ...(config.auditExport ? { exportFile: config.auditExport } : {}),
+  });
+}
+
+/** A refused credential's event; it changes nothing, so a failure to write it is only logged. */
+function refusalRecorder(audit: AuditLog | null, api: "native" | "s3") {
+  if (!audit) return undefined;
+  return async (req: { ip: string; id: string }, reason: "invalid" | "throttled") => {
+    await audit
+      .record(
+        {
+          action: reason === "throttled" ? "auth.throttled" : "auth.failure",
+          outcome: "denied",
+          api,
+          client: req.ip,
+          requestId: req.id,
+          detail:
+            reason === "throttled"
+              ? "too many failed authentications"
+              : "unknown, expired or revoked credential",
+        },
+        { relaxed: true },
+      )
+      // Logged by the audit log; a refused credential stays a 401 whatever happens to its event.
+      .catch(() => undefined);
+  };
 }
 
 /** Providers reread their key ring every 30 s: other processes may wrap under an old root that long. */
@@ -83,6 +126,8 @@ export interface App {
   /** The S3 listener's app (SSE_S3_PORT), or null when it is off; main.ts listens on it. */
   s3: S3Server | null;
   services: Services;
+  /** The audit log, or null with SSE_AUDIT=false. */
+  audit: AuditLog | null;
   metrics: ServiceMetrics;
   /** Flips /ready to 503 and refuses new requests (503, connection closed) while in-flight ones finish. */
   beginShutdown(): void;
@@ -102,6 +147,7 @@ export function buildServices(
   });
   metrics.observeKeyCache(keys.cache);
   const youngGc = new YoungCollector(config.gcEveryMib * 1024 * 1024);
+  const cipher = chooseCipher(config.cipher);
   // S3 writes' MD5 (their ETag) beside the request's thread, where a second core can run it.
   const md5Thread =
     availableParallelism() > 1
@@ -114,6 +160,8 @@ export function buildServices(
     keys,
     {
       maxObjectBytes: config.maxObjectBytes,
+      suite: cipher.suite,
+      smallSuite: cipher.smallSuite,
       metrics,
       space: stores.space,
       youngGc,
@@ -132,6 +180,7 @@ export function buildServices(
   const buckets = new Buckets(stores.buckets, stores.objects, stores.multipart);
   const multipart = new MultipartUploads(stores.multipart, stores.objects, keys, {
     maxObjectBytes: config.maxObjectBytes,
+    suite: cipher.suite,
     youngGc,
     ...(md5Thread ? { md5Thread } : {}),
     ...(stores.space ? { space: stores.space } : {}),
@@ -158,12 +207,26 @@ export function buildServices(
   const keyVersions = new KeyVersions(keys, stores.objects, stores.accounts);
   const jobs = new JobService(stores.jobs, stores.objects, stores.accounts, runner);
   const links = new DownloadLinks(stores.objects, stores.accounts, keys);
-  return { objects, buckets, multipart, keys, keyVersions, auth, accessKeys, users, jobs, runner, links };
+  return {
+    objects,
+    buckets,
+    multipart,
+    keys,
+    keyVersions,
+    auth,
+    accessKeys,
+    users,
+    jobs,
+    runner,
+    links,
+    cipher,
+  };
 }
 
 export async function build(config: Config, deps: Deps): Promise<App> {
   const metrics = new ServiceMetrics(VERSION);
   const services = buildServices(config, deps, metrics);
+  const audit = await openAuditLog(config, deps, services);
   if (deps.stores.space) metrics.observeSpace(deps.stores.space);
   let shuttingDown = false;
   const app = Fastify({
@@ -216,11 +279,17 @@ export async function build(config: Config, deps: Deps): Promise<App> {
       contentSafetyHeaders(reply);
       done();
     });
+    const onRefused = refusalRecorder(audit, "native");
     await api.register(authPlugin, {
       auth: services.auth,
       limiter,
       onFailure: (reason) => metrics.authFailure(reason),
+      ...(onRefused ? { onRefused } : {}),
     });
+    if (audit) {
+      await api.register(auditHooks, { audit, users: services.users });
+      await api.register(auditRoutes, { audit, users: services.users });
+    }
     await api.register(dataRoutes, { objects: services.objects });
     await api.register(meRoutes);
     await api.register(userRoutes, { users: services.users });
@@ -233,6 +302,7 @@ export async function build(config: Config, deps: Deps): Promise<App> {
     });
     await api.register(jobRoutes, { jobs: services.jobs, users: services.users });
     await api.register(linkRoutes, {
+      audit,
       objects: services.objects,
       links: services.links,
       publicUrl: {
@@ -263,12 +333,15 @@ export async function build(config: Config, deps: Deps): Promise<App> {
           },
           {
             logger: deps.logger,
-            ops: s3Operations({
-              objects: services.objects,
-              buckets: services.buckets,
-              multipart: services.multipart,
-              region: config.s3Region,
-            }),
+            ops: ((ops) => (audit ? auditedS3Operations(ops, audit) : ops))(
+              s3Operations({
+                objects: services.objects,
+                buckets: services.buckets,
+                multipart: services.multipart,
+                region: config.s3Region,
+              }),
+            ),
+            ...(audit ? { onRefused: refusalRecorder(audit, "s3") } : {}),
             lookupKey: (id) => services.accessKeys.lookup(id),
             onAuthenticated: (caller) => services.accessKeys.authenticated(caller),
             limiter: new FailureLimiter(config.authFailureLimit, config.authFailureWindowSeconds * 1000),
@@ -281,6 +354,7 @@ export async function build(config: Config, deps: Deps): Promise<App> {
     app,
     s3,
     services,
+    audit,
     metrics,
     beginShutdown() {
       shuttingDown = true;

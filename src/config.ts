@@ -7,6 +7,9 @@ import path from "node:path";
 export type KeyProviderName = "file" | "passphrase" | "pkcs11";
 export type LogLevel = "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
 export type LogFormat = "auto" | "json" | "pretty";
+export const CIPHER_SETTINGS = ["auto", "aes256gcm", "xchacha20poly1305"] as const;
+/** SSE_CIPHER: the suite of new writes (crypto/cipher-choice.ts). */
+export type CipherSetting = (typeof CIPHER_SETTINGS)[number];
 
 export interface Config {
   readonly host: string;
@@ -17,6 +20,7 @@ export interface Config {
   readonly databasePoolSize: number;
   readonly sqliteCacheMib: number;
   readonly readThread: boolean;
+  readonly cipher: CipherSetting;
   readonly gcEveryMib: number;
   readonly bootstrapToken: string | undefined;
   readonly keyProvider: KeyProviderName;
@@ -45,6 +49,12 @@ export interface Config {
   readonly s3Domain: string | undefined;
   readonly s3Region: string;
   readonly s3MultipartTtlSeconds: number;
+  readonly audit: boolean;
+  /** Undefined in the table: NODE_ENV=production decides (loadConfig). */
+  readonly auditRequired: boolean;
+  readonly auditReads: boolean;
+  readonly auditCheckpointSeconds: number;
+  readonly auditExport: string | undefined;
   /** NODE_ENV=production: download links only on SSE_PUBLIC_URL (http/public-url.ts). */
   readonly production: boolean;
 }
@@ -59,6 +69,8 @@ export interface SettingSpec {
   readonly description: string;
   readonly default?: string | number | boolean;
   readonly choices?: readonly string[];
+  /** Other spellings an enum accepts, each mapped to its choice. */
+  readonly aliases?: Readonly<Record<string, string>>;
   readonly min?: number;
   readonly max?: number;
   /**
@@ -150,6 +162,18 @@ export const SETTINGS: readonly SettingSpec[] = [
     default: false,
     description:
       "decrypt large downloads on a second thread: faster downloads on a machine with cores to spare, for 15-20 MB more memory (docs/OPERATIONS.md, section Memory)",
+  },
+  {
+    key: "cipher",
+    env: "SSE_CIPHER",
+    flag: "--cipher",
+    kind: "enum",
+    choices: CIPHER_SETTINGS,
+    // The names as RFC 5116 and RFC 8439 spell them.
+    aliases: { "aes-256-gcm": "aes256gcm", "xchacha20-poly1305": "xchacha20poly1305" },
+    default: "auto",
+    description:
+      "the AEAD new writes are sealed with: aes256gcm (or aes-256-gcm), xchacha20poly1305 (or xchacha20-poly1305), or auto (AES-256-GCM where the CPU has AES instructions, else XChaCha20-Poly1305); objects written with either stay readable (docs/FORMAT.md, section Suites)",
   },
   {
     key: "gcEveryMib",
@@ -387,6 +411,48 @@ export const SETTINGS: readonly SettingSpec[] = [
     description:
       "seconds after which an S3 multipart upload never completed is aborted and its parts reclaimed",
   },
+  {
+    key: "audit",
+    env: "SSE_AUDIT",
+    flag: "--audit",
+    kind: "bool",
+    default: true,
+    description: "keep the tamper-evident audit log of security-relevant actions (docs/AUDIT.md)",
+  },
+  {
+    key: "auditRequired",
+    env: "SSE_AUDIT_REQUIRED",
+    flag: "--audit-required",
+    kind: "bool",
+    description:
+      "refuse an action (503 audit_unavailable, nothing changed) when its audit event cannot be written (default: true when NODE_ENV=production, else false)",
+  },
+  {
+    key: "auditReads",
+    env: "SSE_AUDIT_READS",
+    flag: "--audit-reads",
+    kind: "bool",
+    default: false,
+    description: "also record object reads and link downloads in the audit log",
+  },
+  {
+    key: "auditCheckpointSeconds",
+    env: "SSE_AUDIT_CHECKPOINT_SECONDS",
+    flag: "--audit-checkpoint-seconds",
+    kind: "int",
+    default: 300,
+    min: 1,
+    max: 86400,
+    description: "seconds between signed audit checkpoints (one is also written at shutdown)",
+  },
+  {
+    key: "auditExport",
+    env: "SSE_AUDIT_EXPORT",
+    flag: "--audit-export",
+    kind: "string",
+    description:
+      "file (JSON lines, outside the data directory) that every signed audit checkpoint is also appended to",
+  },
 ];
 
 export class ConfigError extends Error {
@@ -448,10 +514,12 @@ function parseOne(spec: SettingSpec, raw: string): string | number | boolean {
       if (/^(1|true|yes|on)$/i.test(raw)) return true;
       if (/^(0|false|no|off)$/i.test(raw)) return false;
       throw new ConfigError(`${spec.env} must be true or false`);
-    case "enum":
-      if (!spec.choices?.includes(raw))
+    case "enum": {
+      const value = spec.aliases && Object.hasOwn(spec.aliases, raw) ? spec.aliases[raw]! : raw;
+      if (!spec.choices?.includes(value))
         throw new ConfigError(`${spec.env} must be one of ${spec.choices?.join(", ")}`);
-      return raw;
+      return value;
+    }
   }
 }
 
@@ -471,6 +539,8 @@ export function loadConfig(
   }
   out.dataDir = path.resolve(out.dataDir as string);
   out.production = env.NODE_ENV === "production";
+  if (out.auditRequired === undefined) out.auditRequired = out.production;
+  if (out.auditExport !== undefined) out.auditExport = path.resolve(out.auditExport as string);
   const cfg = out as unknown as Config;
   if (cfg.keyProvider === "passphrase" && !cfg.passphrase && !cfg.passphraseFile)
     throw new ConfigError("SSE_KEY_PROVIDER=passphrase needs SSE_PASSPHRASE or SSE_PASSPHRASE_FILE");

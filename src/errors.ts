@@ -47,6 +47,7 @@ export const ERROR_CATALOGUE = {
   storage_unavailable: { status: 503, title: "Storage unavailable" },
   insufficient_storage: { status: 507, title: "Insufficient storage" },
   key_provider_unavailable: { status: 503, title: "Key provider unavailable" },
+  audit_unavailable: { status: 503, title: "The audit log cannot be written" },
   shutting_down: { status: 503, title: "Server is shutting down" },
 } as const satisfies Record<string, { status: number; title: string }>;
 

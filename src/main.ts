@@ -100,6 +100,7 @@ export async function runServer(
     await services.auth.bootstrap({ token: config.bootstrapToken, dataDir: config.dataDir });
     // Jobs left running by a previous process (crash, restart) resume here.
     services.runner.start();
+    built.audit?.start();
     await app.ready();
     // Fastify logs a "Server listening" line per address; the banner or the record below says it once.
     const level = app.log.level;
@@ -136,6 +137,7 @@ export async function runServer(
       store: config.databaseUrl ? "postgres" : "sqlite",
       dataDir: config.dataDir,
       keyProvider: root.name,
+      cipher: services.cipher,
       ...(existsSync(tokenFile) ? { tokenFile } : {}),
     };
     if (opts.banner) process.stdout.write(startBanner(start));
@@ -201,6 +203,8 @@ export async function runServer(
       // Writes whose client went away, and the reclaimer, still use the stores.
       await attempt("finishing background work", () => services.objects.settle());
       await attempt("stopping the read thread", () => services.objects.close());
+      // The last events of this process, under a signed checkpoint before the stores close.
+      if (built.audit) await attempt("writing the audit checkpoint", () => built.audit!.stop());
       clearTimeout(deadline);
       await attempt("closing the stores", () => stores.close());
       await attempt("closing the key provider", () => root.close());

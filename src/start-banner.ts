@@ -10,6 +10,8 @@ export interface StartInfo {
   store: "sqlite" | "postgres";
   dataDir: string;
   keyProvider: string;
+  /** The cipher new writes are sealed with (SSE_CIPHER) and why it was chosen. */
+  cipher: { name: string; reason: string };
   /** The bootstrap token file, when it exists. */
   tokenFile?: string;
 }
@@ -24,8 +26,15 @@ export function startRecord(i: StartInfo) {
     ...(i.tokenFile ? { bootstrapTokenFile: i.tokenFile } : {}),
     store: i.store,
     keyProvider: i.keyProvider,
+    cipher: i.cipher.name,
+    cipherReason: i.cipher.reason,
   };
 }
+
+const CIPHER_NAMES: Record<string, string> = {
+  aes256gcm: "AES-256-GCM",
+  xchacha20poly1305: "XChaCha20-Poly1305",
+};
 
 export function startBanner(i: StartInfo): string {
   const where = i.store === "postgres" ? "PostgreSQL" : `SQLite in ${i.dataDir}`;
@@ -35,6 +44,7 @@ export function startBanner(i: StartInfo): string {
     ["Console", `${i.url}/console/`],
     ["API docs", `${i.url}/docs`],
     ...(i.tokenFile ? [["Admin token", `${i.tokenFile} (the first sign-in)`] as [string, string]] : []),
+    ["Cipher", `${CIPHER_NAMES[i.cipher.name] ?? i.cipher.name} for new writes (${i.cipher.reason})`],
   ];
   const width = Math.max(...rows.map(([k]) => k.length));
   return [

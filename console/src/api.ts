@@ -1,7 +1,7 @@
 // The console's API client: JSON calls with the bearer token (never in a URL), problem+json turned
 // into ApiError with a message a person can act on. The shapes and paths are the server's own
 // (src/api/): types only, and the path builders, which import nothing.
-import type { Job } from "../../src/api/jobs.js";
+import type { Job, JobList } from "../../src/api/jobs.js";
 import type { KeyInfo, MinVersionRequest, RootKeyInfo } from "../../src/api/keys.js";
 import type { FolderPage, Link, LinkRequest } from "../../src/api/objects.js";
 import { keyPaths, PATHS } from "../../src/api/paths.js";
@@ -132,4 +132,10 @@ export const api = {
   /** Reads and authenticates every object of the caller (or, for an admin, of everyone). */
   verify: (all = false) => call<{ jobId: string }>("POST", all ? PATHS.verifyAll : PATHS.verifySelf, {}),
   job: (id: string) => call<Job>("GET", PATHS.job(id)),
+  /** The caller's jobs (an admin's: everyone's), newest first; `next` is the `after` of the next page. */
+  jobs: (after?: string, limit = 50) =>
+    call<JobList>(
+      "GET",
+      `${PATHS.jobs}?limit=${limit}${after === undefined ? "" : `&after=${encodeURIComponent(after)}`}`,
+    ),
 };

@@ -1,5 +1,6 @@
-// Background jobs (rewrap, verification, root-key rotation): the ones started from this tab are
-// remembered for the Jobs page, and any job can be watched live with a progress bar.
+// Background jobs (rewrap, verification, root-key rotation): the Jobs page lists them from the server
+// (GET /jobs); any job can be watched live with a progress bar. A job looked up by id in this tab is
+// remembered so it stays on the page (an admin may look up anyone's).
 import { api, type Job } from "./api.js";
 import { type Child, h } from "./dom.js";
 import { bytes } from "./format.js";
@@ -61,12 +62,27 @@ function outcome(job: Job): HTMLElement[] {
   return [];
 }
 
-/** A live view of one job: label, state, a progress bar with done/total; polls until it ends. */
+const KIND_LABELS: Record<string, string> = {
+  rewrap: "Rewrap",
+  verify: "Verification",
+  "root-rotate": "Root-key rotation",
+};
+
+/** "Verification", "Rewrap", …: a job's kind in words. */
+export function jobKindLabel(kind: string): string {
+  return KIND_LABELS[kind] ?? kind;
+}
+
+/**
+ * A live view of one job: label, state, a progress bar with done/total; polls until it ends. With
+ * `initial` (a job from a listing) it shows that at once and polls only while the job runs.
+ */
 export function jobView(
   id: string,
   label: Child,
   signal: AbortSignal,
   onEnd?: (job: Job) => void,
+  initial?: Job,
 ): HTMLElement {
   const bar = progressBar(`Progress of ${typeof label === "string" ? label : "job"}`);
   const stateEl = h("span", null, badge("Starting", "info"));
@@ -80,10 +96,10 @@ export function jobView(
     h("div", { class: "job-foot" }, h("span", { class: "muted small mono" }, `job ${id}`), count),
     err,
   );
-  const tick = async () => {
+  const tick = async (known?: Job) => {
     if (signal.aborted) return;
     try {
-      const job = await api.job(id);
+      const job = known ?? (await api.job(id));
       // Bytes move the bar while one large object is read; the object count alone would sit still.
       if (job.bytesTotal) bar.set(job.bytesDone ?? 0, job.bytesTotal);
       else bar.set(job.done, job.total);
@@ -96,7 +112,7 @@ export function jobView(
             : `${items} · ${bytes(job.bytesDone)}`;
       stateEl.replaceChildren(stateBadge(job));
       if (job.state === "running") {
-        setTimeout(tick, POLL_MS);
+        setTimeout(() => void tick(), POLL_MS);
         return;
       }
       bar.state(job.state === "done" ? "done" : "failed");
@@ -108,6 +124,6 @@ export function jobView(
       err.replaceChildren(notice("error", errorText(e)));
     }
   };
-  void tick();
+  void tick(initial);
   return el;
 }

@@ -1,4 +1,4 @@
-// /jobs/{id} and the routes that start jobs (rewrap, root-key rotation, verify).
+// /jobs, /jobs/{id} and the routes that start jobs (rewrap, root-key rotation, verify).
 import { type Static, Type } from "typebox";
 import { DateTime, KnownString, Nullable, StringEnum } from "./fields.js";
 
@@ -39,10 +39,43 @@ export const Job = Type.Object({
         "What the job found. verify and rewrap: `{damaged: [{owner, id, error}], damagedCount, truncated}` (at most 1000 listed); root-rotate: `{rootVersion, retired: [versions]}`",
     }),
   ),
+  startedBy: Type.Optional(
+    Nullable(
+      Type.String({
+        description: "The name of the user who started the job (null once that user is deleted)",
+      }),
+    ),
+  ),
   created: DateTime,
   updated: DateTime,
 });
 export type Job = Static<typeof Job>;
+
+export const JOB_LIST_LIMIT = 1000;
+
+/** GET /jobs: newest first, a page at a time. */
+export const JobListQuery = Type.Object(
+  {
+    limit: Type.Integer({ minimum: 1, maximum: JOB_LIST_LIMIT, default: 100 }),
+    after: Type.Optional(
+      Type.String({ minLength: 1, maxLength: 100, description: "The last job of the previous page" }),
+    ),
+    user: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 200,
+        description: "Only this user's jobs (admins; a user may name itself)",
+      }),
+    ),
+  },
+  { additionalProperties: false },
+);
+
+export const JobList = Type.Object({
+  jobs: Type.Array(Job),
+  next: Nullable(Type.String({ description: "The `after` of the next page; null on the last" })),
+});
+export type JobList = Static<typeof JobList>;
 
 export const JobAccepted = Type.Object({
   jobId: Type.String({ description: "Follow it at GET /jobs/{jobId}" }),

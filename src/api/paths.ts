@@ -42,6 +42,8 @@ export const PATHS = {
   verifyAll: "/admin/verify",
   /** POST (any user): verify the caller's own objects. 202 `{jobId}`. */
   verifySelf: "/keys/verify",
+  /** GET `?limit&after&user`: the caller's jobs (admins: everyone's), newest first. */
+  jobs: "/jobs",
   /** GET: a job's state, progress and result. */
   job: (id: string) => `/jobs/${seg(id)}`,
 } as const;

@@ -61,6 +61,11 @@ export class UserService {
     return user;
   }
 
+  /** The name of the user with this uid; null when it has been deleted. */
+  async nameOf(uid: string): Promise<string | null> {
+    return (await this.accounts.getUserByUid(uid))?.name ?? null;
+  }
+
   list(): Promise<UserRecord[]> {
     return this.accounts.listUsers();
   }

@@ -4,6 +4,7 @@ import path from "node:path";
 import { pathToFileURL } from "node:url";
 import { Command, CommanderError } from "commander";
 import { registerAccessKeys } from "./commands/access-keys.js";
+import { registerAudit } from "./commands/audit.js";
 import { registerGet } from "./commands/get.js";
 import { registerJobs } from "./commands/jobs.js";
 import { registerKeys } from "./commands/keys.js";
@@ -69,6 +70,7 @@ export function buildProgram(deps: CliDeps): Command {
   registerAccessKeys(program, ctx);
   registerKeys(program, ctx);
   registerJobs(program, ctx);
+  registerAudit(program, ctx);
   return program;
 }
 

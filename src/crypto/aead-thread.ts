@@ -1,13 +1,14 @@
 // A thread of its own for the AEAD of large reads. Opening segments is half of the CPU a large GET
 // costs; on the main thread it competes with SQLite and the socket while the machine's other cores
 // idle. The main thread copies a batch of sealed segments, with each one's nonce and associated data
-// (from SegmentCipher.openParameters) and the data key, into a slot of shared memory; the thread
-// opens them in place; the main thread copies the plaintext out. A read keeps two batches in
+// (from SegmentCipher.openParameters) and the key (SegmentCipher.copyKey), into a slot of shared
+// memory; the thread opens them in place, with the suite the message names; the main thread copies
+// the plaintext out. A read keeps two batches in
 // flight, so fetching and sending one overlaps opening the next.
 //
 // Shared memory, not buffers moved between threads: a moved buffer arrives as old-generation
 // external memory, which only a full garbage collection frees (measured: full collections took a
-// third of the CPU, GET fell from 650 to 400 MB/s and memory grew by 50 MB). The data key goes
+// third of the CPU, GET fell from 650 to 400 MB/s and memory grew by 50 MB). The key goes
 // through its slot, never through a message (whose serialised copy nobody would zero), and is
 // zeroed as soon as the thread has answered. The thread starts on first use and does not keep the
 // process alive.
@@ -39,6 +40,16 @@ export interface OpenedBatch {
   take(): Buffer;
   /** Frees the slot unread (a read that ended early); idempotent. */
   discard(): void;
+}
+
+/** What the thread is told of a batch: nothing secret (the key is in the slot). */
+interface Job {
+  slot: number;
+  /** The suite of every segment in the batch (SegmentCipher.suite), and its nonce's length. */
+  suite: number;
+  nonceBytes: number;
+  /** (offset, sealed length) of each segment in the slot's data area. */
+  entries: number[];
 }
 
 interface Reply {
@@ -103,13 +114,12 @@ export class AeadThread {
 
   /**
    * Opens sealed segments `first`, `first + 1`, … of an object whose last segment is `lastIndex`,
-   * under `cipher` (made with `dek`). The plaintext stays in the batch's slot until taken, so the
+   * under `cipher` (not disposed before this resolves). The plaintext stays in the batch's slot until taken, so the
    * caller allocates its buffer only when it is about to send it. Throws IntegrityError for a
    * segment of the wrong length or one that fails authentication: then nothing is returned.
    */
   async open(
     cipher: SegmentCipher,
-    dek: Buffer,
     first: number,
     lastIndex: number,
     sealed: Buffer[],
@@ -136,7 +146,7 @@ export class AeadThread {
           index,
           index === lastIndex,
           seg.length,
-          Buffer.from(memory, params, NONCE_BYTES),
+          Buffer.from(memory, params, cipher.nonceBytes),
           Buffer.from(memory, params + NONCE_BYTES, AD_BYTES),
         );
         plainBytes += n;
@@ -145,8 +155,8 @@ export class AeadThread {
         entries.push(at, seg.length);
         at += seg.length;
       }
-      dek.copy(key);
-      const reply = await this.run(slot, entries);
+      cipher.copyKey(key);
+      const reply = await this.run({ slot, suite: cipher.suite, nonceBytes: cipher.nonceBytes, entries });
       zeroize(key);
       if (reply.failed >= 0)
         throw new IntegrityError(`segment ${first + reply.failed} failed authentication`);
@@ -193,11 +203,11 @@ export class AeadThread {
     if (w) await w.terminate();
   }
 
-  private run(slot: number, entries: number[]): Promise<Reply> {
+  private run(job: Job): Promise<Reply> {
     const worker = this.ensureWorker();
     return new Promise<Reply>((resolve, reject) => {
-      this.pending.set(slot, { resolve, reject });
-      worker.postMessage({ slot, entries });
+      this.pending.set(job.slot, { resolve, reject });
+      worker.postMessage(job);
     });
   }
 

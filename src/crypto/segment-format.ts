@@ -1,8 +1,17 @@
-// The segmented AEAD that stores object data (a STREAM construction over XChaCha20-Poly1305).
-// Every byte is specified in docs/FORMAT.md, "Segments"; change both together.
+// The segmented AEAD that stores object data (a STREAM construction over XChaCha20-Poly1305 or
+// AES-256-GCM). Every byte is specified in docs/FORMAT.md, "Segments"; change both together.
 
 import { IntegrityError } from "../errors.js";
-import { KEY_BYTES, lengthPrefixed, u8, u32be } from "./envelope.js";
+import { KEY_BYTES, lengthPrefixed, u8, u32be, zeroize } from "./envelope.js";
+import {
+  AES_256_GCM,
+  GCM_NONCE_BYTES,
+  gcmSegmentKey,
+  type SegmentAead,
+  TAG_BYTES,
+  XCHACHA_NONCE_BYTES,
+  XCHACHA20_POLY1305,
+} from "./segment-aead.js";
 import { sodium } from "./sodium.js";
 
 export const FORMAT_VERSION = 1;
@@ -11,15 +20,18 @@ export const FORMAT_VERSION_PART = 2;
 /** Part numbers, as S3 numbers them. */
 export const MAX_PART_NUMBER = 10_000;
 export const SUITE_XCHACHA20_POLY1305 = 1;
+/** AES-256-GCM under a key derived per write (docs/FORMAT.md, "Suite 2: AES-256-GCM"). */
+export const SUITE_AES256GCM = 2;
 export const SEGMENT_SIZE = 65536;
-export const TAG_BYTES = 16;
+export { GCM_NONCE_BYTES, TAG_BYTES };
 /** Smallest and largest segment sizes a context may name. */
 export const MIN_SEGMENT_SIZE = 16;
 export const MAX_SEGMENT_SIZE = 16 * 1024 * 1024;
 /** Segment indexes are u32, so an object has at most 2^32 segments. */
 export const MAX_SEGMENT_INDEX = 0xffffffff;
 export const WRITE_ID_BYTES = 16;
-export const NONCE_BYTES = 24;
+/** The longest nonce of any suite (XChaCha20-Poly1305's); AES-256-GCM's is GCM_NONCE_BYTES. */
+export const NONCE_BYTES = XCHACHA_NONCE_BYTES;
 const AD_DIGEST_BYTES = 32;
 /** Associated data of one segment: the per-object digest ‖ u32be index ‖ last flag. */
 export const AD_BYTES = AD_DIGEST_BYTES + 4 + 1;
@@ -46,6 +58,10 @@ export interface PartBinding {
 }
 
 export interface SegmentCipher {
+  /** The suite this cipher seals and opens with. */
+  readonly suite: number;
+  /** Bytes of the nonce openParameters writes (24 for suite 1, 12 for suite 2). */
+  readonly nonceBytes: number;
   /** Seals segment `index`; a non-last segment must be exactly segmentSize bytes. */
   seal(index: number, last: boolean, plaintext: Buffer): Buffer;
   /**
@@ -57,8 +73,8 @@ export interface SegmentCipher {
   open(index: number, last: boolean, ciphertext: Buffer): Buffer;
   /**
    * open(), decrypting over `ciphertext` itself (no allocation): the result is a view of its first
-   * bytes. For buffers the caller owns and no longer needs sealed. On failure libsodium has zeroed
-   * the plaintext part, never decrypted it (the tag is checked first).
+   * bytes. For buffers the caller owns and no longer needs sealed. On failure the plaintext part
+   * holds zeros, never unverified plaintext.
    */
   openInPlace(index: number, last: boolean, ciphertext: Buffer): Buffer;
   /**
@@ -69,11 +85,21 @@ export interface SegmentCipher {
   openInto(index: number, last: boolean, ciphertext: Buffer, out: Buffer): Buffer;
   /**
    * What open() would pass to the AEAD for segment `index` of `sealedLength` bytes: writes its
-   * nonce (NONCE_BYTES) and associated data (AD_BYTES) into the given buffers and returns the
+   * nonce (nonceBytes) and associated data (AD_BYTES) into the given buffers and returns the
    * plaintext length, or throws IntegrityError as open() does for an impossible length. For an
-   * AEAD that runs elsewhere (crypto/aead-thread.ts); the key is the DEK this cipher was made with.
+   * AEAD that runs elsewhere (crypto/aead-thread.ts), with the key copyKey() gives.
    */
   openParameters(index: number, last: boolean, sealedLength: number, nonceOut: Buffer, adOut: Buffer): number;
+  /**
+   * Copies the key the AEAD runs with into `out` (KEY_BYTES): the DEK itself for suite 1, the
+   * write's derived key for suite 2. For an AEAD that runs elsewhere; the caller zeroes the copy.
+   */
+  copyKey(out: Buffer): void;
+  /**
+   * Zeroes the key material the cipher owns (suite 2's derived key; the DEK stays the caller's)
+   * and refuses any later call. Idempotent.
+   */
+  dispose(): void;
 }
 
 export function segmentCount(size: number, segmentSize: number): number {
@@ -101,7 +127,8 @@ function validate(dek: Buffer, ctx: SegmentContext): void {
     if (!Buffer.isBuffer(p.uploadWriteId) || p.uploadWriteId.length !== WRITE_ID_BYTES)
       throw new IntegrityError("invalid upload write id");
   } else throw new IntegrityError("unknown segment format version");
-  if (ctx.suite !== SUITE_XCHACHA20_POLY1305) throw new IntegrityError("unknown segment cipher suite");
+  if (ctx.suite !== SUITE_XCHACHA20_POLY1305 && ctx.suite !== SUITE_AES256GCM)
+    throw new IntegrityError("unknown segment cipher suite");
   const s = ctx.segmentSize;
   if (!Number.isInteger(s) || s < MIN_SEGMENT_SIZE || s > MAX_SEGMENT_SIZE) {
     throw new IntegrityError("invalid segment size");
@@ -112,24 +139,39 @@ function validate(dek: Buffer, ctx: SegmentContext): void {
   if (dek.length !== KEY_BYTES) throw new IntegrityError("invalid data key");
 }
 
+/** The AEAD of each suite this version reads and writes. */
+const AEADS: ReadonlyMap<number, SegmentAead> = new Map([
+  [SUITE_XCHACHA20_POLY1305, XCHACHA20_POLY1305],
+  [SUITE_AES256GCM, AES_256_GCM],
+]);
+
 /**
  * Validates `ctx` (IntegrityError: it comes from stored metadata) and hashes the per-object AD once.
- * The cipher keeps a reference to `dek`, not a copy: zeroize the DEK only after the last seal/open.
+ * Suite 1 keeps a reference to `dek`, not a copy: zeroize the DEK only after the last seal/open.
+ * Call dispose() when done, whatever the suite (suite 2 holds a key derived from the DEK).
  */
 export function createSegmentCipher(dek: Buffer, ctx: SegmentContext): SegmentCipher {
   validate(dek, ctx);
+  const aead = AEADS.get(ctx.suite)!;
   const segmentSize = ctx.segmentSize;
   // Scratch nonce and AD, rewritten per call: safe because seal/open run synchronously to completion.
   // Pooled allocations (no key material in them); position() writes the bytes left unset here.
-  const nonce = Buffer.allocUnsafe(NONCE_BYTES).fill(0);
-  ctx.writeId.copy(nonce, 0);
+  const nonceBytes = aead.nonceBytes;
+  const nonce = Buffer.allocUnsafe(nonceBytes).fill(0);
+  // Suite 1's nonce starts with the write id; suite 2's key is derived from it instead (12 bytes
+  // hold no 16-byte id).
+  const at = ctx.suite === SUITE_XCHACHA20_POLY1305 ? ctx.writeId.copy(nonce, 0) : 0;
   const ad = Buffer.allocUnsafe(AD_BYTES);
   adPrefix(ctx, ad.subarray(0, AD_DIGEST_BYTES));
+  const owned = ctx.suite === SUITE_AES256GCM;
+  const key = owned ? gcmSegmentKey(dek, ad.subarray(0, AD_DIGEST_BYTES)) : dek;
+  let disposed = false;
 
   const position = (index: number, last: boolean): void => {
+    if (disposed) throw new Error("segment cipher used after dispose()");
     const flag = last ? 1 : 0;
-    nonce.writeUInt32BE(index, 16);
-    nonce[20] = flag;
+    nonce.writeUInt32BE(index, at);
+    nonce[at + 4] = flag;
     ad.writeUInt32BE(index, AD_DIGEST_BYTES);
     ad[AD_DIGEST_BYTES + 4] = flag;
   };
@@ -137,6 +179,9 @@ export function createSegmentCipher(dek: Buffer, ctx: SegmentContext): SegmentCi
     Number.isInteger(index) && index >= 0 && index <= MAX_SEGMENT_INDEX;
 
   return {
+    suite: ctx.suite,
+    nonceBytes,
+
     seal(index, last, plaintext) {
       return sealTo(
         index,
@@ -170,7 +215,7 @@ export function createSegmentCipher(dek: Buffer, ctx: SegmentContext): SegmentCi
     openParameters(index, last, sealedLength, nonceOut, adOut) {
       const n = checkOpenLength(index, last, sealedLength);
       position(index, last);
-      nonce.copy(nonceOut, 0, 0, NONCE_BYTES);
+      nonce.copy(nonceOut, 0, 0, nonceBytes);
       ad.copy(adOut, 0, 0, AD_BYTES);
       return n;
     },
@@ -180,6 +225,17 @@ export function createSegmentCipher(dek: Buffer, ctx: SegmentContext): SegmentCi
       const out = ciphertext.subarray(0, n);
       decrypt(out, index, last, ciphertext);
       return out;
+    },
+
+    copyKey(out) {
+      if (disposed) throw new Error("segment cipher used after dispose()");
+      key.copy(out, 0, 0, KEY_BYTES);
+    },
+
+    dispose() {
+      if (disposed) return;
+      disposed = true;
+      if (owned) zeroize(key);
     },
   };
 
@@ -197,7 +253,7 @@ export function createSegmentCipher(dek: Buffer, ctx: SegmentContext): SegmentCi
 
   function sealTo(index: number, last: boolean, plaintext: Buffer, out: Buffer): Buffer {
     position(index, last);
-    sodium.crypto_aead_xchacha20poly1305_ietf_encrypt(out, plaintext, ad, null, nonce, dek);
+    aead.seal(out, plaintext, ad, nonce, key);
     return out;
   }
 
@@ -216,12 +272,7 @@ export function createSegmentCipher(dek: Buffer, ctx: SegmentContext): SegmentCi
 
   function decrypt(out: Buffer, index: number, last: boolean, ciphertext: Buffer): void {
     position(index, last);
-    try {
-      sodium.crypto_aead_xchacha20poly1305_ietf_decrypt(out, null, ciphertext, ad, nonce, dek);
-    } catch {
-      // libsodium zeroes the output on failure; this repeats it for any binding that would not.
-      out.fill(0);
+    if (!aead.open(out, ciphertext, ad, nonce, key))
       throw new IntegrityError(`segment ${index} failed authentication`);
-    }
   }
 }

@@ -44,6 +44,14 @@ export interface Sodium {
   crypto_generichash_update(state: Buffer, input: Buffer): void;
   crypto_generichash_final(state: Buffer, output: Buffer): void;
   crypto_kdf_derive_from_key(subkey: Buffer, subkeyId: number, ctx: Buffer, key: Buffer): void;
+  readonly crypto_sign_PUBLICKEYBYTES: number;
+  readonly crypto_sign_SECRETKEYBYTES: number;
+  readonly crypto_sign_SEEDBYTES: number;
+  readonly crypto_sign_BYTES: number;
+  crypto_sign_seed_keypair(pk: Buffer, sk: Buffer, seed: Buffer): void;
+  crypto_sign_detached(sig: Buffer, m: Buffer, sk: Buffer): void;
+  /** False when the signature does not verify. */
+  crypto_sign_verify_detached(sig: Buffer, m: Buffer, pk: Buffer): boolean;
   randombytes_buf(buf: Buffer): void;
   sodium_memzero(buf: Buffer): void;
   /** Guarded, mlock'ed memory for key material. */

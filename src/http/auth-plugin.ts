@@ -25,6 +25,8 @@ export interface AuthPluginOptions {
   auth: AuthService;
   limiter: FailureLimiter;
   onFailure?: (reason: string) => void;
+  /** A presented token refused ("invalid") or a refusal for too many failures ("throttled"): the audit log. */
+  onRefused?: (request: FastifyRequest, reason: "invalid" | "throttled") => Promise<void>;
 }
 
 const REALM = 'Bearer realm="sse-store"';
@@ -50,6 +52,7 @@ export const authPlugin = fp(async (app: FastifyInstance, opts: AuthPluginOption
     if (!principal) {
       opts.onFailure?.("invalid");
       const wait = opts.limiter.retryAfter(address);
+      await opts.onRefused?.(request, wait > 0 ? "throttled" : "invalid");
       if (wait > 0)
         throw new AppError("too_many_requests", "too many failed authentications; retry later", {
           "Retry-After": String(wait),

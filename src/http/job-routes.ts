@@ -1,9 +1,18 @@
 // Background jobs: following one (GET /jobs/{id}) and starting a verify (the other jobs start from
 // the key routes).
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
-import { Job, JobAccepted, JobParams, type JobResult, VerifyRequest } from "../api/jobs.js";
+import {
+  Job,
+  JobAccepted,
+  JobList,
+  JobListQuery,
+  JobParams,
+  type JobResult,
+  VerifyRequest,
+} from "../api/jobs.js";
 import { PATHS } from "../api/paths.js";
 import type { UserService } from "../auth/user-service.js";
+import { AppError } from "../errors.js";
 import type { JobService } from "../jobs/job-service.js";
 import type { JobRecord } from "../store/records.js";
 import { principalOf } from "./auth-plugin.js";
@@ -15,7 +24,7 @@ export interface JobRoutesOptions {
   users: UserService;
 }
 
-export function jobJson(job: JobRecord): Job {
+export function jobJson(job: JobRecord, startedBy?: string | null): Job {
   let result: JobResult | null = job.result === null ? null : JSON.parse(job.result);
   let bytesDone: unknown;
   let bytesTotal: unknown;
@@ -32,6 +41,7 @@ export function jobJson(job: JobRecord): Job {
     ...(typeof bytesTotal === "number" ? { bytesTotal } : {}),
     ...(job.error === null ? {} : { error: job.error }),
     ...(result === null ? {} : { result }),
+    ...(startedBy === undefined ? {} : { startedBy }),
     created: job.created.toISOString(),
     updated: job.updated.toISOString(),
   };
@@ -39,6 +49,41 @@ export function jobJson(job: JobRecord): Job {
 
 export const jobRoutes: FastifyPluginAsyncTypebox<JobRoutesOptions> = async (app, opts) => {
   const { jobs, users } = opts;
+
+  app.get(
+    "/jobs",
+    {
+      config: { auth: { scope: "read" } },
+      schema: {
+        tags: ["jobs"],
+        summary: "List jobs, newest first",
+        description:
+          "A user sees the jobs it started; an admin sees every job, or one user's with `user`. `next` is the `after` of the next page (null on the last).",
+        querystring: JobListQuery,
+        response: {
+          200: JobList,
+          ...problemResponses(400, 401, 403, 404),
+        },
+      },
+    },
+    async (req) => {
+      const q = req.query;
+      const p = principalOf(req);
+      const ownerUid =
+        q.user === undefined ? null : q.user === p.user.name ? p.user.uid : await userUid(q.user, p);
+      const page = await jobs.list(p, { ownerUid, after: q.after ?? null, limit: q.limit });
+      // One lookup per user starting jobs on the page, not one per job.
+      const names = new Map<string, string | null>();
+      for (const j of page.jobs) if (!names.has(j.owner)) names.set(j.owner, await users.nameOf(j.owner));
+      return { jobs: page.jobs.map((j) => jobJson(j, names.get(j.owner))), next: page.next };
+    },
+  );
+
+  /** Another user's uid, for an admin; a user naming someone else is refused before the lookup. */
+  async function userUid(name: string, p: ReturnType<typeof principalOf>): Promise<string> {
+    if (p.user.role !== "admin") throw new AppError("forbidden", "only admins list other users' jobs");
+    return (await users.get(name)).uid;
+  }
 
   app.get(
     "/jobs/:id",
@@ -52,7 +97,10 @@ export const jobRoutes: FastifyPluginAsyncTypebox<JobRoutesOptions> = async (app
         response: { 200: Job, ...problemResponses(400, 401, 404) },
       },
     },
-    async (req) => jobJson(await jobs.get(req.params.id, principalOf(req))),
+    async (req) => {
+      const job = await jobs.get(req.params.id, principalOf(req));
+      return jobJson(job, await users.nameOf(job.owner));
+    },
   );
 
   app.post(

@@ -5,10 +5,12 @@ import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import type { FastifyReply, FastifyRequest } from "fastify";
 import { NoContent, WildcardParams } from "../api/fields.js";
 import { bytesContent, Link, type LinkRequest, linkRequest } from "../api/objects.js";
+import type { AuditLog } from "../audit/audit-log.js";
 import { AppError } from "../errors.js";
 import { DEFAULT_LINK_SECONDS, type DownloadLinks, MAX_LINK_SECONDS } from "../objects/download-links.js";
 import { idToJson, validateObjectId } from "../objects/object-id.js";
 import type { ObjectService } from "../objects/object-service.js";
+import { noteAuditTarget } from "./audit-hooks.js";
 import { principalOf } from "./auth-plugin.js";
 import { attachment, downloadName } from "./content-disposition.js";
 import { sendObject } from "./object-response.js";
@@ -16,6 +18,8 @@ import { problemResponses } from "./openapi.js";
 import { linkBaseUrl, type PublicUrlOptions } from "./public-url.js";
 
 export interface LinkRoutesOptions {
+  /** Names a link download's owner and object in its audit event. */
+  audit?: AuditLog | null;
   objects: ObjectService;
   links: DownloadLinks;
   /** Where link URLs point (never a client's Host header unless a trusted proxy sets it). */
@@ -90,6 +94,7 @@ export const linkRoutes: FastifyPluginAsyncTypebox<LinkRoutesOptions> = async (a
     const slash = rest.indexOf("/");
     const token = slash < 0 ? rest : rest.slice(0, slash);
     const meta = await links.resolve(token, head ? undefined : (owner, id) => objects.findForRead(owner, id));
+    if (opts.audit) noteAuditTarget(req, meta.owner, opts.audit.objectRef(meta.id), meta.kekVersion);
     // The name is the object's own: a link must not serve its bytes as `anything.html`.
     if (slash >= 0 && rest.slice(slash + 1) !== downloadName(meta.id, meta.kind))
       throw new AppError(

@@ -46,6 +46,29 @@ export class JobService {
     return job;
   }
 
+  /**
+   * A page of jobs, newest first: the caller's own, or (admins) everyone's or one user's (`ownerUid`).
+   * `after` is the last job of the previous page; one the caller cannot see is a bad cursor.
+   */
+  async list(
+    p: Principal,
+    q: { ownerUid: string | null; after: string | null; limit: number },
+  ): Promise<{ jobs: JobRecord[]; next: string | null }> {
+    const admin = p.user.role === "admin";
+    if (!admin && q.ownerUid !== null && q.ownerUid !== p.user.uid)
+      throw new AppError("forbidden", "only admins list other users' jobs");
+    const owner = admin ? q.ownerUid : p.user.uid;
+    if (q.after !== null) {
+      const from = await this.jobs.getJob(q.after);
+      if (!from || (owner !== null && from.owner !== owner))
+        throw new AppError("bad_request", "after names no job of this listing");
+    }
+    // One more than asked says whether another page follows.
+    const rows = await this.jobs.listJobs({ owner, after: q.after, limit: q.limit + 1 });
+    const jobs = rows.slice(0, q.limit);
+    return { jobs, next: rows.length > q.limit ? jobs.at(-1)!.id : null };
+  }
+
   private async objectCount(owners: string[]): Promise<number> {
     let n = 0;
     for (const o of owners) for (const c of (await this.objects.countByKekVersion(o)).values()) n += c;

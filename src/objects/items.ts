@@ -43,6 +43,8 @@ export class Items {
         owner,
         id: String(id),
         body: [bytes],
+        // Known up front: a small item takes the suite of small writes (cipher-choice.ts).
+        contentLength: bytes.length,
         contentType: ITEM_CONTENT_TYPE,
         cond: { ifNoneMatch: true },
         kind: "item",

@@ -4,6 +4,7 @@
 import {
   createSegmentCipher,
   FORMAT_VERSION_PART,
+  type SegmentCipher,
   type SegmentContext,
   segmentCount,
 } from "../crypto/segment-format.js";
@@ -40,15 +41,20 @@ function partMeta(meta: ObjectMeta, part: ManifestPart): ObjectMeta {
   return { ...meta, writeId: Buffer.from(part.w, "hex"), size: part.size };
 }
 
-/** Opens the first segment of a part's slice and plans the rest (what a single write's read does). */
+/**
+ * Opens the first segment of a part's slice and plans the rest (what a single write's read does).
+ * The part's cipher goes into `ciphers`, for whoever disposes of them.
+ */
 async function planSlice(
   meta: ObjectMeta,
   dek: Buffer,
   slice: { part: ManifestPart; start: number; end: number },
   deps: PartReadDeps,
+  ciphers: SegmentCipher[],
 ): Promise<ReadPlan> {
   const pm = partMeta(meta, slice.part);
   const cipher = createSegmentCipher(dek, partContext(meta, slice.part));
+  ciphers.push(cipher);
   const count = segmentCount(pm.size, pm.segmentSize);
   const span = segmentsForRange({ start: slice.start, end: slice.end }, pm.segmentSize);
   const wanted = slice.end - slice.start + 1;
@@ -72,6 +78,12 @@ async function planSlice(
   };
 }
 
+export interface MultipartText {
+  chunks: AsyncGenerator<Buffer>;
+  /** Disposes of the parts' ciphers (their keys); call once the stream has ended, however. */
+  dispose(): void;
+}
+
 /**
  * The plaintext of bytes `range` (all when null) of a multipart object. The first segment of the
  * first part is opened before this resolves, so damage found early becomes a clean error; each
@@ -83,15 +95,28 @@ export async function multipartPlaintext(
   dek: Buffer,
   range: ByteRange | null,
   deps: PartReadDeps,
-): Promise<AsyncGenerator<Buffer>> {
-  if (meta.size === 0) return (async function* () {})();
+): Promise<MultipartText> {
+  const ciphers: SegmentCipher[] = [];
+  const dispose = () => {
+    for (const c of ciphers.splice(0)) c.dispose();
+  };
+  if (meta.size === 0) return { chunks: (async function* () {})(), dispose };
   const r = range ?? { start: 0, end: meta.size - 1 };
   const slices = partsForRange(manifest, r.start, r.end);
   if (slices.length === 0) throw new IntegrityError("the multipart manifest does not cover the range");
-  const first = await planSlice(meta, dek, slices[0]!, deps);
-  return (async function* () {
-    yield* plaintextOnThisThread(first);
-    for (const slice of slices.slice(1))
-      yield* plaintextOnThisThread(await planSlice(meta, dek, slice, deps));
-  })();
+  try {
+    const first = await planSlice(meta, dek, slices[0]!, deps, ciphers);
+    const chunks = (async function* () {
+      yield* plaintextOnThisThread(first);
+      for (const slice of slices.slice(1)) {
+        // One part's key at a time: the parts before this one are done.
+        dispose();
+        yield* plaintextOnThisThread(await planSlice(meta, dek, slice, deps, ciphers));
+      }
+    })();
+    return { chunks, dispose };
+  } catch (err) {
+    dispose();
+    throw err;
+  }
 }

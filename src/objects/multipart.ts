@@ -10,6 +10,7 @@ import {
   createSegmentCipher,
   FORMAT_VERSION_PART,
   SEGMENT_SIZE,
+  type SegmentCipher,
   SUITE_XCHACHA20_POLY1305,
 } from "../crypto/segment-format.js";
 import { AppError, DiskFullError, IntegrityError } from "../errors.js";
@@ -73,6 +74,8 @@ export interface UploadSummary {
 export interface MultipartOptions {
   maxObjectBytes: number;
   segmentSize?: number;
+  /** The suite new uploads are sealed with (cipher-choice.ts); absent, XChaCha20-Poly1305. Each part takes its upload's. */
+  suite?: number;
   youngGc?: YoungCollector;
   /** Hands replaced and abandoned part writes to the reclaimer (ObjectService.scheduleReclaim). */
   reclaim: () => void;
@@ -114,7 +117,7 @@ export class MultipartUploads {
         id,
         writeId,
         formatVersion: FORMAT_VERSION_PART,
-        suite: SUITE_XCHACHA20_POLY1305,
+        suite: this.opts.suite ?? SUITE_XCHACHA20_POLY1305,
         segmentSize: this.segmentSize,
         kekVersion,
         wrappedDek,
@@ -165,8 +168,9 @@ export class MultipartUploads {
     const writeId = newWriteId();
     const dek = await this.dekOf(u);
     let sealer: BodySealer | null = null;
+    let cipher: SegmentCipher | null = null;
     try {
-      const cipher = createSegmentCipher(dek, {
+      cipher = createSegmentCipher(dek, {
         formatVersion: FORMAT_VERSION_PART,
         suite: u.suite,
         segmentSize: u.segmentSize,
@@ -190,6 +194,7 @@ export class MultipartUploads {
         onChunk: (n) => claim.add(n),
       });
       const body = await sealer.seal(p.body);
+      cipher.dispose();
       await sealer.flush(body);
       const info: PartInfo = {
         number: p.number,
@@ -211,6 +216,7 @@ export class MultipartUploads {
       this.opts.reclaim();
       return { number: p.number, ...info, created };
     } finally {
+      cipher?.dispose();
       zeroize(dek);
       if (sealer?.began)
         await this.objects.abortUpload(writeId).catch((err) => this.opts.onError?.(err, "abort part upload"));

@@ -7,6 +7,7 @@ import { openJson, RecordPurpose } from "../crypto/sealed-record.js";
 import {
   createSegmentCipher,
   FORMAT_VERSION_PART,
+  type SegmentCipher,
   type SegmentContext,
   segmentCount,
 } from "../crypto/segment-format.js";
@@ -138,17 +139,20 @@ export class ObjectReader {
     if (count > SMALL_SEGMENTS) throw new RangeError("readSmall is for small objects");
     const release = this.#holds.hold(meta);
     let dek: Buffer | null = null;
+    let cipher: SegmentCipher | null = null;
     try {
       dek = await this.#unwrapDekOf(meta);
-      const cipher = createSegmentCipher(dek, contextOf(meta));
+      cipher = createSegmentCipher(dek, contextOf(meta));
       const pre = meta.prefetched;
       delete meta.prefetched;
       const sealed = pre && count === 1 ? [pre] : await this.#fetchBatch(meta, 0, count);
-      const plain = sealed.map((seg, i) => openChecked(cipher, meta, i, count, seg));
+      const c = cipher;
+      const plain = sealed.map((seg, i) => openChecked(c, meta, i, count, seg));
       return plain.length === 1 ? plain[0]! : Buffer.concat(plain);
     } catch (err) {
       throw this.#noteFailure(err);
     } finally {
+      cipher?.dispose();
       if (dek) zeroize(dek);
       release();
     }
@@ -164,9 +168,10 @@ export class ObjectReader {
     const r = range ?? { start: 0, end: meta.size - 1 };
     const span = meta.size === 0 ? { first: 0, last: 0, skip: 0 } : segmentsForRange(r, meta.segmentSize);
     const wanted = meta.size === 0 ? 0 : r.end - r.start + 1;
-    return this.#stream(meta, async (unwrapDek) => {
+    return this.#stream(meta, async (unwrapDek, onRelease) => {
       const dek = await unwrapDek();
       const cipher = createSegmentCipher(dek, contextOf(meta));
+      onRelease(() => cipher.dispose());
       const first = await this.#fetchBatch(
         meta,
         span.first,
@@ -189,43 +194,52 @@ export class ObjectReader {
       };
       const thread = this.#opts.aeadThread?.usable ? this.#opts.aeadThread : null;
       const perJob = thread ? thread.batchCapacity(meta.segmentSize) : 0;
-      return thread && perJob > 0
-        ? plaintextOnAeadThread(plan, dek, thread, perJob)
-        : plaintextOnThisThread(plan);
+      return thread && perJob > 0 ? plaintextOnAeadThread(plan, thread, perJob) : plaintextOnThisThread(plan);
     });
   }
 
   /** read() of a multipart object: its parts in turn (multipart-reader.ts). */
   #readMultipart(meta: ObjectMeta, range: ByteRange | null): Promise<Readable> {
-    return this.#stream(meta, async (unwrapDek) => {
+    return this.#stream(meta, async (unwrapDek, onRelease) => {
       const manifest = await this.#manifestOf(meta);
-      return multipartPlaintext(meta, manifest, await unwrapDek(), range, {
+      const text = await multipartPlaintext(meta, manifest, await unwrapDek(), range, {
         fetch: (writeId, first, n) => this.#fetchSegments(writeId, first, n),
         youngGc: this.#youngGc,
       });
+      onRelease(() => text.dispose());
+      return text.chunks;
     });
   }
 
   /**
    * A plaintext stream of `meta` that holds the write against the reclaimer, and keeps its data key
-   * (zeroed then), until it closes; `plaintext` unwraps the key when it needs it.
+   * (zeroed then), until it closes; `plaintext` unwraps the key when it needs it, and registers
+   * what else to dispose of then (its ciphers' derived keys).
    */
   async #stream(
     meta: ObjectMeta,
-    plaintext: (unwrapDek: () => Promise<Buffer>) => Promise<AsyncGenerator<Buffer>>,
+    plaintext: (
+      unwrapDek: () => Promise<Buffer>,
+      onRelease: (dispose: () => void) => void,
+    ) => Promise<AsyncGenerator<Buffer>>,
   ): Promise<Readable> {
     const unhold = this.#holds.hold(meta);
     let dek: Buffer | null = null;
+    const disposers: (() => void)[] = [];
     const release = () => {
+      for (const d of disposers.splice(0)) d();
       if (dek) zeroize(dek);
       dek = null;
       unhold();
     };
     try {
-      const gen = await plaintext(async () => {
-        dek = await this.#unwrapDekOf(meta);
-        return dek;
-      });
+      const gen = await plaintext(
+        async () => {
+          dek = await this.#unwrapDekOf(meta);
+          return dek;
+        },
+        (d) => disposers.push(d),
+      );
       const stream = Readable.from(this.#counted(gen), {
         objectMode: false,
         highWaterMark: 2 * meta.segmentSize,

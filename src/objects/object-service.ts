@@ -24,6 +24,10 @@ import type { SpaceGuard } from "./storage-reserve.js";
 export interface ObjectServiceOptions {
   maxObjectBytes: number;
   segmentSize?: number;
+  /** The suite new writes are sealed with (cipher-choice.ts); absent, XChaCha20-Poly1305. Reads take each write's own. */
+  suite?: number;
+  /** The suite of writes whose declared length fits in one segment; absent, `suite`. */
+  smallSuite?: number;
   metrics?: DomainMetrics;
   /** Told of the transfer buffers large reads and writes let go of (young-gc.ts); absent, V8 alone decides. */
   youngGc?: YoungCollector;

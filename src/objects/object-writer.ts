@@ -6,6 +6,7 @@ import {
   createSegmentCipher,
   FORMAT_VERSION,
   SEGMENT_SIZE,
+  type SegmentCipher,
   type SegmentContext,
   SUITE_XCHACHA20_POLY1305,
 } from "../crypto/segment-format.js";
@@ -55,6 +56,10 @@ export interface PutResult {
 export interface ObjectWriterOptions {
   maxObjectBytes: number;
   segmentSize?: number;
+  /** The suite new writes are sealed with (cipher-choice.ts); absent, XChaCha20-Poly1305. Reads take each write's own. */
+  suite?: number;
+  /** The suite of writes whose declared length fits in one segment; absent, `suite`. */
+  smallSuite?: number;
   metrics?: DomainMetrics;
   /** Told of the transfer buffers large writes let go of (young-gc.ts); absent, V8 alone decides. */
   youngGc?: YoungCollector;
@@ -73,6 +78,8 @@ export class ObjectWriter {
   readonly #keys: KeyService;
   readonly #opts: ObjectWriterOptions;
   readonly #segmentSize: number;
+  readonly #suite: number;
+  readonly #smallSuite: number;
   readonly #metrics: DomainMetrics;
   readonly #youngGc: YoungCollector;
   readonly #space: SpaceGuard;
@@ -83,6 +90,8 @@ export class ObjectWriter {
     this.#keys = keys;
     this.#opts = opts;
     this.#segmentSize = opts.segmentSize ?? SEGMENT_SIZE;
+    this.#suite = opts.suite ?? SUITE_XCHACHA20_POLY1305;
+    this.#smallSuite = opts.smallSuite ?? this.#suite;
     this.#metrics = opts.metrics ?? NO_METRICS;
     this.#youngGc = opts.youngGc ?? NO_YOUNG_GC;
     this.#space = opts.space ?? NO_SPACE_GUARD;
@@ -116,16 +125,20 @@ export class ObjectWriter {
   async #storeBody(input: PutInput, claim: SpaceClaim): Promise<PutResult> {
     const { owner, id } = input;
     const writeId = newWriteId();
-    const ctx = this.#context(owner, id, writeId);
+    // A write known to fit in one segment may take another suite (cipher-choice.ts, smallSuite).
+    const small = input.contentLength !== undefined && input.contentLength <= this.#segmentSize;
+    const ctx = this.#context(owner, id, writeId, small ? this.#smallSuite : this.#suite);
     const dek = generateKey();
     let sealer: BodySealer | null = null;
+    let cipher: SegmentCipher | null = null;
     try {
       const { kekVersion, wrappedDek } = await this.#keys.wrapDek(owner, dek, dekContext(owner, id, writeId));
+      cipher = createSegmentCipher(dek, ctx);
       sealer = new BodySealer(this.#store, {
         owner,
         id,
         writeId,
-        cipher: createSegmentCipher(dek, ctx),
+        cipher,
         dek,
         segmentSize: this.#segmentSize,
         maxBytes: this.#opts.maxObjectBytes,
@@ -137,6 +150,7 @@ export class ObjectWriter {
         onChunk: (n) => claim.add(n),
       });
       const body = await sealer.seal(input.body);
+      cipher.dispose();
       // What the caller keeps about the plaintext, sealed under the same DEK (never in clear).
       const metadata = input.describe?.({ size: body.size, md5: body.md5 ?? Buffer.alloc(0) });
       const now = new Date();
@@ -174,6 +188,7 @@ export class ObjectWriter {
       await this.#followRotation(meta, dek);
       return { meta, created: result.created, ...(metadata ? { metadata } : {}) };
     } finally {
+      cipher?.dispose();
       zeroize(dek);
       if (sealer?.began) {
         // Aborted, refused or failed: no partial object, no garbage left behind.
@@ -202,10 +217,10 @@ export class ObjectWriter {
     }
   }
 
-  #context(owner: string, objectId: string, writeId: Buffer): SegmentContext {
+  #context(owner: string, objectId: string, writeId: Buffer, suite: number): SegmentContext {
     return {
       formatVersion: FORMAT_VERSION,
-      suite: SUITE_XCHACHA20_POLY1305,
+      suite,
       segmentSize: this.#segmentSize,
       owner,
       objectId,

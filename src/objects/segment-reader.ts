@@ -119,7 +119,6 @@ export async function* plaintextOnThisThread(plan: ReadPlan): AsyncGenerator<Buf
  */
 export async function* plaintextOnAeadThread(
   plan: ReadPlan,
-  dek: Buffer,
   thread: AeadThread,
   perJob: number,
 ): AsyncGenerator<Buffer> {
@@ -137,7 +136,7 @@ export async function* plaintextOnAeadThread(
         segs = carry.slice(0, perJob);
         carry = carry.slice(perJob);
       } else segs = await plan.fetch(next, Math.min(perJob, last - next + 1));
-      const job = thread.open(cipher, dek, next, count - 1, segs);
+      const job = thread.open(cipher, next, count - 1, segs);
       // Awaited in its turn below; until then a failure must not count as unhandled.
       job.catch(() => undefined);
       queue.push(job);
@@ -160,7 +159,7 @@ export async function* plaintextOnAeadThread(
     }
     if (remaining !== 0) throw new IntegrityError("stored object is shorter than its recorded size");
   } finally {
-    // Slots of batches never taken go back; the data key is zeroed only once no job can copy it.
+    // Slots of batches never taken go back; the cipher is disposed only once no job can copy its key.
     await Promise.allSettled(queue.map((job) => job.then((b) => b.discard())));
   }
 }

@@ -24,6 +24,7 @@ const BY_CODE: Partial<Record<ErrorCode, S3ErrorCode>> = {
   storage_unavailable: "ServiceUnavailable",
   key_provider_unavailable: "ServiceUnavailable",
   shutting_down: "ServiceUnavailable",
+  audit_unavailable: "ServiceUnavailable",
   key_destroyed: "AccessDenied",
   request_timeout: "RequestTimeout",
 };

@@ -44,6 +44,8 @@ export interface S3ServerDeps {
   limiter: FailureLimiter;
   isDraining(): boolean;
   onAuthFailure?(reason: string): void;
+  /** A signature refused ("invalid") or refused for too many failures ("throttled"): the audit log. */
+  onRefused?(req: FastifyRequest, reason: "invalid" | "throttled"): Promise<void>;
 }
 
 export interface S3Server {
@@ -117,6 +119,7 @@ export async function buildS3App(opts: S3ServerOptions, deps: S3ServerDeps): Pro
     } catch (err) {
       if (err instanceof S3Error && SIGNATURE_FAILURES.has(err.code)) {
         deps.onAuthFailure?.(err.code);
+        await deps.onRefused?.(req, retry > 0 ? "throttled" : "invalid");
         if (retry > 0) throw new S3Error("SlowDown", undefined, {}, { "Retry-After": String(retry) });
         deps.limiter.fail(req.ip);
       }

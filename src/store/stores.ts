@@ -3,6 +3,7 @@
 // one never restores the other), with one ping and one close for both. open-store.ts opens them.
 import type { SpaceGuard, SpaceStatus } from "../objects/storage-reserve.js";
 import type { AccountStore } from "./account-store.js";
+import type { AuditStore } from "./audit-store.js";
 import type { BucketStore } from "./bucket-store.js";
 import type { JobStore } from "./job-store.js";
 import type { KeyStore } from "./key-store.js";
@@ -22,6 +23,7 @@ export interface ObjectsDatabase extends Database {
   multipart: MultipartStore;
   accounts: AccountStore;
   jobs: JobStore;
+  audit: AuditStore;
 }
 
 /** keys.db, or schema sse_keys. */
@@ -35,6 +37,8 @@ export interface Stores {
   multipart: MultipartStore;
   accounts: AccountStore;
   jobs: JobStore;
+  /** The audit log's chain (on the objects database). */
+  audit: AuditStore;
   keys: KeyStore;
   /**
    * The free-space reserve that uploads may not enter, and the state /ready and /metrics report
@@ -65,6 +69,7 @@ export function combineStores(main: ObjectsDatabase, keys: KeysDatabase): Stores
     multipart: main.multipart,
     accounts: main.accounts,
     jobs: main.jobs,
+    audit: main.audit,
     keys: keys.keys,
     async ping() {
       for (const [name, db] of [

@@ -23,6 +23,7 @@ import { adminQuery, createTestDatabase, type TestDatabase } from "../helpers/po
 import { waitFor } from "../helpers/wait-for.js";
 import { accountStoreContract } from "./accounts.contract.js";
 import { expectSegments } from "./assertions.js";
+import { auditStoreContract } from "./audit.contract.js";
 import { bucketStoreContract } from "./buckets.contract.js";
 import { kek, newMeta, newPart, newUpload, newUser, type ObjectsFixture } from "./fixtures.js";
 import { jobStoreContract } from "./jobs.contract.js";
@@ -61,6 +62,7 @@ bucketStoreContract("postgres", objectsSchema);
 multipartStoreContract("postgres", objectsSchema);
 accountStoreContract("postgres", objectsSchema);
 jobStoreContract("postgres", objectsSchema);
+auditStoreContract("postgres", objectsSchema);
 
 keyStoreContract("postgres", async () => {
   const schema = freshSchema();
@@ -104,10 +106,11 @@ describe("PostgreSQL stores", () => {
         { version: 3, name: "enrollment" },
         { version: 4, name: "access keys" },
         { version: 5, name: "s3 objects" },
+        { version: 6, name: "audit log" },
       ]);
       // And again, later: nothing to do.
       await openObjects();
-      expect(await sql(`SELECT count(*)::int AS n FROM ${schema}.schema_migrations`)).toEqual([{ n: 5 }]);
+      expect(await sql(`SELECT count(*)::int AS n FROM ${schema}.schema_migrations`)).toEqual([{ n: 6 }]);
     });
 
     it("bring a schema of an older release up to date, keeping its data", async () => {
@@ -136,14 +139,15 @@ describe("PostgreSQL stores", () => {
          ALTER TABLE ${schema}.users DROP COLUMN enrolled_at;
          ALTER TABLE ${schema}.tokens DROP COLUMN issued_by;
          DROP TABLE ${schema}.access_keys, ${schema}.buckets, ${schema}.multipart_parts,
-           ${schema}.multipart_uploads, ${schema}.object_parts, ${schema}.manifests;
+           ${schema}.multipart_uploads, ${schema}.object_parts, ${schema}.manifests,
+           ${schema}.audit_events, ${schema}.audit_head;
          ALTER TABLE ${schema}.objects DROP COLUMN sealed_meta;
          DELETE FROM ${schema}.schema_migrations WHERE version >= 2`,
       );
       const upgraded = await openObjects();
       expect(await upgraded.accounts.getUserByUid(user.uid)).toEqual(user);
       expect((await upgraded.accounts.getUserByUid(used.uid))?.enrolledAt).toEqual(usedAt);
-      expect(await sql(`SELECT max(version)::int AS v FROM ${schema}.schema_migrations`)).toEqual([{ v: 5 }]);
+      expect(await sql(`SELECT max(version)::int AS v FROM ${schema}.schema_migrations`)).toEqual([{ v: 6 }]);
       expect(
         await sql(
           "SELECT 1 FROM information_schema.columns WHERE table_schema = $1 AND table_name = 'jobs' AND column_name = 'result'",
@@ -154,10 +158,10 @@ describe("PostgreSQL stores", () => {
 
     it("refuse a schema from a newer release, changing nothing", async () => {
       await openObjects();
-      await sql(`INSERT INTO ${schema}.schema_migrations (version, name) VALUES (6, 'future')`);
+      await sql(`INSERT INTO ${schema}.schema_migrations (version, name) VALUES (7, 'future')`);
       await expect(openObjects()).rejects.toThrow(SchemaVersionError);
-      await expect(openObjects()).rejects.toThrow(/has version 6, but this release only knows up to 5/);
-      expect(await sql(`SELECT max(version)::int AS v FROM ${schema}.schema_migrations`)).toEqual([{ v: 6 }]);
+      await expect(openObjects()).rejects.toThrow(/has version 7, but this release only knows up to 6/);
+      expect(await sql(`SELECT max(version)::int AS v FROM ${schema}.schema_migrations`)).toEqual([{ v: 7 }]);
     });
 
     it("refuse a schema holding someone else's tables", async () => {

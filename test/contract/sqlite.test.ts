@@ -12,6 +12,7 @@ import { openKeysFile, openObjectsFile, openSqliteStores } from "../../src/store
 import { killWhenReady } from "../helpers/kill-when-ready.js";
 import { accountStoreContract } from "./accounts.contract.js";
 import { expectSegments } from "./assertions.js";
+import { auditStoreContract } from "./audit.contract.js";
 import { bucketStoreContract } from "./buckets.contract.js";
 import { kek, newMeta, newUser, type ObjectsFixture } from "./fixtures.js";
 import { jobStoreContract } from "./jobs.contract.js";
@@ -39,6 +40,7 @@ bucketStoreContract("sqlite", objectsFile);
 multipartStoreContract("sqlite", objectsFile);
 accountStoreContract("sqlite", objectsFile);
 jobStoreContract("sqlite", objectsFile);
+auditStoreContract("sqlite", objectsFile);
 
 keyStoreContract("sqlite", async () => {
   const dir = tempDir();
@@ -106,6 +108,7 @@ describe("SQLite stores", () => {
       { version: 3, name: "enrollment" },
       { version: 4, name: "access keys" },
       { version: 5, name: "s3 objects" },
+      { version: 6, name: "audit log" },
     ]);
     expect(applied(keysDb())).toEqual([{ version: 1, name: "initial" }]);
   });
@@ -161,6 +164,7 @@ describe("SQLite stores", () => {
     db.exec(`ALTER TABLE users DROP COLUMN enrolled_at; ALTER TABLE tokens DROP COLUMN issued_by;
              DROP TABLE access_keys; DROP TABLE buckets; DROP TABLE multipart_parts;
              DROP TABLE multipart_uploads; DROP TABLE object_parts; DROP TABLE manifests;
+             DROP TABLE audit_events; DROP TABLE audit_head;
              ALTER TABLE objects DROP COLUMN sealed_meta;
              DELETE FROM schema_migrations WHERE version >= 3;`);
     db.close();
@@ -174,15 +178,15 @@ describe("SQLite stores", () => {
   it("refuses a database whose schema is newer than this release", async () => {
     await openSqliteStores(dir).close();
     const db = raw(objectsDb());
-    db.prepare("INSERT INTO schema_migrations (version, name, applied_at) VALUES (6, 'future', 0)").run();
+    db.prepare("INSERT INTO schema_migrations (version, name, applied_at) VALUES (7, 'future', 0)").run();
     db.close();
     expect(() => openObjectsFile(objectsDb())).toThrow(SchemaVersionError);
     expect(() => openObjectsFile(objectsDb())).toThrow(
-      /schema version 6, but this release only knows up to 5/,
+      /schema version 7, but this release only knows up to 6/,
     );
     // Refused without touching it.
     const again = raw(objectsDb());
-    expect(again.prepare("SELECT max(version) FROM schema_migrations").pluck().get()).toBe(6);
+    expect(again.prepare("SELECT max(version) FROM schema_migrations").pluck().get()).toBe(7);
     again.close();
   });
 

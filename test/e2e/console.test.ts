@@ -582,14 +582,18 @@ describe.skipIf(!HAVE_CHROMIUM)("web console in Chromium", () => {
       await phone.page.goto(`${server.url}/console/#/keys`);
       await phone.page.getByTestId("primary-version").waitFor();
       await shot("keys-phone", phone.page);
-      // A fresh tab has no jobs of its own; the empty state points up at the lookup form.
+      // A fresh tab lists the jobs the server knows (GET /jobs), not only its own: the admin sees
+      // alice's rewrap and its own root-key rotation, newest first, below the lookup form.
       await phone.page.goto(`${server.url}/console/#/jobs`);
-      const empty = phone.page.getByText("No jobs in this session");
-      await empty.waitFor();
-      expect(await phone.page.locator(".empty").textContent()).toContain("by its id above");
+      const jobs = phone.page.locator(".jobs-list .job");
+      await jobs.first().getByText("Done").waitFor();
+      expect(await jobs.first().locator(".job-label").textContent()).toMatch(/^Root-key rotation/);
+      expect(await jobs.filter({ hasText: "Rewrap" }).locator(".job-label").textContent()).toContain(
+        "by alice",
+      );
       const formBox = await phone.page.getByLabel("Job id").boundingBox();
-      const emptyBox = await empty.boundingBox();
-      expect(formBox!.y).toBeLessThan(emptyBox!.y);
+      const listBox = await jobs.first().boundingBox();
+      expect(formBox!.y).toBeLessThan(listBox!.y);
       await phone.page.goto(`${server.url}/console/#/objects/`);
       await phone.page.getByRole("button", { name: "notes.txt", exact: true }).click();
       await phone.page.getByRole("dialog", { name: "Details of notes.txt" }).waitFor();

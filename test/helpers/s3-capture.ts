@@ -82,6 +82,9 @@ export async function startCaptureServer(respond: Responder = defaultResponder):
       res.end(req.method === "HEAD" ? undefined : reply.body);
     });
   });
+  // Never close an idle kept-alive socket: a test that checks a capture for seconds would otherwise
+  // race the client's next request against the close (ECONNRESET on a body it cannot resend).
+  server.keepAliveTimeout = 0;
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const port = (server.address() as AddressInfo).port;
   return {

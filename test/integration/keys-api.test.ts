@@ -257,8 +257,8 @@ describe("root key rotation", () => {
     const started = await call("POST", "/admin/root-key/rotate", ADMIN_TOKEN);
     expect(started.status).toBe(202);
     const job = await finished(started.json().jobId);
-    // admin, alice (2 versions), bob, (reader-less) = 4 KEK versions
-    expect(job).toMatchObject({ kind: "root-rotate", state: "done", done: 4, total: 4 });
+    // admin, alice (2 versions), bob, and the audit log's secret (docs/AUDIT.md) = 5 KEK versions
+    expect(job).toMatchObject({ kind: "root-rotate", state: "done", done: 5, total: 5 });
     expect(job.result).toEqual({ rootVersion: 2, retired: [1] });
     expect((await call("GET", "/admin/root-key", ADMIN_TOKEN)).json()).toMatchObject({
       primaryVersion: 2,

@@ -1,7 +1,8 @@
 // The AEAD thread opens batches of segments exactly as SegmentCipher.open does on the calling
 // thread: the same plaintext, the same failures for every kind of damage, the key never left in
 // shared memory, and a thread that dies or is closed fails the batches under way instead of
-// hanging them. A real worker thread and libsodium.
+// hanging them. Both suites (libsodium's XChaCha20-Poly1305, OpenSSL's AES-256-GCM); a real worker
+// thread.
 import { randomBytes } from "node:crypto";
 import { afterEach, describe, expect, it } from "vitest";
 import { AeadThread } from "../../src/crypto/aead-thread.js";
@@ -10,16 +11,22 @@ import {
   createSegmentCipher,
   FORMAT_VERSION,
   type SegmentCipher,
+  SUITE_AES256GCM,
   SUITE_XCHACHA20_POLY1305,
 } from "../../src/crypto/segment-format.js";
 import { IntegrityError } from "../../src/errors.js";
 
 const SEG = 1024;
 
-function sealedObject(size: number, key = generateKey()) {
+const SUITES = [
+  { name: "XChaCha20-Poly1305", suite: SUITE_XCHACHA20_POLY1305 },
+  { name: "AES-256-GCM", suite: SUITE_AES256GCM },
+];
+
+function sealedObject(suite: number, size: number, key = generateKey()) {
   const cipher = createSegmentCipher(key, {
     formatVersion: FORMAT_VERSION,
-    suite: SUITE_XCHACHA20_POLY1305,
+    suite,
     segmentSize: SEG,
     owner: "u1",
     objectId: "o1",
@@ -36,13 +43,12 @@ function sealedObject(size: number, key = generateKey()) {
 /** Copies, since the thread is given buffers it may consume. */
 const copies = (bufs: Buffer[]) => bufs.map((b) => Buffer.from(b));
 
-async function openAll(thread: AeadThread, cipher: SegmentCipher, key: Buffer, sealed: Buffer[]) {
+async function openAll(thread: AeadThread, cipher: SegmentCipher, sealed: Buffer[]) {
   const per = thread.batchCapacity(SEG);
   const parts: Buffer[] = [];
   for (let first = 0; first < sealed.length; first += per) {
     const batch = await thread.open(
       cipher,
-      key,
       first,
       sealed.length - 1,
       copies(sealed.slice(first, first + per)),
@@ -63,7 +69,7 @@ function sharedKeysAreZero(thread: AeadThread): boolean {
   return true;
 }
 
-describe("AeadThread", () => {
+describe.each(SUITES)("AeadThread, $name", ({ suite }) => {
   const threads: AeadThread[] = [];
   const make = (opts: ConstructorParameters<typeof AeadThread>[0] = {}) => {
     const t = new AeadThread({ maxEntries: 4, maxBatchBytes: 4 * SEG, ...opts });
@@ -77,8 +83,8 @@ describe("AeadThread", () => {
   it("opens every size around segment and batch boundaries as the calling thread does", async () => {
     const thread = make();
     for (const size of [0, 1, SEG - 1, SEG, SEG + 1, 4 * SEG - 1, 4 * SEG, 4 * SEG + 1, 9 * SEG + 7]) {
-      const o = sealedObject(size);
-      const got = await openAll(thread, o.cipher, o.key, o.sealed);
+      const o = sealedObject(suite, size);
+      const got = await openAll(thread, o.cipher, o.sealed);
       expect(got.equals(o.plain), `size ${size}`).toBe(true);
     }
     expect(sharedKeysAreZero(thread)).toBe(true);
@@ -86,22 +92,22 @@ describe("AeadThread", () => {
 
   it("rejects a flipped bit in any segment of a batch, and the thread goes on working", async () => {
     const thread = make();
-    const o = sealedObject(4 * SEG);
+    const o = sealedObject(suite, 4 * SEG);
     for (let seg = 0; seg < 4; seg++) {
       const damaged = copies(o.sealed);
       damaged[seg]![(seg * 37) % damaged[seg]!.length]! ^= 1 << seg;
-      const err = await thread.open(o.cipher, o.key, 0, 3, damaged).catch((e: unknown) => e);
+      const err = await thread.open(o.cipher, 0, 3, damaged).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(IntegrityError);
       expect((err as Error).message).toBe(`segment ${seg} failed authentication`);
     }
-    expect((await openAll(thread, o.cipher, o.key, o.sealed)).equals(o.plain)).toBe(true);
+    expect((await openAll(thread, o.cipher, o.sealed)).equals(o.plain)).toBe(true);
     expect(sharedKeysAreZero(thread)).toBe(true);
   });
 
   it("rejects segments out of place: swapped, moved from another object, a wrong last flag, a wrong length", async () => {
     const thread = make();
-    const o = sealedObject(3 * SEG + 5);
-    const other = sealedObject(3 * SEG + 5, o.key);
+    const o = sealedObject(suite, 3 * SEG + 5);
+    const other = sealedObject(suite, 3 * SEG + 5, o.key);
     const cases: [string, Buffer[], number][] = [
       ["swapped", [o.sealed[1]!, o.sealed[0]!, o.sealed[2]!, o.sealed[3]!], 0],
       ["from another write", [o.sealed[0]!, other.sealed[1]!, o.sealed[2]!, o.sealed[3]!], 0],
@@ -110,12 +116,12 @@ describe("AeadThread", () => {
     ];
     for (const [name, segs, lastIndex] of cases) {
       const last = lastIndex || segs.length - 1;
-      const err = await thread.open(o.cipher, o.key, 0, last, copies(segs)).catch((e: unknown) => e);
+      const err = await thread.open(o.cipher, 0, last, copies(segs)).catch((e: unknown) => e);
       expect(err, name).toBeInstanceOf(IntegrityError);
     }
     const short = copies(o.sealed.slice(0, 2));
     short[1] = short[1]!.subarray(1);
-    const err = await thread.open(o.cipher, o.key, 0, 3, short).catch((e: unknown) => e);
+    const err = await thread.open(o.cipher, 0, 3, short).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(IntegrityError);
     expect((err as Error).message).toMatch(/invalid length/);
     expect(sharedKeysAreZero(thread)).toBe(true);
@@ -123,11 +129,11 @@ describe("AeadThread", () => {
 
   it("gives slots back when batches are discarded, and waits for one when all are taken", async () => {
     const thread = make({ slots: 2 });
-    const o = sealedObject(8 * SEG);
-    const a = await thread.open(o.cipher, o.key, 0, 7, copies(o.sealed.slice(0, 4)));
-    const b = await thread.open(o.cipher, o.key, 4, 7, copies(o.sealed.slice(4, 8)));
+    const o = sealedObject(suite, 8 * SEG);
+    const a = await thread.open(o.cipher, 0, 7, copies(o.sealed.slice(0, 4)));
+    const b = await thread.open(o.cipher, 4, 7, copies(o.sealed.slice(4, 8)));
     let third = false;
-    const c = thread.open(o.cipher, o.key, 0, 7, copies(o.sealed.slice(0, 4))).then((x) => {
+    const c = thread.open(o.cipher, 0, 7, copies(o.sealed.slice(0, 4))).then((x) => {
       third = true;
       return x;
     });
@@ -143,15 +149,15 @@ describe("AeadThread", () => {
   it("fails the batches under way when the thread dies, and starts a new thread for the next", async () => {
     const errors: unknown[] = [];
     const thread = make({ onError: (e) => errors.push(e) });
-    const o = sealedObject(4 * SEG);
-    expect((await openAll(thread, o.cipher, o.key, o.sealed)).equals(o.plain)).toBe(true);
+    const o = sealedObject(suite, 4 * SEG);
+    expect((await openAll(thread, o.cipher, o.sealed)).equals(o.plain)).toBe(true);
     const worker = (thread as unknown as { worker: { terminate(): Promise<number> } }).worker;
-    const pending = thread.open(o.cipher, o.key, 0, 3, copies(o.sealed));
+    const pending = thread.open(o.cipher, 0, 3, copies(o.sealed));
     await worker.terminate();
     await expect(pending).rejects.toThrow(/exited/);
     expect(errors).toHaveLength(1);
     expect(sharedKeysAreZero(thread)).toBe(true);
-    expect((await openAll(thread, o.cipher, o.key, o.sealed)).equals(o.plain)).toBe(true);
+    expect((await openAll(thread, o.cipher, o.sealed)).equals(o.plain)).toBe(true);
   });
 
   it("gives up, and says so, when the thread cannot start at all", async () => {
@@ -160,20 +166,20 @@ describe("AeadThread", () => {
       workerUrl: new URL("./no-such-worker.mjs", import.meta.url),
       onError: (e) => errors.push(e),
     });
-    const o = sealedObject(SEG);
+    const o = sealedObject(suite, SEG);
     expect(thread.usable).toBe(true);
-    await expect(thread.open(o.cipher, o.key, 0, 0, copies(o.sealed))).rejects.toThrow();
+    await expect(thread.open(o.cipher, 0, 0, copies(o.sealed))).rejects.toThrow();
     expect(thread.usable).toBe(false);
     expect(errors).toHaveLength(1);
-    await expect(thread.open(o.cipher, o.key, 0, 0, copies(o.sealed))).rejects.toThrow(/cannot start/);
+    await expect(thread.open(o.cipher, 0, 0, copies(o.sealed))).rejects.toThrow(/cannot start/);
     expect(sharedKeysAreZero(thread)).toBe(true);
   });
 
   it("refuses work once closed", async () => {
     const thread = make();
-    const o = sealedObject(SEG);
+    const o = sealedObject(suite, SEG);
     await thread.close();
-    await expect(thread.open(o.cipher, o.key, 0, 0, copies(o.sealed))).rejects.toThrow(/closed/);
+    await expect(thread.open(o.cipher, 0, 0, copies(o.sealed))).rejects.toThrow(/closed/);
   });
 
   it("fits as many segments in a batch as its limits allow, and none too large", () => {

@@ -74,10 +74,11 @@ describe("the start banner", () => {
     store: "sqlite" as const,
     dataDir: "/srv/data",
     keyProvider: "file",
+    cipher: { name: "aes256gcm", reason: "/proc/cpuinfo lists AES instructions" },
     tokenFile: "/srv/data/bootstrap-token",
   };
 
-  it("says where to go: the API, the console, the docs, and the token file", () => {
+  it("says where to go: the API, the console, the docs, the token file, and the cipher of new writes", () => {
     expect(startBanner(info)).toBe(
       [
         "SSE Store 1.2.3 is ready (SQLite in /srv/data, key provider file)",
@@ -85,6 +86,7 @@ describe("the start banner", () => {
         "  Console      http://127.0.0.1:8000/console/",
         "  API docs     http://127.0.0.1:8000/docs",
         "  Admin token  /srv/data/bootstrap-token (the first sign-in)",
+        "  Cipher       AES-256-GCM for new writes (/proc/cpuinfo lists AES instructions)",
         "Ctrl-C stops it gracefully.",
         "",
       ].join("\n"),
@@ -103,6 +105,8 @@ describe("the start banner", () => {
       docsUrl: "http://127.0.0.1:8000/docs",
       store: "postgres",
       keyProvider: "file",
+      cipher: "aes256gcm",
+      cipherReason: "/proc/cpuinfo lists AES instructions",
     });
   });
 });

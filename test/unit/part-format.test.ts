@@ -1,5 +1,6 @@
 // Format version 2: the segments of one part of a multipart object. Each part write is its own
-// STREAM, bound to the upload and to its part number, under the upload's one data key.
+// STREAM, bound to the upload and to its part number, under the upload's one data key. Under both
+// suites (suite 2 derives a key per part write from that data key).
 import { createHash } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import {
@@ -8,6 +9,7 @@ import {
   MAX_PART_NUMBER,
   type SegmentCipher,
   type SegmentContext,
+  SUITE_AES256GCM,
   SUITE_XCHACHA20_POLY1305,
   segmentCount,
 } from "../../src/crypto/segment-format.js";
@@ -17,10 +19,15 @@ const SEG = 64;
 const dek = Buffer.alloc(32, 0x33);
 const upload = Buffer.alloc(16, 0xa1);
 
-function partCtx(number: number, writeByte: number, over: Partial<SegmentContext> = {}): SegmentContext {
+function partCtxOf(
+  suite: number,
+  number: number,
+  writeByte: number,
+  over: Partial<SegmentContext> = {},
+): SegmentContext {
   return {
     formatVersion: FORMAT_VERSION_PART,
-    suite: SUITE_XCHACHA20_POLY1305,
+    suite,
     segmentSize: SEG,
     owner: "u_alice",
     objectId: "backup/archive.tar",
@@ -47,7 +54,13 @@ function open(c: SegmentCipher, segs: Buffer[]): Buffer {
   return Buffer.concat(segs.map((s, i) => c.open(i, i === segs.length - 1, s)));
 }
 
-describe("part segments (format version 2)", () => {
+describe.each([
+  { name: "suite 1, XChaCha20-Poly1305", suite: SUITE_XCHACHA20_POLY1305 },
+  { name: "suite 2, AES-256-GCM", suite: SUITE_AES256GCM },
+])("part segments (format version 2), $name", ({ suite }) => {
+  const partCtx = (number: number, writeByte: number, over: Partial<SegmentContext> = {}) =>
+    partCtxOf(suite, number, writeByte, over);
+
   it("round-trip at every size around a segment boundary", () => {
     for (const n of [0, 1, SEG - 1, SEG, SEG + 1, 3 * SEG, 3 * SEG + 5]) {
       const c = createSegmentCipher(dek, partCtx(1, 0x01));
@@ -55,11 +68,27 @@ describe("part segments (format version 2)", () => {
     }
   });
 
-  it("two parts under one data key never share a nonce or a ciphertext", () => {
+  it("two part writes under one data key never share a (key, nonce) pair, retries included", () => {
     const same = data(2 * SEG, 9);
-    const a = seal(createSegmentCipher(dek, partCtx(1, 0x01)), same);
-    const b = seal(createSegmentCipher(dek, partCtx(2, 0x02)), same);
-    for (let i = 0; i < a.length; i++) expect(a[i]!.equals(b[i]!)).toBe(false);
+    const writes = [partCtx(1, 0x01), partCtx(2, 0x02), partCtx(1, 0x03)];
+    const sealed = writes.map((ctx) => seal(createSegmentCipher(dek, ctx), same));
+    for (const [x, y] of [
+      [0, 1],
+      [0, 2],
+      [1, 2],
+    ] as const)
+      for (let i = 0; i < same.length / SEG; i++) expect(sealed[x]![i]!.equals(sealed[y]![i]!)).toBe(false);
+    // What keeps them apart: suite 1 puts the part write id in the nonce under the DEK, suite 2
+    // derives a key per part write (its nonce holds only the index and the last flag).
+    const keyAndNonce = (ctx: SegmentContext) => {
+      const c = createSegmentCipher(dek, ctx);
+      const key = Buffer.alloc(32);
+      const nonce = Buffer.alloc(24);
+      c.copyKey(key);
+      c.openParameters(0, false, SEG + 16, nonce, Buffer.alloc(37));
+      return `${key.toString("hex")}/${nonce.subarray(0, c.nonceBytes).toString("hex")}`;
+    };
+    expect(new Set(writes.map(keyAndNonce)).size).toBe(3);
   });
 
   it.each<[string, SegmentContext]>([
@@ -101,12 +130,17 @@ describe("part segments (format version 2)", () => {
   ])("%s → IntegrityError", (_name, over) => {
     expect(() => createSegmentCipher(dek, partCtx(1, 0x01, over))).toThrow(IntegrityError);
   });
+});
 
-  // docs/FORMAT.md, "Test vectors": part 2 of an upload.
-  it("matches the documented vector", () => {
+// docs/FORMAT.md, "Test vectors": part 2 of an upload, under each suite.
+describe("part test vectors", () => {
+  it.each([
+    [1, "921f83dcd20c361f29c7e4f2d0c984a380c35d01a76d761478e2b3d4ea38c6bf"],
+    [2, "5ec3eaa083f68dd13523b2b176d3939f5c64729a7ddbea9a746e36ac38d4f5aa"],
+  ])("suite %i matches the documented vector", (suite, sha256) => {
     const ctx: SegmentContext = {
       formatVersion: 2,
-      suite: 1,
+      suite,
       segmentSize: 65536,
       owner: "u_alice",
       objectId: "backup/archive.tar",
@@ -118,8 +152,6 @@ describe("part segments (format version 2)", () => {
     for (let i = 0; i < plain.length; i++) plain[i] = i % 251;
     const c = createSegmentCipher(key, ctx);
     const segs = [c.seal(0, false, plain.subarray(0, 65536)), c.seal(1, true, plain.subarray(65536))];
-    expect(createHash("sha256").update(Buffer.concat(segs)).digest("hex")).toBe(
-      "921f83dcd20c361f29c7e4f2d0c984a380c35d01a76d761478e2b3d4ea38c6bf",
-    );
+    expect(createHash("sha256").update(Buffer.concat(segs)).digest("hex")).toBe(sha256);
   });
 });

@@ -11,6 +11,7 @@ import {
 import {
   createSegmentCipher,
   FORMAT_VERSION,
+  SUITE_AES256GCM,
   SUITE_XCHACHA20_POLY1305,
 } from "../../src/crypto/segment-format.js";
 import { IntegrityError } from "../../src/errors.js";
@@ -53,22 +54,29 @@ describe("sealed records", () => {
     );
   });
 
-  it("never shares a nonce with a segment of the same write: a record is no segment, and no segment a record", () => {
-    const plain = Buffer.alloc(20, 1);
-    const record = sealRecord(dek, bind, RecordPurpose.metadata, plain);
-    const cipher = createSegmentCipher(dek, {
-      formatVersion: FORMAT_VERSION,
-      suite: SUITE_XCHACHA20_POLY1305,
-      segmentSize: 64,
-      owner: bind.owner,
-      objectId: bind.objectId,
-      writeId: bind.writeId,
-    });
-    // The same plaintext under the same key: a shared nonce would show as a shared keystream.
-    const segment = cipher.seal(0xffffffff, true, plain);
-    expect(record.subarray(1, 21).equals(segment.subarray(0, 20))).toBe(false);
-    expect(() => cipher.open(0, true, record.subarray(1))).toThrow(IntegrityError);
-  });
+  // Records are XChaCha20-Poly1305 under the DEK whatever the write's suite (docs/FORMAT.md).
+  it.each([SUITE_XCHACHA20_POLY1305, SUITE_AES256GCM])(
+    "never shares a key and nonce with a segment of the same write of suite %i: a record is no segment, and no segment a record",
+    (suite) => {
+      const plain = Buffer.alloc(20, 1);
+      const record = sealRecord(dek, bind, RecordPurpose.metadata, plain);
+      const cipher = createSegmentCipher(dek, {
+        formatVersion: FORMAT_VERSION,
+        suite,
+        segmentSize: 64,
+        owner: bind.owner,
+        objectId: bind.objectId,
+        writeId: bind.writeId,
+      });
+      // The same plaintext under the same key: a shared nonce would show as a shared keystream.
+      const segment = cipher.seal(0xffffffff, true, plain);
+      expect(record.subarray(1, 21).equals(segment.subarray(0, 20))).toBe(false);
+      expect(() => cipher.open(0, true, record.subarray(1))).toThrow(IntegrityError);
+      expect(() =>
+        openRecord(dek, bind, RecordPurpose.metadata, Buffer.concat([Buffer.of(1), segment])),
+      ).toThrow(IntegrityError);
+    },
+  );
 
   it("refuses an unknown version byte", () => {
     const sealed = sealRecord(dek, bind, RecordPurpose.part, Buffer.from("x"));

@@ -1,9 +1,9 @@
 // Root-key rotation and the jobs page.
-import { api } from "../api.js";
+import { api, type Job } from "../api.js";
 import type { PageContext } from "../context.js";
 import { clear, h } from "../dom.js";
 import { date } from "../format.js";
-import { jobView, trackedJobs, trackJob } from "../jobs.js";
+import { jobKindLabel, jobView, trackedJobs, trackJob } from "../jobs.js";
 import { button, card, dialog, emptyState, errorText, notice, pageHeader, spinner } from "../ui.js";
 
 export function rootKeyPage(ctx: PageContext): HTMLElement {
@@ -92,23 +92,66 @@ function stat(label: string, value: string, testId?: string): HTMLElement {
 
 export function jobsPage(ctx: PageContext): HTMLElement {
   const list = h("div", { class: "jobs-list" });
-  const tracked = trackedJobs();
-  if (tracked.length === 0)
-    list.appendChild(
-      emptyState(
-        "activity",
-        "No jobs in this session",
-        "Jobs you start in this tab (rewrap, verification, root-key rotation) appear here. Look up any other by its id above.",
+  const more = h("div", { class: "load-more" });
+  const listErr = h("div");
+  const shown = new Set<string>();
+  const me = ctx.me.name;
+  const labelOf = (job: Job) =>
+    h(
+      "span",
+      null,
+      jobKindLabel(job.kind),
+      h(
+        "span",
+        { class: "muted small" },
+        [
+          job.startedBy && job.startedBy !== me
+            ? ` · by ${job.startedBy}`
+            : job.startedBy === null
+              ? " · by a deleted user"
+              : "",
+          job.created ? ` · started ${date(job.created)}` : "",
+        ].join(""),
       ),
     );
-  for (const j of tracked)
-    list.appendChild(
-      jobView(
-        j.id,
-        h("span", null, j.label, h("span", { class: "muted small" }, ` · started ${date(j.started)}`)),
-        ctx.signal,
-      ),
-    );
+  const add = (job: Job, where: "append" | "prepend") => {
+    if (shown.has(job.id)) return;
+    shown.add(job.id);
+    list.querySelector(".empty")?.remove();
+    list[where](jobView(job.id, labelOf(job), ctx.signal, undefined, job));
+  };
+  const loadPage = async (after?: string) => {
+    clear(more);
+    try {
+      const page = await api.jobs(after);
+      for (const job of page.jobs) add(job, "append");
+      if (page.next !== null) {
+        const next = page.next;
+        const b = button("Show older jobs", { variant: "secondary" });
+        b.addEventListener("click", () => void loadPage(next));
+        more.append(b);
+      }
+      if (shown.size === 0)
+        list.replaceChildren(
+          emptyState(
+            "activity",
+            "No jobs yet",
+            "Jobs you start (rewrap, verification, root-key rotation) appear here. Look up one by its id above.",
+          ),
+        );
+    } catch (ex) {
+      clear(listErr, notice("error", errorText(ex)));
+    }
+  };
+  void loadPage().then(async () => {
+    // Jobs looked up by id in this tab (an admin may follow anyone's) stay on the page.
+    for (const t of trackedJobs())
+      if (!shown.has(t.id))
+        await api.job(t.id).then(
+          (job) => add(job, "prepend"),
+          () => undefined,
+        );
+  });
   const idInput = h("input", {
     class: "input mono",
     type: "text",
@@ -133,8 +176,7 @@ export function jobsPage(ctx: PageContext): HTMLElement {
     try {
       const job = await api.job(id);
       trackJob(job.id, job.kind);
-      list.querySelector(".empty")?.remove();
-      list.prepend(jobView(job.id, job.kind, ctx.signal));
+      add(job, "prepend");
       idInput.value = "";
     } catch (ex) {
       clear(err, notice("error", errorText(ex)));
@@ -145,6 +187,6 @@ export function jobsPage(ctx: PageContext): HTMLElement {
     { class: "page" },
     pageHeader("Jobs", "Background work: rewraps, verifications and root-key rotations, with live progress."),
     card("Look up a job", form, err),
-    card("Jobs of this session", list),
+    card(ctx.me.role === "admin" ? "Every user's jobs" : "Your jobs", listErr, list, more),
   );
 }

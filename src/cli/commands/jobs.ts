@@ -5,6 +5,7 @@ import { PATHS } from "../../api/paths.js";
 import { formatBytes } from "../../api/size-format.js";
 import type { CliContext } from "../context.js";
 import { CliError, ExitCode } from "../errors.js";
+import { table } from "../output.js";
 import { jobProgress } from "../progress.js";
 
 /** A job as GET /jobs/{id} answers it; other servers may list the damage at the top level. */
@@ -103,13 +104,79 @@ export async function startJob(
   await reportJob(ctx, await waitForJob(ctx, jobId));
 }
 
+function parseLimit(value: string): number {
+  const n = Number(value);
+  if (!Number.isSafeInteger(n) || n < 1)
+    throw new CliError(`--limit must be a positive integer, not ${value}`, ExitCode.usage);
+  return n;
+}
+
+const PAGE = 1000;
+
+/** GET /jobs page after page (newest first) until `limit` jobs or the last page. */
+async function listJobs(ctx: CliContext, opts: { user?: string; limit?: number }): Promise<void> {
+  const jobs: Job[] = [];
+  let after: string | null = null;
+  do {
+    const want = Math.min(PAGE, (opts.limit ?? Number.POSITIVE_INFINITY) - jobs.length);
+    const q = new URLSearchParams({ limit: String(want) });
+    if (after !== null) q.set("after", after);
+    if (opts.user !== undefined) q.set("user", opts.user);
+    const page: { jobs: Job[]; next: string | null } = await ctx
+      .client()
+      .json<{ jobs: Job[]; next: string | null }>(`/jobs?${q}`, {
+        notFound: opts.user === undefined ? undefined : `user ${opts.user}`,
+      });
+    jobs.push(...page.jobs);
+    after = page.next;
+  } while (after !== null && jobs.length < (opts.limit ?? Number.POSITIVE_INFINITY));
+  await ctx.out.result({ jobs }, () =>
+    jobs.length === 0
+      ? ["no jobs"]
+      : table(
+          jobs.map((j) => [
+            j.id,
+            j.kind ?? "",
+            j.state,
+            progressOf(j),
+            typeof j.startedBy === "string" ? j.startedBy : "(deleted)",
+            typeof j.created === "string" ? j.created.replace(/\.\d+Z$/, "Z") : "",
+          ]),
+          ["ID", "KIND", "STATE", "PROGRESS", "STARTED BY", "CREATED"],
+        ),
+  );
+}
+
+/** `3/10` and, for a verify, `1.2 GiB of 4 GiB`; `, 2 damaged` when it found any. */
+function progressOf(job: Job): string {
+  const parts = job.total === undefined ? [] : [`${job.done ?? 0}/${job.total}`];
+  if (job.bytesDone !== undefined)
+    parts.push(
+      job.bytesTotal !== undefined && job.state !== "done"
+        ? `${formatBytes(job.bytesDone)} of ${formatBytes(job.bytesTotal)}`
+        : formatBytes(job.bytesDone),
+    );
+  const damaged = damagedCount(job);
+  if (damaged) parts.push(`${damaged} damaged`);
+  return parts.join(", ");
+}
+
 export function registerJobs(program: Command, ctx: CliContext): void {
   program
     .command("jobs")
-    .description("show a background job; --wait follows it to the end")
-    .argument("<id>", "job id")
+    .description("list your background jobs (admins: everyone's), or show one; --wait follows it to the end")
+    .argument("[id]", "job id (none: list the jobs, newest first)")
     .option("--wait", "poll until the job is done or failed, with a progress bar")
-    .action(async (id: string, opts: { wait?: boolean }) => {
+    .option("--user <name>", "list only this user's jobs (admin)")
+    .option("--limit <n>", "list at most n jobs", parseLimit)
+    .action(async (id: string | undefined, opts: { wait?: boolean; user?: string; limit?: number }) => {
+      if (id === undefined) {
+        if (opts.wait) throw new CliError("--wait needs a job id", ExitCode.usage);
+        await listJobs(ctx, opts);
+        return;
+      }
+      if (opts.user !== undefined || opts.limit !== undefined)
+        throw new CliError("--user and --limit list jobs: give no job id", ExitCode.usage);
       const job = opts.wait ? await waitForJob(ctx, id) : await fetchJob(ctx, id);
       await reportJob(ctx, job);
     });

@@ -16,7 +16,8 @@ export function settingOption(spec: SettingSpec): Option {
     spec.kind === "bool" ? `${spec.flag} [bool]` : `${spec.flag} <value>`,
     settingHelp(spec),
   );
-  if (spec.kind === "enum" && spec.choices) opt.choices(spec.choices);
+  if (spec.kind === "enum" && spec.choices)
+    opt.choices([...spec.choices, ...Object.keys(spec.aliases ?? {})]);
   return opt;
 }
 

@@ -1,7 +1,7 @@
 // The JobStore on PostgreSQL. Leases are the database's clock, and a claim skips the jobs other
 // processes are claiming at the same moment.
 import { AppError } from "../../errors.js";
-import type { JobPatch, JobStore } from "../job-store.js";
+import type { JobListQuery, JobPatch, JobStore } from "../job-store.js";
 import type { JobRecord } from "../records.js";
 import { postgresRows } from "../row-mapping.js";
 import type * as Rows from "../rows.js";
@@ -32,6 +32,18 @@ export class PostgresJobStore implements JobStore {
   async getJob(id: string): Promise<JobRecord | null> {
     const [row] = await this.#db.query<JobRow>(`SELECT ${JOBS.list} FROM jobs WHERE id = $1`, [id]);
     return row ? toJob(row) : null;
+  }
+
+  async listJobs(q: JobListQuery): Promise<JobRecord[]> {
+    // Newest first; a page goes on below the (created, id) of the job it starts after.
+    const rows = await this.#db.query<JobRow>(
+      `SELECT ${JOBS.list} FROM jobs
+       WHERE ($1::text IS NULL OR owner = $1)
+         AND ($2::text IS NULL OR (created, id) < (SELECT created, id FROM jobs WHERE id = $2))
+       ORDER BY created DESC, id DESC LIMIT $3`,
+      [q.owner, q.after, q.limit],
+    );
+    return rows.map(toJob);
   }
 
   async updateJob(id: string, patch: JobPatch): Promise<void> {

@@ -262,6 +262,33 @@ export const OBJECTS_SCHEMA: PgSchema = {
         ALTER TABLE manifests ALTER COLUMN sealed SET STORAGE EXTERNAL;
       `,
     },
+    {
+      version: 6,
+      name: "audit log",
+      // The chain's records (docs/AUDIT.md) and its head, whose row lock makes the appends of every
+      // process take turns; a record removed from the tail leaves the head ahead of it.
+      up: `
+        CREATE TABLE audit_events (
+          seq bigint PRIMARY KEY,
+          time bigint NOT NULL,
+          actor text COLLATE "C",
+          action text COLLATE "C" NOT NULL,
+          owner text COLLATE "C",
+          hash text NOT NULL,
+          body text NOT NULL
+        );
+        CREATE INDEX audit_events_by_time ON audit_events (time);
+        CREATE INDEX audit_events_by_actor ON audit_events (actor, seq);
+        CREATE INDEX audit_events_by_owner ON audit_events (owner, seq);
+
+        CREATE TABLE audit_head (
+          one boolean PRIMARY KEY CHECK (one),
+          seq bigint NOT NULL,
+          hash text NOT NULL
+        );
+        INSERT INTO audit_head VALUES (true, 0, '${"0".repeat(64)}');
+      `,
+    },
   ],
 };
 

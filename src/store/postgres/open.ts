@@ -7,6 +7,7 @@ import type { Config } from "../../config.js";
 import { FailureLogs } from "../../failure-log.js";
 import { combineStores, type KeysDatabase, type ObjectsDatabase, type Stores } from "../stores.js";
 import { PostgresAccountStore } from "./accounts.js";
+import { PostgresAuditStore } from "./audit.js";
 import { PostgresBucketStore } from "./buckets.js";
 import { PostgresJobStore } from "./jobs.js";
 import { PostgresKeyStore } from "./keys.js";
@@ -71,6 +72,7 @@ export async function openObjectsSchema(
     multipart: new PostgresMultipartStore(db, liveness),
     accounts: new PostgresAccountStore(db),
     jobs: new PostgresJobStore(db),
+    audit: new PostgresAuditStore(db),
     ping: async () => {
       await db.query("SELECT 1");
     },

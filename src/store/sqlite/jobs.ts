@@ -1,7 +1,7 @@
 // The JobStore on objects.db. One process owns the file, so a lease still held when it opens was
 // held by a process that died: opening frees every lease.
 import { AppError } from "../../errors.js";
-import type { JobPatch, JobStore } from "../job-store.js";
+import type { JobListQuery, JobPatch, JobStore } from "../job-store.js";
 import type { JobRecord } from "../records.js";
 import { sqliteRows } from "../row-mapping.js";
 import type * as Rows from "../rows.js";
@@ -17,6 +17,13 @@ function prepareStatements(db: SqliteDatabase) {
   return {
     insertJob: p(sqliteInsert(JOBS)),
     getJob: p(`SELECT ${JOBS.list} FROM jobs WHERE id = ?`),
+    // Newest first; a page goes on below the (created, id) of the job it starts after.
+    listJobs: p(
+      `SELECT ${JOBS.list} FROM jobs
+       WHERE (@owner IS NULL OR owner = @owner)
+         AND (@after IS NULL OR (created, id) < (SELECT created, id FROM jobs WHERE id = @after))
+       ORDER BY created DESC, id DESC LIMIT @limit`,
+    ),
     // One statement for every patch shape: a flag per field says whether to set it.
     updateJob: p(
       `UPDATE jobs SET
@@ -62,6 +69,13 @@ export class SqliteJobStore implements JobStore {
   async getJob(id: string): Promise<JobRecord | null> {
     const row = this.#db.guard(() => this.#s.getJob.get(id)) as JobRow | undefined;
     return row ? toJob(row) : null;
+  }
+
+  async listJobs(q: JobListQuery): Promise<JobRecord[]> {
+    const rows = this.#db.guard(() =>
+      this.#s.listJobs.all({ owner: q.owner, after: q.after, limit: q.limit }),
+    ) as JobRow[];
+    return rows.map(toJob);
   }
 
   async updateJob(id: string, patch: JobPatch): Promise<void> {

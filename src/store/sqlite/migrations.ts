@@ -332,6 +332,33 @@ export const OBJECTS_SCHEMA: Schema = {
         ) STRICT;
       `,
     },
+    {
+      version: 6,
+      name: "audit log",
+      // The chain's records (docs/AUDIT.md) and its head: a record removed from the tail leaves the
+      // head ahead of it, so the next append shows the gap.
+      up: `
+        CREATE TABLE audit_events (
+          seq INTEGER PRIMARY KEY,
+          time INTEGER NOT NULL,
+          actor TEXT,
+          action TEXT NOT NULL,
+          owner TEXT,
+          hash TEXT NOT NULL,
+          body TEXT NOT NULL
+        ) STRICT;
+        CREATE INDEX audit_events_by_time ON audit_events (time);
+        CREATE INDEX audit_events_by_actor ON audit_events (actor, seq);
+        CREATE INDEX audit_events_by_owner ON audit_events (owner, seq);
+
+        CREATE TABLE audit_head (
+          one INTEGER PRIMARY KEY CHECK (one = 1),
+          seq INTEGER NOT NULL,
+          hash TEXT NOT NULL
+        ) STRICT;
+        INSERT INTO audit_head VALUES (1, 0, '${"0".repeat(64)}');
+      `,
+    },
   ],
 };
 

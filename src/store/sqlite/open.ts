@@ -6,6 +6,7 @@ import path from "node:path";
 import type { StoreSpaceUse } from "../disk-space.js";
 import { combineStores, type KeysDatabase, type ObjectsDatabase, type Stores } from "../stores.js";
 import { SqliteAccountStore } from "./accounts.js";
+import { SqliteAuditStore } from "./audit.js";
 import { type CheckpointEvents, NO_CHECKPOINT_EVENTS } from "./background-checkpoint.js";
 import { SqliteBucketStore } from "./buckets.js";
 import { SqliteDatabase } from "./database.js";
@@ -56,6 +57,7 @@ export function openObjectsFile(file: string, opts: ObjectsFileOptions = {}): Sq
     multipart: new SqliteMultipartStore(db, live),
     accounts: new SqliteAccountStore(db),
     jobs: new SqliteJobStore(db),
+    audit: new SqliteAuditStore(db),
     pageCacheKib: db.pageCacheKib,
     spaceUse: () => db.spaceUse(),
     get checkpointFailing() {
