@@ -16,6 +16,14 @@ function hostName(host: string): string {
   return colon >= 0 ? h.slice(0, colon) : h;
 }
 
+/** The bucket a Host of `<bucket>.<domain>` names (virtual-hosted style), or undefined. */
+export function hostBucket(host: string | undefined, domain: string | undefined): string | undefined {
+  if (!domain || !host) return undefined;
+  const name = hostName(host);
+  const suffix = `.${domain.toLowerCase()}`;
+  return name.endsWith(suffix) && name.length > suffix.length ? name.slice(0, -suffix.length) : undefined;
+}
+
 /**
  * `path` is the decoded path (no query). With `domain` set and a Host of `<bucket>.<domain>`, the
  * bucket is the host's first label and the whole path is the key; otherwise path-style.
@@ -25,14 +33,10 @@ export function resolveAddress(
   host: string | undefined,
   domain: string | undefined,
 ): S3Address {
-  if (domain && host) {
-    const name = hostName(host);
-    const suffix = `.${domain.toLowerCase()}`;
-    if (name.endsWith(suffix) && name.length > suffix.length) {
-      const bucket = name.slice(0, -suffix.length);
-      const key = path.startsWith("/") ? path.slice(1) : path;
-      return { bucket, key: key === "" ? null : key };
-    }
+  const bucket = hostBucket(host, domain);
+  if (bucket !== undefined) {
+    const key = path.startsWith("/") ? path.slice(1) : path;
+    return { bucket, key: key === "" ? null : key };
   }
   const rest = path.startsWith("/") ? path.slice(1) : path;
   if (rest === "") return { bucket: null, key: null };

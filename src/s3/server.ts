@@ -15,7 +15,7 @@ import { clientErrorHandler } from "../http/problem.js";
 import { trackQuietConnections } from "../http/quiet-connections.js";
 import { drainRefusedBody } from "../http/refused-body.js";
 import { RequestLog, requestLogPlugin } from "../http/request-log.js";
-import { resolveAddress } from "./addressing.js";
+import { hostBucket, resolveAddress } from "./addressing.js";
 import { decodePath } from "./canonical.js";
 import type { S3Caller, S3Context, S3Key } from "./context.js";
 import { toS3Error } from "./error-map.js";
@@ -107,13 +107,19 @@ export async function buildS3App(opts: S3ServerOptions, deps: S3ServerDeps): Pro
     const rawPath = q < 0 ? url : url.slice(0, q);
     const rawQuery = q < 0 ? "" : url.slice(q + 1);
     const headers = new HeaderIndex(req.raw.rawHeaders);
-    if (!headers.has("authorization") && !/(?:^|&)X-Amz-Signature=/i.test(rawQuery))
+    if (!headers.has("authorization") && !/(?:^|&)(?:X-Amz-)?Signature=/i.test(rawQuery))
       throw new S3Error("AccessDenied", "Anonymous requests are not accepted: sign with an access key.");
     const retry = deps.limiter.retryAfter(req.ip);
     let verified: Awaited<ReturnType<typeof verifyRequest<S3Key>>>;
     try {
       verified = await verifyRequest<S3Key>(
-        { method: req.method, rawPath, rawQuery, headers },
+        {
+          method: req.method,
+          rawPath,
+          rawQuery,
+          headers,
+          virtualBucket: hostBucket(headers.get("host"), opts.domain),
+        },
         { lookup: (id) => deps.lookupKey(id), keyCache },
       );
     } catch (err) {

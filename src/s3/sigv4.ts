@@ -1,5 +1,6 @@
-// Verifies an S3 request's SigV4 signature (Authorization header or presigned query) and says how its
-// body is to be read. Pure: the caller passes the request's parts and a secret lookup, nothing else.
+// Verifies an S3 request's SigV4 signature (Authorization header or presigned query; a SigV2 presigned
+// query goes to sigv2.ts) and says how its body is to be read. Pure: the caller passes the request's
+// parts and a secret lookup, nothing else.
 import { timingSafeEqual } from "node:crypto";
 import {
   canonicalHeaders,
@@ -13,6 +14,7 @@ import {
 import { S3Error } from "./errors.js";
 import type { HeaderIndex } from "./headers.js";
 import { hmacHex, SigningKeyCache, sha256Hex } from "./signing-key.js";
+import { isSigV2Presigned, verifySigV2Presigned } from "./sigv2.js";
 import { ALGORITHM, formatAmzDate, parseSigV4, type SigV4Params } from "./sigv4-params.js";
 
 export const UNSIGNED_PAYLOAD = "UNSIGNED-PAYLOAD";
@@ -29,6 +31,8 @@ export interface S3RequestInput {
   /** The query string exactly as sent, without the "?"; "" when there is none. */
   rawQuery: string;
   headers: HeaderIndex;
+  /** The bucket a virtual-hosted Host header names (SSE_S3_DOMAIN): SigV2 signs it as part of the path. */
+  virtualBucket?: string;
 }
 
 export interface AccessKeyRecord {
@@ -188,6 +192,7 @@ export async function verifyRequest<K extends AccessKeyRecord>(
   opts: VerifyOptions<K>,
 ): Promise<VerifiedRequest<K>> {
   const query = parseQuery(req.rawQuery);
+  if (isSigV2Presigned(req.headers, query)) return verifySigV2Presigned(req, query, opts);
   const p = parseSigV4(req.headers, query);
   const now = opts.now ?? Date.now();
   const expiresAt = checkTime(p, now, opts.maxSkewMs ?? MAX_SKEW_MS);
