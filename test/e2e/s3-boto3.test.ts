@@ -148,11 +148,11 @@ describe.skipIf(!BOTO3)(`boto3 ${BOTO3 ?? ""}`, () => {
     // The content type the SigV2 URL signed must be sent as signed; the SigV4 one signed none.
     const put = await fetch(r.putDefault, {
       method: "PUT",
-      body: bodies["put-default"],
+      body: new Uint8Array(bodies["put-default"]!),
       headers: { "content-type": "application/x-test" },
     });
     expect(put.status, await put.text()).toBe(200);
-    const putV4 = await fetch(r.putV4, { method: "PUT", body: bodies["put-v4"] });
+    const putV4 = await fetch(r.putV4, { method: "PUT", body: new Uint8Array(bodies["put-v4"]!) });
     expect(putV4.status, await putV4.text()).toBe(200);
     const other = await fetch(r.putDefault, {
       method: "PUT",
