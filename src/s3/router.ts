@@ -2,6 +2,7 @@
 // sub-resource query parameters (?uploads, ?uploadId, ?list-type, ?location…), as S3 routes them.
 import type { S3Context } from "./context.js";
 import { S3Error } from "./errors.js";
+import { refuseUnsupportedHeaders } from "./unsupported-headers.js";
 
 export type S3Handler = (ctx: S3Context) => Promise<unknown>;
 
@@ -76,6 +77,7 @@ export function route(ctx: S3Context, ops: S3Operations): Promise<unknown> {
   if (unsupported === "versionId" && (query.get("versionId") === "null" || query.get("versionId") === "")) {
     // "null" is the version id S3 gives objects in an unversioned bucket: the object itself.
   } else if (unsupported) notImplemented(`the ?${unsupported} sub-resource`);
+  refuseUnsupportedHeaders(method, ctx.headers);
 
   const { bucket, key } = ctx.address;
   if (bucket === null) {

@@ -270,6 +270,65 @@ describe.each(CLIS.filter((c) => c.file))("$name ($version)", (cli) => {
     expect(digestFile(file("replaced.down"))).toBe(digestFile(file("small.txt")));
   });
 
+  it("refuses, and stores nothing for, SSE-C, SSE-KMS, a public ACL, object lock and tags", async () => {
+    const refused: [string, string[]][] = [
+      [
+        "ssec",
+        [
+          "s3",
+          "cp",
+          "small.txt",
+          `s3://${bucket}/no/ssec`,
+          "--sse-c",
+          "AES256",
+          "--sse-c-key",
+          "k".repeat(32),
+        ],
+      ],
+      ["kms", ["s3", "cp", "small.txt", `s3://${bucket}/no/kms`, "--sse", "aws:kms"]],
+      ["public", ["s3", "cp", "small.txt", `s3://${bucket}/no/public`, "--acl", "public-read"]],
+      [
+        "lock",
+        [
+          "s3api",
+          "put-object",
+          "--bucket",
+          bucket,
+          "--key",
+          "no/lock",
+          "--body",
+          "small.txt",
+          "--object-lock-mode",
+          "GOVERNANCE",
+          "--object-lock-retain-until-date",
+          "2030-01-01T00:00:00Z",
+        ],
+      ],
+      [
+        "tags",
+        [
+          "s3api",
+          "put-object",
+          "--bucket",
+          bucket,
+          "--key",
+          "no/tags",
+          "--body",
+          "small.txt",
+          "--tagging",
+          "a=b",
+        ],
+      ],
+    ];
+    for (const [, args] of refused) await fails(args, /NotImplemented/);
+    const left = await api(["list-objects-v2", "--bucket", bucket, "--prefix", "no/"]);
+    expect(left.Contents ?? []).toEqual([]);
+    // What the server does anyway is accepted: SSE-S3 (AES256) and a private ACL.
+    await ok(["s3", "cp", "small.txt", `s3://${bucket}/yes/sse`, "--sse", "AES256", "--acl", "private"]);
+    const head = await api(["head-object", "--bucket", bucket, "--key", "yes/sse"]);
+    expect(head.ServerSideEncryption).toBe("AES256");
+  });
+
   it("s3api delete-objects deletes several keys at once", async () => {
     const r = await api([
       "delete-objects",
@@ -344,6 +403,7 @@ describe.each(CLIS.filter((c) => c.file))("$name ($version)", (cli) => {
       "meta/",
       "page/",
       "tree/",
+      "yes/",
     ]);
   }, 120_000);
 
