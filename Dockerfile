@@ -75,11 +75,11 @@ CMD ["node", "--max-semi-space-size=4", "dist/main.js"]
 
 # --- test: type check and the suite, as a non-root user (PostgreSQL refuses to run as root) ---
 # The same system packages as .ci/run: SoftHSM2 (pkcs11), the sqlite3 shell (the documented
-# backup), Chromium (the console's browser tests) and real S3 clients (rclone, restic); without
-# them those tests are skipped.
+# backup), Chromium (the console's browser tests) and real S3 clients (rclone, restic, the aws CLI,
+# s3cmd, boto3; the image has no pip, so Debian's python3-boto3); without them those tests are skipped.
 FROM deps AS test
 RUN apt-get update \
- && apt-get install -y --no-install-recommends softhsm2 sqlite3 chromium rclone restic \
+ && apt-get install -y --no-install-recommends softhsm2 sqlite3 chromium rclone restic awscli s3cmd python3-boto3 \
  && rm -rf /var/lib/apt/lists/*
 # What the suite reads, named one by one: never secrets/ or .env, even if .dockerignore were lost.
 COPY --chown=node:node package.json package-lock.json tsconfig.json tsconfig.build.json vitest.config.ts biome.json README.md Dockerfile compose.yaml .dockerignore ./
