@@ -16,6 +16,8 @@ export async function openStores(
     "dataDir" | "databaseUrl" | "keysDatabaseUrl" | "databasePoolSize" | "sqliteCacheMib" | "minFreeBytes"
   >,
   logger: Logger,
+  /** Other server processes of this one (SSE_WORKERS) open the same SQLite files meanwhile. */
+  opts: { shared?: boolean } = {},
 ): Promise<OpenedStores> {
   if (config.databaseUrl) {
     // Loaded only here: a server on SQLite never carries the PostgreSQL driver in memory.
@@ -28,6 +30,7 @@ export async function openStores(
   const stores = openSqliteStores(config.dataDir, {
     cacheMib: config.sqliteCacheMib,
     checkpointEvents: { failed: (m) => checkpoint.failed(m), recovered: () => checkpoint.succeeded() },
+    shared: opts.shared === true,
   });
   const space = new DiskSpace({
     dir: config.dataDir,

@@ -109,6 +109,7 @@ describe("SQLite stores", () => {
       { version: 4, name: "access keys" },
       { version: 5, name: "s3 objects" },
       { version: 6, name: "audit log" },
+      { version: 7, name: "named locks" },
     ]);
     expect(applied(keysDb())).toEqual([{ version: 1, name: "initial" }]);
   });
@@ -166,7 +167,7 @@ describe("SQLite stores", () => {
              DROP TABLE multipart_uploads; DROP TABLE object_parts; DROP TABLE manifests;
              DROP TABLE audit_events; DROP TABLE audit_head;
              ALTER TABLE objects DROP COLUMN sealed_meta;
-             DELETE FROM schema_migrations WHERE version >= 3;`);
+             DROP TABLE locks; DELETE FROM schema_migrations WHERE version >= 3;`);
     db.close();
     stores = openSqliteStores(dir);
     expect(await stores.accounts.getUserByUid(fresh.uid)).toEqual(fresh);

@@ -1,7 +1,6 @@
 // The AccountStore on objects.db: users and their credentials (tokens, S3 access keys), beside the
 // objects that refer to them.
 import { AppError } from "../../errors.js";
-import { KeyedQueue } from "../../keyed-queue.js";
 import {
   type AccountStore,
   type CreateTokenOptions,
@@ -15,6 +14,7 @@ import type * as Rows from "../rows.js";
 import { ACCESS_KEYS, sqliteInsert, TOKEN_USER_COLUMNS, TOKENS, USERS } from "../rows.js";
 import type { SqliteDatabase } from "./database.js";
 import { isConstraint } from "./migrations.js";
+import { NamedLocks } from "./named-locks.js";
 
 type UserRow = Rows.UserRow<number>;
 type TokenRow = Rows.TokenRow<number, string>;
@@ -33,7 +33,6 @@ const {
 } = sqliteRows;
 
 /** The in-process exclusion of SQLite cannot be lost while the process runs. */
-const ALWAYS_HELD: HeldLock = { confirm: async () => undefined };
 
 function prepareStatements(db: SqliteDatabase) {
   const p = db.prepare.bind(db);
@@ -79,12 +78,13 @@ function prepareStatements(db: SqliteDatabase) {
 export class SqliteAccountStore implements AccountStore {
   readonly #db: SqliteDatabase;
   readonly #s: ReturnType<typeof prepareStatements>;
-  /** exclusively()'s callers, one at a time per name. */
-  readonly #exclusive = new KeyedQueue();
+  /** exclusively()'s callers, one at a time per name, in every process on the file. */
+  readonly #exclusive: NamedLocks;
 
   constructor(db: SqliteDatabase) {
     this.#db = db;
     this.#s = prepareStatements(db);
+    this.#exclusive = new NamedLocks(db);
   }
 
   // --- users ---------------------------------------------------------------------------------------
@@ -249,8 +249,7 @@ export class SqliteAccountStore implements AccountStore {
   // --- exclusion -----------------------------------------------------------------------------------
 
   exclusively<T>(name: string, fn: (held: HeldLock) => Promise<T>): Promise<T> {
-    // One process owns the file: a queue per name in this process is enough, and it cannot be lost
-    // while the process runs.
-    return this.#exclusive.run(name, () => fn(ALWAYS_HELD));
+    // Workers (SSE_WORKERS) share the file: the database itself arbitrates (named-locks.ts).
+    return this.#exclusive.run(name, fn);
   }
 }

@@ -1,5 +1,6 @@
-// The JobStore on objects.db. One process owns the file, so a lease still held when it opens was
-// held by a process that died: opening frees every lease.
+// The JobStore on objects.db. When one process owns the file, a lease still held when it opens was
+// held by a process that died: opening frees every lease. Workers sharing it (SSE_WORKERS) do not:
+// the primary frees them before it forks, and a worker that dies leaves leases that expire.
 import { AppError } from "../../errors.js";
 import type { JobListQuery, JobPatch, JobStore } from "../job-store.js";
 import type { JobRecord } from "../records.js";
@@ -51,10 +52,10 @@ export class SqliteJobStore implements JobStore {
   readonly #db: SqliteDatabase;
   readonly #s: ReturnType<typeof prepareStatements>;
 
-  constructor(db: SqliteDatabase) {
+  constructor(db: SqliteDatabase, opts: { shared?: boolean } = {}) {
     this.#db = db;
     this.#s = prepareStatements(db);
-    this.#db.relaxed(() => this.#s.freeLeases.run());
+    if (opts.shared !== true) this.#db.relaxed(() => this.#s.freeLeases.run());
   }
 
   async createJob(job: JobRecord): Promise<void> {

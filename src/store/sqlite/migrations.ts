@@ -359,6 +359,20 @@ export const OBJECTS_SCHEMA: Schema = {
         INSERT INTO audit_head VALUES (1, 0, '${"0".repeat(64)}');
       `,
     },
+    {
+      version: 7,
+      name: "named locks",
+      // AccountStore.exclusively across the processes that share the file (SSE_WORKERS): a row per
+      // lock held, naming its holder, renewed while held; a dead holder's row is taken over.
+      up: `
+        CREATE TABLE locks (
+          name TEXT PRIMARY KEY,
+          holder TEXT NOT NULL,
+          pid INTEGER NOT NULL,
+          until INTEGER NOT NULL
+        ) STRICT;
+      `,
+    },
   ],
 };
 

@@ -38,6 +38,9 @@ const { toMeta } = sqliteRows;
  */
 export type LiveUploads = Set<string>;
 
+/** With workers, how long a replaced or deleted write stays readable for readers in other processes. */
+export const SHARED_TRASH_GRACE_MS = 5 * 60_000;
+
 function prepareStatements(db: SqliteDatabase) {
   const p = db.prepare.bind(db);
   return {
@@ -87,7 +90,7 @@ function prepareStatements(db: SqliteDatabase) {
     purgeSegments: p(
       "DELETE FROM segments WHERE rowid IN (SELECT rowid FROM segments WHERE write_id = ? LIMIT ?)",
     ),
-    trashed: p("SELECT write_id FROM trash ORDER BY trashed_at").pluck(),
+    trashed: p("SELECT write_id FROM trash WHERE trashed_at <= ? ORDER BY trashed_at").pluck(),
     untrash: p("DELETE FROM trash WHERE write_id = ?"),
     objectParts: p("SELECT part_write_id FROM object_parts WHERE write_id = ? ORDER BY number").pluck(),
     forgetParts: p("DELETE FROM object_parts WHERE write_id = ?"),
@@ -114,12 +117,18 @@ export class SqliteObjectStore implements ObjectStore {
   readonly #s: ReturnType<typeof prepareStatements>;
   readonly #rows: ObjectRows;
   readonly #live: LiveUploads;
+  readonly #shared: boolean;
 
-  constructor(db: SqliteDatabase, live: LiveUploads = new Set()) {
+  /**
+   * `shared`: other server processes (SSE_WORKERS) use the file too. Their uploads and readers are
+   * not in this process's sets, so no sweep here, and replaced writes wait out SHARED_TRASH_GRACE_MS.
+   */
+  constructor(db: SqliteDatabase, live: LiveUploads = new Set(), opts: { shared?: boolean } = {}) {
     this.#db = db;
     this.#s = prepareStatements(db);
     this.#rows = new ObjectRows(db);
     this.#live = live;
+    this.#shared = opts.shared === true;
   }
 
   /** Deletes a write's segments a batch at a time; false if stopped early (close, or no longer wanted). */
@@ -276,6 +285,8 @@ export class SqliteObjectStore implements ObjectStore {
   }
 
   async sweepAbandonedUploads(): Promise<number> {
+    // Shared by workers: an upload begun elsewhere may be alive. The primary sweeps before it forks.
+    if (this.#shared) return 0;
     // One process owns the file: every upload not begun by this instance died with a previous one.
     const abandoned = (this.#db.guard(() => this.#s.allUploads.all()) as Buffer[]).filter(
       (w) => !this.#live.has(hex(w)),
@@ -295,7 +306,9 @@ export class SqliteObjectStore implements ObjectStore {
   }
 
   async reclaim(busy: ReadonlySet<string>): Promise<number> {
-    const trashed = this.#db.guard(() => this.#s.trashed.all()) as Buffer[];
+    // Readers in other processes are not in `busy`: with workers, a replaced write stays a while.
+    const cutoff = Date.now() - (this.#shared ? SHARED_TRASH_GRACE_MS : 0);
+    const trashed = this.#db.guard(() => this.#s.trashed.all(cutoff)) as Buffer[];
     let n = 0;
     for (const w of trashed) {
       const key = hex(w);

@@ -32,6 +32,11 @@ export interface ObjectsFileOptions {
   checkpointEvents?: CheckpointEvents;
   /** Given up by a durable write that finds the disk full (emergency-space.ts). */
   emergency?: EmergencySpace | null;
+  /**
+   * Other server processes use the file at the same time (SSE_WORKERS): no lease is freed and no
+   * upload swept on the belief that this process is alone.
+   */
+  shared?: boolean;
 }
 
 /** objects.db as it is opened: its ports, the page cache it was given (KiB), and its use of space. */
@@ -51,12 +56,13 @@ export function openObjectsFile(file: string, opts: ObjectsFileOptions = {}): Sq
     { checkpoint: opts.checkpointEvents ?? NO_CHECKPOINT_EVENTS, emergency: opts.emergency },
   );
   const live: LiveUploads = new Set();
+  const shared = opts.shared === true;
   return {
-    objects: new SqliteObjectStore(db, live),
+    objects: new SqliteObjectStore(db, live, { shared }),
     buckets: new SqliteBucketStore(db),
     multipart: new SqliteMultipartStore(db, live),
     accounts: new SqliteAccountStore(db),
-    jobs: new SqliteJobStore(db),
+    jobs: new SqliteJobStore(db, { shared }),
     audit: new SqliteAuditStore(db),
     pageCacheKib: db.pageCacheKib,
     spaceUse: () => db.spaceUse(),
@@ -92,7 +98,7 @@ export interface SqliteStores extends Stores {
 /** objects.db and keys.db in `dataDir` (created 0700 if missing). */
 export function openSqliteStores(
   dataDir: string,
-  opts: { cacheMib?: number; checkpointEvents?: CheckpointEvents } = {},
+  opts: { cacheMib?: number; checkpointEvents?: CheckpointEvents; shared?: boolean } = {},
 ): SqliteStores {
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const volume = statfsSync(dataDir);
@@ -105,6 +111,7 @@ export function openSqliteStores(
     cacheKib,
     checkpointEvents: opts.checkpointEvents,
     emergency,
+    shared: opts.shared,
   });
   let keys: KeysDatabase;
   try {
