@@ -62,6 +62,23 @@ export interface Deps {
   stores: Stores;
   root: RootKeyProvider;
   logger: Logger;
+  /** In one of several workers sharing the ports (SSE_WORKERS, cluster.ts); unset in a lone process. */
+  workers?: WorkerRole;
+}
+
+export interface WorkerRole {
+  /** Workers sharing the ports. */
+  count: number;
+  /** Every worker's metrics, added up (Prometheus text). */
+  metrics(): Promise<string>;
+}
+
+/**
+ * Each worker counts the failed authentications it sees; requests spread over the workers, so each
+ * gets its share of SSE_AUTH_FAILURE_LIMIT and a client gets about the limit in all.
+ */
+export function failureLimitPerProcess(limit: number, workers: WorkerRole | undefined): number {
+  return Math.max(1, Math.ceil(limit / (workers?.count ?? 1)));
 }
 
 export interface Services {
@@ -197,8 +214,8 @@ export function buildServices(
     {
       [REWRAP]: rewrapJob(keys, stores.objects, stores.accounts),
       [ROOT_ROTATE]: rootRotationJob(keys, stores.keys, {
-        // One process owns an SQLite store; PostgreSQL is shared by any number of them.
-        retireGraceMs: config.databaseUrl ? MULTI_PROCESS_ROOT_RETIRE_GRACE_MS : 0,
+        // A lone process owns an SQLite store; workers share it, and any number share PostgreSQL.
+        retireGraceMs: config.databaseUrl || deps.workers ? MULTI_PROCESS_ROOT_RETIRE_GRACE_MS : 0,
       }),
       [VERIFY]: verifyJob(objects, stores.accounts),
     },
@@ -271,8 +288,13 @@ export async function build(config: Config, deps: Deps): Promise<App> {
     space: deps.stores.space,
     isShuttingDown: () => shuttingDown,
   });
-  await app.register(metricsRoute, { metrics, token: config.metricsToken });
-  const limiter = new FailureLimiter(config.authFailureLimit, config.authFailureWindowSeconds * 1000);
+  await app.register(metricsRoute, {
+    metrics,
+    token: config.metricsToken,
+    ...(deps.workers ? { collect: deps.workers.metrics } : {}),
+  });
+  const failureLimit = failureLimitPerProcess(config.authFailureLimit, deps.workers);
+  const limiter = new FailureLimiter(failureLimit, config.authFailureWindowSeconds * 1000);
   await app.register(async (api) => {
     // Every API answer, errors included, may echo what users stored (ids, types, labels, bytes).
     api.addHook("onRequest", (_req, reply, done) => {
@@ -344,7 +366,7 @@ export async function build(config: Config, deps: Deps): Promise<App> {
             ...(audit ? { onRefused: refusalRecorder(audit, "s3") } : {}),
             lookupKey: (id) => services.accessKeys.lookup(id),
             onAuthenticated: (caller) => services.accessKeys.authenticated(caller),
-            limiter: new FailureLimiter(config.authFailureLimit, config.authFailureWindowSeconds * 1000),
+            limiter: new FailureLimiter(failureLimit, config.authFailureWindowSeconds * 1000),
             isDraining: () => shuttingDown,
             onAuthFailure: (reason) => metrics.authFailure(reason),
           },

@@ -2,6 +2,7 @@
 // its validation. `loadConfig` is the only place that turns strings into a frozen Config (reading
 // the files that secrets' `<NAME>_FILE` variables name).
 import { readFileSync } from "node:fs";
+import { availableParallelism } from "node:os";
 import path from "node:path";
 
 export type KeyProviderName = "file" | "passphrase" | "pkcs11";
@@ -21,6 +22,8 @@ export interface Config {
   readonly sqliteCacheMib: number;
   readonly readThread: boolean;
   readonly cipher: CipherSetting;
+  /** Server processes sharing the ports (SSE_WORKERS); the number of cores when not set. */
+  readonly workers: number;
   readonly gcEveryMib: number;
   readonly bootstrapToken: string | undefined;
   readonly keyProvider: KeyProviderName;
@@ -174,6 +177,16 @@ export const SETTINGS: readonly SettingSpec[] = [
     default: "auto",
     description:
       "the AEAD new writes are sealed with: aes256gcm (or aes-256-gcm), xchacha20poly1305 (or xchacha20-poly1305), or auto (AES-256-GCM where the CPU has AES instructions, else XChaCha20-Poly1305); objects written with either stay readable (docs/FORMAT.md, section Suites)",
+  },
+  {
+    key: "workers",
+    env: "SSE_WORKERS",
+    flag: "--workers",
+    kind: "int",
+    min: 1,
+    max: 256,
+    description:
+      "server processes sharing the ports, on SQLite and PostgreSQL alike (default: the number of cores; 1: one process, as before) (docs/OPERATIONS.md, section Workers)",
   },
   {
     key: "gcEveryMib",
@@ -538,6 +551,8 @@ export function loadConfig(
     else out[spec.key] = parseOne(spec, raw);
   }
   out.dataDir = path.resolve(out.dataDir as string);
+  // Every core by default: one Node process uses one.
+  out.workers ??= availableParallelism();
   out.production = env.NODE_ENV === "production";
   if (out.auditRequired === undefined) out.auditRequired = out.production;
   if (out.auditExport !== undefined) out.auditExport = path.resolve(out.auditExport as string);

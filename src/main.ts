@@ -1,11 +1,15 @@
 // The process: read config, open stores and the key provider, build, listen, shut down gracefully.
+import cluster from "node:cluster";
 import { existsSync } from "node:fs";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
 import type { Logger } from "pino";
-import { build } from "./app.js";
+import type { Registry } from "prom-client";
+import { build, type WorkerRole } from "./app.js";
 import { BOOTSTRAP_TOKEN_FILE } from "./auth/auth-service.js";
+import { obeyPrimary, reportListening, startPrimary, workerRole } from "./cluster.js";
 import { type Config, ConfigError, loadConfig } from "./config.js";
+import { chooseCipher } from "./crypto/cipher-choice.js";
 import { Backoff, FailureLog } from "./failure-log.js";
 import { createRootKeyProvider } from "./keys/providers.js";
 import type { RootKeyProvider } from "./keys/root-key-provider.js";
@@ -44,6 +48,42 @@ export interface RunningServer {
 export interface RunOptions {
   /** Print the start banner for a terminal instead of the one JSON "listening" record. */
   banner?: boolean;
+  /**
+   * One of several workers (SSE_WORKERS, cluster.ts): the primary checked the ports, created the
+   * admin and announces the URLs; the stores are shared with the other workers.
+   */
+  worker?: WorkerRole & { share(registry: Registry): void };
+}
+
+/** What the banner or the start record says. */
+function startInfo(
+  config: Config,
+  url: string,
+  s3Url: string | null,
+  keyProvider: string,
+  cipher: StartInfo["cipher"],
+): StartInfo {
+  const tokenFile = path.join(config.dataDir, BOOTSTRAP_TOKEN_FILE);
+  return {
+    version: VERSION,
+    url,
+    ...(s3Url ? { s3Url } : {}),
+    store: config.databaseUrl ? "postgres" : "sqlite",
+    dataDir: config.dataDir,
+    keyProvider,
+    cipher,
+    ...(existsSync(tokenFile) ? { tokenFile } : {}),
+  };
+}
+
+/** The banner (a terminal) or the one "SSE Store listening" record, and what the operator must know. */
+function announce(config: Config, logger: Logger, info: StartInfo, banner: boolean | undefined): void {
+  if (banner) process.stdout.write(startBanner(info));
+  else logger.info(startRecord(info), "SSE Store listening");
+  if (config.production && !config.publicUrl)
+    logger.warn(
+      "NODE_ENV=production and SSE_PUBLIC_URL is not set: download links are refused (501 public_url_required) until it is",
+    );
 }
 
 export async function runServer(
@@ -51,18 +91,23 @@ export async function runServer(
   logger: Logger = createLogger(config),
   opts: RunOptions = {},
 ): Promise<RunningServer> {
+  const worker = opts.worker;
   // Before anything is opened or created: a busy port leaves no root key, admin or token file behind.
-  await checkCanListen(config.host, config.port);
-  if (config.s3Port > 0) await checkCanListen(config.host, config.s3Port, "SSE_S3_PORT");
+  // (A worker's primary checked them; the port is its to share.)
+  if (!worker) {
+    await checkCanListen(config.host, config.port);
+    if (config.s3Port > 0) await checkCanListen(config.host, config.s3Port, "SSE_S3_PORT");
+  }
   let opened: Stores | undefined;
   let provider: RootKeyProvider | undefined;
   try {
-    const stores = await openStores(config, logger);
+    const stores = await openStores(config, logger, { shared: worker !== undefined });
     opened = stores;
     const root = createRootKeyProvider({ config, logger });
     provider = root;
     await root.open();
-    const built = await build(config, { stores, root, logger });
+    const built = await build(config, { stores, root, logger, ...(worker ? { workers: worker } : {}) });
+    worker?.share(built.metrics.registry);
     const { app, services } = built;
     const maintain = async () => {
       const swept = await services.objects.maintain();
@@ -97,7 +142,7 @@ export async function runServer(
       maintenance.unref();
     };
     await runMaintenance();
-    await services.auth.bootstrap({ token: config.bootstrapToken, dataDir: config.dataDir });
+    if (!worker) await services.auth.bootstrap({ token: config.bootstrapToken, dataDir: config.dataDir });
     // Jobs left running by a previous process (crash, restart) resume here.
     services.runner.start();
     built.audit?.start();
@@ -129,23 +174,8 @@ export async function runServer(
           s3.log.level = s3Level;
         });
     }
-    const tokenFile = path.join(config.dataDir, BOOTSTRAP_TOKEN_FILE);
-    const start: StartInfo = {
-      version: VERSION,
-      url,
-      ...(s3Url ? { s3Url } : {}),
-      store: config.databaseUrl ? "postgres" : "sqlite",
-      dataDir: config.dataDir,
-      keyProvider: root.name,
-      cipher: services.cipher,
-      ...(existsSync(tokenFile) ? { tokenFile } : {}),
-    };
-    if (opts.banner) process.stdout.write(startBanner(start));
-    else logger.info(startRecord(start), "SSE Store listening");
-    if (config.production && !config.publicUrl)
-      logger.warn(
-        "NODE_ENV=production and SSE_PUBLIC_URL is not set: download links are refused (501 public_url_required) until it is",
-      );
+    if (worker) reportListening(url, s3Url);
+    else announce(config, logger, startInfo(config, url, s3Url, root.name, services.cipher), opts.banner);
 
     const shutdownTimeoutMs = config.shutdownTimeoutSeconds * 1000;
     let cut = false;
@@ -284,6 +314,24 @@ export async function serve(config: Config): Promise<RunningServer> {
     process.exit(1);
   });
   try {
+    if (cluster.isWorker) {
+      const workerLogger = logger.child({ worker: cluster.worker?.id });
+      const server = await runServer(config, workerLogger, { worker: workerRole(config) });
+      obeyPrimary(server, workerLogger, HARD_EXIT_GRACE_MS);
+      return server;
+    }
+    if (config.workers > 1) {
+      const started = await startPrimary(config, logger);
+      announce(
+        config,
+        logger,
+        // Each worker chooses the same way (cipher-choice.ts): the primary names that choice.
+        startInfo(config, started.url, started.s3Url, started.keyProvider, chooseCipher(config.cipher)),
+        readableLogs(config),
+      );
+      handleSignals(started.server, logger);
+      return started.server;
+    }
     const server = await runServer(config, logger, { banner: readableLogs(config) });
     handleSignals(server, logger);
     return server;

@@ -52,12 +52,19 @@ export class ServiceMetrics implements DomainMetrics {
   constructor(version: string) {
     const registers = [this.registry];
     collectDefaultMetrics({ register: this.registry });
+    // Gauges say how they add up over the workers of one server (SSE_WORKERS; cluster.ts).
     new Gauge({
       name: "sse_build_info",
       help: "Always 1; the version label says which release runs",
       labelNames: ["version"],
       registers,
+      aggregator: "first",
     }).set({ version }, 1);
+    new Gauge({
+      name: "sse_workers",
+      help: "Server processes whose metrics this scrape adds up (SSE_WORKERS)",
+      registers,
+    }).set(1);
     this.duration = new Histogram({
       name: "sse_http_request_duration_seconds",
       help: "Time from the request's arrival to the end of its response, by route pattern and status (aborted: the connection closed first)",
@@ -162,6 +169,7 @@ export class ServiceMetrics implements DomainMetrics {
       name: "sse_storage_writable",
       help: "1 while uploads are accepted; 0 while free space is below the reserve or the disk is full (uploads answer 507)",
       registers,
+      aggregator: "min",
       async collect() {
         this.set((await space.current()).writable ? 1 : 0);
       },
@@ -173,6 +181,8 @@ export class ServiceMetrics implements DomainMetrics {
         name,
         help,
         registers,
+        // Every worker measures the same volume.
+        aggregator: "max",
         async collect() {
           this.set(pick(await space.current()) ?? 0);
         },
@@ -252,6 +262,8 @@ export interface MetricsRouteOptions {
   metrics: ServiceMetrics;
   /** When set, GET /metrics needs `Authorization: Bearer <token>`; unset, only loopback clients get it. */
   token?: string;
+  /** With workers (SSE_WORKERS): every worker's metrics added up, in Prometheus text (cluster.ts). */
+  collect?: () => Promise<string>;
 }
 
 const LOOPBACK = /^(?:127(?:\.\d{1,3}){3}|::1|::ffff:127(?:\.\d{1,3}){3})$/i;
@@ -328,7 +340,7 @@ export async function metricsRoute(app: FastifyInstance, opts: MetricsRouteOptio
           "without SSE_METRICS_TOKEN, /metrics is served only to clients on the server's own machine",
         );
       reply.type(metrics.registry.contentType);
-      return metrics.registry.metrics();
+      return opts.collect ? opts.collect() : metrics.registry.metrics();
     },
   );
 }

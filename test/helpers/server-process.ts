@@ -85,6 +85,8 @@ export async function startServer(opts: ServerOptions = {}): Promise<ServerProce
     SSE_DATA_DIR: dataDir,
     SSE_BOOTSTRAP_TOKEN: token,
     SSE_LOG_LEVEL: "info",
+    // One process unless a test asks for workers (the default is one per core).
+    SSE_WORKERS: "1",
   });
   for (const [k, v] of Object.entries(opts.env ?? {})) {
     if (v === undefined) delete env[k];
