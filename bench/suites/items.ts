@@ -2,6 +2,8 @@
 // server measured in the same run, and against the seed demo itself (FastAPI + PyNaCl, one uvicorn
 // worker; bench/seed-server.py) when Debian's python3-fastapi is installed. Targets (issue 19): GET
 // ≥ 0.45 of the Map server and ≥ 4× the seed; durable POST ≥ 0.3 of the Map server and ≥ 2× the seed.
+// SSE_WORKERS: the same GET load against 2 and 4 workers, each against 1 worker (target, issue 19:
+// 2 workers ≥ 1.3× one on a 2-core machine, load generator included).
 // Baseline and server alternate in slices (ABAB…) so a burst of load from other processes on the
 // shared machine falls on both rather than on one.
 import { alternate, describeLoad, type Measured } from "../alternate.js";
@@ -12,6 +14,31 @@ import { type Row, ratioRow, type Suite, type SuiteContext } from "../suite.js";
 
 /** Ids the GET run cycles through, created before it on each server. */
 const POOL_SIZE = 1000;
+
+/** Item GET req/s of `workers` workers, alternated with one worker on the same load. */
+async function workersVsOne(ctx: SuiteContext, workers: number): Promise<[Measured, Measured]> {
+  const one = await ctx.startSse("items-get-1-worker", { SSE_WORKERS: "1" });
+  try {
+    const many = await ctx.startSse(`items-get-${workers}-workers`, { SSE_WORKERS: String(workers) });
+    try {
+      const a: ItemTarget = { url: one.url, token: one.token };
+      const b: ItemTarget = { url: many.url, token: many.token };
+      const [aIds, bIds] = [await preloadItems(a, POOL_SIZE), await preloadItems(b, POOL_SIZE)];
+      await checkItem(a, aIds[0]!);
+      await checkItem(b, bIds[0]!);
+      return await alternate(
+        ctx,
+        `items: GET, ${workers} workers vs 1`,
+        { target: a, pid: one.pid, run: (t, sh) => itemGetLoad(t, aIds, sh) },
+        { target: b, pid: many.pid, run: (t, sh) => itemGetLoad(t, bIds, sh) },
+      );
+    } finally {
+      await many.stop();
+    }
+  } finally {
+    await one.stop();
+  }
+}
 
 const suite: Suite = {
   name: "items",
@@ -85,6 +112,7 @@ const suite: Suite = {
       await baseline.stop();
       await seed?.stop();
     }
+    const scaling = [await workersVsOne(ctx, 2), await workersVsOne(ctx, 4)] as const;
 
     const { connections, duration, warmup, rounds } = ctx.opts;
     ctx.detail("items", {
@@ -96,7 +124,23 @@ const suite: Suite = {
       get: { baseline: get[0], sse: get[1] },
       post: { baseline: post[0], sse: post[1] },
       seed: { get: seedGet, post: seedPost },
+      workers: {
+        two: { one: scaling[0][0], many: scaling[0][1] },
+        four: { one: scaling[1][0], many: scaling[1][1] },
+      },
     });
+    const workerRows = scaling.map(([one, many], i) =>
+      ratioRow({
+        suite: "items",
+        figure: `item GET 1 KiB, ${i === 0 ? 2 : 4} workers (SSE_WORKERS)`,
+        value: many.rps,
+        unit: "req/s",
+        baseline: { label: "1 worker GET", value: one.rps },
+        ...(i === 0 ? { target: { op: ">=" as const, value: 1.3 } } : {}),
+        otherLoad: Math.max(one.otherCores, many.otherCores),
+        note: `workers: ${describeLoad(many)} | one: ${describeLoad(one)}`,
+      }),
+    );
     const seedRows: Row[] = [];
     if (seedGet)
       seedRows.push(
@@ -146,6 +190,7 @@ const suite: Suite = {
         note: `SSE: ${describeLoad(post[1])} | baseline: ${describeLoad(post[0])}`,
       }),
       ...seedRows,
+      ...workerRows,
     ];
   },
 };
