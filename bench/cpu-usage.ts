@@ -4,17 +4,6 @@ import { readdirSync, readFileSync } from "node:fs";
 
 const TICKS_PER_SECOND = 100; // USER_HZ on Linux
 
-function cpuSeconds(pid: number): number | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    // utime and stime are fields 14 and 15 of the whole line, 12 and 13 after the command name.
-    return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND;
-  } catch {
-    return undefined;
-  }
-}
-
 /** CPU of a process and its children: its own, its reaped children's, and its live children's. */
 function treeCpuSeconds(root: number): number | undefined {
   let total: number;
@@ -50,10 +39,11 @@ export function countAsPartOfTheTest(rootPid: number): () => void {
 
 /** Starts a stopwatch of `pid`'s CPU; the returned function gives the cores used on average since. */
 export function cpuMeter(pid: number): () => { cpuSeconds: number; cores: number } {
-  const c0 = cpuSeconds(pid) ?? 0;
+  // With its children: a server with SSE_WORKERS > 1 serves from worker processes below it.
+  const c0 = treeCpuSeconds(pid) ?? 0;
   const t0 = performance.now();
   return () => {
-    const used = (cpuSeconds(pid) ?? c0) - c0;
+    const used = (treeCpuSeconds(pid) ?? c0) - c0;
     const wall = (performance.now() - t0) / 1000;
     return { cpuSeconds: used, cores: wall > 0 ? used / wall : 0 };
   };
