@@ -6,7 +6,7 @@
 // volume has room. Measured and explained in docs/OPERATIONS.md, "A full disk".
 import { randomFillSync } from "node:crypto";
 import { existsSync, statSync, unlinkSync } from "node:fs";
-import { open, rm } from "node:fs/promises";
+import { open, rename, rm } from "node:fs/promises";
 import { isDiskFull } from "./migrations.js";
 
 export const EMERGENCY_FILE = "emergency-space";
@@ -68,8 +68,15 @@ export class EmergencySpace {
   }
 
   async #write(): Promise<boolean> {
+    // Another worker (SSE_WORKERS) on the data dir may have set it aside again already.
+    if (existsSync(this.file) && statSync(this.file).size >= this.bytes) {
+      this.#held = true;
+      return true;
+    }
+    // Written aside and renamed into place: workers restoring at once never remove each other's file.
+    const temp = `${this.file}.${process.pid}.tmp`;
     const chunk = Buffer.allocUnsafe(Math.min(MiB, this.bytes));
-    const fh = await open(this.file, "w", 0o600);
+    const fh = await open(temp, "w", 0o600);
     try {
       for (let done = 0; done < this.bytes; done += chunk.length) {
         randomFillSync(chunk);
@@ -77,11 +84,12 @@ export class EmergencySpace {
       }
       await fh.sync();
       await fh.close();
+      await rename(temp, this.file);
       this.#held = true;
       return true;
     } catch (err) {
       await fh.close().catch(() => undefined);
-      await rm(this.file, { force: true });
+      await rm(temp, { force: true });
       if (isDiskFull(err)) return false;
       throw err;
     }
