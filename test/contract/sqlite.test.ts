@@ -179,11 +179,11 @@ describe("SQLite stores", () => {
   it("refuses a database whose schema is newer than this release", async () => {
     await openSqliteStores(dir).close();
     const db = raw(objectsDb());
-    db.prepare("INSERT INTO schema_migrations (version, name, applied_at) VALUES (7, 'future', 0)").run();
+    db.prepare("INSERT INTO schema_migrations (version, name, applied_at) VALUES (8, 'future', 0)").run();
     db.close();
     expect(() => openObjectsFile(objectsDb())).toThrow(SchemaVersionError);
     expect(() => openObjectsFile(objectsDb())).toThrow(
-      /schema version 7, but this release only knows up to 6/,
+      /schema version 8, but this release only knows up to 7/,
     );
     // Refused without touching it.
     const again = raw(objectsDb());
