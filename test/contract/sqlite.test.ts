@@ -187,7 +187,7 @@ describe("SQLite stores", () => {
     );
     // Refused without touching it.
     const again = raw(objectsDb());
-    expect(again.prepare("SELECT max(version) FROM schema_migrations").pluck().get()).toBe(7);
+    expect(again.prepare("SELECT max(version) FROM schema_migrations").pluck().get()).toBe(8);
     again.close();
   });
 
