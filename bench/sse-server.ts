@@ -32,7 +32,9 @@ export interface SseStartOptions {
 
 export async function startSse(o: SseStartOptions): Promise<SseServer> {
   const dataDir = mkdtempSync(path.join(o.dataRoot, "sse-bench-"));
-  const env: Record<string, string | undefined> = { SSE_LOG_LEVEL: o.logLevel };
+  // One process unless a suite or --server-env asks for workers: the figures and their RSS are
+  // one server process's, as the targets are written (issue 19's worker rows set their own).
+  const env: Record<string, string | undefined> = { SSE_LOG_LEVEL: o.logLevel, SSE_WORKERS: "1" };
   if (o.databaseUrl) env.SSE_DATABASE_URL = o.databaseUrl;
   let profileDir: string | undefined;
   if (o.profileDir) {
