@@ -39,6 +39,35 @@ async function open(env: Record<string, string>, dataDir: string) {
   return { config, logger, stores, root };
 }
 
+/** The services alone (no HTTP app) on fresh SQLite files in a temp dir: domain-level tests. */
+export interface TestServices {
+  dataDir: string;
+  stores: Stores;
+  services: Services;
+  /** Closes the services, the stores and the root key, and removes the temp dir. */
+  close(): Promise<void>;
+}
+
+export async function openServices(
+  env: Record<string, string> = {},
+  dataDir = tempDataDir(),
+): Promise<TestServices> {
+  const { config, logger, stores, root } = await open(env, dataDir);
+  const services = buildServices(config, { stores, root, logger });
+  return {
+    dataDir,
+    stores,
+    services,
+    async close() {
+      await services.objects.settle();
+      await services.objects.close();
+      await stores.close();
+      await root.close();
+      rmSync(path.dirname(dataDir), { recursive: true, force: true });
+    },
+  };
+}
+
 /**
  * build() on fresh SQLite files in a temp dir, the admin bootstrapped, the job runner started.
  * `interpose` may put a layer between the services and the real object store (to inject a fault).

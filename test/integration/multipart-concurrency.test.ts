@@ -1,45 +1,28 @@
 // CompleteMultipartUpload while another part of the same upload is still arriving, on the real
 // SQLite store through the real services: S3 joins exactly the parts named, whatever lands meanwhile.
 import { randomBytes } from "node:crypto";
-import { rmSync } from "node:fs";
-import path from "node:path";
-import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { buildServices, type Services } from "../../src/app.js";
-import { loadConfig } from "../../src/config.js";
-import { createRootKeyProvider } from "../../src/keys/providers.js";
-import type { RootKeyProvider } from "../../src/keys/root-key-provider.js";
+import type { Services } from "../../src/app.js";
 import { MultipartUploads } from "../../src/objects/multipart.js";
 import type { MultipartStore } from "../../src/store/multipart-store.js";
-import { openSqliteStores } from "../../src/store/sqlite/open.js";
 import type { Stores } from "../../src/store/stores.js";
-import { tempDataDir } from "../helpers/app.js";
+import { openServices, type TestServices } from "../helpers/app.js";
 
 const MiB = 1024 * 1024;
 
-let dataDir: string;
 let stores: Stores;
-let root: RootKeyProvider;
+let opened: TestServices;
 let services: Services;
 let owner: string;
 
 beforeAll(async () => {
-  dataDir = tempDataDir();
-  const config = loadConfig({ SSE_DATA_DIR: dataDir, SSE_LOG_LEVEL: "silent" });
-  const logger = pino({ level: "silent" });
-  stores = openSqliteStores(dataDir);
-  root = createRootKeyProvider({ config, logger });
-  await root.open();
-  services = buildServices(config, { stores, root, logger });
+  opened = await openServices();
+  ({ stores, services } = opened);
   owner = (await services.auth.createUser("racer", "user")).uid;
 }, 60_000);
 
 afterAll(async () => {
-  await services?.objects.settle();
-  await services?.objects.close();
-  await stores?.close();
-  await root?.close();
-  if (dataDir) rmSync(path.dirname(dataDir), { recursive: true, force: true });
+  await opened?.close();
 });
 
 /** The real multipart store, with `during` run (once) right after a listing of parts was read. */

@@ -4,21 +4,14 @@
 // by part number) either fails with integrity_error or gives exactly the stored bytes: wrong
 // plaintext never comes out, and a read that touches the damage always fails.
 import { createHash, randomBytes } from "node:crypto";
-import { rmSync } from "node:fs";
 import path from "node:path";
 import Database from "better-sqlite3";
-import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { buildServices, type Services } from "../../src/app.js";
-import { loadConfig } from "../../src/config.js";
+import type { Services } from "../../src/app.js";
 import { SEGMENT_SIZE } from "../../src/crypto/segment-format.js";
 import { AppError } from "../../src/errors.js";
-import { createRootKeyProvider } from "../../src/keys/providers.js";
-import type { RootKeyProvider } from "../../src/keys/root-key-provider.js";
 import type { ObjectMeta } from "../../src/store/records.js";
-import { openSqliteStores } from "../../src/store/sqlite/open.js";
-import type { Stores } from "../../src/store/stores.js";
-import { tempDataDir } from "../helpers/app.js";
+import { openServices, type TestServices } from "../helpers/app.js";
 
 const MiB = 1024 * 1024;
 /** Three parts, uploaded out of order; none ends on a segment boundary. */
@@ -27,8 +20,7 @@ const OFFSETS = PART_SIZES.map((_, i) => PART_SIZES.slice(0, i).reduce((a, b) =>
 const SIZE = PART_SIZES.reduce((a, b) => a + b, 0);
 
 let dataDir: string;
-let stores: Stores;
-let root: RootKeyProvider;
+let opened: TestServices;
 let services: Services;
 let owner: string;
 
@@ -220,22 +212,13 @@ function expectIntegrity(err: unknown, what: string): void {
 }
 
 beforeAll(async () => {
-  dataDir = tempDataDir();
-  const config = loadConfig({ SSE_DATA_DIR: dataDir, SSE_LOG_LEVEL: "silent" });
-  const logger = pino({ level: "silent" });
-  stores = openSqliteStores(dataDir);
-  root = createRootKeyProvider({ config, logger });
-  await root.open();
-  services = buildServices(config, { stores, root, logger });
+  opened = await openServices();
+  ({ dataDir, services } = opened);
   owner = (await services.auth.createUser("mallory-target", "user")).uid;
 }, 60_000);
 
 afterAll(async () => {
-  await services?.objects.settle();
-  await services?.objects.close();
-  await stores?.close();
-  await root?.close();
-  if (dataDir) rmSync(path.dirname(dataDir), { recursive: true, force: true });
+  await opened?.close();
 });
 
 describe("a multipart object tampered with in the database", () => {
