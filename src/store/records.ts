@@ -80,24 +80,6 @@ export interface ObjectMeta {
   sealedMeta: Buffer | null;
 }
 
-/** An S3 access key: its id is public, its secret is kept wrapped under the owner's KEK. */
-export interface AccessKeyRecord {
-  /** The access key id, e.g. SSEK…: what a client sends in its SigV4 credential. */
-  id: string;
-  uid: string;
-  label: string | null;
-  scopes: Scope[];
-  /** The KEK version that wrapped the secret. */
-  kekVersion: number;
-  /** The secret, wrapped like a DEK under the owner's KEK (context: owner, access key id). */
-  wrappedSecret: Buffer;
-  created: Date;
-  lastUsed: Date | null;
-  expiresAt: Date | null;
-  /** As for tokens: a user name, `reset`, or null. */
-  issuedBy: string | null;
-}
-
 /** A bucket made by CreateBucket (a bucket also exists while objects under `name/` do). */
 export interface BucketRecord {
   owner: string;
