@@ -1,20 +1,15 @@
 // The item baseline: a plain Fastify server with the seed's item routes and JSON shapes, items in a
 // Map, no auth, no encryption, no persistence. Run as a script it listens; imported, it launches
 // itself as a separate process so the load generator never shares its event loop.
-import { type ChildProcess, spawn } from "node:child_process";
-import { once } from "node:events";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
 import Fastify from "fastify";
-import { freePort, ROOT } from "../test/helpers/server-process.js";
+import { ROOT } from "../test/helpers/server-process.js";
+import { type SpawnedServer, spawnUntilHealthy } from "./spawned-server.js";
 
 const TSX = path.join(ROOT, "node_modules/.bin/tsx");
 
-export interface BaselineServer {
-  url: string;
-  proc: ChildProcess;
-  stop(): Promise<void>;
-}
+export type BaselineServer = SpawnedServer;
 
 interface Item {
   id: number;
@@ -63,37 +58,12 @@ export function buildBaseline() {
 }
 
 /** Spawns this file as its own process on a free port and waits until it answers. */
-export async function startBaseline(): Promise<BaselineServer> {
-  const port = await freePort();
-  const proc = spawn(TSX, [import.meta.filename], {
-    cwd: ROOT,
+export function startBaseline(): Promise<BaselineServer> {
+  return spawnUntilHealthy("baseline server", (port) => ({
+    file: TSX,
+    args: [import.meta.filename],
     env: { ...process.env, BENCH_BASELINE_PORT: String(port) },
-    stdio: ["ignore", "ignore", "inherit"],
-  });
-  const exited = once(proc, "exit");
-  const url = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    if (proc.exitCode !== null) throw new Error(`baseline server exited with ${proc.exitCode}`);
-    try {
-      if ((await fetch(`${url}/health`)).ok) break;
-    } catch {
-      // not listening yet
-    }
-    if (Date.now() > deadline) {
-      proc.kill("SIGKILL");
-      throw new Error("baseline server not ready after 30 s");
-    }
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  return {
-    url,
-    proc,
-    async stop() {
-      if (proc.exitCode === null && proc.signalCode === null) proc.kill("SIGTERM");
-      await exited;
-    },
-  };
+  }));
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
