@@ -2,6 +2,7 @@
 // to anyone else it does not exist.
 import { randomBytes } from "node:crypto";
 import type { Principal } from "../auth/auth-service.js";
+import { validateUserName } from "../auth/user-name.js";
 import { AppError } from "../errors.js";
 import type { AccountStore } from "../store/account-store.js";
 import type { JobStore } from "../store/job-store.js";
@@ -47,17 +48,20 @@ export class JobService {
   }
 
   /**
-   * A page of jobs, newest first: the caller's own, or (admins) everyone's or one user's (`ownerUid`).
-   * `after` is the last job of the previous page; one the caller cannot see is a bad cursor.
+   * A page of jobs, newest first: the caller's own, or (admins) everyone's or the named `user`'s.
+   * A user naming another is refused before any lookup. `after` is the last job of the previous
+   * page; one the caller cannot see is a bad cursor.
    */
   async list(
     p: Principal,
-    q: { ownerUid: string | null; after: string | null; limit: number },
+    q: { user: string | null; after: string | null; limit: number },
   ): Promise<{ jobs: JobRecord[]; next: string | null }> {
     const admin = p.user.role === "admin";
-    if (!admin && q.ownerUid !== null && q.ownerUid !== p.user.uid)
+    if (!admin && q.user !== null && q.user !== p.user.name)
       throw new AppError("forbidden", "only admins list other users' jobs");
-    const owner = admin ? q.ownerUid : p.user.uid;
+    // A user's own jobs; an admin's: everyone's, or the named user's.
+    let owner: string | null = p.user.uid;
+    if (admin && q.user !== p.user.name) owner = q.user === null ? null : await this.uidOf(q.user);
     if (q.after !== null) {
       const from = await this.jobs.getJob(q.after);
       if (!from || (owner !== null && from.owner !== owner))
@@ -67,6 +71,13 @@ export class JobService {
     const rows = await this.jobs.listJobs({ owner, after: q.after, limit: q.limit + 1 });
     const jobs = rows.slice(0, q.limit);
     return { jobs, next: rows.length > q.limit ? jobs.at(-1)!.id : null };
+  }
+
+  private async uidOf(name: string): Promise<string> {
+    validateUserName(name);
+    const user = await this.accounts.getUserByName(name);
+    if (!user) throw new AppError("not_found", `no user named ${name}`);
+    return user.uid;
   }
 
   private async objectCount(owners: string[]): Promise<number> {
