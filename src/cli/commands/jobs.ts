@@ -50,20 +50,24 @@ export async function waitForJob(ctx: CliContext, id: string): Promise<JobView> 
 
 /** `job j1 (verify): done 3008/3008, 4.2 GiB, 0 damaged`: what the job did and what it found. */
 export function describeJob(job: Job): string {
-  const parts: string[] = [];
-  if (job.total !== undefined) parts.push(`${job.done ?? 0}/${job.total}`);
-  const facts: string[] = [];
+  const facts = progressFacts(job);
+  const count = damagedCount(job);
+  if (count !== undefined) facts.push(`${count} damaged`);
+  const progress = facts.join(", ");
+  const err = job.error ? `: ${job.error}` : "";
+  return `job ${job.id}${job.kind ? ` (${job.kind})` : ""}: ${job.state}${progress ? ` ${progress}` : ""}${err}`;
+}
+
+/** `3/10` and, for a verify, `1.2 GiB of 4 GiB` (while it runs) or `4 GiB`: what a job has done. */
+function progressFacts(job: Job): string[] {
+  const facts = job.total === undefined ? [] : [`${job.done ?? 0}/${job.total}`];
   if (job.bytesDone !== undefined)
     facts.push(
       job.bytesTotal !== undefined && job.state !== "done"
         ? `${formatBytes(job.bytesDone)} of ${formatBytes(job.bytesTotal)}`
         : formatBytes(job.bytesDone),
     );
-  const count = damagedCount(job);
-  if (count !== undefined) facts.push(`${count} damaged`);
-  const progress = [parts.join(""), ...facts].filter(Boolean).join(", ");
-  const err = job.error ? `: ${job.error}` : "";
-  return `job ${job.id}${job.kind ? ` (${job.kind})` : ""}: ${job.state}${progress ? ` ${progress}` : ""}${err}`;
+  return facts;
 }
 
 /** Prints the job, then fails the command when the job failed or found damaged objects. */
@@ -149,16 +153,10 @@ async function listJobs(ctx: CliContext, opts: { user?: string; limit?: number }
 
 /** `3/10` and, for a verify, `1.2 GiB of 4 GiB`; `, 2 damaged` when it found any. */
 function progressOf(job: Job): string {
-  const parts = job.total === undefined ? [] : [`${job.done ?? 0}/${job.total}`];
-  if (job.bytesDone !== undefined)
-    parts.push(
-      job.bytesTotal !== undefined && job.state !== "done"
-        ? `${formatBytes(job.bytesDone)} of ${formatBytes(job.bytesTotal)}`
-        : formatBytes(job.bytesDone),
-    );
+  const facts = progressFacts(job);
   const damaged = damagedCount(job);
-  if (damaged) parts.push(`${damaged} damaged`);
-  return parts.join(", ");
+  if (damaged) facts.push(`${damaged} damaged`);
+  return facts.join(", ");
 }
 
 export function registerJobs(program: Command, ctx: CliContext): void {
