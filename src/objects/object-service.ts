@@ -2,44 +2,22 @@
 // (object-writer.ts), the reader (object-reader.ts) and the holds reads keep against the reclaimer
 // (read-holds.ts), plus what spans them: deletes, maintenance and a graceful end.
 import type { Readable } from "node:stream";
-import type { AeadThread } from "../crypto/aead-thread.js";
 import { type DomainMetrics, NO_METRICS } from "../domain-metrics.js";
 import { AppError } from "../errors.js";
 import { type BackgroundReport, NO_REPORT } from "../failure-log.js";
 import type { KeyService } from "../keys/key-service.js";
-import type { MultipartStore } from "../store/multipart-store.js";
 import type { ObjectStore, WriteCondition } from "../store/object-store.js";
 import type { ObjectMeta } from "../store/records.js";
-import type { YoungCollector } from "../young-gc.js";
 import { type FolderPage, type FolderQuery, listFolder } from "./folder-listing.js";
-import type { Md5Thread } from "./md5-thread.js";
 import { validateObjectId } from "./object-id.js";
 import type { ObjectMetadata } from "./object-metadata.js";
-import { type ObjectForRead, ObjectReader } from "./object-reader.js";
-import { ObjectWriter, type PutInput, type PutResult } from "./object-writer.js";
+import { type ObjectForRead, ObjectReader, type ObjectReaderOptions } from "./object-reader.js";
+import { ObjectWriter, type ObjectWriterOptions, type PutInput, type PutResult } from "./object-writer.js";
 import type { ByteRange } from "./range.js";
 import { ReadHolds } from "./read-holds.js";
-import type { SpaceGuard } from "./storage-reserve.js";
 
-export interface ObjectServiceOptions {
-  maxObjectBytes: number;
-  segmentSize?: number;
-  /** The suite new writes are sealed with (cipher-choice.ts); absent, XChaCha20-Poly1305. Reads take each write's own. */
-  suite?: number;
-  /** The suite of writes whose declared length fits in one segment; absent, `suite`. */
-  smallSuite?: number;
-  metrics?: DomainMetrics;
-  /** Told of the transfer buffers large reads and writes let go of (young-gc.ts); absent, V8 alone decides. */
-  youngGc?: YoungCollector;
-  /** Opens the segments of large reads on a thread of its own; absent, on the calling thread. */
-  aeadThread?: AeadThread | null;
-  /** Where the MD5 of writes that ask for one runs (md5-thread.ts); absent, on the request's thread. */
-  md5Thread?: Md5Thread;
-  /** Where multipart objects' sealed manifests are (MultipartStore); absent, they cannot be read. */
-  manifests?: Pick<MultipartStore, "getManifest">;
-  /** The reserve of free space that writes may not enter (disk-space.ts); absent, none. */
-  space?: SpaceGuard;
-}
+/** What the writer and the reader take; the facade supplies the writer's reclaim hook and report. */
+export type ObjectServiceOptions = Omit<ObjectWriterOptions, "onReplaced" | "report"> & ObjectReaderOptions;
 
 export class ObjectService {
   readonly #writer: ObjectWriter;
