@@ -108,11 +108,11 @@ describe.each(["sqlite", "postgres"] as const)("SSE_WORKERS=2 on %s", (store) =>
   it("announces itself once and spreads requests over both workers", async () => {
     expect(logLines(server).filter((l) => l.msg === "SSE Store listening")).toHaveLength(1);
     expect((await burst(server, "/me", server.token, 12)).every((c) => c === 200)).toBe(true);
-    const served = new Set(
-      logLines(server)
-        .filter((l) => l.req?.path === "/me" && l.res?.statusCode === 200)
-        .map((l) => l.worker),
-    );
+    // A request's log line is written after its answer, and reaches us through the primary: wait
+    // for the twelve lines, not for the answers alone.
+    const meLines = () => logLines(server).filter((l) => l.req?.path === "/me" && l.res?.statusCode === 200);
+    await waitFor("the twelve request lines", () => meLines().length >= 12);
+    const served = new Set(meLines().map((l) => l.worker));
     expect(served).toEqual(new Set([1, 2]));
     // /metrics adds up both workers' registries.
     const metrics = await (await fetch(`${server.url}/metrics`)).text();
