@@ -7,7 +7,7 @@ import path from "node:path";
 import Database from "better-sqlite3";
 import { afterAll, describe, expect, it } from "vitest";
 import { type ServerProcess, startServer, tempDir } from "./harness.js";
-import { KiB, killHard, MiB, putObject, randomData } from "./util.js";
+import { KiB, killHard, MiB, putObject, randomData, waitFor } from "./util.js";
 
 const dirs: string[] = [];
 const running: ServerProcess[] = [];
@@ -20,6 +20,8 @@ afterAll(async () => {
 async function start(dataDir: string, cipher: string): Promise<ServerProcess> {
   const s = await startServer({ dataDir, env: { SSE_CIPHER: cipher } });
   running.push(s);
+  // /ready can answer before the start record has come through the pipe.
+  await waitFor("the start record", () => s.output().includes('"msg":"SSE Store listening"'));
   return s;
 }
 
