@@ -104,8 +104,17 @@ describe("what the server prints when it starts", () => {
       const env: Record<string, string> = {};
       for (const [k, v] of Object.entries(process.env))
         if (v !== undefined && !k.startsWith("SSE_")) env[k] = v;
-      // A colour terminal whatever the machine running the tests has (CI often sets no TERM).
-      for (const k of ["NO_COLOR", "NODE_DISABLE_COLORS", "FORCE_COLOR"]) delete env[k];
+      // A colour terminal whatever the machine running the tests has: CI often sets no TERM, and
+      // Node's colour check answers "two colours" whenever CI is set, before it looks at TERM.
+      for (const k of [
+        "NO_COLOR",
+        "NODE_DISABLE_COLORS",
+        "FORCE_COLOR",
+        "CI",
+        "TEAMCITY_VERSION",
+        "TF_BUILD",
+      ])
+        delete env[k];
       Object.assign(env, {
         TERM: "xterm-256color",
         SSE_PORT: String(port),
