@@ -219,7 +219,7 @@ export function buildServices(
       }),
       [VERIFY]: verifyJob(objects, stores.accounts),
     },
-    { logger: deps.logger.child({ component: "jobs" }), metrics },
+    { logger: deps.logger.child({ component: "jobs" }), metrics, pauseMs: config.jobPauseMs },
   );
   const keyVersions = new KeyVersions(keys, stores.objects, stores.accounts);
   const jobs = new JobService(stores.jobs, stores.objects, stores.accounts, runner);

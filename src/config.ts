@@ -38,6 +38,8 @@ export interface Config {
   readonly maxObjectBytes: number;
   /** Undefined: the larger of 1 GiB and 2 % of the data directory's volume, measured at start. */
   readonly minFreeBytes: number | undefined;
+  /** A pause after each batch of a background job (rewrap, root rotation, verify). */
+  readonly jobPauseMs: number;
   readonly logLevel: LogLevel;
   readonly logFormat: LogFormat;
   readonly shutdownTimeoutSeconds: number;
@@ -297,6 +299,17 @@ export const SETTINGS: readonly SettingSpec[] = [
     min: 0,
     description:
       "free space kept in reserve on the data directory's volume: uploads that would go below it are refused (507), so that deletes, key and token changes and small items still have room (default: the larger of 1 GiB and 2 % of the volume; 0: no reserve). Embedded SQLite store only",
+  },
+  {
+    key: "jobPauseMs",
+    env: "SSE_JOB_PAUSE_MS",
+    flag: "--job-pause-ms",
+    kind: "int",
+    default: 0,
+    min: 0,
+    max: 60_000,
+    description:
+      "pause in milliseconds after each batch of a background job (rewrap, root rotation, verify), which leaves the disk and the CPU to requests at the cost of a slower job (0: no pause)",
   },
   {
     key: "logLevel",

@@ -3,7 +3,7 @@
 // checkpoint, and picks running jobs up again after a restart or when their holder died.
 import { randomBytes } from "node:crypto";
 import os from "node:os";
-import { setImmediate as yieldToEventLoop } from "node:timers/promises";
+import { setTimeout as sleep, setImmediate as yieldToEventLoop } from "node:timers/promises";
 import type { Logger } from "pino";
 import { type DomainMetrics, type JobOutcome, NO_METRICS } from "../domain-metrics.js";
 import { AppError } from "../errors.js";
@@ -38,6 +38,8 @@ export interface JobRunnerOptions {
   pollMs?: number;
   /** Jobs this process runs at once. */
   concurrency?: number;
+  /** A pause after each checkpoint that saved progress: background work leaves room to requests. */
+  pauseMs?: number;
   metrics?: DomainMetrics;
 }
 
@@ -51,6 +53,7 @@ export class JobRunner {
   private readonly leaseMs: number;
   private readonly pollMs: number;
   private readonly concurrency: number;
+  private readonly pauseMs: number;
   private readonly running = new Map<string, Running>();
   private loop: Promise<void> | null = null;
   private stopping = false;
@@ -69,6 +72,7 @@ export class JobRunner {
     this.leaseMs = opts.leaseMs ?? 15_000;
     this.pollMs = opts.pollMs ?? 1000;
     this.concurrency = opts.concurrency ?? 2;
+    this.pauseMs = opts.pauseMs ?? 0;
     this.claimFailures = new FailureLog(opts.logger, "claiming a background job");
     this.claimBackoff = new Backoff({ initialMs: this.pollMs, maxMs: Math.max(this.pollMs, 60_000) });
     this.renewFailures = new FailureLog(opts.logger, "renewing a job's lease");
@@ -164,6 +168,10 @@ export class JobRunner {
         await yieldToEventLoop();
         if (abort.signal.aborted || !(await renew())) throw new JobInterrupted();
         await this.jobs.updateJob(job.id, patch);
+        if (this.pauseMs > 0 && patch.done !== undefined)
+          await sleep(this.pauseMs, undefined, { signal: abort.signal }).catch(() => {
+            throw new JobInterrupted();
+          });
       },
     };
 

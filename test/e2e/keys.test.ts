@@ -172,7 +172,8 @@ describe("rewrap survives kill -9", () => {
     const filled = await populate(dir, {}, "alice", count, body);
     await filled.close();
 
-    let s = await start(dir);
+    // A pause after each batch, so that the kill surely lands midway on a fast machine.
+    let s = await start(dir, { SSE_JOB_PAUSE_MS: "200" });
     const alice = () => as(s, filled.token);
     expect((await json(alice()("/keys/rotate", post()))).primaryVersion).toBe(2);
     const { jobId } = await json(alice()("/keys/rewrap", post()), 202);
@@ -240,7 +241,8 @@ describe("root rotation survives kill -9", () => {
     }
     await filled.close();
 
-    let s = await start(dir);
+    // A pause after each page of 100 KEKs, so that the kill surely lands midway on a fast machine.
+    let s = await start(dir, { SSE_JOB_PAUSE_MS: "400" });
     const alice = () => as(s, filled.token);
     const { jobId } = await json(s.fetch("/admin/root-key/rotate", post()), 202);
     // Requests during the rotation: reads, writes, a new user with its first key.

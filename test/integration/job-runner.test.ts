@@ -30,7 +30,10 @@ afterEach(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-function runner(handlers: Record<string, JobHandler>, opts: { leaseMs?: number; concurrency?: number } = {}) {
+function runner(
+  handlers: Record<string, JobHandler>,
+  opts: { leaseMs?: number; concurrency?: number; pauseMs?: number } = {},
+) {
   const r = new JobRunner(store, handlers, { logger, pollMs: 20, ...opts });
   runners.push(r);
   r.start();
@@ -209,5 +212,39 @@ describe("JobRunner", () => {
     release.open();
     for (const id of ids) await until(id, (x) => x.state === "done");
     expect(most).toBe(2);
+  });
+
+  it("pauseMs: a pause after each checkpoint that saved progress, which stop() cuts short", async () => {
+    const times: number[] = [];
+    const j = await job("paced");
+    const r = runner(
+      {
+        paced: async (ctx) => {
+          for (let done = 1; done <= 3; done++) {
+            times.push(Date.now());
+            await ctx.checkpoint({ done });
+          }
+          return {};
+        },
+      },
+      { pauseMs: 150 },
+    );
+    await until(j.id, (x) => x.state === "done");
+    // Lower bounds only: a pause is at least as long as asked, whatever the machine's speed.
+    expect(times[1]! - times[0]!).toBeGreaterThanOrEqual(140);
+    expect(times[2]! - times[1]!).toBeGreaterThanOrEqual(140);
+    await r.stop();
+
+    // A long pause does not hold up a shutdown: the job is left to resume from its checkpoint.
+    const long = await job("slow");
+    const r2 = runner(
+      { slow: async (ctx) => (await ctx.checkpoint({ done: 1, cursor: "c1" }), {}) },
+      { pauseMs: 60_000 },
+    );
+    await until(long.id, (x) => x.done === 1);
+    const t0 = Date.now();
+    await r2.stop();
+    expect(Date.now() - t0).toBeLessThan(10_000);
+    expect(await store.getJob(long.id)).toMatchObject({ state: "running", done: 1, cursor: "c1" });
   });
 });
