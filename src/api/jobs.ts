@@ -11,6 +11,9 @@ export interface JobResult {
   /** root-rotate: the new primary root version and the versions retired. */
   rootVersion?: number;
   retired?: number[];
+  /** verify of every user: blob files that no object, part or upload names (garbage the sweep removes). */
+  orphanedBlobs?: number;
+  orphanedBlobBytes?: number;
   [field: string]: unknown;
 }
 
@@ -36,7 +39,7 @@ export const Job = Type.Object({
       type: "object",
       additionalProperties: true,
       description:
-        "What the job found. verify and rewrap: `{damaged: [{owner, id, error}], damagedCount, truncated}` (at most 1000 listed); root-rotate: `{rootVersion, retired: [versions]}`",
+        "What the job found. verify and rewrap: `{damaged: [{owner, id, error}], damagedCount, truncated}` (at most 1000 listed), and for a verify of every user on the embedded store `orphanedBlobs` and `orphanedBlobBytes` (blob files nothing names; the maintenance sweep removes them); root-rotate: `{rootVersion, retired: [versions]}`",
     }),
   ),
   startedBy: Type.Optional(

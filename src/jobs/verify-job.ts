@@ -106,6 +106,16 @@ export function verifyJob(objects: ObjectService, accounts: AccountStore): JobHa
         await save();
       }
     }
+    // Every user's objects were read: blob files that none of them names are garbage worth reporting.
+    if (ctx.job.target === null) {
+      const orphans = await store.orphanedBlobs();
+      const final = {
+        ...JSON.parse(result()),
+        orphanedBlobs: orphans.count,
+        orphanedBlobBytes: orphans.bytes,
+      };
+      return { done, total: Math.max(ctx.job.total, done), result: JSON.stringify(final) };
+    }
     return { done, total: Math.max(ctx.job.total, done), result: result() };
   };
 }

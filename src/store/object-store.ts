@@ -88,6 +88,11 @@ export interface ObjectStore {
    * multipart object's write takes its parts' segments, its parts and its manifest with it.
    */
   reclaim(busy: ReadonlySet<string>): Promise<number>;
+  /**
+   * Blobs that nothing names (no object, part, upload or trash entry): what a crash or a cut-short
+   * purge left, which the sweep removes. Counted, never removed here. Zero where there are no blobs.
+   */
+  orphanedBlobs(): Promise<{ count: number; bytes: number }>;
 
   // --- key bookkeeping of objects (rewrap, min decryption version) ---------------------------
   objectKeyInfo(owner: string, afterId: string | null, limit: number): Promise<ObjectKeyInfo[]>;

@@ -261,6 +261,73 @@ describe("SQLite stores", () => {
     await db.close();
   }, 30_000);
 
+  it("kill -9 at each step of a blob write: before its seal, after it, after the commit, mid-append, and a file no row names", async () => {
+    const storeUrl = pathToFileURL(path.join(ROOT, "src/store/sqlite/open.ts")).href;
+    const blobsUrl = pathToFileURL(path.join(ROOT, "src/store/files/blob-files.ts")).href;
+    const dataDir = path.dirname(objectsDb());
+    const w = (n: number) => Buffer.alloc(16, n);
+    const seg = (n: number) => Buffer.alloc(65552, n);
+    const steps = {
+      // Segments written, nothing fsync'd, the upload registered: swept whole at the next start.
+      appended: `await db.objects.beginUpload("u", "a", w(1));
+                 await db.objects.appendSegments(w(1), 0, [seg(1), seg(2)]);`,
+      // Data and directory fsync'd, the commit not made: no object, the upload swept.
+      sealed: `await db.objects.beginUpload("u", "s", w(2));
+               await blobs.append(w(2), 0, [seg(3), seg(4)]);
+               await blobs.seal(w(2));`,
+      // Committed: the object is there, whole.
+      committed: `await db.objects.beginUpload("u", "c", w(3));
+                  await db.objects.appendSegments(w(3), 0, [seg(5), seg(6)]);
+                  await db.objects.commitObject(meta("c", w(3)), {});`,
+      // A blob whose upload row never reached the disk (a power cut after the file was created).
+      orphan: `await blobs.append(w(4), 0, [seg(7)]);
+               await blobs.seal(w(4));`,
+      // Killed while the segments stream in.
+      streaming: `await db.objects.beginUpload("u", "m", w(5));
+                  let i = 0;
+                  await db.objects.appendSegments(w(5), i, [seg(8)]); i++;
+                  (async () => { for (;;) { await db.objects.appendSegments(w(5), i, [seg(8)]); i++; } })();`,
+    };
+    for (const [step, code] of Object.entries(steps)) {
+      const script = path.join(path.dirname(dir), `child-${step}.mts`);
+      writeFileSync(
+        script,
+        `import { openObjectsFile } from ${JSON.stringify(storeUrl)};
+         import { FileBlobStore } from ${JSON.stringify(blobsUrl)};
+         const db = openObjectsFile(${JSON.stringify(objectsDb())});
+         const blobs = FileBlobStore.open(${JSON.stringify(dataDir)});
+         const w = (n) => Buffer.alloc(16, n);
+         const seg = (n) => Buffer.alloc(65552, n);
+         const meta = (id, writeId) => ({ owner: "u", id, kind: "blob", size: 131072, contentType: "x/y", etag: "e",
+           created: new Date(1), modified: new Date(1), writeId, formatVersion: 1, suite: 1, segmentSize: 65536,
+           kekVersion: 1, wrappedDek: w(9) });
+         if (!(await db.accounts.getUserByUid("u")))
+           await db.accounts.createUser({ uid: "u", name: "u", role: "user", created: new Date(0) });
+         ${code}
+         process.stdout.write("ready\\n");
+         setInterval(() => {}, 1000);`,
+      );
+      await killWhenReady(script);
+    }
+    const blobFile = (n: number) => {
+      const name = w(n).toString("hex");
+      return path.join(dataDir, "blobs", name.slice(-2), name);
+    };
+    // Before any sweep: the files are all there, and one of them is named by nothing.
+    for (const n of [1, 2, 3, 4, 5]) expect(existsSync(blobFile(n)), `blob ${n}`).toBe(true);
+    const db = openObjectsFile(objectsDb());
+    const { objects } = db;
+    expect(await objects.orphanedBlobs()).toEqual({ count: 1, bytes: statSync(blobFile(4)).size });
+    // The start's sweep: the uploads that never committed and the orphan go, the committed write stays.
+    expect(await objects.sweepAbandonedUploads()).toBe(4);
+    for (const n of [1, 2, 4, 5]) expect(existsSync(blobFile(n)), `blob ${n}`).toBe(false);
+    for (const id of ["a", "s", "m"]) expect(await objects.getObject("u", id)).toBeNull();
+    expect((await objects.getObject("u", "c"))?.etag).toBe("e");
+    expectSegments(await objects.readSegments(w(3), 0, 5), [seg(5), seg(6)]);
+    expect(await objects.orphanedBlobs()).toEqual({ count: 0, bytes: 0 });
+    await db.close();
+  }, 60_000);
+
   it("survives kill -9 mid-multipart: committed parts, the completed object and its manifest stay; the open part write is swept", async () => {
     const script = path.join(path.dirname(dir), "child.mts");
     const storeUrl = pathToFileURL(path.join(ROOT, "src/store/sqlite/open.ts")).href;
@@ -327,10 +394,9 @@ describe("SQLite stores", () => {
     const { objects } = db;
     const user = newUser();
     await db.accounts.createUser(user);
-    const w = randomBytes(16);
-    await objects.beginUpload(user.uid, "big", w);
+    // Small objects' segments are committed inline, through the WAL (larger writes go to blobs).
     const chunk = Array.from({ length: 16 }, () => randomBytes(65552));
-    for (let i = 0; i < 32; i++) await objects.appendSegments(w, i * 16, chunk); // 32 MiB
+    for (let i = 0; i < 32; i++) await objects.commitObject(newMeta(user.uid, `o${i}`), {}, chunk); // 32 MiB
     // Below the main connection's 256 MiB backstop, only the worker thread can have copied it.
     const deadline = Date.now() + 20_000;
     while (statSync(objectsDb()).size < 32 * 1024 * 1024) {

@@ -11,6 +11,7 @@ import { expectProblem } from "../helpers/problem.js";
 import { killHard } from "../helpers/process-control.js";
 import { type ServerProcess, startServer, tempDir } from "../helpers/server-process.js";
 import { storedBlobBytes } from "../helpers/stored-bytes.js";
+import { StoredSegments } from "../helpers/stored-segments.js";
 import { ADMIN_TOKEN } from "../helpers/tokens.js";
 import { getBytes, KiB, MiB, putObject, randomData, readBody, sha256 } from "../helpers/transfer.js";
 
@@ -116,12 +117,20 @@ function discoverLayout(db: Database.Database, knownId: string): StorageLayout {
 
 class Tamperer {
   readonly layout: StorageLayout;
+  /** Segments of larger writes lie in blob files: tampered with there. */
+  readonly files: StoredSegments;
 
   constructor(
     readonly db: Database.Database,
     knownId: string,
+    dataDir: string,
   ) {
     this.layout = discoverLayout(db, knownId);
+    this.files = new StoredSegments(dataDir);
+  }
+
+  close(): void {
+    this.files.close();
   }
 
   writeIdOf(id: string): Buffer {
@@ -135,6 +144,8 @@ class Tamperer {
 
   segments(id: string): { index: number; data: Buffer }[] {
     const L = this.layout;
+    const w = this.writeIdOf(id);
+    if (this.files.inBlob(w)) return this.files.list(w).map((x) => ({ index: x.idx, data: x.data }));
     return this.db
       .prepare(
         `SELECT ${q(L.segIndex)} AS i, ${q(L.segData)} AS d FROM ${q(L.segTable)} WHERE ${q(L.segWrite)} = ? ORDER BY ${q(L.segIndex)}`,
@@ -145,6 +156,11 @@ class Tamperer {
 
   setSegment(id: string, index: number, data: Buffer): void {
     const L = this.layout;
+    const w = this.writeIdOf(id);
+    if (this.files.inBlob(w)) {
+      this.files.update(w, index, () => data);
+      return;
+    }
     const info = this.db
       .prepare(
         `UPDATE ${q(L.segTable)} SET ${q(L.segData)} = ? WHERE ${q(L.segWrite)} = ? AND ${q(L.segIndex)} = ?`,
@@ -165,6 +181,14 @@ class Tamperer {
 
   deleteSegment(id: string, index: number): void {
     const L = this.layout;
+    const w = this.writeIdOf(id);
+    if (this.files.inBlob(w)) {
+      this.files.replace(
+        w,
+        this.files.list(w).filter((x) => x.idx !== index),
+      );
+      return;
+    }
     const info = this.db
       .prepare(`DELETE FROM ${q(L.segTable)} WHERE ${q(L.segWrite)} = ? AND ${q(L.segIndex)} = ?`)
       .run(this.writeIdOf(id), index);
@@ -349,8 +373,12 @@ describe("tampered storage", () => {
     expect(await s1.stop()).toBe(0);
 
     const db = new Database(path.join(dataDir, "objects.db"));
+    let t: Tamperer | undefined;
     try {
-      const t = new Tamperer(db, "t/control");
+      t = new Tamperer(db, "t/control", dataDir);
+      // The larger writes went to blob files, the smaller stayed in objects.db: both are attacked.
+      expect(t.files.inBlob(t.writeIdOf("t/late"))).toBe(true);
+      expect(t.files.inBlob(t.writeIdOf("t/single"))).toBe(false);
       t.flip("t/first-byte", 0, 0);
       t.flip("t/first-tag", 0, -1);
       t.flip("t/middle", 5, 30_000);
@@ -369,6 +397,7 @@ describe("tampered storage", () => {
       t.setSegment("t/swap-b", b[1]!.index, a[1]!.data);
       t.flipWrappedKey("t/key", -5);
     } finally {
+      t?.close();
       db.close();
     }
 

@@ -231,7 +231,10 @@ describe.skipIf(!volume)("a full disk", () => {
     await expectAllIntact();
     const out = server.output().slice(fullFrom);
     expect(out).toMatch(/the disk has room again/);
-    expect(out).toMatch(/SQLite background checkpoint works again/);
+    // Large uploads write blob files, not the WAL: the checkpoint fails only if the WAL had pages
+    // waiting when the disk filled, and then it must recover too.
+    if (/SQLite background checkpoint failed/.test(out))
+      expect(out).toMatch(/SQLite background checkpoint works again/);
   }, 120_000);
 
   it("fills up with uploads from every kind of client, then refuses them with 507 before storing a byte", async () => {

@@ -20,6 +20,7 @@ import {
 } from "../helpers/s3-raw.js";
 import { type ServerProcess, startServer, tempDir } from "../helpers/server-process.js";
 import { storedBlobBytes } from "../helpers/stored-bytes.js";
+import { withSegments } from "../helpers/stored-segments.js";
 import { KiB, MiB } from "../helpers/transfer.js";
 import { waitFor } from "../helpers/wait-for.js";
 
@@ -114,19 +115,14 @@ async function* stalling(data: Buffer, before: number, release: Promise<void>): 
   }
 }
 
-/** Segments stored for writes still registered as uploads (part writes in flight). */
+/** Segments stored for writes still registered as uploads (part writes in flight), wherever they lie. */
 function inFlightSegments(): number {
-  const db = new Database(path.join(dataDir, "objects.db"), { readonly: true });
-  try {
-    db.pragma("busy_timeout = 5000");
-    return (
-      db
-        .prepare("SELECT count(*) AS n FROM segments WHERE write_id IN (SELECT write_id FROM uploads)")
-        .get() as { n: number }
-    ).n;
-  } finally {
-    db.close();
-  }
+  return withSegments(dataDir, (s) => {
+    const uploads = s.db.prepare("SELECT write_id FROM uploads").pluck().all() as Buffer[];
+    let n = 0;
+    for (const w of uploads) n += s.count(w);
+    return n;
+  });
 }
 
 const storedBytes = () => storedBlobBytes(path.join(dataDir, "objects.db"));

@@ -1,10 +1,27 @@
-// What a server keeps at rest, read from its SQLite file directly.
+// What a server keeps at rest, read from its SQLite file and blob files directly.
+import { readdirSync, statSync } from "node:fs";
+import path from "node:path";
 import Database from "better-sqlite3";
+import { BLOB_DIR } from "../../src/store/files/blob-files.js";
 
 const q = (name: string) => `"${name.replaceAll('"', '""')}"`;
 
-/** Sum of every blob stored in objects.db: ciphertext, garbage included. */
+/** Bytes of the blob files beside objects.db (headers included), garbage included. */
+export function blobFileBytes(objectsDb: string): number {
+  const root = path.join(path.dirname(objectsDb), BLOB_DIR);
+  let total = 0;
+  for (const sub of readdirSync(root, { withFileTypes: true }).filter((d) => d.isDirectory()))
+    for (const f of readdirSync(path.join(root, sub.name)))
+      total += statSync(path.join(root, sub.name, f)).size;
+  return total;
+}
+
+/** Sum of every blob stored in objects.db and of the blob files beside it: ciphertext, garbage included. */
 export function storedBlobBytes(file: string): number {
+  return sqliteBlobBytes(file) + blobFileBytes(file);
+}
+
+function sqliteBlobBytes(file: string): number {
   const db = new Database(file, { readonly: true });
   try {
     let total = 0;

@@ -12,6 +12,7 @@ import { SEGMENT_SIZE } from "../../src/crypto/segment-format.js";
 import { AppError } from "../../src/errors.js";
 import type { ObjectMeta } from "../../src/store/records.js";
 import { openServices, type TestServices } from "../helpers/app.js";
+import { type StoredSegments, withSegments } from "../helpers/stored-segments.js";
 
 const MiB = 1024 * 1024;
 /** Three parts, uploaded out of order; none ends on a segment boundary. */
@@ -71,6 +72,8 @@ async function multipartObject(): Promise<Built> {
     ).map((r) => r.part_write_id),
   );
   expect(parts).toHaveLength(3);
+  // Parts are written once, to blob files: the attacks below go at those.
+  segments((s) => expect(parts.map((w) => s.inBlob(w))).toEqual([true, true, true]));
   return { id, meta, plain: Buffer.concat(partsPlain), parts };
 }
 
@@ -84,15 +87,17 @@ function withDb<T>(f: (db: Database.Database) => T): T {
   }
 }
 
-function segmentsOf(db: Database.Database, writeId: Buffer): { idx: number; data: Buffer }[] {
-  return db.prepare("SELECT idx, data FROM segments WHERE write_id = ? ORDER BY idx").all(writeId) as {
-    idx: number;
-    data: Buffer;
-  }[];
+/** Tampers with the parts' segments where they lie (blob files, or rows for small writes). */
+function segments<T>(f: (s: StoredSegments) => T): T {
+  return withSegments(dataDir, f);
 }
 
-function setWrite(db: Database.Database, from: Buffer, to: Buffer): void {
-  db.prepare("UPDATE segments SET write_id = ? WHERE write_id = ?").run(to, from);
+/** The segments of `writeId` without those at `drop`. */
+function without(s: StoredSegments, writeId: Buffer, ...drop: number[]): void {
+  s.replace(
+    writeId,
+    s.list(writeId).filter((x) => !drop.includes(x.idx)),
+  );
 }
 
 function flipLastByte(
@@ -245,127 +250,103 @@ describe("a multipart object tampered with in the database", () => {
 
   it("part 2's segments under part 1's write id (part 1's own gone)", async () => {
     const b = await multipartObject();
-    withDb((db) => {
-      db.prepare("DELETE FROM segments WHERE write_id = ?").run(b.parts[0]);
-      setWrite(db, b.parts[1]!, b.parts[0]!);
+    segments((s) => {
+      s.remove(b.parts[0]!);
+      s.move(b.parts[1]!, b.parts[0]!);
     });
     await expectReads(b, [partSpan(1), partSpan(2)]);
   });
 
   it("two parts' segments swapped", async () => {
     const b = await multipartObject();
-    withDb((db) => {
+    segments((s) => {
       const tmp = randomBytes(16);
-      setWrite(db, b.parts[0]!, tmp);
-      setWrite(db, b.parts[1]!, b.parts[0]!);
-      setWrite(db, tmp, b.parts[1]!);
+      s.move(b.parts[0]!, tmp);
+      s.move(b.parts[1]!, b.parts[0]!);
+      s.move(tmp, b.parts[1]!);
     });
     await expectReads(b, [partSpan(1), partSpan(2)]);
   });
 
   it("the last part's segments swapped with the first's", async () => {
     const b = await multipartObject();
-    withDb((db) => {
+    segments((s) => {
       const tmp = randomBytes(16);
-      setWrite(db, b.parts[0]!, tmp);
-      setWrite(db, b.parts[2]!, b.parts[0]!);
-      setWrite(db, tmp, b.parts[2]!);
+      s.move(b.parts[0]!, tmp);
+      s.move(b.parts[2]!, b.parts[0]!);
+      s.move(tmp, b.parts[2]!);
     });
     await expectReads(b, [partSpan(1), partSpan(3)]);
   });
 
   it("a part's segments dropped", async () => {
     const b = await multipartObject();
-    withDb((db) => db.prepare("DELETE FROM segments WHERE write_id = ?").run(b.parts[1]));
+    segments((s) => s.remove(b.parts[1]!));
     await expectReads(b, [partSpan(2)]);
   });
 
   it("a part repeated: part 1's segments copied over part 2's", async () => {
     const b = await multipartObject();
-    withDb((db) => {
-      db.prepare("DELETE FROM segments WHERE write_id = ?").run(b.parts[1]);
-      const ins = db.prepare("INSERT INTO segments (write_id, idx, data) VALUES (?, ?, ?)");
-      for (const s of segmentsOf(db, b.parts[0]!)) ins.run(b.parts[1], s.idx, s.data);
-    });
+    segments((s) => s.copy(b.parts[0]!, b.parts[1]!));
     await expectReads(b, [partSpan(2)]);
   });
 
   it("another object's part put in place of a part", async () => {
     const other = await multipartObject();
     const b = await multipartObject();
-    withDb((db) => {
-      db.prepare("DELETE FROM segments WHERE write_id = ?").run(b.parts[1]);
-      const ins = db.prepare("INSERT INTO segments (write_id, idx, data) VALUES (?, ?, ?)");
-      for (const s of segmentsOf(db, other.parts[1]!)) ins.run(b.parts[1], s.idx, s.data);
-    });
+    segments((s) => s.copy(other.parts[1]!, b.parts[1]!));
     await expectReads(b, [partSpan(2)]);
   });
 
   it("two segments of a part reordered", async () => {
     const b = await multipartObject();
-    withDb((db) => {
-      const move = db.prepare("UPDATE segments SET idx = ? WHERE write_id = ? AND idx = ?");
-      move.run(-1, b.parts[0], 3);
-      move.run(3, b.parts[0], 4);
-      move.run(4, b.parts[0], -1);
+    segments((s) => {
+      const list = s.list(b.parts[0]!);
+      [list[3], list[4]] = [list[4]!, list[3]!];
+      s.replace(
+        b.parts[0]!,
+        list.map((x, i) => ({ idx: i, data: x!.data })),
+      );
     });
     await expectReads(b, [segmentSpan(1, 3), segmentSpan(1, 4)]);
   });
 
   it("a part's last segment dropped", async () => {
     const b = await multipartObject();
-    withDb((db) =>
-      db.prepare("DELETE FROM segments WHERE write_id = ? AND idx = ?").run(b.parts[0], lastIdx(1)),
-    );
+    segments((s) => without(s, b.parts[0]!, lastIdx(1)));
     await expectReads(b, [segmentSpan(1, lastIdx(1))]);
   });
 
   it("the last part's last segment cut short", async () => {
     const b = await multipartObject();
-    withDb((db) => {
-      const seg = segmentsOf(db, b.parts[2]!).at(-1)!;
-      db.prepare("UPDATE segments SET data = ? WHERE write_id = ? AND idx = ?").run(
-        seg.data.subarray(0, seg.data.length - 40),
-        b.parts[2],
-        seg.idx,
-      );
-    });
+    segments((s) => s.update(b.parts[2]!, lastIdx(3), (d) => d.subarray(0, d.length - 40)));
     await expectReads(b, [segmentSpan(3, lastIdx(3))]);
   });
 
   it("a part's last segment dropped and the one before made to look last", async () => {
     const b = await multipartObject();
     // Both the drop and a shorter part: the reader sizes parts by the manifest, never by segments.
-    withDb((db) => {
-      db.prepare("DELETE FROM segments WHERE write_id = ? AND idx = ?").run(b.parts[1], lastIdx(2));
-      db.prepare("DELETE FROM segments WHERE write_id = ? AND idx = ?").run(b.parts[1], lastIdx(2) - 1);
-    });
+    segments((s) => without(s, b.parts[1]!, lastIdx(2), lastIdx(2) - 1));
     await expectReads(b, [segmentSpan(2, lastIdx(2) - 1), segmentSpan(2, lastIdx(2))]);
   });
 
   it("an extra segment appended to a part (the manifest sizes the part: never read)", async () => {
     const b = await multipartObject();
-    withDb((db) => {
-      const extra = segmentsOf(db, b.parts[1]!)[0]!;
-      db.prepare("INSERT INTO segments (write_id, idx, data) VALUES (?, ?, ?)").run(
-        b.parts[0],
-        lastIdx(1) + 1,
-        extra.data,
-      );
+    segments((s) => {
+      const extra = s.list(b.parts[1]!)[0]!;
+      s.replace(b.parts[0]!, [...s.list(b.parts[0]!), { idx: lastIdx(1) + 1, data: extra.data }]);
     });
     await expectReads(b, []);
   });
 
   it("a byte flipped in a part's segment", async () => {
     const b = await multipartObject();
-    withDb((db) => {
-      const row = db
-        .prepare("SELECT rowid AS r, data FROM segments WHERE write_id = ? AND idx = 6")
-        .get(b.parts[1]) as { r: number; data: Buffer };
-      const data = Buffer.from(row.data);
-      data[100]! ^= 0x01;
-      db.prepare("UPDATE segments SET data = ? WHERE rowid = ?").run(data, row.r);
-    });
+    segments((s) =>
+      s.update(b.parts[1]!, 6, (d) => {
+        d[100]! ^= 0x01;
+        return d;
+      }),
+    );
     await expectReads(b, [segmentSpan(2, 6)]);
   });
 

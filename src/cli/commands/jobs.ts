@@ -78,7 +78,19 @@ export async function reportJob(ctx: CliContext, job: JobView): Promise<void> {
     count > damaged.length
       ? [`… and ${count - damaged.length} more (the server lists ${damaged.length})`]
       : [];
-  await ctx.out.result(job, () => [describeJob(job), ...damaged.map((id) => `damaged: ${id}`), ...more]);
+  const orphans = job.result?.orphanedBlobs;
+  const orphaned =
+    typeof orphans === "number" && orphans > 0
+      ? [
+          `orphaned blob files: ${orphans} (${formatBytes(Number(job.result?.orphanedBlobBytes ?? 0))}), named by nothing; the maintenance sweep removes them`,
+        ]
+      : [];
+  await ctx.out.result(job, () => [
+    describeJob(job),
+    ...damaged.map((id) => `damaged: ${id}`),
+    ...more,
+    ...orphaned,
+  ]);
   if (count)
     throw new CliError(`${count} object${count === 1 ? " is" : "s are"} damaged`, ExitCode.integrity);
   if (job.state === "failed") throw new CliError(`job ${job.id} failed${job.error ? `: ${job.error}` : ""}`);

@@ -292,6 +292,11 @@ export class PostgresObjectStore implements ObjectStore {
     );
   }
 
+  /** Segments live in PostgreSQL (docs/OPERATIONS.md): there are no blobs to orphan. */
+  async orphanedBlobs(): Promise<{ count: number; bytes: number }> {
+    return { count: 0, bytes: 0 };
+  }
+
   reclaim(busy: ReadonlySet<string>): Promise<number> {
     return this.#trash.reclaim(busy);
   }

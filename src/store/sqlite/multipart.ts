@@ -1,7 +1,9 @@
 // The MultipartStore on objects.db: uploads in progress and their parts, and the completion that
 // turns one into an object in one transaction. Part writes stream in through the ObjectStore's
-// uploads (objects.ts); commitPart ends their registration, so the two ports share the live set.
+// uploads (objects.ts), into blobs when it has them; commitPart makes the part's blob durable and
+// ends its registration, so the two ports share the live set and the blob store.
 import { AppError } from "../../errors.js";
+import type { BlobStore } from "../blob-store.js";
 import { ID_HIGH } from "../id-order.js";
 import { checkPartList, partReplaced, uploadMissing } from "../multipart-rules.js";
 import type { MultipartStore, UploadListOptions } from "../multipart-store.js";
@@ -64,12 +66,14 @@ export class SqliteMultipartStore implements MultipartStore {
   readonly #s: ReturnType<typeof prepareStatements>;
   readonly #rows: ObjectRows;
   readonly #live: LiveUploads;
+  readonly #blobs: BlobStore | null;
 
-  constructor(db: SqliteDatabase, live: LiveUploads) {
+  constructor(db: SqliteDatabase, live: LiveUploads, blobs: BlobStore | null = null) {
     this.#db = db;
     this.#s = prepareStatements(db);
     this.#rows = new ObjectRows(db);
     this.#live = live;
+    this.#blobs = blobs;
   }
 
   async createMultipart(upload: MultipartUploadRecord): Promise<void> {
@@ -102,6 +106,8 @@ export class SqliteMultipartStore implements MultipartStore {
 
   async commitPart(part: PartRecord): Promise<void> {
     const s = this.#s;
+    // The part's blob is durable before the row that names it (a part is never inline).
+    await this.#blobs?.seal(part.writeId);
     await this.#db.grouped(() => {
       if (s.getUpload.get(part.uploadId) === undefined) throw uploadMissing();
       // A part write swept meanwhile has lost its segments: it must not become a part.

@@ -1,9 +1,14 @@
-// The ObjectStore on objects.db: metadata and ciphertext segments in one file, so that one
-// transaction covers both. better-sqlite3 is synchronous; long deletions run in small batches that
-// yield to the event loop between them. The reclaimer purges a multipart object's parts and
-// manifest with its write (the busy set names the object's write, which its readers hold).
+// The ObjectStore on objects.db: metadata, and the segments of small writes inline, so that one
+// transaction covers both; the segments of larger writes go to a BlobStore (blob files beside
+// objects.db), sealed durable before the commit that names them. Data directories from before the
+// blob layout keep every segment in objects.db: reads look there first. better-sqlite3 is
+// synchronous; long deletions run in small batches that yield to the event loop between them. The
+// reclaimer purges a multipart object's parts and manifest with its write (the busy set names the
+// object's write, which its readers hold).
+import { existsSync } from "node:fs";
 import { setImmediate as nextTick } from "node:timers/promises";
-import { AppError } from "../../errors.js";
+import { AppError, IntegrityError } from "../../errors.js";
+import type { BlobStore } from "../blob-store.js";
 import { ID_HIGH, integerIdValue, prefixAdmitsIntegers } from "../id-order.js";
 import type {
   CommitResult,
@@ -37,6 +42,16 @@ const { toMeta } = sqliteRows;
  * sweep spares them. Shared by the object and multipart ports, since commitPart ends part writes.
  */
 export type LiveUploads = Set<string>;
+
+/**
+ * While this file exists in the data directory, replaced and deleted writes stay (docs/OPERATIONS.md,
+ * "SQLite: online backup"): a snapshot of objects.db taken after it appeared finds every blob it
+ * names in a copy of blobs/ made before it goes.
+ */
+export const BACKUP_HOLD_FILE = "backup-hold";
+
+/** The orphan sweep lists every blob: at the first maintenance pass, then at most this often. */
+const ORPHAN_SWEEP_INTERVAL_MS = 10 * 60_000;
 
 /** With workers, how long a replaced or deleted write stays readable for readers in other processes. */
 export const SHARED_TRASH_GRACE_MS = 5 * 60_000;
@@ -90,6 +105,14 @@ function prepareStatements(db: SqliteDatabase) {
     purgeSegments: p(
       "DELETE FROM segments WHERE rowid IN (SELECT rowid FROM segments WHERE write_id = ? LIMIT ?)",
     ),
+    // Whether anything still names a write (its blob is wanted): the orphan sweep's question.
+    referenced: p(
+      `SELECT EXISTS (SELECT 1 FROM objects WHERE write_id = @w)
+           OR EXISTS (SELECT 1 FROM uploads WHERE write_id = @w)
+           OR EXISTS (SELECT 1 FROM trash WHERE write_id = @w)
+           OR EXISTS (SELECT 1 FROM multipart_parts WHERE write_id = @w)
+           OR EXISTS (SELECT 1 FROM object_parts WHERE part_write_id = @w)`,
+    ).pluck(),
     trashed: p("SELECT write_id FROM trash WHERE trashed_at <= ? ORDER BY trashed_at").pluck(),
     untrash: p("DELETE FROM trash WHERE write_id = ?"),
     objectParts: p("SELECT part_write_id FROM object_parts WHERE write_id = ? ORDER BY number").pluck(),
@@ -118,27 +141,44 @@ export class SqliteObjectStore implements ObjectStore {
   readonly #rows: ObjectRows;
   readonly #live: LiveUploads;
   readonly #shared: boolean;
+  readonly #blobs: BlobStore | null;
+  readonly #backupHold: string | null;
+  #orphanSweepAt = Number.NEGATIVE_INFINITY;
 
   /**
    * `shared`: other server processes (SSE_WORKERS) use the file too. Their uploads and readers are
    * not in this process's sets, so no sweep here, and replaced writes wait out SHARED_TRASH_GRACE_MS.
+   * `blobs`: where the segments of writes too large to commit inline go; null keeps them in objects.db.
    */
-  constructor(db: SqliteDatabase, live: LiveUploads = new Set(), opts: { shared?: boolean } = {}) {
+  constructor(
+    db: SqliteDatabase,
+    live: LiveUploads = new Set(),
+    opts: { shared?: boolean; blobs?: BlobStore | null; backupHold?: string } = {},
+  ) {
     this.#db = db;
     this.#s = prepareStatements(db);
     this.#rows = new ObjectRows(db);
     this.#live = live;
     this.#shared = opts.shared === true;
+    this.#blobs = opts.blobs ?? null;
+    this.#backupHold = opts.backupHold ?? null;
   }
 
-  /** Deletes a write's segments a batch at a time; false if stopped early (close, or no longer wanted). */
+  /** Whether a backup holds replaced writes (BACKUP_HOLD_FILE); checked before each one is purged. */
+  backupHeld(): boolean {
+    return this.#backupHold !== null && existsSync(this.#backupHold);
+  }
+
+  /** Deletes a write's segments a batch at a time, then its blob; false if stopped early (close, or no longer wanted). */
   async #purge(writeId: Buffer, stillWanted: () => boolean = () => true): Promise<boolean> {
     for (;;) {
       if (this.#db.closing || !stillWanted()) return false;
       const { changes } = this.#db.relaxed(() => this.#s.purgeSegments.run(writeId, PURGE_BATCH));
-      if (changes < PURGE_BATCH) return true;
+      if (changes < PURGE_BATCH) break;
       await nextTick();
     }
+    await this.#blobs?.remove(writeId);
+    return true;
   }
 
   /**
@@ -147,6 +187,9 @@ export class SqliteObjectStore implements ObjectStore {
    */
   async #reclaimWrite(writeId: Buffer, stillWanted: () => boolean = () => true): Promise<boolean> {
     const s = this.#s;
+    // Checked after the write went to the trash: a snapshot taken once the hold exists names only
+    // writes that are not in the trash yet, and so keeps every one of them.
+    if (this.backupHeld()) return false;
     if (!(await this.#purge(writeId, stillWanted))) return false;
     const parts = this.#db.guard(() => s.objectParts.all(writeId)) as Buffer[];
     for (const part of parts) if (!(await this.#purge(part, stillWanted))) return false;
@@ -205,6 +248,8 @@ export class SqliteObjectStore implements ObjectStore {
   ): Promise<CommitResult> {
     const s = this.#s;
     let result: CommitResult;
+    // The blob's data and name are durable before the row that names it is committed.
+    if (inlineSegments === undefined) await this.#blobs?.seal(meta.writeId);
     try {
       result = await this.#db.grouped(() => {
         const cur = this.#rows.check(meta.owner, meta.id, cond);
@@ -268,8 +313,13 @@ export class SqliteObjectStore implements ObjectStore {
   }
 
   async appendSegments(writeId: Buffer, first: number, segments: Buffer[]): Promise<void> {
+    // Segments of an aborted upload would have nothing left to reclaim them.
+    if (this.#blobs) {
+      if (this.#db.guard(() => this.#s.uploadExists.get(writeId)) === undefined) throw uploadGone();
+      await this.#blobs.append(writeId, first, segments);
+      return;
+    }
     this.#db.relaxed(() => {
-      // Segments of an aborted upload would have nothing left to reclaim them.
       if (this.#s.uploadExists.get(writeId) === undefined) throw uploadGone();
       for (const [i, seg] of segments.entries()) this.#s.insertSegment.run(writeId, first + i, seg);
     });
@@ -285,8 +335,14 @@ export class SqliteObjectStore implements ObjectStore {
   }
 
   async sweepAbandonedUploads(): Promise<number> {
+    // Safe alongside other processes: see #sweepOrphanBlobs.
+    let orphans = 0;
+    if (Date.now() - this.#orphanSweepAt >= ORPHAN_SWEEP_INTERVAL_MS) {
+      this.#orphanSweepAt = Date.now();
+      orphans = await this.#sweepOrphanBlobs();
+    }
     // Shared by workers: an upload begun elsewhere may be alive. The primary sweeps before it forks.
-    if (this.#shared) return 0;
+    if (this.#shared) return orphans;
     // One process owns the file: every upload not begun by this instance died with a previous one.
     const abandoned = (this.#db.guard(() => this.#s.allUploads.all()) as Buffer[]).filter(
       (w) => !this.#live.has(hex(w)),
@@ -297,12 +353,52 @@ export class SqliteObjectStore implements ObjectStore {
       this.#db.relaxed(() => this.#s.deleteUpload.run(w));
       n++;
     }
-    return n;
+    return n + orphans;
   }
 
   async readSegments(writeId: Buffer, first: number, count: number): Promise<Buffer[]> {
     if (count <= 0) return [];
-    return this.#db.guard(() => this.#s.readSegments.all(writeId, first, first + count)) as Buffer[];
+    // Inline writes, and every write of a data directory from before the blob layout, are here.
+    const rows = this.#db.guard(() => this.#s.readSegments.all(writeId, first, first + count)) as Buffer[];
+    if (rows.length > 0 || !this.#blobs) return rows;
+    const fromBlob = await this.#blobs.read(writeId, first, count);
+    if (fromBlob) return fromBlob;
+    // No segment and no blob: a write replaced or deleted meanwhile is gone; one still named has lost its data.
+    if (this.#db.guard(() => this.#s.referenced.get({ w: writeId })) === 1)
+      throw new IntegrityError("the object's ciphertext is missing: its blob file is gone");
+    return [];
+  }
+
+  async orphanedBlobs(): Promise<{ count: number; bytes: number }> {
+    let count = 0;
+    let bytes = 0;
+    if (!this.#blobs) return { count, bytes };
+    for await (const w of this.#blobs.list()) {
+      if (this.#db.guard(() => this.#s.referenced.get({ w })) === 1) continue;
+      const size = await this.#blobs.size(w);
+      if (size === null) continue;
+      count++;
+      bytes += size;
+    }
+    return { count, bytes };
+  }
+
+  /**
+   * Removes blobs that nothing names: left by a crash between a blob's creation and its upload's
+   * row reaching the disk, or by a purge cut short. A blob is created only after its upload's row,
+   * and its last row goes only after the blob is removed, so any blob listed here that no row names
+   * is garbage, whichever process wrote it. Returns how many went.
+   */
+  async #sweepOrphanBlobs(): Promise<number> {
+    if (!this.#blobs) return 0;
+    let n = 0;
+    for await (const w of this.#blobs.list()) {
+      if (this.#db.closing) break;
+      if (this.#db.guard(() => this.#s.referenced.get({ w })) === 1) continue;
+      await this.#blobs.remove(w);
+      n++;
+    }
+    return n;
   }
 
   async reclaim(busy: ReadonlySet<string>): Promise<number> {

@@ -4,6 +4,7 @@
 import { mkdirSync, statfsSync } from "node:fs";
 import path from "node:path";
 import type { StoreSpaceUse } from "../disk-space.js";
+import { FileBlobStore } from "../files/blob-files.js";
 import { combineStores, type KeysDatabase, type ObjectsDatabase, type Stores } from "../stores.js";
 import { SqliteAccountStore } from "./accounts.js";
 import { SqliteAuditStore } from "./audit.js";
@@ -15,7 +16,7 @@ import { SqliteJobStore } from "./jobs.js";
 import { SqliteKeyStore } from "./keys.js";
 import { KEYS_SCHEMA, OBJECTS_SCHEMA } from "./migrations.js";
 import { SqliteMultipartStore } from "./multipart.js";
-import { type LiveUploads, SqliteObjectStore } from "./objects.js";
+import { BACKUP_HOLD_FILE, type LiveUploads, SqliteObjectStore } from "./objects.js";
 
 /** 16 KiB pages: the best measured write throughput for 64 KiB segments, ~3% space overhead. */
 const OBJECTS_PAGE_SIZE = 16384;
@@ -57,10 +58,21 @@ export function openObjectsFile(file: string, opts: ObjectsFileOptions = {}): Sq
   );
   const live: LiveUploads = new Set();
   const shared = opts.shared === true;
+  let blobs: FileBlobStore;
+  try {
+    blobs = FileBlobStore.open(path.dirname(file));
+  } catch (err) {
+    db.close().catch(() => undefined);
+    throw err;
+  }
   return {
-    objects: new SqliteObjectStore(db, live, { shared }),
+    objects: new SqliteObjectStore(db, live, {
+      shared,
+      blobs,
+      backupHold: path.join(path.dirname(file), BACKUP_HOLD_FILE),
+    }),
     buckets: new SqliteBucketStore(db),
-    multipart: new SqliteMultipartStore(db, live),
+    multipart: new SqliteMultipartStore(db, live, blobs),
     accounts: new SqliteAccountStore(db),
     jobs: new SqliteJobStore(db, { shared }),
     audit: new SqliteAuditStore(db),
@@ -70,7 +82,10 @@ export function openObjectsFile(file: string, opts: ObjectsFileOptions = {}): Sq
       return db.checkpointFailing;
     },
     ping: () => db.ping(),
-    close: () => db.close(),
+    close: async () => {
+      await blobs.close();
+      await db.close();
+    },
   };
 }
 
