@@ -127,6 +127,8 @@ export async function startPrimary(config: Config, logger: Logger): Promise<Prim
         );
       }
     });
+    // A message to a worker that just died fails (EPIPE) before its exit is seen: the exit handles it.
+    w.on("error", (err) => logger.debug({ err, worker: w.id }, "a message could not reach a worker"));
     w.on("exit", (code, signal) => {
       live.delete(w);
       listeningWorkers.delete(w);
@@ -138,6 +140,21 @@ export async function startPrimary(config: Config, logger: Logger): Promise<Prim
         return;
       }
       const pid = w.process.pid;
+      if (!ready && (signal === "SIGTERM" || signal === "SIGINT")) {
+        // Workers ignore signals once they run: this one was still starting when a signal to the
+        // process group reached it, which asks the whole server to stop, not a failure.
+        logger.info(
+          { worker: w.id, signal },
+          "a stop signal reached the workers while they started: stopping",
+        );
+        stopping = true;
+        for (const other of live) {
+          if (other.isConnected()) other.send({ type: "sse:stop" } satisfies ToWorker);
+          else other.process.kill("SIGKILL");
+        }
+        startFailed(new StartCancelled(signal));
+        return;
+      }
       if (!ready) {
         logger.error({ worker: w.id, pid, code, signal }, "a worker exited before it listened");
         stopping = true;
@@ -192,6 +209,14 @@ export async function startPrimary(config: Config, logger: Logger): Promise<Prim
   return { server, url, s3Url, keyProvider };
 }
 
+/** The start was stopped by a signal before every worker listened: an orderly stop, exit 0. */
+export class StartCancelled extends Error {
+  override name = "StartCancelled";
+  constructor(readonly signal: NodeJS.Signals) {
+    super(`stopped by ${signal} while starting`);
+  }
+}
+
 /** A worker's side of the cluster: its role for build(), and the primary's orders. */
 export function workerRole(config: Config): WorkerRole & { share(registry: Registry): void } {
   // Answers the primary's requests for this worker's metrics (prom-client's own messages).
@@ -224,18 +249,26 @@ export function reportListening(url: string, s3Url: string | null): void {
 }
 
 /**
- * The worker obeys the primary: stop (graceful, then exit 0, or 1 if not clean) and abort (cut the
- * requests still open). Signals are the primary's to interpret; the group's copies are ignored here.
+ * A worker from its first moment: signals are the primary's to interpret (the group's copies are
+ * ignored here); the primary's orders are obeyed, stop (graceful, then exit 0, or 1 if not clean)
+ * and abort (cut the requests still open); and a primary that is gone stops the worker too, since
+ * it owns the listening sockets: no connection could reach the worker any more. obey() hands over
+ * the server once it runs; an order or a loss that came while it started is carried out then.
  */
-export function obeyPrimary(server: RunningServer, logger: Logger, hardExitGraceMs: number): void {
+export function attachToPrimary(
+  logger: Logger,
+  hardExitGraceMs: number,
+): { obey(server: RunningServer): void } {
   const ignore = (signal: NodeJS.Signals) =>
     logger.debug({ signal }, "signal left to the primary process, which stops the workers");
   process.on("SIGTERM", ignore);
   process.on("SIGINT", ignore);
-  process.on("message", (msg: unknown) => {
-    if (!isMessage<ToWorker>(msg)) return;
-    if (msg.type === "sse:abort") server.abortRequests();
-    if (msg.type !== "sse:stop") return;
+  let server: RunningServer | null = null;
+  let stopping = false;
+  const stop = (why: string) => {
+    if (stopping || !server) return;
+    stopping = true;
+    logger.info(`${why}: this worker finishes its requests and stops`);
     setTimeout(() => {
       logger.fatal("shutdown did not finish in time; exiting");
       process.exit(1);
@@ -247,5 +280,36 @@ export function obeyPrimary(server: RunningServer, logger: Logger, hardExitGrace
         process.exit(1);
       },
     );
+  };
+  const primaryGone = () => {
+    if (server) return stop("the primary process is gone");
+    // Nothing was served yet: there is nothing to finish.
+    logger.info("the primary process stopped while this worker was starting; exiting");
+    process.exit(0);
+  };
+  process.on("disconnect", primaryGone);
+  // A message to a primary that is gone fails (EPIPE, or the channel closed): the same news. Node
+  // emits it on the process, where no listener would make it an uncaught exception.
+  process.on("error", (err: NodeJS.ErrnoException) => {
+    if (err.code === "EPIPE" || err.code === "ERR_IPC_CHANNEL_CLOSED") return primaryGone();
+    logger.fatal({ err }, "uncaught exception");
+    process.exit(1);
   });
+  process.on("message", (msg: unknown) => {
+    if (!isMessage<ToWorker>(msg)) return;
+    if (msg.type === "sse:abort") server?.abortRequests();
+    if (msg.type === "sse:stop") {
+      if (server) stop("the primary asked this worker to stop");
+      else {
+        logger.info("asked to stop while starting; exiting");
+        process.exit(0);
+      }
+    }
+  });
+  return {
+    obey(s) {
+      server = s;
+      if (!process.connected) primaryGone();
+    },
+  };
 }

@@ -7,7 +7,7 @@ import type { Logger } from "pino";
 import type { Registry } from "prom-client";
 import { build, type WorkerRole } from "./app.js";
 import { BOOTSTRAP_TOKEN_FILE } from "./auth/auth-service.js";
-import { obeyPrimary, reportListening, startPrimary, workerRole } from "./cluster.js";
+import { attachToPrimary, reportListening, StartCancelled, startPrimary, workerRole } from "./cluster.js";
 import { type Config, ConfigError, loadConfig } from "./config.js";
 import { chooseCipher } from "./crypto/cipher-choice.js";
 import { Backoff, FailureLog } from "./failure-log.js";
@@ -252,6 +252,29 @@ export async function runServer(
   }
 }
 
+/**
+ * Until release(), SIGTERM and SIGINT are noted instead of ending the process at once (Node's
+ * default, which left the workers of a cluster behind, orphaned). release() delivers the first one
+ * again to the handlers in place by then.
+ */
+function deferSignals(logger: Logger): { release(): void } {
+  let noted: NodeJS.Signals | null = null;
+  const note = (signal: NodeJS.Signals) => {
+    if (noted) return;
+    noted = signal;
+    logger.info({ signal }, "signal while starting: the server stops as soon as it has started");
+  };
+  process.on("SIGTERM", note);
+  process.on("SIGINT", note);
+  return {
+    release() {
+      process.off("SIGTERM", note);
+      process.off("SIGINT", note);
+      if (noted) process.kill(process.pid, noted);
+    },
+  };
+}
+
 /** After the deadline cut every request, closing the stores gets this long before the process gives up. */
 const HARD_EXIT_GRACE_MS = 10_000;
 
@@ -316,10 +339,13 @@ export async function serve(config: Config): Promise<RunningServer> {
   try {
     if (cluster.isWorker) {
       const workerLogger = logger.child({ worker: cluster.worker?.id });
+      const primary = attachToPrimary(workerLogger, HARD_EXIT_GRACE_MS);
       const server = await runServer(config, workerLogger, { worker: workerRole(config) });
-      obeyPrimary(server, workerLogger, HARD_EXIT_GRACE_MS);
+      primary.obey(server);
       return server;
     }
+    // A signal while the server starts is kept, and acted on once it can drain (never a crash).
+    const early = deferSignals(logger);
     if (config.workers > 1) {
       const started = await startPrimary(config, logger);
       announce(
@@ -330,12 +356,19 @@ export async function serve(config: Config): Promise<RunningServer> {
         readableLogs(config),
       );
       handleSignals(started.server, logger);
+      early.release();
       return started.server;
     }
     const server = await runServer(config, logger, { banner: readableLogs(config) });
     handleSignals(server, logger);
+    early.release();
     return server;
   } catch (err) {
+    if (err instanceof StartCancelled) {
+      logger.info({ signal: err.signal }, "stopped before it had started");
+      // The workers that still run follow on the primary's exit (attachToPrimary).
+      process.exit(0);
+    }
     logger.fatal({ err }, "cannot start");
     throw err;
   }

@@ -275,3 +275,40 @@ describe.each(["sqlite", "postgres"] as const)("SSE_WORKERS=2 on %s", (store) =>
     expect(lines.some((l) => l.msg === "every worker stopped")).toBe(true);
   }, 60_000);
 });
+
+describe("SSE_WORKERS=2: a signal while the server starts", () => {
+  /** Whether any process of the group is alive (signal 0 to the group). */
+  const groupAlive = (pgid: number) => {
+    try {
+      process.kill(-pgid, 0);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+
+  it("SIGTERM to the group before the workers listen: no crash, exit 0, no worker left behind", async () => {
+    for (let round = 0; round < 3; round++) {
+      const s = await startServer({ detached: true, waitReady: false, env: { SSE_WORKERS: "2" } });
+      try {
+        // As soon as the primary is up, at a different moment of the workers' start each round.
+        await waitFor("the first log line", () => s.output().includes("{"), { timeoutMs: 30_000 });
+        await new Promise((r) => setTimeout(r, round * 150));
+        const exited = new Promise<number | null>((resolve) => s.proc.once("exit", (code) => resolve(code)));
+        s.signal("SIGTERM");
+        expect(await exited, s.output()).toBe(0);
+        await waitFor("every process of the group gone", () => !groupAlive(s.proc.pid!), {
+          timeoutMs: 15_000,
+        });
+        const lines = logLines(s);
+        expect(
+          lines.filter((l) => /uncaught|unhandled/.test(l.msg ?? "")),
+          s.output(),
+        ).toEqual([]);
+      } finally {
+        if (groupAlive(s.proc.pid!)) process.kill(-s.proc.pid!, "SIGKILL");
+        s.cleanup();
+      }
+    }
+  }, 120_000);
+});
