@@ -1,10 +1,21 @@
 // Root keys as non-extractable AES-256 objects in a PKCS#11 token (an HSM, or SoftHSM2 in tests):
 // labelled <pkcs11KeyLabel>-v<N>, the highest N is primary. Caller keys are sealed with CKM_AES_GCM
-// through C_Encrypt/C_Decrypt, so key bytes of the root never exist outside the token.
-import { readFile } from "node:fs/promises";
+// through C_Encrypt/C_Decrypt, so key bytes of the root never exist outside the token. The session
+// below them (module, slot, login) is pkcs11-session.ts.
 import pkcs11js from "pkcs11js";
 import { sodium } from "../crypto/sodium.js";
 import { AppError, IntegrityError, KeyProviderError } from "../errors.js";
+import {
+  checkLoggedIn,
+  ckr,
+  closeSession,
+  describeFailure,
+  type Handle,
+  openSession,
+  type Session,
+  slotId,
+  tokenLabel,
+} from "./pkcs11-session.js";
 import type { ProviderContext, RootKeyProvider, RootWrapped } from "./root-key-provider.js";
 import {
   associatedData,
@@ -16,98 +27,15 @@ import {
 } from "./root-wrap-format.js";
 import { randomBytes } from "./sodium-binding.js";
 
-type Handle = Buffer;
-
 const IV_BYTES = 12;
 const TAG_BYTES = 16;
 const KEY_BYTES = 32;
 /** How stale this process's view of the token's root key versions may get before a wrap. */
 const RELIST_MS = 30_000;
-// Session states (PKCS#11 2.40 §5.8); pkcs11js does not export them.
-const CKS_RO_USER_FUNCTIONS = 1;
-const CKS_RW_USER_FUNCTIONS = 3;
-
-const PIN_REJECTED = new Map<number, string>([
-  [pkcs11js.CKR_PIN_INCORRECT, "wrong PIN"],
-  [pkcs11js.CKR_PIN_INVALID, "wrong PIN"],
-  [pkcs11js.CKR_PIN_LEN_RANGE, "wrong PIN"],
-  [pkcs11js.CKR_PIN_LOCKED, "the user PIN is locked"],
-  [pkcs11js.CKR_PIN_EXPIRED, "the user PIN has expired"],
-  [pkcs11js.CKR_USER_PIN_NOT_INITIALIZED, "the token's user PIN is not initialized"],
-]);
 // What a token may answer when the ciphertext or tag does not verify. SoftHSM2 says
 // CKR_GENERAL_ERROR, which a failing device could also say: that case is decided by a health probe.
 const DATA_REJECTED = new Set([pkcs11js.CKR_ENCRYPTED_DATA_INVALID, pkcs11js.CKR_ENCRYPTED_DATA_LEN_RANGE]);
 const MAYBE_DATA_REJECTED = new Set([pkcs11js.CKR_GENERAL_ERROR, pkcs11js.CKR_FUNCTION_FAILED]);
-
-function ckr(e: unknown): number | undefined {
-  return e instanceof pkcs11js.Pkcs11Error ? e.code : undefined;
-}
-
-/** One line naming the failed call and its CKR_ code (pkcs11js messages may span lines). */
-function describe(e: unknown): string {
-  if (e instanceof pkcs11js.Pkcs11Error) return e.message;
-  return (e instanceof Error ? e.message : String(e)).split("\n")[0] ?? "unknown error";
-}
-
-// A PKCS#11 module is initialised once per process, and login state is per token, shared by every
-// session of the process: both are reference counted so two providers in one process can coexist.
-interface LoadedModule {
-  lib: pkcs11js.PKCS11;
-  refs: number;
-  finalize: boolean;
-  logins: Map<string, number>;
-}
-const modules = new Map<string, LoadedModule>();
-
-function acquireModule(modulePath: string): LoadedModule {
-  const known = modules.get(modulePath);
-  if (known) {
-    known.refs++;
-    return known;
-  }
-  const lib = new pkcs11js.PKCS11();
-  try {
-    lib.load(modulePath);
-  } catch (e) {
-    throw new Error(`cannot load PKCS#11 module ${modulePath}: ${describe(e)}`);
-  }
-  let finalize = true;
-  try {
-    lib.C_Initialize({ flags: pkcs11js.CKF_OS_LOCKING_OK });
-  } catch (e) {
-    if (ckr(e) !== pkcs11js.CKR_CRYPTOKI_ALREADY_INITIALIZED) {
-      lib.close();
-      throw new Error(`PKCS#11 C_Initialize failed for ${modulePath}: ${describe(e)}`);
-    }
-    finalize = false;
-  }
-  const loaded: LoadedModule = { lib, refs: 1, finalize, logins: new Map() };
-  modules.set(modulePath, loaded);
-  return loaded;
-}
-
-function releaseModule(modulePath: string, m: LoadedModule): void {
-  if (--m.refs > 0) return;
-  modules.delete(modulePath);
-  try {
-    if (m.finalize) m.lib.C_Finalize();
-  } finally {
-    m.lib.close();
-  }
-}
-
-function slotId(slot: Handle): number {
-  return slot.length >= 8 ? Number(slot.readBigUInt64LE(0)) : slot.readUInt32LE(0);
-}
-
-interface Session {
-  module: LoadedModule;
-  modulePath: string;
-  slot: Handle;
-  slotKey: string;
-  handle: Handle;
-}
 
 export class Pkcs11RootKeyProvider implements RootKeyProvider {
   readonly name = "pkcs11";
@@ -121,24 +49,9 @@ export class Pkcs11RootKeyProvider implements RootKeyProvider {
 
   async open(): Promise<void> {
     if (this.session) return;
-    const cfg = this.ctx.config;
-    if (!cfg.pkcs11Module) throw new Error("the pkcs11 provider needs SSE_PKCS11_MODULE");
-    const pin = await this.readPin();
-    const module = acquireModule(cfg.pkcs11Module);
-    let handle: Handle | undefined;
-    let loggedIn = false;
-    let slotKey = "";
+    const s = await openSession(this.ctx.config);
     try {
-      const slot = this.findSlot(module.lib);
-      slotKey = slot.toString("hex");
-      try {
-        handle = module.lib.C_OpenSession(slot, pkcs11js.CKF_SERIAL_SESSION | pkcs11js.CKF_RW_SESSION);
-      } catch (e) {
-        throw new Error(`PKCS#11 C_OpenSession failed: ${describe(e)}`);
-      }
-      this.login(module, slotKey, handle, pin);
-      loggedIn = true;
-      this.session = { module, modulePath: cfg.pkcs11Module, slot, slotKey, handle };
+      this.session = s;
       this.relist();
       let created = false;
       if (this.keys.size === 0) {
@@ -146,12 +59,11 @@ export class Pkcs11RootKeyProvider implements RootKeyProvider {
         created = true;
       }
       await this.selfTest();
-      const info = module.lib.C_GetTokenInfo(slot);
       this.ctx.logger.info(
         {
           provider: this.name,
-          token: info.label.trim(),
-          slot: slotId(slot),
+          token: tokenLabel(s),
+          slot: slotId(s.slot),
           versions: this.versions(),
           created,
         },
@@ -160,8 +72,7 @@ export class Pkcs11RootKeyProvider implements RootKeyProvider {
     } catch (e) {
       this.session = undefined;
       this.keys.clear();
-      if (handle) this.endSession(module, slotKey, handle, loggedIn);
-      releaseModule(cfg.pkcs11Module, module);
+      closeSession(s);
       throw e;
     }
   }
@@ -264,9 +175,7 @@ export class Pkcs11RootKeyProvider implements RootKeyProvider {
   ping(): Promise<void> {
     return this.serial(async (s) => {
       try {
-        const info = s.module.lib.C_GetSessionInfo(s.handle);
-        if (info.state !== CKS_RW_USER_FUNCTIONS && info.state !== CKS_RO_USER_FUNCTIONS)
-          throw new Error("the PKCS#11 session is no longer logged in");
+        checkLoggedIn(s);
       } catch (e) {
         throw this.deviceError("C_GetSessionInfo", e);
       }
@@ -279,8 +188,7 @@ export class Pkcs11RootKeyProvider implements RootKeyProvider {
     await this.queue.catch(() => undefined);
     this.session = undefined;
     this.keys.clear();
-    this.endSession(s.module, s.slotKey, s.handle, true);
-    releaseModule(s.modulePath, s.module);
+    closeSession(s);
   }
 
   private current(): Session {
@@ -296,7 +204,7 @@ export class Pkcs11RootKeyProvider implements RootKeyProvider {
 
   private deviceError(call: string, e: unknown): KeyProviderError {
     const err = new KeyProviderError("the key provider is unavailable", e);
-    this.ctx.logger.error({ provider: this.name, call, error: describe(e) }, "PKCS#11 call failed");
+    this.ctx.logger.error({ provider: this.name, call, error: describeFailure(e) }, "PKCS#11 call failed");
     return err;
   }
 
@@ -309,79 +217,6 @@ export class Pkcs11RootKeyProvider implements RootKeyProvider {
       tagBits: TAG_BYTES * 8,
     };
     return { mechanism: pkcs11js.CKM_AES_GCM, parameter };
-  }
-
-  private async readPin(): Promise<string> {
-    const { pkcs11Pin, pkcs11PinFile } = this.ctx.config;
-    if (pkcs11Pin !== undefined) return pkcs11Pin;
-    if (pkcs11PinFile === undefined)
-      throw new Error("the pkcs11 provider needs SSE_PKCS11_PIN or SSE_PKCS11_PIN_FILE");
-    let text: string;
-    try {
-      text = await readFile(pkcs11PinFile, "utf8");
-    } catch (e) {
-      throw new Error(`cannot read the PIN file ${pkcs11PinFile}: ${(e as NodeJS.ErrnoException).code}`);
-    }
-    const pin = (text.split("\n")[0] ?? "").replace(/\r$/, "");
-    if (pin === "") throw new Error(`the PIN file ${pkcs11PinFile} is empty`);
-    return pin;
-  }
-
-  private findSlot(lib: pkcs11js.PKCS11): Handle {
-    const { pkcs11Slot, pkcs11TokenLabel } = this.ctx.config;
-    let slots: Handle[];
-    try {
-      slots = lib.C_GetSlotList(true);
-    } catch (e) {
-      throw new Error(`PKCS#11 C_GetSlotList failed: ${describe(e)}`);
-    }
-    for (const slot of slots) {
-      if (pkcs11Slot !== undefined) {
-        if (slotId(slot) === pkcs11Slot) return slot;
-      } else if (lib.C_GetTokenInfo(slot).label.trimEnd() === pkcs11TokenLabel) {
-        return slot;
-      }
-    }
-    throw new Error(
-      pkcs11Slot !== undefined
-        ? `PKCS#11 slot ${pkcs11Slot} has no token`
-        : `PKCS#11 token labelled "${pkcs11TokenLabel}" not found`,
-    );
-  }
-
-  /** Logs in once; a rejected PIN is never retried, so a token's retry counter is not burnt. */
-  private login(module: LoadedModule, slotKey: string, handle: Handle, pin: string): void {
-    try {
-      module.lib.C_Login(handle, pkcs11js.CKU_USER, pin);
-    } catch (e) {
-      const code = ckr(e);
-      const rejected = code === undefined ? undefined : PIN_REJECTED.get(code);
-      if (rejected) throw new Error(`PKCS#11 login failed: ${rejected} (not retried)`);
-      // Another provider of this process already logged in to this token (login is per token).
-      if (code !== pkcs11js.CKR_USER_ALREADY_LOGGED_IN)
-        throw new Error(`PKCS#11 C_Login failed: ${describe(e)}`);
-    }
-    module.logins.set(slotKey, (module.logins.get(slotKey) ?? 0) + 1);
-  }
-
-  private endSession(module: LoadedModule, slotKey: string, handle: Handle, loggedIn: boolean): void {
-    if (loggedIn) {
-      const left = (module.logins.get(slotKey) ?? 1) - 1;
-      if (left > 0) module.logins.set(slotKey, left);
-      else {
-        module.logins.delete(slotKey);
-        try {
-          module.lib.C_Logout(handle);
-        } catch {
-          // the session may already be gone; closing it below is what matters
-        }
-      }
-    }
-    try {
-      module.lib.C_CloseSession(handle);
-    } catch {
-      // already closed by the token
-    }
   }
 
   private labelPattern(): RegExp {
@@ -413,7 +248,7 @@ export class Pkcs11RootKeyProvider implements RootKeyProvider {
         lib.C_FindObjectsFinal(s.handle);
       }
     } catch (e) {
-      throw new KeyProviderError(`could not list the PKCS#11 root keys: ${describe(e)}`, e);
+      throw new KeyProviderError(`could not list the PKCS#11 root keys: ${describeFailure(e)}`, e);
     }
     for (const h of handles) {
       const attrs = this.attributes(h, [
@@ -455,7 +290,7 @@ export class Pkcs11RootKeyProvider implements RootKeyProvider {
     } catch (e) {
       this.listedAt = Date.now();
       this.ctx.logger.warn(
-        { provider: this.name, error: describe(e) },
+        { provider: this.name, error: describeFailure(e) },
         "could not list the PKCS#11 root keys",
       );
     }
@@ -466,7 +301,7 @@ export class Pkcs11RootKeyProvider implements RootKeyProvider {
     try {
       return s.module.lib.C_GetAttributeValue(s.handle, h, template);
     } catch (e) {
-      throw new KeyProviderError(`could not read the PKCS#11 root key attributes: ${describe(e)}`, e);
+      throw new KeyProviderError(`could not read the PKCS#11 root key attributes: ${describeFailure(e)}`, e);
     }
   }
 
@@ -502,7 +337,7 @@ export class Pkcs11RootKeyProvider implements RootKeyProvider {
         { type: pkcs11js.CKA_ID, value: id },
       ]);
     } catch (e) {
-      throw new KeyProviderError(`could not create the PKCS#11 root key ${label}: ${describe(e)}`, e);
+      throw new KeyProviderError(`could not create the PKCS#11 root key ${label}: ${describeFailure(e)}`, e);
     }
   }
 
@@ -530,7 +365,7 @@ export class Pkcs11RootKeyProvider implements RootKeyProvider {
       back = await this.unwrap(await this.wrap(probe, ad), ad);
       if (!back.equals(probe)) throw new Error("mismatch");
     } catch (e) {
-      throw new Error(`pkcs11 root key provider failed its self-test (wrap + unwrap): ${describe(e)}`);
+      throw new Error(`pkcs11 root key provider failed its self-test (wrap + unwrap): ${describeFailure(e)}`);
     } finally {
       sodium.sodium_memzero(probe);
       if (back) sodium.sodium_memzero(back);
