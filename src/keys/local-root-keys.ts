@@ -1,13 +1,14 @@
 // Versioned root keys kept in process memory, shared by the file and passphrase providers: the
 // providers differ only in how the key ring is stored (loadKeyring/saveKeyring); wrapping,
-// versions, rotation, retirement and the self-test live here once.
-import { randomBytes as nodeRandomBytes, timingSafeEqual } from "node:crypto";
-import fs from "node:fs/promises";
-import path from "node:path";
+// versions, rotation, retirement and the self-test live here once. The ring itself is keyring.ts,
+// the files it is stored in key-store-file.ts.
+import { timingSafeEqual } from "node:crypto";
 import type { Logger } from "pino";
 import { sodium } from "../crypto/sodium.js";
 import { AppError, DiskFullError, IntegrityError, isNoSpaceErrno, KeyProviderError } from "../errors.js";
 import { FailureLog } from "../failure-log.js";
+import { KeyringExistsError } from "./key-store-file.js";
+import { type Keyring, newRootKeyVersion, type RootKeyVersion, zeroKeyring } from "./keyring.js";
 import type { ProviderContext, RootKeyProvider, RootWrapped } from "./root-key-provider.js";
 import {
   associatedData,
@@ -17,176 +18,12 @@ import {
   HEADER_BYTES,
   isRootVersion,
 } from "./root-wrap-format.js";
-import { randomBytes, secretBuffer } from "./sodium-binding.js";
+import { randomBytes } from "./sodium-binding.js";
 
-export const ROOT_KEY_BYTES = 32;
 const NONCE_BYTES = 24;
 const TAG_BYTES = 16;
 /** How stale this process's copy of the key ring may get before a wrap rereads it. */
 const RELOAD_MS = 30_000;
-
-export interface RootKeyVersion {
-  version: number;
-  /** ISO 8601 creation time. */
-  created: string;
-  /** ROOT_KEY_BYTES of key material, in guarded memory. */
-  key: Buffer;
-}
-
-export interface Keyring {
-  primary: number;
-  versions: RootKeyVersion[];
-}
-
-/** Thrown by saveKeyring(…, "create") when another process created the store first. */
-export class KeyringExistsError extends Error {
-  override name = "KeyringExistsError";
-}
-
-export function newRootKeyVersion(version: number): RootKeyVersion {
-  const key = secretBuffer(ROOT_KEY_BYTES);
-  sodium.randombytes_buf(key);
-  return { version, created: new Date().toISOString(), key };
-}
-
-/** Decodes strict base64 of exactly `bytes` bytes into guarded memory; undefined when malformed. */
-export function secretFromBase64(text: string, bytes: number): Buffer | undefined {
-  if (!/^[A-Za-z0-9+/]*={0,2}$/.test(text) || text.length % 4 !== 0) return undefined;
-  const tmp = Buffer.from(text, "base64");
-  try {
-    if (tmp.length !== bytes) return undefined;
-    const out = secretBuffer(bytes);
-    tmp.copy(out);
-    return out;
-  } finally {
-    sodium.sodium_memzero(tmp);
-  }
-}
-
-export function zeroKeyring(ring: Keyring): void {
-  for (const v of ring.versions) sodium.sodium_memzero(v.key);
-}
-
-/** Validates a decoded key ring; `what` names the store in the one-line error. */
-export function checkKeyring(ring: Keyring, what: string): Keyring {
-  if (ring.versions.length === 0) throw new Error(`${what} holds no root key version`);
-  const seen = new Set<number>();
-  for (const v of ring.versions) {
-    if (!isRootVersion(v.version)) throw new Error(`${what} has an invalid root key version number`);
-    if (seen.has(v.version)) throw new Error(`${what} lists root key version ${v.version} twice`);
-    seen.add(v.version);
-    if (v.key.length !== ROOT_KEY_BYTES) throw new Error(`${what} has a root key of the wrong length`);
-  }
-  if (!seen.has(ring.primary)) throw new Error(`${what} names a primary version it does not hold`);
-  ring.versions.sort((a, b) => a.version - b.version);
-  return ring;
-}
-
-// Binary encoding (used inside the sealed file, so key bytes never become JS strings):
-//   u8 1 ‖ u32be primary ‖ u32be count ‖ count × (u32be version ‖ f64be createdMs ‖ 32-byte key)
-const RING_ENTRY_BYTES = 4 + 8 + ROOT_KEY_BYTES;
-
-export function encodeKeyringBinary(ring: Keyring): Buffer {
-  const out = secretBuffer(9 + ring.versions.length * RING_ENTRY_BYTES);
-  out.writeUInt8(1, 0);
-  out.writeUInt32BE(ring.primary, 1);
-  out.writeUInt32BE(ring.versions.length, 5);
-  let off = 9;
-  for (const v of ring.versions) {
-    out.writeUInt32BE(v.version, off);
-    out.writeDoubleBE(Date.parse(v.created), off + 4);
-    v.key.copy(out, off + 12);
-    off += RING_ENTRY_BYTES;
-  }
-  return out;
-}
-
-export function decodeKeyringBinary(buf: Buffer, what: string): Keyring {
-  const bad = () => new Error(`${what} is not valid: malformed key ring`);
-  if (buf.length < 9 || buf.readUInt8(0) !== 1) throw bad();
-  const count = buf.readUInt32BE(5);
-  if (buf.length !== 9 + count * RING_ENTRY_BYTES) throw bad();
-  const versions: RootKeyVersion[] = [];
-  for (let i = 0, off = 9; i < count; i++, off += RING_ENTRY_BYTES) {
-    const created = new Date(buf.readDoubleBE(off + 4));
-    if (Number.isNaN(created.getTime())) throw bad();
-    const key = secretBuffer(ROOT_KEY_BYTES);
-    buf.copy(key, 0, off + 12, off + 12 + ROOT_KEY_BYTES);
-    versions.push({ version: buf.readUInt32BE(off), created: created.toISOString(), key });
-  }
-  return checkKeyring({ primary: buf.readUInt32BE(1), versions }, what);
-}
-
-function errCode(e: unknown): string {
-  return (e as NodeJS.ErrnoException)?.code ?? "unknown error";
-}
-
-/**
- * Reads a key store file, refusing it when group or others have any access. Returns undefined when
- * it does not exist. Errors are one line and name the path, never the content.
- */
-export async function readSecretFile(file: string): Promise<Buffer | undefined> {
-  let fh: fs.FileHandle;
-  try {
-    fh = await fs.open(file, "r");
-  } catch (e) {
-    if (errCode(e) === "ENOENT") return undefined;
-    throw new Error(`cannot open ${file}: ${errCode(e)}`);
-  }
-  try {
-    const st = await fh.stat();
-    if (!st.isFile()) throw new Error(`${file} is not a regular file`);
-    const mode = st.mode & 0o777;
-    if ((mode & ~0o600) !== 0)
-      throw new Error(
-        `${file} has mode 0${mode.toString(8)}, looser than 0600; refusing to use it (chmod 600 ${file})`,
-      );
-    return await fh.readFile();
-  } catch (e) {
-    if (e instanceof Error && !("code" in e)) throw e;
-    throw new Error(`cannot read ${file}: ${errCode(e)}`);
-  } finally {
-    await fh.close();
-  }
-}
-
-/**
- * Durably writes `data` to `file` with mode 0600: temp file, fsync, then rename (replace) or link
- * (create, failing with KeyringExistsError when the file appeared meanwhile), then fsync the dir.
- */
-export async function writeSecretFile(file: string, data: Buffer, mode: "create" | "replace"): Promise<void> {
-  const dir = path.dirname(file);
-  await fs.mkdir(dir, { recursive: true, mode: 0o700 });
-  const tmp = path.join(dir, `.${path.basename(file)}.${nodeRandomBytes(6).toString("hex")}.tmp`);
-  const fh = await fs.open(tmp, "wx", 0o600);
-  try {
-    try {
-      await fh.chmod(0o600);
-      await fh.writeFile(data);
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-    if (mode === "create") {
-      try {
-        await fs.link(tmp, file);
-      } catch (e) {
-        if (errCode(e) === "EEXIST") throw new KeyringExistsError(`${file} already exists`);
-        throw e;
-      }
-    } else {
-      await fs.rename(tmp, file);
-    }
-  } finally {
-    await fs.rm(tmp, { force: true });
-  }
-  const dh = await fs.open(dir, "r");
-  try {
-    await dh.sync();
-  } finally {
-    await dh.close();
-  }
-}
 
 export abstract class LocalRootKeyProvider implements RootKeyProvider {
   abstract readonly name: string;

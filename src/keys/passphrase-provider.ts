@@ -5,14 +5,9 @@ import fs from "node:fs/promises";
 import path from "node:path";
 import { sodium } from "../crypto/sodium.js";
 import { KeyProviderError } from "../errors.js";
-import {
-  decodeKeyringBinary,
-  encodeKeyringBinary,
-  type Keyring,
-  LocalRootKeyProvider,
-  readSecretFile,
-  writeSecretFile,
-} from "./local-root-keys.js";
+import { readSecretFile, writeSecretFile } from "./key-store-file.js";
+import { decodeKeyringBinary, encodeKeyringBinary, type Keyring } from "./keyring.js";
+import { LocalRootKeyProvider } from "./local-root-keys.js";
 import type { ProviderContext } from "./root-key-provider.js";
 import { randomBytes, secretBuffer } from "./sodium-binding.js";
 
