@@ -28,18 +28,18 @@ const RELOAD_MS = 30_000;
 export abstract class LocalRootKeyProvider implements RootKeyProvider {
   abstract readonly name: string;
   protected readonly logger: Logger;
-  private ring: Keyring | undefined;
-  private byVersion = new Map<number, RootKeyVersion>();
+  #ring: Keyring | undefined;
+  #byVersion = new Map<number, RootKeyVersion>();
   /** rotate/retire run one at a time, each on the ring its predecessor left. */
-  private mutations: Promise<unknown> = Promise.resolve();
-  private lastRefresh = 0;
-  private lastUnknownReload = 0;
+  #mutations: Promise<unknown> = Promise.resolve();
+  #lastRefresh = 0;
+  #lastUnknownReload = 0;
   /** A store that cannot be reread (disk, network share) is logged once, then summarised. */
-  private readonly reloadFailures: FailureLog;
+  readonly #reloadFailures: FailureLog;
 
   constructor(protected readonly ctx: ProviderContext) {
     this.logger = ctx.logger;
-    this.reloadFailures = new FailureLog(ctx.logger, "rereading the root key store");
+    this.#reloadFailures = new FailureLog(ctx.logger, "rereading the root key store");
   }
 
   /** The stored key ring, or undefined when none exists yet. Errors: one line, no secret. */
@@ -50,7 +50,7 @@ export abstract class LocalRootKeyProvider implements RootKeyProvider {
   protected abstract opened(created: boolean): void;
 
   async open(): Promise<void> {
-    if (this.ring) return;
+    if (this.#ring) return;
     let ring = await this.loadKeyring();
     let created = false;
     if (!ring) {
@@ -66,10 +66,10 @@ export abstract class LocalRootKeyProvider implements RootKeyProvider {
         if (!ring) throw new Error(`${this.name} root key store vanished while opening`);
       }
     }
-    this.install(ring);
-    this.lastRefresh = Date.now();
+    this.#install(ring);
+    this.#lastRefresh = Date.now();
     try {
-      this.selfTest();
+      this.#selfTest();
     } catch (e) {
       await this.close();
       throw e;
@@ -78,37 +78,37 @@ export abstract class LocalRootKeyProvider implements RootKeyProvider {
   }
 
   primaryVersion(): number {
-    return this.current().primary;
+    return this.#current().primary;
   }
 
   versions(): number[] {
-    return this.current().versions.map((v) => v.version);
+    return this.#current().versions.map((v) => v.version);
   }
 
   async wrap(key: Buffer, ad: Buffer): Promise<RootWrapped> {
     // Another process sharing the store may have rotated: reread it now and then.
-    if (this.current() && Date.now() - this.lastRefresh > RELOAD_MS) await this.reload();
-    return this.wrapSync(key, ad);
+    if (this.#current() && Date.now() - this.#lastRefresh > RELOAD_MS) await this.#reload();
+    return this.#wrapSync(key, ad);
   }
 
   async unwrap(wrapped: RootWrapped, ad: Buffer): Promise<Buffer> {
-    const ring = this.current();
+    const ring = this.#current();
     const v = wrapped.rootVersion;
     // A newer version than ours: another process sharing the store rotated; reload (at most 1/s).
     if (
       isRootVersion(v) &&
       v > ring.primary &&
-      !this.byVersion.has(v) &&
-      Date.now() - this.lastUnknownReload > 1000
+      !this.#byVersion.has(v) &&
+      Date.now() - this.#lastUnknownReload > 1000
     ) {
-      this.lastUnknownReload = Date.now();
-      await this.reload();
+      this.#lastUnknownReload = Date.now();
+      await this.#reload();
     }
-    return this.unwrapSync(wrapped, ad);
+    return this.#unwrapSync(wrapped, ad);
   }
 
   rotate(): Promise<number> {
-    return this.mutate(async (ring) => {
+    return this.#mutate(async (ring) => {
       const next = newRootKeyVersion(Math.max(...ring.versions.map((v) => v.version)) + 1);
       const updated: Keyring = { primary: next.version, versions: [...ring.versions, next] };
       try {
@@ -118,15 +118,15 @@ export abstract class LocalRootKeyProvider implements RootKeyProvider {
         if (isNoSpaceErrno(e)) throw new DiskFullError(e);
         throw new KeyProviderError("could not store the new root key version", e);
       }
-      this.install(updated);
+      this.#install(updated);
       this.logger.info({ provider: this.name, rootVersion: next.version }, "root key rotated");
       return next.version;
     });
   }
 
   retire(version: number): Promise<void> {
-    return this.mutate(async (ring) => {
-      const victim = this.byVersion.get(version);
+    return this.#mutate(async (ring) => {
+      const victim = this.#byVersion.get(version);
       if (!victim) throw new AppError("not_found", `root key version ${version} does not exist`);
       if (version === ring.primary)
         throw new AppError("conflict", `root key version ${version} is primary and cannot be retired`);
@@ -137,66 +137,66 @@ export abstract class LocalRootKeyProvider implements RootKeyProvider {
         if (isNoSpaceErrno(e)) throw new DiskFullError(e);
         throw new KeyProviderError("could not store the key ring without the retired version", e);
       }
-      this.install(updated);
+      this.#install(updated);
       sodium.sodium_memzero(victim.key);
       this.logger.info({ provider: this.name, rootVersion: version }, "root key version retired");
     });
   }
 
   async ping(): Promise<void> {
-    this.current();
+    this.#current();
   }
 
   async close(): Promise<void> {
-    await this.mutations.catch(() => undefined);
-    if (this.ring) zeroKeyring(this.ring);
-    this.ring = undefined;
-    this.byVersion.clear();
+    await this.#mutations.catch(() => undefined);
+    if (this.#ring) zeroKeyring(this.#ring);
+    this.#ring = undefined;
+    this.#byVersion.clear();
   }
 
-  private current(): Keyring {
-    if (!this.ring) throw new KeyProviderError(`the ${this.name} root key provider is not open`);
-    return this.ring;
+  #current(): Keyring {
+    if (!this.#ring) throw new KeyProviderError(`the ${this.name} root key provider is not open`);
+    return this.#ring;
   }
 
   /** Rereads the store; on failure keeps the keys in memory (the store is checked again later). */
-  private async reload(): Promise<void> {
-    await this.mutate(async () => undefined).then(
-      () => this.reloadFailures.succeeded(),
-      (e: unknown) => this.reloadFailures.failed(String(e), { provider: this.name }),
+  async #reload(): Promise<void> {
+    await this.#mutate(async () => undefined).then(
+      () => this.#reloadFailures.succeeded(),
+      (e: unknown) => this.#reloadFailures.failed(String(e), { provider: this.name }),
     );
   }
 
-  private async refresh(): Promise<Keyring> {
-    this.lastRefresh = Date.now();
+  async #refresh(): Promise<Keyring> {
+    this.#lastRefresh = Date.now();
     const ring = await this.loadKeyring();
     if (!ring) throw new KeyProviderError(`the ${this.name} root key store has disappeared`);
-    const old = this.ring;
-    this.install(ring);
+    const old = this.#ring;
+    this.#install(ring);
     if (old) zeroKeyring(old);
     return ring;
   }
 
-  private install(ring: Keyring): void {
-    this.ring = ring;
-    this.byVersion = new Map(ring.versions.map((v) => [v.version, v]));
+  #install(ring: Keyring): void {
+    this.#ring = ring;
+    this.#byVersion = new Map(ring.versions.map((v) => [v.version, v]));
   }
 
   /** Runs `fn` after earlier mutations, on the ring as stored now (another process may have changed it). */
-  private mutate<T>(fn: (ring: Keyring) => Promise<T>): Promise<T> {
-    const run = this.mutations.then(async () => {
-      this.current();
-      return fn(await this.refresh());
+  #mutate<T>(fn: (ring: Keyring) => Promise<T>): Promise<T> {
+    const run = this.#mutations.then(async () => {
+      this.#current();
+      return fn(await this.#refresh());
     });
-    this.mutations = run.catch(() => undefined);
+    this.#mutations = run.catch(() => undefined);
     return run;
   }
 
-  private wrapSync(key: Buffer, ad: Buffer): RootWrapped {
+  #wrapSync(key: Buffer, ad: Buffer): RootWrapped {
     if (!Buffer.isBuffer(key) || key.length === 0)
       throw new TypeError("wrap: key must be a non-empty Buffer");
-    const ring = this.current();
-    const root = this.byVersion.get(ring.primary)!;
+    const ring = this.#current();
+    const root = this.#byVersion.get(ring.primary)!;
     const header = encodeHeader(BLOB_XCHACHA20POLY1305, root.version);
     const nonce = randomBytes(NONCE_BYTES);
     const blob = Buffer.alloc(HEADER_BYTES + NONCE_BYTES + key.length + TAG_BYTES);
@@ -213,15 +213,15 @@ export abstract class LocalRootKeyProvider implements RootKeyProvider {
     return { rootVersion: root.version, blob };
   }
 
-  private unwrapSync(wrapped: RootWrapped, ad: Buffer): Buffer {
-    this.current();
+  #unwrapSync(wrapped: RootWrapped, ad: Buffer): Buffer {
+    this.#current();
     const header = checkHeader(
       wrapped.blob,
       BLOB_XCHACHA20POLY1305,
       wrapped.rootVersion,
       NONCE_BYTES + TAG_BYTES + 1,
     );
-    const root = this.byVersion.get(wrapped.rootVersion);
+    const root = this.#byVersion.get(wrapped.rootVersion);
     if (!root) throw new IntegrityError("root-wrapped key names an unknown or retired root key version");
     const body = wrapped.blob.subarray(HEADER_BYTES + NONCE_BYTES);
     const out = Buffer.alloc(body.length - TAG_BYTES);
@@ -240,12 +240,12 @@ export abstract class LocalRootKeyProvider implements RootKeyProvider {
     return out;
   }
 
-  private selfTest(): void {
+  #selfTest(): void {
     const probe = randomBytes(32);
     const ad = randomBytes(16);
     let back: Buffer | undefined;
     try {
-      back = this.unwrapSync(this.wrapSync(probe, ad), ad);
+      back = this.#unwrapSync(this.#wrapSync(probe, ad), ad);
       if (!timingSafeEqual(back, probe)) throw new Error("mismatch");
     } catch {
       throw new Error(`${this.name} root key provider failed its self-test (wrap + unwrap)`);

@@ -39,27 +39,31 @@ const MAYBE_DATA_REJECTED = new Set([pkcs11js.CKR_GENERAL_ERROR, pkcs11js.CKR_FU
 
 export class Pkcs11RootKeyProvider implements RootKeyProvider {
   readonly name = "pkcs11";
-  private session: Session | undefined;
-  private keys = new Map<number, Handle>();
-  private listedAt = 0;
+  #session: Session | undefined;
+  #keys = new Map<number, Handle>();
+  #listedAt = 0;
   /** One session cannot run two operations at once: every call on it goes through this queue. */
-  private queue: Promise<unknown> = Promise.resolve();
+  #queue: Promise<unknown> = Promise.resolve();
 
-  constructor(private readonly ctx: ProviderContext) {}
+  readonly #ctx: ProviderContext;
+
+  constructor(ctx: ProviderContext) {
+    this.#ctx = ctx;
+  }
 
   async open(): Promise<void> {
-    if (this.session) return;
-    const s = await openSession(this.ctx.config);
+    if (this.#session) return;
+    const s = await openSession(this.#ctx.config);
     try {
-      this.session = s;
-      this.relist();
+      this.#session = s;
+      this.#relist();
       let created = false;
-      if (this.keys.size === 0) {
-        this.keys.set(1, await this.generateKey(1));
+      if (this.#keys.size === 0) {
+        this.#keys.set(1, await this.#generateKey(1));
         created = true;
       }
-      await this.selfTest();
-      this.ctx.logger.info(
+      await this.#selfTest();
+      this.#ctx.logger.info(
         {
           provider: this.name,
           token: tokenLabel(s),
@@ -70,29 +74,29 @@ export class Pkcs11RootKeyProvider implements RootKeyProvider {
         "PKCS#11 root key provider ready",
       );
     } catch (e) {
-      this.session = undefined;
-      this.keys.clear();
+      this.#session = undefined;
+      this.#keys.clear();
       closeSession(s);
       throw e;
     }
   }
 
   primaryVersion(): number {
-    this.current();
-    return Math.max(...this.keys.keys());
+    this.#current();
+    return Math.max(...this.#keys.keys());
   }
 
   versions(): number[] {
-    this.current();
-    return [...this.keys.keys()].sort((a, b) => a - b);
+    this.#current();
+    return [...this.#keys.keys()].sort((a, b) => a - b);
   }
 
   wrap(key: Buffer, ad: Buffer): Promise<RootWrapped> {
     if (!Buffer.isBuffer(key) || key.length === 0)
       return Promise.reject(new TypeError("wrap: key must be a non-empty Buffer"));
-    return this.serial(async (s) => {
+    return this.#serial(async (s) => {
       // Another instance may have rotated: look at the token's versions now and then.
-      if (Date.now() - this.listedAt > RELIST_MS) this.relistOrKeep();
+      if (Date.now() - this.#listedAt > RELIST_MS) this.#relistOrKeep();
       const version = this.primaryVersion();
       const header = encodeHeader(BLOB_AES256GCM_PKCS11, version);
       const iv = randomBytes(IV_BYTES);
@@ -100,33 +104,33 @@ export class Pkcs11RootKeyProvider implements RootKeyProvider {
       try {
         s.module.lib.C_EncryptInit(
           s.handle,
-          this.gcm(iv, associatedData(header, ad)),
-          this.keys.get(version)!,
+          this.#gcm(iv, associatedData(header, ad)),
+          this.#keys.get(version)!,
         );
         sealed = await s.module.lib.C_EncryptAsync(s.handle, key, Buffer.alloc(key.length + TAG_BYTES));
       } catch (e) {
-        throw this.deviceError("C_Encrypt", e);
+        throw this.#deviceError("C_Encrypt", e);
       }
       return { rootVersion: version, blob: Buffer.concat([header, iv, sealed]) };
     });
   }
 
   unwrap(wrapped: RootWrapped, ad: Buffer): Promise<Buffer> {
-    return this.serial(async (s) => {
+    return this.#serial(async (s) => {
       const header = checkHeader(
         wrapped.blob,
         BLOB_AES256GCM_PKCS11,
         wrapped.rootVersion,
         IV_BYTES + TAG_BYTES + 1,
       );
-      const key = this.keys.get(wrapped.rootVersion) ?? this.rediscover(wrapped.rootVersion);
+      const key = this.#keys.get(wrapped.rootVersion) ?? this.#rediscover(wrapped.rootVersion);
       if (!key) throw new IntegrityError("root-wrapped key names an unknown or retired root key version");
       const iv = wrapped.blob.subarray(HEADER_BYTES, HEADER_BYTES + IV_BYTES);
       const body = wrapped.blob.subarray(HEADER_BYTES + IV_BYTES);
       try {
-        s.module.lib.C_DecryptInit(s.handle, this.gcm(iv, associatedData(header, ad)), key);
+        s.module.lib.C_DecryptInit(s.handle, this.#gcm(iv, associatedData(header, ad)), key);
       } catch (e) {
-        throw this.deviceError("C_DecryptInit", e);
+        throw this.#deviceError("C_DecryptInit", e);
       }
       const out = Buffer.alloc(body.length);
       try {
@@ -136,9 +140,9 @@ export class Pkcs11RootKeyProvider implements RootKeyProvider {
         const code = ckr(e);
         if (code !== undefined && DATA_REJECTED.has(code))
           throw new IntegrityError("root-wrapped key failed authentication");
-        if (code !== undefined && MAYBE_DATA_REJECTED.has(code) && (await this.healthy(s, key)))
+        if (code !== undefined && MAYBE_DATA_REJECTED.has(code) && (await this.#healthy(s, key)))
           throw new IntegrityError("root-wrapped key failed authentication");
-        throw this.deviceError("C_Decrypt", e);
+        throw this.#deviceError("C_Decrypt", e);
       } finally {
         sodium.sodium_memzero(out);
       }
@@ -146,69 +150,69 @@ export class Pkcs11RootKeyProvider implements RootKeyProvider {
   }
 
   rotate(): Promise<number> {
-    return this.serial(async () => {
-      this.relist();
-      const next = Math.max(0, ...this.keys.keys()) + 1;
-      this.keys.set(next, await this.generateKey(next));
-      this.ctx.logger.info({ provider: this.name, rootVersion: next }, "root key rotated");
+    return this.#serial(async () => {
+      this.#relist();
+      const next = Math.max(0, ...this.#keys.keys()) + 1;
+      this.#keys.set(next, await this.#generateKey(next));
+      this.#ctx.logger.info({ provider: this.name, rootVersion: next }, "root key rotated");
       return next;
     });
   }
 
   retire(version: number): Promise<void> {
-    return this.serial(async (s) => {
-      this.relist();
-      const key = this.keys.get(version);
+    return this.#serial(async (s) => {
+      this.#relist();
+      const key = this.#keys.get(version);
       if (!key) throw new AppError("not_found", `root key version ${version} does not exist`);
       if (version === this.primaryVersion())
         throw new AppError("conflict", `root key version ${version} is primary and cannot be retired`);
       try {
         s.module.lib.C_DestroyObject(s.handle, key);
       } catch (e) {
-        throw this.deviceError("C_DestroyObject", e);
+        throw this.#deviceError("C_DestroyObject", e);
       }
-      this.keys.delete(version);
-      this.ctx.logger.info({ provider: this.name, rootVersion: version }, "root key version retired");
+      this.#keys.delete(version);
+      this.#ctx.logger.info({ provider: this.name, rootVersion: version }, "root key version retired");
     });
   }
 
   ping(): Promise<void> {
-    return this.serial(async (s) => {
+    return this.#serial(async (s) => {
       try {
         checkLoggedIn(s);
       } catch (e) {
-        throw this.deviceError("C_GetSessionInfo", e);
+        throw this.#deviceError("C_GetSessionInfo", e);
       }
     });
   }
 
   async close(): Promise<void> {
-    const s = this.session;
+    const s = this.#session;
     if (!s) return;
-    await this.queue.catch(() => undefined);
-    this.session = undefined;
-    this.keys.clear();
+    await this.#queue.catch(() => undefined);
+    this.#session = undefined;
+    this.#keys.clear();
     closeSession(s);
   }
 
-  private current(): Session {
-    if (!this.session) throw new KeyProviderError("the pkcs11 root key provider is not open");
-    return this.session;
+  #current(): Session {
+    if (!this.#session) throw new KeyProviderError("the pkcs11 root key provider is not open");
+    return this.#session;
   }
 
-  private serial<T>(fn: (s: Session) => Promise<T>): Promise<T> {
-    const run = this.queue.then(() => fn(this.current()));
-    this.queue = run.catch(() => undefined);
+  #serial<T>(fn: (s: Session) => Promise<T>): Promise<T> {
+    const run = this.#queue.then(() => fn(this.#current()));
+    this.#queue = run.catch(() => undefined);
     return run;
   }
 
-  private deviceError(call: string, e: unknown): KeyProviderError {
+  #deviceError(call: string, e: unknown): KeyProviderError {
     const err = new KeyProviderError("the key provider is unavailable", e);
-    this.ctx.logger.error({ provider: this.name, call, error: describeFailure(e) }, "PKCS#11 call failed");
+    this.#ctx.logger.error({ provider: this.name, call, error: describeFailure(e) }, "PKCS#11 call failed");
     return err;
   }
 
-  private gcm(iv: Buffer, aad: Buffer): pkcs11js.Mechanism {
+  #gcm(iv: Buffer, aad: Buffer): pkcs11js.Mechanism {
     const parameter: pkcs11js.AesGCM = {
       type: pkcs11js.CK_PARAMS_AES_GCM,
       iv,
@@ -219,17 +223,17 @@ export class Pkcs11RootKeyProvider implements RootKeyProvider {
     return { mechanism: pkcs11js.CKM_AES_GCM, parameter };
   }
 
-  private labelPattern(): RegExp {
-    const prefix = this.ctx.config.pkcs11KeyLabel.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+  #labelPattern(): RegExp {
+    const prefix = this.#ctx.config.pkcs11KeyLabel.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
     return new RegExp(`^${prefix}-v([1-9][0-9]{0,9})$`);
   }
 
   /** Every root key object on the token, by version; refuses ambiguous or unusable ones. */
-  private findKeys(): Map<number, Handle> {
-    const s = this.current();
+  #findKeys(): Map<number, Handle> {
+    const s = this.#current();
     const lib = s.module.lib;
     const found = new Map<number, Handle>();
-    const pattern = this.labelPattern();
+    const pattern = this.#labelPattern();
     let handles: Handle[] = [];
     try {
       lib.C_FindObjectsInit(s.handle, [
@@ -251,7 +255,7 @@ export class Pkcs11RootKeyProvider implements RootKeyProvider {
       throw new KeyProviderError(`could not list the PKCS#11 root keys: ${describeFailure(e)}`, e);
     }
     for (const h of handles) {
-      const attrs = this.attributes(h, [
+      const attrs = this.#attributes(h, [
         { type: pkcs11js.CKA_LABEL },
         { type: pkcs11js.CKA_VALUE_LEN },
         { type: pkcs11js.CKA_ENCRYPT },
@@ -263,13 +267,13 @@ export class Pkcs11RootKeyProvider implements RootKeyProvider {
       const m = pattern.exec(label?.toString("utf8") ?? "");
       if (!m) continue;
       const version = Number(m[1]);
-      const name = `${this.ctx.config.pkcs11KeyLabel}-v${version}`;
+      const name = `${this.#ctx.config.pkcs11KeyLabel}-v${version}`;
       if (!isRootVersion(version)) continue;
       if (found.has(version)) throw new Error(`two PKCS#11 key objects are labelled ${name}; remove one`);
       if (len?.readUIntLE(0, Math.min(len.length, 6)) !== KEY_BYTES || !enc?.[0] || !dec?.[0])
         throw new Error(`PKCS#11 key ${name} is not an AES-256 key allowed to encrypt and decrypt`);
       if (!sensitive?.[0] || extractable?.[0])
-        this.ctx.logger.warn(
+        this.#ctx.logger.warn(
           { provider: this.name, key: name },
           "PKCS#11 root key is extractable or not sensitive",
         );
@@ -278,26 +282,26 @@ export class Pkcs11RootKeyProvider implements RootKeyProvider {
     return found;
   }
 
-  private relist(): void {
-    this.keys = this.findKeys();
-    this.listedAt = Date.now();
+  #relist(): void {
+    this.#keys = this.#findKeys();
+    this.#listedAt = Date.now();
   }
 
   /** On a failed periodic listing, keeps using the versions known so far (and says so). */
-  private relistOrKeep(): void {
+  #relistOrKeep(): void {
     try {
-      this.relist();
+      this.#relist();
     } catch (e) {
-      this.listedAt = Date.now();
-      this.ctx.logger.warn(
+      this.#listedAt = Date.now();
+      this.#ctx.logger.warn(
         { provider: this.name, error: describeFailure(e) },
         "could not list the PKCS#11 root keys",
       );
     }
   }
 
-  private attributes(h: Handle, template: pkcs11js.Template): pkcs11js.TemplateResult {
-    const s = this.current();
+  #attributes(h: Handle, template: pkcs11js.Template): pkcs11js.TemplateResult {
+    const s = this.#current();
     try {
       return s.module.lib.C_GetAttributeValue(s.handle, h, template);
     } catch (e) {
@@ -306,15 +310,15 @@ export class Pkcs11RootKeyProvider implements RootKeyProvider {
   }
 
   /** A version another process created after we opened (it rotated): look it up once. */
-  private rediscover(version: number): Handle | undefined {
+  #rediscover(version: number): Handle | undefined {
     if (version <= this.primaryVersion()) return undefined;
-    this.relist();
-    return this.keys.get(version);
+    this.#relist();
+    return this.#keys.get(version);
   }
 
-  private async generateKey(version: number): Promise<Handle> {
-    const s = this.current();
-    const label = `${this.ctx.config.pkcs11KeyLabel}-v${version}`;
+  async #generateKey(version: number): Promise<Handle> {
+    const s = this.#current();
+    const label = `${this.#ctx.config.pkcs11KeyLabel}-v${version}`;
     const id = Buffer.alloc(4);
     id.writeUInt32BE(version);
     try {
@@ -342,11 +346,11 @@ export class Pkcs11RootKeyProvider implements RootKeyProvider {
   }
 
   /** Encrypt + decrypt a probe under `key`: tells a rejected ciphertext from a failing device. */
-  private async healthy(s: Session, key: Handle): Promise<boolean> {
+  async #healthy(s: Session, key: Handle): Promise<boolean> {
     try {
       const iv = randomBytes(IV_BYTES);
       const probe = randomBytes(16);
-      const mech = this.gcm(iv, Buffer.alloc(0));
+      const mech = this.#gcm(iv, Buffer.alloc(0));
       s.module.lib.C_EncryptInit(s.handle, mech, key);
       const ct = await s.module.lib.C_EncryptAsync(s.handle, probe, Buffer.alloc(probe.length + TAG_BYTES));
       s.module.lib.C_DecryptInit(s.handle, mech, key);
@@ -357,7 +361,7 @@ export class Pkcs11RootKeyProvider implements RootKeyProvider {
     }
   }
 
-  private async selfTest(): Promise<void> {
+  async #selfTest(): Promise<void> {
     const probe = randomBytes(32);
     const ad = randomBytes(16);
     let back: Buffer | undefined;

@@ -64,25 +64,29 @@ export function uploadDek(keys: KeyService, u: MultipartUploadRecord): Promise<B
 }
 
 export class MultipartParts {
-  private readonly youngGc: YoungCollector;
+  readonly #youngGc: YoungCollector;
 
-  constructor(
-    private readonly store: MultipartStore,
-    private readonly objects: ObjectStore,
-    private readonly keys: KeyService,
-    private readonly opts: PartOptions,
-  ) {
-    this.youngGc = opts.youngGc ?? NO_YOUNG_GC;
+  readonly #store: MultipartStore;
+  readonly #objects: ObjectStore;
+  readonly #keys: KeyService;
+  readonly #opts: PartOptions;
+
+  constructor(store: MultipartStore, objects: ObjectStore, keys: KeyService, opts: PartOptions) {
+    this.#store = store;
+    this.#objects = objects;
+    this.#keys = keys;
+    this.#opts = opts;
+    this.#youngGc = opts.youngGc ?? NO_YOUNG_GC;
   }
 
   /** Stores part `p` of upload `u`, replacing a part of the same number. */
   async upload(u: MultipartUploadRecord, p: PartUpload): Promise<UploadedPartInfo> {
     if (p.contentLength !== undefined) checkObjectSize(p.contentLength, MAX_PART_BYTES);
-    const space = this.opts.space ?? NO_SPACE_GUARD;
+    const space = this.#opts.space ?? NO_SPACE_GUARD;
     // Before any byte is stored: a part that would enter the reserve is refused (507).
     const claim = await space.admit("upload", p.contentLength);
     try {
-      const part = await this.storePart(u, p, claim);
+      const part = await this.#storePart(u, p, claim);
       space.stored();
       return part;
     } catch (err) {
@@ -93,13 +97,9 @@ export class MultipartParts {
     }
   }
 
-  private async storePart(
-    u: MultipartUploadRecord,
-    p: PartUpload,
-    claim: SpaceClaim,
-  ): Promise<UploadedPartInfo> {
+  async #storePart(u: MultipartUploadRecord, p: PartUpload, claim: SpaceClaim): Promise<UploadedPartInfo> {
     const writeId = newWriteId();
-    const dek = await uploadDek(this.keys, u);
+    const dek = await uploadDek(this.#keys, u);
     let sealer: BodySealer | null = null;
     let cipher: SegmentCipher | null = null;
     try {
@@ -112,18 +112,18 @@ export class MultipartParts {
         writeId,
         part: { uploadWriteId: u.writeId, number: p.number },
       });
-      sealer = new BodySealer(this.objects, {
+      sealer = new BodySealer(this.#objects, {
         owner: u.owner,
         id: u.id,
         writeId,
         cipher,
         dek,
         segmentSize: u.segmentSize,
-        maxBytes: Math.min(MAX_PART_BYTES, this.opts.maxObjectBytes),
+        maxBytes: Math.min(MAX_PART_BYTES, this.#opts.maxObjectBytes),
         ...(p.contentLength !== undefined ? { contentLength: p.contentLength } : {}),
         md5: true,
-        md5Thread: this.opts.md5Thread,
-        youngGc: this.youngGc,
+        md5Thread: this.#opts.md5Thread,
+        youngGc: this.#youngGc,
         onChunk: (n) => claim.add(n),
       });
       const body = await sealer.seal(p.body);
@@ -136,7 +136,7 @@ export class MultipartParts {
         checksums: p.checksums?.() ?? {},
       };
       const created = new Date();
-      await this.store.commitPart({
+      await this.#store.commitPart({
         uploadId: u.uploadId,
         number: p.number,
         writeId,
@@ -146,25 +146,27 @@ export class MultipartParts {
       });
       sealer.began = false;
       // The part this one replaced, if any, waits for the reclaimer.
-      this.opts.reclaim();
+      this.#opts.reclaim();
       return { number: p.number, ...info, created };
     } finally {
       cipher?.dispose();
       zeroize(dek);
       if (sealer?.began)
-        await this.objects.abortUpload(writeId).catch((err) => this.opts.onError?.(err, "abort part upload"));
+        await this.#objects
+          .abortUpload(writeId)
+          .catch((err) => this.#opts.onError?.(err, "abort part upload"));
     }
   }
 
   /** Opens the part records of an upload's parts (all, or a page). */
   async partsOf(u: MultipartUploadRecord, after: number, limit: number): Promise<UploadedPartInfo[]> {
-    return this.openParts(u, await this.store.listParts(u.uploadId, after, limit));
+    return this.openParts(u, await this.#store.listParts(u.uploadId, after, limit));
   }
 
   /** Opens the part records of `rows`, in their order. */
   async openParts(u: MultipartUploadRecord, rows: readonly PartRecord[]): Promise<UploadedPartInfo[]> {
     if (rows.length === 0) return [];
-    const dek = await uploadDek(this.keys, u);
+    const dek = await uploadDek(this.#keys, u);
     try {
       return rows.map((r) => {
         const info = openJson<PartInfo>(

@@ -46,17 +46,19 @@ export interface MultipartOptions extends PartOptions {
 }
 
 export class MultipartUploads {
-  private readonly segmentSize: number;
-  private readonly parts: MultipartParts;
+  readonly #segmentSize: number;
+  readonly #parts: MultipartParts;
 
-  constructor(
-    private readonly store: MultipartStore,
-    objects: ObjectStore,
-    private readonly keys: KeyService,
-    private readonly opts: MultipartOptions,
-  ) {
-    this.segmentSize = opts.segmentSize ?? SEGMENT_SIZE;
-    this.parts = new MultipartParts(store, objects, keys, opts);
+  readonly #store: MultipartStore;
+  readonly #keys: KeyService;
+  readonly #opts: MultipartOptions;
+
+  constructor(store: MultipartStore, objects: ObjectStore, keys: KeyService, opts: MultipartOptions) {
+    this.#store = store;
+    this.#keys = keys;
+    this.#opts = opts;
+    this.#segmentSize = opts.segmentSize ?? SEGMENT_SIZE;
+    this.#parts = new MultipartParts(store, objects, keys, opts);
   }
 
   async create(
@@ -68,16 +70,16 @@ export class MultipartUploads {
     const writeId = newWriteId();
     const dek = generateKey();
     try {
-      const { kekVersion, wrappedDek } = await this.keys.wrapDek(owner, dek, dekContext(owner, id, writeId));
+      const { kekVersion, wrappedDek } = await this.#keys.wrapDek(owner, dek, dekContext(owner, id, writeId));
       const uploadId = randomBytes(24).toString("base64url");
-      await this.store.createMultipart({
+      await this.#store.createMultipart({
         uploadId,
         owner,
         id,
         writeId,
         formatVersion: FORMAT_VERSION_PART,
-        suite: this.opts.suite ?? SUITE_XCHACHA20_POLY1305,
-        segmentSize: this.segmentSize,
+        suite: this.#opts.suite ?? SUITE_XCHACHA20_POLY1305,
+        segmentSize: this.#segmentSize,
         kekVersion,
         wrappedDek,
         contentType: init.contentType,
@@ -91,14 +93,14 @@ export class MultipartUploads {
   }
 
   /** The upload, when it is this owner's upload to this object; not_found otherwise. */
-  private async open(owner: string, id: string, uploadId: string): Promise<MultipartUploadRecord> {
-    const u = uploadId.length <= 128 ? await this.store.getMultipart(uploadId) : null;
+  async #open(owner: string, id: string, uploadId: string): Promise<MultipartUploadRecord> {
+    const u = uploadId.length <= 128 ? await this.#store.getMultipart(uploadId) : null;
     if (!u || u.owner !== owner || u.id !== id) throw new AppError("not_found", "no such multipart upload");
     return u;
   }
 
   async uploadPart(p: PartUpload): Promise<UploadedPartInfo> {
-    return this.parts.upload(await this.open(p.owner, p.id, p.uploadId), p);
+    return this.#parts.upload(await this.#open(p.owner, p.id, p.uploadId), p);
   }
 
   async listParts(
@@ -107,8 +109,8 @@ export class MultipartUploads {
     uploadId: string,
     page: { after: number; limit: number },
   ): Promise<{ parts: UploadedPartInfo[]; truncated: boolean }> {
-    const u = await this.open(owner, id, uploadId);
-    const parts = await this.parts.partsOf(u, page.after, page.limit + 1);
+    const u = await this.#open(owner, id, uploadId);
+    const parts = await this.#parts.partsOf(u, page.after, page.limit + 1);
     const truncated = parts.length > page.limit;
     return { parts: parts.slice(0, page.limit), truncated };
   }
@@ -124,10 +126,10 @@ export class MultipartUploads {
     parts: readonly (RequestedPart & { checksums?: Record<string, string> })[];
     cond: WriteCondition;
   }): Promise<ObjectMeta & { metadata: ObjectMetadata }> {
-    const u = await this.open(c.owner, c.id, c.uploadId);
+    const u = await this.#open(c.owner, c.id, c.uploadId);
     // One listing: a part committed meanwhile must not shift the records against their rows.
-    const rows = await this.store.listParts(u.uploadId, 0, 10_001);
-    const infos = await this.parts.openParts(u, rows);
+    const rows = await this.#store.listParts(u.uploadId, 0, 10_001);
+    const infos = await this.#parts.openParts(u, rows);
     const uploaded = new Map<number, UploadedPart>();
     for (const [i, r] of rows.entries())
       uploaded.set(r.number, { number: r.number, writeId: r.writeId, size: r.size, md5: infos[i]!.md5 });
@@ -142,8 +144,8 @@ export class MultipartUploads {
           );
     }
     const size = manifestSize(manifest);
-    checkObjectSize(size, this.opts.maxObjectBytes);
-    const dek = await uploadDek(this.keys, u);
+    checkObjectSize(size, this.#opts.maxObjectBytes);
+    const dek = await uploadDek(this.#keys, u);
     try {
       const binding = { owner: u.owner, objectId: u.id, writeId: u.writeId };
       const stored = u.sealedMeta
@@ -177,8 +179,8 @@ export class MultipartUploads {
         sealedMeta: sealJson(dek, binding, RecordPurpose.metadata, metadata),
       };
       const parts = manifest.parts.map((p) => ({ number: p.n, writeId: Buffer.from(p.w, "hex") }));
-      const result = await this.store.completeMultipart(u.uploadId, meta, parts, sealedManifest, c.cond);
-      this.opts.reclaim();
+      const result = await this.#store.completeMultipart(u.uploadId, meta, parts, sealedManifest, c.cond);
+      this.#opts.reclaim();
       return { ...meta, created: result.createdAt, metadata };
     } finally {
       zeroize(dek);
@@ -186,10 +188,10 @@ export class MultipartUploads {
   }
 
   async abort(owner: string, id: string, uploadId: string): Promise<void> {
-    const u = await this.open(owner, id, uploadId);
-    if (!(await this.store.abortMultipart(u.uploadId)))
+    const u = await this.#open(owner, id, uploadId);
+    if (!(await this.#store.abortMultipart(u.uploadId)))
       throw new AppError("not_found", "no such multipart upload");
-    this.opts.reclaim();
+    this.#opts.reclaim();
   }
 
   /**
@@ -224,7 +226,7 @@ export class MultipartUploads {
     let truncated = false;
     let last: { keyMarker: string; uploadIdMarker?: string } | undefined;
     for (;;) {
-      const batch = await this.store.listMultipart(owner, {
+      const batch = await this.#store.listMultipart(owner, {
         prefix: q.prefix,
         ...(after ? { after } : {}),
         limit: 1000,
@@ -261,11 +263,11 @@ export class MultipartUploads {
   async sweepExpired(ttlMs: number): Promise<number> {
     let n = 0;
     for (;;) {
-      const ids = await this.store.expiredMultipart(new Date(Date.now() - ttlMs), 100);
-      for (const id of ids) if (await this.store.abortMultipart(id)) n++;
+      const ids = await this.#store.expiredMultipart(new Date(Date.now() - ttlMs), 100);
+      for (const id of ids) if (await this.#store.abortMultipart(id)) n++;
       if (ids.length < 100) break;
     }
-    if (n > 0) this.opts.reclaim();
+    if (n > 0) this.#opts.reclaim();
     return n;
   }
 }
