@@ -26,12 +26,15 @@ export class FailureLog {
   #total = 0;
   readonly #messages: { failed: string; still: string; recovered: string };
 
+  readonly #logger: Pick<Logger, "error" | "info">;
+
   constructor(
-    private readonly logger: Pick<Logger, "error" | "info">,
+    logger: Pick<Logger, "error" | "info">,
     /** What failed, as the log says it: "SQLite background checkpoint", "job claim"… */
     readonly what: string,
     opts: FailureLogOptions = {},
   ) {
+    this.#logger = logger;
     this.#summaryEveryMs = opts.summaryEveryMs ?? SUMMARY_EVERY_MS;
     this.#now = opts.now ?? Date.now;
     this.#messages = opts.messages ?? {
@@ -58,12 +61,12 @@ export class FailureLog {
       this.#since = now;
       this.#lastLine = now;
       this.#unreported = 0;
-      this.logger.error(cause, this.#messages.failed);
+      this.#logger.error(cause, this.#messages.failed);
       return;
     }
     this.#unreported++;
     if (now - this.#lastLine < this.#summaryEveryMs) return;
-    this.logger.error(
+    this.#logger.error(
       {
         ...cause,
         failures: this.#unreported,
@@ -79,7 +82,7 @@ export class FailureLog {
   succeeded(fields: Record<string, unknown> = {}): void {
     if (this.#since === null) return;
     const now = this.#now();
-    this.logger.info(
+    this.#logger.info(
       { ...fields, failures: this.#total, failingForSeconds: Math.round((now - this.#since) / 1000) },
       this.#messages.recovered,
     );
@@ -125,17 +128,25 @@ export const NO_REPORT: BackgroundReport = { failed() {}, succeeded() {} };
 export class FailureLogs implements BackgroundReport {
   readonly #logs = new Map<string, FailureLog>();
 
+  readonly #logger: Pick<Logger, "error" | "info">;
+  readonly #prefix: string;
+  readonly #opts: FailureLogOptions;
+
   constructor(
-    private readonly logger: Pick<Logger, "error" | "info">,
+    logger: Pick<Logger, "error" | "info">,
     /** Put before each kind in the log ("background ", "PostgreSQL: "). */
-    private readonly prefix = "",
-    private readonly opts: FailureLogOptions = {},
-  ) {}
+    prefix = "",
+    opts: FailureLogOptions = {},
+  ) {
+    this.#logger = logger;
+    this.#prefix = prefix;
+    this.#opts = opts;
+  }
 
   #log(what: string): FailureLog {
     let log = this.#logs.get(what);
     if (!log) {
-      log = new FailureLog(this.logger, `${this.prefix}${what}`, this.opts);
+      log = new FailureLog(this.#logger, `${this.#prefix}${what}`, this.#opts);
       this.#logs.set(what, log);
     }
     return log;

@@ -9,29 +9,32 @@
 import { type Collect, v8Collector } from "./v8-gc.js";
 
 export class YoungCollector {
-  private pending = 0;
+  #pending = 0;
   /** Young collections asked for so far (for tests and metrics). */
   collections = 0;
-  private readonly collect: Collect | null;
+  readonly #collect: Collect | null;
+
+  readonly #everyBytes: number;
 
   /** `everyBytes` 0 leaves collection to V8 alone. */
-  constructor(private readonly everyBytes: number) {
-    this.collect = everyBytes > 0 ? v8Collector() : null;
+  constructor(everyBytes: number) {
+    this.#everyBytes = everyBytes;
+    this.#collect = everyBytes > 0 ? v8Collector() : null;
   }
 
   /** Whether this collector acts (a threshold was set and V8's collector is available). */
   get active(): boolean {
-    return this.collect !== null;
+    return this.#collect !== null;
   }
 
   /** Notes `bytes` of transfer buffers just let go of; collects once enough have piled up. */
   released(bytes: number): void {
-    if (!this.collect) return;
-    this.pending += bytes;
-    if (this.pending < this.everyBytes) return;
-    this.pending = 0;
+    if (!this.#collect) return;
+    this.#pending += bytes;
+    if (this.#pending < this.#everyBytes) return;
+    this.#pending = 0;
     this.collections++;
-    this.collect({ type: "minor" });
+    this.#collect({ type: "minor" });
   }
 }
 

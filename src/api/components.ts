@@ -2,6 +2,7 @@
 // on more than one route, or wants to generate a type for.
 import type { TSchema } from "typebox";
 import { AccessKeyInfo, NewAccessKey } from "./access-keys.js";
+import { AuditPage, AuditPublicKey } from "./audit.js";
 import { Job, JobAccepted } from "./jobs.js";
 import { KeyInfo, MinVersionRequest, RootKeyInfo } from "./keys.js";
 import { CreateItemRequest, FolderPage, Item, Link, ListedObject, ObjectInfo } from "./objects.js";
@@ -32,4 +33,6 @@ export const NAMED_SCHEMAS: Readonly<Record<string, TSchema>> = {
   Job,
   JobAccepted,
   Ready,
+  AuditPage,
+  AuditPublicKey,
 };

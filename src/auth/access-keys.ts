@@ -47,17 +47,21 @@ export interface IssuedAccessKey {
 export type AccessKeyRequest = TokenRequest;
 
 export class AccessKeys {
-  private readonly touches = new TouchThrottle();
+  readonly #touches = new TouchThrottle();
   /** A full disk or an outage fails every key's update: logged once, then summarised. */
-  private readonly touchFailures: FailureLog;
+  readonly #touchFailures: FailureLog;
 
-  constructor(
-    private readonly accounts: AccountStore,
-    private readonly users: UserService,
-    private readonly keys: KeyService,
-    private readonly logger: Logger,
-  ) {
-    this.touchFailures = new FailureLog(logger, "updating an access key's lastUsed");
+  readonly #accounts: AccountStore;
+  readonly #users: UserService;
+  readonly #keys: KeyService;
+  readonly #logger: Logger;
+
+  constructor(accounts: AccountStore, users: UserService, keys: KeyService, logger: Logger) {
+    this.#accounts = accounts;
+    this.#users = users;
+    this.#keys = keys;
+    this.#logger = logger;
+    this.#touchFailures = new FailureLog(logger, "updating an access key's lastUsed");
   }
 
   /**
@@ -66,7 +70,7 @@ export class AccessKeys {
    * (403 enrolled afterwards).
    */
   async create(actor: Principal, userName: string, req: AccessKeyRequest): Promise<IssuedAccessKey> {
-    const user = await this.users.get(userName);
+    const user = await this.#users.get(userName);
     const self = user.uid === actor.user.uid;
     if (!self && user.enrolledAt !== null) throw enrolledError();
     const grant = grantToken(req, new Date(), actor.token, "access key");
@@ -74,7 +78,7 @@ export class AccessKeys {
     const context = accessKeyContext(user.uid, id);
     const bytes = generateSecretBytes();
     try {
-      const wrapped = await this.keys.wrapDek(user.uid, bytes, context);
+      const wrapped = await this.#keys.wrapDek(user.uid, bytes, context);
       const record: AccessKeyRecord = {
         id,
         uid: user.uid,
@@ -87,18 +91,18 @@ export class AccessKeys {
         expiresAt: grant.expiresAt,
         issuedBy: actor.user.name,
       };
-      await this.accounts.createAccessKey(record, { onlyWhileEnrolling: !self });
+      await this.#accounts.createAccessKey(record, { onlyWhileEnrolling: !self });
       // As a write does: a rotation between the wrap and the commit moves the secret to the new
       // primary, so a rewrap and a raised minimum can never pass it by and leave it unreadable.
-      const moved = await this.keys.rewrapIfStale(user.uid, record.kekVersion, bytes, context);
+      const moved = await this.#keys.rewrapIfStale(user.uid, record.kekVersion, bytes, context);
       if (
         moved &&
-        (await this.accounts.updateAccessKeySecret(user.uid, id, moved.kekVersion, moved.wrappedDek))
+        (await this.#accounts.updateAccessKeySecret(user.uid, id, moved.kekVersion, moved.wrappedDek))
       ) {
         record.kekVersion = moved.kekVersion;
         record.wrappedSecret = moved.wrappedDek;
       }
-      this.logger.info(
+      this.#logger.info(
         { user: user.name, accessKeyId: id, scopes: record.scopes, by: actor.user.name },
         "access key issued",
       );
@@ -110,8 +114,8 @@ export class AccessKeys {
 
   /** The named user's access keys (their records hold the secrets only wrapped; routes never show them). */
   async list(userName: string): Promise<AccessKeyRecord[]> {
-    const user = await this.users.get(userName);
-    return this.accounts.listAccessKeys(user.uid);
+    const user = await this.#users.get(userName);
+    return this.#accounts.listAccessKeys(user.uid);
   }
 
   /**
@@ -119,12 +123,12 @@ export class AccessKeys {
    * within a second on every other one (credential-cache.ts).
    */
   async revoke(actor: Principal, userName: string, accessKeyId: string): Promise<void> {
-    const user = await this.users.get(userName);
+    const user = await this.#users.get(userName);
     const deleted =
-      isAccessKeyId(accessKeyId) && (await this.accounts.deleteAccessKey(user.uid, accessKeyId));
-    this.users.credentials.accessKeys.forget(accessKeyId);
+      isAccessKeyId(accessKeyId) && (await this.#accounts.deleteAccessKey(user.uid, accessKeyId));
+    this.#users.credentials.accessKeys.forget(accessKeyId);
     if (!deleted) throw new AppError("not_found", "no such access key");
-    this.logger.info({ user: userName, accessKeyId, by: actor.user.name }, "access key revoked");
+    this.#logger.info({ user: userName, accessKeyId, by: actor.user.name }, "access key revoked");
   }
 
   /**
@@ -136,22 +140,22 @@ export class AccessKeys {
    */
   async lookup(accessKeyId: string): Promise<AccessKeyLookup | null> {
     if (!isAccessKeyId(accessKeyId)) return null;
-    const hit = await this.users.credentials.accessKeys.resolve(accessKeyId, async () => {
-      const value = await this.load(accessKeyId);
+    const hit = await this.#users.credentials.accessKeys.resolve(accessKeyId, async () => {
+      const value = await this.#load(accessKeyId);
       return value ? { value, uid: value.caller.user.uid } : null;
     });
     // Expiry is checked on every use, cached or not.
     return hit && !(hit.expiresAt && hit.expiresAt.getTime() <= Date.now()) ? hit : null;
   }
 
-  private async load(accessKeyId: string): Promise<AccessKeyLookup | null> {
-    const found = await this.accounts.getAccessKeyWithUser(accessKeyId);
+  async #load(accessKeyId: string): Promise<AccessKeyLookup | null> {
+    const found = await this.#accounts.getAccessKeyWithUser(accessKeyId);
     if (!found) return null;
     const { key, user } = found;
     if (key.expiresAt && key.expiresAt.getTime() <= Date.now()) return null;
     let bytes: Buffer;
     try {
-      bytes = await this.keys.unwrapDek(
+      bytes = await this.#keys.unwrapDek(
         user.uid,
         key.kekVersion,
         key.wrappedSecret,
@@ -184,16 +188,16 @@ export class AccessKeys {
     const now = Date.now();
     if (user.enrolledAt === null) {
       user.enrolledAt = new Date(now);
-      await this.accounts.markEnrolled(user.uid, user.enrolledAt);
-      this.logger.info(
+      await this.#accounts.markEnrolled(user.uid, user.enrolledAt);
+      this.#logger.info(
         { user: user.name, accessKeyId: caller.accessKeyId },
         "user enrolled (first authentication)",
       );
     }
-    if (this.touches.due(caller.accessKeyId, now))
-      this.accounts.touchAccessKey(caller.accessKeyId, new Date(now)).then(
-        () => this.touchFailures.succeeded(),
-        (err) => this.touchFailures.failed(err),
+    if (this.#touches.due(caller.accessKeyId, now))
+      this.#accounts.touchAccessKey(caller.accessKeyId, new Date(now)).then(
+        () => this.#touchFailures.succeeded(),
+        (err) => this.#touchFailures.failed(err),
       );
   }
 }

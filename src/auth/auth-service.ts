@@ -24,18 +24,27 @@ export const BOOTSTRAP_TOKEN_FILE = "bootstrap-token";
 export const ISSUED_BY_BOOTSTRAP = "bootstrap";
 
 export class AuthService {
-  private readonly touches = new TouchThrottle();
+  readonly #touches = new TouchThrottle();
   /** A full disk or an outage fails every token's update: logged once, then summarised. */
-  private readonly touchFailures: FailureLog;
+  readonly #touchFailures: FailureLog;
+
+  readonly #accounts: AccountStore;
+  readonly #users: UserService;
+  readonly #logger: Logger;
+  /** Tokens resolved recently; the services that revoke drop them (credential-cache.ts). */
+  readonly #credentials: Credentials;
 
   constructor(
-    private readonly accounts: AccountStore,
-    private readonly users: UserService,
-    private readonly logger: Logger,
-    /** Tokens resolved recently; the services that revoke drop them (credential-cache.ts). */
-    private readonly credentials: Credentials = new Credentials(),
+    accounts: AccountStore,
+    users: UserService,
+    logger: Logger,
+    credentials: Credentials = new Credentials(),
   ) {
-    this.touchFailures = new FailureLog(logger, "updating a token's lastUsed");
+    this.#accounts = accounts;
+    this.#users = users;
+    this.#logger = logger;
+    this.#credentials = credentials;
+    this.#touchFailures = new FailureLog(logger, "updating a token's lastUsed");
   }
 
   /** Resolves a bearer token; null when unknown, revoked, expired, malformed or of a deleted user. */
@@ -44,8 +53,8 @@ export class AuthService {
     // One hash per request: it is both the comparison value and, for a bootstrap token, the lookup id.
     const hash = hashToken(token);
     const id = tokenLookupId(token, hash);
-    const found = await this.credentials.tokens.resolve(id, async () => {
-      const f = await this.accounts.getTokenWithUser(id);
+    const found = await this.#credentials.tokens.resolve(id, async () => {
+      const f = await this.#accounts.getTokenWithUser(id);
       return f ? { value: f, uid: f.user.uid } : null;
     });
     if (!found || !hashMatches(hash, found.token.secretHash)) return null;
@@ -56,15 +65,15 @@ export class AuthService {
       // The first use of a credential of its own: from now on only the user issues its credentials.
       // Durable before the request is served, so no admin can issue one after it.
       user.enrolledAt = new Date(now);
-      await this.accounts.markEnrolled(user.uid, user.enrolledAt);
-      this.logger.info({ user: user.name, tokenId: rec.id }, "user enrolled (first authentication)");
+      await this.#accounts.markEnrolled(user.uid, user.enrolledAt);
+      this.#logger.info({ user: user.name, tokenId: rec.id }, "user enrolled (first authentication)");
     }
-    if (this.touches.due(rec.id, now)) {
+    if (this.#touches.due(rec.id, now)) {
       rec.lastUsed = new Date(now);
       // Best effort: a failed lastUsed update must not fail the request.
-      this.accounts.touchToken(rec.id, rec.lastUsed).then(
-        () => this.touchFailures.succeeded(),
-        (err) => this.touchFailures.failed(err),
+      this.#accounts.touchToken(rec.id, rec.lastUsed).then(
+        () => this.#touchFailures.succeeded(),
+        (err) => this.#touchFailures.failed(err),
       );
     }
     return { user, token: rec };
@@ -75,32 +84,32 @@ export class AuthService {
    * random token written to `<dataDir>/bootstrap-token` (mode 0600). The token is never logged.
    */
   async bootstrap(opts: { token?: string; dataDir: string }): Promise<void> {
-    if ((await this.accounts.countUsers()) > 0) {
-      if (opts.token) this.logger.info("users exist: SSE_BOOTSTRAP_TOKEN is not used");
+    if ((await this.#accounts.countUsers()) > 0) {
+      if (opts.token) this.#logger.info("users exist: SSE_BOOTSTRAP_TOKEN is not used");
       return;
     }
     let user: UserRecord;
     try {
-      user = await this.users.create("admin", "admin");
+      user = await this.#users.create("admin", "admin");
     } catch (err) {
       // Another server instance sharing the store bootstrapped first.
       if (err instanceof AppError && err.code === "user_exists") return;
       throw err;
     }
     if (opts.token) {
-      await this.users.storeGivenToken(user, opts.token, { label: "bootstrap" }, ISSUED_BY_BOOTSTRAP);
-      this.logger.info("created user admin with the token from SSE_BOOTSTRAP_TOKEN");
+      await this.#users.storeGivenToken(user, opts.token, { label: "bootstrap" }, ISSUED_BY_BOOTSTRAP);
+      this.#logger.info("created user admin with the token from SSE_BOOTSTRAP_TOKEN");
       return;
     }
     const t = generateToken();
     const file = writeSecretFile(opts.dataDir, BOOTSTRAP_TOKEN_FILE, `${t.token}\n`);
     try {
-      await this.users.storeGivenToken(user, t.token, { label: "bootstrap" }, ISSUED_BY_BOOTSTRAP);
+      await this.#users.storeGivenToken(user, t.token, { label: "bootstrap" }, ISSUED_BY_BOOTSTRAP);
     } catch (err) {
       rmSync(file, { force: true });
       throw err;
     }
-    this.logger.warn(
+    this.#logger.warn(
       { path: file },
       "created user admin; its token is in this file (mode 0600): read it, then delete the file",
     );
@@ -108,7 +117,7 @@ export class AuthService {
 
   /** In-process user creation without an acting principal (CLI, tests); HTTP goes through UserService. */
   createUser(name: string, role: Role): Promise<UserRecord> {
-    return this.users.create(name, role);
+    return this.#users.create(name, role);
   }
 
   /** In-process token issue for a user by whoever runs the process (tests; recorded as `issuedBy`). */
@@ -118,7 +127,7 @@ export class AuthService {
     issuedBy = ISSUED_BY_BOOTSTRAP,
   ): Promise<{ record: TokenRecord; token: string }> {
     const t = generateToken();
-    const record = await this.users.storeGivenToken(user, t.token, opts, issuedBy);
+    const record = await this.#users.storeGivenToken(user, t.token, opts, issuedBy);
     return { record, token: t.token };
   }
 }

@@ -18,20 +18,23 @@ interface Entry<T> {
 }
 
 export class CredentialCache<T> {
-  private readonly entries = new Map<string, Entry<T>>();
+  readonly #entries = new Map<string, Entry<T>>();
   /** Bumped by every drop, so that a lookup that raced one does not cache what it read. */
-  private generation = 0;
+  #generation = 0;
 
-  constructor(
-    private readonly ttlMs = CREDENTIAL_TTL_MS,
-    private readonly now: () => number = Date.now,
-  ) {}
+  readonly #ttlMs: number;
+  readonly #now: () => number;
+
+  constructor(ttlMs = CREDENTIAL_TTL_MS, now: () => number = Date.now) {
+    this.#ttlMs = ttlMs;
+    this.#now = now;
+  }
 
   get(id: string): T | undefined {
-    const e = this.entries.get(id);
+    const e = this.#entries.get(id);
     if (!e) return undefined;
-    if (e.until <= this.now()) {
-      this.entries.delete(id);
+    if (e.until <= this.#now()) {
+      this.#entries.delete(id);
       return undefined;
     }
     return e.value;
@@ -41,26 +44,26 @@ export class CredentialCache<T> {
   async resolve(id: string, load: () => Promise<{ value: T; uid: string } | null>): Promise<T | null> {
     const hit = this.get(id);
     if (hit !== undefined) return hit;
-    const generation = this.generation;
+    const generation = this.#generation;
     const found = await load();
     if (!found) return null;
-    if (generation === this.generation) {
-      if (this.entries.size >= MAX_ENTRIES) this.entries.clear();
-      this.entries.set(id, { value: found.value, uid: found.uid, until: this.now() + this.ttlMs });
+    if (generation === this.#generation) {
+      if (this.#entries.size >= MAX_ENTRIES) this.#entries.clear();
+      this.#entries.set(id, { value: found.value, uid: found.uid, until: this.#now() + this.#ttlMs });
     }
     return found.value;
   }
 
   /** Drops one credential (revoked here). */
   forget(id: string): void {
-    this.generation++;
-    this.entries.delete(id);
+    this.#generation++;
+    this.#entries.delete(id);
   }
 
   /** Drops every credential of a user (reset, deleted). */
   forgetUser(uid: string): void {
-    this.generation++;
-    for (const [id, e] of this.entries) if (e.uid === uid) this.entries.delete(id);
+    this.#generation++;
+    for (const [id, e] of this.#entries) if (e.uid === uid) this.#entries.delete(id);
   }
 }
 

@@ -7,50 +7,60 @@ const DEFAULT_MAX_CLIENTS = 100_000;
 
 export class FailureLimiter {
   /** client → failure times, oldest first; Map order is least recently failing first. */
-  private readonly failures = new Map<string, number[]>();
+  readonly #failures = new Map<string, number[]>();
+
+  readonly #limit: number;
+  readonly #windowMs: number;
+  readonly #now: () => number;
+  readonly #maxClients: number;
 
   constructor(
-    private readonly limit: number,
-    private readonly windowMs: number,
-    private readonly now: () => number = Date.now,
-    private readonly maxClients: number = DEFAULT_MAX_CLIENTS,
-  ) {}
+    limit: number,
+    windowMs: number,
+    now: () => number = Date.now,
+    maxClients: number = DEFAULT_MAX_CLIENTS,
+  ) {
+    this.#limit = limit;
+    this.#windowMs = windowMs;
+    this.#now = now;
+    this.#maxClients = maxClients;
+  }
 
   /** Seconds until the client may try again, or 0 when it is not limited. */
   retryAfter(address: string): number {
-    const list = this.prune(clientKey(address));
-    if (!list || list.length < this.limit) return 0;
-    const oldest = list[list.length - this.limit]!;
-    return Math.max(1, Math.ceil((oldest + this.windowMs - this.now()) / 1000));
+    const list = this.#prune(clientKey(address));
+    if (!list || list.length < this.#limit) return 0;
+    const oldest = list[list.length - this.#limit]!;
+    return Math.max(1, Math.ceil((oldest + this.#windowMs - this.#now()) / 1000));
   }
 
   fail(address: string): void {
     const key = clientKey(address);
-    const list = this.prune(key) ?? [];
-    list.push(this.now());
+    const list = this.#prune(key) ?? [];
+    list.push(this.#now());
     // Keep only what the decision needs, so a flood from one client cannot grow memory.
-    if (list.length > this.limit) list.splice(0, list.length - this.limit);
-    this.failures.delete(key);
-    this.failures.set(key, list);
+    if (list.length > this.#limit) list.splice(0, list.length - this.#limit);
+    this.#failures.delete(key);
+    this.#failures.set(key, list);
     // A flood from many addresses: forget the clients that failed least recently.
-    while (this.failures.size > this.maxClients) {
-      const first = this.failures.keys().next().value as string;
-      this.failures.delete(first);
+    while (this.#failures.size > this.#maxClients) {
+      const first = this.#failures.keys().next().value as string;
+      this.#failures.delete(first);
     }
   }
 
   /** Clients currently tracked (for tests and metrics). */
   get size(): number {
-    return this.failures.size;
+    return this.#failures.size;
   }
 
-  private prune(key: string): number[] | undefined {
-    const list = this.failures.get(key);
+  #prune(key: string): number[] | undefined {
+    const list = this.#failures.get(key);
     if (!list) return undefined;
-    const cutoff = this.now() - this.windowMs;
+    const cutoff = this.#now() - this.#windowMs;
     while (list.length > 0 && list[0]! <= cutoff) list.shift();
     if (list.length === 0) {
-      this.failures.delete(key);
+      this.#failures.delete(key);
       return undefined;
     }
     return list;

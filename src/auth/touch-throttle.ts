@@ -6,14 +6,14 @@ export const TOUCH_INTERVAL_MS = 60_000;
 const MAX_TRACKED = 100_000;
 
 export class TouchThrottle {
-  private readonly last = new Map<string, number>();
+  readonly #last = new Map<string, number>();
 
   /** True when the lastUsed of credential `id` is due for a write at `now`; it then counts as written. */
   due(id: string, now: number): boolean {
-    if (now - (this.last.get(id) ?? 0) < TOUCH_INTERVAL_MS) return false;
-    this.last.set(id, now);
+    if (now - (this.#last.get(id) ?? 0) < TOUCH_INTERVAL_MS) return false;
+    this.#last.set(id, now);
     // Forgetting them all costs one extra write per credential, never a wrong answer.
-    if (this.last.size > MAX_TRACKED) this.last.clear();
+    if (this.#last.size > MAX_TRACKED) this.#last.clear();
     return true;
   }
 }

@@ -24,50 +24,60 @@ export interface IssuedToken {
 }
 
 export class UserService {
+  readonly #accounts: AccountStore;
+  /** For deleting a user's objects. */
+  readonly #objects: ObjectStore;
+  readonly #keys: KeyService;
+  readonly #logger: Logger;
+
   constructor(
-    private readonly accounts: AccountStore,
-    /** For deleting a user's objects. */
-    private readonly objects: ObjectStore,
-    private readonly keys: KeyService,
-    private readonly logger: Logger,
+    accounts: AccountStore,
+    objects: ObjectStore,
+    keys: KeyService,
+    logger: Logger,
     /** Credentials this process resolved recently: every revocation here drops them at once. */
     readonly credentials: Credentials = new Credentials(),
-  ) {}
+  ) {
+    this.#accounts = accounts;
+    this.#objects = objects;
+    this.#keys = keys;
+    this.#logger = logger;
+  }
 
   async create(name: string, role: Role, actor?: Principal): Promise<UserRecord> {
     validateUserName(name);
     if (role !== "admin" && role !== "user")
       throw new AppError("validation_error", "role must be admin or user");
-    if (await this.accounts.getUserByName(name))
+    if (await this.#accounts.getUserByName(name))
       throw new AppError("user_exists", `user ${name} already exists`);
     const user: UserRecord = { uid: randomUUID(), name, role, created: new Date(), enrolledAt: null };
     // Key first: a user row without a key would be unusable; an orphan key is harmless.
-    await this.keys.createUserKey(user.uid);
+    await this.#keys.createUserKey(user.uid);
     try {
-      await this.accounts.createUser(user);
+      await this.#accounts.createUser(user);
     } catch (err) {
-      await this.keys.destroyUserKeys(user.uid).catch(() => undefined);
+      await this.#keys.destroyUserKeys(user.uid).catch(() => undefined);
       throw err;
     }
-    this.logger.info({ user: name, role, by: actor?.user.name }, "user created");
+    this.#logger.info({ user: name, role, by: actor?.user.name }, "user created");
     return user;
   }
 
   /** The named user; 404 when there is none (and 400 for a name that could not exist). */
   async get(name: string): Promise<UserRecord> {
     validateUserName(name);
-    const user = await this.accounts.getUserByName(name);
+    const user = await this.#accounts.getUserByName(name);
     if (!user) throw new AppError("not_found", `no user named ${name}`);
     return user;
   }
 
   /** The name of the user with this uid; null when it has been deleted. */
   async nameOf(uid: string): Promise<string | null> {
-    return (await this.accounts.getUserByUid(uid))?.name ?? null;
+    return (await this.#accounts.getUserByUid(uid))?.name ?? null;
   }
 
   list(): Promise<UserRecord[]> {
-    return this.accounts.listUsers();
+    return this.#accounts.listUsers();
   }
 
   /**
@@ -78,15 +88,15 @@ export class UserService {
   async delete(actor: Principal, name: string): Promise<void> {
     // One deletion at a time across every process on the store: two admins deleting each other
     // at once must not leave none (the second one's check sees the first one's outcome).
-    return this.accounts.exclusively("user deletion", (held) => this.deleteNow(actor, name, held));
+    return this.#accounts.exclusively("user deletion", (held) => this.#deleteNow(actor, name, held));
   }
 
-  private async deleteNow(actor: Principal, name: string, held: HeldLock): Promise<void> {
+  async #deleteNow(actor: Principal, name: string, held: HeldLock): Promise<void> {
     const user = await this.get(name);
     if (user.uid === actor.user.uid)
       throw new AppError("cannot_delete_self", "a user cannot delete itself; another admin can");
     if (user.role === "admin") {
-      const admins = (await this.accounts.listUsers()).filter((u) => u.role === "admin");
+      const admins = (await this.#accounts.listUsers()).filter((u) => u.role === "admin");
       if (admins.length <= 1) throw new AppError("last_admin", "the last admin cannot be deleted");
     }
     // The checks above stand only while no other deletion runs: make sure the exclusion still
@@ -94,13 +104,13 @@ export class UserService {
     await held.confirm();
     // Keys first: from then on the user's data is unreadable, whatever fails next. Each step is
     // idempotent, so retrying a deletion that failed or crashed half-way finishes it.
-    await this.keys.destroyUserKeys(user.uid);
+    await this.#keys.destroyUserKeys(user.uid);
     this.credentials.forgetUser(user.uid);
-    await this.deleteObjectsThenAccount(user.uid);
+    await this.#deleteObjectsThenAccount(user.uid);
     this.credentials.forgetUser(user.uid);
     // A request that unwrapped a KEK during the deletion may have cached it again.
-    this.keys.cache.forgetOwner(user.uid);
-    this.logger.info({ user: name, by: actor.user.name }, "user deleted; its keys are destroyed");
+    this.#keys.cache.forgetOwner(user.uid);
+    this.#logger.info({ user: name, by: actor.user.name }, "user deleted; its keys are destroyed");
   }
 
   /**
@@ -108,11 +118,11 @@ export class UserService {
    * they go first. A write that slips in between (it wrapped its data key before the keys went) makes
    * deleteUser refuse with UserOwnsObjects: the objects are deleted again, a few rounds at most.
    */
-  private async deleteObjectsThenAccount(uid: string): Promise<void> {
+  async #deleteObjectsThenAccount(uid: string): Promise<void> {
     for (let round = 1; ; round++) {
-      await this.objects.deleteOwnerObjects(uid);
+      await this.#objects.deleteOwnerObjects(uid);
       try {
-        await this.accounts.deleteUser(uid);
+        await this.#accounts.deleteUser(uid);
         return;
       } catch (err) {
         if (!(err instanceof UserOwnsObjects) || round >= DELETE_ROUNDS) throw err;
@@ -133,8 +143,8 @@ export class UserService {
     const grant = grantToken(req, new Date(), actor.token);
     const t = generateToken();
     const record = tokenRecord(user, t.token, t.id, grant, actor.user.name);
-    await this.accounts.createToken(record, { onlyWhileEnrolling: !self });
-    this.logger.info(
+    await this.#accounts.createToken(record, { onlyWhileEnrolling: !self });
+    this.#logger.info(
       { user: name, tokenId: record.id, scopes: record.scopes, by: actor.user.name },
       "token issued",
     );
@@ -153,10 +163,10 @@ export class UserService {
     const grant = grantToken(req, new Date(), actor.token);
     const t = generateToken();
     const record = tokenRecord(user, t.token, t.id, grant, ISSUED_BY_RESET);
-    const revoked = await this.accounts.resetUser(user.uid, record);
+    const revoked = await this.#accounts.resetUser(user.uid, record);
     this.credentials.forgetUser(user.uid);
     if (revoked === null) throw new AppError("not_found", `no user named ${name}`);
-    this.logger.warn(
+    this.#logger.warn(
       { user: name, by: actor.user.name, revokedCredentials: revoked, tokenId: record.id },
       "user reset: every credential revoked, one new enrollment token issued",
     );
@@ -171,13 +181,13 @@ export class UserService {
     issuedBy: string,
   ): Promise<TokenRecord> {
     const record = tokenRecord(user, token, tokenLookupId(token), grantToken(req, new Date()), issuedBy);
-    await this.accounts.createToken(record);
+    await this.#accounts.createToken(record);
     return record;
   }
 
   async listTokens(name: string): Promise<TokenRecord[]> {
     const user = await this.get(name);
-    return this.accounts.listTokens(user.uid);
+    return this.#accounts.listTokens(user.uid);
   }
 
   /**
@@ -186,10 +196,10 @@ export class UserService {
    */
   async revokeToken(actor: Principal, name: string, tokenId: string): Promise<void> {
     const user = await this.get(name);
-    const deleted = isTokenId(tokenId) && (await this.accounts.deleteToken(user.uid, tokenId));
+    const deleted = isTokenId(tokenId) && (await this.#accounts.deleteToken(user.uid, tokenId));
     this.credentials.tokens.forget(tokenId);
     if (!deleted) throw new AppError("not_found", "no such token");
-    this.logger.info({ user: name, tokenId, by: actor.user.name }, "token revoked");
+    this.#logger.info({ user: name, tokenId, by: actor.user.name }, "token revoked");
   }
 }
 

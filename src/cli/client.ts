@@ -24,14 +24,20 @@ export interface RequestOptions extends ResponseContext {
 }
 
 export class ApiClient {
+  readonly #fetchImpl: typeof fetch;
+  readonly #uploadImpl: UploadFn;
+
   constructor(
     readonly baseUrl: string,
     readonly token: string | undefined,
-    private readonly fetchImpl: typeof fetch = globalThis.fetch,
-    private readonly uploadImpl: UploadFn = nodeUpload,
+    fetchImpl: typeof fetch = globalThis.fetch,
+    uploadImpl: UploadFn = nodeUpload,
     /** Where `token` came from: a 401 names it. */
     readonly tokenOrigin?: TokenOrigin,
-  ) {}
+  ) {
+    this.#fetchImpl = fetchImpl;
+    this.#uploadImpl = uploadImpl;
+  }
 
   url(pathOrUrl: string, query?: RequestOptions["query"]): URL {
     // A base URL may carry a path prefix (behind a proxy), so API paths are appended, not resolved.
@@ -61,9 +67,9 @@ export class ApiClient {
     let res: Response;
     try {
       if (body !== undefined && typeof body === "object" && !(body instanceof Uint8Array))
-        res = await this.uploadImpl(url, { method, headers, body, signal: opts.signal });
+        res = await this.#uploadImpl(url, { method, headers, body, signal: opts.signal });
       else
-        res = await this.fetchImpl(url, {
+        res = await this.#fetchImpl(url, {
           method,
           headers,
           signal: opts.signal,

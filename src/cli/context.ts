@@ -61,16 +61,20 @@ export function defaultDeps(): CliDeps {
 }
 
 export class CliContext {
-  private settingsCache: ClientSettings | undefined;
-  private clientCache: ApiClient | undefined;
+  #settingsCache: ClientSettings | undefined;
+  #clientCache: ApiClient | undefined;
+
+  readonly #globals: () => GlobalOptions;
 
   constructor(
     readonly deps: CliDeps,
-    private readonly globals: () => GlobalOptions,
-  ) {}
+    globals: () => GlobalOptions,
+  ) {
+    this.#globals = globals;
+  }
 
   get json(): boolean {
-    return this.globals().json === true;
+    return this.#globals().json === true;
   }
 
   get out(): Output {
@@ -79,7 +83,7 @@ export class CliContext {
 
   /** Progress bars go to stderr, only when it is a terminal and --no-progress is absent. */
   get showProgress(): boolean {
-    return this.deps.stderr.isTTY === true && this.globals().progress !== false;
+    return this.deps.stderr.isTTY === true && this.#globals().progress !== false;
   }
 
   get configFile(): string {
@@ -87,25 +91,25 @@ export class CliContext {
   }
 
   settings(): ClientSettings {
-    if (!this.settingsCache) {
-      const g = this.globals();
-      this.settingsCache = resolveClientSettings({ url: g.url, token: g.token }, this.deps.env, () => ({
+    if (!this.#settingsCache) {
+      const g = this.#globals();
+      this.#settingsCache = resolveClientSettings({ url: g.url, token: g.token }, this.deps.env, () => ({
         file: this.configFile,
         settings: readConfigFile(this.configFile),
       }));
     }
-    return this.settingsCache;
+    return this.#settingsCache;
   }
 
   client(): ApiClient {
-    if (!this.clientCache) {
+    if (!this.#clientCache) {
       const s = this.settings();
       const origin: TokenOrigin =
         s.source.token === "file"
           ? { source: "file", file: s.file }
           : { source: s.source.token === "default" ? "none" : s.source.token };
-      this.clientCache = new ApiClient(s.url, s.token, this.deps.fetch, this.deps.upload, origin);
+      this.#clientCache = new ApiClient(s.url, s.token, this.deps.fetch, this.deps.upload, origin);
     }
-    return this.clientCache;
+    return this.#clientCache;
   }
 }

@@ -17,13 +17,17 @@ export function writeWithBackpressure(stream: WritableLike, text: string | Uint8
 }
 
 export class Output {
+  readonly #deps: Pick<CliDeps, "stdout" | "stderr">;
+
   constructor(
-    private readonly deps: Pick<CliDeps, "stdout" | "stderr">,
+    deps: Pick<CliDeps, "stdout" | "stderr">,
     readonly json: boolean,
-  ) {}
+  ) {
+    this.#deps = deps;
+  }
 
   write(text: string): Promise<void> {
-    return writeWithBackpressure(this.deps.stdout, text);
+    return writeWithBackpressure(this.#deps.stdout, text);
   }
 
   /** Prints `value` as JSON with --json, else the human text (a line or lines). */
@@ -39,7 +43,7 @@ export class Output {
 
   /** A remark for people (skipped with --json, where stdout carries the result and stderr only errors). */
   note(line: string): void {
-    if (!this.json) this.deps.stderr.write(`${line}\n`);
+    if (!this.json) this.#deps.stderr.write(`${line}\n`);
   }
 }
 

@@ -36,22 +36,25 @@ function formatEta(seconds: number): string {
 
 /** Smoothed bytes per second, so the rate and the ETA do not jump with every chunk. */
 export class RateMeter {
-  private rate = 0;
-  private lastT: number;
-  private lastBytes = 0;
-  constructor(private readonly now: () => number = Date.now) {
-    this.lastT = now();
+  #rate = 0;
+  #lastT: number;
+  #lastBytes = 0;
+  readonly #now: () => number;
+
+  constructor(now: () => number = Date.now) {
+    this.#now = now;
+    this.#lastT = now();
   }
   sample(bytes: number): number {
-    const t = this.now();
-    const dt = (t - this.lastT) / 1000;
+    const t = this.#now();
+    const dt = (t - this.#lastT) / 1000;
     if (dt >= 0.25) {
-      const inst = (bytes - this.lastBytes) / dt;
-      this.rate = this.rate === 0 ? inst : 0.7 * this.rate + 0.3 * inst;
-      this.lastT = t;
-      this.lastBytes = bytes;
+      const inst = (bytes - this.#lastBytes) / dt;
+      this.#rate = this.#rate === 0 ? inst : 0.7 * this.#rate + 0.3 * inst;
+      this.#lastT = t;
+      this.#lastBytes = bytes;
     }
-    return this.rate;
+    return this.#rate;
   }
 }
 

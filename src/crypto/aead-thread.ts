@@ -71,24 +71,27 @@ interface SlotLayout {
 export class AeadThread {
   readonly maxEntries: number;
   readonly maxBatchBytes: number;
-  private readonly slots: number;
-  private readonly layout: SlotLayout;
-  private memory: SharedArrayBuffer | null = null;
-  private worker: Worker | null = null;
-  private closed = false;
-  private broken = false;
-  private readonly free: number[] = [];
-  private readonly waiting: Array<(slot: number) => void> = [];
-  private readonly pending = new Map<number, { resolve: (r: Reply) => void; reject: (e: unknown) => void }>();
+  readonly #slots: number;
+  readonly #layout: SlotLayout;
+  #memory: SharedArrayBuffer | null = null;
+  #worker: Worker | null = null;
+  #closed = false;
+  #broken = false;
+  readonly #free: number[] = [];
+  readonly #waiting: Array<(slot: number) => void> = [];
+  readonly #pending = new Map<number, { resolve: (r: Reply) => void; reject: (e: unknown) => void }>();
 
-  constructor(private readonly opts: AeadThreadOptions = {}) {
-    this.slots = opts.slots ?? 4;
+  readonly #opts: AeadThreadOptions;
+
+  constructor(opts: AeadThreadOptions = {}) {
+    this.#opts = opts;
+    this.#slots = opts.slots ?? 4;
     this.maxEntries = opts.maxEntries ?? 16;
     this.maxBatchBytes = opts.maxBatchBytes ?? 16 * 65536;
-    if (!(this.slots >= 1 && this.maxEntries >= 1 && this.maxBatchBytes >= 1))
+    if (!(this.#slots >= 1 && this.maxEntries >= 1 && this.maxBatchBytes >= 1))
       throw new RangeError("an AEAD thread needs at least one slot of one segment");
     const dataOffset = KEY_BYTES + this.maxEntries * ENTRY_BYTES;
-    this.layout = {
+    this.#layout = {
       slotBytes: dataOffset + this.maxBatchBytes + this.maxEntries * TAG_BYTES,
       keyBytes: KEY_BYTES,
       entryBytes: ENTRY_BYTES,
@@ -96,7 +99,7 @@ export class AeadThread {
       adBytes: AD_BYTES,
       dataOffset,
     };
-    for (let i = 0; i < this.slots; i++) this.free.push(i);
+    for (let i = 0; i < this.#slots; i++) this.#free.push(i);
   }
 
   /** Segments of `segmentSize` plaintext bytes that one batch holds; 0 when even one does not fit. */
@@ -109,7 +112,7 @@ export class AeadThread {
    * file, too little memory): reads then open segments on their own thread instead of failing.
    */
   get usable(): boolean {
-    return !this.broken && !this.closed;
+    return !this.#broken && !this.#closed;
   }
 
   /**
@@ -125,12 +128,12 @@ export class AeadThread {
     sealed: Buffer[],
   ): Promise<OpenedBatch> {
     if (!this.usable)
-      throw new Error(this.closed ? "the AEAD thread is closed" : "the AEAD thread cannot start");
+      throw new Error(this.#closed ? "the AEAD thread is closed" : "the AEAD thread cannot start");
     if (sealed.length > this.maxEntries) throw new RangeError("batch larger than an AEAD thread job");
-    const slot = await this.acquire();
-    const memory = this.memory!;
-    const base = slot * this.layout.slotBytes;
-    const data = base + this.layout.dataOffset;
+    const slot = await this.#acquire();
+    const memory = this.#memory!;
+    const base = slot * this.#layout.slotBytes;
+    const data = base + this.#layout.dataOffset;
     const key = Buffer.from(memory, base, KEY_BYTES);
     let handedOver = false;
     try {
@@ -156,7 +159,7 @@ export class AeadThread {
         at += seg.length;
       }
       cipher.copyKey(key);
-      const reply = await this.run({ slot, suite: cipher.suite, nonceBytes: cipher.nonceBytes, entries });
+      const reply = await this.#run({ slot, suite: cipher.suite, nonceBytes: cipher.nonceBytes, entries });
       zeroize(key);
       if (reply.failed >= 0)
         throw new IntegrityError(`segment ${first + reply.failed} failed authentication`);
@@ -164,7 +167,7 @@ export class AeadThread {
       const free = () => {
         if (done) return false;
         done = true;
-        this.release(slot);
+        this.#release(slot);
         return true;
       };
       handedOver = true;
@@ -189,32 +192,32 @@ export class AeadThread {
     } finally {
       if (!handedOver) {
         zeroize(key);
-        this.release(slot);
+        this.#release(slot);
       }
     }
   }
 
   /** Stops the thread; reads under way fail. */
   async close(): Promise<void> {
-    this.closed = true;
-    const w = this.worker;
-    this.worker = null;
-    this.failAll(new Error("the AEAD thread is closed"));
+    this.#closed = true;
+    const w = this.#worker;
+    this.#worker = null;
+    this.#failAll(new Error("the AEAD thread is closed"));
     if (w) await w.terminate();
   }
 
-  private run(job: Job): Promise<Reply> {
-    const worker = this.ensureWorker();
+  #run(job: Job): Promise<Reply> {
+    const worker = this.#ensureWorker();
     return new Promise<Reply>((resolve, reject) => {
-      this.pending.set(job.slot, { resolve, reject });
+      this.#pending.set(job.slot, { resolve, reject });
       worker.postMessage(job);
     });
   }
 
-  private ensureWorker(): Worker {
-    if (this.worker) return this.worker;
-    const w = new Worker(this.opts.workerUrl ?? new URL("./aead-thread-worker.mjs", import.meta.url), {
-      workerData: { memory: this.memory, layout: this.layout },
+  #ensureWorker(): Worker {
+    if (this.#worker) return this.#worker;
+    const w = new Worker(this.#opts.workerUrl ?? new URL("./aead-thread-worker.mjs", import.meta.url), {
+      workerData: { memory: this.#memory, layout: this.#layout },
       // It keeps no JavaScript objects to speak of: a small heap is a smaller resident size.
       resourceLimits: { maxYoungGenerationSizeMb: 1, maxOldGenerationSizeMb: 16 },
     });
@@ -222,40 +225,40 @@ export class AeadThread {
     let answered = false;
     w.on("message", (r: Reply) => {
       answered = true;
-      const p = this.pending.get(r.slot);
-      this.pending.delete(r.slot);
+      const p = this.#pending.get(r.slot);
+      this.#pending.delete(r.slot);
       p?.resolve(r);
     });
     const lost = (err: unknown) => {
-      if (this.worker !== w) return;
-      this.worker = null;
-      if (!answered) this.broken = true;
-      this.failAll(err);
-      this.opts.onError?.(err);
+      if (this.#worker !== w) return;
+      this.#worker = null;
+      if (!answered) this.#broken = true;
+      this.#failAll(err);
+      this.#opts.onError?.(err);
     };
     w.on("error", lost);
     w.on("exit", (code) => lost(new Error(`the AEAD thread exited with code ${code}`)));
-    this.worker = w;
+    this.#worker = w;
     return w;
   }
 
-  private failAll(err: unknown): void {
-    const all = [...this.pending.values()];
-    this.pending.clear();
+  #failAll(err: unknown): void {
+    const all = [...this.#pending.values()];
+    this.#pending.clear();
     for (const p of all) p.reject(err);
   }
 
-  private acquire(): Promise<number> {
-    this.memory ??= new SharedArrayBuffer(this.slots * this.layout.slotBytes);
-    const slot = this.free.pop();
+  #acquire(): Promise<number> {
+    this.#memory ??= new SharedArrayBuffer(this.#slots * this.#layout.slotBytes);
+    const slot = this.#free.pop();
     if (slot !== undefined) return Promise.resolve(slot);
-    return new Promise((resolve) => this.waiting.push(resolve));
+    return new Promise((resolve) => this.#waiting.push(resolve));
   }
 
-  private release(slot: number): void {
-    const next = this.waiting.shift();
+  #release(slot: number): void {
+    const next = this.#waiting.shift();
     if (next) next(slot);
-    else this.free.push(slot);
+    else this.#free.push(slot);
   }
 }
 

@@ -3,7 +3,7 @@
 // ask: each write names its own suite. Why and how it is measured: docs/FORMAT.md, "Suites".
 import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
-import type { CipherSetting } from "../config.js";
+import type { CipherSetting } from "../settings.js";
 import { AES_256_GCM, type SegmentAead, TAG_BYTES, XCHACHA20_POLY1305 } from "./segment-aead.js";
 import { SUITE_AES256GCM, SUITE_XCHACHA20_POLY1305 } from "./segment-format.js";
 

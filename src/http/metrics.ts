@@ -37,17 +37,17 @@ export function coarseBytes(n: number): number {
 
 export class ServiceMetrics implements DomainMetrics {
   readonly registry = new Registry();
-  private readonly duration: Histogram<"method" | "route" | "status">;
-  private readonly inFlight: Gauge<"method" | "route">;
-  private readonly received: Counter<"route">;
-  private readonly sent: Counter<"route">;
-  private readonly authFailures: Counter<"reason">;
-  private readonly integrityFailures: Counter;
-  private readonly stored: Counter<"result">;
-  private readonly storedBytes: Counter;
-  private readonly deleted: Counter;
-  private readonly jobsRunning: Gauge<"kind">;
-  private readonly jobsFinished: Counter<"kind" | "state">;
+  readonly #duration: Histogram<"method" | "route" | "status">;
+  readonly #inFlight: Gauge<"method" | "route">;
+  readonly #received: Counter<"route">;
+  readonly #sent: Counter<"route">;
+  readonly #authFailures: Counter<"reason">;
+  readonly #integrityFailures: Counter;
+  readonly #stored: Counter<"result">;
+  readonly #storedBytes: Counter;
+  readonly #deleted: Counter;
+  readonly #jobsRunning: Gauge<"kind">;
+  readonly #jobsFinished: Counter<"kind" | "state">;
 
   constructor(version: string) {
     const registers = [this.registry];
@@ -65,65 +65,65 @@ export class ServiceMetrics implements DomainMetrics {
       help: "Server processes whose metrics this scrape adds up (SSE_WORKERS)",
       registers,
     }).set(1);
-    this.duration = new Histogram({
+    this.#duration = new Histogram({
       name: "sse_http_request_duration_seconds",
       help: "Time from the request's arrival to the end of its response, by route pattern and status (aborted: the connection closed first)",
       labelNames: ["method", "route", "status"],
       buckets: DURATION_BUCKETS,
       registers,
     });
-    this.inFlight = new Gauge({
+    this.#inFlight = new Gauge({
       name: "sse_http_requests_in_flight",
       help: "Requests being served now",
       labelNames: ["method", "route"],
       registers,
     });
-    this.received = new Counter({
+    this.#received = new Counter({
       name: "sse_http_received_bytes_total",
       help: "Bytes read from clients' connections (request line, headers and body), by route pattern; each request counted to the nearest whole MiB",
       labelNames: ["route"],
       registers,
     });
-    this.sent = new Counter({
+    this.#sent = new Counter({
       name: "sse_http_sent_bytes_total",
       help: "Bytes written to clients' connections (status line, headers and body), by route pattern; each request counted to the nearest whole MiB",
       labelNames: ["route"],
       registers,
     });
-    this.authFailures = new Counter({
+    this.#authFailures = new Counter({
       name: "sse_auth_failures_total",
       help: "Requests refused for a missing or invalid bearer token",
       labelNames: ["reason"],
       registers,
     });
-    this.integrityFailures = new Counter({
+    this.#integrityFailures = new Counter({
       name: "sse_integrity_failures_total",
       help: "Stored data or wrapped keys that failed authentication (tampering or corruption)",
       registers,
     });
-    this.stored = new Counter({
+    this.#stored = new Counter({
       name: "sse_objects_stored_total",
       help: "Objects and items committed, by whether they were created or replaced",
       labelNames: ["result"],
       registers,
     });
-    this.storedBytes = new Counter({
+    this.#storedBytes = new Counter({
       name: "sse_objects_stored_bytes_total",
       help: "Plaintext bytes of the objects committed; each write counted to the nearest whole MiB",
       registers,
     });
-    this.deleted = new Counter({
+    this.#deleted = new Counter({
       name: "sse_objects_deleted_total",
       help: "Objects and items deleted",
       registers,
     });
-    this.jobsRunning = new Gauge({
+    this.#jobsRunning = new Gauge({
       name: "sse_jobs_running",
       help: "Background jobs running in this process",
       labelNames: ["kind"],
       registers,
     });
-    this.jobsFinished = new Counter({
+    this.#jobsFinished = new Counter({
       name: "sse_jobs_finished_total",
       help: "Background jobs this process stopped running, by kind and state (done, failed, interrupted)",
       labelNames: ["kind", "state"],
@@ -205,42 +205,42 @@ export class ServiceMetrics implements DomainMetrics {
   }
 
   authFailure(reason: string): void {
-    this.authFailures.inc({ reason });
+    this.#authFailures.inc({ reason });
   }
 
   integrityFailure(): void {
-    this.integrityFailures.inc();
+    this.#integrityFailures.inc();
   }
 
   objectStored(created: boolean, bytes: number): void {
-    this.stored.inc({ result: created ? "created" : "replaced" });
-    this.storedBytes.inc(coarseBytes(bytes));
+    this.#stored.inc({ result: created ? "created" : "replaced" });
+    this.#storedBytes.inc(coarseBytes(bytes));
   }
 
   objectDeleted(): void {
-    this.deleted.inc();
+    this.#deleted.inc();
   }
 
   jobStarted(kind: string): void {
-    this.jobsRunning.inc({ kind });
+    this.#jobsRunning.inc({ kind });
   }
 
   jobFinished(kind: string, outcome: JobOutcome): void {
-    this.jobsRunning.dec({ kind });
-    this.jobsFinished.inc({ kind, state: outcome });
+    this.#jobsRunning.dec({ kind });
+    this.#jobsFinished.inc({ kind, state: outcome });
   }
 
   /** Starts timing a request; the returned function ends it. */
   requestStarted(method: string, route: string): (status: string, received: number, sent: number) => void {
     const started = process.hrtime.bigint();
-    this.inFlight.inc({ method, route });
+    this.#inFlight.inc({ method, route });
     return (status, received, sent) => {
-      this.inFlight.dec({ method, route });
-      this.duration.observe({ method, route, status }, Number(process.hrtime.bigint() - started) / 1e9);
+      this.#inFlight.dec({ method, route });
+      this.#duration.observe({ method, route, status }, Number(process.hrtime.bigint() - started) / 1e9);
       const inBytes = coarseBytes(received);
       const outBytes = coarseBytes(sent);
-      if (inBytes > 0) this.received.inc({ route }, inBytes);
-      if (outBytes > 0) this.sent.inc({ route }, outBytes);
+      if (inBytes > 0) this.#received.inc({ route }, inBytes);
+      if (outBytes > 0) this.#sent.inc({ route }, outBytes);
     };
   }
 }

@@ -21,12 +21,12 @@ export interface DamageResult {
 }
 
 export class DamageReport {
-  private readonly damaged: DamagedObject[];
-  private count: number;
+  readonly #damaged: DamagedObject[];
+  #count: number;
 
   constructor(saved?: DamageResult) {
-    this.damaged = saved ? [...saved.damaged] : [];
-    this.count = saved?.damagedCount ?? 0;
+    this.#damaged = saved ? [...saved.damaged] : [];
+    this.#count = saved?.damagedCount ?? 0;
   }
 
   /** Resumes the report kept in a job's result (JSON text), or starts an empty one. */
@@ -42,16 +42,20 @@ export class DamageReport {
   }
 
   add(owner: string, id: string, err: unknown): void {
-    this.count++;
-    if (this.damaged.length < MAX_LISTED) this.damaged.push({ owner, id, error: describeError(err) });
+    this.#count++;
+    if (this.#damaged.length < MAX_LISTED) this.#damaged.push({ owner, id, error: describeError(err) });
   }
 
   get size(): number {
-    return this.count;
+    return this.#count;
   }
 
   toJSON(): DamageResult {
-    return { damaged: this.damaged, damagedCount: this.count, truncated: this.count > this.damaged.length };
+    return {
+      damaged: this.#damaged,
+      damagedCount: this.#count,
+      truncated: this.#count > this.#damaged.length,
+    };
   }
 }
 

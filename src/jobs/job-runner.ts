@@ -50,104 +50,107 @@ interface Running {
 
 export class JobRunner {
   readonly workerId = `${os.hostname()}:${process.pid}:${randomBytes(4).toString("hex")}`;
-  private readonly leaseMs: number;
-  private readonly pollMs: number;
-  private readonly concurrency: number;
-  private readonly pauseMs: number;
-  private readonly running = new Map<string, Running>();
-  private loop: Promise<void> | null = null;
-  private stopping = false;
-  private woken = false;
-  private wakeUp: (() => void) | null = null;
+  readonly #leaseMs: number;
+  readonly #pollMs: number;
+  readonly #concurrency: number;
+  readonly #pauseMs: number;
+  readonly #running = new Map<string, Running>();
+  #loop: Promise<void> | null = null;
+  #stopping = false;
+  #woken = false;
+  #wakeUp: (() => void) | null = null;
   /** Claims that fail (the store is down, the disk full) are retried ever later and logged without flooding. */
-  private readonly claimFailures: FailureLog;
-  private readonly claimBackoff: Backoff;
-  private readonly renewFailures: FailureLog;
+  readonly #claimFailures: FailureLog;
+  readonly #claimBackoff: Backoff;
+  readonly #renewFailures: FailureLog;
 
-  constructor(
-    private readonly jobs: JobStore,
-    private readonly handlers: Readonly<Record<string, JobHandler>>,
-    private readonly opts: JobRunnerOptions,
-  ) {
-    this.leaseMs = opts.leaseMs ?? 15_000;
-    this.pollMs = opts.pollMs ?? 1000;
-    this.concurrency = opts.concurrency ?? 2;
-    this.pauseMs = opts.pauseMs ?? 0;
-    this.claimFailures = new FailureLog(opts.logger, "claiming a background job");
-    this.claimBackoff = new Backoff({ initialMs: this.pollMs, maxMs: Math.max(this.pollMs, 60_000) });
-    this.renewFailures = new FailureLog(opts.logger, "renewing a job's lease");
+  readonly #jobs: JobStore;
+  readonly #handlers: Readonly<Record<string, JobHandler>>;
+  readonly #opts: JobRunnerOptions;
+
+  constructor(jobs: JobStore, handlers: Readonly<Record<string, JobHandler>>, opts: JobRunnerOptions) {
+    this.#jobs = jobs;
+    this.#handlers = handlers;
+    this.#opts = opts;
+    this.#leaseMs = opts.leaseMs ?? 15_000;
+    this.#pollMs = opts.pollMs ?? 1000;
+    this.#concurrency = opts.concurrency ?? 2;
+    this.#pauseMs = opts.pauseMs ?? 0;
+    this.#claimFailures = new FailureLog(opts.logger, "claiming a background job");
+    this.#claimBackoff = new Backoff({ initialMs: this.#pollMs, maxMs: Math.max(this.#pollMs, 60_000) });
+    this.#renewFailures = new FailureLog(opts.logger, "renewing a job's lease");
   }
 
   start(): void {
-    if (this.loop) return;
-    this.stopping = false;
-    this.loop = this.poll();
+    if (this.#loop) return;
+    this.#stopping = false;
+    this.#loop = this.#poll();
   }
 
   /** Looks for work now (a job was just created). */
   wake(): void {
-    this.woken = true;
-    this.wakeUp?.();
+    this.#woken = true;
+    this.#wakeUp?.();
   }
 
   /** Stops claiming, interrupts running jobs at their next checkpoint and gives their leases back. */
   async stop(): Promise<void> {
-    this.stopping = true;
+    this.#stopping = true;
     this.wake();
-    await this.loop;
-    this.loop = null;
-    for (const r of this.running.values()) r.abort.abort();
-    await Promise.all([...this.running.values()].map((r) => r.finished));
+    await this.#loop;
+    this.#loop = null;
+    for (const r of this.#running.values()) r.abort.abort();
+    await Promise.all([...this.#running.values()].map((r) => r.finished));
   }
 
   /** Resolves once no job runs in this process (tests, benchmarks). */
   async idle(): Promise<void> {
-    while (this.running.size > 0) await Promise.all([...this.running.values()].map((r) => r.finished));
+    while (this.#running.size > 0) await Promise.all([...this.#running.values()].map((r) => r.finished));
   }
 
-  private async poll(): Promise<void> {
-    while (!this.stopping) {
-      this.woken = false;
-      let pause = this.pollMs;
+  async #poll(): Promise<void> {
+    while (!this.#stopping) {
+      this.#woken = false;
+      let pause = this.#pollMs;
       try {
-        while (!this.stopping && this.running.size < this.concurrency) {
-          const job = await this.jobs.claimJob(this.workerId, this.leaseMs);
+        while (!this.#stopping && this.#running.size < this.#concurrency) {
+          const job = await this.#jobs.claimJob(this.workerId, this.#leaseMs);
           if (!job) break;
-          this.launch(job);
+          this.#launch(job);
         }
-        this.claimFailures.succeeded();
-        this.claimBackoff.reset();
+        this.#claimFailures.succeeded();
+        this.#claimBackoff.reset();
       } catch (err) {
-        this.claimFailures.failed(err);
-        pause = this.claimBackoff.next();
+        this.#claimFailures.failed(err);
+        pause = this.#claimBackoff.next();
       }
-      if (this.stopping || this.woken) continue;
+      if (this.#stopping || this.#woken) continue;
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, pause);
         timer.unref();
-        this.wakeUp = () => {
+        this.#wakeUp = () => {
           clearTimeout(timer);
           resolve();
         };
       });
-      this.wakeUp = null;
+      this.#wakeUp = null;
     }
   }
 
-  private launch(job: JobRecord): void {
+  #launch(job: JobRecord): void {
     const abort = new AbortController();
-    const log = this.opts.logger.child({ job: job.id, kind: job.kind });
+    const log = this.#opts.logger.child({ job: job.id, kind: job.kind });
     let lost = false;
     const renew = async (): Promise<boolean> => {
       if (lost) return false;
       let held: boolean;
       try {
-        held = await this.jobs.renewJobLease(job.id, this.workerId, this.leaseMs);
+        held = await this.#jobs.renewJobLease(job.id, this.workerId, this.#leaseMs);
       } catch (err) {
-        this.renewFailures.failed(err);
+        this.#renewFailures.failed(err);
         throw err;
       }
-      this.renewFailures.succeeded();
+      this.#renewFailures.succeeded();
       if (!held) {
         lost = true;
         abort.abort();
@@ -158,7 +161,7 @@ export class JobRunner {
     const timer = setInterval(() => {
       // Logged by renewFailures; the next beat tries again, and a lease that expires is taken over.
       renew().catch(() => undefined);
-    }, this.leaseMs / 3);
+    }, this.#leaseMs / 3);
     timer.unref();
 
     const ctx: JobContext = {
@@ -167,34 +170,34 @@ export class JobRunner {
       checkpoint: async (patch) => {
         await yieldToEventLoop();
         if (abort.signal.aborted || !(await renew())) throw new JobInterrupted();
-        await this.jobs.updateJob(job.id, patch);
-        if (this.pauseMs > 0 && patch.done !== undefined)
-          await sleep(this.pauseMs, undefined, { signal: abort.signal }).catch(() => {
+        await this.#jobs.updateJob(job.id, patch);
+        if (this.#pauseMs > 0 && patch.done !== undefined)
+          await sleep(this.#pauseMs, undefined, { signal: abort.signal }).catch(() => {
             throw new JobInterrupted();
           });
       },
     };
 
-    const metrics = this.opts.metrics ?? NO_METRICS;
+    const metrics = this.#opts.metrics ?? NO_METRICS;
     // Until the job is done or failed, leaving it is an interruption (another worker resumes it).
     let outcome: JobOutcome = "interrupted";
     metrics.jobStarted(job.kind);
     const finished = (async () => {
       try {
-        const handler = this.handlers[job.kind];
+        const handler = this.#handlers[job.kind];
         if (!handler) throw new AppError("internal_error", `this server cannot run jobs of kind ${job.kind}`);
         log.info({ done: job.done, total: job.total, resumed: job.cursor !== null }, "job started");
         const last = await handler(ctx);
         if (abort.signal.aborted) throw new JobInterrupted();
         if (await renew()) {
-          await this.jobs.updateJob(job.id, { ...last, state: "done" });
+          await this.#jobs.updateJob(job.id, { ...last, state: "done" });
           outcome = "done";
           log.info("job done");
         }
       } catch (err) {
         if (err instanceof JobInterrupted || abort.signal.aborted) {
           // Left running: the next worker (or this one after a restart) resumes from the cursor.
-          if (!lost) await this.jobs.renewJobLease(job.id, this.workerId, -1).catch(() => undefined);
+          if (!lost) await this.#jobs.renewJobLease(job.id, this.workerId, -1).catch(() => undefined);
           log.info("job interrupted; it resumes from its last checkpoint");
         } else {
           log.error({ err }, "job failed");
@@ -205,17 +208,17 @@ export class JobRunner {
               ? (err.detail ?? err.message)
               : "an unexpected error occurred; see the server log";
           if (await renew().catch(() => false))
-            await this.jobs
+            await this.#jobs
               .updateJob(job.id, { state: "failed", error })
               .catch((e) => log.error({ err: e }, "could not record the job's failure"));
         }
       } finally {
         clearInterval(timer);
         metrics.jobFinished(job.kind, outcome);
-        this.running.delete(job.id);
+        this.#running.delete(job.id);
         this.wake();
       }
     })();
-    this.running.set(job.id, { abort, finished });
+    this.#running.set(job.id, { abort, finished });
   }
 }

@@ -14,34 +14,39 @@ import { ROOT_ROTATE } from "./root-rotation-job.js";
 import { VERIFY, verifyScope } from "./verify-job.js";
 
 export class JobService {
-  constructor(
-    private readonly jobs: JobStore,
-    /** For the object counts a job's progress starts from. */
-    private readonly objects: ObjectStore,
-    /** For the users a verify job covers. */
-    private readonly accounts: AccountStore,
-    private readonly runner: JobRunner,
-  ) {}
+  readonly #jobs: JobStore;
+  /** For the object counts a job's progress starts from. */
+  readonly #objects: ObjectStore;
+  /** For the users a verify job covers. */
+  readonly #accounts: AccountStore;
+  readonly #runner: JobRunner;
+
+  constructor(jobs: JobStore, objects: ObjectStore, accounts: AccountStore, runner: JobRunner) {
+    this.#jobs = jobs;
+    this.#objects = objects;
+    this.#accounts = accounts;
+    this.#runner = runner;
+  }
 
   /** Rewraps every data key of `owner` (uid) to its primary version. */
   async startRewrap(by: string, owner: string): Promise<JobRecord> {
-    return this.create(REWRAP, by, owner, await this.objectCount([owner]));
+    return this.#create(REWRAP, by, owner, await this.#objectCount([owner]));
   }
 
   /** A new root version, every KEK version rewrapped under it, the old versions retired. */
   async startRootRotation(by: string): Promise<JobRecord> {
-    return this.create(ROOT_ROTATE, by, null, 0);
+    return this.#create(ROOT_ROTATE, by, null, 0);
   }
 
   /** Reads and authenticates every object of `owner` (uid), or of every user when null. */
   async startVerify(by: string, owner: string | null): Promise<JobRecord> {
-    const users = await verifyScope(this.accounts, owner);
-    return this.create(VERIFY, by, owner, await this.objectCount(users.map((u) => u.uid)));
+    const users = await verifyScope(this.#accounts, owner);
+    return this.#create(VERIFY, by, owner, await this.#objectCount(users.map((u) => u.uid)));
   }
 
   /** The job, when `p` started it or is an admin; not_found otherwise (its existence stays hidden). */
   async get(id: string, p: Principal): Promise<JobRecord> {
-    const job = await this.jobs.getJob(id);
+    const job = await this.#jobs.getJob(id);
     if (!job || (job.owner !== p.user.uid && p.user.role !== "admin"))
       throw new AppError("not_found", `no job ${id}`);
     return job;
@@ -61,32 +66,32 @@ export class JobService {
       throw new AppError("forbidden", "only admins list other users' jobs");
     // A user's own jobs; an admin's: everyone's, or the named user's.
     let owner: string | null = p.user.uid;
-    if (admin && q.user !== p.user.name) owner = q.user === null ? null : await this.uidOf(q.user);
+    if (admin && q.user !== p.user.name) owner = q.user === null ? null : await this.#uidOf(q.user);
     if (q.after !== null) {
-      const from = await this.jobs.getJob(q.after);
+      const from = await this.#jobs.getJob(q.after);
       if (!from || (owner !== null && from.owner !== owner))
         throw new AppError("bad_request", "after names no job of this listing");
     }
     // One more than asked says whether another page follows.
-    const rows = await this.jobs.listJobs({ owner, after: q.after, limit: q.limit + 1 });
+    const rows = await this.#jobs.listJobs({ owner, after: q.after, limit: q.limit + 1 });
     const jobs = rows.slice(0, q.limit);
     return { jobs, next: rows.length > q.limit ? jobs.at(-1)!.id : null };
   }
 
-  private async uidOf(name: string): Promise<string> {
+  async #uidOf(name: string): Promise<string> {
     validateUserName(name);
-    const user = await this.accounts.getUserByName(name);
+    const user = await this.#accounts.getUserByName(name);
     if (!user) throw new AppError("not_found", `no user named ${name}`);
     return user.uid;
   }
 
-  private async objectCount(owners: string[]): Promise<number> {
+  async #objectCount(owners: string[]): Promise<number> {
     let n = 0;
-    for (const o of owners) for (const c of (await this.objects.countByKekVersion(o)).values()) n += c;
+    for (const o of owners) for (const c of (await this.#objects.countByKekVersion(o)).values()) n += c;
     return n;
   }
 
-  private async create(kind: string, by: string, target: string | null, total: number): Promise<JobRecord> {
+  async #create(kind: string, by: string, target: string | null, total: number): Promise<JobRecord> {
     const now = new Date();
     const job: JobRecord = {
       id: `job_${randomBytes(12).toString("hex")}`,
@@ -102,8 +107,8 @@ export class JobService {
       created: now,
       updated: now,
     };
-    await this.jobs.createJob(job);
-    this.runner.wake();
+    await this.#jobs.createJob(job);
+    this.#runner.wake();
     return job;
   }
 }

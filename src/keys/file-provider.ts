@@ -2,15 +2,9 @@
 // that file (or a backup of the data dir) can decrypt everything.
 import path from "node:path";
 import { sodium } from "../crypto/sodium.js";
-import {
-  checkKeyring,
-  type Keyring,
-  LocalRootKeyProvider,
-  ROOT_KEY_BYTES,
-  readSecretFile,
-  secretFromBase64,
-  writeSecretFile,
-} from "./local-root-keys.js";
+import { readSecretFile, writeSecretFile } from "./key-store-file.js";
+import { checkKeyring, type Keyring, ROOT_KEY_BYTES, secretFromBase64 } from "./keyring.js";
+import { LocalRootKeyProvider } from "./local-root-keys.js";
 import type { ProviderContext } from "./root-key-provider.js";
 
 const FORMAT = 1;

@@ -47,13 +47,13 @@ const MAX_CACHED_STATES = 10_000;
 
 export class KeyService {
   readonly cache: KekCache;
-  private readonly states = new Map<string, { state: UserKeyState; until: number }>();
+  readonly #states = new Map<string, { state: UserKeyState; until: number }>();
   /** Bumped by every local change, so that a read that raced one does not cache what it read. */
-  private stateGeneration = 0;
+  #stateGeneration = 0;
   /** Unwraps in progress, by owner:version. */
-  private readonly loading = new Map<string, Promise<void>>();
+  readonly #loading = new Map<string, Promise<void>>();
   /** Serialises key-state changes per owner within this process (rotate, retire). */
-  private readonly ownerQueue = new KeyedQueue();
+  readonly #ownerQueue = new KeyedQueue();
 
   constructor(
     readonly keyStore: KeyStore,
@@ -65,37 +65,37 @@ export class KeyService {
 
   /** Gives a new user its first KEK version. */
   async createUserKey(owner: string): Promise<void> {
-    await this.withNewKek(owner, 1, async (rec) => {
+    await this.#withNewKek(owner, 1, async (rec) => {
       await this.keyStore.createUserKey({ owner, primaryVersion: 1, minDecryptionVersion: 1 }, rec);
     });
-    this.forgetState(owner);
+    this.#forgetState(owner);
   }
 
   /** The owner's key state; `fresh` reads the store, otherwise a state up to KEY_STATE_TTL_MS old may serve. */
   async state(owner: string, fresh = false): Promise<UserKeyState> {
     const now = Date.now();
     if (!fresh) {
-      const hit = this.states.get(owner);
+      const hit = this.#states.get(owner);
       if (hit && hit.until > now) return hit.state;
     }
-    const generation = this.stateGeneration;
+    const generation = this.#stateGeneration;
     const st = await this.keyStore.getUserKeyState(owner);
     // A missing key was destroyed (shredded): nothing of this owner can be read or written.
     if (!st) {
-      this.states.delete(owner);
+      this.#states.delete(owner);
       throw keyDestroyed("the keys of this data's owner were destroyed");
     }
-    if (generation === this.stateGeneration) {
-      if (this.states.size >= MAX_CACHED_STATES) this.states.clear();
-      this.states.set(owner, { state: st, until: now + KEY_STATE_TTL_MS });
+    if (generation === this.#stateGeneration) {
+      if (this.#states.size >= MAX_CACHED_STATES) this.#states.clear();
+      this.#states.set(owner, { state: st, until: now + KEY_STATE_TTL_MS });
     }
     return st;
   }
 
   /** Drops the cached state of `owner` after a change made here. */
-  private forgetState(owner: string): void {
-    this.stateGeneration++;
-    this.states.delete(owner);
+  #forgetState(owner: string): void {
+    this.#stateGeneration++;
+    this.#states.delete(owner);
   }
 
   /** Wraps a fresh data key under the owner's primary KEK version. */
@@ -139,7 +139,7 @@ export class KeyService {
     if (cached) return fn(cached);
     const k = `${owner}:${version}`;
     // A burst of requests on a cold cache waits for one unwrap instead of queueing one each at the HSM.
-    const pending = this.loading.get(k);
+    const pending = this.#loading.get(k);
     if (pending) {
       await pending;
       // Second looks (after waiting, after unwrapping) are part of the lookup already counted.
@@ -150,9 +150,9 @@ export class KeyService {
     const mine = new Promise<void>((resolve) => {
       loaded = resolve;
     });
-    if (!this.loading.has(k)) this.loading.set(k, mine);
+    if (!this.#loading.has(k)) this.#loading.set(k, mine);
     try {
-      const kek = await this.unwrapKek(owner, version);
+      const kek = await this.#unwrapKek(owner, version);
       const again = this.cache.peek(owner, version);
       if (again) {
         zeroize(kek);
@@ -165,21 +165,21 @@ export class KeyService {
         if (!owned) zeroize(kek);
       }
     } finally {
-      if (this.loading.get(k) === mine) this.loading.delete(k);
+      if (this.#loading.get(k) === mine) this.#loading.delete(k);
       loaded();
     }
   }
 
   /** Adds a KEK version and makes it primary; new writes use it, older versions still decrypt. */
   rotate(owner: string): Promise<number> {
-    return this.ownerQueue.run(owner, async () => {
+    return this.#ownerQueue.run(owner, async () => {
       await this.state(owner, true);
       const versions = await this.keyStore.listKekVersions(owner);
       const next = Math.max(0, ...versions.map((v) => v.version)) + 1;
       try {
-        await this.withNewKek(owner, next, (rec) => this.keyStore.addKekVersion(rec));
+        await this.#withNewKek(owner, next, (rec) => this.keyStore.addKekVersion(rec));
       } finally {
-        this.forgetState(owner);
+        this.#forgetState(owner);
       }
       return next;
     });
@@ -190,12 +190,12 @@ export class KeyService {
    * checked that no object still uses them.
    */
   retireBelow(owner: string, version: number): Promise<void> {
-    return this.ownerQueue.run(owner, async () => {
+    return this.#ownerQueue.run(owner, async () => {
       const st = await this.state(owner, true);
       try {
         await this.keyStore.retireKekVersionsBelow(owner, version);
       } finally {
-        this.forgetState(owner);
+        this.#forgetState(owner);
       }
       for (let v = st.minDecryptionVersion; v < version; v++) this.cache.forget(owner, v);
     });
@@ -206,7 +206,7 @@ export class KeyService {
     try {
       await this.keyStore.destroyUserKeys(owner);
     } finally {
-      this.forgetState(owner);
+      this.#forgetState(owner);
       this.cache.forgetOwner(owner);
     }
   }
@@ -223,7 +223,7 @@ export class KeyService {
     try {
       for (const v of new Set([toVersion, ...stale.map((it) => it.kekVersion)])) {
         try {
-          keks.set(v, await this.kekCopy(owner, v));
+          keks.set(v, await this.#kekCopy(owner, v));
         } catch (err) {
           if (v === toVersion || !(err instanceof AppError)) throw err;
           // A destroyed or damaged version: its objects are reported, the others still move.
@@ -297,11 +297,11 @@ export class KeyService {
   }
 
   /** A private copy of one KEK version (the caller zeroes it), through the cache. */
-  private async kekCopy(owner: string, version: number): Promise<Buffer> {
+  async #kekCopy(owner: string, version: number): Promise<Buffer> {
     return this.withKek(owner, version, (kek) => Buffer.from(kek));
   }
 
-  private async unwrapKek(owner: string, version: number): Promise<Buffer> {
+  async #unwrapKek(owner: string, version: number): Promise<Buffer> {
     const rec = await this.keyStore.getKekVersion(owner, version);
     if (!rec) {
       const st = await this.state(owner, true);
@@ -319,7 +319,7 @@ export class KeyService {
    * Creates a KEK version, lets `store` persist it, then checks it against the root's primary: a
    * root rotation that ran between wrap and store would otherwise leave it under a retired root.
    */
-  private async withNewKek(owner: string, version: number, store: (rec: KekVersionRecord) => Promise<void>) {
+  async #withNewKek(owner: string, version: number, store: (rec: KekVersionRecord) => Promise<void>) {
     const kek = generateKey();
     const context = kekContext(owner, version);
     try {

@@ -22,18 +22,22 @@ export interface KeyInfo {
 }
 
 export class KeyVersions {
-  constructor(
-    private readonly keys: KeyService,
-    private readonly objects: ObjectStore,
-    private readonly accounts: AccountStore,
-  ) {}
+  readonly #keys: KeyService;
+  readonly #objects: ObjectStore;
+  readonly #accounts: AccountStore;
+
+  constructor(keys: KeyService, objects: ObjectStore, accounts: AccountStore) {
+    this.#keys = keys;
+    this.#objects = objects;
+    this.#accounts = accounts;
+  }
 
   async info(owner: string): Promise<KeyInfo> {
-    const st = await this.keys.state(owner, true);
+    const st = await this.#keys.state(owner, true);
     const [versions, counts, accessKeys] = await Promise.all([
-      this.keys.keyStore.listKekVersions(owner),
-      this.objects.countByKekVersion(owner),
-      this.accounts.countAccessKeysByKekVersion(owner),
+      this.#keys.keyStore.listKekVersions(owner),
+      this.#objects.countByKekVersion(owner),
+      this.#accounts.countAccessKeysByKekVersion(owner),
     ]);
     return {
       primaryVersion: st.primaryVersion,
@@ -48,7 +52,7 @@ export class KeyVersions {
   }
 
   async rotate(owner: string): Promise<KeyInfo> {
-    await this.keys.rotate(owner);
+    await this.#keys.rotate(owner);
     return this.info(owner);
   }
 
@@ -58,7 +62,7 @@ export class KeyVersions {
    * the primary.
    */
   async setMinDecryptionVersion(owner: string, version: number): Promise<KeyInfo> {
-    const st = await this.keys.state(owner, true);
+    const st = await this.#keys.state(owner, true);
     if (version < st.minDecryptionVersion)
       throw new AppError(
         "conflict",
@@ -74,8 +78,8 @@ export class KeyVersions {
       // under an older version moves itself to the primary after its commit (ObjectService,
       // AccessKeys): none slips past this check.
       const [objects, accessKeys] = await Promise.all([
-        this.objects.countByKekVersion(owner),
-        this.accounts.countAccessKeysByKekVersion(owner),
+        this.#objects.countByKekVersion(owner),
+        this.#accounts.countAccessKeysByKekVersion(owner),
       ]);
       const below = (counts: Map<number, number>) =>
         [...counts].filter(([v]) => v < version).reduce((sum, [, n]) => sum + n, 0);
@@ -91,7 +95,7 @@ export class KeyVersions {
             .map(([n, what]) => `${n} ${what}`)
             .join(" and ")} still use key versions below ${version}; run a rewrap first`,
         );
-      await this.keys.retireBelow(owner, version);
+      await this.#keys.retireBelow(owner, version);
     }
     return this.info(owner);
   }

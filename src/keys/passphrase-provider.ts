@@ -5,14 +5,9 @@ import fs from "node:fs/promises";
 import path from "node:path";
 import { sodium } from "../crypto/sodium.js";
 import { KeyProviderError } from "../errors.js";
-import {
-  decodeKeyringBinary,
-  encodeKeyringBinary,
-  type Keyring,
-  LocalRootKeyProvider,
-  readSecretFile,
-  writeSecretFile,
-} from "./local-root-keys.js";
+import { readSecretFile, writeSecretFile } from "./key-store-file.js";
+import { decodeKeyringBinary, encodeKeyringBinary, type Keyring } from "./keyring.js";
+import { LocalRootKeyProvider } from "./local-root-keys.js";
 import type { ProviderContext } from "./root-key-provider.js";
 import { randomBytes, secretBuffer } from "./sodium-binding.js";
 
@@ -48,14 +43,14 @@ interface SealedFile {
 export class PassphraseRootKeyProvider extends LocalRootKeyProvider {
   readonly name = "passphrase";
   readonly path: string;
-  private readonly kdf: { opslimit: number; memlimit: number };
+  readonly #kdf: { opslimit: number; memlimit: number };
   /** The derived sealing key and its parameters, kept to reseal after rotate/retire. */
-  private sealing: { key: Buffer; params: KdfParams } | undefined;
+  #sealing: { key: Buffer; params: KdfParams } | undefined;
 
   constructor(ctx: ProviderContext, kdf: { opslimit: number; memlimit: number } = DEFAULT_KDF) {
     super(ctx);
     this.path = path.join(ctx.config.dataDir, "root.sealed");
-    this.kdf = kdf;
+    this.#kdf = kdf;
   }
 
   protected async loadKeyring(): Promise<Keyring | undefined> {
@@ -63,7 +58,7 @@ export class PassphraseRootKeyProvider extends LocalRootKeyProvider {
     if (!raw) return undefined;
     const file = parseSealedFile(raw, this.path);
     const header = sealHeader(file.params);
-    const key = this.reusableSealingKey(file.params) ?? (await this.deriveKey(file.params));
+    const key = this.#reusableSealingKey(file.params) ?? (await this.#deriveKey(file.params));
     const plain = secretBuffer(file.sealed.length - TAG_BYTES);
     try {
       try {
@@ -72,7 +67,7 @@ export class PassphraseRootKeyProvider extends LocalRootKeyProvider {
         throw new Error(`wrong passphrase: cannot unseal ${this.path} (or the file was altered)`);
       }
       const ring = decodeKeyringBinary(plain, `sealed root key file ${this.path}`);
-      this.keepSealingKey(key, file.params);
+      this.#keepSealingKey(key, file.params);
       return ring;
     } catch (e) {
       sodium.sodium_memzero(key);
@@ -83,11 +78,11 @@ export class PassphraseRootKeyProvider extends LocalRootKeyProvider {
   }
 
   protected async saveKeyring(ring: Keyring, mode: "create" | "replace"): Promise<void> {
-    if (!this.sealing) {
-      const params: KdfParams = { ...this.kdf, salt: randomBytes(sodium.crypto_pwhash_SALTBYTES) };
-      this.keepSealingKey(await this.deriveKey(params), params);
+    if (!this.#sealing) {
+      const params: KdfParams = { ...this.#kdf, salt: randomBytes(sodium.crypto_pwhash_SALTBYTES) };
+      this.#keepSealingKey(await this.#deriveKey(params), params);
     }
-    const { key, params } = this.sealing!;
+    const { key, params } = this.#sealing!;
     const plain = encodeKeyringBinary(ring);
     const nonce = randomBytes(NONCE_BYTES);
     const sealed = Buffer.alloc(plain.length + TAG_BYTES);
@@ -119,13 +114,13 @@ export class PassphraseRootKeyProvider extends LocalRootKeyProvider {
 
   override async close(): Promise<void> {
     await super.close();
-    if (this.sealing) sodium.sodium_memzero(this.sealing.key);
-    this.sealing = undefined;
+    if (this.#sealing) sodium.sodium_memzero(this.#sealing.key);
+    this.#sealing = undefined;
   }
 
   /** A copy of the kept sealing key when `params` are the ones it was derived with (no KDF rerun). */
-  private reusableSealingKey(params: KdfParams): Buffer | undefined {
-    const kept = this.sealing;
+  #reusableSealingKey(params: KdfParams): Buffer | undefined {
+    const kept = this.#sealing;
     if (
       !kept ||
       kept.params.opslimit !== params.opslimit ||
@@ -138,13 +133,13 @@ export class PassphraseRootKeyProvider extends LocalRootKeyProvider {
     return copy;
   }
 
-  private keepSealingKey(key: Buffer, params: KdfParams): void {
-    if (this.sealing) sodium.sodium_memzero(this.sealing.key);
-    this.sealing = { key, params };
+  #keepSealingKey(key: Buffer, params: KdfParams): void {
+    if (this.#sealing) sodium.sodium_memzero(this.#sealing.key);
+    this.#sealing = { key, params };
   }
 
-  private async deriveKey(params: KdfParams): Promise<Buffer> {
-    const passphrase = await this.readPassphrase();
+  async #deriveKey(params: KdfParams): Promise<Buffer> {
+    const passphrase = await this.#readPassphrase();
     const key = secretBuffer(SEAL_KEY_BYTES);
     try {
       await sodium.crypto_pwhash_async(
@@ -165,7 +160,7 @@ export class PassphraseRootKeyProvider extends LocalRootKeyProvider {
   }
 
   /** SSE_PASSPHRASE, else the first line of SSE_PASSPHRASE_FILE (line ending stripped). */
-  private async readPassphrase(): Promise<Buffer> {
+  async #readPassphrase(): Promise<Buffer> {
     const { passphrase, passphraseFile } = this.ctx.config;
     let out: Buffer;
     if (passphrase !== undefined) {

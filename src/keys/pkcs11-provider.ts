@@ -1,10 +1,21 @@
 // Root keys as non-extractable AES-256 objects in a PKCS#11 token (an HSM, or SoftHSM2 in tests):
 // labelled <pkcs11KeyLabel>-v<N>, the highest N is primary. Caller keys are sealed with CKM_AES_GCM
-// through C_Encrypt/C_Decrypt, so key bytes of the root never exist outside the token.
-import { readFile } from "node:fs/promises";
+// through C_Encrypt/C_Decrypt, so key bytes of the root never exist outside the token. The session
+// below them (module, slot, login) is pkcs11-session.ts.
 import pkcs11js from "pkcs11js";
 import { sodium } from "../crypto/sodium.js";
 import { AppError, IntegrityError, KeyProviderError } from "../errors.js";
+import {
+  checkLoggedIn,
+  ckr,
+  closeSession,
+  describeFailure,
+  type Handle,
+  openSession,
+  type Session,
+  slotId,
+  tokenLabel,
+} from "./pkcs11-session.js";
 import type { ProviderContext, RootKeyProvider, RootWrapped } from "./root-key-provider.js";
 import {
   associatedData,
@@ -16,172 +27,76 @@ import {
 } from "./root-wrap-format.js";
 import { randomBytes } from "./sodium-binding.js";
 
-type Handle = Buffer;
-
 const IV_BYTES = 12;
 const TAG_BYTES = 16;
 const KEY_BYTES = 32;
 /** How stale this process's view of the token's root key versions may get before a wrap. */
 const RELIST_MS = 30_000;
-// Session states (PKCS#11 2.40 §5.8); pkcs11js does not export them.
-const CKS_RO_USER_FUNCTIONS = 1;
-const CKS_RW_USER_FUNCTIONS = 3;
-
-const PIN_REJECTED = new Map<number, string>([
-  [pkcs11js.CKR_PIN_INCORRECT, "wrong PIN"],
-  [pkcs11js.CKR_PIN_INVALID, "wrong PIN"],
-  [pkcs11js.CKR_PIN_LEN_RANGE, "wrong PIN"],
-  [pkcs11js.CKR_PIN_LOCKED, "the user PIN is locked"],
-  [pkcs11js.CKR_PIN_EXPIRED, "the user PIN has expired"],
-  [pkcs11js.CKR_USER_PIN_NOT_INITIALIZED, "the token's user PIN is not initialized"],
-]);
 // What a token may answer when the ciphertext or tag does not verify. SoftHSM2 says
 // CKR_GENERAL_ERROR, which a failing device could also say: that case is decided by a health probe.
 const DATA_REJECTED = new Set([pkcs11js.CKR_ENCRYPTED_DATA_INVALID, pkcs11js.CKR_ENCRYPTED_DATA_LEN_RANGE]);
 const MAYBE_DATA_REJECTED = new Set([pkcs11js.CKR_GENERAL_ERROR, pkcs11js.CKR_FUNCTION_FAILED]);
 
-function ckr(e: unknown): number | undefined {
-  return e instanceof pkcs11js.Pkcs11Error ? e.code : undefined;
-}
-
-/** One line naming the failed call and its CKR_ code (pkcs11js messages may span lines). */
-function describe(e: unknown): string {
-  if (e instanceof pkcs11js.Pkcs11Error) return e.message;
-  return (e instanceof Error ? e.message : String(e)).split("\n")[0] ?? "unknown error";
-}
-
-// A PKCS#11 module is initialised once per process, and login state is per token, shared by every
-// session of the process: both are reference counted so two providers in one process can coexist.
-interface LoadedModule {
-  lib: pkcs11js.PKCS11;
-  refs: number;
-  finalize: boolean;
-  logins: Map<string, number>;
-}
-const modules = new Map<string, LoadedModule>();
-
-function acquireModule(modulePath: string): LoadedModule {
-  const known = modules.get(modulePath);
-  if (known) {
-    known.refs++;
-    return known;
-  }
-  const lib = new pkcs11js.PKCS11();
-  try {
-    lib.load(modulePath);
-  } catch (e) {
-    throw new Error(`cannot load PKCS#11 module ${modulePath}: ${describe(e)}`);
-  }
-  let finalize = true;
-  try {
-    lib.C_Initialize({ flags: pkcs11js.CKF_OS_LOCKING_OK });
-  } catch (e) {
-    if (ckr(e) !== pkcs11js.CKR_CRYPTOKI_ALREADY_INITIALIZED) {
-      lib.close();
-      throw new Error(`PKCS#11 C_Initialize failed for ${modulePath}: ${describe(e)}`);
-    }
-    finalize = false;
-  }
-  const loaded: LoadedModule = { lib, refs: 1, finalize, logins: new Map() };
-  modules.set(modulePath, loaded);
-  return loaded;
-}
-
-function releaseModule(modulePath: string, m: LoadedModule): void {
-  if (--m.refs > 0) return;
-  modules.delete(modulePath);
-  try {
-    if (m.finalize) m.lib.C_Finalize();
-  } finally {
-    m.lib.close();
-  }
-}
-
-function slotId(slot: Handle): number {
-  return slot.length >= 8 ? Number(slot.readBigUInt64LE(0)) : slot.readUInt32LE(0);
-}
-
-interface Session {
-  module: LoadedModule;
-  modulePath: string;
-  slot: Handle;
-  slotKey: string;
-  handle: Handle;
-}
-
 export class Pkcs11RootKeyProvider implements RootKeyProvider {
   readonly name = "pkcs11";
-  private session: Session | undefined;
-  private keys = new Map<number, Handle>();
-  private listedAt = 0;
+  #session: Session | undefined;
+  #keys = new Map<number, Handle>();
+  #listedAt = 0;
   /** One session cannot run two operations at once: every call on it goes through this queue. */
-  private queue: Promise<unknown> = Promise.resolve();
+  #queue: Promise<unknown> = Promise.resolve();
 
-  constructor(private readonly ctx: ProviderContext) {}
+  readonly #ctx: ProviderContext;
+
+  constructor(ctx: ProviderContext) {
+    this.#ctx = ctx;
+  }
 
   async open(): Promise<void> {
-    if (this.session) return;
-    const cfg = this.ctx.config;
-    if (!cfg.pkcs11Module) throw new Error("the pkcs11 provider needs SSE_PKCS11_MODULE");
-    const pin = await this.readPin();
-    const module = acquireModule(cfg.pkcs11Module);
-    let handle: Handle | undefined;
-    let loggedIn = false;
-    let slotKey = "";
+    if (this.#session) return;
+    const s = await openSession(this.#ctx.config);
     try {
-      const slot = this.findSlot(module.lib);
-      slotKey = slot.toString("hex");
-      try {
-        handle = module.lib.C_OpenSession(slot, pkcs11js.CKF_SERIAL_SESSION | pkcs11js.CKF_RW_SESSION);
-      } catch (e) {
-        throw new Error(`PKCS#11 C_OpenSession failed: ${describe(e)}`);
-      }
-      this.login(module, slotKey, handle, pin);
-      loggedIn = true;
-      this.session = { module, modulePath: cfg.pkcs11Module, slot, slotKey, handle };
-      this.relist();
+      this.#session = s;
+      this.#relist();
       let created = false;
-      if (this.keys.size === 0) {
-        this.keys.set(1, await this.generateKey(1));
+      if (this.#keys.size === 0) {
+        this.#keys.set(1, await this.#generateKey(1));
         created = true;
       }
-      await this.selfTest();
-      const info = module.lib.C_GetTokenInfo(slot);
-      this.ctx.logger.info(
+      await this.#selfTest();
+      this.#ctx.logger.info(
         {
           provider: this.name,
-          token: info.label.trim(),
-          slot: slotId(slot),
+          token: tokenLabel(s),
+          slot: slotId(s.slot),
           versions: this.versions(),
           created,
         },
         "PKCS#11 root key provider ready",
       );
     } catch (e) {
-      this.session = undefined;
-      this.keys.clear();
-      if (handle) this.endSession(module, slotKey, handle, loggedIn);
-      releaseModule(cfg.pkcs11Module, module);
+      this.#session = undefined;
+      this.#keys.clear();
+      closeSession(s);
       throw e;
     }
   }
 
   primaryVersion(): number {
-    this.current();
-    return Math.max(...this.keys.keys());
+    this.#current();
+    return Math.max(...this.#keys.keys());
   }
 
   versions(): number[] {
-    this.current();
-    return [...this.keys.keys()].sort((a, b) => a - b);
+    this.#current();
+    return [...this.#keys.keys()].sort((a, b) => a - b);
   }
 
   wrap(key: Buffer, ad: Buffer): Promise<RootWrapped> {
     if (!Buffer.isBuffer(key) || key.length === 0)
       return Promise.reject(new TypeError("wrap: key must be a non-empty Buffer"));
-    return this.serial(async (s) => {
+    return this.#serial(async (s) => {
       // Another instance may have rotated: look at the token's versions now and then.
-      if (Date.now() - this.listedAt > RELIST_MS) this.relistOrKeep();
+      if (Date.now() - this.#listedAt > RELIST_MS) this.#relistOrKeep();
       const version = this.primaryVersion();
       const header = encodeHeader(BLOB_AES256GCM_PKCS11, version);
       const iv = randomBytes(IV_BYTES);
@@ -189,33 +104,33 @@ export class Pkcs11RootKeyProvider implements RootKeyProvider {
       try {
         s.module.lib.C_EncryptInit(
           s.handle,
-          this.gcm(iv, associatedData(header, ad)),
-          this.keys.get(version)!,
+          this.#gcm(iv, associatedData(header, ad)),
+          this.#keys.get(version)!,
         );
         sealed = await s.module.lib.C_EncryptAsync(s.handle, key, Buffer.alloc(key.length + TAG_BYTES));
       } catch (e) {
-        throw this.deviceError("C_Encrypt", e);
+        throw this.#deviceError("C_Encrypt", e);
       }
       return { rootVersion: version, blob: Buffer.concat([header, iv, sealed]) };
     });
   }
 
   unwrap(wrapped: RootWrapped, ad: Buffer): Promise<Buffer> {
-    return this.serial(async (s) => {
+    return this.#serial(async (s) => {
       const header = checkHeader(
         wrapped.blob,
         BLOB_AES256GCM_PKCS11,
         wrapped.rootVersion,
         IV_BYTES + TAG_BYTES + 1,
       );
-      const key = this.keys.get(wrapped.rootVersion) ?? this.rediscover(wrapped.rootVersion);
+      const key = this.#keys.get(wrapped.rootVersion) ?? this.#rediscover(wrapped.rootVersion);
       if (!key) throw new IntegrityError("root-wrapped key names an unknown or retired root key version");
       const iv = wrapped.blob.subarray(HEADER_BYTES, HEADER_BYTES + IV_BYTES);
       const body = wrapped.blob.subarray(HEADER_BYTES + IV_BYTES);
       try {
-        s.module.lib.C_DecryptInit(s.handle, this.gcm(iv, associatedData(header, ad)), key);
+        s.module.lib.C_DecryptInit(s.handle, this.#gcm(iv, associatedData(header, ad)), key);
       } catch (e) {
-        throw this.deviceError("C_DecryptInit", e);
+        throw this.#deviceError("C_DecryptInit", e);
       }
       const out = Buffer.alloc(body.length);
       try {
@@ -225,9 +140,9 @@ export class Pkcs11RootKeyProvider implements RootKeyProvider {
         const code = ckr(e);
         if (code !== undefined && DATA_REJECTED.has(code))
           throw new IntegrityError("root-wrapped key failed authentication");
-        if (code !== undefined && MAYBE_DATA_REJECTED.has(code) && (await this.healthy(s, key)))
+        if (code !== undefined && MAYBE_DATA_REJECTED.has(code) && (await this.#healthy(s, key)))
           throw new IntegrityError("root-wrapped key failed authentication");
-        throw this.deviceError("C_Decrypt", e);
+        throw this.#deviceError("C_Decrypt", e);
       } finally {
         sodium.sodium_memzero(out);
       }
@@ -235,72 +150,69 @@ export class Pkcs11RootKeyProvider implements RootKeyProvider {
   }
 
   rotate(): Promise<number> {
-    return this.serial(async () => {
-      this.relist();
-      const next = Math.max(0, ...this.keys.keys()) + 1;
-      this.keys.set(next, await this.generateKey(next));
-      this.ctx.logger.info({ provider: this.name, rootVersion: next }, "root key rotated");
+    return this.#serial(async () => {
+      this.#relist();
+      const next = Math.max(0, ...this.#keys.keys()) + 1;
+      this.#keys.set(next, await this.#generateKey(next));
+      this.#ctx.logger.info({ provider: this.name, rootVersion: next }, "root key rotated");
       return next;
     });
   }
 
   retire(version: number): Promise<void> {
-    return this.serial(async (s) => {
-      this.relist();
-      const key = this.keys.get(version);
+    return this.#serial(async (s) => {
+      this.#relist();
+      const key = this.#keys.get(version);
       if (!key) throw new AppError("not_found", `root key version ${version} does not exist`);
       if (version === this.primaryVersion())
         throw new AppError("conflict", `root key version ${version} is primary and cannot be retired`);
       try {
         s.module.lib.C_DestroyObject(s.handle, key);
       } catch (e) {
-        throw this.deviceError("C_DestroyObject", e);
+        throw this.#deviceError("C_DestroyObject", e);
       }
-      this.keys.delete(version);
-      this.ctx.logger.info({ provider: this.name, rootVersion: version }, "root key version retired");
+      this.#keys.delete(version);
+      this.#ctx.logger.info({ provider: this.name, rootVersion: version }, "root key version retired");
     });
   }
 
   ping(): Promise<void> {
-    return this.serial(async (s) => {
+    return this.#serial(async (s) => {
       try {
-        const info = s.module.lib.C_GetSessionInfo(s.handle);
-        if (info.state !== CKS_RW_USER_FUNCTIONS && info.state !== CKS_RO_USER_FUNCTIONS)
-          throw new Error("the PKCS#11 session is no longer logged in");
+        checkLoggedIn(s);
       } catch (e) {
-        throw this.deviceError("C_GetSessionInfo", e);
+        throw this.#deviceError("C_GetSessionInfo", e);
       }
     });
   }
 
   async close(): Promise<void> {
-    const s = this.session;
+    const s = this.#session;
     if (!s) return;
-    await this.queue.catch(() => undefined);
-    this.session = undefined;
-    this.keys.clear();
-    this.endSession(s.module, s.slotKey, s.handle, true);
-    releaseModule(s.modulePath, s.module);
+    await this.#queue.catch(() => undefined);
+    this.#session = undefined;
+    this.#keys.clear();
+    closeSession(s);
   }
 
-  private current(): Session {
-    if (!this.session) throw new KeyProviderError("the pkcs11 root key provider is not open");
-    return this.session;
+  #current(): Session {
+    if (!this.#session) throw new KeyProviderError("the pkcs11 root key provider is not open");
+    return this.#session;
   }
 
-  private serial<T>(fn: (s: Session) => Promise<T>): Promise<T> {
-    const run = this.queue.then(() => fn(this.current()));
-    this.queue = run.catch(() => undefined);
+  #serial<T>(fn: (s: Session) => Promise<T>): Promise<T> {
+    const run = this.#queue.then(() => fn(this.#current()));
+    this.#queue = run.catch(() => undefined);
     return run;
   }
 
-  private deviceError(call: string, e: unknown): KeyProviderError {
+  #deviceError(call: string, e: unknown): KeyProviderError {
     const err = new KeyProviderError("the key provider is unavailable", e);
-    this.ctx.logger.error({ provider: this.name, call, error: describe(e) }, "PKCS#11 call failed");
+    this.#ctx.logger.error({ provider: this.name, call, error: describeFailure(e) }, "PKCS#11 call failed");
     return err;
   }
 
-  private gcm(iv: Buffer, aad: Buffer): pkcs11js.Mechanism {
+  #gcm(iv: Buffer, aad: Buffer): pkcs11js.Mechanism {
     const parameter: pkcs11js.AesGCM = {
       type: pkcs11js.CK_PARAMS_AES_GCM,
       iv,
@@ -311,90 +223,17 @@ export class Pkcs11RootKeyProvider implements RootKeyProvider {
     return { mechanism: pkcs11js.CKM_AES_GCM, parameter };
   }
 
-  private async readPin(): Promise<string> {
-    const { pkcs11Pin, pkcs11PinFile } = this.ctx.config;
-    if (pkcs11Pin !== undefined) return pkcs11Pin;
-    if (pkcs11PinFile === undefined)
-      throw new Error("the pkcs11 provider needs SSE_PKCS11_PIN or SSE_PKCS11_PIN_FILE");
-    let text: string;
-    try {
-      text = await readFile(pkcs11PinFile, "utf8");
-    } catch (e) {
-      throw new Error(`cannot read the PIN file ${pkcs11PinFile}: ${(e as NodeJS.ErrnoException).code}`);
-    }
-    const pin = (text.split("\n")[0] ?? "").replace(/\r$/, "");
-    if (pin === "") throw new Error(`the PIN file ${pkcs11PinFile} is empty`);
-    return pin;
-  }
-
-  private findSlot(lib: pkcs11js.PKCS11): Handle {
-    const { pkcs11Slot, pkcs11TokenLabel } = this.ctx.config;
-    let slots: Handle[];
-    try {
-      slots = lib.C_GetSlotList(true);
-    } catch (e) {
-      throw new Error(`PKCS#11 C_GetSlotList failed: ${describe(e)}`);
-    }
-    for (const slot of slots) {
-      if (pkcs11Slot !== undefined) {
-        if (slotId(slot) === pkcs11Slot) return slot;
-      } else if (lib.C_GetTokenInfo(slot).label.trimEnd() === pkcs11TokenLabel) {
-        return slot;
-      }
-    }
-    throw new Error(
-      pkcs11Slot !== undefined
-        ? `PKCS#11 slot ${pkcs11Slot} has no token`
-        : `PKCS#11 token labelled "${pkcs11TokenLabel}" not found`,
-    );
-  }
-
-  /** Logs in once; a rejected PIN is never retried, so a token's retry counter is not burnt. */
-  private login(module: LoadedModule, slotKey: string, handle: Handle, pin: string): void {
-    try {
-      module.lib.C_Login(handle, pkcs11js.CKU_USER, pin);
-    } catch (e) {
-      const code = ckr(e);
-      const rejected = code === undefined ? undefined : PIN_REJECTED.get(code);
-      if (rejected) throw new Error(`PKCS#11 login failed: ${rejected} (not retried)`);
-      // Another provider of this process already logged in to this token (login is per token).
-      if (code !== pkcs11js.CKR_USER_ALREADY_LOGGED_IN)
-        throw new Error(`PKCS#11 C_Login failed: ${describe(e)}`);
-    }
-    module.logins.set(slotKey, (module.logins.get(slotKey) ?? 0) + 1);
-  }
-
-  private endSession(module: LoadedModule, slotKey: string, handle: Handle, loggedIn: boolean): void {
-    if (loggedIn) {
-      const left = (module.logins.get(slotKey) ?? 1) - 1;
-      if (left > 0) module.logins.set(slotKey, left);
-      else {
-        module.logins.delete(slotKey);
-        try {
-          module.lib.C_Logout(handle);
-        } catch {
-          // the session may already be gone; closing it below is what matters
-        }
-      }
-    }
-    try {
-      module.lib.C_CloseSession(handle);
-    } catch {
-      // already closed by the token
-    }
-  }
-
-  private labelPattern(): RegExp {
-    const prefix = this.ctx.config.pkcs11KeyLabel.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+  #labelPattern(): RegExp {
+    const prefix = this.#ctx.config.pkcs11KeyLabel.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
     return new RegExp(`^${prefix}-v([1-9][0-9]{0,9})$`);
   }
 
   /** Every root key object on the token, by version; refuses ambiguous or unusable ones. */
-  private findKeys(): Map<number, Handle> {
-    const s = this.current();
+  #findKeys(): Map<number, Handle> {
+    const s = this.#current();
     const lib = s.module.lib;
     const found = new Map<number, Handle>();
-    const pattern = this.labelPattern();
+    const pattern = this.#labelPattern();
     let handles: Handle[] = [];
     try {
       lib.C_FindObjectsInit(s.handle, [
@@ -413,10 +252,10 @@ export class Pkcs11RootKeyProvider implements RootKeyProvider {
         lib.C_FindObjectsFinal(s.handle);
       }
     } catch (e) {
-      throw new KeyProviderError(`could not list the PKCS#11 root keys: ${describe(e)}`, e);
+      throw new KeyProviderError(`could not list the PKCS#11 root keys: ${describeFailure(e)}`, e);
     }
     for (const h of handles) {
-      const attrs = this.attributes(h, [
+      const attrs = this.#attributes(h, [
         { type: pkcs11js.CKA_LABEL },
         { type: pkcs11js.CKA_VALUE_LEN },
         { type: pkcs11js.CKA_ENCRYPT },
@@ -428,13 +267,13 @@ export class Pkcs11RootKeyProvider implements RootKeyProvider {
       const m = pattern.exec(label?.toString("utf8") ?? "");
       if (!m) continue;
       const version = Number(m[1]);
-      const name = `${this.ctx.config.pkcs11KeyLabel}-v${version}`;
+      const name = `${this.#ctx.config.pkcs11KeyLabel}-v${version}`;
       if (!isRootVersion(version)) continue;
       if (found.has(version)) throw new Error(`two PKCS#11 key objects are labelled ${name}; remove one`);
       if (len?.readUIntLE(0, Math.min(len.length, 6)) !== KEY_BYTES || !enc?.[0] || !dec?.[0])
         throw new Error(`PKCS#11 key ${name} is not an AES-256 key allowed to encrypt and decrypt`);
       if (!sensitive?.[0] || extractable?.[0])
-        this.ctx.logger.warn(
+        this.#ctx.logger.warn(
           { provider: this.name, key: name },
           "PKCS#11 root key is extractable or not sensitive",
         );
@@ -443,43 +282,43 @@ export class Pkcs11RootKeyProvider implements RootKeyProvider {
     return found;
   }
 
-  private relist(): void {
-    this.keys = this.findKeys();
-    this.listedAt = Date.now();
+  #relist(): void {
+    this.#keys = this.#findKeys();
+    this.#listedAt = Date.now();
   }
 
   /** On a failed periodic listing, keeps using the versions known so far (and says so). */
-  private relistOrKeep(): void {
+  #relistOrKeep(): void {
     try {
-      this.relist();
+      this.#relist();
     } catch (e) {
-      this.listedAt = Date.now();
-      this.ctx.logger.warn(
-        { provider: this.name, error: describe(e) },
+      this.#listedAt = Date.now();
+      this.#ctx.logger.warn(
+        { provider: this.name, error: describeFailure(e) },
         "could not list the PKCS#11 root keys",
       );
     }
   }
 
-  private attributes(h: Handle, template: pkcs11js.Template): pkcs11js.TemplateResult {
-    const s = this.current();
+  #attributes(h: Handle, template: pkcs11js.Template): pkcs11js.TemplateResult {
+    const s = this.#current();
     try {
       return s.module.lib.C_GetAttributeValue(s.handle, h, template);
     } catch (e) {
-      throw new KeyProviderError(`could not read the PKCS#11 root key attributes: ${describe(e)}`, e);
+      throw new KeyProviderError(`could not read the PKCS#11 root key attributes: ${describeFailure(e)}`, e);
     }
   }
 
   /** A version another process created after we opened (it rotated): look it up once. */
-  private rediscover(version: number): Handle | undefined {
+  #rediscover(version: number): Handle | undefined {
     if (version <= this.primaryVersion()) return undefined;
-    this.relist();
-    return this.keys.get(version);
+    this.#relist();
+    return this.#keys.get(version);
   }
 
-  private async generateKey(version: number): Promise<Handle> {
-    const s = this.current();
-    const label = `${this.ctx.config.pkcs11KeyLabel}-v${version}`;
+  async #generateKey(version: number): Promise<Handle> {
+    const s = this.#current();
+    const label = `${this.#ctx.config.pkcs11KeyLabel}-v${version}`;
     const id = Buffer.alloc(4);
     id.writeUInt32BE(version);
     try {
@@ -502,16 +341,16 @@ export class Pkcs11RootKeyProvider implements RootKeyProvider {
         { type: pkcs11js.CKA_ID, value: id },
       ]);
     } catch (e) {
-      throw new KeyProviderError(`could not create the PKCS#11 root key ${label}: ${describe(e)}`, e);
+      throw new KeyProviderError(`could not create the PKCS#11 root key ${label}: ${describeFailure(e)}`, e);
     }
   }
 
   /** Encrypt + decrypt a probe under `key`: tells a rejected ciphertext from a failing device. */
-  private async healthy(s: Session, key: Handle): Promise<boolean> {
+  async #healthy(s: Session, key: Handle): Promise<boolean> {
     try {
       const iv = randomBytes(IV_BYTES);
       const probe = randomBytes(16);
-      const mech = this.gcm(iv, Buffer.alloc(0));
+      const mech = this.#gcm(iv, Buffer.alloc(0));
       s.module.lib.C_EncryptInit(s.handle, mech, key);
       const ct = await s.module.lib.C_EncryptAsync(s.handle, probe, Buffer.alloc(probe.length + TAG_BYTES));
       s.module.lib.C_DecryptInit(s.handle, mech, key);
@@ -522,7 +361,7 @@ export class Pkcs11RootKeyProvider implements RootKeyProvider {
     }
   }
 
-  private async selfTest(): Promise<void> {
+  async #selfTest(): Promise<void> {
     const probe = randomBytes(32);
     const ad = randomBytes(16);
     let back: Buffer | undefined;
@@ -530,7 +369,7 @@ export class Pkcs11RootKeyProvider implements RootKeyProvider {
       back = await this.unwrap(await this.wrap(probe, ad), ad);
       if (!back.equals(probe)) throw new Error("mismatch");
     } catch (e) {
-      throw new Error(`pkcs11 root key provider failed its self-test (wrap + unwrap): ${describe(e)}`);
+      throw new Error(`pkcs11 root key provider failed its self-test (wrap + unwrap): ${describeFailure(e)}`);
     } finally {
       sodium.sodium_memzero(probe);
       if (back) sodium.sodium_memzero(back);

@@ -20,42 +20,52 @@ const MAX_KNOWN = 10_000;
 
 export class Buckets {
   /** owner NUL name → until when it is known to exist (writes check the bucket on every request). */
-  private readonly known = new Map<string, number>();
+  readonly #known = new Map<string, number>();
+
+  readonly #store: BucketStore;
+  readonly #objects: ObjectStore;
+  readonly #multipart: MultipartStore;
+  readonly #now: () => number;
 
   constructor(
-    private readonly store: BucketStore,
-    private readonly objects: ObjectStore,
-    private readonly multipart: MultipartStore,
-    private readonly now: () => number = Date.now,
-  ) {}
+    store: BucketStore,
+    objects: ObjectStore,
+    multipart: MultipartStore,
+    now: () => number = Date.now,
+  ) {
+    this.#store = store;
+    this.#objects = objects;
+    this.#multipart = multipart;
+    this.#now = now;
+  }
 
   async exists(owner: string, name: string): Promise<boolean> {
     const key = `${owner}\0${name}`;
-    const until = this.known.get(key);
-    if (until !== undefined && until > this.now()) return true;
+    const until = this.#known.get(key);
+    if (until !== undefined && until > this.#now()) return true;
     const found =
       isValidBucketName(name) &&
-      ((await this.store.getBucket(owner, name)) !== null || (await this.hasObjects(owner, name)));
+      ((await this.#store.getBucket(owner, name)) !== null || (await this.#hasObjects(owner, name)));
     if (found) {
-      if (this.known.size >= MAX_KNOWN) this.known.clear();
-      this.known.set(key, this.now() + EXISTS_TTL_MS);
+      if (this.#known.size >= MAX_KNOWN) this.#known.clear();
+      this.#known.set(key, this.#now() + EXISTS_TTL_MS);
     }
     return found;
   }
 
-  private async hasObjects(owner: string, name: string): Promise<boolean> {
-    return (await this.objects.listObjects(owner, { prefix: `${name}/`, limit: 1 })).length > 0;
+  async #hasObjects(owner: string, name: string): Promise<boolean> {
+    return (await this.#objects.listObjects(owner, { prefix: `${name}/`, limit: 1 })).length > 0;
   }
 
   /** Every bucket of the owner by name: the rows, and the top-level folders that are bucket names. */
   async list(owner: string): Promise<BucketInfo[]> {
     const byName = new Map<string, BucketInfo>();
-    for (const b of await this.store.listBuckets(owner))
+    for (const b of await this.#store.listBuckets(owner))
       byName.set(b.name, { name: b.name, created: b.created });
     // Only ids that are not integers can hold a "/": starting after "" skips the seed's items.
     let cursor: string | undefined;
     do {
-      const page = await listFolder(this.objects, owner, {
+      const page = await listFolder(this.#objects, owner, {
         prefix: "",
         delimiter: "/",
         limit: 1000,
@@ -66,7 +76,7 @@ export class Buckets {
         const name = e.prefix.slice(0, -1);
         if (byName.has(name) || !isValidBucketName(name)) continue;
         // An implicit bucket was born with its oldest object; the first one listed stands for it.
-        const [first] = await this.objects.listObjects(owner, { prefix: e.prefix, limit: 1 });
+        const [first] = await this.#objects.listObjects(owner, { prefix: e.prefix, limit: 1 });
         if (first) byName.set(name, { name, created: first.created });
       }
       cursor = page.next ?? undefined;
@@ -77,8 +87,8 @@ export class Buckets {
   /** Makes an empty bucket; bucket_exists when the owner has it already (a row, or objects in it). */
   async create(owner: string, name: string): Promise<void> {
     if (!isValidBucketName(name)) throw new AppError("bad_request", "not a valid bucket name");
-    if (await this.hasObjects(owner, name)) throw new AppError("bucket_exists", `bucket ${name} exists`);
-    if (!(await this.store.createBucket({ owner, name, created: new Date(this.now()) })))
+    if (await this.#hasObjects(owner, name)) throw new AppError("bucket_exists", `bucket ${name} exists`);
+    if (!(await this.#store.createBucket({ owner, name, created: new Date(this.#now()) })))
       throw new AppError("bucket_exists", `bucket ${name} exists`);
   }
 
@@ -87,13 +97,13 @@ export class Buckets {
    * such bucket). Multipart uploads still in progress in it are aborted with it.
    */
   async delete(owner: string, name: string): Promise<void> {
-    this.known.delete(`${owner}\0${name}`);
+    this.#known.delete(`${owner}\0${name}`);
     if (!isValidBucketName(name)) throw new AppError("not_found", `no bucket ${name}`);
-    if (await this.hasObjects(owner, name))
+    if (await this.#hasObjects(owner, name))
       throw new AppError("bucket_not_empty", `bucket ${name} is not empty`);
-    const uploads = await this.multipart.listMultipart(owner, { prefix: `${name}/`, limit: 10_000 });
-    for (const u of uploads) await this.multipart.abortMultipart(u.uploadId);
-    if (!(await this.store.deleteBucket(owner, name)) && uploads.length === 0)
+    const uploads = await this.#multipart.listMultipart(owner, { prefix: `${name}/`, limit: 10_000 });
+    for (const u of uploads) await this.#multipart.abortMultipart(u.uploadId);
+    if (!(await this.#store.deleteBucket(owner, name)) && uploads.length === 0)
       throw new AppError("not_found", `no bucket ${name}`);
   }
 }

@@ -32,13 +32,18 @@ export interface CreatedLink {
 }
 
 export class DownloadLinks {
-  constructor(
-    private readonly objects: ObjectStore,
-    /** For the token that made a link. */
-    private readonly accounts: AccountStore,
-    private readonly keys: KeyService,
-    private readonly now: () => number = Date.now,
-  ) {}
+  readonly #objects: ObjectStore;
+  /** For the token that made a link. */
+  readonly #accounts: AccountStore;
+  readonly #keys: KeyService;
+  readonly #now: () => number;
+
+  constructor(objects: ObjectStore, accounts: AccountStore, keys: KeyService, now: () => number = Date.now) {
+    this.#objects = objects;
+    this.#accounts = accounts;
+    this.#keys = keys;
+    this.#now = now;
+  }
 
   async create(input: CreateLinkInput): Promise<CreatedLink> {
     validateObjectId(input.id);
@@ -48,10 +53,10 @@ export class DownloadLinks {
         "validation_error",
         `expiresInSeconds must be an integer from 1 to ${MAX_LINK_SECONDS}`,
       );
-    const meta = await this.objects.getObject(input.owner, input.id);
+    const meta = await this.#objects.getObject(input.owner, input.id);
     if (!meta) throw new AppError("not_found", `no object with id ${input.id}`);
-    const state = await this.keys.state(input.owner);
-    let expiresAt = Math.floor(this.now() / 1000) + seconds;
+    const state = await this.#keys.state(input.owner);
+    let expiresAt = Math.floor(this.#now() / 1000) + seconds;
     // A link never outlives the token that made it.
     if (input.tokenExpiresAt)
       expiresAt = Math.min(expiresAt, Math.floor(input.tokenExpiresAt.getTime() / 1000));
@@ -64,7 +69,7 @@ export class DownloadLinks {
       expiresAt,
     };
     const signed = encodeClaims(claims);
-    const mac = await this.keys.withKek(input.owner, claims.kekVersion, (kek) =>
+    const mac = await this.#keys.withKek(input.owner, claims.kekVersion, (kek) =>
       linkMac(kek, macInput(signed)),
     );
     return { token: sealToken(signed, mac), expiresAt: new Date(expiresAt * 1000), meta };
@@ -77,13 +82,13 @@ export class DownloadLinks {
   async resolve(
     token: string,
     find: (owner: string, id: string) => Promise<ObjectMeta | null> = (owner, id) =>
-      this.objects.getObject(owner, id),
+      this.#objects.getObject(owner, id),
   ): Promise<ObjectMeta> {
     const opened = openToken(token);
     if (!opened || !plausibleClaims(opened.claims)) throw invalid("the link is malformed");
     const { claims } = opened;
     // Verify before anything else, so a forged link learns nothing about owners or objects.
-    const state = await this.keys.keyStore.getUserKeyState(claims.owner);
+    const state = await this.#keys.keyStore.getUserKeyState(claims.owner);
     if (!state) throw invalid("the link's signature does not verify");
     if (claims.kekVersion < state.minDecryptionVersion)
       throw invalid("the key version that signed this link has been retired");
@@ -91,7 +96,7 @@ export class DownloadLinks {
     if (claims.kekVersion > state.primaryVersion) throw invalid("the link's signature does not verify");
     let expected: Buffer;
     try {
-      expected = await this.keys.withKek(claims.owner, claims.kekVersion, (kek) =>
+      expected = await this.#keys.withKek(claims.owner, claims.kekVersion, (kek) =>
         linkMac(kek, macInput(opened.signed)),
       );
     } catch (err) {
@@ -101,13 +106,13 @@ export class DownloadLinks {
       throw err;
     }
     if (!timingSafeEqual(expected, opened.mac)) throw invalid("the link's signature does not verify");
-    if (this.now() >= claims.expiresAt * 1000)
+    if (this.#now() >= claims.expiresAt * 1000)
       throw new AppError(
         "link_expired",
         `the link expired at ${new Date(claims.expiresAt * 1000).toISOString()}`,
       );
-    const tok = await this.accounts.getToken(claims.tokenId);
-    if (!tok || tok.uid !== claims.owner || (tok.expiresAt && tok.expiresAt.getTime() <= this.now()))
+    const tok = await this.#accounts.getToken(claims.tokenId);
+    if (!tok || tok.uid !== claims.owner || (tok.expiresAt && tok.expiresAt.getTime() <= this.#now()))
       throw invalid("the token that made this link has been revoked or has expired");
     const meta = await find(claims.owner, claims.objectId);
     if (!meta || meta.etag !== claims.etag)

@@ -45,20 +45,24 @@ interface StreamState {
 }
 
 export class Md5Thread {
-  private worker: Worker | null = null;
-  private nextId = 1;
-  private readonly streams = new Map<number, StreamState>();
+  #worker: Worker | null = null;
+  #nextId = 1;
+  readonly #streams = new Map<number, StreamState>();
   /** Set once the thread cannot run: every stream then hashes on the calling thread. */
-  private broken = false;
+  #broken = false;
 
-  constructor(private readonly opts: { workerUrl?: URL; onError?: (err: unknown) => void } = {}) {}
+  readonly #opts: { workerUrl?: URL; onError?: (err: unknown) => void };
 
-  private ensureWorker(): Worker {
-    if (this.worker) return this.worker;
-    const w = new Worker(this.opts.workerUrl ?? new URL("./md5-thread-worker.mjs", import.meta.url));
+  constructor(opts: { workerUrl?: URL; onError?: (err: unknown) => void } = {}) {
+    this.#opts = opts;
+  }
+
+  #ensureWorker(): Worker {
+    if (this.#worker) return this.#worker;
+    const w = new Worker(this.#opts.workerUrl ?? new URL("./md5-thread-worker.mjs", import.meta.url));
     w.unref();
     w.on("message", (m: { id: number; block?: ArrayBuffer; digest?: ArrayBuffer }) => {
-      const s = this.streams.get(m.id);
+      const s = this.#streams.get(m.id);
       if (!s) return;
       if (m.block) {
         s.out--;
@@ -66,43 +70,43 @@ export class Md5Thread {
         for (const wake of s.waiting.splice(0)) wake();
       }
       if (m.digest) {
-        this.streams.delete(m.id);
+        this.#streams.delete(m.id);
         s.done?.(Buffer.from(m.digest));
       }
     });
     const fail = (err: Error) => {
-      this.opts.onError?.(err);
-      this.broken = true;
-      this.worker = null;
-      for (const [id, s] of this.streams) {
-        this.streams.delete(id);
+      this.#opts.onError?.(err);
+      this.#broken = true;
+      this.#worker = null;
+      for (const [id, s] of this.#streams) {
+        this.#streams.delete(id);
         s.failed?.(err);
         for (const wake of s.waiting.splice(0)) wake();
       }
     };
     w.on("error", fail);
     w.on("exit", (code) => {
-      if (this.worker === w) fail(new Error(`the MD5 thread exited (${code})`));
+      if (this.#worker === w) fail(new Error(`the MD5 thread exited (${code})`));
     });
-    this.worker = w;
+    this.#worker = w;
     return w;
   }
 
   /** A new MD5 stream on the thread (or on the calling thread when the thread cannot run). */
   start(): Md5Stream {
-    if (this.broken) return localMd5();
+    if (this.#broken) return localMd5();
     let worker: Worker;
     try {
-      worker = this.ensureWorker();
+      worker = this.#ensureWorker();
     } catch (err) {
-      this.opts.onError?.(err);
-      this.broken = true;
+      this.#opts.onError?.(err);
+      this.#broken = true;
       return localMd5();
     }
-    const id = this.nextId++;
-    const streams = this.streams;
+    const id = this.#nextId++;
+    const streams = this.#streams;
     const state: StreamState = { free: [], out: 0, waiting: [], done: null, failed: null };
-    this.streams.set(id, state);
+    this.#streams.set(id, state);
     let block = Buffer.from(new ArrayBuffer(BLOCK_BYTES));
     let fill = 0;
     let error: Error | null = null;
@@ -149,15 +153,15 @@ export class Md5Thread {
         });
       },
       abort: () => {
-        if (this.streams.delete(id)) worker.postMessage({ id, abort: true });
+        if (this.#streams.delete(id)) worker.postMessage({ id, abort: true });
       },
     };
   }
 
   async close(): Promise<void> {
-    const w = this.worker;
-    this.worker = null;
-    this.broken = true;
+    const w = this.#worker;
+    this.#worker = null;
+    this.#broken = true;
     await w?.terminate();
   }
 }

@@ -1,69 +1,37 @@
 // Multipart uploads (S3's CreateMultipartUpload … CompleteMultipartUpload): one data key per
 // upload, each part encrypted as it streams in under a part write of its own (format version 2),
-// any order, in parallel, retried at will; Complete joins the named parts into the object without
-// copying a byte, behind an authenticated manifest. docs/FORMAT.md, "Multipart objects".
+// any order, in parallel, retried at will (multipart-parts.ts); Complete joins the named parts into
+// the object without copying a byte, behind an authenticated manifest. docs/FORMAT.md, "Multipart
+// objects".
 import { randomBytes } from "node:crypto";
 import { dekContext, generateKey, zeroize } from "../crypto/envelope.js";
 import { EtagHasher } from "../crypto/etag.js";
 import { openJson, RecordPurpose, sealJson } from "../crypto/sealed-record.js";
-import {
-  createSegmentCipher,
-  FORMAT_VERSION_PART,
-  SEGMENT_SIZE,
-  type SegmentCipher,
-  SUITE_XCHACHA20_POLY1305,
-} from "../crypto/segment-format.js";
-import { AppError, DiskFullError, IntegrityError } from "../errors.js";
+import { FORMAT_VERSION_PART, SEGMENT_SIZE, SUITE_XCHACHA20_POLY1305 } from "../crypto/segment-format.js";
+import { AppError } from "../errors.js";
 import type { KeyService } from "../keys/key-service.js";
 import { ID_HIGH } from "../store/id-order.js";
 import type { MultipartStore } from "../store/multipart-store.js";
 import type { ObjectStore, WriteCondition } from "../store/object-store.js";
-import type { MultipartUploadRecord, ObjectMeta, PartRecord } from "../store/records.js";
-import { NO_YOUNG_GC, type YoungCollector } from "../young-gc.js";
-import { BodySealer } from "./body-sealer.js";
-import type { Md5Thread } from "./md5-thread.js";
+import type { MultipartUploadRecord, ObjectMeta } from "../store/records.js";
 import {
-  MAX_PART_BYTES,
   manifestOf,
   manifestSize,
   multipartEtag,
   type RequestedPart,
   type UploadedPart,
 } from "./multipart-manifest.js";
+import {
+  MultipartParts,
+  type PartOptions,
+  type PartUpload,
+  type UploadedPartInfo,
+  uploadDek,
+} from "./multipart-parts.js";
 import { validateObjectId } from "./object-id.js";
 import { isObjectMetadata, type ObjectMetadata } from "./object-metadata.js";
 import { checkObjectSize } from "./size-limit.js";
-import { NO_SPACE_GUARD, type SpaceClaim, type SpaceGuard } from "./storage-reserve.js";
 import { newWriteId } from "./write-id.js";
-
-/** What a part record (sealed) holds. */
-interface PartInfo {
-  /** The part's number: a row moved to another number no longer matches its record. */
-  number?: number;
-  size: number;
-  md5: string;
-  checksums: Record<string, string>;
-}
-
-export interface PartUpload {
-  owner: string;
-  id: string;
-  uploadId: string;
-  number: number;
-  body: AsyncIterable<Buffer> | Iterable<Buffer>;
-  contentLength?: number;
-  /** Checksums of the part's plaintext, asked once the body is in (the caller verified them). */
-  checksums?: () => Record<string, string>;
-}
-
-export interface UploadedPartInfo {
-  number: number;
-  size: number;
-  /** Hex MD5: the part's S3 ETag. */
-  md5: string;
-  checksums: Record<string, string>;
-  created: Date;
-}
 
 export interface UploadSummary {
   uploadId: string;
@@ -71,33 +39,26 @@ export interface UploadSummary {
   created: Date;
 }
 
-export interface MultipartOptions {
-  maxObjectBytes: number;
+export interface MultipartOptions extends PartOptions {
   segmentSize?: number;
   /** The suite new uploads are sealed with (cipher-choice.ts); absent, XChaCha20-Poly1305. Each part takes its upload's. */
   suite?: number;
-  youngGc?: YoungCollector;
-  /** Hands replaced and abandoned part writes to the reclaimer (ObjectService.scheduleReclaim). */
-  reclaim: () => void;
-  onError?: (err: unknown, what: string) => void;
-  /** Where the parts' MD5 runs (md5-thread.ts); absent, on the request's thread. */
-  md5Thread?: Md5Thread;
-  /** The reserve of free space that writes may not enter (storage-reserve.ts), as for objects. */
-  space?: SpaceGuard;
 }
 
 export class MultipartUploads {
-  private readonly segmentSize: number;
-  private readonly youngGc: YoungCollector;
+  readonly #segmentSize: number;
+  readonly #parts: MultipartParts;
 
-  constructor(
-    private readonly store: MultipartStore,
-    private readonly objects: ObjectStore,
-    private readonly keys: KeyService,
-    private readonly opts: MultipartOptions,
-  ) {
-    this.segmentSize = opts.segmentSize ?? SEGMENT_SIZE;
-    this.youngGc = opts.youngGc ?? NO_YOUNG_GC;
+  readonly #store: MultipartStore;
+  readonly #keys: KeyService;
+  readonly #opts: MultipartOptions;
+
+  constructor(store: MultipartStore, objects: ObjectStore, keys: KeyService, opts: MultipartOptions) {
+    this.#store = store;
+    this.#keys = keys;
+    this.#opts = opts;
+    this.#segmentSize = opts.segmentSize ?? SEGMENT_SIZE;
+    this.#parts = new MultipartParts(store, objects, keys, opts);
   }
 
   async create(
@@ -109,16 +70,16 @@ export class MultipartUploads {
     const writeId = newWriteId();
     const dek = generateKey();
     try {
-      const { kekVersion, wrappedDek } = await this.keys.wrapDek(owner, dek, dekContext(owner, id, writeId));
+      const { kekVersion, wrappedDek } = await this.#keys.wrapDek(owner, dek, dekContext(owner, id, writeId));
       const uploadId = randomBytes(24).toString("base64url");
-      await this.store.createMultipart({
+      await this.#store.createMultipart({
         uploadId,
         owner,
         id,
         writeId,
         formatVersion: FORMAT_VERSION_PART,
-        suite: this.opts.suite ?? SUITE_XCHACHA20_POLY1305,
-        segmentSize: this.segmentSize,
+        suite: this.#opts.suite ?? SUITE_XCHACHA20_POLY1305,
+        segmentSize: this.#segmentSize,
         kekVersion,
         wrappedDek,
         contentType: init.contentType,
@@ -132,135 +93,14 @@ export class MultipartUploads {
   }
 
   /** The upload, when it is this owner's upload to this object; not_found otherwise. */
-  private async open(owner: string, id: string, uploadId: string): Promise<MultipartUploadRecord> {
-    const u = uploadId.length <= 128 ? await this.store.getMultipart(uploadId) : null;
+  async #open(owner: string, id: string, uploadId: string): Promise<MultipartUploadRecord> {
+    const u = uploadId.length <= 128 ? await this.#store.getMultipart(uploadId) : null;
     if (!u || u.owner !== owner || u.id !== id) throw new AppError("not_found", "no such multipart upload");
     return u;
   }
 
-  private dekOf(u: MultipartUploadRecord): Promise<Buffer> {
-    return this.keys.unwrapDek(u.owner, u.kekVersion, u.wrappedDek, dekContext(u.owner, u.id, u.writeId));
-  }
-
   async uploadPart(p: PartUpload): Promise<UploadedPartInfo> {
-    const u = await this.open(p.owner, p.id, p.uploadId);
-    if (p.contentLength !== undefined) checkObjectSize(p.contentLength, MAX_PART_BYTES);
-    const space = this.opts.space ?? NO_SPACE_GUARD;
-    // Before any byte is stored: a part that would enter the reserve is refused (507).
-    const claim = await space.admit("upload", p.contentLength);
-    try {
-      const part = await this.storePart(u, p, claim);
-      space.stored();
-      return part;
-    } catch (err) {
-      if (err instanceof DiskFullError) space.diskFull();
-      throw err;
-    } finally {
-      claim.end();
-    }
-  }
-
-  private async storePart(
-    u: MultipartUploadRecord,
-    p: PartUpload,
-    claim: SpaceClaim,
-  ): Promise<UploadedPartInfo> {
-    const writeId = newWriteId();
-    const dek = await this.dekOf(u);
-    let sealer: BodySealer | null = null;
-    let cipher: SegmentCipher | null = null;
-    try {
-      cipher = createSegmentCipher(dek, {
-        formatVersion: FORMAT_VERSION_PART,
-        suite: u.suite,
-        segmentSize: u.segmentSize,
-        owner: u.owner,
-        objectId: u.id,
-        writeId,
-        part: { uploadWriteId: u.writeId, number: p.number },
-      });
-      sealer = new BodySealer(this.objects, {
-        owner: u.owner,
-        id: u.id,
-        writeId,
-        cipher,
-        dek,
-        segmentSize: u.segmentSize,
-        maxBytes: Math.min(MAX_PART_BYTES, this.opts.maxObjectBytes),
-        ...(p.contentLength !== undefined ? { contentLength: p.contentLength } : {}),
-        md5: true,
-        md5Thread: this.opts.md5Thread,
-        youngGc: this.youngGc,
-        onChunk: (n) => claim.add(n),
-      });
-      const body = await sealer.seal(p.body);
-      cipher.dispose();
-      await sealer.flush(body);
-      const info: PartInfo = {
-        number: p.number,
-        size: body.size,
-        md5: body.md5!.toString("hex"),
-        checksums: p.checksums?.() ?? {},
-      };
-      const created = new Date();
-      await this.store.commitPart({
-        uploadId: u.uploadId,
-        number: p.number,
-        writeId,
-        size: body.size,
-        sealedInfo: sealJson(dek, { owner: u.owner, objectId: u.id, writeId }, RecordPurpose.part, info),
-        created,
-      });
-      sealer.began = false;
-      // The part this one replaced, if any, waits for the reclaimer.
-      this.opts.reclaim();
-      return { number: p.number, ...info, created };
-    } finally {
-      cipher?.dispose();
-      zeroize(dek);
-      if (sealer?.began)
-        await this.objects.abortUpload(writeId).catch((err) => this.opts.onError?.(err, "abort part upload"));
-    }
-  }
-
-  /** Opens the part records of an upload's parts (all, or a page). */
-  private async partsOf(u: MultipartUploadRecord, after: number, limit: number): Promise<UploadedPartInfo[]> {
-    return this.openParts(u, await this.store.listParts(u.uploadId, after, limit));
-  }
-
-  /** Opens the part records of `rows`, in their order. */
-  private async openParts(
-    u: MultipartUploadRecord,
-    rows: readonly PartRecord[],
-  ): Promise<UploadedPartInfo[]> {
-    if (rows.length === 0) return [];
-    const dek = await this.dekOf(u);
-    try {
-      return rows.map((r) => {
-        const info = openJson<PartInfo>(
-          dek,
-          { owner: u.owner, objectId: u.id, writeId: r.writeId },
-          RecordPurpose.part,
-          r.sealedInfo,
-        );
-        // Records sealed before they named their part (no `number`) are taken on their write id alone.
-        if (
-          info.size !== r.size ||
-          typeof info.md5 !== "string" ||
-          (info.number !== undefined && info.number !== r.number)
-        )
-          throw new IntegrityError("a part record does not match its part");
-        return {
-          number: r.number,
-          size: r.size,
-          md5: info.md5,
-          checksums: info.checksums ?? {},
-          created: r.created,
-        };
-      });
-    } finally {
-      zeroize(dek);
-    }
+    return this.#parts.upload(await this.#open(p.owner, p.id, p.uploadId), p);
   }
 
   async listParts(
@@ -269,8 +109,8 @@ export class MultipartUploads {
     uploadId: string,
     page: { after: number; limit: number },
   ): Promise<{ parts: UploadedPartInfo[]; truncated: boolean }> {
-    const u = await this.open(owner, id, uploadId);
-    const parts = await this.partsOf(u, page.after, page.limit + 1);
+    const u = await this.#open(owner, id, uploadId);
+    const parts = await this.#parts.partsOf(u, page.after, page.limit + 1);
     const truncated = parts.length > page.limit;
     return { parts: parts.slice(0, page.limit), truncated };
   }
@@ -286,10 +126,10 @@ export class MultipartUploads {
     parts: readonly (RequestedPart & { checksums?: Record<string, string> })[];
     cond: WriteCondition;
   }): Promise<ObjectMeta & { metadata: ObjectMetadata }> {
-    const u = await this.open(c.owner, c.id, c.uploadId);
+    const u = await this.#open(c.owner, c.id, c.uploadId);
     // One listing: a part committed meanwhile must not shift the records against their rows.
-    const rows = await this.store.listParts(u.uploadId, 0, 10_001);
-    const infos = await this.openParts(u, rows);
+    const rows = await this.#store.listParts(u.uploadId, 0, 10_001);
+    const infos = await this.#parts.openParts(u, rows);
     const uploaded = new Map<number, UploadedPart>();
     for (const [i, r] of rows.entries())
       uploaded.set(r.number, { number: r.number, writeId: r.writeId, size: r.size, md5: infos[i]!.md5 });
@@ -304,8 +144,8 @@ export class MultipartUploads {
           );
     }
     const size = manifestSize(manifest);
-    checkObjectSize(size, this.opts.maxObjectBytes);
-    const dek = await this.dekOf(u);
+    checkObjectSize(size, this.#opts.maxObjectBytes);
+    const dek = await uploadDek(this.#keys, u);
     try {
       const binding = { owner: u.owner, objectId: u.id, writeId: u.writeId };
       const stored = u.sealedMeta
@@ -339,8 +179,8 @@ export class MultipartUploads {
         sealedMeta: sealJson(dek, binding, RecordPurpose.metadata, metadata),
       };
       const parts = manifest.parts.map((p) => ({ number: p.n, writeId: Buffer.from(p.w, "hex") }));
-      const result = await this.store.completeMultipart(u.uploadId, meta, parts, sealedManifest, c.cond);
-      this.opts.reclaim();
+      const result = await this.#store.completeMultipart(u.uploadId, meta, parts, sealedManifest, c.cond);
+      this.#opts.reclaim();
       return { ...meta, created: result.createdAt, metadata };
     } finally {
       zeroize(dek);
@@ -348,10 +188,10 @@ export class MultipartUploads {
   }
 
   async abort(owner: string, id: string, uploadId: string): Promise<void> {
-    const u = await this.open(owner, id, uploadId);
-    if (!(await this.store.abortMultipart(u.uploadId)))
+    const u = await this.#open(owner, id, uploadId);
+    if (!(await this.#store.abortMultipart(u.uploadId)))
       throw new AppError("not_found", "no such multipart upload");
-    this.opts.reclaim();
+    this.#opts.reclaim();
   }
 
   /**
@@ -386,7 +226,7 @@ export class MultipartUploads {
     let truncated = false;
     let last: { keyMarker: string; uploadIdMarker?: string } | undefined;
     for (;;) {
-      const batch = await this.store.listMultipart(owner, {
+      const batch = await this.#store.listMultipart(owner, {
         prefix: q.prefix,
         ...(after ? { after } : {}),
         limit: 1000,
@@ -423,11 +263,11 @@ export class MultipartUploads {
   async sweepExpired(ttlMs: number): Promise<number> {
     let n = 0;
     for (;;) {
-      const ids = await this.store.expiredMultipart(new Date(Date.now() - ttlMs), 100);
-      for (const id of ids) if (await this.store.abortMultipart(id)) n++;
+      const ids = await this.#store.expiredMultipart(new Date(Date.now() - ttlMs), 100);
+      for (const id of ids) if (await this.#store.abortMultipart(id)) n++;
       if (ids.length < 100) break;
     }
-    if (n > 0) this.opts.reclaim();
+    if (n > 0) this.#opts.reclaim();
     return n;
   }
 }

@@ -56,31 +56,34 @@ function signatureMatches(key: Buffer, stringToSign: string, claimedHex: string)
 }
 
 export class AwsChunkedDecoder {
-  private state: State = "size";
+  #state: State = "size";
   /** Bytes of the line being read (chunk header or trailer), held only until its "\r\n". */
-  private line: Buffer[] = [];
-  private lineBytes = 0;
-  private trailerBytes = 0;
-  private remaining = 0;
-  private chunkHash: Hash | null = null;
-  private chunkSignature = "";
-  private previousSignature: string;
-  private trailerLines: [string, string][] = [];
-  private trailerSignature: string | undefined;
+  #line: Buffer[] = [];
+  #lineBytes = 0;
+  #trailerBytes = 0;
+  #remaining = 0;
+  #chunkHash: Hash | null = null;
+  #chunkSignature = "";
+  #previousSignature: string;
+  #trailerLines: [string, string][] = [];
+  #trailerSignature: string | undefined;
   /** Payload bytes decoded so far. */
   decodedBytes = 0;
 
-  constructor(private readonly opts: AwsChunkedOptions = {}) {
-    this.previousSignature = opts.signing?.seedSignature ?? "";
+  readonly #opts: AwsChunkedOptions;
+
+  constructor(opts: AwsChunkedOptions = {}) {
+    this.#opts = opts;
+    this.#previousSignature = opts.signing?.seedSignature ?? "";
   }
 
   get done(): boolean {
-    return this.state === "done";
+    return this.#state === "done";
   }
 
   /** The trailer lines (lower-case name, value), x-amz-trailer-signature left out; read once done. */
   get trailers(): ReadonlyMap<string, string> {
-    return new Map(this.trailerLines);
+    return new Map(this.#trailerLines);
   }
 
   /** Feeds wire bytes; `emit` receives each run of payload bytes, as a view of `buf`. */
@@ -88,42 +91,42 @@ export class AwsChunkedDecoder {
     let i = 0;
     const n = buf.length;
     while (i < n) {
-      switch (this.state) {
+      switch (this.#state) {
         case "size":
         case "trailer": {
           const lf = buf.indexOf(LF, i);
           const end = lf < 0 ? n : lf + 1;
-          this.lineBytes += end - i;
-          const limit = this.state === "size" ? MAX_CHUNK_LINE : MAX_TRAILER_BYTES - this.trailerBytes;
-          if (this.lineBytes > limit)
-            throw this.state === "size"
+          this.#lineBytes += end - i;
+          const limit = this.#state === "size" ? MAX_CHUNK_LINE : MAX_TRAILER_BYTES - this.#trailerBytes;
+          if (this.#lineBytes > limit)
+            throw this.#state === "size"
               ? malformed("a chunk header line is too long")
               : new S3Error("MalformedTrailerError", "The trailer is too long.");
-          this.line.push(buf.subarray(i, end));
+          this.#line.push(buf.subarray(i, end));
           i = end;
-          if (lf >= 0) this.endOfLine();
+          if (lf >= 0) this.#endOfLine();
           break;
         }
         case "data": {
-          const take = Math.min(this.remaining, n - i);
+          const take = Math.min(this.#remaining, n - i);
           const data = buf.subarray(i, i + take);
-          this.chunkHash?.update(data);
-          this.remaining -= take;
+          this.#chunkHash?.update(data);
+          this.#remaining -= take;
           i += take;
           emit(data);
-          if (this.remaining === 0) {
-            this.checkChunkSignature();
-            this.state = "data-cr";
+          if (this.#remaining === 0) {
+            this.#checkChunkSignature();
+            this.#state = "data-cr";
           }
           break;
         }
         case "data-cr":
           if (buf[i++] !== CR) throw malformed("a chunk's data is longer than its declared size");
-          this.state = "data-lf";
+          this.#state = "data-lf";
           break;
         case "data-lf":
           if (buf[i++] !== LF) throw malformed("a chunk's data is not followed by CRLF");
-          this.state = "size";
+          this.#state = "size";
           break;
         case "done":
           throw malformed("bytes follow the end of the body");
@@ -133,108 +136,109 @@ export class AwsChunkedDecoder {
 
   /** The source ended: fine only if the body was complete. */
   end(): void {
-    if (this.state === "done") return;
+    if (this.#state === "done") return;
     // Tolerated: the final empty line missing after the last chunk or the last trailer line.
-    if (this.state === "trailer" && this.lineBytes === 0) {
-      this.finishTrailer();
+    if (this.#state === "trailer" && this.#lineBytes === 0) {
+      this.#finishTrailer();
       return;
     }
     throw new S3Error("IncompleteBody", "The aws-chunked body ended before its final chunk.");
   }
 
-  private takeLine(): string {
-    const bytes = this.line.length === 1 ? this.line[0]! : Buffer.concat(this.line);
-    this.line = [];
-    this.lineBytes = 0;
+  #takeLine(): string {
+    const bytes = this.#line.length === 1 ? this.#line[0]! : Buffer.concat(this.#line);
+    this.#line = [];
+    this.#lineBytes = 0;
     if (bytes.length < 2 || bytes[bytes.length - 2] !== CR) throw malformed("a line does not end with CRLF");
     return bytes.toString("latin1", 0, bytes.length - 2);
   }
 
-  private endOfLine(): void {
-    if (this.state === "size") this.chunkHeader(this.takeLine());
+  #endOfLine(): void {
+    if (this.#state === "size") this.#chunkHeader(this.#takeLine());
     else {
-      this.trailerBytes += this.lineBytes;
-      this.trailerLine(this.takeLine());
+      this.#trailerBytes += this.#lineBytes;
+      this.#trailerLine(this.#takeLine());
     }
   }
 
-  private chunkHeader(text: string): void {
-    const m = (this.opts.signing ? SIGNED_HEADER : UNSIGNED_HEADER).exec(text);
+  #chunkHeader(text: string): void {
+    const m = (this.#opts.signing ? SIGNED_HEADER : UNSIGNED_HEADER).exec(text);
     if (!m)
       throw malformed(
-        this.opts.signing
+        this.#opts.signing
           ? "a chunk header is not 'hex-size;chunk-signature=<64 hex>'"
           : "a chunk header is not a hex size",
       );
     const size = Number.parseInt(m[1]!, 16);
-    if (this.opts.maxDecodedLength !== undefined && this.decodedBytes + size > this.opts.maxDecodedLength)
+    if (this.#opts.maxDecodedLength !== undefined && this.decodedBytes + size > this.#opts.maxDecodedLength)
       throw malformed("the chunks carry more bytes than x-amz-decoded-content-length declares");
     this.decodedBytes += size;
-    if (this.opts.signing) {
-      this.chunkSignature = m[2]!;
-      this.chunkHash = createHash("sha256");
+    if (this.#opts.signing) {
+      this.#chunkSignature = m[2]!;
+      this.#chunkHash = createHash("sha256");
     }
     if (size > 0) {
-      this.remaining = size;
-      this.state = "data";
+      this.#remaining = size;
+      this.#state = "data";
       return;
     }
-    this.checkChunkSignature();
-    this.state = "trailer";
+    this.#checkChunkSignature();
+    this.#state = "trailer";
   }
 
-  private checkChunkSignature(): void {
-    const s = this.opts.signing;
+  #checkChunkSignature(): void {
+    const s = this.#opts.signing;
     if (!s) return;
-    const toSign = chunkStringToSign(s, this.previousSignature, this.chunkHash!.digest("hex"));
-    if (!signatureMatches(s.signingKey, toSign, this.chunkSignature))
+    const toSign = chunkStringToSign(s, this.#previousSignature, this.#chunkHash!.digest("hex"));
+    if (!signatureMatches(s.signingKey, toSign, this.#chunkSignature))
       throw new S3Error(
         "SignatureDoesNotMatch",
         "The chunk signature we calculated does not match the one you provided.",
       );
-    this.previousSignature = this.chunkSignature;
-    this.chunkHash = null;
+    this.#previousSignature = this.#chunkSignature;
+    this.#chunkHash = null;
   }
 
-  private trailerLine(text: string): void {
+  #trailerLine(text: string): void {
     if (text === "") {
-      this.finishTrailer();
+      this.#finishTrailer();
       return;
     }
-    if (!this.opts.allowTrailers) throw malformed("a trailer follows the final chunk but none was announced");
-    if (this.trailerSignature !== undefined)
+    if (!this.#opts.allowTrailers)
+      throw malformed("a trailer follows the final chunk but none was announced");
+    if (this.#trailerSignature !== undefined)
       throw new S3Error("MalformedTrailerError", "x-amz-trailer-signature must be the last trailer line.");
     const m = TRAILER_LINE.exec(text);
     if (!m) throw new S3Error("MalformedTrailerError", "A trailer line is not 'name:value'.");
     const name = m[1]!.toLowerCase();
     if (name === "x-amz-trailer-signature") {
-      if (!this.opts.signedTrailer)
+      if (!this.#opts.signedTrailer)
         throw new S3Error(
           "MalformedTrailerError",
           "This body's trailer is not signed; x-amz-trailer-signature is unexpected.",
         );
       if (!/^[0-9a-f]{64}$/.test(m[2]!))
         throw new S3Error("MalformedTrailerError", "x-amz-trailer-signature must be 64 hex digits.");
-      this.trailerSignature = m[2]!;
+      this.#trailerSignature = m[2]!;
       return;
     }
-    if (this.trailerLines.some(([n]) => n === name))
+    if (this.#trailerLines.some(([n]) => n === name))
       throw new S3Error("MalformedTrailerError", `The trailer ${name} appears twice.`);
-    this.trailerLines.push([name, m[2]!]);
+    this.#trailerLines.push([name, m[2]!]);
   }
 
-  private finishTrailer(): void {
-    const s = this.opts.signing;
-    if (s && this.opts.signedTrailer) {
-      if (this.trailerSignature === undefined)
+  #finishTrailer(): void {
+    const s = this.#opts.signing;
+    if (s && this.#opts.signedTrailer) {
+      if (this.#trailerSignature === undefined)
         throw new S3Error("MalformedTrailerError", "The signed trailer has no x-amz-trailer-signature.");
       let canonical = "";
-      for (const [name, value] of this.trailerLines) canonical += `${name}:${value}\n`;
+      for (const [name, value] of this.#trailerLines) canonical += `${name}:${value}\n`;
       if (
         !signatureMatches(
           s.signingKey,
-          trailerStringToSign(s, this.previousSignature, canonical),
-          this.trailerSignature,
+          trailerStringToSign(s, this.#previousSignature, canonical),
+          this.#trailerSignature,
         )
       )
         throw new S3Error(
@@ -242,6 +246,6 @@ export class AwsChunkedDecoder {
           "The trailer signature we calculated does not match the one you provided.",
         );
     }
-    this.state = "done";
+    this.#state = "done";
   }
 }

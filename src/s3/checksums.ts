@@ -42,49 +42,49 @@ export interface Hasher {
 }
 
 class Crc32Hasher implements Hasher {
-  private crc = 0;
+  #crc = 0;
   update(data: Uint8Array): void {
-    this.crc = crc32(data, this.crc);
+    this.#crc = crc32(data, this.#crc);
   }
   digest(): Buffer {
     const out = Buffer.alloc(4);
-    out.writeUInt32BE(this.crc >>> 0);
+    out.writeUInt32BE(this.#crc >>> 0);
     return out;
   }
 }
 
 class Crc32cHasher implements Hasher {
-  private crc = 0;
+  #crc = 0;
   update(data: Uint8Array): void {
-    this.crc = crc32cUpdate(this.crc, data);
+    this.#crc = crc32cUpdate(this.#crc, data);
   }
   digest(): Buffer {
     const out = Buffer.alloc(4);
-    out.writeUInt32BE(this.crc);
+    out.writeUInt32BE(this.#crc);
     return out;
   }
 }
 
 class Crc64NvmeHasher implements Hasher {
-  private readonly crc = new Crc64Nvme();
+  readonly #crc = new Crc64Nvme();
   update(data: Uint8Array): void {
-    this.crc.update(data);
+    this.#crc.update(data);
   }
   async digest(): Promise<Buffer> {
-    return Buffer.from(await this.crc.digest());
+    return Buffer.from(await this.#crc.digest());
   }
 }
 
 class NodeHasher implements Hasher {
-  private readonly h: Hash;
+  readonly #h: Hash;
   constructor(algorithm: string) {
-    this.h = createHash(algorithm);
+    this.#h = createHash(algorithm);
   }
   update(data: Uint8Array): void {
-    this.h.update(data);
+    this.#h.update(data);
   }
   digest(): Buffer {
-    return this.h.digest();
+    return this.#h.digest();
   }
 }
 

@@ -3,15 +3,15 @@
 // value, so the verifier and the body decoder read the same joined value that was signed.
 
 export class HeaderIndex {
-  private readonly map = new Map<string, string[]>();
+  readonly #map = new Map<string, string[]>();
 
   /** `raw` is Node's `req.rawHeaders`: name, value, name, value… */
   constructor(raw: readonly string[]) {
     for (let i = 0; i + 1 < raw.length; i += 2) {
       const name = raw[i]!.toLowerCase();
-      const list = this.map.get(name);
+      const list = this.#map.get(name);
       if (list) list.push(raw[i + 1]!);
-      else this.map.set(name, [raw[i + 1]!]);
+      else this.#map.set(name, [raw[i + 1]!]);
     }
   }
 
@@ -27,28 +27,28 @@ export class HeaderIndex {
   /** A copy with more headers (for a presigned URL's x-amz-* query parameters, which stand for headers). */
   withAdded(pairs: readonly (readonly [string, string])[]): HeaderIndex {
     const copy = new HeaderIndex([]);
-    for (const [name, list] of this.map) copy.map.set(name, [...list]);
+    for (const [name, list] of this.#map) copy.#map.set(name, [...list]);
     for (const [name, value] of pairs) {
       const lower = name.toLowerCase();
-      const list = copy.map.get(lower);
+      const list = copy.#map.get(lower);
       if (list) list.push(value);
-      else copy.map.set(lower, [value]);
+      else copy.#map.set(lower, [value]);
     }
     return copy;
   }
 
   has(name: string): boolean {
-    return this.map.has(name);
+    return this.#map.has(name);
   }
 
   /** The value, repeated values trimmed and joined by "," exactly as SigV4 canonicalises them. */
   get(name: string): string | undefined {
-    const list = this.map.get(name);
+    const list = this.#map.get(name);
     if (!list) return undefined;
     return list.length === 1 ? list[0]!.trim() : list.map((v) => v.trim()).join(",");
   }
 
   names(): IterableIterator<string> {
-    return this.map.keys();
+    return this.#map.keys();
   }
 }

@@ -164,21 +164,24 @@ function mismatch(a: ChecksumAlgorithm): S3Error {
 
 /** Decodes and checks a request body; iterate `body()` once, then read `result`. */
 export class PayloadDecoder {
-  private readonly md5: Hasher | null;
-  private readonly hashers = new Map<ChecksumAlgorithm, Hasher>();
-  private readonly chunked: Decoder | null;
-  private finished: PayloadResult | undefined;
+  readonly #md5: Hasher | null;
+  readonly #hashers = new Map<ChecksumAlgorithm, Hasher>();
+  readonly #chunked: Decoder | null;
+  #finished: PayloadResult | undefined;
 
-  constructor(private readonly plan: PayloadPlan) {
-    this.md5 = plan.md5 ? createHasher("md5") : null;
-    for (const a of plan.compute) this.hashers.set(a, createHasher(a));
+  readonly #plan: PayloadPlan;
+
+  constructor(plan: PayloadPlan) {
+    this.#plan = plan;
+    this.#md5 = plan.md5 ? createHasher("md5") : null;
+    for (const a of plan.compute) this.#hashers.set(a, createHasher(a));
     const { mode, auth } = plan;
     if (!isChunked(mode)) {
-      this.chunked = null;
+      this.#chunked = null;
       return;
     }
     const signed = mode.kind === "streaming-signed";
-    this.chunked = new AwsChunkedDecoder({
+    this.#chunked = new AwsChunkedDecoder({
       ...(signed
         ? {
             signing: {
@@ -197,13 +200,13 @@ export class PayloadDecoder {
 
   /** Set once body() has ended without an error. */
   get result(): PayloadResult {
-    if (!this.finished) throw new Error("the payload has not been fully read and checked");
-    return this.finished;
+    if (!this.#finished) throw new Error("the payload has not been fully read and checked");
+    return this.#finished;
   }
 
-  private update(data: Buffer): void {
-    this.md5?.update(data);
-    for (const h of this.hashers.values()) h.update(data);
+  #update(data: Buffer): void {
+    this.#md5?.update(data);
+    for (const h of this.#hashers.values()) h.update(data);
   }
 
   async *body(source: AsyncIterable<Buffer> | Iterable<Buffer>): AsyncGenerator<Buffer, void, undefined> {
@@ -213,52 +216,52 @@ export class PayloadDecoder {
       out.push(b);
     };
     for await (const chunk of source) {
-      if (this.chunked) {
-        this.chunked.push(chunk, collect);
+      if (this.#chunked) {
+        this.#chunked.push(chunk, collect);
         for (const b of out) {
-          this.update(b);
+          this.#update(b);
           yield b;
         }
         out.length = 0;
       } else {
         length += chunk.length;
-        if (this.plan.length !== undefined && length > this.plan.length)
+        if (this.#plan.length !== undefined && length > this.#plan.length)
           throw new S3Error("InvalidRequest", "The body is longer than its Content-Length.");
-        this.update(chunk);
+        this.#update(chunk);
         yield chunk;
       }
     }
-    if (this.chunked) {
-      this.chunked.end();
-      length = this.chunked.decodedBytes;
+    if (this.#chunked) {
+      this.#chunked.end();
+      length = this.#chunked.decodedBytes;
     }
-    if (this.plan.length !== undefined && length !== this.plan.length)
+    if (this.#plan.length !== undefined && length !== this.#plan.length)
       throw new S3Error(
         "IncompleteBody",
-        `The body carried ${length} of the ${this.plan.length} bytes declared.`,
+        `The body carried ${length} of the ${this.#plan.length} bytes declared.`,
       );
-    this.finished = await this.check(length);
+    this.#finished = await this.#check(length);
   }
 
-  private async check(length: number): Promise<PayloadResult> {
+  async #check(length: number): Promise<PayloadResult> {
     const checksums: Partial<Record<ChecksumAlgorithm, Buffer>> = {};
-    for (const [a, h] of this.hashers) checksums[a] = await h.digest();
-    const md5 = this.md5 ? await this.md5.digest() : undefined;
-    const { mode } = this.plan;
+    for (const [a, h] of this.#hashers) checksums[a] = await h.digest();
+    const md5 = this.#md5 ? await this.#md5.digest() : undefined;
+    const { mode } = this.#plan;
     if (mode.kind === "sha256" && !mode.sha256.equals(checksums.sha256!))
       throw new S3Error("XAmzContentSHA256Mismatch");
     let declared: ChecksumAlgorithm | undefined;
-    if (this.plan.headerChecksum) {
-      declared = this.plan.headerChecksum.algorithm;
-      if (!this.plan.headerChecksum.value.equals(checksums[declared]!)) throw mismatch(declared);
+    if (this.#plan.headerChecksum) {
+      declared = this.#plan.headerChecksum.algorithm;
+      if (!this.#plan.headerChecksum.value.equals(checksums[declared]!)) throw mismatch(declared);
     }
-    const trailers = this.chunked?.trailers ?? new Map<string, string>();
+    const trailers = this.#chunked?.trailers ?? new Map<string, string>();
     for (const name of trailers.keys()) {
       const a = name.startsWith("x-amz-checksum-") ? name.slice(15) : "";
-      if (!isChecksumAlgorithm(a) || !this.plan.trailerChecksums.includes(a))
+      if (!isChecksumAlgorithm(a) || !this.#plan.trailerChecksums.includes(a))
         throw new S3Error("MalformedTrailerError", `The trailer ${name} was not announced in x-amz-trailer.`);
     }
-    for (const a of this.plan.trailerChecksums) {
+    for (const a of this.#plan.trailerChecksums) {
       const text = trailers.get(checksumHeader(a));
       if (text === undefined)
         throw new S3Error(
@@ -271,7 +274,7 @@ export class PayloadDecoder {
       if (!value.equals(checksums[a]!)) throw mismatch(a);
       declared = a;
     }
-    if (this.plan.contentMd5 && !this.plan.contentMd5.equals(md5!))
+    if (this.#plan.contentMd5 && !this.#plan.contentMd5.equals(md5!))
       throw new S3Error("BadDigest", "The Content-MD5 you specified did not match what we received.");
     return { length, ...(md5 ? { md5 } : {}), checksums, ...(declared ? { declared } : {}) };
   }

@@ -29,29 +29,33 @@ export function sha256Hex(data: string | Buffer): string {
 
 /** Bounded LRU of signing keys, keyed by a hash of the secret (so a replaced secret never hits a stale key). */
 export class SigningKeyCache {
-  private readonly entries = new Map<string, Buffer>();
-  constructor(private readonly max = 512) {}
+  readonly #entries = new Map<string, Buffer>();
+  readonly #max: number;
+
+  constructor(max = 512) {
+    this.#max = max;
+  }
 
   get(secret: Buffer | string, date: string, region: string): Buffer {
     const id = `${createHash("sha256").update(secret).digest("base64")}\n${date}\n${region}`;
-    const hit = this.entries.get(id);
+    const hit = this.#entries.get(id);
     if (hit) {
       // Re-insert: a Map iterates in insertion order, so the oldest entry is always first.
-      this.entries.delete(id);
-      this.entries.set(id, hit);
+      this.#entries.delete(id);
+      this.#entries.set(id, hit);
       return hit;
     }
     const key = deriveSigningKey(secret, date, region);
-    this.entries.set(id, key);
-    if (this.entries.size > this.max) this.entries.delete(this.entries.keys().next().value!);
+    this.#entries.set(id, key);
+    if (this.#entries.size > this.#max) this.#entries.delete(this.#entries.keys().next().value!);
     return key;
   }
 
   get size(): number {
-    return this.entries.size;
+    return this.#entries.size;
   }
 
   clear(): void {
-    this.entries.clear();
+    this.#entries.clear();
   }
 }

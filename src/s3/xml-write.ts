@@ -46,26 +46,26 @@ function text(v: Exclude<Value, undefined | null>): string {
 
 /** A tiny writer: elements are opened, closed and filled in order; undefined values are left out. */
 export class XmlWriter {
-  private out = DECLARATION;
+  #out = DECLARATION;
 
   open(name: string, xmlns = false): this {
-    this.out += xmlns ? `<${name} xmlns="${S3_XMLNS}">` : `<${name}>`;
+    this.#out += xmlns ? `<${name} xmlns="${S3_XMLNS}">` : `<${name}>`;
     return this;
   }
 
   close(name: string): this {
-    this.out += `</${name}>`;
+    this.#out += `</${name}>`;
     return this;
   }
 
   leaf(name: string, v: Value): this {
     if (v === undefined || v === null) return this;
-    this.out += `<${name}>${text(v)}</${name}>`;
+    this.#out += `<${name}>${text(v)}</${name}>`;
     return this;
   }
 
   text(v: string): this {
-    this.out += escapeXml(v);
+    this.#out += escapeXml(v);
     return this;
   }
 
@@ -76,7 +76,7 @@ export class XmlWriter {
   }
 
   empty(name: string, xmlns = false): this {
-    this.out += xmlns ? `<${name} xmlns="${S3_XMLNS}"/>` : `<${name}/>`;
+    this.#out += xmlns ? `<${name} xmlns="${S3_XMLNS}"/>` : `<${name}/>`;
     return this;
   }
 
@@ -88,7 +88,7 @@ export class XmlWriter {
   }
 
   toString(): string {
-    return this.out;
+    return this.#out;
   }
 }
 

@@ -2,6 +2,7 @@
 // src/api's schemas as they are, every reference resolves, and the JSON bodies the routes accept
 // are the ones src/api defines (no hand-written copy in between to drift).
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { AuditQuery } from "../../src/api/audit.js";
 import { NAMED_SCHEMAS } from "../../src/api/components.js";
 import { CreateItemRequest } from "../../src/api/objects.js";
 import { CreateUserRequest } from "../../src/api/users.js";
@@ -9,6 +10,7 @@ import { withNamedRefs } from "../../src/http/openapi.js";
 import { startApp, type TestApp } from "../helpers/app.js";
 
 interface Operation {
+  parameters?: { in: string; name: string }[];
   requestBody?: { content?: Record<string, { schema?: unknown }> };
   responses?: Record<string, { content?: Record<string, { schema?: unknown }> }>;
 }
@@ -82,5 +84,17 @@ describe("/openapi.json, generated from src/api", () => {
     expect(get?.["application/json"]?.schema).toEqual({ $ref: "#/components/schemas/Item" });
     const put = doc.paths["/data/{id}"]?.put?.requestBody?.content;
     expect(Object.keys(put ?? {})).toEqual(["application/octet-stream", "*/*"]);
+  });
+
+  it("documents the audit routes by src/api's audit schemas", () => {
+    const ok = (path: string) =>
+      doc.paths[path]?.get?.responses?.["200"]?.content?.["application/json"]?.schema;
+    expect(ok("/admin/audit")).toEqual({ $ref: "#/components/schemas/AuditPage" });
+    expect(ok("/me/audit")).toEqual({ $ref: "#/components/schemas/AuditPage" });
+    expect(ok("/admin/audit/public-key")).toEqual({ $ref: "#/components/schemas/AuditPublicKey" });
+    for (const path of ["/admin/audit", "/me/audit"]) {
+      const query = doc.paths[path]?.get?.parameters?.filter((p) => p.in === "query").map((p) => p.name);
+      expect(query, path).toEqual(Object.keys(AuditQuery.properties));
+    }
   });
 });

@@ -4,7 +4,8 @@
 // hanging them. Both suites (libsodium's XChaCha20-Poly1305, OpenSSL's AES-256-GCM); a real worker
 // thread.
 import { randomBytes } from "node:crypto";
-import { afterEach, describe, expect, it } from "vitest";
+import { Worker } from "node:worker_threads";
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { AeadThread } from "../../src/crypto/aead-thread.js";
 import { generateKey } from "../../src/crypto/envelope.js";
 import {
@@ -58,21 +59,49 @@ async function openAll(thread: AeadThread, cipher: SegmentCipher, sealed: Buffer
   return Buffer.concat(parts);
 }
 
+/** Every SharedArrayBuffer made in this file, in order: the threads' shared memory, read to see no key is left in it. */
+const madeMemory: SharedArrayBuffer[] = [];
+class RecordedSharedArrayBuffer extends SharedArrayBuffer {
+  constructor(length: number) {
+    super(length);
+    madeMemory.push(this);
+  }
+}
+beforeAll(() => {
+  vi.stubGlobal("SharedArrayBuffer", RecordedSharedArrayBuffer);
+});
+afterAll(() => {
+  vi.unstubAllGlobals();
+});
+
+/** Each thread's slot count, and the shared memory made before it (not its own). */
+const madeBefore = new WeakMap<AeadThread, { slots: number; memories: number }>();
+
+/** True when the key area (the first 32 bytes) of every slot of the thread's shared memory is zero. */
 function sharedKeysAreZero(thread: AeadThread): boolean {
-  const memory = (thread as unknown as { memory: SharedArrayBuffer | null }).memory;
-  if (!memory) return true;
-  const layout = (thread as unknown as { layout: { slotBytes: number } }).layout;
-  const view = Buffer.from(memory);
-  for (let at = 0; at < view.length; at += layout.slotBytes) {
-    if (!view.subarray(at, at + 32).equals(Buffer.alloc(32))) return false;
+  const { slots, memories } = madeBefore.get(thread)!;
+  // One thread a test: the memory made since it was made is its own (none before its first batch).
+  for (const memory of madeMemory.slice(memories)) {
+    const view = Buffer.from(memory);
+    const slotBytes = view.length / slots;
+    for (let at = 0; at < view.length; at += slotBytes) {
+      if (!view.subarray(at, at + 32).equals(Buffer.alloc(32))) return false;
+    }
   }
   return true;
+}
+
+/** The worker threads that were sent a message, in order. */
+function messagedWorkers(send: { mock: { contexts: unknown[] } }): Worker[] {
+  return send.mock.contexts.filter((w): w is Worker => w instanceof Worker);
 }
 
 describe.each(SUITES)("AeadThread, $name", ({ suite }) => {
   const threads: AeadThread[] = [];
   const make = (opts: ConstructorParameters<typeof AeadThread>[0] = {}) => {
-    const t = new AeadThread({ maxEntries: 4, maxBatchBytes: 4 * SEG, ...opts });
+    const all = { slots: 4, maxEntries: 4, maxBatchBytes: 4 * SEG, ...opts };
+    const t = new AeadThread(all);
+    madeBefore.set(t, { slots: all.slots, memories: madeMemory.length });
     threads.push(t);
     return t;
   };
@@ -150,8 +179,11 @@ describe.each(SUITES)("AeadThread, $name", ({ suite }) => {
     const errors: unknown[] = [];
     const thread = make({ onError: (e) => errors.push(e) });
     const o = sealedObject(suite, 4 * SEG);
+    // The thread's worker, as the first batch is sent to it.
+    const send = vi.spyOn(Worker.prototype, "postMessage");
     expect((await openAll(thread, o.cipher, o.sealed)).equals(o.plain)).toBe(true);
-    const worker = (thread as unknown as { worker: { terminate(): Promise<number> } }).worker;
+    const worker = messagedWorkers(send)[0]!;
+    send.mockRestore();
     const pending = thread.open(o.cipher, 0, 3, copies(o.sealed));
     await worker.terminate();
     await expect(pending).rejects.toThrow(/exited/);

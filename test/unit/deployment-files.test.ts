@@ -3,8 +3,9 @@
 import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { fileEnv, SETTINGS } from "../../src/config.js";
+import { fileEnv } from "../../src/config.js";
 import { ServiceMetrics } from "../../src/http/metrics.js";
+import { SETTINGS } from "../../src/settings.js";
 
 const ROOT = path.resolve(import.meta.dirname, "../..");
 const read = (f: string) => readFileSync(path.join(ROOT, f), "utf8");

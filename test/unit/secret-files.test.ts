@@ -4,7 +4,8 @@ import { chmodSync, mkdtempSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { ConfigError, fileEnv, loadConfig, SETTINGS } from "../../src/config.js";
+import { ConfigError, fileEnv, loadConfig } from "../../src/config.js";
+import { SETTINGS } from "../../src/settings.js";
 
 const dir = mkdtempSync(path.join(os.tmpdir(), "sse-secret-files-"));
 function secretFile(name: string, text: string): string {

@@ -53,14 +53,14 @@ function longRow(e: ListedObject | string): string[] {
 
 /** Columns that only widen from page to page, so a listing of many pages stays aligned. */
 class Columns {
-  private readonly widths: number[] = [];
+  readonly #widths: number[] = [];
   format(rows: readonly (readonly string[])[]): string[] {
     for (const r of rows) {
       r.forEach((c, i) => {
-        this.widths[i] = Math.max(this.widths[i] ?? 0, c.length);
+        this.#widths[i] = Math.max(this.#widths[i] ?? 0, c.length);
       });
     }
-    return table(rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(this.widths[i] ?? 0)))));
+    return table(rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(this.#widths[i] ?? 0)))));
   }
 }
 

@@ -1,6 +1,7 @@
 // `serve`: every entry of SETTINGS as a flag; flags win over the environment, then runServer(config).
 import { type Command, Option } from "commander";
-import { type Config, ConfigError, fileEnv, loadConfig, SETTINGS, type SettingSpec } from "../../config.js";
+import { type Config, ConfigError, fileEnv, loadConfig, type SettingSpec } from "../../config.js";
+import { SETTINGS } from "../../settings.js";
 import type { CliContext } from "../context.js";
 import { CliError, ExitCode, toCliError } from "../errors.js";
 

@@ -98,14 +98,18 @@ export type CopyRow = readonly Buffer[];
 
 export class BinaryCopyIn {
   callback?: (err: Error | null, rows?: number) => void;
+  /** The rows the server reports it copied. */
   #rows = 0;
   #done = false;
+  readonly #data: readonly CopyRow[];
 
   /** `text` is a complete `COPY table (columns…) FROM STDIN (FORMAT binary)`; `rows` its data. */
   constructor(
     readonly text: string,
-    private readonly rows: readonly CopyRow[],
-  ) {}
+    rows: readonly CopyRow[],
+  ) {
+    this.#data = rows;
+  }
 
   submit(connection: Connection): void {
     connection.query(this.text);
@@ -119,7 +123,7 @@ export class BinaryCopyIn {
       if (small.length > 0) connection.sendCopyFromChunk(Buffer.concat(small));
       small = [];
     };
-    for (const row of this.rows) {
+    for (const row of this.#data) {
       row.forEach((value, i) => {
         const prefix = Buffer.allocUnsafe(i === 0 ? 6 : 4);
         if (i === 0) prefix.writeInt16BE(row.length, 0);

@@ -14,9 +14,10 @@ import { SqliteDatabase } from "./database.js";
 import { EMERGENCY_FILE, EmergencySpace, emergencySizeFor } from "./emergency-space.js";
 import { SqliteJobStore } from "./jobs.js";
 import { SqliteKeyStore } from "./keys.js";
-import { KEYS_SCHEMA, OBJECTS_SCHEMA } from "./migrations.js";
+import { KEYS_SCHEMA } from "./keys-schema.js";
 import { SqliteMultipartStore } from "./multipart.js";
 import { BACKUP_HOLD_FILE, type LiveUploads, SqliteObjectStore } from "./objects.js";
+import { OBJECTS_SCHEMA } from "./objects-schema.js";
 
 /** 16 KiB pages: the best measured write throughput for 64 KiB segments, ~3% space overhead. */
 const OBJECTS_PAGE_SIZE = 16384;
