@@ -5,9 +5,7 @@
 // synchronous; long deletions run in small batches that yield to the event loop between them. The
 // reclaimer purges a multipart object's parts and manifest with its write (the busy set names the
 // object's write, which its readers hold).
-import { existsSync } from "node:fs";
-import { setImmediate as nextTick } from "node:timers/promises";
-import { AppError, IntegrityError } from "../../errors.js";
+import { AppError } from "../../errors.js";
 import type { BlobStore } from "../blob-store.js";
 import { ID_HIGH, integerIdValue, prefixAdmitsIntegers } from "../id-order.js";
 import type {
@@ -25,9 +23,8 @@ import { checkCondition } from "../write-condition.js";
 import type { SqliteDatabase } from "./database.js";
 import { isConstraint } from "./migrations.js";
 import { ObjectRows } from "./object-rows.js";
+import { WriteData } from "./write-data.js";
 
-/** Segments deleted per transaction when purging a write (~16 MiB, a few ms). */
-const PURGE_BATCH = 256;
 /** Below every safe integer, so `num > NO_NUM` selects all integer ids. */
 const NO_NUM = Number.MIN_SAFE_INTEGER - 1;
 const uploadGone = () => new AppError("conflict", "the upload no longer exists");
@@ -42,16 +39,6 @@ const { toMeta } = sqliteRows;
  * sweep spares them. Shared by the object and multipart ports, since commitPart ends part writes.
  */
 export type LiveUploads = Set<string>;
-
-/**
- * While this file exists in the data directory, replaced and deleted writes stay (docs/OPERATIONS.md,
- * "SQLite: online backup"): a snapshot of objects.db taken after it appeared finds every blob it
- * names in a copy of blobs/ made before it goes.
- */
-export const BACKUP_HOLD_FILE = "backup-hold";
-
-/** The orphan sweep lists every blob: at the first maintenance pass, then at most this often. */
-const ORPHAN_SWEEP_INTERVAL_MS = 10 * 60_000;
 
 /** With workers, how long a replaced or deleted write stays readable for readers in other processes. */
 export const SHARED_TRASH_GRACE_MS = 5 * 60_000;
@@ -98,21 +85,6 @@ function prepareStatements(db: SqliteDatabase) {
     uploadExists: p("SELECT 1 FROM uploads WHERE write_id = ?").pluck(),
     deleteUpload: p("DELETE FROM uploads WHERE write_id = ?"),
     allUploads: p("SELECT write_id FROM uploads").pluck(),
-    insertSegment: p("INSERT INTO segments (write_id, idx, data) VALUES (?, ?, ?)"),
-    readSegments: p(
-      "SELECT data FROM segments WHERE write_id = ? AND idx >= ? AND idx < ? ORDER BY idx",
-    ).pluck(),
-    purgeSegments: p(
-      "DELETE FROM segments WHERE rowid IN (SELECT rowid FROM segments WHERE write_id = ? LIMIT ?)",
-    ),
-    // Whether anything still names a write (its blob is wanted): the orphan sweep's question.
-    referenced: p(
-      `SELECT EXISTS (SELECT 1 FROM objects WHERE write_id = @w)
-           OR EXISTS (SELECT 1 FROM uploads WHERE write_id = @w)
-           OR EXISTS (SELECT 1 FROM trash WHERE write_id = @w)
-           OR EXISTS (SELECT 1 FROM multipart_parts WHERE write_id = @w)
-           OR EXISTS (SELECT 1 FROM object_parts WHERE part_write_id = @w)`,
-    ).pluck(),
     trashed: p("SELECT write_id FROM trash WHERE trashed_at <= ? ORDER BY trashed_at").pluck(),
     untrash: p("DELETE FROM trash WHERE write_id = ?"),
     objectParts: p("SELECT part_write_id FROM object_parts WHERE write_id = ? ORDER BY number").pluck(),
@@ -141,9 +113,7 @@ export class SqliteObjectStore implements ObjectStore {
   readonly #rows: ObjectRows;
   readonly #live: LiveUploads;
   readonly #shared: boolean;
-  readonly #blobs: BlobStore | null;
-  readonly #backupHold: string | null;
-  #orphanSweepAt = Number.NEGATIVE_INFINITY;
+  readonly #data: WriteData;
 
   /**
    * `shared`: other server processes (SSE_WORKERS) use the file too. Their uploads and readers are
@@ -160,25 +130,7 @@ export class SqliteObjectStore implements ObjectStore {
     this.#rows = new ObjectRows(db);
     this.#live = live;
     this.#shared = opts.shared === true;
-    this.#blobs = opts.blobs ?? null;
-    this.#backupHold = opts.backupHold ?? null;
-  }
-
-  /** Whether a backup holds replaced writes (BACKUP_HOLD_FILE); checked before each one is purged. */
-  backupHeld(): boolean {
-    return this.#backupHold !== null && existsSync(this.#backupHold);
-  }
-
-  /** Deletes a write's segments a batch at a time, then its blob; false if stopped early (close, or no longer wanted). */
-  async #purge(writeId: Buffer, stillWanted: () => boolean = () => true): Promise<boolean> {
-    for (;;) {
-      if (this.#db.closing || !stillWanted()) return false;
-      const { changes } = this.#db.relaxed(() => this.#s.purgeSegments.run(writeId, PURGE_BATCH));
-      if (changes < PURGE_BATCH) break;
-      await nextTick();
-    }
-    await this.#blobs?.remove(writeId);
-    return true;
+    this.#data = new WriteData(db, opts.blobs ?? null, opts.backupHold ?? null);
   }
 
   /**
@@ -189,10 +141,10 @@ export class SqliteObjectStore implements ObjectStore {
     const s = this.#s;
     // Checked after the write went to the trash: a snapshot taken once the hold exists names only
     // writes that are not in the trash yet, and so keeps every one of them.
-    if (this.backupHeld()) return false;
-    if (!(await this.#purge(writeId, stillWanted))) return false;
+    if (this.#data.backupHeld()) return false;
+    if (!(await this.#data.purge(writeId, stillWanted))) return false;
     const parts = this.#db.guard(() => s.objectParts.all(writeId)) as Buffer[];
-    for (const part of parts) if (!(await this.#purge(part, stillWanted))) return false;
+    for (const part of parts) if (!(await this.#data.purge(part, stillWanted))) return false;
     this.#db.relaxed(() => {
       s.forgetParts.run(writeId);
       s.forgetManifest.run(writeId);
@@ -249,14 +201,14 @@ export class SqliteObjectStore implements ObjectStore {
     const s = this.#s;
     let result: CommitResult;
     // The blob's data and name are durable before the row that names it is committed.
-    if (inlineSegments === undefined) await this.#blobs?.seal(meta.writeId);
+    if (inlineSegments === undefined) await this.#data.seal(meta.writeId);
     try {
       result = await this.#db.grouped(() => {
         const cur = this.#rows.check(meta.owner, meta.id, cond);
         if (inlineSegments === undefined && s.uploadExists.get(meta.writeId) === undefined)
           throw uploadGone();
         const res = this.#rows.put(meta, cur);
-        for (const [i, seg] of (inlineSegments ?? []).entries()) s.insertSegment.run(meta.writeId, i, seg);
+        this.#data.insertInline(meta.writeId, inlineSegments ?? []);
         s.deleteUpload.run(meta.writeId);
         return res;
       });
@@ -314,14 +266,8 @@ export class SqliteObjectStore implements ObjectStore {
 
   async appendSegments(writeId: Buffer, first: number, segments: Buffer[]): Promise<void> {
     // Segments of an aborted upload would have nothing left to reclaim them.
-    if (this.#blobs) {
-      if (this.#db.guard(() => this.#s.uploadExists.get(writeId)) === undefined) throw uploadGone();
-      await this.#blobs.append(writeId, first, segments);
-      return;
-    }
-    this.#db.relaxed(() => {
+    await this.#data.append(writeId, first, segments, () => {
       if (this.#s.uploadExists.get(writeId) === undefined) throw uploadGone();
-      for (const [i, seg] of segments.entries()) this.#s.insertSegment.run(writeId, first + i, seg);
     });
   }
 
@@ -331,16 +277,12 @@ export class SqliteObjectStore implements ObjectStore {
     // answer the caller did not see), its segments are no longer the upload's to purge.
     if (this.#db.guard(() => this.#s.uploadExists.get(writeId)) === undefined) return;
     // The row goes last, so that a crash mid-way leaves it for the sweep.
-    if (await this.#purge(writeId)) this.#db.relaxed(() => this.#s.deleteUpload.run(writeId));
+    if (await this.#data.purge(writeId)) this.#db.relaxed(() => this.#s.deleteUpload.run(writeId));
   }
 
   async sweepAbandonedUploads(): Promise<number> {
-    // Safe alongside other processes: see #sweepOrphanBlobs.
-    let orphans = 0;
-    if (Date.now() - this.#orphanSweepAt >= ORPHAN_SWEEP_INTERVAL_MS) {
-      this.#orphanSweepAt = Date.now();
-      orphans = await this.#sweepOrphanBlobs();
-    }
+    // Safe alongside other processes: see WriteData.sweepOrphans.
+    const orphans = await this.#data.sweepOrphans();
     // Shared by workers: an upload begun elsewhere may be alive. The primary sweeps before it forks.
     if (this.#shared) return orphans;
     // One process owns the file: every upload not begun by this instance died with a previous one.
@@ -349,56 +291,19 @@ export class SqliteObjectStore implements ObjectStore {
     );
     let n = 0;
     for (const w of abandoned) {
-      if (!(await this.#purge(w))) break;
+      if (!(await this.#data.purge(w))) break;
       this.#db.relaxed(() => this.#s.deleteUpload.run(w));
       n++;
     }
     return n + orphans;
   }
 
-  async readSegments(writeId: Buffer, first: number, count: number): Promise<Buffer[]> {
-    if (count <= 0) return [];
-    // Inline writes, and every write of a data directory from before the blob layout, are here.
-    const rows = this.#db.guard(() => this.#s.readSegments.all(writeId, first, first + count)) as Buffer[];
-    if (rows.length > 0 || !this.#blobs) return rows;
-    const fromBlob = await this.#blobs.read(writeId, first, count);
-    if (fromBlob) return fromBlob;
-    // No segment and no blob: a write replaced or deleted meanwhile is gone; one still named has lost its data.
-    if (this.#db.guard(() => this.#s.referenced.get({ w: writeId })) === 1)
-      throw new IntegrityError("the object's ciphertext is missing: its blob file is gone");
-    return [];
+  readSegments(writeId: Buffer, first: number, count: number): Promise<Buffer[]> {
+    return this.#data.read(writeId, first, count);
   }
 
-  async orphanedBlobs(): Promise<{ count: number; bytes: number }> {
-    let count = 0;
-    let bytes = 0;
-    if (!this.#blobs) return { count, bytes };
-    for await (const w of this.#blobs.list()) {
-      if (this.#db.guard(() => this.#s.referenced.get({ w })) === 1) continue;
-      const size = await this.#blobs.size(w);
-      if (size === null) continue;
-      count++;
-      bytes += size;
-    }
-    return { count, bytes };
-  }
-
-  /**
-   * Removes blobs that nothing names: left by a crash between a blob's creation and its upload's
-   * row reaching the disk, or by a purge cut short. A blob is created only after its upload's row,
-   * and its last row goes only after the blob is removed, so any blob listed here that no row names
-   * is garbage, whichever process wrote it. Returns how many went.
-   */
-  async #sweepOrphanBlobs(): Promise<number> {
-    if (!this.#blobs) return 0;
-    let n = 0;
-    for await (const w of this.#blobs.list()) {
-      if (this.#db.closing) break;
-      if (this.#db.guard(() => this.#s.referenced.get({ w })) === 1) continue;
-      await this.#blobs.remove(w);
-      n++;
-    }
-    return n;
+  orphanedBlobs(): Promise<{ count: number; bytes: number }> {
+    return this.#data.orphaned();
   }
 
   async reclaim(busy: ReadonlySet<string>): Promise<number> {

@@ -16,8 +16,9 @@ import { SqliteJobStore } from "./jobs.js";
 import { SqliteKeyStore } from "./keys.js";
 import { KEYS_SCHEMA } from "./keys-schema.js";
 import { SqliteMultipartStore } from "./multipart.js";
-import { BACKUP_HOLD_FILE, type LiveUploads, SqliteObjectStore } from "./objects.js";
+import { type LiveUploads, SqliteObjectStore } from "./objects.js";
 import { OBJECTS_SCHEMA } from "./objects-schema.js";
+import { BACKUP_HOLD_FILE } from "./write-data.js";
 
 /** 16 KiB pages: the best measured write throughput for 64 KiB segments, ~3% space overhead. */
 const OBJECTS_PAGE_SIZE = 16384;
