@@ -4,7 +4,6 @@
 // the first record each tampering broke; and fail-closed when the log cannot be written.
 import { rmSync } from "node:fs";
 import path from "node:path";
-import Database from "better-sqlite3";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { call, createUser, issueToken } from "../helpers/api-client.js";
 import { auditVerify, type LogStore, newLogStore, savePublicKey } from "../helpers/audit-log.js";
@@ -95,6 +94,13 @@ describe.each(["sqlite", "postgres"] as const)("the audit log on %s", (kind) => 
       keyVersion: 1,
     });
     expect(write.target.object).toMatch(/^[0-9a-f]{64}$/);
+    const read = events.find((e) => e.action === "object.read");
+    expect(read).toMatchObject({
+      outcome: "ok",
+      status: 200,
+      keyVersion: 1,
+      target: { object: write.target.object },
+    });
     expect(write.requestId).toBeTruthy();
     expect(write.client).toBe("127.0.0.1");
     const stored = await store.open();
@@ -152,29 +158,35 @@ describe.each(["sqlite", "postgres"] as const)("the audit log on %s", (kind) => 
       await stored.close();
     }
   }, 90_000);
-});
 
-describe("the audit log required", () => {
-  it("with the log required, refuses an action whose event cannot be written, and changes nothing", async () => {
-    const dir = tempDir();
-    dirs.push(dir);
-    const dataDir = path.join(dir, "data");
-    const s = await start({ SSE_AUDIT_REQUIRED: "true" }, dataDir);
+  it("with the log required, refuses what it cannot record (changes and reads), and changes nothing", async () => {
+    const s = await startOnStore({ SSE_AUDIT_REQUIRED: "true", SSE_AUDIT_READS: "true" });
     expect((await call(s, "POST", "/data", s.token, { id: 1, data: "before" })).status).toBe(200);
-    const d = new Database(path.join(dataDir, "objects.db"), { timeout: 5000 });
-    d.exec(
-      "CREATE TRIGGER audit_broken BEFORE INSERT ON audit_events BEGIN SELECT RAISE(FAIL, 'audit store broken'); END",
-    );
-    d.close();
-    const refused = await call(s, "POST", "/data", s.token, { id: 2, data: "after" });
-    expect(refused.status).toBe(503);
-    expect(refused.json.code).toBe("audit_unavailable");
-    const put = await call(s, "PUT", "/data/x.bin", s.token, "bytes");
-    expect(put.status).toBe(503);
-    expect((await call(s, "POST", "/users", s.token, { name: "carol", role: "user" })).status).toBe(503);
+    expect((await call(s, "PUT", "/data/kept.bin", s.token, "kept bytes")).status).toBe(201);
+    const stored = await store.open();
+    await stored.failAppends();
+    try {
+      const refused = await call(s, "POST", "/data", s.token, { id: 2, data: "after" });
+      expect(refused.status).toBe(503);
+      expect(refused.json.code).toBe("audit_unavailable");
+      expect((await call(s, "PUT", "/data/x.bin", s.token, "bytes")).status).toBe(503);
+      expect((await call(s, "DELETE", "/data/kept.bin", s.token)).status).toBe(503);
+      expect((await call(s, "POST", "/users", s.token, { name: "carol", role: "user" })).status).toBe(503);
+      // A read that cannot be recorded is refused whole: not a byte, nor a header, of the object.
+      const read = await call(s, "GET", "/data/kept.bin", s.token);
+      expect(read.status).toBe(503);
+      expect(read.json.code).toBe("audit_unavailable");
+      for (const h of ["etag", "last-modified", "x-key-version", "accept-ranges", "content-disposition"])
+        expect(read.headers.get(h), h).toBeNull();
+      expect(read.headers.get("x-request-id")).toBeTruthy();
+    } finally {
+      await stored.repairAppends();
+      await stored.close();
+    }
     expect((await call(s, "GET", "/data/2", s.token)).status).toBe(404);
     expect((await call(s, "GET", "/data/x.bin", s.token)).status).toBe(404);
     expect((await call(s, "GET", "/users/carol", s.token)).status).toBe(404);
     expect((await call(s, "GET", "/data/1", s.token)).json.data).toBe("before");
+    expect((await call(s, "GET", "/data/kept.bin", s.token)).text).toBe("kept bytes");
   });
 });

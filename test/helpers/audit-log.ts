@@ -73,6 +73,10 @@ export interface StoredAudit {
   overwrite(records: readonly StoredRecord[]): Promise<void>;
   /** Every column of every record as text: what a grep of the stored log would see. */
   rawText(): Promise<string>;
+  /** From now on every append fails, as a broken store's would (a running server included). */
+  failAppends(): Promise<void>;
+  /** Undoes failAppends. */
+  repairAppends(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -107,6 +111,14 @@ export function sqliteAudit(dataDir: string): StoredAudit {
         .filter((f) => existsSync(f))
         .map((f) => readFileSync(f).toString("latin1"))
         .join("\n"),
+    failAppends: async () =>
+      withDb(
+        (db) =>
+          void db.exec(
+            "CREATE TRIGGER audit_broken BEFORE INSERT ON audit_events BEGIN SELECT RAISE(FAIL, 'audit store broken'); END",
+          ),
+      ),
+    repairAppends: async () => withDb((db) => void db.exec("DROP TRIGGER audit_broken")),
     close: async () => undefined,
   };
 }
@@ -138,6 +150,14 @@ export async function postgresAudit(databaseUrl: string): Promise<StoredAudit> {
       (await client.query<{ row: string }>("SELECT t::text AS row FROM audit_events t ORDER BY seq")).rows
         .map((r) => r.row)
         .join("\n"),
+    failAppends: async () =>
+      void (await client.query(`
+        CREATE FUNCTION audit_broken() RETURNS trigger LANGUAGE plpgsql AS $$
+          BEGIN RAISE EXCEPTION 'audit store broken'; END $$;
+        CREATE TRIGGER audit_broken BEFORE INSERT ON audit_events FOR EACH ROW EXECUTE FUNCTION audit_broken();
+      `)),
+    repairAppends: async () =>
+      void (await client.query("DROP TRIGGER audit_broken ON audit_events; DROP FUNCTION audit_broken()")),
     close: () => client.end(),
   };
 }
