@@ -89,8 +89,8 @@ describe("the audit log of two processes on one PostgreSQL", () => {
     await stored.close();
     expectGapless(rows);
     expect(verified.result).toMatchObject({ ok: true, records: rows.length, last: rows.length });
-    // Each process wrote its shutdown checkpoint; the chain ends with the last one.
-    expect(verified.result!.checkpoints).toBeGreaterThanOrEqual(2);
+    // The chain ends with a shutdown checkpoint (the second process to stop exports it, signing none).
+    expect(verified.result!.checkpoints).toBeGreaterThanOrEqual(1);
     expect(verified.result!.lastCheckpointed).toBe(rows.length - 1);
 
     const bodies = bodiesOf(rows);
