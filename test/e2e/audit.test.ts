@@ -163,6 +163,8 @@ describe.each(["sqlite", "postgres"] as const)("the audit log on %s", (kind) => 
     const s = await startOnStore({ SSE_AUDIT_REQUIRED: "true", SSE_AUDIT_READS: "true" });
     expect((await call(s, "POST", "/data", s.token, { id: 1, data: "before" })).status).toBe(200);
     expect((await call(s, "PUT", "/data/kept.bin", s.token, "kept bytes")).status).toBe(201);
+    const link = await call(s, "POST", "/data/kept.bin/link", s.token, { expiresInSeconds: 300 });
+    expect(link.status, link.text).toBe(201);
     const stored = await store.open();
     await stored.failAppends();
     try {
@@ -179,6 +181,11 @@ describe.each(["sqlite", "postgres"] as const)("the audit log on %s", (kind) => 
       for (const h of ["etag", "last-modified", "x-key-version", "accept-ranges", "content-disposition"])
         expect(read.headers.get(h), h).toBeNull();
       expect(read.headers.get("x-request-id")).toBeTruthy();
+      const download = await fetch(link.json.url);
+      expect(download.status).toBe(503);
+      expect(await download.text()).not.toContain("kept bytes");
+      for (const h of ["etag", "content-disposition", "x-key-version"])
+        expect(download.headers.get(h), h).toBeNull();
     } finally {
       await stored.repairAppends();
       await stored.close();
@@ -188,5 +195,6 @@ describe.each(["sqlite", "postgres"] as const)("the audit log on %s", (kind) => 
     expect((await call(s, "GET", "/users/carol", s.token)).status).toBe(404);
     expect((await call(s, "GET", "/data/1", s.token)).json.data).toBe("before");
     expect((await call(s, "GET", "/data/kept.bin", s.token)).text).toBe("kept bytes");
+    expect(await (await fetch(link.json.url)).text()).toBe("kept bytes");
   });
 });
