@@ -53,6 +53,7 @@ import { MultipartUploads } from "./objects/multipart.js";
 import { ObjectService } from "./objects/object-service.js";
 import { auditedS3Operations } from "./s3/audited-ops.js";
 import { s3Operations } from "./s3/ops/index.js";
+import type { S3Operations } from "./s3/router.js";
 import { buildS3App, type S3Server } from "./s3/server.js";
 import type { Stores } from "./store/stores.js";
 import { VERSION } from "./version.js";
@@ -133,6 +134,13 @@ function refusalRecorder(audit: AuditLog | null, api: "native" | "s3") {
       // Logged by the audit log; a refused credential stays a 401 whatever happens to its event.
       .catch(() => undefined);
   };
+}
+
+/** The S3 operations, and with the audit log their events (intents, outcomes, refused signatures). */
+function s3WithAudit(ops: S3Operations, audit: AuditLog | null) {
+  if (!audit) return { ops };
+  const audited = auditedS3Operations(ops, audit);
+  return { ops: audited.ops, beforeSend: audited.beforeSend, onRefused: refusalRecorder(audit, "s3")! };
 }
 
 /** Providers reread their key ring every 30 s: other processes may wrap under an old root that long. */
@@ -355,15 +363,15 @@ export async function build(config: Config, deps: Deps): Promise<App> {
           },
           {
             logger: deps.logger,
-            ops: ((ops) => (audit ? auditedS3Operations(ops, audit) : ops))(
+            ...s3WithAudit(
               s3Operations({
                 objects: services.objects,
                 buckets: services.buckets,
                 multipart: services.multipart,
                 region: config.s3Region,
               }),
+              audit,
             ),
-            ...(audit ? { onRefused: refusalRecorder(audit, "s3") } : {}),
             lookupKey: (id) => services.accessKeys.lookup(id),
             onAuthenticated: (caller) => services.accessKeys.authenticated(caller),
             limiter: new FailureLimiter(failureLimit, config.authFailureWindowSeconds * 1000),

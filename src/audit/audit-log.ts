@@ -9,7 +9,7 @@ import { FailureLog } from "../failure-log.js";
 import type { KeyService } from "../keys/key-service.js";
 import type { AuditFilter, AuditStore } from "../store/audit-store.js";
 import { AUDIT_KEY_OWNER, AuditKeys, checkpointMessage } from "./audit-keys.js";
-import { type EventDraft, type SealedRecord, seal } from "./record.js";
+import { type EventDraft, parseBody, type SealedRecord, seal } from "./record.js";
 
 export interface AuditOptions {
   /** Refuse an action whose event cannot be written (SSE_AUDIT_REQUIRED). */
@@ -55,8 +55,8 @@ export class AuditLog {
   #timer: NodeJS.Timeout | undefined;
   /** One line when writing starts failing (a full disk fails every request), then a summary a minute. */
   readonly #failures: FailureLog;
-  /** Sequence number of the last checkpoint this process wrote or saw at the head. */
-  #lastCheckpointed = -1;
+  /** Sequence number of the last checkpoint record this process wrote or found at the head. */
+  #covered = 0;
 
   constructor(store: AuditStore, keys: AuditKeys, logger: Logger, opts: AuditOptions) {
     this.#store = store;
@@ -96,10 +96,20 @@ export class AuditLog {
     }
   }
 
-  /** Writes a signed checkpoint of the head, unless the head is the last checkpoint already. */
+  /**
+   * Writes a signed checkpoint of the head, unless the head is a checkpoint already: one that
+   * another process sharing the log wrote is exported as this process's own (so an idle cluster
+   * does not add a checkpoint per process every period, each signing the one before).
+   */
   async checkpoint(): Promise<SealedRecord | null> {
     const head = await this.#store.head();
-    if (head.seq === 0 || head.seq === this.#lastCheckpointed + 1) return null;
+    if (head.seq === 0 || head.seq === this.#covered) return null;
+    const [last] = await this.#store.range(head.seq, 1);
+    if (last && parseBody(last.body)?.kind === "checkpoint") {
+      this.#covered = last.seq;
+      if (this.opts.exportFile) this.#export(last);
+      return null;
+    }
     const rec = await this.#store.append((h) => {
       const at = new Date();
       const time = at.toISOString();
@@ -119,7 +129,7 @@ export class AuditLog {
         at,
       );
     });
-    this.#lastCheckpointed = rec.seq - 1;
+    this.#covered = rec.seq;
     if (this.opts.exportFile) this.#export(rec);
     return rec;
   }

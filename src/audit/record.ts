@@ -27,6 +27,8 @@ export interface Target {
   object?: string;
   /** A credential, job or key version the action named. */
   id?: string;
+  /** HMAC of the object a copy read from, as `object`. */
+  source?: string;
 }
 
 /** What the server knows of an action before the chain places it. */

@@ -8,6 +8,7 @@ import fp from "fastify-plugin";
 import type { AuditLog } from "../audit/audit-log.js";
 import type { EventDraft, Outcome, Target } from "../audit/record.js";
 import type { UserService } from "../auth/user-service.js";
+import { withdrawAnswer } from "./withdrawn-answer.js";
 
 interface AuditedRoute {
   action: string;
@@ -186,6 +187,10 @@ export const auditHooks = fp(async (app: FastifyInstance, opts: AuditHooksOption
       if (got.objectId !== undefined && route.action === "object.write")
         note.target = { ...note.target, object: audit.objectRef(got.objectId) };
       if (got.keyVersion !== undefined) note.keyVersion = got.keyVersion;
+      // A read's answer is the object itself: its key version is in a header.
+      const served = Number(reply.getHeader("x-key-version"));
+      if (note.keyVersion === undefined && Number.isSafeInteger(served) && served > 0)
+        note.keyVersion = served;
       if (route.action === "user.create" && note.target.owner === undefined) {
         const uid = await uidOf((req.body as { name?: unknown } | undefined)?.name);
         if (uid) note.target = { ...note.target, owner: uid };
@@ -196,7 +201,10 @@ export const auditHooks = fp(async (app: FastifyInstance, opts: AuditHooksOption
       await audit.record(draft(req, note, outcomeOf(status), status));
     } catch (err) {
       // The change is done and its intent is in the log (the failure is logged); only a read can still be refused.
-      if (route.read) throw err;
+      if (route.read) {
+        withdrawAnswer(reply, payload);
+        throw err;
+      }
     }
     return payload;
   });

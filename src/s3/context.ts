@@ -20,6 +20,16 @@ export interface S3Key {
   caller: S3Caller;
 }
 
+/** What an operation learned for its audit events (audited-ops.ts), filled in as it goes. */
+export interface S3AuditNote {
+  /** The KEK version of the object written or read. */
+  keyVersion?: number;
+  /** The object id (`bucket/key`) a copy read from. */
+  source?: string;
+  /** DeleteObjects: each object it was asked to delete, with the status of that object's result. */
+  objects?: { id: string; status: number }[];
+}
+
 export interface S3Context {
   req: FastifyRequest;
   reply: FastifyReply;
@@ -33,6 +43,7 @@ export interface S3Context {
   caller: S3Caller;
   /** The caller's namespace: the owner uid objects are stored under. */
   owner: string;
+  audit: S3AuditNote;
 }
 
 /** Refuses a request whose access key lacks a scope (read: GET and HEAD; write: everything else). */

@@ -46,6 +46,8 @@ export interface S3ServerDeps {
   onAuthFailure?(reason: string): void;
   /** A signature refused ("invalid") or refused for too many failures ("throttled"): the audit log. */
   onRefused?(req: FastifyRequest, reason: "invalid" | "throttled"): Promise<void>;
+  /** Runs before every answer leaves (onSend): the audit log's outcomes; a throw replaces the answer. */
+  beforeSend?(req: FastifyRequest, reply: FastifyReply, payload: unknown): Promise<unknown>;
 }
 
 export interface S3Server {
@@ -93,6 +95,9 @@ export async function buildS3App(opts: S3ServerOptions, deps: S3ServerDeps): Pro
     }
     done();
   });
+
+  const { beforeSend } = deps;
+  if (beforeSend) app.addHook("onSend", (req, reply, payload) => beforeSend(req, reply, payload));
 
   // Bodies are never parsed by Fastify: each operation reads (and verifies) its own.
   app.removeAllContentTypeParsers();
@@ -147,6 +152,7 @@ export async function buildS3App(opts: S3ServerOptions, deps: S3ServerDeps): Pro
       verified,
       caller,
       owner: caller.user.uid,
+      audit: {},
     };
     return route(ctx, deps.ops);
   };

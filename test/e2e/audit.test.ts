@@ -1,16 +1,15 @@
-// The audit log against a real server process: events for what users and admins do (native API
-// and S3), none carrying a secret; reading it back; fail-closed when it cannot be written; and
-// `ssestore audit verify` offline, which names the first record a tampering broke.
-import { execFile } from "node:child_process";
-import { readFileSync, rmSync, writeFileSync } from "node:fs";
+// The audit log against a real server process, on SQLite and on PostgreSQL alike: events for what
+// users and admins do, none carrying a secret (the stored log is grepped for every token, access key
+// secret and link the test was given); reading it back; `ssestore audit verify` offline, which names
+// the first record each tampering broke; and fail-closed when the log cannot be written.
+import { rmSync } from "node:fs";
 import path from "node:path";
-import { promisify } from "node:util";
-import Database from "better-sqlite3";
-import { afterEach, describe, expect, it } from "vitest";
-import { call, createUser, issueToken } from "./api.js";
-import { ROOT, type ServerProcess, startServer, tempDir } from "./harness.js";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { call, createUser, issueToken } from "../helpers/api-client.js";
+import { auditVerify, type LogStore, newLogStore, savePublicKey } from "../helpers/audit-log.js";
+import { expectEveryTamperingNamed } from "../helpers/audit-tampering.js";
+import { type ServerProcess, startServer, tempDir } from "../helpers/server-process.js";
 
-const run = promisify(execFile);
 const servers: ServerProcess[] = [];
 const dirs: string[] = [];
 afterEach(async () => {
@@ -24,29 +23,6 @@ async function start(env: Record<string, string> = {}, dataDir?: string): Promis
   return s;
 }
 
-/** `ssestore audit verify` on a stopped server's data dir: exit code and output. */
-async function verify(dataDir: string, keyFile: string, checkpoints?: string) {
-  const args = [
-    "--import",
-    "tsx",
-    path.join(ROOT, "src/cli/main.ts"),
-    "audit",
-    "verify",
-    "--data-dir",
-    dataDir,
-    "--public-key",
-    keyFile,
-  ];
-  if (checkpoints) args.push("--checkpoints", checkpoints);
-  try {
-    const r = await run(process.execPath, args, { cwd: ROOT });
-    return { code: 0, out: r.stdout + r.stderr };
-  } catch (err) {
-    const e = err as { code: number; stdout: string; stderr: string };
-    return { code: e.code, out: e.stdout + e.stderr };
-  }
-}
-
 // biome-ignore lint/suspicious/noExplicitAny: events are checked field by field
 type Event = any;
 
@@ -56,13 +32,27 @@ async function adminEvents(s: ServerProcess, query = ""): Promise<Event[]> {
   return r.json.events;
 }
 
-describe("the audit log", () => {
+describe.each(["sqlite", "postgres"] as const)("the audit log on %s", (kind) => {
+  let dir: string;
+  let store: LogStore;
+  beforeEach(async () => {
+    dir = tempDir("sse-e2e-audit-");
+    dirs.push(dir);
+    store = await newLogStore(kind, dir);
+  });
+  afterEach(async () => {
+    for (const s of servers.splice(0)) await s.kill();
+    await store.drop();
+  });
+  const startOnStore = (env: Record<string, string> = {}) => start({ ...store.env, ...env }, store.dataDir);
+
   it("records who did what, keeps every secret out, and serves a user's own view", async () => {
-    const s = await start({ SSE_AUDIT_READS: "true" });
+    const s = await startOnStore({ SSE_AUDIT_READS: "true" });
     const t = { url: s.url, token: s.token };
     await createUser(t, "alice");
     const alice = await issueToken(t, "alice");
-    const secrets = [s.token, alice.token];
+    const wrongToken = "sse_not_a_real_token_at_all_0123456789abcdef";
+    const secrets = [s.token, alice.token, wrongToken];
     const put = await call(s, "PUT", "/data/secret-plans.txt", alice.token, "hello");
     expect(put.status).toBe(201);
     expect((await call(s, "GET", "/data/secret-plans.txt", alice.token)).status).toBe(200);
@@ -78,7 +68,7 @@ describe("the audit log", () => {
     const reset = await call(s, "POST", "/users/alice/reset", s.token);
     expect(reset.status, reset.text).toBe(201);
     secrets.push(reset.json.token);
-    expect((await call(s, "GET", "/me", "sse_not_a_real_token_at_all_0123456789abcdef")).status).toBe(401);
+    expect((await call(s, "GET", "/me", wrongToken)).status).toBe(401);
 
     const events = await adminEvents(s);
     const done = events.filter((e) => e.outcome !== "pending").map((e) => e.action);
@@ -104,9 +94,21 @@ describe("the audit log", () => {
       keyVersion: 1,
     });
     expect(write.target.object).toMatch(/^[0-9a-f]{64}$/);
+    const read = events.find((e) => e.action === "object.read");
+    expect(read).toMatchObject({
+      outcome: "ok",
+      status: 200,
+      keyVersion: 1,
+      target: { object: write.target.object },
+    });
     expect(write.requestId).toBeTruthy();
     expect(write.client).toBe("127.0.0.1");
-    const text = JSON.stringify(events) + readFileSync(path.join(s.dataDir, "objects.db")).toString("latin1");
+    const stored = await store.open();
+    const text = JSON.stringify(events) + (await stored.rawText());
+    await stored.close();
+    // The grep reads the stored events: what they may name is there.
+    expect(text).toContain(ak.json.accessKeyId);
+    expect(text).toContain("link.download");
     for (const secret of secrets) expect(text.includes(secret), "a secret in the audit log").toBe(false);
     expect(JSON.stringify(events)).not.toContain("secret-plans");
 
@@ -127,83 +129,72 @@ describe("the audit log", () => {
     expect((await call(s, "GET", "/admin/audit?since=yesterday-ish", s.token)).status).toBe(400);
   });
 
-  it("verifies offline after shutdown, and names the first record a tampering broke", async () => {
-    const dir = tempDir();
-    dirs.push(dir);
-    const dataDir = path.join(dir, "data");
+  it("verifies offline after shutdown, and names the first record each tampering broke", async () => {
     const exportFile = path.join(dir, "checkpoints.jsonl");
-    const s = await start({ SSE_AUDIT_EXPORT: exportFile }, dataDir);
-    const t = { url: s.url, token: s.token };
-    await createUser(t, "bob");
+    const keyFile = path.join(dir, "audit.pub");
+    // Two runs: the first one's shutdown checkpoint sits mid-chain, the second's ends it.
+    let s = await startOnStore({ SSE_AUDIT_EXPORT: exportFile });
+    await createUser({ url: s.url, token: s.token }, "bob");
     for (let i = 0; i < 5; i++)
       expect((await call(s, "POST", "/data", s.token, { data: `x${i}` })).status).toBe(200);
-    const key = await call(s, "GET", "/admin/audit/public-key", s.token);
-    expect(key.status).toBe(200);
-    const keyFile = path.join(dir, "audit.pub");
-    writeFileSync(keyFile, key.json.publicKey);
+    await savePublicKey(s, keyFile);
+    expect(await s.stop()).toBe(0);
+    s = await startOnStore({ SSE_AUDIT_EXPORT: exportFile });
+    for (let i = 0; i < 3; i++)
+      expect((await call(s, "POST", "/data", s.token, { data: `y${i}` })).status).toBe(200);
+    expect((await call(s, "PUT", "/data/z.bin", s.token, "z")).status).toBe(201);
+    expect((await call(s, "DELETE", "/data/z.bin", s.token)).status).toBe(204);
     expect(await s.stop()).toBe(0);
     servers.splice(0);
 
-    const intact = await verify(dataDir, keyFile, exportFile);
+    const intact = await auditVerify(store.where, keyFile, exportFile);
     expect(intact.code, intact.out).toBe(0);
-    expect(intact.out).toMatch(/intact/);
-    const db = path.join(dataDir, "objects.db");
-    const copy = readFileSync(db);
-    const tamper = async (sql: string) => {
-      writeFileSync(db, copy);
-      const d = new Database(db);
-      d.exec(sql);
-      d.close();
-      return verify(dataDir, keyFile, exportFile);
-    };
-    let r = await tamper(
-      'UPDATE audit_events SET body = replace(body, \'"outcome":"ok"\', \'"outcome":"failed"\') WHERE seq = 4',
-    );
-    expect(r.code).toBe(5);
-    expect(r.out).toMatch(/at record 4\b/);
-    r = await tamper("DELETE FROM audit_events WHERE seq = 6");
-    expect(r.out).toMatch(/at record 6\b/);
-    r = await tamper(
-      "UPDATE audit_events SET seq = -seq WHERE seq IN (7, 8); UPDATE audit_events SET seq = 8 WHERE seq = -7; UPDATE audit_events SET seq = 7 WHERE seq = -8;",
-    );
-    expect(r.out).toMatch(/at record 7\b/);
-    const last = (() => {
-      const d = new Database(db, { readonly: true });
-      const n = d.prepare("SELECT max(seq) FROM audit_events").pluck().get() as number;
-      d.close();
-      return n;
-    })();
-    r = await tamper(`DELETE FROM audit_events WHERE seq >= ${last - 2}`);
-    expect(r.code).toBe(5);
-    expect(r.out).toMatch(new RegExp(`at record ${last - 2}\\b`));
-    const other = path.join(dir, "other.pub");
-    writeFileSync(other, `ed25519:${Buffer.alloc(32, 1).toString("base64")}`);
-    writeFileSync(db, copy);
-    r = await verify(dataDir, other);
-    expect(r.code).toBe(5);
-    expect(r.out).toMatch(/signature/);
-  }, 60_000);
+    expect(intact.result).toMatchObject({ ok: true, checkpoints: 2 });
+    expect(intact.result!.lastCheckpointed).toBe(intact.result!.last - 1);
+    const stored = await store.open();
+    try {
+      await expectEveryTamperingNamed(stored, store.where, keyFile, exportFile);
+    } finally {
+      await stored.close();
+    }
+  }, 90_000);
 
-  it("with the log required, refuses an action whose event cannot be written, and changes nothing", async () => {
-    const dir = tempDir();
-    dirs.push(dir);
-    const dataDir = path.join(dir, "data");
-    const s = await start({ SSE_AUDIT_REQUIRED: "true" }, dataDir);
+  it("with the log required, refuses what it cannot record (changes and reads), and changes nothing", async () => {
+    const s = await startOnStore({ SSE_AUDIT_REQUIRED: "true", SSE_AUDIT_READS: "true" });
     expect((await call(s, "POST", "/data", s.token, { id: 1, data: "before" })).status).toBe(200);
-    const d = new Database(path.join(dataDir, "objects.db"), { timeout: 5000 });
-    d.exec(
-      "CREATE TRIGGER audit_broken BEFORE INSERT ON audit_events BEGIN SELECT RAISE(FAIL, 'audit store broken'); END",
-    );
-    d.close();
-    const refused = await call(s, "POST", "/data", s.token, { id: 2, data: "after" });
-    expect(refused.status).toBe(503);
-    expect(refused.json.code).toBe("audit_unavailable");
-    const put = await call(s, "PUT", "/data/x.bin", s.token, "bytes");
-    expect(put.status).toBe(503);
-    expect((await call(s, "POST", "/users", s.token, { name: "carol", role: "user" })).status).toBe(503);
+    expect((await call(s, "PUT", "/data/kept.bin", s.token, "kept bytes")).status).toBe(201);
+    const link = await call(s, "POST", "/data/kept.bin/link", s.token, { expiresInSeconds: 300 });
+    expect(link.status, link.text).toBe(201);
+    const stored = await store.open();
+    await stored.failAppends();
+    try {
+      const refused = await call(s, "POST", "/data", s.token, { id: 2, data: "after" });
+      expect(refused.status).toBe(503);
+      expect(refused.json.code).toBe("audit_unavailable");
+      expect((await call(s, "PUT", "/data/x.bin", s.token, "bytes")).status).toBe(503);
+      expect((await call(s, "DELETE", "/data/kept.bin", s.token)).status).toBe(503);
+      expect((await call(s, "POST", "/users", s.token, { name: "carol", role: "user" })).status).toBe(503);
+      // A read that cannot be recorded is refused whole: not a byte, nor a header, of the object.
+      const read = await call(s, "GET", "/data/kept.bin", s.token);
+      expect(read.status).toBe(503);
+      expect(read.json.code).toBe("audit_unavailable");
+      for (const h of ["etag", "last-modified", "x-key-version", "accept-ranges", "content-disposition"])
+        expect(read.headers.get(h), h).toBeNull();
+      expect(read.headers.get("x-request-id")).toBeTruthy();
+      const download = await fetch(link.json.url);
+      expect(download.status).toBe(503);
+      expect(await download.text()).not.toContain("kept bytes");
+      for (const h of ["etag", "content-disposition", "x-key-version"])
+        expect(download.headers.get(h), h).toBeNull();
+    } finally {
+      await stored.repairAppends();
+      await stored.close();
+    }
     expect((await call(s, "GET", "/data/2", s.token)).status).toBe(404);
     expect((await call(s, "GET", "/data/x.bin", s.token)).status).toBe(404);
     expect((await call(s, "GET", "/users/carol", s.token)).status).toBe(404);
     expect((await call(s, "GET", "/data/1", s.token)).json.data).toBe("before");
+    expect((await call(s, "GET", "/data/kept.bin", s.token)).text).toBe("kept bytes");
+    expect(await (await fetch(link.json.url)).text()).toBe("kept bytes");
   });
 });

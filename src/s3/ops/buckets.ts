@@ -239,6 +239,9 @@ export function bucketOps(d: S3Domain) {
     const req = parseDeleteObjects(await readVerifiedBody(ctx, MAX_XML_BYTES));
     const deleted: { key: string }[] = [];
     const errors: { key: string; code: string; message: string }[] = [];
+    // Each object's own audit event: the request alone names only the bucket.
+    const audited: { id: string; status: number }[] = [];
+    ctx.audit.objects = audited;
     for (const o of req.objects) {
       try {
         if (o.versionId !== undefined && o.versionId !== "null")
@@ -247,9 +250,11 @@ export function bucketOps(d: S3Domain) {
           // Deleting what is not there succeeds in S3.
           if (!(err instanceof AppError && err.code === "not_found")) throw err;
         });
+        audited.push({ id: `${bucket}/${o.key}`, status: 200 });
         if (!req.quiet) deleted.push({ key: o.key });
       } catch (err) {
         const s3 = toS3Error(err);
+        audited.push({ id: `${bucket}/${o.key}`, status: s3?.status ?? 500 });
         if (!s3 || s3.status >= 500) throw err;
         errors.push({ key: o.key, code: s3.code, message: s3.message });
       }

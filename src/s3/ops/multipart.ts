@@ -170,6 +170,7 @@ export function multipartOps(d: S3Domain) {
     } catch (err) {
       throw asUploadError(err);
     }
+    ctx.audit.keyVersion = done.kekVersion;
     ctx.reply.header("x-amz-server-side-encryption", "AES256");
     const location = `/${bucketOf(ctx)}/${keyOf(ctx).split("/").map(encodeURIComponent).join("/")}`;
     return sendXml(

@@ -75,6 +75,7 @@ export function objectOps(d: S3Domain) {
         checksumType: "FULL_OBJECT",
       }),
     });
+    ctx.audit.keyVersion = meta.kekVersion;
     ctx.reply.header("ETag", s3Etag(meta, metadata ?? null));
     ctx.reply.header("x-amz-server-side-encryption", "AES256");
     echoChecksum(ctx, decoder.result);
@@ -84,6 +85,7 @@ export function objectOps(d: S3Domain) {
   async function readObject(ctx: S3Context, head: boolean): Promise<unknown> {
     requireScope(ctx, "read");
     const { meta } = await resolveObject(ctx, d, { mustExist: true, forRead: !head });
+    ctx.audit.keyVersion = meta.kekVersion;
     const md = await objects.metadataOf(meta);
     const etag = s3Etag(meta, md);
     checkReadConditions(ctx.headers, etag, meta.modified);
@@ -156,6 +158,7 @@ export function objectOps(d: S3Domain) {
     requireScope(ctx, "write");
     const { id } = await resolveObject(ctx, d, { mustExist: false });
     const source = await resolveCopySource(ctx, d);
+    ctx.audit.source = source.id;
     const srcMd = await objects.metadataOf(source);
     checkCopyConditions(ctx, s3Etag(source, srcMd), source.modified);
     const directive = (ctx.headers.get("x-amz-metadata-directive") ?? "COPY").toUpperCase();
@@ -184,6 +187,7 @@ export function objectOps(d: S3Domain) {
       md5: true,
       describe: ({ md5 }) => ({ contentType, headers, user, etag: md5.toString("hex") }),
     });
+    ctx.audit.keyVersion = meta.kekVersion;
     return sendXml(ctx, copyObjectXml({ etag: s3Etag(meta, metadata ?? null), lastModified: meta.modified }));
   }
 
