@@ -55,31 +55,34 @@ export interface SealedBody {
 export class BodySealer {
   began = false;
 
-  constructor(
-    private readonly store: ObjectStore,
-    private readonly o: SealOptions,
-  ) {}
+  readonly #store: ObjectStore;
+  readonly #o: SealOptions;
+
+  constructor(store: ObjectStore, o: SealOptions) {
+    this.#store = store;
+    this.#o = o;
+  }
 
   async seal(body: AsyncIterable<Buffer> | Iterable<Buffer>): Promise<SealedBody> {
-    const o = this.o;
+    const o = this.#o;
     const etag = new EtagHasher(o.dek);
     const hash: Hash | null = o.digest ? createHash(o.digest.algorithm) : null;
     const md5: Md5Stream | null = o.md5 ? (o.md5Thread?.start() ?? localMd5()) : null;
     try {
-      return await this.sealWith(body, etag, hash, md5);
+      return await this.#sealWith(body, etag, hash, md5);
     } catch (err) {
       md5?.abort();
       throw err;
     }
   }
 
-  private async sealWith(
+  async #sealWith(
     body: AsyncIterable<Buffer> | Iterable<Buffer>,
     etag: EtagHasher,
     hash: Hash | null,
     md5: Md5Stream | null,
   ): Promise<SealedBody> {
-    const o = this.o;
+    const o = this.#o;
     let batch: Buffer[] = [];
     // Full sealed segments go back here once the store has them: one batch of buffers per upload.
     const spare: Buffer[] = [];
@@ -108,12 +111,12 @@ export class BodySealer {
       if (behind) await behind;
       if (batch.length >= BATCH_SEGMENTS) {
         if (!this.began) {
-          await this.store.beginUpload(o.owner, o.id, o.writeId);
+          await this.#store.beginUpload(o.owner, o.id, o.writeId);
           this.began = true;
         }
         const out = batch;
         batch = [];
-        await this.store.appendSegments(o.writeId, stored, out);
+        await this.#store.appendSegments(o.writeId, stored, out);
         stored += out.length;
         // The store is done with them (ObjectStore.appendSegments).
         for (const b of out) if (b.length === full) spare.push(b);
@@ -138,10 +141,10 @@ export class BodySealer {
   /** Stores the segments still pending (before a commit that does not take them inline). */
   async flush(body: SealedBody): Promise<void> {
     if (!this.began) {
-      await this.store.beginUpload(this.o.owner, this.o.id, this.o.writeId);
+      await this.#store.beginUpload(this.#o.owner, this.#o.id, this.#o.writeId);
       this.began = true;
     }
-    if (body.pending.length > 0) await this.store.appendSegments(this.o.writeId, body.stored, body.pending);
+    if (body.pending.length > 0) await this.#store.appendSegments(this.#o.writeId, body.stored, body.pending);
     body.stored += body.pending.length;
     body.pending = [];
   }

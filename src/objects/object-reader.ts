@@ -168,7 +168,7 @@ export class ObjectReader {
     const r = range ?? { start: 0, end: meta.size - 1 };
     const span = meta.size === 0 ? { first: 0, last: 0, skip: 0 } : segmentsForRange(r, meta.segmentSize);
     const wanted = meta.size === 0 ? 0 : r.end - r.start + 1;
-    return this.#stream(meta, async (unwrapDek, onRelease) => {
+    return this.#stream(meta, async (unwrapDek, onRelease, closed) => {
       const dek = await unwrapDek();
       const cipher = createSegmentCipher(dek, contextOf(meta));
       onRelease(() => cipher.dispose());
@@ -183,6 +183,7 @@ export class ObjectReader {
       const plan: ReadPlan = {
         fetch: (from, n) => this.#fetchBatch(meta, from, n),
         youngGc: this.#youngGc,
+        closed,
         meta,
         cipher,
         count,
@@ -221,6 +222,7 @@ export class ObjectReader {
     plaintext: (
       unwrapDek: () => Promise<Buffer>,
       onRelease: (dispose: () => void) => void,
+      closed: () => boolean,
     ) => Promise<AsyncGenerator<Buffer>>,
   ): Promise<Readable> {
     const unhold = this.#holds.hold(meta);
@@ -232,6 +234,8 @@ export class ObjectReader {
       dek = null;
       unhold();
     };
+    // Destroyed at once by a closing client, while 'close' waits for the generator to finish.
+    let stream: Readable | null = null;
     try {
       const gen = await plaintext(
         async () => {
@@ -239,8 +243,9 @@ export class ObjectReader {
           return dek;
         },
         (d) => disposers.push(d),
+        () => stream?.destroyed === true,
       );
-      const stream = Readable.from(this.#counted(gen), {
+      stream = Readable.from(this.#counted(gen), {
         objectMode: false,
         highWaterMark: 2 * meta.segmentSize,
       });

@@ -57,6 +57,8 @@ export interface ReadPlan {
   fetch(first: number, n: number): Promise<Buffer[]>;
   /** Told of the buffers each batch lets go of. */
   youngGc: YoungCollector;
+  /** True once the reader's stream has closed: no batch is read ahead after that. */
+  closed?: () => boolean;
 }
 
 /** Plaintext bytes of segments [first, end) of an object of `count` segments. */
@@ -90,10 +92,21 @@ export async function* plaintextOnThisThread(plan: ReadPlan): AsyncGenerator<Buf
   let index = plan.first + 1;
   let batch = plan.firstBatch;
   let pos = 1;
+  // The next batch is read while this one is opened and sent: the read (a positioned read of a
+  // blob file, on libuv's thread pool) overlaps the AEAD on this thread. One batch ahead at most.
+  const ahead = (from: number): Promise<Buffer[]> | null => {
+    if (from > last || plan.closed?.()) return null;
+    const p = plan.fetch(from, Math.min(BATCH_SEGMENTS, last - from + 1));
+    // Awaited in its turn; a read that ends early (range done, client gone) must not count as unhandled.
+    p.catch(() => undefined);
+    return p;
+  };
+  let next = ahead(plan.first + batch.length);
   while (index <= last && remaining > 0) {
     if (pos >= batch.length) {
-      batch = await plan.fetch(index, Math.min(BATCH_SEGMENTS, last - index + 1));
+      batch = await (next ?? plan.fetch(index, Math.min(BATCH_SEGMENTS, last - index + 1)));
       pos = 0;
+      next = ahead(index + batch.length);
     }
     // The rest of the batch is opened into one buffer, which goes out in one socket write: a
     // write per 64 KiB segment costs a wakeup of the reader each, about a sixth of the CPU.

@@ -3,40 +3,48 @@
 import { type SegmentCipher, TAG_BYTES } from "../crypto/segment-format.js";
 
 export class SegmentWriter {
-  private readonly buf: Buffer;
-  private fill = 0;
-  private index = 0;
+  readonly #buf: Buffer;
+  #fill = 0;
+  #index = 0;
+  readonly #cipher: SegmentCipher;
+  readonly #segmentSize: number;
+  /** Receives sealed segments in order. */
+  readonly #emit: (sealed: Buffer) => void;
+  /** Where non-last segments are sealed into (segmentSize + TAG_BYTES bytes): recycled buffers. */
+  readonly #output: () => Buffer;
 
   constructor(
-    private readonly cipher: SegmentCipher,
-    private readonly segmentSize: number,
-    /** Receives sealed segments in order. */
-    private readonly emit: (sealed: Buffer) => void,
-    /** Where non-last segments are sealed into (segmentSize + TAG_BYTES bytes): recycled buffers. */
-    private readonly output: () => Buffer = () => Buffer.allocUnsafe(segmentSize + TAG_BYTES),
+    cipher: SegmentCipher,
+    segmentSize: number,
+    emit: (sealed: Buffer) => void,
+    output: () => Buffer = () => Buffer.allocUnsafe(segmentSize + TAG_BYTES),
   ) {
-    this.buf = Buffer.allocUnsafe(segmentSize);
+    this.#cipher = cipher;
+    this.#segmentSize = segmentSize;
+    this.#emit = emit;
+    this.#output = output;
+    this.#buf = Buffer.allocUnsafe(segmentSize);
   }
 
   write(chunk: Buffer): void {
     let off = 0;
     while (off < chunk.length) {
       // A full segment followed by more bytes is known not to be last.
-      if (this.fill === this.segmentSize) {
-        this.emit(this.cipher.sealInto(this.index++, false, this.buf, this.output()));
-        this.fill = 0;
+      if (this.#fill === this.#segmentSize) {
+        this.#emit(this.#cipher.sealInto(this.#index++, false, this.#buf, this.#output()));
+        this.#fill = 0;
       }
-      const n = Math.min(this.segmentSize - this.fill, chunk.length - off);
-      chunk.copy(this.buf, this.fill, off, off + n);
-      this.fill += n;
+      const n = Math.min(this.#segmentSize - this.#fill, chunk.length - off);
+      chunk.copy(this.#buf, this.#fill, off, off + n);
+      this.#fill += n;
       off += n;
     }
   }
 
   /** Seals what is left as the last segment; returns how many segments were emitted in all. */
   end(): number {
-    this.emit(this.cipher.seal(this.index++, true, this.buf.subarray(0, this.fill)));
-    this.fill = 0;
-    return this.index;
+    this.#emit(this.#cipher.seal(this.#index++, true, this.#buf.subarray(0, this.#fill)));
+    this.#fill = 0;
+    return this.#index;
   }
 }

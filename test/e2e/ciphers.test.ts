@@ -6,8 +6,10 @@ import { rmSync } from "node:fs";
 import path from "node:path";
 import Database from "better-sqlite3";
 import { afterAll, describe, expect, it } from "vitest";
-import { type ServerProcess, startServer, tempDir } from "./harness.js";
-import { KiB, killHard, MiB, putObject, randomData, waitFor } from "./util.js";
+import { killHard } from "../helpers/process-control.js";
+import { type ServerProcess, startServer, tempDir } from "../helpers/server-process.js";
+import { KiB, MiB, putObject, randomData } from "../helpers/transfer.js";
+import { waitFor } from "../helpers/wait-for.js";
 
 const dirs: string[] = [];
 const running: ServerProcess[] = [];

@@ -3,8 +3,8 @@
 import { spawn } from "node:child_process";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ROOT, type ServerProcess, startServer } from "./harness.js";
-import { expectProblem } from "./util.js";
+import { expectProblem } from "../helpers/problem.js";
+import { ROOT, type ServerProcess, startServer } from "../helpers/server-process.js";
 
 let server: ServerProcess;
 const tokens: Record<string, string> = {};

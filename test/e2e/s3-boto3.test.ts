@@ -10,8 +10,8 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runTool, toolEnv } from "../helpers/cli-tool.js";
 import { announceSkip, issueAccessKey, type S3Keys } from "../helpers/s3-client-setup.js";
-import { type ServerProcess, startServer, tempDir } from "./harness.js";
-import { MiB, sha256 } from "./util.js";
+import { type ServerProcess, startServer, tempDir } from "../helpers/server-process.js";
+import { MiB, sha256 } from "../helpers/transfer.js";
 
 const SCRIPT = path.join(import.meta.dirname, "clients/boto3_s3.py");
 /** The python3 on PATH if it has boto3, else Debian's (where .ci/run's apt fallback puts python3-boto3). */

@@ -14,8 +14,8 @@ import {
   type S3Keys,
   versionOf,
 } from "../helpers/s3-client-setup.js";
-import { type ServerProcess, startServer, tempDir } from "./harness.js";
-import { MiB, sha256 } from "./util.js";
+import { type ServerProcess, startServer, tempDir } from "../helpers/server-process.js";
+import { MiB, sha256 } from "../helpers/transfer.js";
 
 const S3CMD = executablesOnPath("s3cmd")[0];
 const VERSION = S3CMD ? versionOf(S3CMD) : undefined;

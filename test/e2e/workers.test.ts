@@ -6,9 +6,10 @@ import http from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CREDENTIAL_TTL_MS } from "../../src/auth/credential-cache.js";
 import { createTestDatabase, type TestDatabase } from "../helpers/postgres.js";
+import { killHard } from "../helpers/process-control.js";
+import { type ServerProcess, startServer } from "../helpers/server-process.js";
+import { randomData, sha256 } from "../helpers/transfer.js";
 import { waitFor } from "../helpers/wait-for.js";
-import { type ServerProcess, startServer } from "./harness.js";
-import { killHard, randomData, sha256 } from "./util.js";
 
 interface LogLine {
   msg?: string;

@@ -4,8 +4,8 @@ import { spawnSync } from "node:child_process";
 import { accessSync, constants, realpathSync } from "node:fs";
 import path from "node:path";
 import { expect } from "vitest";
-import { call } from "../e2e/api.js";
-import type { ServerProcess } from "../e2e/harness.js";
+import { call } from "./api-client.js";
+import type { ServerProcess } from "./server-process.js";
 
 /** Every executable named `name` on PATH, once per real file, in PATH order. */
 export function executablesOnPath(name: string): string[] {

@@ -25,10 +25,12 @@ describe("a read closed while a segment batch is being fetched", () => {
     let hold: Promise<void> | null = null;
     let release!: () => void;
     let fetches = 0;
+    let started = 0;
     const { objects, failures } = serviceWithSegmentReads(
       t.stores.objects,
       t.services.keys,
       async (read, ...args) => {
+        started++;
         const segs = await read(...args);
         fetches++;
         if (hold) await hold;
@@ -48,12 +50,14 @@ describe("a read closed while a segment batch is being fetched", () => {
     }
     await new Promise((r) => setTimeout(r, 20));
     expect(stream.destroyed).toBe(true);
-    const fetchesAtClose = fetches;
+    const startedAtClose = started;
     release();
     await new Promise((r) => setTimeout(r, 50));
     expect(failures()).toBe(0);
-    // And nothing further was read.
-    expect(fetches).toBe(fetchesAtClose);
+    // A batch read ahead before the close may land after it (and is dropped, never opened); no
+    // read starts once the stream is closed.
+    expect(started).toBe(startedAtClose);
+    expect(fetches).toBeLessThanOrEqual(started);
     await objects.settle();
   });
 });
