@@ -24,7 +24,10 @@ function newDataDir(): string {
   return d;
 }
 
-async function start(dataDir: string, opts: { token?: string } = {}): Promise<ServerProcess> {
+async function start(
+  dataDir: string,
+  opts: { token?: string; env?: Record<string, string> } = {},
+): Promise<ServerProcess> {
   const s = await startServer({ dataDir, ...opts });
   running.push(s);
   return s;
@@ -344,10 +347,12 @@ describe("kill -9", () => {
   }, 240_000);
 });
 
-describe("tampered storage", () => {
+// Both suites, in both places a write's segments lie (rows of objects.db, and blob files).
+describe.each(["aes256gcm", "xchacha20poly1305"])("tampered storage (%s)", (cipher) => {
   it("never serves wrong plaintext: 500 integrity_error or an aborted response", async () => {
     const dataDir = newDataDir();
-    const s1 = await start(dataDir);
+    const env = { SSE_CIPHER: cipher };
+    const s1 = await start(dataDir, { env });
     const SEG = 65536;
     const objs = new Map<string, Buffer>();
     const specs: [string, number][] = [
@@ -401,7 +406,7 @@ describe("tampered storage", () => {
       db.close();
     }
 
-    const s2 = await start(dataDir);
+    const s2 = await start(dataDir, { env });
     const outcomes: Record<string, string> = {};
     for (const [id] of specs) {
       if (id === "t/control") continue;
