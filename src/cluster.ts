@@ -11,6 +11,7 @@ import type { WorkerRole } from "./app.js";
 import { AuthService } from "./auth/auth-service.js";
 import { Credentials } from "./auth/credential-cache.js";
 import { UserService } from "./auth/user-service.js";
+import { closeAndExit } from "./close-and-exit.js";
 import type { Config } from "./config.js";
 import { Backoff } from "./failure-log.js";
 import { KeyService } from "./keys/key-service.js";
@@ -255,10 +256,7 @@ export function reportListening(url: string, s3Url: string | null): void {
  * it owns the listening sockets: no connection could reach the worker any more. obey() hands over
  * the server once it runs; an order or a loss that came while it started is carried out then.
  */
-export function attachToPrimary(
-  logger: Logger,
-  hardExitGraceMs: number,
-): { obey(server: RunningServer): void } {
+export function attachToPrimary(logger: Logger): { obey(server: RunningServer): void } {
   const ignore = (signal: NodeJS.Signals) =>
     logger.debug({ signal }, "signal left to the primary process, which stops the workers");
   process.on("SIGTERM", ignore);
@@ -269,17 +267,7 @@ export function attachToPrimary(
     if (stopping || !server) return;
     stopping = true;
     logger.info(`${why}: this worker finishes its requests and stops`);
-    setTimeout(() => {
-      logger.fatal("shutdown did not finish in time; exiting");
-      process.exit(1);
-    }, server.shutdownTimeoutMs + hardExitGraceMs).unref();
-    server.close().then(
-      (r) => process.exit(r.clean ? 0 : 1),
-      (err) => {
-        logger.error({ err }, "shutdown failed");
-        process.exit(1);
-      },
-    );
+    closeAndExit(server, logger);
   };
   const primaryGone = () => {
     if (server) return stop("the primary process is gone");

@@ -7,6 +7,7 @@ import type { Logger } from "pino";
 import type { Registry } from "prom-client";
 import { build, type WorkerRole } from "./app.js";
 import { BOOTSTRAP_TOKEN_FILE } from "./auth/auth-service.js";
+import { closeAndExit } from "./close-and-exit.js";
 import { attachToPrimary, reportListening, StartCancelled, startPrimary, workerRole } from "./cluster.js";
 import { type Config, ConfigError, loadConfig } from "./config.js";
 import { chooseCipher } from "./crypto/cipher-choice.js";
@@ -275,9 +276,6 @@ function deferSignals(logger: Logger): { release(): void } {
   };
 }
 
-/** After the deadline cut every request, closing the stores gets this long before the process gives up. */
-const HARD_EXIT_GRACE_MS = 10_000;
-
 /**
  * SIGTERM/SIGINT: finish in-flight requests, close the stores, exit 0 (1 if requests had to be
  * cut or a store failed to close). A second signal cuts the requests still open at once; one that
@@ -304,18 +302,7 @@ export function handleSignals(server: RunningServer, logger: Logger): void {
       { signal, timeoutSeconds: server.shutdownTimeoutMs / 1000 },
       "shutting down: finishing in-flight requests",
     );
-    // A store that hangs on close must not keep the process alive past what the operator allowed.
-    setTimeout(() => {
-      logger.fatal("shutdown did not finish in time; exiting");
-      process.exit(1);
-    }, server.shutdownTimeoutMs + HARD_EXIT_GRACE_MS).unref();
-    server.close().then(
-      (r) => process.exit(r.clean ? 0 : 1),
-      (err) => {
-        logger.error({ err }, "shutdown failed");
-        process.exit(1);
-      },
-    );
+    closeAndExit(server, logger);
   };
   process.on("SIGTERM", onSignal);
   process.on("SIGINT", onSignal);
@@ -339,7 +326,7 @@ export async function serve(config: Config): Promise<RunningServer> {
   try {
     if (cluster.isWorker) {
       const workerLogger = logger.child({ worker: cluster.worker?.id });
-      const primary = attachToPrimary(workerLogger, HARD_EXIT_GRACE_MS);
+      const primary = attachToPrimary(workerLogger);
       const server = await runServer(config, workerLogger, { worker: workerRole(config) });
       primary.obey(server);
       return server;
