@@ -3,6 +3,7 @@
 import { randomBytes } from "node:crypto";
 import fs from "node:fs/promises";
 import path from "node:path";
+import { syncDirectory } from "../directory-sync.js";
 
 /** Thrown by writeSecretFile(…, "create") (so by saveKeyring) when the file appeared meanwhile. */
 export class KeyringExistsError extends Error {
@@ -72,10 +73,5 @@ export async function writeSecretFile(file: string, data: Buffer, mode: "create"
   } finally {
     await fs.rm(tmp, { force: true });
   }
-  const dh = await fs.open(dir, "r");
-  try {
-    await dh.sync();
-  } finally {
-    await dh.close();
-  }
+  await syncDirectory(dir);
 }

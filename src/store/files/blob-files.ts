@@ -4,9 +4,10 @@
 // segments back to back, so segment i lies at 32 + i * stride: a read of any range is one
 // positioned read. Written once with positioned writes, then fdatasync'd, then its directory
 // fsync'd (seal), all before the metadata names it; see docs/FORMAT.md, "Blob files".
-import { closeSync, fsyncSync, mkdirSync, openSync } from "node:fs";
+import { mkdirSync } from "node:fs";
 import { type FileHandle, open, readdir, stat, unlink } from "node:fs/promises";
 import path from "node:path";
+import { syncDirectory, syncDirectorySync } from "../../directory-sync.js";
 import { DiskFullError, IntegrityError, isNoSpaceErrno, StorageUnavailableError } from "../../errors.js";
 import type { BlobStore } from "../blob-store.js";
 
@@ -76,24 +77,6 @@ async function readUpTo(fh: FileHandle, length: number, position: number): Promi
   return filled === length ? buf : buf.subarray(0, filled);
 }
 
-async function fsyncDir(dir: string): Promise<void> {
-  const fh = await open(dir, "r");
-  try {
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-}
-
-function fsyncDirSync(dir: string): void {
-  const fd = openSync(dir, "r");
-  try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-}
-
 export class FileBlobStore implements BlobStore {
   readonly #root: string;
   readonly #writing = new Map<string, Writing>();
@@ -108,8 +91,8 @@ export class FileBlobStore implements BlobStore {
     }
     if (created) {
       // The new directories' names, before any blob in them is relied on.
-      fsyncDirSync(root);
-      fsyncDirSync(dataDir);
+      syncDirectorySync(root);
+      syncDirectorySync(dataDir);
     }
     return new FileBlobStore(root);
   }
@@ -158,7 +141,7 @@ export class FileBlobStore implements BlobStore {
       await w.fh.datasync();
       this.#writing.delete(key);
       await w.fh.close();
-      await fsyncDir(path.dirname(this.#file(writeId)));
+      await syncDirectory(path.dirname(this.#file(writeId)));
     } catch (err) {
       throw storageFault(err);
     }
