@@ -68,9 +68,14 @@ export function verifyJob(objects: ObjectService, accounts: AccountStore): JobHa
     const savedTotal = ctx.job.result ? (JSON.parse(ctx.job.result) as ByteProgress).bytesTotal : undefined;
     const bytesTotal = savedTotal ?? (await bytesInScope(store, users));
     let cursor: Cursor | null = saved;
-    const result = () => {
+    const result = (more: Record<string, number> = {}) => {
       const bytesDone = bytes + reading;
-      return JSON.stringify({ ...damage.toJSON(), bytesDone, bytesTotal: Math.max(bytesTotal, bytesDone) });
+      return JSON.stringify({
+        ...damage.toJSON(),
+        bytesDone,
+        bytesTotal: Math.max(bytesTotal, bytesDone),
+        ...more,
+      });
     };
     let lastSave = Date.now();
     const save = async () => {
@@ -107,16 +112,11 @@ export function verifyJob(objects: ObjectService, accounts: AccountStore): JobHa
       }
     }
     // Every user's objects were read: blob files that none of them names are garbage worth reporting.
-    if (ctx.job.target === null) {
-      const orphans = await store.orphanedBlobs();
-      const final = {
-        ...JSON.parse(result()),
-        orphanedBlobs: orphans.count,
-        orphanedBlobBytes: orphans.bytes,
-      };
-      return { done, total: Math.max(ctx.job.total, done), result: JSON.stringify(final) };
-    }
-    return { done, total: Math.max(ctx.job.total, done), result: result() };
+    const orphans = ctx.job.target === null ? await store.orphanedBlobs() : null;
+    const found: Record<string, number> = orphans
+      ? { orphanedBlobs: orphans.count, orphanedBlobBytes: orphans.bytes }
+      : {};
+    return { done, total: Math.max(ctx.job.total, done), result: result(found) };
   };
 }
 
