@@ -5,7 +5,6 @@ import { rmSync } from "node:fs";
 import path from "node:path";
 import { CreateBucketCommand, DeleteObjectCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { call } from "../helpers/api-client.js";
 import {
   auditVerify,
   bodiesOf,
@@ -16,6 +15,7 @@ import {
   savePublicKey,
 } from "../helpers/audit-log.js";
 import { killHard } from "../helpers/process-control.js";
+import { issueAccessKey } from "../helpers/s3-client-setup.js";
 import { type ServerProcess, startServer, tempDir } from "../helpers/server-process.js";
 import { randomData } from "../helpers/transfer.js";
 import { waitFor } from "../helpers/wait-for.js";
@@ -137,13 +137,12 @@ describe.each(["sqlite", "postgres"] as const)("kill -9 during writes, on %s", (
     };
     const victim = await start();
     await savePublicKey(victim, keyFile);
-    const issued = await call(victim, "POST", "/users/admin/access-keys", victim.token, {});
-    expect(issued.status, issued.text).toBe(201);
+    const credentials = await issueAccessKey(victim, "audit-kill");
     const s3 = new S3Client({
       endpoint: victim.s3Url,
       region: "us-east-1",
       forcePathStyle: true,
-      credentials: { accessKeyId: issued.json.accessKeyId, secretAccessKey: issued.json.secretAccessKey },
+      credentials,
       // A request the kill cuts is not sent again (to a server that is gone).
       maxAttempts: 1,
     });

@@ -22,6 +22,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { RecordBody } from "../../src/audit/record.js";
 import { call, createUser, issueToken } from "../helpers/api-client.js";
 import { bodiesOf, type LogStore, newLogStore } from "../helpers/audit-log.js";
+import { issueAccessKey } from "../helpers/s3-client-setup.js";
 import { type ServerProcess, startServer, tempDir } from "../helpers/server-process.js";
 
 describe.each(["sqlite", "postgres"] as const)("S3 actions in the audit log, on %s", (kind) => {
@@ -176,13 +177,12 @@ describe.each(["sqlite", "postgres"] as const)("S3 actions in the audit log, on 
       dataDir: store.dataDir,
       env: { ...store.env, SSE_LOG_LEVEL: "warn", SSE_AUDIT_REQUIRED: "true", SSE_AUDIT_READS: "true" },
     });
-    const issued = await call(server, "POST", "/users/admin/access-keys", server.token, { label: "sdk" });
-    expect(issued.status, issued.text).toBe(201);
+    const credentials = await issueAccessKey(server, "sdk");
     const s3 = new S3Client({
       endpoint: server.s3Url,
       region: "us-east-1",
       forcePathStyle: true,
-      credentials: { accessKeyId: issued.json.accessKeyId, secretAccessKey: issued.json.secretAccessKey },
+      credentials,
       // No retries of the 503s: each refusal is one request.
       maxAttempts: 1,
     });

@@ -2,10 +2,11 @@
 // with the sqlite3 shell while the server serves, then a new server on the restored files.
 import { execFileSync } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
-import { copyFileSync, existsSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { type ServerProcess, startServer, tempDir } from "../helpers/server-process.js";
+import { blobFiles } from "../helpers/stored-bytes.js";
 import { waitFor } from "../helpers/wait-for.js";
 
 const sqlite3 = ["/usr/bin/sqlite3", "/usr/local/bin/sqlite3"].find((p) => existsSync(p));
@@ -117,12 +118,7 @@ describe.skipIf(!sqlite3)("SQLite backup and restore (docs/OPERATIONS.md)", () =
     await load;
     // With the hold gone, what it kept is reclaimed: only the current objects' blobs stay.
     await put(ids[0]!, 1_100_000);
-    const blobFiles = (dir: string) =>
-      readdirSync(path.join(dir, "blobs")).reduce(
-        (n, sub) => n + readdirSync(path.join(dir, "blobs", sub)).length,
-        0,
-      );
-    await waitFor("the held blobs reclaimed", () => blobFiles(dataDir) === ids.length);
+    await waitFor("the held blobs reclaimed", () => blobFiles(dataDir).length === ids.length);
     expect(await server.stop()).toBe(0);
 
     const restored = await startServer({ dataDir: backup, env: { SSE_WORKERS: "1" } });

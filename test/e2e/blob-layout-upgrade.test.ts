@@ -3,7 +3,7 @@
 // again moves there and leaves nothing behind in objects.db.
 import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { readdirSync, readFileSync, rmSync } from "node:fs";
+import { readFileSync, rmSync } from "node:fs";
 import path from "node:path";
 import Database from "better-sqlite3";
 import { afterAll, describe, expect, it } from "vitest";
@@ -14,6 +14,7 @@ import {
   fixtureBody,
 } from "../fixtures/data-dir-v1/contents.js";
 import { ROOT, type ServerProcess, startServer, tempDir } from "../helpers/server-process.js";
+import { blobFiles } from "../helpers/stored-bytes.js";
 import { waitFor } from "../helpers/wait-for.js";
 
 const servers: ServerProcess[] = [];
@@ -24,11 +25,6 @@ afterAll(async () => {
 });
 
 const sha = (b: Buffer) => createHash("sha256").update(b).digest("hex");
-
-function blobFiles(dataDir: string): string[] {
-  const root = path.join(dataDir, "blobs");
-  return readdirSync(root).flatMap((sub) => readdirSync(path.join(root, sub)));
-}
 
 function inlineSegments(dataDir: string): number {
   const db = new Database(path.join(dataDir, "objects.db"), { readonly: true });

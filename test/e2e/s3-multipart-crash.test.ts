@@ -6,7 +6,6 @@
 import { createHash, randomBytes } from "node:crypto";
 import { rmSync } from "node:fs";
 import path from "node:path";
-import Database from "better-sqlite3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { call } from "../helpers/api-client.js";
 import { killHard } from "../helpers/process-control.js";

@@ -41,26 +41,26 @@ const json = (method: string, body?: unknown): RequestInit => ({
   ...(body === undefined ? {} : { body: JSON.stringify(body) }),
 });
 
-/** `n` requests at once, each on a connection of its own: the primary hands them round-robin. */
+/** One request on a connection of its own (the primary hands connections round-robin); its status. */
+function ownConnection(url: string, token: string, method = "GET"): Promise<number> {
+  return new Promise<number>((resolve, reject) => {
+    const req = http.request(url, {
+      method,
+      agent: false,
+      headers: { authorization: `Bearer ${token}`, connection: "close" },
+    });
+    req.on("response", (res) => {
+      res.resume();
+      res.on("end", () => resolve(res.statusCode ?? 0));
+    });
+    req.on("error", reject);
+    req.end();
+  });
+}
+
+/** `n` requests at once, each on a connection of its own. */
 async function burst(s: ServerProcess, p: string, token: string, n = 8): Promise<number[]> {
-  return Promise.all(
-    Array.from(
-      { length: n },
-      () =>
-        new Promise<number>((resolve, reject) => {
-          const req = http.request(`${s.url}${p}`, {
-            agent: false,
-            headers: { authorization: `Bearer ${token}`, connection: "close" },
-          });
-          req.on("response", (res) => {
-            res.resume();
-            res.on("end", () => resolve(res.statusCode ?? 0));
-          });
-          req.on("error", reject);
-          req.end();
-        }),
-    ),
-  );
+  return Promise.all(Array.from({ length: n }, () => ownConnection(`${s.url}${p}`, token)));
 }
 
 async function issueToken(
@@ -147,19 +147,7 @@ describe.each(["sqlite", "postgres"] as const)("SSE_WORKERS=2 on %s", (store) =>
       expect(created.status).toBe(201);
       const otherToken = (await issueToken(server, other, survivor.token)).token;
       const del = (name: string, token: string) =>
-        new Promise<number>((resolve, reject) => {
-          const req = http.request(`${server.url}/users/${name}`, {
-            method: "DELETE",
-            agent: false,
-            headers: { authorization: `Bearer ${token}`, connection: "close" },
-          });
-          req.on("response", (res) => {
-            res.resume();
-            res.on("end", () => resolve(res.statusCode ?? 0));
-          });
-          req.on("error", reject);
-          req.end();
-        });
+        ownConnection(`${server.url}/users/${name}`, token, "DELETE");
       const [a, b] = await Promise.all([del(other, survivor.token), del(survivor.name, otherToken)]);
       // One deletion wins; the other is refused (the last admin stays, or its token died with it).
       expect([a, b].filter((c) => c === 204)).toHaveLength(1);

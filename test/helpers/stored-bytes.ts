@@ -6,14 +6,17 @@ import { BLOB_DIR } from "../../src/store/files/blob-files.js";
 
 const q = (name: string) => `"${name.replaceAll('"', '""')}"`;
 
+/** The paths of every blob file of a data directory, garbage included. */
+export function blobFiles(dataDir: string): string[] {
+  const root = path.join(dataDir, BLOB_DIR);
+  return readdirSync(root, { withFileTypes: true })
+    .filter((d) => d.isDirectory())
+    .flatMap((sub) => readdirSync(path.join(root, sub.name)).map((f) => path.join(root, sub.name, f)));
+}
+
 /** Bytes of the blob files beside objects.db (headers included), garbage included. */
 export function blobFileBytes(objectsDb: string): number {
-  const root = path.join(path.dirname(objectsDb), BLOB_DIR);
-  let total = 0;
-  for (const sub of readdirSync(root, { withFileTypes: true }).filter((d) => d.isDirectory()))
-    for (const f of readdirSync(path.join(root, sub.name)))
-      total += statSync(path.join(root, sub.name, f)).size;
-  return total;
+  return blobFiles(path.dirname(objectsDb)).reduce((n, f) => n + statSync(f).size, 0);
 }
 
 /** Sum of every blob stored in objects.db and of the blob files beside it: ciphertext, garbage included. */

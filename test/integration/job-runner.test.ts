@@ -238,7 +238,12 @@ describe("JobRunner", () => {
     // A long pause does not hold up a shutdown: the job is left to resume from its checkpoint.
     const long = await job("slow");
     const r2 = runner(
-      { slow: async (ctx) => (await ctx.checkpoint({ done: 1, cursor: "c1" }), {}) },
+      {
+        slow: async (ctx) => {
+          await ctx.checkpoint({ done: 1, cursor: "c1" });
+          return {};
+        },
+      },
       { pauseMs: 60_000 },
     );
     await until(long.id, (x) => x.done === 1);
