@@ -27,14 +27,13 @@ import { headerChecksPlugin } from "./http/header-checks.js";
 import { hostileInputPlugin } from "./http/hostile-input.js";
 import { jobRoutes } from "./http/job-routes.js";
 import { keyRoutes } from "./http/key-routes.js";
-import { lazyRequestLogger } from "./http/lazy-request-logger.js";
 import { linkRoutes } from "./http/link-routes.js";
 import { meRoutes } from "./http/me-routes.js";
 import { metricsPlugin, metricsRoute, ServiceMetrics } from "./http/metrics.js";
 import { clientErrorHandler, frameworkErrors, problemPlugin } from "./http/problem.js";
 import { trackQuietConnections } from "./http/quiet-connections.js";
 import { genReqId } from "./http/request-id.js";
-import { RequestLog, requestLogPlugin } from "./http/request-log.js";
+import { requestLogging, requestLogPlugin } from "./http/request-log.js";
 import { buildValidator } from "./http/strict-validator.js";
 import { systemRoutes } from "./http/system-routes.js";
 import { userRoutes } from "./http/user-routes.js";
@@ -256,8 +255,7 @@ export async function build(config: Config, deps: Deps): Promise<App> {
   let shuttingDown = false;
   const app = Fastify({
     loggerInstance: deps.logger as FastifyBaseLogger,
-    logController: new RequestLog(deps.logger),
-    childLoggerFactory: lazyRequestLogger,
+    ...requestLogging(deps.logger, config.libraryShortcuts),
     // Bodies are never type-coerced: http/strict-validator.ts.
     schemaController: { compilersFactory: { buildValidator } },
     genReqId,
@@ -360,6 +358,7 @@ export async function build(config: Config, deps: Deps): Promise<App> {
             ...(config.s3Domain ? { domain: config.s3Domain } : {}),
             region: config.s3Region,
             trustProxy: config.trustProxy,
+            libraryShortcuts: config.libraryShortcuts,
           },
           {
             logger: deps.logger,

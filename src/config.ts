@@ -4,7 +4,7 @@
 import { readFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import path from "node:path";
-import { type CipherSetting, SETTINGS } from "./settings.js";
+import { type CipherSetting, type LibraryShortcut, SETTINGS } from "./settings.js";
 
 export type KeyProviderName = "file" | "passphrase" | "pkcs11";
 export type LogLevel = "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
@@ -23,6 +23,8 @@ export interface Config {
   /** Server processes sharing the ports (SSE_WORKERS); the number of cores when not set. */
   readonly workers: number;
   readonly gcEveryMib: number;
+  /** The shortcuts through other libraries' internals that the server may take (SSE_LIBRARY_SHORTCUTS). */
+  readonly libraryShortcuts: readonly LibraryShortcut[];
   readonly bootstrapToken: string | undefined;
   readonly keyProvider: KeyProviderName;
   readonly passphrase: string | undefined;
@@ -62,7 +64,7 @@ export interface Config {
   readonly production: boolean;
 }
 
-type Kind = "string" | "int" | "bool" | "enum";
+type Kind = "string" | "int" | "bool" | "enum" | "list";
 
 export interface SettingSpec {
   readonly key: keyof Config;
@@ -151,6 +153,8 @@ function parseOne(spec: SettingSpec, raw: string): string | number | boolean {
       if (/^(1|true|yes|on)$/i.test(raw)) return true;
       if (/^(0|false|no|off)$/i.test(raw)) return false;
       throw new ConfigError(`${spec.env} must be true or false`);
+    case "list":
+      return parseList(spec, raw) as unknown as string;
     case "enum": {
       const value = spec.aliases && Object.hasOwn(spec.aliases, raw) ? spec.aliases[raw]! : raw;
       if (!spec.choices?.includes(value))
@@ -158,6 +162,18 @@ function parseOne(spec: SettingSpec, raw: string): string | number | boolean {
       return value;
     }
   }
+}
+
+/** A list setting: `all` (every choice), `none`, or some of its choices separated by commas. */
+function parseList(spec: SettingSpec, raw: string): readonly string[] {
+  const text = raw.trim().toLowerCase();
+  if (text === "all") return [...(spec.choices ?? [])];
+  if (text === "none") return [];
+  const words = text.split(",").map((w) => w.trim());
+  for (const w of words)
+    if (!spec.choices?.includes(w))
+      throw new ConfigError(`${spec.env} must be all, none, or a comma list of ${spec.choices?.join(", ")}`);
+  return [...new Set(words)];
 }
 
 /**
@@ -171,8 +187,9 @@ export function loadConfig(
   const out: Record<string, unknown> = {};
   for (const spec of SETTINGS) {
     const raw = rawValue(spec, env, flags);
-    if (raw === undefined || raw === "") out[spec.key] = spec.default;
-    else out[spec.key] = parseOne(spec, raw);
+    if (raw !== undefined && raw !== "") out[spec.key] = parseOne(spec, raw);
+    else if (spec.kind === "list") out[spec.key] = parseList(spec, String(spec.default));
+    else out[spec.key] = spec.default;
   }
   out.dataDir = path.resolve(out.dataDir as string);
   // Every core by default: one Node process uses one.

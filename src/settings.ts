@@ -6,6 +6,14 @@ export const CIPHER_SETTINGS = ["auto", "aes256gcm", "xchacha20poly1305"] as con
 /** SSE_CIPHER: the suite of new writes (crypto/cipher-choice.ts). */
 export type CipherSetting = (typeof CIPHER_SETTINGS)[number];
 
+/**
+ * SSE_LIBRARY_SHORTCUTS: the places that rely on another library beyond its documented API, each
+ * fenced in one module and pinned (README, "Layout"): an operator can turn one off if an upgrade
+ * breaks it, and the `internals` bench measures what each buys.
+ */
+export const LIBRARY_SHORTCUTS = ["request-line", "lazy-logger", "binary-copy"] as const;
+export type LibraryShortcut = (typeof LIBRARY_SHORTCUTS)[number];
+
 const GiB = 1024 ** 3;
 
 export const SETTINGS: readonly SettingSpec[] = [
@@ -112,6 +120,16 @@ export const SETTINGS: readonly SettingSpec[] = [
     max: 1024,
     description:
       "ask for a young garbage collection after every this many MiB of streamed object data, which bounds the memory large transfers hold (0: leave it to V8)",
+  },
+  {
+    key: "libraryShortcuts",
+    env: "SSE_LIBRARY_SHORTCUTS",
+    flag: "--library-shortcuts",
+    kind: "list",
+    choices: LIBRARY_SHORTCUTS,
+    default: "all",
+    description:
+      "the speed-ups that rely on other libraries' internals: all, none, or a comma list of request-line (pino), lazy-logger (Fastify), binary-copy (node-postgres); turn one off if a library upgrade breaks it (docs/OPERATIONS.md, section Library shortcuts)",
   },
   {
     key: "bootstrapToken",

@@ -4,6 +4,8 @@
 import { type FastifyInstance, type FastifyReply, type FastifyRequest, LogController } from "fastify";
 import fp from "fastify-plugin";
 import type { Logger } from "pino";
+import type { LibraryShortcut } from "../settings.js";
+import { lazyRequestLogger } from "./lazy-request-logger.js";
 import { type PinoDestination, pinoDestination } from "./pino-internals.js";
 import { loggablePath } from "./redact-path.js";
 
@@ -72,6 +74,17 @@ export class RequestLog extends LogController {
         "response cut: its body failed after the headers were sent",
       );
   }
+}
+
+/**
+ * Fastify's logging options for an app whose logger is `root`: the request log, with the direct
+ * line and the lazy per-request logger where SSE_LIBRARY_SHORTCUTS allows them.
+ */
+export function requestLogging(root: Logger, shortcuts: readonly LibraryShortcut[]) {
+  return {
+    logController: new RequestLog(shortcuts.includes("request-line") ? root : undefined),
+    ...(shortcuts.includes("lazy-logger") ? { childLoggerFactory: lazyRequestLogger } : {}),
+  };
 }
 
 /** A request whose connection closed early (client gone, or cut at the shutdown deadline): one line, at info. */

@@ -10,11 +10,11 @@ import Fastify, {
 } from "fastify";
 import type { Logger } from "pino";
 import type { FailureLimiter } from "../auth/failure-limiter.js";
-import { lazyRequestLogger } from "../http/lazy-request-logger.js";
 import { clientErrorHandler } from "../http/problem.js";
 import { trackQuietConnections } from "../http/quiet-connections.js";
 import { drainRefusedBody } from "../http/refused-body.js";
-import { RequestLog, requestLogPlugin } from "../http/request-log.js";
+import { requestLogging, requestLogPlugin } from "../http/request-log.js";
+import { LIBRARY_SHORTCUTS, type LibraryShortcut } from "../settings.js";
 import { hostBucket, resolveAddress } from "./addressing.js";
 import { decodePath } from "./canonical.js";
 import type { S3Caller, S3Context, S3Key } from "./context.js";
@@ -32,6 +32,8 @@ export interface S3ServerOptions {
   /** SSE_S3_REGION: the region this server answers with. */
   region: string;
   trustProxy: boolean;
+  /** SSE_LIBRARY_SHORTCUTS (default: all). */
+  libraryShortcuts?: readonly LibraryShortcut[];
 }
 
 export interface S3ServerDeps {
@@ -69,8 +71,7 @@ export async function buildS3App(opts: S3ServerOptions, deps: S3ServerDeps): Pro
     loggerInstance: logger as FastifyBaseLogger,
     // One line per request, as on the native API (request-log.ts): method, path without its query
     // (a presigned URL's signature never reaches the log), status, time.
-    logController: new RequestLog(logger),
-    childLoggerFactory: lazyRequestLogger,
+    ...requestLogging(logger, opts.libraryShortcuts ?? LIBRARY_SHORTCUTS),
     genReqId: newRequestId,
     routerOptions: { maxParamLength: 8192, ignoreDuplicateSlashes: false, ignoreTrailingSlash: false },
     exposeHeadRoutes: false,

@@ -14,7 +14,8 @@ export async function openStores(
   config: Pick<
     Config,
     "dataDir" | "databaseUrl" | "keysDatabaseUrl" | "databasePoolSize" | "sqliteCacheMib" | "minFreeBytes"
-  >,
+  > &
+    Partial<Pick<Config, "libraryShortcuts">>,
   logger: Logger,
   /** Other server processes of this one (SSE_WORKERS) open the same SQLite files meanwhile. */
   opts: { shared?: boolean } = {},

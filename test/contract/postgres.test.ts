@@ -44,10 +44,10 @@ afterAll(async () => {
 const freshSchema = () => `t_${randomBytes(6).toString("hex")}`;
 const dropSchema = (schema: string) => adminQuery(db.url, `DROP SCHEMA IF EXISTS ${schema} CASCADE`);
 
-async function objectsSchema(): Promise<ObjectsFixture> {
+async function objectsSchema(opts: ObjectsSchemaOptions = {}): Promise<ObjectsFixture> {
   const schema = freshSchema();
   // No grace period: the contract is about one process, whose own busy set is exact.
-  const objectsDb = await openObjectsSchema(db.url, { schema, trashGraceMs: 0 });
+  const objectsDb = await openObjectsSchema(db.url, { schema, trashGraceMs: 0, ...opts });
   return {
     db: objectsDb,
     async cleanup() {
@@ -57,12 +57,15 @@ async function objectsSchema(): Promise<ObjectsFixture> {
   };
 }
 
-objectStoreContract("postgres", objectsSchema);
-bucketStoreContract("postgres", objectsSchema);
-multipartStoreContract("postgres", objectsSchema);
-accountStoreContract("postgres", objectsSchema);
-jobStoreContract("postgres", objectsSchema);
-auditStoreContract("postgres", objectsSchema);
+objectStoreContract("postgres", () => objectsSchema());
+bucketStoreContract("postgres", () => objectsSchema());
+multipartStoreContract("postgres", () => objectsSchema());
+accountStoreContract("postgres", () => objectsSchema());
+jobStoreContract("postgres", () => objectsSchema());
+auditStoreContract("postgres", () => objectsSchema());
+// SSE_LIBRARY_SHORTCUTS without binary-copy: segments go through plain queries, same contract.
+objectStoreContract("postgres, binary-copy off", () => objectsSchema({ binaryCopy: false }));
+multipartStoreContract("postgres, binary-copy off", () => objectsSchema({ binaryCopy: false }));
 
 keyStoreContract("postgres", async () => {
   const schema = freshSchema();

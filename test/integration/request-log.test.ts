@@ -3,12 +3,14 @@
 import { Writable } from "node:stream";
 import Fastify, { type FastifyBaseLogger } from "fastify";
 import { describe, expect, it } from "vitest";
-import { lazyRequestLogger } from "../../src/http/lazy-request-logger.js";
 import { genReqId } from "../../src/http/request-id.js";
-import { RequestLog } from "../../src/http/request-log.js";
+import { requestLogging } from "../../src/http/request-log.js";
 import { createLogger } from "../../src/logger.js";
+import { LIBRARY_SHORTCUTS, type LibraryShortcut } from "../../src/settings.js";
 
-async function linesFor(direct: boolean): Promise<{ lines: Record<string, unknown>[]; children: number }> {
+async function linesFor(
+  shortcuts: readonly LibraryShortcut[],
+): Promise<{ lines: Record<string, unknown>[]; children: number }> {
   const lines: Record<string, unknown>[] = [];
   const sink = new Writable({
     write(chunk, _enc, cb) {
@@ -26,8 +28,7 @@ async function linesFor(direct: boolean): Promise<{ lines: Record<string, unknow
   }) as typeof logger.child;
   const app = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
-    logController: new RequestLog(direct ? logger : undefined),
-    childLoggerFactory: lazyRequestLogger,
+    ...requestLogging(logger, shortcuts),
     genReqId,
   });
   app.get("/data/*", async () => ({ ok: true }));
@@ -56,8 +57,8 @@ async function linesFor(direct: boolean): Promise<{ lines: Record<string, unknow
 
 describe("RequestLog's direct request line", () => {
   it("equals pino's own line for the same requests, key order included", async () => {
-    const { lines: generic, children: genericChildren } = await linesFor(false);
-    const { lines: direct, children: directChildren } = await linesFor(true);
+    const { lines: generic, children: genericChildren } = await linesFor(["lazy-logger"]);
+    const { lines: direct, children: directChildren } = await linesFor(LIBRARY_SHORTCUTS);
     // Each request line through pino needs a child logger; written directly, it does not (404s
     // and the silent route, with a level of its own, still make theirs).
     expect(genericChildren - directChildren).toBeGreaterThanOrEqual(2);
@@ -68,5 +69,13 @@ describe("RequestLog's direct request line", () => {
     expect(text).not.toContain("secret");
     expect(text).not.toContain("sometoken");
     expect(text).not.toContain("othertoken");
+  });
+
+  it("is the same line with every library shortcut off (SSE_LIBRARY_SHORTCUTS=none)", async () => {
+    const { lines: plain, children: plainChildren } = await linesFor([]);
+    const { lines: direct } = await linesFor(LIBRARY_SHORTCUTS);
+    expect(plain).toEqual(direct);
+    // Without the lazy logger, Fastify builds a child logger for every request, logged or not.
+    expect(plainChildren).toBeGreaterThanOrEqual(6);
   });
 });

@@ -48,6 +48,14 @@ async function insertSegments(
   segments: Buffer[],
 ): Promise<void> {
   if (segments.length === 0) return;
+  if (!q.binaryCopy) {
+    await q.query(
+      `INSERT INTO segments (write_id, idx, data)
+       SELECT $1, $2::int + s.i - 1, s.data FROM unnest($3::bytea[]) WITH ORDINALITY AS s(data, i)`,
+      [writeId, first, segments],
+    );
+    return;
+  }
   const rows = segments.map((seg, i) => {
     const idx = Buffer.allocUnsafe(4);
     idx.writeInt32BE(first + i);
@@ -285,6 +293,13 @@ export class PostgresObjectStore implements ObjectStore {
     if (count <= 0) return [];
     if (!Number.isSafeInteger(first) || !Number.isSafeInteger(count))
       throw new RangeError("bad segment range");
+    if (!this.#db.binaryCopy) {
+      const rows = await this.#db.query<{ data: Buffer }>(
+        "SELECT data FROM segments WHERE write_id = $1 AND idx >= $2 AND idx < $3 ORDER BY idx",
+        [writeId, first, first + count],
+      );
+      return rows.map((r) => r.data);
+    }
     // Binary COPY: raw bytes instead of hex text (see binary-copy.ts); COPY takes no parameters.
     return this.#db.copyOut(
       `COPY (SELECT data FROM segments WHERE write_id = ${byteaLiteral(writeId)}

@@ -25,6 +25,8 @@ export interface PostgresOptions {
   schema?: string;
   /** Most connections of this process (default 10 for the objects, 4 for the keys: they are cached). */
   poolSize?: number;
+  /** BYTEA over binary COPY (default true; SSE_LIBRARY_SHORTCUTS). */
+  binaryCopy?: boolean;
   /** Background failures (heartbeat, idle connections, VACUUM), for the log. */
   onError?: (err: unknown, what: string) => void;
 }
@@ -36,6 +38,7 @@ async function connect(url: string, schema: PgSchema, name: string, max: number,
     schema: name,
     max,
     onIdleError: (err) => opts.onError?.(err, "idle database connection"),
+    binaryCopy: opts.binaryCopy,
   });
   try {
     await migrate(db, schema);
@@ -97,7 +100,7 @@ export async function openKeysSchema(url: string, opts: PostgresOptions = {}): P
 /** Objects in schema sse_objects of `databaseUrl`; keys in schema sse_keys of `keysDatabaseUrl`, by default the same database. */
 export async function openPostgresStores(
   databaseUrl: string,
-  config: Pick<Config, "keysDatabaseUrl" | "databasePoolSize">,
+  config: Pick<Config, "keysDatabaseUrl" | "databasePoolSize"> & Partial<Pick<Config, "libraryShortcuts">>,
   logger: Logger,
 ): Promise<Stores> {
   // Logged once, then summarised: an outage fails every idle connection and every heartbeat.
@@ -106,6 +109,7 @@ export async function openPostgresStores(
   const onRecovered = (what: string) => logs.succeeded(what);
   const main = await openObjectsSchema(databaseUrl, {
     poolSize: config.databasePoolSize,
+    binaryCopy: config.libraryShortcuts?.includes("binary-copy") ?? true,
     onError,
     onRecovered,
   });

@@ -13,6 +13,8 @@ export interface Queryable {
   query<R extends object = Record<string, unknown>>(text: string, values?: unknown[]): Promise<R[]>;
   /** Runs a `COPY … FROM STDIN (FORMAT binary)` with these rows; resolves with the rows copied. */
   copyIn(text: string, rows: readonly CopyRow[]): Promise<number>;
+  /** False when SSE_LIBRARY_SHORTCUTS turns binary-copy off: then BYTEA goes through plain queries. */
+  readonly binaryCopy: boolean;
 }
 
 export interface PgDatabaseOptions {
@@ -25,6 +27,8 @@ export interface PgDatabaseOptions {
   connectTimeoutMs?: number;
   /** Failures of idle connections (the database restarting, the network dropping). */
   onIdleError?: (err: Error) => void;
+  /** BYTEA over binary COPY (binary-copy.ts), the default; false: plain queries (hex text). */
+  binaryCopy?: boolean;
 }
 
 /** How a transaction's commit reaches disk. */
@@ -73,6 +77,7 @@ function prepared(text: string, values: unknown[] | undefined): pg.QueryConfig |
 
 export class PgDatabase {
   readonly schema: string;
+  readonly binaryCopy: boolean;
   readonly #pool: pg.Pool;
   readonly #url: string;
   readonly #connectTimeoutMs: number;
@@ -80,6 +85,7 @@ export class PgDatabase {
 
   constructor(opts: PgDatabaseOptions) {
     this.schema = opts.schema;
+    this.binaryCopy = opts.binaryCopy ?? true;
     this.#url = opts.url;
     this.#connectTimeoutMs = opts.connectTimeoutMs ?? 10_000;
     const session = [
@@ -143,7 +149,7 @@ export class PgDatabase {
       const { client } = conn;
       try {
         await client.query(commit === "durable" ? "BEGIN" : "BEGIN; SET LOCAL synchronous_commit TO off");
-        const q = queryable(client);
+        const q = queryable(client, this.binaryCopy);
         const result = await fn(q);
         await client.query("COMMIT");
         return result;
@@ -218,7 +224,7 @@ export class PgDatabase {
   async withConnection<T>(fn: (q: Queryable) => Promise<T>): Promise<T> {
     const conn = await this.#checkout();
     try {
-      return await fn(queryable(conn.client));
+      return await fn(queryable(conn.client, this.binaryCopy));
     } catch (err) {
       throw this.#map(err);
     } finally {
@@ -274,8 +280,9 @@ export class PgDatabase {
 }
 
 /** The Queryable of one checked-out connection. */
-function queryable(client: pg.PoolClient): Queryable {
+function queryable(client: pg.PoolClient, binaryCopy: boolean): Queryable {
   return {
+    binaryCopy,
     query: async <R extends object>(text: string, values?: unknown[]) =>
       (await client.query<R>(prepared(text, values))).rows,
     copyIn: (text, rows) =>
