@@ -104,36 +104,25 @@ async function transferRows(
     await off.stop();
   }
   ctx.detail(`internals.${name}.transfers`, { on: ons, off: offs });
-  const best = (xs: Transfer[], k: "put" | "get") => Math.max(...xs.map((x) => x[k]));
-  const peak = (xs: Transfer[]) => Math.max(...xs.map((x) => x.peakMb));
+  // The best speed, and the highest peak: each side's most favourable and least favourable run.
+  const best = (xs: Transfer[], k: keyof Transfer) => Math.max(...xs.map((x) => x[k]));
   const list = (xs: Transfer[], k: keyof Transfer) => xs.map((x) => x[k].toFixed(0)).join(", ");
   const mib = bytes / MiB;
-  return [
-    ratioRow({
-      suite: "internals",
-      figure: `object PUT ${mib} MiB, ${name} on`,
-      value: best(ons, "put"),
-      unit: "MB/s",
-      baseline: { label: `same, ${name} off`, value: best(offs, "put") },
-      note: `best of two each: on ${list(ons, "put")}, off ${list(offs, "put")} MB/s`,
-    }),
-    ratioRow({
-      suite: "internals",
-      figure: `object GET ${mib} MiB, ${name} on`,
-      value: best(ons, "get"),
-      unit: "MB/s",
-      baseline: { label: `same, ${name} off`, value: best(offs, "get") },
-      note: `best of two each: on ${list(ons, "get")}, off ${list(offs, "get")} MB/s`,
-    }),
-    ratioRow({
-      suite: "internals",
-      figure: `server peak RSS, PUT + GET ${mib} MiB, ${name} on`,
-      value: peak(ons),
-      unit: "MB",
-      baseline: { label: `same, ${name} off`, value: peak(offs) },
-      note: `peaks: on ${list(ons, "peakMb")}, off ${list(offs, "peakMb")} MB (lower is better)`,
-    }),
+  const figures: [keyof Transfer, string, string, string][] = [
+    ["put", `object PUT ${mib} MiB`, "MB/s", "best of two each"],
+    ["get", `object GET ${mib} MiB`, "MB/s", "best of two each"],
+    ["peakMb", `server peak RSS, PUT + GET ${mib} MiB`, "MB", "peaks (lower is better)"],
   ];
+  return figures.map(([k, figure, unit, how]) =>
+    ratioRow({
+      suite: "internals",
+      figure: `${figure}, ${name} on`,
+      value: best(ons, k),
+      unit,
+      baseline: { label: `same, ${name} off`, value: best(offs, k) },
+      note: `${how}: on ${list(ons, k)}, off ${list(offs, k)} ${unit}`,
+    }),
+  );
 }
 
 const suite: Suite = {
