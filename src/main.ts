@@ -111,6 +111,8 @@ export async function runServer(
     worker?.share(built.metrics.registry);
     const { app, services } = built;
     const maintain = async () => {
+      // A fresh look at the volume even while idle: a backup hold forgotten for a day is logged.
+      await stores.space.current();
       const swept = await services.objects.maintain();
       if (swept > 0) logger.info({ uploads: swept }, "reclaimed interrupted uploads");
       const expired = await services.multipart.sweepExpired(config.s3MultipartTtlSeconds * 1000);

@@ -202,6 +202,11 @@ export class ServiceMetrics implements DomainMetrics {
       "The reserve (SSE_MIN_FREE_BYTES): uploads that would bring the free space below it are refused",
       (s) => s.reserveBytes,
     );
+    figure(
+      "sse_backup_hold_seconds",
+      "How long the backup hold (backup-hold in the data directory) has been in place, 0 without one: while it is, replaced and deleted data keeps its space",
+      (s) => s.backupHoldSeconds,
+    );
   }
 
   authFailure(reason: string): void {

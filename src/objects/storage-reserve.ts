@@ -169,6 +169,8 @@ export interface SpaceState {
   /** Free pages inside the database file, which writes fill first. */
   reusableBytes: number | null;
   reserveBytes: number | null;
+  /** How long the backup hold (`backup-hold` in the data directory) has been in place; null: none, or not watched. */
+  backupHoldSeconds: number | null;
 }
 
 /** What /ready and /metrics read. */

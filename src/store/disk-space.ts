@@ -3,7 +3,8 @@
 // disk is full anyway, and the state /ready and /metrics report. statfs is asked at most once a
 // second; writes in flight are counted in between (storage-reserve.ts). On PostgreSQL the data lives
 // on the database server: ObservedSpace only reports what the database said (53100 disk_full).
-import { statfs } from "node:fs/promises";
+import { stat, statfs } from "node:fs/promises";
+import path from "node:path";
 import type { Logger } from "pino";
 import { AppError } from "../errors.js";
 import { FailureLog } from "../failure-log.js";
@@ -19,9 +20,13 @@ import {
   type WriteClass,
 } from "../objects/storage-reserve.js";
 import type { EmergencySpace } from "./sqlite/emergency-space.js";
+import { BACKUP_HOLD_FILE } from "./sqlite/write-data.js";
 
 /** How long a statfs answer is trusted. */
 export const SPACE_REFRESH_MS = 1000;
+
+/** A backup hold older than this has most likely been forgotten: it is logged, at warn. */
+export const BACKUP_HOLD_WARN_MS = 24 * 60 * 60 * 1000;
 
 /** What the embedded store tells about objects.db (sqlite/open.ts): free pages, WAL, checkpoint. */
 export interface StoreSpaceUse {
@@ -55,6 +60,9 @@ export class DiskSpace implements SpaceGuard, SpaceStatus {
   readonly #belowReserve: FailureLog;
   readonly #diskFull: FailureLog;
   readonly #lookFailures: FailureLog;
+  readonly #staleHold: FailureLog;
+  /** When the backup hold file was made (its mtime), or null when there is none. */
+  #holdSince: number | null = null;
 
   constructor(opts: DiskSpaceOptions) {
     this.#opts = opts;
@@ -80,6 +88,21 @@ export class DiskSpace implements SpaceGuard, SpaceStatus {
       },
     });
     this.#lookFailures = new FailureLog(opts.logger, "looking at the free space of the data directory");
+    // Warn, not error: the server works; only space is kept back. Repeated once an hour.
+    this.#staleHold = new FailureLog(
+      { error: opts.logger.warn.bind(opts.logger), info: opts.logger.info.bind(opts.logger) },
+      "backup hold",
+      {
+        now: this.#now,
+        summaryEveryMs: 60 * 60 * 1000,
+        messages: {
+          failed:
+            "the backup hold (backup-hold in the data directory) has been in place for over a day: replaced and deleted data keeps its space until the file is removed; remove it if no backup is running (docs/OPERATIONS.md, Backup and restore)",
+          still: "the backup hold is still in place: replaced and deleted data keeps its space",
+          recovered: "the backup hold is lifted or renewed",
+        },
+      },
+    );
     opts.emergency?.onRelease(() => this.diskFull());
   }
 
@@ -153,6 +176,8 @@ export class DiskSpace implements SpaceGuard, SpaceStatus {
       availableBytes: snap?.available ?? null,
       reusableBytes: snap?.reusable ?? null,
       reserveBytes: this.#reserveKnown ? this.#ledger.reserve : null,
+      backupHoldSeconds:
+        this.#holdSince === null ? null : Math.max(0, Math.floor((this.#now() - this.#holdSince) / 1000)),
     };
   }
 
@@ -195,6 +220,20 @@ export class DiskSpace implements SpaceGuard, SpaceStatus {
     if (this.#ledger.writable) this.#belowReserve.succeeded(this.#fields());
     else if (!this.#belowReserve.failing) this.#belowReserve.failed(undefined, this.#fields());
     if (this.#full) await this.#maybeRecovered(snap);
+    await this.#lookAtHold();
+  }
+
+  /** The backup hold keeps every replaced and deleted write's space: one left behind is worth a warning. */
+  async #lookAtHold(): Promise<void> {
+    const file = path.join(this.#opts.dir, BACKUP_HOLD_FILE);
+    this.#holdSince = await stat(file).then(
+      (st) => st.mtimeMs,
+      () => null,
+    );
+    const fields = () => ({ file, heldForHours: Math.floor((this.#now() - this.#holdSince!) / 3_600_000) });
+    if (this.#holdSince !== null && this.#now() - this.#holdSince > BACKUP_HOLD_WARN_MS)
+      this.#staleHold.failed(undefined, fields());
+    else this.#staleHold.succeeded({ file });
   }
 
   /** The disk had filled: room again once the checkpoint works and the emergency space is set aside again. */
@@ -257,6 +296,7 @@ export class ObservedSpace implements SpaceGuard, SpaceStatus {
       availableBytes: null,
       reusableBytes: null,
       reserveBytes: null,
+      backupHoldSeconds: null,
     };
   }
 }

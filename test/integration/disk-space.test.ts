@@ -2,14 +2,15 @@
 // SQLite store: the reserve measured against what statfs says, the state /ready reports, the
 // emergency space given up and set aside again, and one log line per change of state.
 import { statfsSync } from "node:fs";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, rm, stat, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import pino from "pino";
 import { afterEach, describe, expect, it } from "vitest";
 import { AppError } from "../../src/errors.js";
-import { DiskSpace, ObservedSpace } from "../../src/store/disk-space.js";
+import { BACKUP_HOLD_WARN_MS, DiskSpace, ObservedSpace } from "../../src/store/disk-space.js";
 import { openSqliteStores } from "../../src/store/sqlite/open.js";
+import { BACKUP_HOLD_FILE } from "../../src/store/sqlite/write-data.js";
 
 const MiB = 1024 * 1024;
 let cleanup: (() => Promise<void>) | null = null;
@@ -28,7 +29,7 @@ function recordingLogger() {
   return { logger, lines };
 }
 
-async function open(reserve: (available: number) => number) {
+async function open(reserve: (available: number) => number, now?: () => number) {
   const dir = await mkdtemp(path.join(os.tmpdir(), "sse-space-"));
   const stores = openSqliteStores(dir);
   cleanup = async () => {
@@ -43,9 +44,10 @@ async function open(reserve: (available: number) => number) {
     store: stores.objectsFile,
     emergency: stores.emergency,
     logger,
+    ...(now ? { now } : {}),
   });
   await space.start();
-  return { space, lines, stores };
+  return { space, lines, stores, dir };
 }
 
 async function refused(p: Promise<unknown>): Promise<AppError> {
@@ -103,6 +105,40 @@ describe("the space watcher of the embedded store", () => {
     expect(state).toMatchObject({ writable: true, reason: "ok" });
     expect(lines.filter((l) => /the disk is full/.test(l.msg))).toHaveLength(1);
     expect(lines.filter((l) => /the disk has room again/.test(l.msg))).toHaveLength(1);
+  });
+});
+
+describe("the backup hold", () => {
+  it("is reported with its age, and logged at warn once it is older than a day, then hourly", async () => {
+    let clock = Date.now();
+    const { space, lines, dir } = await open(
+      () => 0,
+      () => clock,
+    );
+    expect((await space.current()).backupHoldSeconds).toBeNull();
+    const hold = path.join(dir, BACKUP_HOLD_FILE);
+    await writeFile(hold, "");
+    const made = (await stat(hold)).mtimeMs;
+    const at = async (ms: number) => {
+      clock = made + ms;
+      await space.refresh();
+      return (await space.current()).backupHoldSeconds;
+    };
+    expect(await at(3_600_000)).toBe(3600);
+    expect(lines.filter((l) => l.level === 40)).toEqual([]);
+    // A day and a second: one warning, naming the file; more looks within the hour add nothing.
+    expect(await at(BACKUP_HOLD_WARN_MS + 1000)).toBe(BACKUP_HOLD_WARN_MS / 1000 + 1);
+    await at(BACKUP_HOLD_WARN_MS + 60_000);
+    const warned = lines.filter((l) => l.level === 40);
+    expect(warned).toHaveLength(1);
+    expect(warned[0]).toMatchObject({ file: hold, heldForHours: 24 });
+    expect(warned[0]!.msg).toMatch(/backup hold .* over a day/);
+    // An hour later, a reminder; then the hold is lifted: said once at info, and the gauge is null.
+    await at(BACKUP_HOLD_WARN_MS + 3_700_000);
+    expect(lines.filter((l) => l.level === 40)).toHaveLength(2);
+    await rm(hold);
+    expect(await at(BACKUP_HOLD_WARN_MS + 3_800_000)).toBeNull();
+    expect(lines.at(-1)).toMatchObject({ level: 30, msg: "the backup hold is lifted or renewed" });
   });
 });
 

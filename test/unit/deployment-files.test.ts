@@ -264,6 +264,7 @@ describe("docs", () => {
         availableBytes: 0,
         reusableBytes: 0,
         reserveBytes: 0,
+        backupHoldSeconds: null,
       }),
     });
     const names = metrics.registry
