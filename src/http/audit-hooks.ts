@@ -5,9 +5,11 @@
 // before its answer goes out. Failed authentications are recorded by the auth plugin's callback.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import fp from "fastify-plugin";
-import type { AuditLog } from "../audit/audit-log.js";
+import { type AuditLog, auditUnavailable } from "../audit/audit-log.js";
 import type { EventDraft, Outcome, Target } from "../audit/record.js";
 import type { UserService } from "../auth/user-service.js";
+import { AppError } from "../errors.js";
+import { problemAnswer } from "./problem.js";
 import { withdrawAnswer } from "./withdrawn-answer.js";
 
 interface AuditedRoute {
@@ -203,7 +205,7 @@ export const auditHooks = fp(async (app: FastifyInstance, opts: AuditHooksOption
       // The change is done and its intent is in the log (the failure is logged); only a read can still be refused.
       if (route.read) {
         withdrawAnswer(reply, payload);
-        throw err;
+        return problemAnswer(reply, err instanceof AppError ? err : auditUnavailable(err));
       }
     }
     return payload;

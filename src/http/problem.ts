@@ -67,14 +67,21 @@ export function toProblem(err: AppError, requestId: string): Problem {
   };
 }
 
-export function sendProblem(reply: FastifyReply, err: AppError): FastifyReply {
+/**
+ * Makes `err`'s problem document this reply's answer: sets the status and headers, returns the body.
+ * An onSend hook that replaces an answer returns it (a throw there, on an answer that is already an
+ * error, would reach Fastify's fallback handler instead of ours).
+ */
+export function problemAnswer(reply: FastifyReply, err: AppError): string {
   if (err.headers) reply.headers(err.headers);
   // Also on answers that never reached the routing hooks (framework errors).
   reply.header("X-Request-Id", String(reply.request.id));
-  return reply
-    .code(err.status)
-    .type("application/problem+json")
-    .send(JSON.stringify(toProblem(err, String(reply.request.id))));
+  reply.code(err.status).type("application/problem+json");
+  return JSON.stringify(toProblem(err, String(reply.request.id)));
+}
+
+export function sendProblem(reply: FastifyReply, err: AppError): FastifyReply {
+  return reply.send(problemAnswer(reply, err));
 }
 
 export const problemPlugin = fp(async (app: FastifyInstance) => {

@@ -14,6 +14,8 @@ import type { S3Handler, S3Operations } from "./router.js";
 interface AuditedOp {
   action: string;
   read?: boolean;
+  /** What is read is the copy source (UploadPartCopy), not the object the request addresses. */
+  ofSource?: boolean;
 }
 
 const S3_ACTIONS: Partial<Record<keyof S3Operations, AuditedOp>> = {
@@ -25,6 +27,9 @@ const S3_ACTIONS: Partial<Record<keyof S3Operations, AuditedOp>> = {
   deleteObjects: { action: "object.delete" },
   completeMultipartUpload: { action: "multipart.complete" },
   getObject: { action: "object.read", read: true },
+  // A part copied from an object reads that object, as a GetObject of it would; the part itself is
+  // recorded with the upload's completion.
+  uploadPartCopy: { action: "object.read", read: true, ofSource: true },
 };
 
 function outcomeOf(status: number): Outcome {
@@ -52,8 +57,9 @@ export function auditedS3Operations(ops: S3Operations, audit: AuditLog): Audited
   const draft = (f: InFlight, outcome: Outcome, status?: number, objectId?: string): EventDraft => {
     const { ctx } = f;
     const { bucket, key } = ctx.address;
-    const named = objectId ?? (bucket === null ? null : key === null ? bucket : `${bucket}/${key}`);
     const note = ctx.audit;
+    const addressed = bucket === null ? null : key === null ? bucket : `${bucket}/${key}`;
+    const named = objectId ?? (f.op.ofSource ? (note.source ?? null) : addressed);
     return {
       action: f.op.action,
       outcome,
@@ -65,7 +71,7 @@ export function auditedS3Operations(ops: S3Operations, audit: AuditLog): Audited
       target: {
         owner: ctx.owner,
         ...(named !== null ? { object: audit.objectRef(named) } : {}),
-        ...(note.source !== undefined ? { source: audit.objectRef(note.source) } : {}),
+        ...(note.source !== undefined && !f.op.ofSource ? { source: audit.objectRef(note.source) } : {}),
       },
       ...(note.keyVersion !== undefined && outcome !== "pending" ? { keyVersion: note.keyVersion } : {}),
     };
@@ -88,6 +94,11 @@ export function auditedS3Operations(ops: S3Operations, audit: AuditLog): Audited
       inFlight.set(ctx.req, f);
       // Hardened by the action's own durable commit, or by the outcome after it.
       if (!op.read) await audit.record(draft(f, "pending"), { relaxed: true });
+      // A copy's read is recorded before it happens: the copied part would outlive a refused answer.
+      if (op.ofSource)
+        ctx.audit.beforeSourceRead = async () => {
+          await audit.record(draft(f, "pending"), { relaxed: true });
+        };
       return handler(ctx);
     };
   }

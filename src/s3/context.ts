@@ -28,6 +28,12 @@ export interface S3AuditNote {
   source?: string;
   /** DeleteObjects: each object it was asked to delete, with the status of that object's result. */
   objects?: { id: string; status: number }[];
+  /**
+   * Set by the audit log for a read of a copy source (UploadPartCopy): called once the source is
+   * known and before a byte of it is read; records the read's intent, and throws (503) when a
+   * required log cannot take it, so nothing is copied that the log does not name.
+   */
+  beforeSourceRead?: () => Promise<void>;
 }
 
 export interface S3Context {

@@ -98,7 +98,16 @@ export async function buildS3App(opts: S3ServerOptions, deps: S3ServerDeps): Pro
   });
 
   const { beforeSend } = deps;
-  if (beforeSend) app.addHook("onSend", (req, reply, payload) => beforeSend(req, reply, payload));
+  // A throw from beforeSend replaces the answer with its S3 error here: thrown on to Fastify, it
+  // would reach Fastify's fallback handler (JSON, not S3's XML) whenever the answer was an error already.
+  if (beforeSend)
+    app.addHook("onSend", async (req, reply, payload) => {
+      try {
+        return await beforeSend(req, reply, payload);
+      } catch (err) {
+        return errorAnswer(req, reply, err, deps.logger);
+      }
+    });
 
   // Bodies are never parsed by Fastify: each operation reads (and verifies) its own.
   app.removeAllContentTypeParsers();
@@ -164,6 +173,11 @@ export async function buildS3App(opts: S3ServerOptions, deps: S3ServerDeps): Pro
 }
 
 function sendError(req: FastifyRequest, reply: FastifyReply, err: unknown, logger: Logger): FastifyReply {
+  return reply.send(errorAnswer(req, reply, err, logger));
+}
+
+/** Makes `err` this reply's S3 error answer: sets the status and headers, returns the body. */
+function errorAnswer(req: FastifyRequest, reply: FastifyReply, err: unknown, logger: Logger): string {
   let s3 = toS3Error(err) ?? fromFramework(err);
   if (!s3) {
     logger.error({ err, requestId: req.id, method: req.method }, "S3 request failed");
@@ -174,12 +188,16 @@ function sendError(req: FastifyRequest, reply: FastifyReply, err: unknown, logge
   drainRefusedBody(req, reply);
   reply.code(s3.status);
   for (const [k, v] of Object.entries(s3.headers)) reply.header(k, v);
-  if (s3.status === 304 || req.method === "HEAD") return reply.send();
+  if (s3.status === 304 || req.method === "HEAD") return "";
   const path = (req.raw.url ?? "/").split("?")[0] ?? "/";
   reply.header("Content-Type", "application/xml");
-  return reply.send(
-    errorXml({ code: s3.code, message: s3.message, resource: path, requestId: req.id, fields: s3.fields }),
-  );
+  return errorXml({
+    code: s3.code,
+    message: s3.message,
+    resource: path,
+    requestId: req.id,
+    fields: s3.fields,
+  });
 }
 
 /** Fastify's own refusals (a malformed request it parsed) as S3 errors. */

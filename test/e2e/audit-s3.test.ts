@@ -12,10 +12,12 @@ import {
   DeleteObjectCommand,
   DeleteObjectsCommand,
   GetObjectCommand,
+  ListPartsCommand,
   PutObjectCommand,
   S3Client,
   type S3ServiceException,
   UploadPartCommand,
+  UploadPartCopyCommand,
 } from "@aws-sdk/client-s3";
 import { getSignedUrl } from "@aws-sdk/s3-request-presigner";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -93,6 +95,20 @@ describe.each(["sqlite", "postgres"] as const)("S3 actions in the audit log, on 
     );
     const MultipartUpload = { Parts: [{ PartNumber: 1, ETag: part.ETag }] };
     await send("complete", s3.send(new CompleteMultipartUploadCommand({ ...upload, MultipartUpload })));
+    // A part copied from an object reads that object: recorded as a read of the source.
+    const mpu2 = await s3.send(new CreateMultipartUploadCommand({ Bucket, Key: "assembled.bin" }));
+    await send(
+      "partCopy",
+      s3.send(
+        new UploadPartCopyCommand({
+          Bucket,
+          Key: "assembled.bin",
+          UploadId: mpu2.UploadId,
+          PartNumber: 1,
+          CopySource: `${Bucket}/q1-copy.csv`,
+        }),
+      ),
+    );
     const url = await getSignedUrl(s3, new GetObjectCommand({ Bucket, Key: "q1-copy.csv" }), {
       expiresIn: 300,
     });
@@ -140,6 +156,13 @@ describe.each(["sqlite", "postgres"] as const)("S3 actions in the audit log, on 
           `${what}: its intent`,
         ).toHaveLength(1);
     }
+    // UploadPartCopy: a read of its source, its intent recorded before the copy.
+    expect(outcome("partCopy")).toMatchObject({ ...byS3, action: "object.read", status: 200, keyVersion: 1 });
+    expect(ref(outcome("partCopy"))).toBe(ref(outcome("copy")));
+    expect(
+      bodies.filter((b) => b.requestId === ids.partCopy && b.outcome === "pending"),
+      "the part copy's intent",
+    ).toMatchObject([{ action: "object.read", target: { object: ref(outcome("copy")) } }]);
     // One object, one name: the write, the copy's source, the delete.
     expect(ref(outcome("delete"))).toBe(ref(outcome("put")));
     expect(ref(outcome("presignedGet"))).toBe(ref(outcome("copy")));
@@ -167,7 +190,7 @@ describe.each(["sqlite", "postgres"] as const)("S3 actions in the audit log, on 
     const secrets = { secretAccessKey, signature, adminToken: server.token, aliceToken: alice.token };
     for (const [what, secret] of Object.entries(secrets)) expect(text.includes(secret), what).toBe(false);
     // Object names only as HMACs (the objects table names them; the events do not).
-    for (const name of ["q1.csv", "q1-copy.csv", "old/a", "big.bin"])
+    for (const name of ["q1.csv", "q1-copy.csv", "old/a", "big.bin", "assembled.bin"])
       expect(JSON.stringify(bodies)).not.toContain(name);
   });
 
@@ -197,6 +220,8 @@ describe.each(["sqlite", "postgres"] as const)("S3 actions in the audit log, on 
         (e: S3ServiceException) => ({ name: e.name, status: e.$metadata.httpStatusCode }),
       );
     const unavailable = { name: "ServiceUnavailable", status: 503 };
+    const mpu = await s3.send(new CreateMultipartUploadCommand({ Bucket, Key: "parts" }));
+    const upload = { Bucket, Key: "parts", UploadId: mpu.UploadId };
 
     const stored = await store.open();
     await stored.failAppends();
@@ -208,6 +233,13 @@ describe.each(["sqlite", "postgres"] as const)("S3 actions in the audit log, on 
       const Delete = { Objects: [{ Key: "a" }] };
       expect(await refusal(s3.send(new DeleteObjectsCommand({ Bucket, Delete })))).toEqual(unavailable);
       expect(await refusal(s3.send(new GetObjectCommand({ Bucket, Key: "a" })))).toEqual(unavailable);
+      // A read that fails anyway is an event too: refused the same way, as S3 XML the SDK can read.
+      expect(await refusal(s3.send(new GetObjectCommand({ Bucket, Key: "never-written" })))).toEqual(
+        unavailable,
+      );
+      // A part copied from "a" would hold its bytes: refused before the copy, no part is left.
+      const copy = new UploadPartCopyCommand({ ...upload, PartNumber: 1, CopySource: `${Bucket}/a` });
+      expect(await refusal(s3.send(copy))).toEqual(unavailable);
       // The presigned read, on the wire: the refusal carries nothing of the object.
       const read = await fetch(url);
       const body = await read.text();
@@ -224,5 +256,6 @@ describe.each(["sqlite", "postgres"] as const)("S3 actions in the audit log, on 
     const kept = await s3.send(new GetObjectCommand({ Bucket, Key: "a" }));
     expect(await kept.Body!.transformToString()).toBe("the kept bytes");
     expect(await refusal(s3.send(new GetObjectCommand({ Bucket, Key: "b" })))).toMatchObject({ status: 404 });
+    expect((await s3.send(new ListPartsCommand(upload))).Parts ?? []).toEqual([]);
   });
 });

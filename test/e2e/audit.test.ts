@@ -186,6 +186,11 @@ describe.each(["sqlite", "postgres"] as const)("the audit log on %s", (kind) => 
       expect(await download.text()).not.toContain("kept bytes");
       for (const h of ["etag", "content-disposition", "x-key-version"])
         expect(download.headers.get(h), h).toBeNull();
+      // A read that fails anyway is an event too: refused the same way, as well-formed problem+json.
+      const missing = await call(s, "GET", "/data/never-written.bin", s.token);
+      expect(missing.status).toBe(503);
+      expect(missing.headers.get("content-type")).toMatch(/^application\/problem\+json/);
+      expect(missing.json.code).toBe("audit_unavailable");
     } finally {
       await stored.repairAppends();
       await stored.close();

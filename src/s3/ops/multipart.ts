@@ -113,6 +113,8 @@ export function multipartOps(d: S3Domain) {
     const uploadId = uploadIdOf(ctx);
     const number = partNumberOf(ctx);
     const source = await resolveCopySource(ctx, d);
+    ctx.audit.source = source.id;
+    ctx.audit.keyVersion = source.kekVersion;
     const srcMd = await objects.metadataOf(source);
     checkCopyConditions(ctx, s3Etag(source, srcMd), source.modified);
     const rangeHeader = ctx.headers.get("x-amz-copy-source-range");
@@ -130,6 +132,7 @@ export function multipartOps(d: S3Domain) {
         );
     }
     const size = range ? range.end - range.start + 1 : source.size;
+    await ctx.audit.beforeSourceRead?.();
     const body =
       size === 0
         ? []
