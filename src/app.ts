@@ -3,7 +3,7 @@ import { availableParallelism } from "node:os";
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from "fastify";
 import type { Logger } from "pino";
 import { AuditLog, loadAuditKeys } from "./audit/audit-log.js";
-import { AccessKeys } from "./auth/access-keys.js";
+import { AccessKeyService } from "./auth/access-key-service.js";
 import { AuthService } from "./auth/auth-service.js";
 import { Credentials } from "./auth/credential-cache.js";
 import { FailureLimiter } from "./auth/failure-limiter.js";
@@ -43,12 +43,12 @@ import { REWRAP, rewrapJob } from "./jobs/rewrap-job.js";
 import { ROOT_ROTATE, rootRotationJob } from "./jobs/root-rotation-job.js";
 import { VERIFY, verifyJob } from "./jobs/verify-job.js";
 import { KeyService } from "./keys/key-service.js";
-import { KeyVersions } from "./keys/key-versions.js";
+import { KeyVersionService } from "./keys/key-version-service.js";
 import type { RootKeyProvider } from "./keys/root-key-provider.js";
-import { Buckets } from "./objects/buckets.js";
-import { DownloadLinks } from "./objects/download-links.js";
+import { BucketService } from "./objects/bucket-service.js";
+import { DownloadLinkService } from "./objects/download-link-service.js";
 import { Md5Thread } from "./objects/md5-thread.js";
-import { MultipartUploads } from "./objects/multipart.js";
+import { MultipartService } from "./objects/multipart-service.js";
 import { ObjectService } from "./objects/object-service.js";
 import { auditedS3Operations } from "./s3/audited-ops.js";
 import { s3Operations } from "./s3/ops/index.js";
@@ -83,14 +83,14 @@ export function failureLimitPerProcess(limit: number, workers: WorkerRole | unde
 
 export interface Services {
   /** S3 access keys: issue, list, revoke, and the S3 listener's lookup(id) and authenticated(caller). */
-  accessKeys: AccessKeys;
+  accessKeys: AccessKeyService;
   objects: ObjectService;
-  buckets: Buckets;
-  multipart: MultipartUploads;
+  buckets: BucketService;
+  multipart: MultipartService;
   keys: KeyService;
-  keyVersions: KeyVersions;
+  keyVersions: KeyVersionService;
   auth: AuthService;
-  links: DownloadLinks;
+  links: DownloadLinkService;
   users: UserService;
   jobs: JobService;
   /** Not started by build(): the process starts it once it serves (main.ts). */
@@ -201,8 +201,8 @@ export function buildServices(
     },
     new FailureLogs(deps.logger, "background "),
   );
-  const buckets = new Buckets(stores.buckets, stores.objects, stores.multipart);
-  const multipart = new MultipartUploads(stores.multipart, stores.objects, keys, {
+  const buckets = new BucketService(stores.buckets, stores.objects, stores.multipart);
+  const multipart = new MultipartService(stores.multipart, stores.objects, keys, {
     maxObjectBytes: config.maxObjectBytes,
     suite: cipher.suite,
     youngGc,
@@ -215,7 +215,7 @@ export function buildServices(
   const credentials = new Credentials();
   const users = new UserService(stores.accounts, stores.objects, keys, deps.logger, credentials);
   const auth = new AuthService(stores.accounts, users, deps.logger, credentials);
-  const accessKeys = new AccessKeys(stores.accounts, users, keys, deps.logger);
+  const accessKeys = new AccessKeyService(stores.accounts, users, keys, deps.logger);
   const runner = new JobRunner(
     stores.jobs,
     {
@@ -228,9 +228,9 @@ export function buildServices(
     },
     { logger: deps.logger.child({ component: "jobs" }), metrics, pauseMs: config.jobPauseMs },
   );
-  const keyVersions = new KeyVersions(keys, stores.objects, stores.accounts);
+  const keyVersions = new KeyVersionService(keys, stores.objects, stores.accounts);
   const jobs = new JobService(stores.jobs, stores.objects, stores.accounts, runner);
-  const links = new DownloadLinks(stores.objects, stores.accounts, keys);
+  const links = new DownloadLinkService(stores.objects, stores.accounts, keys);
   return {
     objects,
     buckets,

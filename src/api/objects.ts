@@ -96,7 +96,7 @@ export type CreateItemRequest = Static<typeof CreateItemRequest>;
 export const Item = Type.Object({ id: Type.Integer(), data: Type.String() });
 export type Item = Static<typeof Item>;
 
-/** The bounds of a download link's lifetime: objects/download-links.ts holds them. */
+/** The bounds of a download link's lifetime: objects/download-link-service.ts holds them. */
 export interface LinkLimits {
   defaultSeconds: number;
   maxSeconds: number;

@@ -5,7 +5,7 @@
 // within TTL_MS (README, "Users and tokens"). Expiry is checked on every use, cached or not.
 
 import type { TokenRecord, UserRecord } from "../store/records.js";
-import type { AccessKeyLookup } from "./access-keys.js";
+import type { AccessKeyLookup } from "./access-key-service.js";
 
 /** How long another process may still accept a credential revoked elsewhere. */
 export const CREDENTIAL_TTL_MS = 1000;

@@ -5,7 +5,7 @@ import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import { Type } from "typebox";
 import { AccessKeyInfo, AccessKeyParams, createAccessKeyRequest, NewAccessKey } from "../api/access-keys.js";
 import { NameParams, NoContent } from "../api/fields.js";
-import type { AccessKeys } from "../auth/access-keys.js";
+import type { AccessKeyService } from "../auth/access-key-service.js";
 import { accessKeyInfoJson, CREDENTIAL_LIMITS, newAccessKeyJson } from "./account-json.js";
 import {
   adminOrSelf,
@@ -17,7 +17,7 @@ import { principalOf } from "./auth-plugin.js";
 import { problemResponses } from "./openapi.js";
 
 export interface AccessKeyRoutesOptions {
-  accessKeys: AccessKeys;
+  accessKeys: AccessKeyService;
 }
 
 const createAccessKeyBody = createAccessKeyRequest(CREDENTIAL_LIMITS);

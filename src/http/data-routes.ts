@@ -13,7 +13,7 @@ import {
 } from "../api/objects.js";
 import { AppError } from "../errors.js";
 import { parseContentDigest } from "../objects/content-digest.js";
-import { Items } from "../objects/items.js";
+import { ItemService } from "../objects/item-service.js";
 import { idPath, idToJson, validateObjectId } from "../objects/object-id.js";
 import type { ObjectService } from "../objects/object-service.js";
 import { checkObjectSize } from "../objects/size-limit.js";
@@ -63,7 +63,7 @@ function checkedId(params: WildcardParams): string {
 
 export const dataRoutes: FastifyPluginAsyncTypebox<DataRoutesOptions> = async (app, opts) => {
   const { objects } = opts;
-  const items = new Items(objects);
+  const items = new ItemService(objects);
 
   // --- the seed's item API ---------------------------------------------------------------------
   app.register(async (scope) => {

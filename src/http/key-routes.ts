@@ -9,14 +9,14 @@ import { KeyInfo, MinVersionRequest, RootKeyInfo } from "../api/keys.js";
 import { PATHS } from "../api/paths.js";
 import type { UserService } from "../auth/user-service.js";
 import type { JobService } from "../jobs/job-service.js";
-import type { KeyInfo as KeyState, KeyVersions } from "../keys/key-versions.js";
+import type { KeyInfo as KeyState, KeyVersionService } from "../keys/key-version-service.js";
 import type { RootKeyProvider } from "../keys/root-key-provider.js";
 import type { JobRecord } from "../store/records.js";
 import { principalOf } from "./auth-plugin.js";
 import { problemResponses } from "./openapi.js";
 
 export interface KeyRoutesOptions {
-  keyVersions: KeyVersions;
+  keyVersions: KeyVersionService;
   jobs: JobService;
   users: UserService;
   root: RootKeyProvider;

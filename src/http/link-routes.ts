@@ -7,7 +7,11 @@ import { NoContent, WildcardParams } from "../api/fields.js";
 import { bytesContent, Link, type LinkRequest, linkRequest } from "../api/objects.js";
 import type { AuditLog } from "../audit/audit-log.js";
 import { AppError } from "../errors.js";
-import { DEFAULT_LINK_SECONDS, type DownloadLinks, MAX_LINK_SECONDS } from "../objects/download-links.js";
+import {
+  DEFAULT_LINK_SECONDS,
+  type DownloadLinkService,
+  MAX_LINK_SECONDS,
+} from "../objects/download-link-service.js";
 import { idToJson, validateObjectId } from "../objects/object-id.js";
 import type { ObjectService } from "../objects/object-service.js";
 import { noteAuditTarget } from "./audit-hooks.js";
@@ -21,7 +25,7 @@ export interface LinkRoutesOptions {
   /** Names a link download's owner and object in its audit event. */
   audit?: AuditLog | null;
   objects: ObjectService;
-  links: DownloadLinks;
+  links: DownloadLinkService;
   /** Where link URLs point (never a client's Host header unless a trusted proxy sets it). */
   publicUrl: PublicUrlOptions;
 }

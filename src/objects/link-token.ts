@@ -1,7 +1,7 @@
 // Download-link tokens: the claims a link carries (owner, object, the write it was made for, the
 // API token that made it, the key version that signs it, the expiry) and their byte layout. Pure:
-// the MAC is computed by the service that makes and checks links (download-links.ts), so this file
-// holds no key.
+// the MAC is computed by the service that makes and checks links (download-link-service.ts), so
+// this file holds no key.
 
 export const LINK_FORMAT_VERSION = 1;
 const MAC_BYTES = 32;

@@ -1,6 +1,6 @@
 // The port of buckets: the names CreateBucket made, so that an empty bucket exists. A bucket is a
 // top-level folder of its owner's namespace (S3 `photos` + `a.jpg` is the object `photos/a.jpg`), so
-// it also exists, with no row here, while objects under `name/` do: the domain (objects/buckets.ts)
+// it also exists, with no row here, while objects under `name/` do: the domain (objects/bucket-service.ts)
 // combines the two. Adapters pass test/contract/buckets.contract.ts.
 import type { BucketRecord } from "./records.js";
 

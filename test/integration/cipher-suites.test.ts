@@ -16,7 +16,7 @@ import { NO_METRICS } from "../../src/domain-metrics.js";
 import { AppError } from "../../src/errors.js";
 import { createRootKeyProvider } from "../../src/keys/providers.js";
 import type { RootKeyProvider } from "../../src/keys/root-key-provider.js";
-import { Items } from "../../src/objects/items.js";
+import { ItemService } from "../../src/objects/item-service.js";
 import { ObjectService } from "../../src/objects/object-service.js";
 import type { ObjectMeta } from "../../src/store/records.js";
 import { openSqliteStores } from "../../src/store/sqlite/open.js";
@@ -242,7 +242,7 @@ describe("SSE_CIPHER picks the suite of new writes; every object reads under eit
       ["x".repeat(1000), SUITE_XCHACHA20_POLY1305],
       ["y".repeat(SEGMENT_SIZE + 1), SUITE_AES256GCM],
     ] as const) {
-      const item = await new Items(auto).create(owner, undefined, data);
+      const item = await new ItemService(auto).create(owner, undefined, data);
       expect((await auto.find(owner, String(item.id)))?.suite).toBe(suite);
     }
     await auto.settle();

@@ -3,7 +3,7 @@
 import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Services } from "../../src/app.js";
-import { MultipartUploads } from "../../src/objects/multipart.js";
+import { MultipartService } from "../../src/objects/multipart-service.js";
 import type { MultipartStore } from "../../src/store/multipart-store.js";
 import type { Stores } from "../../src/store/stores.js";
 import { openServices, type TestServices } from "../helpers/app.js";
@@ -60,7 +60,7 @@ describe("Complete while a part arrives", () => {
     const e1 = (await up(1, p1)).md5;
     const e3 = (await up(3, p3)).md5;
     // Part 2 is uploaded (by another request) while Complete reads the parts; the client names 1 and 3.
-    const completing = new MultipartUploads(
+    const completing = new MultipartService(
       afterFirstListing(async () => {
         await up(2, p2);
       }),

@@ -1,6 +1,6 @@
 // Multipart uploads: CreateMultipartUpload, UploadPart, UploadPartCopy, CompleteMultipartUpload,
 // AbortMultipartUpload, ListParts and ListMultipartUploads. Parts are encrypted as they stream in and
-// joined at Complete without a copy (objects/multipart.ts; docs/FORMAT.md, "Multipart objects").
+// joined at Complete without a copy (objects/multipart-service.ts; docs/FORMAT.md, "Multipart objects").
 import type { ObjectMetadata } from "../../objects/object-metadata.js";
 import { parseRange } from "../../objects/range.js";
 import { CHECKSUM_ALGORITHMS, isChecksumAlgorithm } from "../checksums.js";

@@ -1,4 +1,4 @@
-// AccessKeys in process, over the real SQLite stores and the file key provider: issue under the
+// AccessKeyService in process, over the real SQLite stores and the file key provider: issue under the
 // token rules, the S3 listener's lookup (live keys only, the exact secret, no store lookup for a
 // malformed id), enrollment on the first authenticated request, and the key versions that wrap
 // the secrets (counted, protected from retirement, moved by rewrap).

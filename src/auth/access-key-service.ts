@@ -46,7 +46,7 @@ export interface IssuedAccessKey {
 
 export type AccessKeyRequest = TokenRequest;
 
-export class AccessKeys {
+export class AccessKeyService {
   readonly #touches = new TouchThrottle();
   /** A full disk or an outage fails every key's update: logged once, then summarised. */
   readonly #touchFailures: FailureLog;

@@ -20,7 +20,7 @@ interface Allocation {
 }
 
 /** The seed's items of one object service. */
-export class Items {
+export class ItemService {
   readonly #objects: ObjectService;
   /**
    * The ids this process has handed out per owner, while any of them is being written: concurrent

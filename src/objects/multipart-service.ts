@@ -45,7 +45,7 @@ export interface MultipartOptions extends PartOptions {
   suite?: number;
 }
 
-export class MultipartUploads {
+export class MultipartService {
   readonly #segmentSize: number;
   readonly #parts: MultipartParts;
 

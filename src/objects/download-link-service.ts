@@ -31,7 +31,7 @@ export interface CreatedLink {
   meta: ObjectMeta;
 }
 
-export class DownloadLinks {
+export class DownloadLinkService {
   readonly #objects: ObjectStore;
   /** For the token that made a link. */
   readonly #accounts: AccountStore;

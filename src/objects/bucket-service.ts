@@ -18,7 +18,7 @@ export interface BucketInfo {
 const EXISTS_TTL_MS = 2000;
 const MAX_KNOWN = 10_000;
 
-export class Buckets {
+export class BucketService {
   /** owner NUL name → until when it is known to exist (writes check the bucket on every request). */
   readonly #known = new Map<string, number>();
 

@@ -1,4 +1,4 @@
-// DownloadLinks over the real SQLite stores and the file key provider: every reason a link is
+// DownloadLinkService over the real SQLite stores and the file key provider: every reason a link is
 // refused, with a controllable clock instead of waiting.
 import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
@@ -9,7 +9,7 @@ import { buildServices, type Services } from "../../src/app.js";
 import { loadConfig } from "../../src/config.js";
 import { AppError } from "../../src/errors.js";
 import { FileRootKeyProvider } from "../../src/keys/file-provider.js";
-import { DownloadLinks, MAX_LINK_SECONDS } from "../../src/objects/download-links.js";
+import { DownloadLinkService, MAX_LINK_SECONDS } from "../../src/objects/download-link-service.js";
 import { encodeClaims, openToken, sealToken } from "../../src/objects/link-token.js";
 import type { TokenRecord, UserRecord } from "../../src/store/records.js";
 import { openSqliteStores } from "../../src/store/sqlite/open.js";
@@ -19,7 +19,7 @@ let stores: ReturnType<typeof openSqliteStores>;
 let root: FileRootKeyProvider;
 let services: Services;
 let now: number;
-let links: DownloadLinks;
+let links: DownloadLinkService;
 
 interface Account {
   user: UserRecord;
@@ -71,7 +71,7 @@ beforeEach(async () => {
   await root.open();
   services = buildServices(config, { stores, root, logger });
   now = Date.UTC(2030, 0, 1);
-  links = new DownloadLinks(stores.objects, stores.accounts, services.keys, () => now);
+  links = new DownloadLinkService(stores.objects, stores.accounts, services.keys, () => now);
 });
 
 afterEach(async () => {

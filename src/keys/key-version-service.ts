@@ -21,7 +21,7 @@ export interface KeyInfo {
   versions: KeyVersionInfo[];
 }
 
-export class KeyVersions {
+export class KeyVersionService {
   readonly #keys: KeyService;
   readonly #objects: ObjectStore;
   readonly #accounts: AccountStore;
@@ -76,7 +76,7 @@ export class KeyVersions {
     if (version > st.minDecryptionVersion) {
       // The primary was set before these counts, so a write or an access key issue still in flight
       // under an older version moves itself to the primary after its commit (ObjectService,
-      // AccessKeys): none slips past this check.
+      // AccessKeyService): none slips past this check.
       const [objects, accessKeys] = await Promise.all([
         this.#objects.countByKekVersion(owner),
         this.#accounts.countAccessKeysByKekVersion(owner),
