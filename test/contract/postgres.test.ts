@@ -369,7 +369,9 @@ describe("PostgreSQL stores", () => {
         rmSync(dir, { recursive: true, force: true });
       }
 
-      const other = await openObjects({ heartbeatMs: 100, uploadStaleMs: 300 });
+      // Stale after 3 s: long enough that the first sweep below comes sooner on a loaded machine
+      // (300 ms did not always), short enough for the test.
+      const other = await openObjects({ heartbeatMs: 100, uploadStaleMs: 3000 });
       expect((await other.objects.getObject(user.uid, "1"))?.etag).toBe("e");
       expectSegments(await other.objects.readSegments(Buffer.alloc(16, 1), 0, 5), [
         Buffer.alloc(65552, 1),
