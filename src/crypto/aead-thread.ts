@@ -12,9 +12,11 @@
 // through its slot, never through a message (whose serialised copy nobody would zero), and is
 // zeroed as soon as the thread has answered. The thread starts on first use and does not keep the
 // process alive.
-import { Worker } from "node:worker_threads";
+import type { Worker } from "node:worker_threads";
 import { IntegrityError } from "../errors.js";
+import { startThread, threadModule } from "../thread-module.js";
 import { KEY_BYTES, zeroize } from "./envelope.js";
+import { copyBytes } from "./segment-aead.js";
 import { AD_BYTES, NONCE_BYTES, type SegmentCipher, TAG_BYTES } from "./segment-format.js";
 
 const ENTRY_BYTES = NONCE_BYTES + AD_BYTES;
@@ -26,7 +28,7 @@ export interface AeadThreadOptions {
   maxEntries?: number;
   /** Plaintext bytes one batch holds at most (default 16 segments of 64 KiB). */
   maxBatchBytes?: number;
-  /** The worker's script (tests); default aead-thread-worker.mjs next to this module. */
+  /** The worker's script (tests); default aead-thread-worker next to this module. */
   workerUrl?: URL;
   /** The thread failed or exited unasked: the reads under way fail, the next read starts it again. */
   onError?: (err: unknown) => void;
@@ -43,7 +45,7 @@ export interface OpenedBatch {
 }
 
 /** What the thread is told of a batch: nothing secret (the key is in the slot). */
-interface Job {
+export interface Job {
   slot: number;
   /** The suite of every segment in the batch (SegmentCipher.suite), and its nonce's length. */
   suite: number;
@@ -52,20 +54,26 @@ interface Job {
   entries: number[];
 }
 
-interface Reply {
+export interface Reply {
   slot: number;
   /** Index in the batch of the segment that failed authentication, or -1. */
   failed: number;
 }
 
 /** One slot of the shared memory: key ‖ nonce and AD of each entry ‖ sealed segments. */
-interface SlotLayout {
+export interface SlotLayout {
   slotBytes: number;
   keyBytes: number;
   entryBytes: number;
   nonceBytes: number;
   adBytes: number;
   dataOffset: number;
+}
+
+/** The thread's workerData. */
+export interface AeadThreadData {
+  memory: SharedArrayBuffer;
+  layout: SlotLayout;
 }
 
 export class AeadThread {
@@ -216,8 +224,9 @@ export class AeadThread {
 
   #ensureWorker(): Worker {
     if (this.#worker) return this.#worker;
-    const w = new Worker(this.#opts.workerUrl ?? new URL("./aead-thread-worker.mjs", import.meta.url), {
-      workerData: { memory: this.#memory, layout: this.#layout },
+    const workerData: AeadThreadData = { memory: this.#memory!, layout: this.#layout };
+    const w = startThread(this.#opts.workerUrl ?? threadModule(import.meta.url, "aead-thread-worker"), {
+      workerData,
       // It keeps no JavaScript objects to speak of: a small heap is a smaller resident size.
       resourceLimits: { maxYoungGenerationSizeMb: 1, maxOldGenerationSizeMb: 16 },
     });
@@ -260,14 +269,4 @@ export class AeadThread {
     if (next) next(slot);
     else this.#free.push(slot);
   }
-}
-
-/**
- * Copies `from` into `to` (same length). Buffer#copy into or out of shared memory goes through
- * V8's element-wise copy for shared buffers, 40% slower per MiB than the plain memcpy that
- * Buffer#fill makes of a buffer exactly as long as the range it fills.
- */
-function copyBytes(from: Buffer, to: Buffer): void {
-  if (from.length !== to.length) throw new RangeError("copyBytes needs equal lengths");
-  if (from.length > 0) to.fill(from);
 }

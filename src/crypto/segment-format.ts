@@ -145,6 +145,11 @@ const AEADS: ReadonlyMap<number, SegmentAead> = new Map([
   [SUITE_AES256GCM, AES_256_GCM],
 ]);
 
+/** The AEAD of `suite` (undefined for a suite this version does not know): the AEAD thread's too. */
+export function segmentAead(suite: number): SegmentAead | undefined {
+  return AEADS.get(suite);
+}
+
 /**
  * Validates `ctx` (IntegrityError: it comes from stored metadata) and hashes the per-object AD once.
  * Suite 1 keeps a reference to `dek`, not a copy: zeroize the DEK only after the last seal/open.

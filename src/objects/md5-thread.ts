@@ -6,7 +6,8 @@
 // slows the upload rather than growing memory. A body smaller than a block never leaves this thread.
 // The digest is of exactly the bytes given, in order.
 import { createHash } from "node:crypto";
-import { Worker } from "node:worker_threads";
+import type { Worker } from "node:worker_threads";
+import { startThread, threadModule } from "../thread-module.js";
 
 const BLOCK_BYTES = 1024 * 1024;
 const BLOCKS_IN_FLIGHT = 4;
@@ -31,6 +32,22 @@ export function localMd5(): Md5Stream {
     digest: async () => h.digest(),
     abort() {},
   };
+}
+
+/** To the thread: a block of stream `id` (its first `length` bytes count), its end, or its abort. */
+export interface Md5Request {
+  id: number;
+  block?: ArrayBuffer;
+  length?: number;
+  end?: boolean;
+  abort?: boolean;
+}
+
+/** From the thread: a block handed back, or the stream's digest (16 bytes). */
+export interface Md5Reply {
+  id: number;
+  block?: ArrayBuffer;
+  digest?: ArrayBuffer;
 }
 
 interface StreamState {
@@ -59,9 +76,9 @@ export class Md5Thread {
 
   #ensureWorker(): Worker {
     if (this.#worker) return this.#worker;
-    const w = new Worker(this.#opts.workerUrl ?? new URL("./md5-thread-worker.mjs", import.meta.url));
+    const w = startThread(this.#opts.workerUrl ?? threadModule(import.meta.url, "md5-thread-worker"));
     w.unref();
-    w.on("message", (m: { id: number; block?: ArrayBuffer; digest?: ArrayBuffer }) => {
+    w.on("message", (m: Md5Reply) => {
       const s = this.#streams.get(m.id);
       if (!s) return;
       if (m.block) {
@@ -116,7 +133,8 @@ export class Md5Thread {
     const send = (end: boolean) => {
       if (error) throw error;
       const buffer = block.buffer as ArrayBuffer;
-      worker.postMessage({ id, block: buffer, length: fill, end }, [buffer]);
+      const request: Md5Request = { id, block: buffer, length: fill, end };
+      worker.postMessage(request, [buffer]);
       state.out++;
       const reuse = state.free.pop();
       block = Buffer.from(reuse ?? new ArrayBuffer(BLOCK_BYTES));
@@ -153,7 +171,7 @@ export class Md5Thread {
         });
       },
       abort: () => {
-        if (this.#streams.delete(id)) worker.postMessage({ id, abort: true });
+        if (this.#streams.delete(id)) worker.postMessage({ id, abort: true } satisfies Md5Request);
       },
     };
   }

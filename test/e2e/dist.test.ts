@@ -1,10 +1,11 @@
 // The production build: `npm run build` output, laid out as the Docker image lays it out
 // (package.json, dist/, node_modules/), starts under plain node and serves /ready.
 import { execFile } from "node:child_process";
-import { randomBytes } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { copyFileSync, cpSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync } from "node:fs";
 import { builtinModules } from "node:module";
 import path from "node:path";
+import { pathToFileURL } from "node:url";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ROOT, type ServerProcess, startServer, tempDir } from "../helpers/server-process.js";
@@ -80,10 +81,66 @@ describe("npm run build", () => {
     expect([...onDemand].filter((u) => !allowed.has(u))).toEqual(["esbuild"]);
   });
 
+  it("runs the AEAD and MD5 threads on their compiled modules, the main thread's own code", async () => {
+    /** A module of the build, typed as its source. */
+    const built = (file: string) => import(pathToFileURL(path.join(app, "dist", file)).href);
+    const { AeadThread } = (await built(
+      "crypto/aead-thread.js",
+    )) as typeof import("../../src/crypto/aead-thread.js");
+    const format = (await built(
+      "crypto/segment-format.js",
+    )) as typeof import("../../src/crypto/segment-format.js");
+    const { Md5Thread } = (await built(
+      "objects/md5-thread.js",
+    )) as typeof import("../../src/objects/md5-thread.js");
+    const errors: unknown[] = [];
+    const aead = new AeadThread({ onError: (e) => errors.push(e) });
+    const md5 = new Md5Thread({ onError: (e) => errors.push(e) });
+    try {
+      for (const suite of [format.SUITE_XCHACHA20_POLY1305, format.SUITE_AES256GCM]) {
+        const cipher = format.createSegmentCipher(randomBytes(32), {
+          formatVersion: format.FORMAT_VERSION,
+          suite,
+          segmentSize: 1024,
+          owner: "u1",
+          objectId: "o1",
+          writeId: randomBytes(16),
+        });
+        const plain = randomBytes(3 * 1024 + 100);
+        const sealed = [0, 1, 2, 3].map((i) =>
+          cipher.seal(i, i === 3, plain.subarray(i * 1024, (i + 1) * 1024)),
+        );
+        const opened = await aead.open(
+          cipher,
+          0,
+          3,
+          sealed.map((b) => Buffer.from(b)),
+        );
+        expect(opened.take().equals(plain), `suite ${suite}`).toBe(true);
+        const tampered = sealed.map((b) => Buffer.from(b));
+        tampered[2]![5]! ^= 1;
+        await expect(aead.open(cipher, 0, 3, tampered), `suite ${suite}`).rejects.toThrow(
+          "segment 2 failed authentication",
+        );
+        cipher.dispose();
+      }
+      expect(aead.usable).toBe(true);
+      // Larger than the 1 MiB block a stream keeps on its own thread.
+      const body = randomBytes(3 * 1024 * 1024 + 7);
+      const stream = md5.start();
+      await stream.update(body);
+      expect((await stream.digest()).equals(createHash("md5").update(body).digest())).toBe(true);
+      expect(errors).toEqual([]);
+    } finally {
+      await aead.close();
+      await md5.close();
+    }
+  });
+
   it("starts with plain node (no tsx) and serves /ready, /metrics and the docs", async () => {
     server = await startServer({
       command: { file: process.execPath, args: [path.join(app, "dist/main.js")], cwd: app },
-      // The AEAD thread loads its worker file from dist/ (emitted by the build with the rest).
+      // The AEAD thread runs its compiled module from dist/.
       env: { SSE_READ_THREAD: "true" },
     });
     const ready = await fetch(`${server.url}/ready`);
@@ -100,6 +157,7 @@ describe("npm run build", () => {
     await put.arrayBuffer();
     const back = await fetch(`${server.url}/data/big`, { headers: auth });
     expect(Buffer.from(await back.arrayBuffer()).equals(big)).toBe(true);
+    expect(server.output()).not.toContain("(SSE_READ_THREAD) failed");
     // The web console, from dist/console.
     const page = await fetch(`${server.url}/console/`);
     expect(page.status).toBe(200);

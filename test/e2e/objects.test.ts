@@ -251,6 +251,8 @@ describe("SSE_READ_THREAD=true", () => {
       expect(r.status, `${r.start}-${r.end}`).toBe(r.start === 0 && r.end === size - 1 ? 200 : 206);
       expect(r.bytes.equals(data.subarray(r.start, r.end + 1)), `${r.start}-${r.end}`).toBe(true);
     }
+    // Opened on the thread, not by the fallback to the serving thread that a failed thread leaves.
+    expect(threaded.output()).not.toContain("(SSE_READ_THREAD) failed");
   }, 60_000);
 });
 
