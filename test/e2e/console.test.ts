@@ -567,6 +567,93 @@ describe.skipIf(!HAVE_CHROMIUM)("web console in Chromium", () => {
     await shot("access-keys-user");
   });
 
+  it("revokes a token after confirmation, and one's own token with a warning, which signs out", async () => {
+    // Signed in as the admin (previous tests), on its API tokens page.
+    await page.getByRole("link", { name: "API tokens" }).click();
+    await page.locator("tr[data-token]").first().waitFor();
+    const before = await (await api("GET", "/users/admin/tokens", server.token)).json();
+    // No scope ticked: the form says so and asks the server nothing.
+    await page.getByLabel("read scope", { exact: true }).uncheck();
+    await page.getByLabel("write scope", { exact: true }).uncheck();
+    await page.getByRole("button", { name: "Create token" }).click();
+    await page.getByRole("alert").filter({ hasText: "Choose at least one scope." }).waitFor();
+    expect(await (await api("GET", "/users/admin/tokens", server.token)).json()).toEqual(before);
+    await page.getByLabel("read scope", { exact: true }).check();
+    await page.getByLabel("write scope", { exact: true }).check();
+
+    const spare = (await (
+      await api("POST", "/users/admin/tokens", server.token, { label: "spare" })
+    ).json()) as { id: string; token: string };
+    await page.reload();
+    const spareRow = page.locator(`tr[data-token="${spare.id}"]`);
+    await spareRow.getByRole("button", { name: "Revoke" }).click();
+    const dlg = page.getByRole("dialog", { name: "Revoke token?" });
+    expect(await dlg.textContent()).toContain("spare");
+    expect(await dlg.getByText("you will be signed out").count()).toBe(0);
+    await dlg.getByRole("button", { name: "Revoke" }).click();
+    await page.getByRole("status").filter({ hasText: "Token revoked" }).waitFor();
+    await expect.poll(() => spareRow.count()).toBe(0);
+    expect((await api("GET", "/me", spare.token)).status).toBe(401);
+
+    // A second session of the admin revokes the token it is signed in with, from its user page.
+    const self = (await (
+      await api("POST", "/users/admin/tokens", server.token, { label: "self" })
+    ).json()) as { id: string; token: string };
+    const other = await newPage(LAPTOP);
+    try {
+      await signIn(other.page, self.token);
+      await other.page.getByTestId("whoami").waitFor();
+      await other.page.goto(`${server.url}/console/#/users/admin`);
+      const own = other.page.locator(`tr[data-token="${self.id}"]`);
+      await own.getByText("this session").waitFor();
+      expect(await other.page.locator("tr[data-token]", { hasText: "this session" }).count()).toBe(1);
+      await own.getByRole("button", { name: "Revoke" }).click();
+      const confirm = other.page.getByRole("dialog", { name: "Revoke token?" });
+      await confirm.getByText("This is the token you are signed in with: you will be signed out.").waitFor();
+      await confirm.getByRole("button", { name: "Revoke" }).click();
+      await other.page.getByText("Your session ended").waitFor();
+      await other.page.getByLabel("API token").waitFor();
+      expect(await other.page.evaluate(() => sessionStorage.getItem("sse.token"))).toBeNull();
+      await shot("own-token-revoked", other.page);
+    } finally {
+      await other.ctx.close();
+    }
+    expect((await api("GET", "/me", self.token)).status).toBe(401);
+  });
+
+  it("deletes a user after its name is typed, and says when the list cannot be loaded", async () => {
+    await page.goto(`${server.url}/console/#/users`);
+    const erin = page.locator('tr[data-user="erin"]');
+    await erin.waitFor();
+    // The admin's own row cannot be deleted.
+    const self = page.getByRole("button", { name: "Delete user admin" });
+    expect(await self.isDisabled()).toBe(true);
+    expect(await self.getAttribute("title")).toBe("You cannot delete yourself");
+    await erin.getByRole("button", { name: "Delete user erin" }).click();
+    const dlg = page.getByRole("dialog", { name: "Delete user erin?" });
+    const confirm = dlg.getByRole("button", { name: "Delete user and data" });
+    expect(await confirm.isDisabled()).toBe(true);
+    await dlg.getByLabel("Type erin to confirm").fill("erin");
+    await confirm.click();
+    await page.getByRole("status").filter({ hasText: "Deleted user erin" }).waitFor();
+    await expect.poll(() => erin.count()).toBe(0);
+    expect((await api("GET", "/users/erin", server.token)).status).toBe(404);
+
+    // The server goes away: the card says so instead of a table.
+    await page.route("**/users", (r) => r.abort("connectionrefused"));
+    try {
+      await page.reload();
+      await page.locator(".card .notice.error").getByText("Cannot reach the server").waitFor();
+      expect(await page.locator("tr[data-user]").count()).toBe(0);
+    } finally {
+      await page.unroute("**/users");
+      for (let i = problems.length - 1; i >= 0; i--)
+        if (/net::ERR_CONNECTION_REFUSED/.test(problems[i] ?? "")) problems.splice(i, 1);
+    }
+    await page.reload();
+    await page.locator('tr[data-user="alice"]').waitFor();
+  });
+
   it("works on a phone screen", async () => {
     const phone = await newPage(PHONE);
     try {

@@ -5,6 +5,7 @@ import type { PageContext } from "../context.js";
 import { clear, h } from "../dom.js";
 import { date } from "../format.js";
 import { jobView, trackJob } from "../jobs.js";
+import { table } from "../resource-list.js";
 import { badge, button, card, dialog, errorText, notice, pageHeader, spinner, toast } from "../ui.js";
 
 export function keysPage(ctx: PageContext): HTMLElement {
@@ -151,23 +152,7 @@ export function keyPanel(ctx: PageContext, user: string | undefined): HTMLElemen
           h("span", { class: "stat-value" }, String(k.versions.length)),
         ),
       ),
-      h(
-        "table",
-        { class: "table" },
-        h(
-          "thead",
-          null,
-          h(
-            "tr",
-            null,
-            h("th", null, "Version"),
-            h("th", { class: "hide-sm" }, "Created"),
-            h("th", { class: "num" }, "Objects"),
-            h("th", { class: "num hide-sm" }, "Access keys"),
-          ),
-        ),
-        h("tbody", null, rows),
-      ),
+      table(["Version", ["Created", "hide-sm"], ["Objects", "num"], ["Access keys", "num hide-sm"]], rows),
       h(
         "div",
         { class: "form-row" },

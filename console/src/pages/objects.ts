@@ -5,6 +5,7 @@ import type { PageContext } from "../context.js";
 import { clear, h } from "../dom.js";
 import { bytes, date, exactBytes, relative, typeLabel } from "../format.js";
 import { icon } from "../icons.js";
+import { table } from "../resource-list.js";
 import {
   badge,
   button,
@@ -256,24 +257,10 @@ export function objectsPage(ctx: PageContext, prefix: string): HTMLElement {
     }
     clear(
       tableHost,
-      h(
-        "table",
-        { class: "table objects" },
-        h(
-          "thead",
-          null,
-          h(
-            "tr",
-            null,
-            h("th", null, "Name"),
-            h("th", { class: "num hide-sm" }, "Size"),
-            h("th", { class: "hide-sm" }, "Type"),
-            h("th", { class: "hide-sm" }, "Modified"),
-            h("th", { class: "row-actions" }, h("span", { class: "offscreen" }, "Actions")),
-          ),
-        ),
-        h("tbody", null, rows),
-      ),
+      table(["Name", ["Size", "num hide-sm"], ["Type", "hide-sm"], ["Modified", "hide-sm"]], rows, {
+        actions: true,
+        class: "table objects",
+      }),
     );
   }
 

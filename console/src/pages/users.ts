@@ -2,84 +2,21 @@
 // page per user with its tokens and key.
 import { api, type ResetToken, type User } from "../api.js";
 import type { PageContext } from "../context.js";
-import { clear, h } from "../dom.js";
+import { showSecretOnce } from "../credentials.js";
+import { h } from "../dom.js";
 import { date } from "../format.js";
-import {
-  badge,
-  button,
-  card,
-  copyField,
-  dialog,
-  emptyState,
-  errorText,
-  notice,
-  pageHeader,
-  spinner,
-  toast,
-} from "../ui.js";
+import { onSubmit, resourceList } from "../resource-list.js";
+import { badge, button, card, copyField, dialog, emptyState, notice, pageHeader, toast } from "../ui.js";
 import { accessKeysPanel } from "./access-keys.js";
 import { keyPanel } from "./keys.js";
 import { tokensPanel } from "./tokens.js";
 
 export function usersPage(ctx: PageContext): HTMLElement {
-  const host = h("div", null, spinner());
-  const name = h("input", {
-    class: "input",
-    type: "text",
-    placeholder: "e.g. alice",
-    autocomplete: "off",
-    spellcheck: "false",
-    "aria-label": "User name",
-    required: true,
-  });
-  const role = h(
-    "select",
-    { class: "select", "aria-label": "Role" },
-    h("option", { value: "user" }, "user"),
-    h("option", { value: "admin" }, "admin"),
-  );
-  const formErr = h("div");
-  const create = button("Create user", { icon: "plus", variant: "primary", type: "submit" });
-  const form = h(
-    "form",
-    { class: "form-row" },
-    h("label", { class: "field grow" }, h("span", null, "Name"), name),
-    h("label", { class: "field" }, h("span", null, "Role"), role),
-    h("div", { class: "field end" }, create),
-  );
-  form.addEventListener("submit", async (e) => {
-    e.preventDefault();
-    clear(formErr);
-    create.disabled = true;
-    try {
-      const u = await api.createUser({
-        name: name.value.trim(),
-        role: role.value === "admin" ? "admin" : "user",
-      });
-      toast(`Created user ${u.name}`, "success");
-      name.value = "";
-      load();
-    } catch (err) {
-      clear(formErr, notice("error", errorText(err)));
-    } finally {
-      create.disabled = false;
-    }
-  });
-
-  async function load(): Promise<void> {
-    try {
-      render(await api.users());
-    } catch (e) {
-      clear(host, notice("error", errorText(e)));
-    }
-  }
-
-  function render(users: User[]): void {
-    if (users.length === 0) {
-      clear(host, emptyState("users", "No users", "Create one below."));
-      return;
-    }
-    const rows = users.map((u) => {
+  const list = resourceList({
+    fetch: () => api.users(),
+    columns: ["Name", "Role", ["Status", "hide-sm"], ["Created", "hide-sm"]],
+    empty: () => emptyState("users", "No users", "Create one below."),
+    row: (u: User, reload) => {
       const del = button("Delete", {
         icon: "trash",
         variant: "danger-outline small",
@@ -87,7 +24,7 @@ export function usersPage(ctx: PageContext): HTMLElement {
       });
       del.disabled = u.name === ctx.me.name;
       if (del.disabled) del.title = "You cannot delete yourself";
-      del.addEventListener("click", () => deleteUser(u.name, load));
+      del.addEventListener("click", () => deleteUser(u.name, reload));
       return h(
         "tr",
         { "data-user": u.name },
@@ -111,36 +48,46 @@ export function usersPage(ctx: PageContext): HTMLElement {
           del,
         ),
       );
+    },
+  });
+  const name = h("input", {
+    class: "input",
+    type: "text",
+    placeholder: "e.g. alice",
+    autocomplete: "off",
+    spellcheck: "false",
+    "aria-label": "User name",
+    required: true,
+  });
+  const role = h(
+    "select",
+    { class: "select", "aria-label": "Role" },
+    h("option", { value: "user" }, "user"),
+    h("option", { value: "admin" }, "admin"),
+  );
+  const create = button("Create user", { icon: "plus", variant: "primary", type: "submit" });
+  const form = h(
+    "form",
+    { class: "form-row" },
+    h("label", { class: "field grow" }, h("span", null, "Name"), name),
+    h("label", { class: "field" }, h("span", null, "Role"), role),
+    h("div", { class: "field end" }, create),
+  );
+  const formErr = onSubmit(form, create, async () => {
+    const u = await api.createUser({
+      name: name.value.trim(),
+      role: role.value === "admin" ? "admin" : "user",
     });
-    clear(
-      host,
-      h(
-        "table",
-        { class: "table" },
-        h(
-          "thead",
-          null,
-          h(
-            "tr",
-            null,
-            h("th", null, "Name"),
-            h("th", null, "Role"),
-            h("th", { class: "hide-sm" }, "Status"),
-            h("th", { class: "hide-sm" }, "Created"),
-            h("th", { class: "row-actions" }, h("span", { class: "offscreen" }, "Actions")),
-          ),
-        ),
-        h("tbody", null, rows),
-      ),
-    );
-  }
+    toast(`Created user ${u.name}`, "success");
+    name.value = "";
+    list.reload();
+  });
 
-  load();
   return h(
     "div",
     { class: "page" },
     pageHeader("Users", "Each user has a private namespace of objects and its own encryption key."),
-    card("All users", host),
+    card("All users", list.el),
     card("New user", form, formErr),
   );
 }
@@ -192,16 +139,12 @@ export async function resetUser(name: string, after: () => void): Promise<void> 
   });
   const t = issued as ResetToken | null;
   if (!ok || !t) return;
-  await dialog({
-    title: `New token for ${name}`,
-    body: [
-      notice("warning", "Copy this token now and hand it to the user: it is shown only once."),
-      copyField(t.token, "new token"),
-      h("p", { class: "muted small" }, `${t.revoked ?? 0} credential(s) revoked.`),
-    ],
-    confirm: "I have copied it",
-    cancel: "",
-  });
+  await showSecretOnce(
+    `New token for ${name}`,
+    "Copy this token now and hand it to the user: it is shown only once.",
+    copyField(t.token, "new token"),
+    h("p", { class: "muted small" }, `${t.revoked ?? 0} credential(s) revoked.`),
+  );
   after();
 }
 
