@@ -2,13 +2,11 @@
 import { type Static, Type } from "typebox";
 import {
   type CredentialLimits,
+  credentialGrant,
   credentialInfo,
+  credentialParams,
   credentialRequest,
-  IssuedBy,
   Label,
-  NameParams,
-  NullableDateTime,
-  Scopes,
 } from "./fields.js";
 
 /** `SSEK` and 16 upper-case hex digits (auth/access-key-format.ts makes them; a unit test checks both agree). */
@@ -31,9 +29,7 @@ export const NewAccessKey = Type.Object({
       "The secret access key (43 characters): shown only in this response; the server keeps it only encrypted under the user's key",
   }),
   label: Label,
-  scopes: Scopes,
-  expiresAt: NullableDateTime,
-  issuedBy: IssuedBy,
+  ...credentialGrant,
 });
 export type NewAccessKey = Static<typeof NewAccessKey>;
 
@@ -46,7 +42,4 @@ export const createAccessKeyRequest = (limits: CredentialLimits) =>
   });
 export type CreateAccessKeyRequest = Static<ReturnType<typeof createAccessKeyRequest>>;
 
-export const AccessKeyParams = Type.Object({
-  ...NameParams.properties,
-  accessKeyId: Type.String({ description: "Access key id" }),
-});
+export const AccessKeyParams = credentialParams("accessKeyId", "Access key id");

@@ -2,7 +2,7 @@
 // builders TypeBox lacks in the form the server has always published: a JSON `type` list for
 // nullable values and a string `enum` (rather than anyOf), so validation messages and the
 // OpenAPI document stay as they were.
-import { type Static, type TSchema, Type } from "typebox";
+import { type Static, type TSchema, type TString, Type } from "typebox";
 
 /** `T | null` as `{"type": [T's type, "null"]}`, for a schema with a single `type`. */
 export function Nullable<T extends TSchema>(schema: T, options: Record<string, unknown> = {}) {
@@ -51,6 +51,13 @@ export const credentialInfo = (lastUsed: string) => ({
   issuedBy: IssuedBy,
 });
 
+/** What the answer that issues a credential (token or S3 access key) says of it after its label. */
+export const credentialGrant = {
+  scopes: Scopes,
+  expiresAt: NullableDateTime,
+  issuedBy: IssuedBy,
+};
+
 /** The bounds of a new credential (token or S3 access key): auth/token-grant.ts holds them. */
 export interface CredentialLimits {
   maxLabelLength: number;
@@ -76,6 +83,13 @@ export const credentialRequest = (
 /** `{name}` in a path: a user name. */
 export const NameParams = Type.Object({ name: Type.String({ description: "User name" }) });
 export type NameParams = Static<typeof NameParams>;
+
+/** `{name}` and a credential's id (named `key`) in a path: one token or S3 access key of a user. */
+export const credentialParams = <K extends string>(key: K, description: string) =>
+  Type.Object({
+    ...NameParams.properties,
+    ...({ [key]: Type.String({ description }) } as Record<K, TString>),
+  });
 
 /** A wildcard route's rest of the path (`/data/*`, `/links/*`). */
 export const WildcardParams = Type.Object({ "*": Type.String() });

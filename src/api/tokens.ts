@@ -3,13 +3,11 @@
 import { type Static, Type } from "typebox";
 import {
   type CredentialLimits,
+  credentialGrant,
   credentialInfo,
+  credentialParams,
   credentialRequest,
-  IssuedBy,
   Label,
-  NameParams,
-  NullableDateTime,
-  Scopes,
 } from "./fields.js";
 
 export const TokenInfo = Type.Object({
@@ -22,9 +20,7 @@ export const NewToken = Type.Object({
   id: Type.String(),
   token: Type.String({ description: "The bearer token `sse_…`; shown only in this response" }),
   label: Type.Optional(Label),
-  scopes: Scopes,
-  expiresAt: NullableDateTime,
-  issuedBy: IssuedBy,
+  ...credentialGrant,
 });
 export type NewToken = Static<typeof NewToken>;
 
@@ -45,7 +41,4 @@ export const createTokenRequest = (limits: CredentialLimits) =>
   });
 export type CreateTokenRequest = Static<ReturnType<typeof createTokenRequest>>;
 
-export const TokenParams = Type.Object({
-  ...NameParams.properties,
-  id: Type.String({ description: "Token id" }),
-});
+export const TokenParams = credentialParams("id", "Token id");

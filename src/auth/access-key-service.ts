@@ -8,8 +8,8 @@ import { accessKeyContext, zeroize } from "../crypto/envelope.js";
 import { AppError } from "../errors.js";
 import { FailureLog } from "../failure-log.js";
 import type { KeyService } from "../keys/key-service.js";
+import { enrolledError } from "../store/account-errors.js";
 import type { AccountStore } from "../store/account-store.js";
-import { enrolledError } from "../store/enrolled.js";
 import type { AccessKeyRecord, Scope, UserRecord } from "../store/records.js";
 import {
   generateAccessKeyId,

@@ -56,7 +56,19 @@ export interface AccessKeyRecord {
   issuedBy: string | null;
 }
 
-export interface ObjectMeta {
+/** How one write's bytes are encrypted: what an object and the upload that becomes one both carry. */
+export interface WriteCipher {
+  /** Unique per write; binds the ciphertext to this write. 16 bytes. */
+  writeId: Buffer;
+  formatVersion: number;
+  suite: number;
+  segmentSize: number;
+  kekVersion: number;
+  /** The write's DEK, wrapped under the owner's KEK (context: owner, id, writeId). */
+  wrappedDek: Buffer;
+}
+
+export interface ObjectMeta extends WriteCipher {
   owner: string;
   id: string;
   kind: ObjectKind;
@@ -65,13 +77,6 @@ export interface ObjectMeta {
   etag: string;
   created: Date;
   modified: Date;
-  /** Unique per write; binds the ciphertext to this write. 16 bytes. */
-  writeId: Buffer;
-  formatVersion: number;
-  suite: number;
-  segmentSize: number;
-  kekVersion: number;
-  wrappedDek: Buffer;
   /**
    * The write's sealed metadata record (docs/FORMAT.md, "Sealed records", purpose 2): S3 headers,
    * user metadata, the plaintext's MD5 and checksums, encrypted under the write's DEK; null for
@@ -87,20 +92,15 @@ export interface BucketRecord {
   created: Date;
 }
 
-/** A multipart upload in progress: the object it will become, and that object's data key. */
-export interface MultipartUploadRecord {
+/**
+ * A multipart upload in progress: the object it will become, and that object's data key. Its
+ * WriteCipher is the object's: every part is bound to its write id.
+ */
+export interface MultipartUploadRecord extends WriteCipher {
   uploadId: string;
   owner: string;
   /** The object id it will complete to. */
   id: string;
-  /** The write id of the object it completes to; every part is bound to it. */
-  writeId: Buffer;
-  formatVersion: number;
-  suite: number;
-  segmentSize: number;
-  kekVersion: number;
-  /** The object's DEK, wrapped as any object's is (context: owner, id, writeId). */
-  wrappedDek: Buffer;
   contentType: string;
   /** The metadata record the object will have (sealed under the DEK, bound to writeId). */
   sealedMeta: Buffer | null;

@@ -18,6 +18,7 @@ import type {
   TokenRecord,
   UserKeyState,
   UserRecord,
+  WriteCipher,
 } from "./records.js";
 import type {
   AccessKeyRow,
@@ -34,7 +35,26 @@ import type {
   TokenRow,
   TokenUserRow,
   UserRow,
+  WriteCipherRow,
 } from "./rows.js";
+
+const toCipher = (r: WriteCipherRow): WriteCipher => ({
+  writeId: r.write_id,
+  formatVersion: r.format_version,
+  suite: r.suite,
+  segmentSize: r.segment_size,
+  kekVersion: r.kek_version,
+  wrappedDek: r.wrapped_dek,
+});
+
+const fromCipher = (m: WriteCipher): WriteCipherRow => ({
+  write_id: m.writeId,
+  format_version: m.formatVersion,
+  suite: m.suite,
+  segment_size: m.segmentSize,
+  kek_version: m.kekVersion,
+  wrapped_dek: m.wrappedDek,
+});
 
 export interface RowCodec<Time, Scopes> {
   time(t: Time): Date;
@@ -159,12 +179,7 @@ export function rowMappers<Time, Scopes>(c: RowCodec<Time, Scopes>) {
       etag: r.etag,
       created: c.time(r.created),
       modified: c.time(r.modified),
-      writeId: r.write_id,
-      formatVersion: r.format_version,
-      suite: r.suite,
-      segmentSize: r.segment_size,
-      kekVersion: r.kek_version,
-      wrappedDek: r.wrapped_dek,
+      ...toCipher(r),
       sealedMeta: r.sealed_meta,
     }),
     fromMeta: (m: ObjectMeta): ObjectWriteRow<Time> => ({
@@ -177,12 +192,7 @@ export function rowMappers<Time, Scopes>(c: RowCodec<Time, Scopes>) {
       etag: m.etag,
       created: c.storeTime(m.created),
       modified: c.storeTime(m.modified),
-      write_id: m.writeId,
-      format_version: m.formatVersion,
-      suite: m.suite,
-      segment_size: m.segmentSize,
-      kek_version: m.kekVersion,
-      wrapped_dek: m.wrappedDek,
+      ...fromCipher(m),
       // Undefined too: callers in plain JavaScript may leave it out.
       sealed_meta: m.sealedMeta ?? null,
     }),
@@ -200,12 +210,7 @@ export function rowMappers<Time, Scopes>(c: RowCodec<Time, Scopes>) {
       uploadId: r.upload_id,
       owner: r.owner,
       id: r.id,
-      writeId: r.write_id,
-      formatVersion: r.format_version,
-      suite: r.suite,
-      segmentSize: r.segment_size,
-      kekVersion: r.kek_version,
-      wrappedDek: r.wrapped_dek,
+      ...toCipher(r),
       contentType: r.content_type,
       sealedMeta: r.sealed_meta,
       created: c.time(r.created),
@@ -214,12 +219,7 @@ export function rowMappers<Time, Scopes>(c: RowCodec<Time, Scopes>) {
       upload_id: u.uploadId,
       owner: u.owner,
       id: u.id,
-      write_id: u.writeId,
-      format_version: u.formatVersion,
-      suite: u.suite,
-      segment_size: u.segmentSize,
-      kek_version: u.kekVersion,
-      wrapped_dek: u.wrappedDek,
+      ...fromCipher(u),
       content_type: u.contentType,
       sealed_meta: u.sealedMeta ?? null,
       created: c.storeTime(u.created),

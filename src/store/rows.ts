@@ -47,7 +47,17 @@ export const pgInsert = (c: Columns<string>) =>
 
 // --- objects ---------------------------------------------------------------------------------------
 
-export interface ObjectRow<Time> {
+/** How one write's bytes are encrypted: the columns an object and the upload that becomes one share. */
+export interface WriteCipherRow {
+  write_id: Buffer;
+  format_version: number;
+  suite: number;
+  segment_size: number;
+  kek_version: number;
+  wrapped_dek: Buffer;
+}
+
+export interface ObjectRow<Time> extends WriteCipherRow {
   owner: string;
   id: string;
   kind: string;
@@ -56,12 +66,6 @@ export interface ObjectRow<Time> {
   etag: string;
   created: Time;
   modified: Time;
-  write_id: Buffer;
-  format_version: number;
-  suite: number;
-  segment_size: number;
-  kek_version: number;
-  wrapped_dek: Buffer;
   sealed_meta: Buffer | null;
 }
 
@@ -105,16 +109,10 @@ export interface BucketRow<Time> {
 /** The columns of a BucketRow, in the buckets table of both schemas. */
 export const BUCKETS = columns<BucketRow<unknown>>()("buckets", "owner name created");
 
-export interface MultipartUploadRow<Time> {
+export interface MultipartUploadRow<Time> extends WriteCipherRow {
   upload_id: string;
   owner: string;
   id: string;
-  write_id: Buffer;
-  format_version: number;
-  suite: number;
-  segment_size: number;
-  kek_version: number;
-  wrapped_dek: Buffer;
   content_type: string;
   sealed_meta: Buffer | null;
   created: Time;

@@ -16,29 +16,26 @@ export interface Database {
   close(): Promise<void>;
 }
 
-/** objects.db, or schema sse_objects: the ports that share its connection. */
-export interface ObjectsDatabase extends Database {
+/** The ports on the objects database. */
+export interface ObjectsPorts {
   objects: ObjectStore;
   buckets: BucketStore;
   multipart: MultipartStore;
   accounts: AccountStore;
   jobs: JobStore;
+  /** The audit log's chain. */
   audit: AuditStore;
 }
+
+/** objects.db, or schema sse_objects: the ports that share its connection. */
+export interface ObjectsDatabase extends Database, ObjectsPorts {}
 
 /** keys.db, or schema sse_keys. */
 export interface KeysDatabase extends Database {
   keys: KeyStore;
 }
 
-export interface Stores {
-  objects: ObjectStore;
-  buckets: BucketStore;
-  multipart: MultipartStore;
-  accounts: AccountStore;
-  jobs: JobStore;
-  /** The audit log's chain (on the objects database). */
-  audit: AuditStore;
+export interface Stores extends ObjectsPorts {
   keys: KeyStore;
   /**
    * The free-space reserve that uploads may not enter, and the state /ready and /metrics report

@@ -159,21 +159,41 @@ export function bucketOps(d: S3Domain) {
     return { bucket, contents, prefixes, next: result.next, lastKey };
   }
 
-  async function listObjectsV2(ctx: S3Context): Promise<unknown> {
+  /** The query both object listings read: prefix, delimiter, page size and key encoding. */
+  function listQueryOf(ctx: S3Context) {
     requireScope(ctx, "read");
-    const prefix = ctx.query.get("prefix") ?? "";
     const delimiter = ctx.query.get("delimiter") || undefined;
+    return {
+      prefix: ctx.query.get("prefix") ?? "",
+      ...(delimiter ? { delimiter } : {}),
+      max: maxKeysOf(ctx.query.get("max-keys")),
+      encodingType: encodingOf(ctx),
+    };
+  }
+
+  /** What both object listings answer, from their query and the page it found. */
+  function listCommon(q: ReturnType<typeof listQueryOf>, r: Awaited<ReturnType<typeof page>>) {
+    return {
+      bucket: r.bucket,
+      prefix: q.prefix,
+      ...(q.delimiter ? { delimiter: q.delimiter } : {}),
+      maxKeys: q.max,
+      isTruncated: r.next !== null,
+      ...(q.encodingType ? { encodingType: q.encodingType } : {}),
+      contents: r.contents,
+      commonPrefixes: r.prefixes,
+    };
+  }
+
+  async function listObjectsV2(ctx: S3Context): Promise<unknown> {
+    const q = listQueryOf(ctx);
     const token = ctx.query.get("continuation-token");
     const startAfter = ctx.query.get("start-after");
-    const max = maxKeysOf(ctx.query.get("max-keys"));
-    const encodingType = encodingOf(ctx);
     let r: Awaited<ReturnType<typeof page>>;
     try {
       r = await page(ctx, {
-        prefix,
-        ...(delimiter ? { delimiter } : {}),
+        ...q,
         ...(token !== undefined ? { cursor: token } : startAfter ? { after: startAfter } : {}),
-        max,
       });
     } catch (err) {
       if (err instanceof AppError && err.code === "bad_request")
@@ -183,51 +203,28 @@ export function bucketOps(d: S3Domain) {
     return sendXml(
       ctx,
       listObjectsV2Xml({
-        bucket: r.bucket,
-        prefix,
-        ...(delimiter ? { delimiter } : {}),
-        maxKeys: max,
-        isTruncated: r.next !== null,
-        ...(encodingType ? { encodingType } : {}),
+        ...listCommon(q, r),
         ...(token !== undefined ? { continuationToken: token } : {}),
         ...(r.next !== null ? { nextContinuationToken: r.next } : {}),
         ...(startAfter !== undefined ? { startAfter } : {}),
-        contents: r.contents,
-        commonPrefixes: r.prefixes,
       }),
     );
   }
 
   async function listObjectsV1(ctx: S3Context): Promise<unknown> {
-    requireScope(ctx, "read");
-    const prefix = ctx.query.get("prefix") ?? "";
-    const delimiter = ctx.query.get("delimiter") || undefined;
+    const q = listQueryOf(ctx);
     const marker = ctx.query.get("marker") || undefined;
-    const max = maxKeysOf(ctx.query.get("max-keys"));
-    const encodingType = encodingOf(ctx);
     // A marker that is a common prefix skips everything under it, as S3 does.
     const after =
-      marker !== undefined && delimiter && marker.endsWith(delimiter) ? `${marker}\u{10FFFF}` : marker;
-    const r = await page(ctx, {
-      prefix,
-      ...(delimiter ? { delimiter } : {}),
-      ...(after ? { after } : {}),
-      max,
-    });
+      marker !== undefined && q.delimiter && marker.endsWith(q.delimiter) ? `${marker}\u{10FFFF}` : marker;
+    const r = await page(ctx, { ...q, ...(after ? { after } : {}) });
     for (const c of r.contents) c.owner = ownerOf(ctx);
     return sendXml(
       ctx,
       listObjectsV1Xml({
-        bucket: r.bucket,
-        prefix,
-        ...(delimiter ? { delimiter } : {}),
-        maxKeys: max,
-        isTruncated: r.next !== null,
-        ...(encodingType ? { encodingType } : {}),
+        ...listCommon(q, r),
         ...(marker !== undefined ? { marker } : {}),
-        ...(r.next !== null && delimiter && r.lastKey !== undefined ? { nextMarker: r.lastKey } : {}),
-        contents: r.contents,
-        commonPrefixes: r.prefixes,
+        ...(r.next !== null && q.delimiter && r.lastKey !== undefined ? { nextMarker: r.lastKey } : {}),
       }),
     );
   }

@@ -71,34 +71,38 @@ export function multipartOps(d: S3Domain) {
     return sendXml(ctx, initiateMultipartUploadXml({ bucket: bucketOf(ctx), key: keyOf(ctx), uploadId }));
   }
 
-  async function uploadPart(ctx: S3Context): Promise<unknown> {
+  /** The part a request writes (its object, upload and number), checked in this order. */
+  async function partTarget(ctx: S3Context) {
     requireScope(ctx, "write");
     const { id } = await resolveObject(ctx, d, { mustExist: false });
-    const uploadId = uploadIdOf(ctx);
-    const number = partNumberOf(ctx);
-    const plan = planPayload(ctx.verified, ctx.headers, { md5: false });
-    const decoder = new PayloadDecoder(plan);
-    let part: Awaited<ReturnType<typeof multipart.uploadPart>>;
+    return { owner: ctx.owner, id, uploadId: uploadIdOf(ctx), number: partNumberOf(ctx) };
+  }
+
+  async function storePart(input: Parameters<typeof multipart.uploadPart>[0]) {
     try {
-      part = await multipart.uploadPart({
-        owner: ctx.owner,
-        id,
-        uploadId,
-        number,
-        body: decoder.body(ctx.req.raw),
-        ...(plan.length !== undefined ? { contentLength: plan.length } : {}),
-        checksums: () => {
-          const out: Record<string, string> = {};
-          for (const a of CHECKSUM_ALGORITHMS) {
-            const v = decoder.result.checksums[a];
-            if (v) out[a] = v.toString("base64");
-          }
-          return out;
-        },
-      });
+      return await multipart.uploadPart(input);
     } catch (err) {
       throw asUploadError(err);
     }
+  }
+
+  async function uploadPart(ctx: S3Context): Promise<unknown> {
+    const target = await partTarget(ctx);
+    const plan = planPayload(ctx.verified, ctx.headers, { md5: false });
+    const decoder = new PayloadDecoder(plan);
+    const part = await storePart({
+      ...target,
+      body: decoder.body(ctx.req.raw),
+      ...(plan.length !== undefined ? { contentLength: plan.length } : {}),
+      checksums: () => {
+        const out: Record<string, string> = {};
+        for (const a of CHECKSUM_ALGORITHMS) {
+          const v = decoder.result.checksums[a];
+          if (v) out[a] = v.toString("base64");
+        }
+        return out;
+      },
+    });
     ctx.reply.header("ETag", `"${part.md5}"`);
     ctx.reply.header("x-amz-server-side-encryption", "AES256");
     const declared = decoder.result.declared;
@@ -108,10 +112,7 @@ export function multipartOps(d: S3Domain) {
   }
 
   async function uploadPartCopy(ctx: S3Context): Promise<unknown> {
-    requireScope(ctx, "write");
-    const { id } = await resolveObject(ctx, d, { mustExist: false });
-    const uploadId = uploadIdOf(ctx);
-    const number = partNumberOf(ctx);
+    const target = await partTarget(ctx);
     const source = await resolveCopySource(ctx, d);
     ctx.audit.source = source.id;
     ctx.audit.keyVersion = source.kekVersion;
@@ -139,19 +140,7 @@ export function multipartOps(d: S3Domain) {
         : objects.isSmall(source) && !range
           ? [await objects.readSmall(source)]
           : await objects.read(source, range);
-    let part: Awaited<ReturnType<typeof multipart.uploadPart>>;
-    try {
-      part = await multipart.uploadPart({
-        owner: ctx.owner,
-        id,
-        uploadId,
-        number,
-        body,
-        contentLength: size,
-      });
-    } catch (err) {
-      throw asUploadError(err);
-    }
+    const part = await storePart({ ...target, body, contentLength: size });
     return sendXml(ctx, copyPartXml({ etag: `"${part.md5}"`, lastModified: part.created }));
   }
 

@@ -1,13 +1,12 @@
 // The AccountStore on PostgreSQL: users and their credentials (tokens, S3 access keys), in the
 // schema of the objects that refer to them. `exclusively` is an advisory lock, so it holds across every process on the database.
-import { AppError } from "../../errors.js";
+import { credentialIdTaken, enrolledError, uidTaken, userMissing, userNameTaken } from "../account-errors.js";
 import {
   type AccountStore,
   type CreateTokenOptions,
   type HeldLock,
   UserOwnsObjects,
 } from "../account-store.js";
-import { enrolledError } from "../enrolled.js";
 import type { AccessKeyRecord, TokenRecord, UserRecord } from "../records.js";
 import { postgresRows } from "../row-mapping.js";
 import type * as Rows from "../rows.js";
@@ -54,9 +53,8 @@ export class PostgresAccountStore implements AccountStore {
     try {
       await this.#db.query(pgInsert(USERS), valuesOf(USERS.names, fromUser(user)));
     } catch (err) {
-      if (isConstraint(err, "unique", "users_name_key"))
-        throw new AppError("user_exists", "a user with this name already exists");
-      if (isConstraint(err, "unique")) throw new AppError("conflict", "a user with this uid already exists");
+      if (isConstraint(err, "unique", "users_name_key")) throw userNameTaken();
+      if (isConstraint(err, "unique")) throw uidTaken();
       throw err;
     }
   }
@@ -122,13 +120,13 @@ export class PostgresAccountStore implements AccountStore {
           "SELECT enrolled_at IS NOT NULL AS enrolled FROM users WHERE uid = $1 FOR SHARE",
           [uid],
         );
-        if (!user) throw new AppError("not_found", "the user does not exist");
+        if (!user) throw userMissing();
         if (user.enrolled) throw enrolledError();
         await q.query(insert, values);
       });
     } catch (err) {
-      if (isConstraint(err, "foreign_key")) throw new AppError("not_found", "the user does not exist");
-      if (isConstraint(err, "unique")) throw new AppError("conflict", `${what} id already exists`);
+      if (isConstraint(err, "foreign_key")) throw userMissing();
+      if (isConstraint(err, "unique")) throw credentialIdTaken(what);
       throw err;
     }
   }

@@ -16,40 +16,23 @@ interface Connection {
 /** "PGCOPY\n\xff\r\n\0": the start of COPY's binary format. */
 const SIGNATURE = Buffer.from([0x50, 0x47, 0x43, 0x4f, 0x50, 0x59, 0x0a, 0xff, 0x0d, 0x0a, 0x00]);
 
-export class BinaryCopyOut {
-  callback?: (err: Error | null, values?: Buffer[]) => void;
-  readonly #chunks: Buffer[] = [];
+/** What both directions share: one query text, one answer through `callback`, given once. */
+abstract class CopySubmittable<T> {
+  callback?: (err: Error | null, result?: T) => void;
   #done = false;
 
-  /** `text` is a complete `COPY (SELECT one_bytea_column …) TO STDOUT (FORMAT binary)`; it takes no parameters. */
   constructor(readonly text: string) {}
 
   submit(connection: Connection): void {
     connection.query(this.text);
   }
 
-  handleCopyData(msg: { chunk: Buffer }): void {
-    // A copy: the chunk is a view into the driver's read buffer, which it reuses for later data.
-    this.#chunks.push(Buffer.from(msg.chunk));
-  }
-
-  handleCommandComplete(): void {}
-
-  handleReadyForQuery(): void {
-    if (this.#done) return;
-    let values: Buffer[];
-    try {
-      values = parseSingleColumn(Buffer.concat(this.#chunks));
-    } catch (err) {
-      this.#finish(err as Error);
-      return;
-    }
-    this.#finish(null, values);
-  }
-
   handleError(err: Error): void {
-    this.#finish(err);
+    this.finish(err);
   }
+
+  handleCommandComplete(_msg: { text?: string }): void {}
+  handleCopyData(_msg: { chunk: Buffer }): void {}
 
   // A COPY sends none of these; the client may still call them on a protocol surprise.
   handleRowDescription(): void {}
@@ -57,11 +40,41 @@ export class BinaryCopyOut {
   handleEmptyQuery(): void {}
   handlePortalSuspended(): void {}
 
-  #finish(err: Error | null, values?: Buffer[]): void {
+  protected get done(): boolean {
+    return this.#done;
+  }
+
+  protected finish(err: Error | null, result?: T): void {
     if (this.#done) return;
     this.#done = true;
+    this.callback?.(err, result);
+  }
+}
+
+/** `text` is a complete `COPY (SELECT one_bytea_column …) TO STDOUT (FORMAT binary)`; it takes no parameters. */
+export class BinaryCopyOut extends CopySubmittable<Buffer[]> {
+  readonly #chunks: Buffer[] = [];
+
+  override handleCopyData(msg: { chunk: Buffer }): void {
+    // A copy: the chunk is a view into the driver's read buffer, which it reuses for later data.
+    this.#chunks.push(Buffer.from(msg.chunk));
+  }
+
+  handleReadyForQuery(): void {
+    if (this.done) return;
+    let values: Buffer[];
+    try {
+      values = parseSingleColumn(Buffer.concat(this.#chunks));
+    } catch (err) {
+      this.finish(err as Error);
+      return;
+    }
+    this.finish(null, values);
+  }
+
+  protected override finish(err: Error | null, values?: Buffer[]): void {
     this.#chunks.length = 0;
-    this.callback?.(err, values);
+    super.finish(err, values);
   }
 }
 
@@ -96,23 +109,15 @@ const LARGE_VALUE = 4096;
 /** The rows of a binary COPY FROM: each row's values, in the column order of the COPY. */
 export type CopyRow = readonly Buffer[];
 
-export class BinaryCopyIn {
-  callback?: (err: Error | null, rows?: number) => void;
+export class BinaryCopyIn extends CopySubmittable<number> {
   /** The rows the server reports it copied. */
   #rows = 0;
-  #done = false;
   readonly #data: readonly CopyRow[];
 
   /** `text` is a complete `COPY table (columns…) FROM STDIN (FORMAT binary)`; `rows` its data. */
-  constructor(
-    readonly text: string,
-    rows: readonly CopyRow[],
-  ) {
+  constructor(text: string, rows: readonly CopyRow[]) {
+    super(text);
     this.#data = rows;
-  }
-
-  submit(connection: Connection): void {
-    connection.query(this.text);
   }
 
   handleCopyInResponse(connection: Connection): void {
@@ -141,28 +146,12 @@ export class BinaryCopyIn {
     connection.endCopyFrom();
   }
 
-  handleCommandComplete(msg: { text?: string }): void {
+  override handleCommandComplete(msg: { text?: string }): void {
     this.#rows = Number(/(\d+)$/.exec(msg.text ?? "")?.[1] ?? 0);
   }
 
   handleReadyForQuery(): void {
-    this.#finish(null);
-  }
-
-  handleError(err: Error): void {
-    this.#finish(err);
-  }
-
-  handleRowDescription(): void {}
-  handleDataRow(): void {}
-  handleEmptyQuery(): void {}
-  handlePortalSuspended(): void {}
-  handleCopyData(): void {}
-
-  #finish(err: Error | null): void {
-    if (this.#done) return;
-    this.#done = true;
-    this.callback?.(err, this.#rows);
+    this.finish(null, this.#rows);
   }
 }
 

@@ -5,7 +5,7 @@
 // in it or refused.
 import { AppError } from "../../errors.js";
 import { ID_HIGH } from "../id-order.js";
-import { checkPartList, partReplaced, uploadMissing } from "../multipart-rules.js";
+import { checkPartList, checkUploadFor, unnamedParts, uploadMissing } from "../multipart-rules.js";
 import type { MultipartStore, UploadListOptions } from "../multipart-store.js";
 import type { CommitResult, WriteCondition } from "../object-store.js";
 import type { MultipartUploadRecord, ObjectMeta, PartRecord } from "../records.js";
@@ -135,18 +135,12 @@ export class PostgresMultipartStore implements MultipartStore {
     return this.#db.tx("durable", async (q) => {
       const up = await lockUpload(q, uploadId);
       await lockCurrent(q, meta.owner, meta.id, cond);
-      if (!up || up.owner !== meta.owner || up.id !== meta.id) throw uploadMissing();
-      if (!up.write_id.equals(meta.writeId))
-        throw new Error("completeMultipart: the object's write id is not the upload's");
+      checkUploadFor(up, meta);
       const current = await q.query<{ number: number; write_id: Buffer }>(
         "SELECT number, write_id FROM multipart_parts WHERE upload_id = $1",
         [uploadId],
       );
-      const unused = new Map(current.map((r) => [r.number, r.write_id]));
-      for (const p of parts) {
-        if (!unused.get(p.number)?.equals(p.writeId)) throw partReplaced(p.number);
-        unused.delete(p.number);
-      }
+      const unused = unnamedParts(current, parts);
       const result = await putObjectRow(q, meta, cond);
       await q.query(
         `INSERT INTO object_parts (write_id, number, part_write_id)
@@ -154,7 +148,7 @@ export class PostgresMultipartStore implements MultipartStore {
         [meta.writeId, parts.map((p) => p.number), parts.map((p) => p.writeId)],
       );
       await q.query("INSERT INTO manifests (write_id, sealed) VALUES ($1, $2)", [meta.writeId, manifest]);
-      if (unused.size > 0) await q.query(TRASH_PART_WRITES, [[...unused.values()]]);
+      if (unused.length > 0) await q.query(TRASH_PART_WRITES, [unused]);
       // Its parts go by ON DELETE CASCADE.
       await q.query("DELETE FROM multipart_uploads WHERE upload_id = $1", [uploadId]);
       return result;

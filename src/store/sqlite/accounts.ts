@@ -1,13 +1,12 @@
 // The AccountStore on objects.db: users and their credentials (tokens, S3 access keys), beside the
 // objects that refer to them.
-import { AppError } from "../../errors.js";
+import { credentialIdTaken, enrolledError, uidTaken, userMissing, userNameTaken } from "../account-errors.js";
 import {
   type AccountStore,
   type CreateTokenOptions,
   type HeldLock,
   UserOwnsObjects,
 } from "../account-store.js";
-import { enrolledError } from "../enrolled.js";
 import type { AccessKeyRecord, TokenRecord, UserRecord } from "../records.js";
 import { sqliteRows } from "../row-mapping.js";
 import type * as Rows from "../rows.js";
@@ -97,10 +96,8 @@ export class SqliteAccountStore implements AccountStore {
     try {
       this.#db.durable(() => this.#s.insertUser.run(fromUser(user)));
     } catch (err) {
-      if (isConstraint(err, "UNIQUE"))
-        throw new AppError("user_exists", "a user with this name already exists");
-      if (isConstraint(err, "PRIMARYKEY"))
-        throw new AppError("conflict", "a user with this uid already exists");
+      if (isConstraint(err, "UNIQUE")) throw userNameTaken();
+      if (isConstraint(err, "PRIMARYKEY")) throw uidTaken();
       throw err;
     }
   }
@@ -153,15 +150,14 @@ export class SqliteAccountStore implements AccountStore {
       this.#db.durable(() => {
         if (opts.onlyWhileEnrolling) {
           const row = s.userEnrolledAt.get(uid) as { enrolled_at: number | null } | undefined;
-          if (!row) throw new AppError("not_found", "the user does not exist");
+          if (!row) throw userMissing();
           if (row.enrolled_at !== null) throw enrolledError();
         }
         insert();
       });
     } catch (err) {
-      if (isConstraint(err, "FOREIGNKEY")) throw new AppError("not_found", "the user does not exist");
-      if (isConstraint(err, "PRIMARYKEY", "UNIQUE"))
-        throw new AppError("conflict", `${what} id already exists`);
+      if (isConstraint(err, "FOREIGNKEY")) throw userMissing();
+      if (isConstraint(err, "PRIMARYKEY", "UNIQUE")) throw credentialIdTaken(what);
       throw err;
     }
   }

@@ -5,7 +5,7 @@
 import { AppError } from "../../errors.js";
 import type { BlobStore } from "../blob-store.js";
 import { ID_HIGH } from "../id-order.js";
-import { checkPartList, partReplaced, uploadMissing } from "../multipart-rules.js";
+import { checkPartList, checkUploadFor, unnamedParts, uploadMissing } from "../multipart-rules.js";
 import type { MultipartStore, UploadListOptions } from "../multipart-store.js";
 import type { CommitResult, WriteCondition } from "../object-store.js";
 import type { MultipartUploadRecord, ObjectMeta, PartRecord } from "../records.js";
@@ -139,25 +139,16 @@ export class SqliteMultipartStore implements MultipartStore {
     const s = this.#s;
     return this.#db.grouped(() => {
       const cur = this.#rows.check(meta.owner, meta.id, cond);
-      const up = s.getUpload.get(uploadId) as UploadRow | undefined;
-      if (!up || up.owner !== meta.owner || up.id !== meta.id) throw uploadMissing();
-      if (!up.write_id.equals(meta.writeId))
-        throw new Error("completeMultipart: the object's write id is not the upload's");
-      const current = new Map(
-        (s.partWrites.all(uploadId) as { number: number; write_id: Buffer }[]).map((r) => [
-          r.number,
-          r.write_id,
-        ]),
+      checkUploadFor(s.getUpload.get(uploadId) as UploadRow | undefined, meta);
+      const unused = unnamedParts(
+        s.partWrites.all(uploadId) as { number: number; write_id: Buffer }[],
+        parts,
       );
-      for (const p of parts) if (!current.get(p.number)?.equals(p.writeId)) throw partReplaced(p.number);
       const result = this.#rows.put(meta, cur);
-      for (const p of parts) {
-        s.insertObjectPart.run(meta.writeId, p.number, p.writeId);
-        current.delete(p.number);
-      }
+      for (const p of parts) s.insertObjectPart.run(meta.writeId, p.number, p.writeId);
       s.insertManifest.run(meta.writeId, manifest);
       // The parts not named never became readable; they go to the reclaimer.
-      for (const w of current.values()) this.#rows.trash(w);
+      for (const w of unused) this.#rows.trash(w);
       s.deleteUpload.run(uploadId);
       return result;
     });
