@@ -1,6 +1,8 @@
 // The table of every setting of the server: its environment name, its CLI flag, its default, its
 // bounds and its description (--help prints it). config.ts reads a Config by it.
+import { AUDIT_SETTINGS } from "./audit/settings.js";
 import type { SettingSpec } from "./config.js";
+import { S3_SETTINGS } from "./s3/settings.js";
 
 export const CIPHER_SETTINGS = ["auto", "aes256gcm", "xchacha20poly1305"] as const;
 /** SSE_CIPHER: the suite of new writes (crypto/cipher-choice.ts). */
@@ -331,82 +333,6 @@ export const SETTINGS: readonly SettingSpec[] = [
     description:
       "when set, GET /metrics needs this bearer token, from any address (default: /metrics answers only clients on this machine, by their loopback socket address)",
   },
-  {
-    key: "s3Port",
-    env: "SSE_S3_PORT",
-    flag: "--s3-port",
-    kind: "int",
-    default: 9000,
-    min: 0,
-    max: 65535,
-    description: "port of the S3 API, on SSE_HOST (0 turns it off)",
-  },
-  {
-    key: "s3Domain",
-    env: "SSE_S3_DOMAIN",
-    flag: "--s3-domain",
-    kind: "string",
-    description: "domain of virtual-hosted-style S3 requests (bucket.DOMAIN); path-style works always",
-  },
-  {
-    key: "s3Region",
-    env: "SSE_S3_REGION",
-    flag: "--s3-region",
-    kind: "string",
-    default: "us-east-1",
-    description: "the region the S3 API names (requests signed for any region are accepted)",
-  },
-  {
-    key: "s3MultipartTtlSeconds",
-    env: "SSE_S3_MULTIPART_TTL",
-    flag: "--s3-multipart-ttl",
-    kind: "int",
-    default: 7 * 24 * 3600,
-    min: 60,
-    max: 365 * 24 * 3600,
-    description:
-      "seconds after which an S3 multipart upload never completed is aborted and its parts reclaimed",
-  },
-  {
-    key: "audit",
-    env: "SSE_AUDIT",
-    flag: "--audit",
-    kind: "bool",
-    default: true,
-    description: "keep the tamper-evident audit log of security-relevant actions (docs/AUDIT.md)",
-  },
-  {
-    key: "auditRequired",
-    env: "SSE_AUDIT_REQUIRED",
-    flag: "--audit-required",
-    kind: "bool",
-    description:
-      "refuse an action (503 audit_unavailable, nothing changed) when its audit event cannot be written (default: true when NODE_ENV=production, else false)",
-  },
-  {
-    key: "auditReads",
-    env: "SSE_AUDIT_READS",
-    flag: "--audit-reads",
-    kind: "bool",
-    default: false,
-    description: "also record object reads and link downloads in the audit log",
-  },
-  {
-    key: "auditCheckpointSeconds",
-    env: "SSE_AUDIT_CHECKPOINT_SECONDS",
-    flag: "--audit-checkpoint-seconds",
-    kind: "int",
-    default: 300,
-    min: 1,
-    max: 86400,
-    description: "seconds between signed audit checkpoints (one is also written at shutdown)",
-  },
-  {
-    key: "auditExport",
-    env: "SSE_AUDIT_EXPORT",
-    flag: "--audit-export",
-    kind: "string",
-    description:
-      "file (JSON lines, outside the data directory) that every signed audit checkpoint is also appended to",
-  },
+  ...S3_SETTINGS,
+  ...AUDIT_SETTINGS,
 ];
