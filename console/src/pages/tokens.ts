@@ -33,6 +33,7 @@ export function tokensPanel(ctx: PageContext, name: string, onSignOut: () => voi
     id: (t) => t.id,
     rowAttr: "data-token",
     issuedBy: { attr: "data-issued-by", text: issuedByText },
+    revokeLabel: (t) => `Revoke token ${t.label || t.id}`,
     revokeEffect: " stops working at once, everywhere, and so do the download links it made.",
     mine: (t) => t.id === ctx.me.token.id,
     onSignOut,
