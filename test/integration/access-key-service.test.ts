@@ -15,6 +15,7 @@ import { AppError } from "../../src/errors.js";
 import { FileRootKeyProvider } from "../../src/keys/file-provider.js";
 import { openSqliteStores } from "../../src/store/sqlite/open.js";
 import type { Stores } from "../../src/store/stores.js";
+import { codeOf } from "../helpers/problem.js";
 import { waitFor } from "../helpers/wait-for.js";
 
 let dir: string;
@@ -24,16 +25,6 @@ let root: FileRootKeyProvider;
 let services: Services;
 let logLines: string[];
 let logger: pino.Logger;
-
-async function codeOf(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-  } catch (err) {
-    if (err instanceof AppError) return err.code;
-    throw err;
-  }
-  return "no error";
-}
 
 beforeEach(async () => {
   dir = mkdtempSync(path.join(os.tmpdir(), "sse-access-keys-"));

@@ -1,22 +1,16 @@
 // DownloadLinkService over the real SQLite stores and the file key provider: every reason a link is
 // refused, with a controllable clock instead of waiting.
-import { mkdtempSync, rmSync } from "node:fs";
-import os from "node:os";
-import path from "node:path";
-import pino from "pino";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { buildServices, type Services } from "../../src/app.js";
-import { loadConfig } from "../../src/config.js";
+import type { Services } from "../../src/app.js";
 import { AppError } from "../../src/errors.js";
-import { FileRootKeyProvider } from "../../src/keys/file-provider.js";
 import { DownloadLinkService, MAX_LINK_SECONDS } from "../../src/objects/download-link-service.js";
 import { encodeClaims, openToken, sealToken } from "../../src/objects/link-token.js";
 import type { TokenRecord, UserRecord } from "../../src/store/records.js";
-import { openSqliteStores } from "../../src/store/sqlite/open.js";
+import type { Stores } from "../../src/store/stores.js";
+import { openServices, type TestServices } from "../helpers/app.js";
 
-let dir: string;
-let stores: ReturnType<typeof openSqliteStores>;
-let root: FileRootKeyProvider;
+let opened: TestServices;
+let stores: Stores;
 let services: Services;
 let now: number;
 let links: DownloadLinkService;
@@ -63,22 +57,14 @@ async function refusal(token: string): Promise<{ code: string; status: number }>
 }
 
 beforeEach(async () => {
-  dir = mkdtempSync(path.join(os.tmpdir(), "sse-links-"));
-  const config = loadConfig({ SSE_DATA_DIR: dir });
-  const logger = pino({ level: "silent" });
-  stores = openSqliteStores(dir);
-  root = new FileRootKeyProvider({ config, logger });
-  await root.open();
-  services = buildServices(config, { stores, root, logger });
+  opened = await openServices();
+  ({ stores, services } = opened);
   now = Date.UTC(2030, 0, 1);
   links = new DownloadLinkService(stores.objects, stores.accounts, services.keys, () => now);
 });
 
 afterEach(async () => {
-  await services.objects.settle();
-  await stores.close();
-  await root.close();
-  rmSync(dir, { recursive: true, force: true });
+  await opened.close();
 });
 
 describe("download links", () => {

@@ -1,20 +1,14 @@
 // listFolder over the real SQLite store: folders fold ids with a further `/`, pages join up
 // without gaps or repeats, and a big folder costs one query to skip.
-import { mkdtempSync, rmSync } from "node:fs";
-import os from "node:os";
-import path from "node:path";
-import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { buildServices, type Services } from "../../src/app.js";
-import { loadConfig } from "../../src/config.js";
-import { FileRootKeyProvider } from "../../src/keys/file-provider.js";
+import type { Services } from "../../src/app.js";
 import { type FolderQuery, listFolder } from "../../src/objects/folder-listing.js";
 import type { ObjectStore } from "../../src/store/object-store.js";
-import { openSqliteStores } from "../../src/store/sqlite/open.js";
+import type { Stores } from "../../src/store/stores.js";
+import { openServices, type TestServices } from "../helpers/app.js";
 
-let dir: string;
-let stores: ReturnType<typeof openSqliteStores>;
-let root: FileRootKeyProvider;
+let opened: TestServices;
+let stores: Stores;
 let services: Services;
 let owner: string;
 
@@ -34,23 +28,15 @@ const IDS = [
 ];
 
 beforeAll(async () => {
-  dir = mkdtempSync(path.join(os.tmpdir(), "sse-folders-"));
-  const config = loadConfig({ SSE_DATA_DIR: dir });
-  const logger = pino({ level: "silent" });
-  stores = openSqliteStores(dir);
-  root = new FileRootKeyProvider({ config, logger });
-  await root.open();
-  services = buildServices(config, { stores, root, logger });
+  opened = await openServices();
+  ({ stores, services } = opened);
   owner = (await services.auth.createUser("alice", "user")).uid;
   for (const id of IDS)
     await services.objects.put({ owner, id, body: [Buffer.from(id)], contentType: "text/plain", cond: {} });
 });
 
 afterAll(async () => {
-  await services.objects.settle();
-  await stores.close();
-  await root.close();
-  rmSync(dir, { recursive: true, force: true });
+  await opened.close();
 });
 
 const names = (page: Awaited<ReturnType<typeof listFolder>>) =>

@@ -12,26 +12,17 @@ import { buildServices, type Services } from "../../src/app.js";
 import type { Principal } from "../../src/auth/principal.js";
 import { loadConfig } from "../../src/config.js";
 import { dekContext } from "../../src/crypto/envelope.js";
-import { AppError } from "../../src/errors.js";
+import type { AppError } from "../../src/errors.js";
 import { FileRootKeyProvider } from "../../src/keys/file-provider.js";
 import { openSqliteStores } from "../../src/store/sqlite/open.js";
 import type { Stores } from "../../src/store/stores.js";
+import { codeOf } from "../helpers/problem.js";
 
 let dir: string;
 let stores: Stores;
 let root: FileRootKeyProvider;
 let services: Services;
 let logLines: string[];
-
-async function codeOf(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-  } catch (err) {
-    if (err instanceof AppError) return err.code;
-    throw err;
-  }
-  return "no error";
-}
 
 beforeEach(async () => {
   dir = mkdtempSync(path.join(os.tmpdir(), "sse-users-"));
