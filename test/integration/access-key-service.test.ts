@@ -11,7 +11,6 @@ import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { buildServices, type Services } from "../../src/app.js";
 import type { Principal } from "../../src/auth/principal.js";
 import { type Config, loadConfig } from "../../src/config.js";
-import { AppError } from "../../src/errors.js";
 import { FileRootKeyProvider } from "../../src/keys/file-provider.js";
 import { openSqliteStores } from "../../src/store/sqlite/open.js";
 import type { Stores } from "../../src/store/stores.js";
