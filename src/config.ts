@@ -133,7 +133,7 @@ function rawValue(
   return direct;
 }
 
-function parseOne(spec: SettingSpec, raw: string): string | number | boolean {
+function parseOne(spec: SettingSpec, raw: string): string | number | boolean | readonly string[] {
   switch (spec.kind) {
     case "string":
       if (raw === "") throw new ConfigError(`${spec.env} must not be empty`);
@@ -154,7 +154,7 @@ function parseOne(spec: SettingSpec, raw: string): string | number | boolean {
       if (/^(0|false|no|off)$/i.test(raw)) return false;
       throw new ConfigError(`${spec.env} must be true or false`);
     case "list":
-      return parseList(spec, raw) as unknown as string;
+      return parseList(spec, raw);
     case "enum": {
       const value = spec.aliases && Object.hasOwn(spec.aliases, raw) ? spec.aliases[raw]! : raw;
       if (!spec.choices?.includes(value))

@@ -226,13 +226,14 @@ export class DiskSpace implements SpaceGuard, SpaceStatus {
   /** The backup hold keeps every replaced and deleted write's space: one left behind is worth a warning. */
   async #lookAtHold(): Promise<void> {
     const file = path.join(this.#opts.dir, BACKUP_HOLD_FILE);
-    this.#holdSince = await stat(file).then(
+    const since = await stat(file).then(
       (st) => st.mtimeMs,
       () => null,
     );
-    const fields = () => ({ file, heldForHours: Math.floor((this.#now() - this.#holdSince!) / 3_600_000) });
-    if (this.#holdSince !== null && this.#now() - this.#holdSince > BACKUP_HOLD_WARN_MS)
-      this.#staleHold.failed(undefined, fields());
+    this.#holdSince = since;
+    const age = since === null ? 0 : this.#now() - since;
+    if (age > BACKUP_HOLD_WARN_MS)
+      this.#staleHold.failed(undefined, { file, heldForHours: Math.floor(age / 3_600_000) });
     else this.#staleHold.succeeded({ file });
   }
 
